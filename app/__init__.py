@@ -1,0 +1,205 @@
+"""The Carclub application factory."""
+
+import logging
+from datetime import timedelta
+
+from flask import (
+    Flask,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from app.core.clock import SystemClock
+from app.core.models import render_migration_item
+from app.core.tokens import load_signer
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    """The user's chosen language (cookie), else the best Accept-Language match."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def create_app(config: type | str | None = None, **overrides) -> Flask:
+    """Build the app from a config class (or CARCLUB_ENV) plus keyword overrides."""
+    from config import CONFIGS, INSTANCE_DIR, ProductionConfig, config_from_env
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    if isinstance(config, str):
+        config = CONFIGS[config]
+    config = config or config_from_env()
+    if config is ProductionConfig:
+        ProductionConfig.check()
+    app.config.from_object(config)
+    app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
+        days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
+    )
+
+    app.extensions["clock"] = SystemClock()
+    app.extensions["token_signer"] = load_signer(app.config)
+
+    _register_models()
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_models() -> None:
+    # Import every model so metadata (and Alembic autogenerate) sees all tables.
+    import app.auth.models
+    import app.cards.models
+    import app.core.audit
+    import app.loyalty.models
+    import app.members.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.cards.views import bp as cards_bp
+    from app.members.views import bp as members_bp
+
+    for blueprint in (auth_bp, members_bp, cards_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return send_from_directory(app.static_folder, "img/favicon.ico", max_age=86400)
+
+    from app.auth.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def commit_session(response):
+        """One commit per request: only when the request succeeded."""
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_request
+    def rollback_on_error(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def render_error(code: int, title, message):
+        db.session.rollback()
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return render_error(
+            400,
+            _l("The form expired"),
+            _l("Your session or the form expired. Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(err):
+        return render_error(400, _l("Bad request"), _l("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(err):
+        return render_error(403, _l("Not allowed"), _l("Your account may not open this page."))
+
+    @app.errorhandler(404)
+    def not_found(err):
+        return render_error(404, _l("Page not found"), _l("There is nothing at this address."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(err):
+        return render_error(405, _l("Not allowed"), _l("This page cannot be used that way."))
+
+    @app.errorhandler(429)
+    def too_many(err):
+        return render_error(
+            429,
+            _l("Too many attempts"),
+            _l("Too many attempts in a short time. Wait a minute and try again."),
+        )
+
+    @app.errorhandler(500)
+    def server_error(err):
+        log.exception("Unhandled error", exc_info=getattr(err, "original_exception", err))
+        return render_error(
+            500, _l("Something went wrong"), _l("We are sorry: the page failed. Nothing was saved.")
+        )
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.core.identifiers import mask_mobile
+    from app.core.permissions import ROLE_LABELS, has_permission
+    from app.loyalty.services import points_value_yuan, tier_label
+
+    @app.context_processor
+    def inject():
+        from flask_login import current_user
+
+        return {
+            "current_locale": str(get_locale()),
+            "can": lambda permission: has_permission(current_user, permission),
+            "role_label": lambda role: ROLE_LABELS.get(role, role),
+            "tier_label": tier_label,
+            "points_value": points_value_yuan,
+        }
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
+    from flask_babel import format_date, format_datetime
+
+    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    app.jinja_env.globals["session"] = session

@@ -1,0 +1,1 @@
+"""Staff screens: views only; the rules live in the domains' services."""

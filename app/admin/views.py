@@ -1,0 +1,178 @@
+"""Staff desk: member search and detail, card scan, tiers, colours, transfers, audit log."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin.forms import ColourForm, tier_form_class
+from app.cards import services as cards
+from app.cards.forms import ScanForm
+from app.core.audit import audit_query
+from app.core.errors import DomainError, NotFound
+from app.core.permissions import Role, permission_required
+from app.core.web import call_service
+from app.extensions import db
+from app.loyalty import services as loyalty
+from app.members import services as members
+from app.members.models import Colour
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _member_or_404(member_id: int):
+    try:
+        return members.get_member_for_staff(current_user, member_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+@permission_required("members.view")
+def dashboard():
+    """The staff member's desk."""
+    return render_template("admin/dashboard.html", member_count=members.count_members(current_user))
+
+
+@bp.get("/members")
+@permission_required("members.view")
+def member_search():
+    """Search the dealer's members by name, mobile, plate, VIN, card number or hobby."""
+    q = request.args.get("q", "").strip()
+    field = request.args.get("field", "all")
+    page = db.paginate(
+        members.search_members(current_user, q, field),
+        per_page=current_app.config["MEMBERS_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "admin/members.html", page=page, q=q, field=field, fields=members.SEARCH_FIELDS
+    )
+
+
+@bp.get("/members/<int:member_id>")
+@permission_required("members.view")
+def member_detail(member_id: int):
+    """Everything the club knows about one member."""
+    member = _member_or_404(member_id)
+    return render_template(
+        "admin/member.html",
+        member=member,
+        account=loyalty.account_for(member),
+        cards=cards.card_history(member),
+        audit=db.session.scalars(audit_query(subject=member).limit(20)).all(),
+    )
+
+
+@bp.post("/members/<int:member_id>/reveal-mobile")
+@permission_required("members.reveal_mobile")
+def reveal_mobile(member_id: int):
+    """Show the full mobile number once, for a call; the reveal is audit-logged."""
+    member = _member_or_404(member_id)
+    mobile = members.reveal_mobile(current_user, member)
+    flash(_("Mobile number of %(name)s: %(mobile)s", name=member.name, mobile=mobile), "info")
+    return redirect(url_for("admin.member_detail", member_id=member.id))
+
+
+@bp.route("/scan", methods=["GET", "POST"])
+@permission_required("cards.scan")
+def scan():
+    """Check a member card: paste the scanned QR text or type the card number."""
+    form = ScanForm()
+    result = None
+    if form.validate_on_submit():
+        result = cards.check_card(current_user, form.code.data)
+        form.code.data = ""
+    return render_template(
+        "admin/scan.html",
+        form=form,
+        result=result,
+        account=loyalty.account_for(result.member) if result and result.accepted else None,
+    )
+
+
+@bp.route("/tiers", methods=["GET", "POST"])
+@permission_required("tiers.edit")
+def tiers():
+    """Tier thresholds and earning multipliers."""
+    tier_list = loyalty.list_tiers()
+    form = tier_form_class(tier_list)()
+    if form.validate_on_submit():
+        settings = [
+            loyalty.TierSetting(
+                t.code, form[f"{t.code}_threshold"].data, form[f"{t.code}_multiplier"].data
+            )
+            for t in tier_list
+        ]
+        ok, _result = call_service(form, loyalty.update_tiers, current_user, settings)
+        if ok:
+            flash(_("Tiers saved."), "success")
+            return redirect(url_for("admin.tiers"))
+    return render_template("admin/tiers.html", form=form, tiers=tier_list)
+
+
+@bp.get("/colours")
+@permission_required("colours.manage")
+def colours():
+    """The managed colour list and its confusion groups."""
+    return render_template("admin/colours.html", colours=members.all_colours())
+
+
+@bp.route("/colours/new", methods=["GET", "POST"], defaults={"colour_id": None})
+@bp.route("/colours/<int:colour_id>", methods=["GET", "POST"])
+@permission_required("colours.manage")
+def colour_form(colour_id: int | None):
+    """Add or change a colour."""
+    colour = db.session.get(Colour, colour_id) if colour_id else None
+    if colour_id and colour is None:
+        abort(404)
+    form = ColourForm(obj=colour)
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            members.save_colour,
+            current_user,
+            colour,
+            code=form.code.data,
+            name_en=form.name_en.data,
+            name_zh=form.name_zh.data,
+            confusion_group=form.confusion_group.data,
+            active=form.active.data,
+        )
+        if ok:
+            flash(_("Colour saved."), "success")
+            return redirect(url_for("admin.colours"))
+    return render_template("admin/colour_form.html", form=form, colour=colour)
+
+
+@bp.get("/transfers")
+@permission_required("transfers.decide")
+def transfers():
+    """Chapter transfer requests waiting for HQ."""
+    return render_template("admin/transfers.html", transfers=members.list_pending_transfers())
+
+
+@bp.post("/transfers/<int:transfer_id>/<any(approve, reject):decision>")
+@permission_required("transfers.decide")
+def decide_transfer(transfer_id: int, decision: str):
+    """Approve or reject a transfer request."""
+    try:
+        members.decide_transfer(current_user, transfer_id, approve=decision == "approve")
+    except NotFound:
+        abort(404)
+    except DomainError as err:
+        db.session.rollback()
+        flash(str(err.message), "error")
+    else:
+        flash(
+            _("Transfer approved.") if decision == "approve" else _("Transfer rejected."), "success"
+        )
+    return redirect(url_for("admin.transfers"))
+
+
+@bp.get("/audit")
+@permission_required("audit.view")
+def audit():
+    """The audit log: the dealer's, or everything for HQ."""
+    dealer_id = None if current_user.role == Role.HQ_ADMIN else current_user.dealer_id
+    page = db.paginate(audit_query(dealer_id=dealer_id), per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page)

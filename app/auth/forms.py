@@ -1,0 +1,66 @@
+"""Account forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+
+from app.core.forms import MobileField
+
+_password = [
+    InputRequired(_l("Enter a password.")),
+    Length(8, 128, _l("A password has 8 to 128 characters.")),
+]
+
+
+class RegisterForm(FlaskForm):
+    """An owner joins the club."""
+
+    name = StringField(
+        _l("Your name"),
+        [DataRequired(_l("Enter your name.")), Length(max=64)],
+        render_kw={"autocomplete": "name"},
+    )
+    mobile = MobileField(_l("Mobile number"))
+    password = PasswordField(_l("Password"), _password, render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        [EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    dealer_id = SelectField(_l("Your dealer"), coerce=int, validate_choice=False)
+    privacy = BooleanField(
+        _l("I have read and accept the privacy notice."),
+        [DataRequired(_l("You must accept the privacy notice to join."))],
+    )
+    marketing = BooleanField(_l("Send me club news and offers (optional, you can stop any time)."))
+
+
+class LoginForm(FlaskForm):
+    """Owners and staff log in by mobile number."""
+
+    mobile = MobileField(_l("Mobile number"))
+    password = PasswordField(
+        _l("Password"),
+        [InputRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me logged in on this phone"))
+
+
+class ChangePasswordForm(FlaskForm):
+    """Replace the password; other sessions are logged out."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        [InputRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"), _password, render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )

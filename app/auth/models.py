@@ -1,0 +1,67 @@
+"""Login accounts of owners, staff and partner users."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.permissions import STAFF_ROLES, Role
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.members.models import Dealer, Member
+
+# Roles that work for one dealer; HQ admins see every dealer.
+_DEALER_ROLES = sorted(r.value for r in STAFF_ROLES - {Role.HQ_ADMIN})
+
+
+class User(UserMixin, db.Model):
+    """An account that logs in with a mainland mobile number."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "dealer_id IS NOT NULL OR role NOT IN ('" + "','".join(_DEALER_ROLES) + "')",
+            name="dealer_staff_have_dealer",
+        ),
+        CheckConstraint("session_version >= 1", name="session_version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(11), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [r.value for r in e])
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change: older sessions and remember-me cookies stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+    dealer: Mapped["Dealer | None"] = relationship()
+    member: Mapped["Member | None"] = relationship(back_populates="user", uselist=False)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: deactivated accounts cannot log in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login: the id plus the session version, so a password change logs others out."""
+        return f"{self.id}.{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        """True for dealer and HQ staff."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_member(self) -> bool:
+        """True for owners."""
+        return self.role == Role.MEMBER

@@ -1,0 +1,172 @@
+"""Registration, authentication and passwords."""
+
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.core.audit import record_audit
+from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.identifiers import normalize_mobile
+from app.core.permissions import STAFF_ROLES, Role
+from app.extensions import db
+
+# Verified against when the mobile is unknown, so a miss costs as much as a wrong password.
+_DUMMY_HASH_CACHE: dict[tuple[int, int], str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_COST"])
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of ``password``."""
+    return _hasher().hash(password)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash() -> str:
+    hasher = _hasher()
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _DUMMY_HASH_CACHE:
+        _DUMMY_HASH_CACHE[key] = hasher.hash("dummy password for timing")
+    return _DUMMY_HASH_CACHE[key]
+
+
+def get_user_by_mobile(mobile: str) -> User | None:
+    """The account with this (normalised) mobile number, if any."""
+    return db.session.scalar(select(User).where(User.mobile == mobile))
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login loader: ``id.session_version``; a stale version logs the session out."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.active:
+        return None
+    return user
+
+
+def _new_user(mobile: str, password: str, name: str, role: Role, dealer_id, now) -> User:
+    normalised = normalize_mobile(mobile)
+    if normalised is None:
+        raise ValidationFailed(_l("Enter a mainland mobile number of 11 digits."), field="mobile")
+    if get_user_by_mobile(normalised) is not None:
+        raise Conflict(_l("This mobile number is already registered."), field="mobile")
+    user = User(
+        mobile=normalised,
+        password_hash=hash_password(password),
+        role=role,
+        name=name.strip(),
+        dealer_id=dealer_id,
+        created_at=now,
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two registrations of one number at once: the database's unique index decides.
+        db.session.rollback()
+        raise Conflict(_l("This mobile number is already registered."), field="mobile") from None
+    return user
+
+
+def register_member(
+    *,
+    mobile: str,
+    password: str,
+    name: str,
+    dealer_id: int,
+    marketing_opt_in: bool = False,
+    locale: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Create an owner's account, club profile, member card and points account."""
+    from app.cards.services import issue_card
+    from app.loyalty.services import open_account
+    from app.members.services import create_member
+
+    now = now or utcnow()
+    user = _new_user(mobile, password, name, Role.MEMBER, None, now)
+    user.locale = locale
+    member = create_member(
+        user, name=name, dealer_id=dealer_id, marketing_opt_in=marketing_opt_in, now=now
+    )
+    issue_card(member, now=now)
+    open_account(member)
+    return user
+
+
+def create_staff(
+    actor: User | None,
+    *,
+    mobile: str,
+    password: str,
+    name: str,
+    role: Role,
+    dealer_code: str | None,
+    now: datetime | None = None,
+) -> User:
+    """Create a staff or partner account; dealer staff must name their dealer."""
+    from app.members.services import get_dealer_by_code
+
+    now = now or utcnow()
+    dealer = get_dealer_by_code(dealer_code) if dealer_code else None
+    if dealer_code and dealer is None:
+        raise NotFound(_l("No dealer has the code %(code)s.", code=dealer_code), field="dealer")
+    if role in STAFF_ROLES - {Role.HQ_ADMIN} and dealer is None:
+        raise ValidationFailed(_l("Dealer staff must belong to a dealer."), field="dealer")
+    if role == Role.MEMBER:
+        raise ValidationFailed(_l("Owners register themselves."), field="role")
+    user = _new_user(mobile, password, name, role, dealer.id if dealer else None, now)
+    record_audit(
+        actor,
+        "staff.created",
+        subject=user,
+        dealer_id=user.dealer_id,
+        details={"role": role.value},
+        now=now,
+    )
+    return user
+
+
+def authenticate(mobile: str, password: str, *, now: datetime | None = None) -> User:
+    """The account for these credentials; raises ValidationFailed otherwise."""
+    normalised = normalize_mobile(mobile)
+    user = get_user_by_mobile(normalised) if normalised else None
+    if user is None:
+        _verify(_dummy_hash(), password)
+    if user is None or not _verify(user.password_hash, password) or not user.active:
+        raise ValidationFailed(_l("Wrong mobile number or password."), field="password")
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now or utcnow()
+    return user
+
+
+def change_password(user: User, *, current: str, new: str, now: datetime | None = None) -> None:
+    """Replace the password and log out every other session of this account."""
+    if not _verify(user.password_hash, current):
+        raise ValidationFailed(_l("The current password is wrong."), field="current_password")
+    if current == new:
+        raise ValidationFailed(
+            _l("Choose a password different from the current one."), field="new_password"
+        )
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    record_audit(user, "account.password_changed", subject=user, dealer_id=user.dealer_id, now=now)

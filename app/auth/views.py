@@ -1,0 +1,102 @@
+"""Register, log in, log out, change password, choose a language."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import services
+from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
+from app.core.web import call_service, safe_next
+from app.extensions import limiter
+from app.members.services import list_dealers
+
+bp = Blueprint("auth", __name__)
+
+
+def _home_for(user) -> str:
+    return url_for("admin.dashboard") if user.is_staff else url_for("members.home")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """An owner joins the club."""
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = RegisterForm()
+    form.dealer_id.choices = [(d.id, f"{d.name} ({d.code})") for d in list_dealers()]
+    if form.validate_on_submit():
+        ok, user = call_service(
+            form,
+            services.register_member,
+            mobile=form.mobile.data,
+            password=form.password.data,
+            name=form.name.data,
+            dealer_id=form.dealer_id.data,
+            marketing_opt_in=form.marketing.data,
+            locale=request.cookies.get("lang"),
+        )
+        if ok:
+            login_user(user)
+            flash(_("Welcome to the club! Your member card is ready."), "success")
+            return redirect(url_for("members.vehicles"))
+    return render_template("auth/register.html", form=form)
+
+
+def _login_key() -> str:
+    return (request.form.get("mobile") or "").strip()[-11:] or request.remote_addr or "-"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key
+)
+def login():
+    """Owners and staff log in with their mobile number."""
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        ok, user = call_service(form, services.authenticate, form.mobile.data, form.password.data)
+        if ok:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next("admin.dashboard" if user.is_staff else "members.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (and forget the remember-me cookie)."""
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("members.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password; other phones are logged out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            services.change_password,
+            current_user,
+            current=form.current_password.data,
+            new=form.new_password.data,
+        )
+        if ok:
+            # The session version changed: log in again on this phone only.
+            login_user(current_user)
+            flash(_("Your password is changed. Other devices are logged out."), "success")
+            return redirect(_home_for(current_user))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language and go back."""
+    response = redirect(safe_next("members.home"))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response

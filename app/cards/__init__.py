@@ -1,0 +1,1 @@
+"""Member cards: numbers with a check digit, rotating signed QR tokens, reissue."""

@@ -1,0 +1,51 @@
+"""Member cards."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.members.models import Member
+
+
+class CardStatus(StrEnum):
+    """A card is active until it is replaced by a reissue."""
+
+    ACTIVE = "active"
+    REPLACED = "replaced"
+
+
+class MemberCard(db.Model):
+    """A member card number. A reissue replaces the row with a new number."""
+
+    __tablename__ = "member_cards"
+    __table_args__ = (
+        # At most one active card per member, enforced by the database.
+        Index(
+            "uq_member_cards_one_active",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[CardStatus] = mapped_column(
+        Enum(
+            CardStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=CardStatus.ACTIVE,
+    )
+    issued_at: Mapped[datetime]
+    replaced_at: Mapped[datetime | None]
+    replace_reason: Mapped[str | None] = mapped_column(String(32))
+
+    member: Mapped[Member] = relationship()

@@ -1,0 +1,199 @@
+"""Issuing and reissuing member cards, their rotating QR tokens, and checking a scanned card."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cards.models import CardStatus, MemberCard
+from app.core.audit import record_audit
+from app.core.clock import utcnow
+from app.core.errors import NotFound, ValidationFailed
+from app.core.identifiers import is_valid_luhn, luhn_check_digit
+from app.core.permissions import Role
+from app.core.tokens import PREFIX, TokenError
+from app.extensions import db
+from app.members.models import Member
+
+# Card numbers: "8" + 14 random digits + Luhn check digit.
+CARD_PREFIX = "8"
+REISSUE_REASONS = ("lost", "damaged", "stolen")
+
+
+def signer():
+    """The app's token signer."""
+    return current_app.extensions["token_signer"]
+
+
+def new_card_number() -> str:
+    """A fresh 16-digit card number with a Luhn check digit, not used before."""
+    while True:
+        payload = CARD_PREFIX + "".join(str(secrets.randbelow(10)) for _ in range(14))
+        number = payload + luhn_check_digit(payload)
+        if db.session.scalar(select(MemberCard.id).where(MemberCard.number == number)) is None:
+            return number
+
+
+def format_card_number(number: str) -> str:
+    """8123 4567 8901 2345: how a card number is printed."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def issue_card(member: Member, *, now: datetime | None = None) -> MemberCard:
+    """Issue the member's first card."""
+    card = MemberCard(member=member, number=new_card_number(), issued_at=now or utcnow())
+    db.session.add(card)
+    db.session.flush()
+    return card
+
+
+def active_card(member: Member) -> MemberCard | None:
+    """The member's card in use."""
+    return db.session.scalar(
+        select(MemberCard).where(
+            MemberCard.member_id == member.id, MemberCard.status == CardStatus.ACTIVE
+        )
+    )
+
+
+def card_history(member: Member) -> list[MemberCard]:
+    """Every card the member held, newest first."""
+    return list(
+        db.session.scalars(
+            select(MemberCard)
+            .where(MemberCard.member_id == member.id)
+            .order_by(MemberCard.issued_at.desc(), MemberCard.id.desc())
+        )
+    )
+
+
+def reissue_card(
+    actor: User, member: Member, *, reason: str, now: datetime | None = None
+) -> MemberCard:
+    """Replace the member's card: the old number and every token of it stop working at once."""
+    now = now or utcnow()
+    if reason not in REISSUE_REASONS:
+        raise ValidationFailed(_l("Choose why the card is replaced."), field="reason")
+    old = db.session.scalar(
+        select(MemberCard)
+        .where(MemberCard.member_id == member.id, MemberCard.status == CardStatus.ACTIVE)
+        .with_for_update()
+    )
+    if old is not None:
+        old.status = CardStatus.REPLACED
+        old.replaced_at = now
+        old.replace_reason = reason
+        # The old row must leave the one-active-card index before the new one enters it.
+        db.session.flush()
+    card = issue_card(member, now=now)
+    record_audit(
+        actor,
+        "card.reissued",
+        subject=member,
+        dealer_id=member.dealer_id,
+        details={"reason": reason, "old_card_id": old.id if old else None, "new_card_id": card.id},
+        now=now,
+    )
+    return card
+
+
+@dataclass(frozen=True)
+class CardToken:
+    """A QR token for a card and when it stops being accepted."""
+
+    token: str
+    expires_at: datetime
+
+
+def card_token(card: MemberCard, *, now: datetime | None = None) -> CardToken:
+    """A fresh, short-lived signed token for the card's QR code."""
+    now = now or utcnow()
+    ttl = current_app.config["CARD_TOKEN_TTL_SECONDS"]
+    token = signer().sign("card", card.id, now=now)
+    return CardToken(token, now + timedelta(seconds=ttl))
+
+
+REFUSAL_MESSAGES = {
+    "malformed": _l("This is not a club card code. Scan the QR again or type the card number."),
+    "forged": _l("Forged code: its signature does not match. Do not accept this card."),
+    "expired": _l("Expired code: ask the owner to reopen the card page for a fresh QR."),
+    "wrong_kind": _l("This QR belongs to a ticket or voucher, not a member card."),
+    "unknown_card": _l("No card has this number."),
+    "bad_check_digit": _l("This card number's check digit is wrong: check for a typo."),
+    "reissued": _l("This card was replaced and no longer works. Ask for the current card."),
+    "other_dealer": _l("This owner belongs to another dealer's chapter."),
+}
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """The outcome of checking a scanned card: the member, or why the card is refused."""
+
+    accepted: bool
+    reason: str | None = None
+    member: Member | None = None
+    card: MemberCard | None = None
+
+    @property
+    def message(self) -> str:
+        """The refusal message for the staff member, in their language."""
+        return str(REFUSAL_MESSAGES[self.reason]) if self.reason else ""
+
+
+def _lookup(text: str, now: datetime) -> tuple[str | None, MemberCard | None]:
+    if text.startswith(PREFIX):
+        try:
+            claims = signer().verify(
+                text, kind="card", now=now, max_age=current_app.config["CARD_TOKEN_TTL_SECONDS"]
+            )
+        except TokenError as err:
+            return err.reason, None
+        card = db.session.get(MemberCard, claims.subject_id)
+        return (None, card) if card is not None else ("forged", None)
+    number = "".join(ch for ch in text if ch.isdigit())
+    if len(number) != 16 or len(number) < len(text.replace(" ", "")):
+        return "malformed", None
+    if not is_valid_luhn(number):
+        return "bad_check_digit", None
+    card = db.session.scalar(select(MemberCard).where(MemberCard.number == number))
+    return (None, card) if card is not None else ("unknown_card", None)
+
+
+def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCheck:
+    """Check a scanned QR text or typed card number; every refusal is audit-logged."""
+    now = now or utcnow()
+    text = (text or "").strip()
+    reason, card = _lookup(text, now)
+    if card is not None and card.status != CardStatus.ACTIVE:
+        reason = "reissued"
+    if (
+        card is not None
+        and reason is None
+        and actor.role != Role.HQ_ADMIN
+        and card.member.dealer_id != actor.dealer_id
+    ):
+        reason = "other_dealer"
+    if reason is not None:
+        record_audit(
+            actor,
+            "card.refused",
+            subject=card,
+            dealer_id=actor.dealer_id,
+            details={"reason": reason},
+            now=now,
+        )
+        return CardCheck(False, reason, card=card)
+    record_audit(actor, "card.scanned", subject=card, dealer_id=card.member.dealer_id, now=now)
+    return CardCheck(True, member=card.member, card=card)
+
+
+def get_card_or_404(member: Member) -> MemberCard:
+    """The member's active card; NotFound if none (a data error)."""
+    card = active_card(member)
+    if card is None:
+        raise NotFound(_l("You have no active card."))
+    return card

@@ -1,0 +1,1 @@
+"""Shared plumbing: base model, clock, tokens, audit log, errors, permissions."""

@@ -1,0 +1,65 @@
+"""The audit log: who changed what, when. Staff changes and refused scans land here."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One audited action. Never updated, never deleted."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_dealer_at", "dealer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None]
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor = relationship("User", lazy="joined")
+
+
+def record_audit(
+    actor,
+    action: str,
+    *,
+    subject=None,
+    dealer_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append an audit entry for ``action`` by ``actor`` (a user or None) on ``subject``."""
+    entry = AuditEntry(
+        at=now or utcnow(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        subject_type=type(subject).__name__ if subject is not None else None,
+        subject_id=getattr(subject, "id", None),
+        dealer_id=dealer_id,
+        details=details or {},
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def audit_query(*, dealer_id: int | None = None, subject=None):
+    """Entries newest first, optionally for one dealer or one subject."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if dealer_id is not None:
+        query = query.where(AuditEntry.dealer_id == dealer_id)
+    if subject is not None:
+        query = query.where(
+            AuditEntry.subject_type == type(subject).__name__,
+            AuditEntry.subject_id == subject.id,
+        )
+    return query

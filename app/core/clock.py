@@ -1,0 +1,38 @@
+"""An injectable clock, so services and tests can travel in time."""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, has_app_context
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that stands still until moved; used by tests."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        """Return the frozen time."""
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        """Move the clock forward by a timedelta's keyword arguments."""
+        self.at += timedelta(**kwargs)
+
+
+_system = SystemClock()
+
+
+def utcnow() -> datetime:
+    """Return now from the app's clock (``app.extensions['clock']``), or the system time."""
+    if has_app_context():
+        return current_app.extensions.get("clock", _system).now()
+    return _system.now()

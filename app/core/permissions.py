@@ -1,0 +1,113 @@
+"""Roles, what each may do, and the view decorators that enforce it."""
+
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+class Role(StrEnum):
+    """Who an account belongs to."""
+
+    MEMBER = "member"
+    SALES_CONSULTANT = "sales_consultant"
+    SHOWROOM_MANAGER = "showroom_manager"
+    CARE_AGENT = "care_agent"
+    SERVICE_ADVISOR = "service_advisor"
+    EVENT_STAFF = "event_staff"
+    DEALER_ADMIN = "dealer_admin"
+    HQ_ADMIN = "hq_admin"
+    PARTNER = "partner"
+
+
+ROLE_LABELS = {
+    Role.MEMBER: _l("Member"),
+    Role.SALES_CONSULTANT: _l("Sales consultant"),
+    Role.SHOWROOM_MANAGER: _l("Showroom manager"),
+    Role.CARE_AGENT: _l("Care agent"),
+    Role.SERVICE_ADVISOR: _l("Service advisor"),
+    Role.EVENT_STAFF: _l("Event staff"),
+    Role.DEALER_ADMIN: _l("Dealer admin"),
+    Role.HQ_ADMIN: _l("HQ admin"),
+    Role.PARTNER: _l("Partner user"),
+}
+
+STAFF_ROLES = frozenset(
+    {
+        Role.SALES_CONSULTANT,
+        Role.SHOWROOM_MANAGER,
+        Role.CARE_AGENT,
+        Role.SERVICE_ADVISOR,
+        Role.EVENT_STAFF,
+        Role.DEALER_ADMIN,
+        Role.HQ_ADMIN,
+    }
+)
+ALL_STAFF = STAFF_ROLES
+
+# Permission name -> the roles that hold it.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "members.view": ALL_STAFF,
+    "cards.scan": ALL_STAFF,
+    # Roles that must phone owners see full mobile numbers when they reveal them.
+    "members.reveal_mobile": frozenset(
+        {
+            Role.SALES_CONSULTANT,
+            Role.SHOWROOM_MANAGER,
+            Role.CARE_AGENT,
+            Role.SERVICE_ADVISOR,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
+    "audit.view": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "tiers.edit": frozenset({Role.HQ_ADMIN}),
+    "colours.manage": frozenset({Role.HQ_ADMIN}),
+    "transfers.decide": frozenset({Role.HQ_ADMIN}),
+}
+
+
+def has_permission(user, permission: str) -> bool:
+    """True when ``user`` is logged in, active and holds ``permission``."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.role in PERMISSIONS[permission]
+
+
+def permission_required(permission: str):
+    """View decorator: 401 for anonymous users (login redirect), 403 without the permission."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from app.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not has_permission(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def member_required(view):
+    """View decorator for owners' pages: login redirect, 403 for staff and partners."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from app.extensions import login_manager
+
+            return login_manager.unauthorized()
+        if current_user.role != Role.MEMBER or current_user.member is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

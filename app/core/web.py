@@ -1,0 +1,42 @@
+"""Small helpers for thin views: safe redirects and calling a service from a form."""
+
+from urllib.parse import urlsplit
+
+from flask import request, url_for
+
+from app.core.errors import DomainError
+from app.extensions import db
+
+
+def safe_next(default_endpoint: str, **values) -> str:
+    """The ``next`` parameter when it points inside this site, else ``default_endpoint``."""
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    if (
+        target
+        and not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
+        return target
+    return url_for(default_endpoint, **values)
+
+
+def call_service(form, service, *args, **kwargs):
+    """Run ``service``; on a DomainError roll back, attach the message to the form, return None.
+
+    The message goes next to the field the error names, or to the form as a whole.
+    Returns ``(True, result)`` on success and ``(False, None)`` on a broken rule.
+    """
+    try:
+        return True, service(*args, **kwargs)
+    except DomainError as err:
+        db.session.rollback()
+        field = getattr(form, err.field, None) if err.field else None
+        if field is not None:
+            field.errors = [*field.errors, err.message]
+        else:
+            form.form_errors.append(err.message)
+        return False, None

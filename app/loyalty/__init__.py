@@ -1,0 +1,1 @@
+"""Points accounts and tiers."""

@@ -1,0 +1,97 @@
+"""Points accounts and the tier configuration."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.core.audit import record_audit
+from app.core.errors import ValidationFailed
+from app.extensions import db
+from app.loyalty.models import PointsAccount, Tier
+from app.members.models import Member
+
+TIER_LABELS = {"gold": _l("Gold"), "platinum": _l("Platinum"), "diamond": _l("Diamond")}
+
+
+def tier_label(code: str) -> str:
+    """The tier's name in the user's language."""
+    return str(TIER_LABELS.get(code, code))
+
+
+def list_tiers() -> list[Tier]:
+    """Tiers from lowest to highest."""
+    return list(db.session.scalars(select(Tier).order_by(Tier.rank)))
+
+
+def open_account(member: Member) -> PointsAccount:
+    """Open the member's points account at the lowest tier."""
+    lowest = list_tiers()[0]
+    account = PointsAccount(member_id=member.id, tier_code=lowest.code)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def account_for(member: Member) -> PointsAccount:
+    """The member's points account."""
+    return db.session.scalar(select(PointsAccount).where(PointsAccount.member_id == member.id))
+
+
+def points_value_yuan(points: int) -> str:
+    """What ``points`` are worth in yuan, e.g. '12.34' at 100 points = ¥1."""
+    per_yuan = current_app.config["POINTS_PER_YUAN_VALUE"]
+    fen = points * 100 // per_yuan
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+@dataclass
+class TierSetting:
+    """An admin's new values for one tier."""
+
+    code: str
+    threshold_points: int
+    multiplier_pct: int
+
+
+def update_tiers(actor: User, settings: list[TierSetting], *, now: datetime | None = None) -> None:
+    """Change tier thresholds and multipliers; higher tiers must need more and earn no less."""
+    tiers = {t.code: t for t in list_tiers()}
+    by_code = {s.code: s for s in settings}
+    if set(by_code) != set(tiers):
+        raise ValidationFailed(_l("Give values for every tier."))
+    ordered = [by_code[t.code] for t in sorted(tiers.values(), key=lambda t: t.rank)]
+    if ordered[0].threshold_points != 0:
+        raise ValidationFailed(
+            _l("The lowest tier starts at 0 points."), field=f"{ordered[0].code}_threshold"
+        )
+    for lower, higher in itertools.pairwise(ordered):
+        if higher.threshold_points <= lower.threshold_points:
+            raise ValidationFailed(
+                _l("Each tier needs more points than the tier below it."),
+                field=f"{higher.code}_threshold",
+            )
+        if higher.multiplier_pct < lower.multiplier_pct:
+            raise ValidationFailed(
+                _l("A higher tier cannot earn less than the tier below it."),
+                field=f"{higher.code}_multiplier",
+            )
+    before = {c: [t.threshold_points, t.multiplier_pct] for c, t in tiers.items()}
+    for setting in ordered:
+        tier = tiers[setting.code]
+        tier.threshold_points = setting.threshold_points
+        tier.multiplier_pct = setting.multiplier_pct
+    db.session.flush()
+    record_audit(
+        actor,
+        "tiers.updated",
+        details={
+            "before": before,
+            "after": {s.code: [s.threshold_points, s.multiplier_pct] for s in ordered},
+        },
+        now=now,
+    )

@@ -1,0 +1,1 @@
+"""Owners' profiles, their vehicles, dealer chapters."""

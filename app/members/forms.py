@@ -1,0 +1,69 @@
+"""Profile, vehicle and chapter forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.members.models import Gender, Transmission
+
+GENDER_CHOICES = [
+    ("", _l("Prefer not to say")),
+    (Gender.FEMALE.value, _l("Female")),
+    (Gender.MALE.value, _l("Male")),
+]
+TRANSMISSION_LABELS = {
+    Transmission.AUTOMATIC: _l("Automatic"),
+    Transmission.MANUAL: _l("Manual"),
+    Transmission.DUAL_CLUTCH: _l("Dual-clutch (DSG)"),
+    Transmission.CVT: _l("CVT"),
+    Transmission.SINGLE_SPEED: _l("Single-speed (electric)"),
+}
+
+
+class ProfileForm(FlaskForm):
+    """The owner's profile."""
+
+    name = StringField(_l("Name"), [DataRequired(_l("Enter your name.")), Length(max=64)])
+    birthday = DateField(_l("Birthday"), [Optional()])
+    gender = SelectField(_l("Gender"), choices=GENDER_CHOICES)
+    occupation = StringField(
+        _l("Employer or occupation"), [Length(max=120)], description=_l("e.g. teacher, Huawei")
+    )
+    home_area = StringField(
+        _l("Home area"), [Length(max=120)], description=_l("District or neighbourhood")
+    )
+    hobbies = StringField(
+        _l("Hobbies"), [Length(max=255)], description=_l("Separate with commas: golf, fishing")
+    )
+    marketing = BooleanField(_l("Send me club news and offers"))
+
+
+class VehicleForm(FlaskForm):
+    """A car in the owner's garage."""
+
+    vin = StringField(
+        _l("VIN (17 characters)"),
+        [DataRequired(_l("Enter the VIN from your vehicle licence.")), Length(max=32)],
+        render_kw={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+    )
+    plate = StringField(
+        _l("Plate"),
+        [Length(max=16)],
+        description=_l("Optional until the car is registered, e.g. 粤B12345"),
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    model = StringField(_l("Model"), [DataRequired(_l("Enter the model.")), Length(max=64)])
+    colour_id = SelectField(_l("Colour"), coerce=int, validate_choice=False)
+    transmission = SelectField(
+        _l("Transmission"), choices=[(t.value, label) for t, label in TRANSMISSION_LABELS.items()]
+    )
+    purchased_on = DateField(_l("Purchase date"), [DataRequired(_l("Enter the purchase date."))])
+    delivered_on = DateField(_l("Delivery date"), [Optional()])
+
+
+class TransferForm(FlaskForm):
+    """Ask to move to another dealer's chapter."""
+
+    to_dealer_id = SelectField(_l("New chapter"), coerce=int, validate_choice=False)
+    reason = TextAreaField(_l("Why (optional)"), [Length(max=500)])

@@ -1,0 +1,152 @@
+"""Dealers (chapters), members, vehicles, the managed colour list, chapter transfers."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.auth.models import User
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Gender(StrEnum):
+    """Gender as the owner chooses to state it."""
+
+    FEMALE = "female"
+    MALE = "male"
+    UNDISCLOSED = "undisclosed"
+
+
+class Transmission(StrEnum):
+    """Gearbox kinds the referral callback can ask about."""
+
+    MANUAL = "manual"
+    AUTOMATIC = "automatic"
+    DUAL_CLUTCH = "dual_clutch"
+    CVT = "cvt"
+    SINGLE_SPEED = "single_speed"
+
+
+class TransferStatus(StrEnum):
+    """States of a chapter transfer request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Dealer(db.Model):
+    """A dealership and its owners' club chapter (分会)."""
+
+    __tablename__ = "dealers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Colour(db.Model):
+    """A body colour from the managed list.
+
+    Colours sharing a ``confusion_group`` are easily mistaken for each other (silver/grey,
+    black/mocha brown, white/pearl white): the referral callback treats them as one colour.
+    """
+
+    __tablename__ = "colours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(64))
+    name_zh: Mapped[str] = mapped_column(String(64))
+    confusion_group: Mapped[str | None] = mapped_column(String(32), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def label(self, locale: str) -> str:
+        """The colour's name in ``locale``."""
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class Member(db.Model):
+    """An owner's club profile."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    birthday: Mapped[date | None]
+    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    occupation: Mapped[str] = mapped_column(String(120), default="")
+    home_area: Mapped[str] = mapped_column(String(120), default="")
+    hobbies: Mapped[str] = mapped_column(String(255), default="")
+    privacy_version: Mapped[str] = mapped_column(String(16))
+    privacy_accepted_at: Mapped[datetime]
+    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    marketing_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    user: Mapped["User"] = relationship(back_populates="member")
+    dealer: Mapped[Dealer] = relationship()
+    vehicles: Mapped[list["Vehicle"]] = relationship(
+        back_populates="member", order_by="Vehicle.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def mobile(self) -> str:
+        """The owner's login mobile number."""
+        return self.user.mobile
+
+
+class Vehicle(db.Model):
+    """An owner's car."""
+
+    __tablename__ = "vehicles"
+    __table_args__ = (CheckConstraint("length(vin) = 17", name="vin_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    vin: Mapped[str] = mapped_column(String(17), unique=True)
+    plate: Mapped[str | None] = mapped_column(String(8), unique=True)
+    model: Mapped[str] = mapped_column(String(64))
+    colour_id: Mapped[int] = mapped_column(ForeignKey("colours.id"))
+    transmission: Mapped[Transmission] = mapped_column(_enum(Transmission))
+    purchased_on: Mapped[date]
+    delivered_on: Mapped[date | None]
+    created_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship(back_populates="vehicles")
+    colour: Mapped[Colour] = relationship()
+
+
+class ChapterTransfer(db.Model):
+    """A member's request to move to another dealer's chapter, decided by HQ."""
+
+    __tablename__ = "chapter_transfers"
+    __table_args__ = (CheckConstraint("from_dealer_id <> to_dealer_id", name="different_dealers"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    from_dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    to_dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    status: Mapped[TransferStatus] = mapped_column(
+        _enum(TransferStatus), default=TransferStatus.PENDING
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    member: Mapped[Member] = relationship()
+    from_dealer: Mapped[Dealer] = relationship(foreign_keys=[from_dealer_id])
+    to_dealer: Mapped[Dealer] = relationship(foreign_keys=[to_dealer_id])

@@ -1,0 +1,477 @@
+"""Member profiles, vehicles, chapters and the staff's view of members."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.core.audit import record_audit
+from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.identifiers import (
+    is_valid_plate,
+    is_valid_vin,
+    normalize_mobile,
+    normalize_plate,
+    normalize_vin,
+)
+from app.core.permissions import Role
+from app.extensions import db
+from app.members.models import (
+    ChapterTransfer,
+    Colour,
+    Dealer,
+    Gender,
+    Member,
+    TransferStatus,
+    Transmission,
+    Vehicle,
+)
+
+# ---------------------------------------------------------------------------- dealers
+
+
+def list_dealers() -> list[Dealer]:
+    """Every dealer, by code."""
+    return list(db.session.scalars(select(Dealer).order_by(Dealer.code)))
+
+
+def get_dealer_by_code(code: str) -> Dealer | None:
+    """The dealer with ``code`` (case-insensitive), if any."""
+    return db.session.scalar(select(Dealer).where(Dealer.code == code.strip().upper()))
+
+
+def ensure_dealer(code: str, name: str, city: str) -> Dealer:
+    """The dealer with ``code``, created if missing (used by demo data and set-up)."""
+    dealer = get_dealer_by_code(code)
+    if dealer is None:
+        dealer = Dealer(code=code.upper(), name=name, city=city)
+        db.session.add(dealer)
+        db.session.flush()
+    return dealer
+
+
+# ---------------------------------------------------------------------------- members
+
+
+def create_member(
+    user: User, *, name: str, dealer_id: int, marketing_opt_in: bool, now: datetime
+) -> Member:
+    """Create the club profile of a newly registered owner."""
+    from flask import current_app
+
+    if db.session.get(Dealer, dealer_id) is None:
+        raise ValidationFailed(_l("Choose your dealer."), field="dealer_id")
+    member = Member(
+        user=user,
+        dealer_id=dealer_id,
+        name=name.strip(),
+        privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        privacy_accepted_at=now,
+        marketing_opt_in=marketing_opt_in,
+        marketing_changed_at=now,
+        created_at=now,
+    )
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def _check_birthday(birthday: date | None, now: datetime) -> None:
+    if birthday is None:
+        return
+    if birthday > now.date():
+        raise ValidationFailed(_l("A birthday cannot be in the future."), field="birthday")
+    if birthday.year < 1900:
+        raise ValidationFailed(_l("Enter a birthday after 1900."), field="birthday")
+
+
+def update_profile(
+    member: Member,
+    *,
+    name: str,
+    birthday: date | None,
+    gender: Gender | None,
+    occupation: str,
+    home_area: str,
+    hobbies: str,
+    marketing_opt_in: bool,
+    now: datetime | None = None,
+) -> Member:
+    """Save the owner's profile."""
+    now = now or utcnow()
+    _check_birthday(birthday, now)
+    member.name = name.strip()
+    member.user.name = member.name
+    member.birthday = birthday
+    member.gender = gender
+    member.occupation = occupation.strip()
+    member.home_area = home_area.strip()
+    member.hobbies = ", ".join(
+        h.strip() for h in hobbies.replace("，", ",").split(",") if h.strip()
+    )
+    if member.marketing_opt_in != marketing_opt_in:
+        member.marketing_opt_in = marketing_opt_in
+        member.marketing_changed_at = now
+    db.session.flush()
+    return member
+
+
+# ---------------------------------------------------------------------------- colours
+
+
+def active_colours() -> list[Colour]:
+    """Colours an owner can choose, by name."""
+    return list(db.session.scalars(select(Colour).where(Colour.active).order_by(Colour.name_en)))
+
+
+def all_colours() -> list[Colour]:
+    """Every colour of the managed list, grouped by confusion group."""
+    return list(db.session.scalars(select(Colour).order_by(Colour.confusion_group, Colour.name_en)))
+
+
+def colours_confusable(a: Colour, b: Colour) -> bool:
+    """True when a person could easily mistake colour ``a`` for ``b`` (or they are one)."""
+    if a.id == b.id:
+        return True
+    return a.confusion_group is not None and a.confusion_group == b.confusion_group
+
+
+def save_colour(
+    actor: User,
+    colour: Colour | None,
+    *,
+    code: str,
+    name_en: str,
+    name_zh: str,
+    confusion_group: str | None,
+    active: bool,
+    now: datetime | None = None,
+) -> Colour:
+    """Add a colour to the managed list, or change one."""
+    code = code.strip().lower()
+    other = db.session.scalar(select(Colour).where(Colour.code == code))
+    if other is not None and other is not colour:
+        raise Conflict(_l("Another colour already has this code."), field="code")
+    before = None
+    if colour is None:
+        colour = Colour(code=code)
+        db.session.add(colour)
+    else:
+        before = {"code": colour.code, "group": colour.confusion_group, "active": colour.active}
+    colour.code = code
+    colour.name_en = name_en.strip()
+    colour.name_zh = name_zh.strip()
+    colour.confusion_group = (confusion_group or "").strip().lower() or None
+    colour.active = active
+    db.session.flush()
+    record_audit(
+        actor,
+        "colour.saved",
+        subject=colour,
+        details={
+            "before": before,
+            "after": {"code": code, "group": colour.confusion_group, "active": active},
+        },
+        now=now,
+    )
+    return colour
+
+
+# ---------------------------------------------------------------------------- vehicles
+
+
+@dataclass
+class VehicleData:
+    """Validated vehicle fields, as a form gives them."""
+
+    vin: str
+    plate: str
+    model: str
+    colour_id: int
+    transmission: Transmission
+    purchased_on: date
+    delivered_on: date | None
+
+
+def _check_vehicle(data: VehicleData, vehicle: Vehicle | None, now: datetime) -> VehicleData:
+    vin = normalize_vin(data.vin)
+    if len(vin) != 17:
+        raise ValidationFailed(_l("A VIN has exactly 17 characters."), field="vin")
+    if not is_valid_vin(vin):
+        if any(ch in "IOQ" for ch in vin):
+            raise ValidationFailed(_l("A VIN never contains I, O or Q."), field="vin")
+        raise ValidationFailed(
+            _l("This VIN's check digit (9th character) is wrong: check for a typo."), field="vin"
+        )
+    plate = normalize_plate(data.plate) if data.plate else ""
+    if plate and not is_valid_plate(plate):
+        raise ValidationFailed(
+            _l("Enter a mainland plate such as 粤B12345, or 粤BD12345 for a new-energy car."),
+            field="plate",
+        )
+    colour = db.session.get(Colour, data.colour_id)
+    if colour is None or (
+        not colour.active and (vehicle is None or vehicle.colour_id != colour.id)
+    ):
+        raise ValidationFailed(_l("Choose a colour from the list."), field="colour_id")
+    if data.purchased_on > now.date():
+        raise ValidationFailed(
+            _l("The purchase date cannot be in the future."), field="purchased_on"
+        )
+    if data.delivered_on and data.delivered_on < data.purchased_on:
+        raise ValidationFailed(
+            _l("The delivery date cannot be before the purchase date."), field="delivered_on"
+        )
+    if data.delivered_on and data.delivered_on > now.date():
+        raise ValidationFailed(
+            _l("The delivery date cannot be in the future."), field="delivered_on"
+        )
+    same_vin = db.session.scalar(select(Vehicle).where(Vehicle.vin == vin))
+    if same_vin is not None and same_vin is not vehicle:
+        raise Conflict(_l("A car with this VIN is already registered in the club."), field="vin")
+    if plate:
+        same_plate = db.session.scalar(select(Vehicle).where(Vehicle.plate == plate))
+        if same_plate is not None and same_plate is not vehicle:
+            raise Conflict(_l("A car with this plate is already registered."), field="plate")
+    return VehicleData(
+        vin=vin,
+        plate=plate,
+        model=data.model.strip(),
+        colour_id=colour.id,
+        transmission=data.transmission,
+        purchased_on=data.purchased_on,
+        delivered_on=data.delivered_on,
+    )
+
+
+def _apply(vehicle: Vehicle, data: VehicleData) -> None:
+    vehicle.vin = data.vin
+    vehicle.plate = data.plate or None
+    vehicle.model = data.model
+    vehicle.colour_id = data.colour_id
+    vehicle.transmission = data.transmission
+    vehicle.purchased_on = data.purchased_on
+    vehicle.delivered_on = data.delivered_on
+
+
+def _flush_vehicle() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            _l("A car with this VIN or plate is already registered."), field="vin"
+        ) from None
+
+
+def add_vehicle(member: Member, data: VehicleData, *, now: datetime | None = None) -> Vehicle:
+    """Add a car to the owner's garage."""
+    now = now or utcnow()
+    data = _check_vehicle(data, None, now)
+    vehicle = Vehicle(member=member, created_at=now)
+    _apply(vehicle, data)
+    db.session.add(vehicle)
+    _flush_vehicle()
+    return vehicle
+
+
+def update_vehicle(vehicle: Vehicle, data: VehicleData, *, now: datetime | None = None) -> Vehicle:
+    """Correct a car's details."""
+    data = _check_vehicle(data, vehicle, now or utcnow())
+    _apply(vehicle, data)
+    _flush_vehicle()
+    return vehicle
+
+
+def remove_vehicle(vehicle: Vehicle) -> None:
+    """Take a car out of the owner's garage (sold, scrapped)."""
+    db.session.delete(vehicle)
+    db.session.flush()
+
+
+def get_own_vehicle(member: Member, vehicle_id: int) -> Vehicle:
+    """One of the owner's own cars; NotFound for anyone else's."""
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    if vehicle is None or vehicle.member_id != member.id:
+        raise NotFound(_l("No such car."))
+    return vehicle
+
+
+# ---------------------------------------------------------------------------- transfers
+
+
+def pending_transfer(member: Member) -> ChapterTransfer | None:
+    """The member's open transfer request, if any."""
+    return db.session.scalar(
+        select(ChapterTransfer).where(
+            ChapterTransfer.member_id == member.id,
+            ChapterTransfer.status == TransferStatus.PENDING,
+        )
+    )
+
+
+def request_transfer(
+    member: Member, *, to_dealer_id: int, reason: str, now: datetime | None = None
+) -> ChapterTransfer:
+    """Ask to move to another dealer's chapter; HQ decides."""
+    now = now or utcnow()
+    target = db.session.get(Dealer, to_dealer_id)
+    if target is None:
+        raise ValidationFailed(_l("Choose a dealer."), field="to_dealer_id")
+    if target.id == member.dealer_id:
+        raise ValidationFailed(_l("You already belong to this chapter."), field="to_dealer_id")
+    if pending_transfer(member) is not None:
+        raise Conflict(_l("You already have a transfer request waiting for a decision."))
+    transfer = ChapterTransfer(
+        member=member,
+        from_dealer_id=member.dealer_id,
+        to_dealer_id=target.id,
+        reason=reason.strip(),
+        requested_at=now,
+    )
+    db.session.add(transfer)
+    db.session.flush()
+    record_audit(
+        member.user, "transfer.requested", subject=transfer, dealer_id=member.dealer_id, now=now
+    )
+    return transfer
+
+
+def cancel_transfer(member: Member, *, now: datetime | None = None) -> None:
+    """Withdraw the member's pending transfer request."""
+    transfer = pending_transfer(member)
+    if transfer is None:
+        raise NotFound(_l("You have no pending transfer request."))
+    transfer.status = TransferStatus.CANCELLED
+    transfer.decided_at = now or utcnow()
+    db.session.flush()
+
+
+def list_pending_transfers() -> list[ChapterTransfer]:
+    """Transfer requests waiting for HQ, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ChapterTransfer)
+            .where(ChapterTransfer.status == TransferStatus.PENDING)
+            .order_by(ChapterTransfer.requested_at)
+        )
+    )
+
+
+def decide_transfer(
+    actor: User, transfer_id: int, *, approve: bool, now: datetime | None = None
+) -> ChapterTransfer:
+    """Approve (the member moves at once) or reject a pending transfer."""
+    now = now or utcnow()
+    transfer = db.session.get(ChapterTransfer, transfer_id, with_for_update=True)
+    if transfer is None:
+        raise NotFound(_l("No such transfer request."))
+    if transfer.status != TransferStatus.PENDING:
+        raise Conflict(_l("This request was already decided."))
+    transfer.status = TransferStatus.APPROVED if approve else TransferStatus.REJECTED
+    transfer.decided_at = now
+    transfer.decided_by_id = actor.id
+    if approve:
+        transfer.member.dealer_id = transfer.to_dealer_id
+    db.session.flush()
+    for dealer_id in (transfer.from_dealer_id, transfer.to_dealer_id):
+        record_audit(
+            actor,
+            "transfer.approved" if approve else "transfer.rejected",
+            subject=transfer,
+            dealer_id=dealer_id,
+            details={"member_id": transfer.member_id},
+            now=now,
+        )
+    return transfer
+
+
+# ---------------------------------------------------------------------------- staff view
+
+SEARCH_FIELDS = ("all", "name", "mobile", "plate", "vin", "card", "hobby")
+
+
+def scoped_members(actor: User) -> Select:
+    """Members the staff member may see: their dealer's, or all for HQ."""
+    query = select(Member)
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(Member.dealer_id == actor.dealer_id)
+    return query
+
+
+def get_member_for_staff(actor: User, member_id: int) -> Member:
+    """A member visible to ``actor``; NotFound for another dealer's member."""
+    member = db.session.get(Member, member_id)
+    if member is None or (actor.role != Role.HQ_ADMIN and member.dealer_id != actor.dealer_id):
+        raise NotFound(_l("No such member."))
+    return member
+
+
+def _search_condition(field: str, q: str):
+    from app.cards.models import MemberCard
+
+    conditions = []
+    if field in ("all", "name"):
+        conditions.append(Member.name.contains(q, autoescape=True))
+    if field in ("all", "mobile"):
+        digits = normalize_mobile(q) or "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 4:
+            conditions.append(
+                exists().where(
+                    User.id == Member.user_id, User.mobile.contains(digits, autoescape=True)
+                )
+            )
+    if field in ("all", "plate"):
+        plate = normalize_plate(q)
+        if plate:
+            conditions.append(
+                exists().where(
+                    Vehicle.member_id == Member.id, Vehicle.plate.contains(plate, autoescape=True)
+                )
+            )
+    if field in ("all", "vin"):
+        vin = normalize_vin(q)
+        if len(vin) >= 4:
+            conditions.append(
+                exists().where(
+                    Vehicle.member_id == Member.id, Vehicle.vin.contains(vin, autoescape=True)
+                )
+            )
+    if field in ("all", "card"):
+        number = "".join(ch for ch in q if ch.isdigit())
+        if len(number) == 16:
+            conditions.append(
+                exists().where(MemberCard.member_id == Member.id, MemberCard.number == number)
+            )
+    if field in ("all", "hobby"):
+        conditions.append(func.lower(Member.hobbies).contains(q.lower(), autoescape=True))
+    return or_(*conditions) if conditions else None
+
+
+def search_members(actor: User, q: str, field: str = "all") -> Select:
+    """A query of the members ``actor`` may see that match ``q`` in ``field``, by name."""
+    query = scoped_members(actor).order_by(Member.name, Member.id)
+    q = (q or "").strip()
+    if not q:
+        return query
+    if field not in SEARCH_FIELDS:
+        field = "all"
+    condition = _search_condition(field, q)
+    return query.where(condition) if condition is not None else query.where(False)
+
+
+def reveal_mobile(actor: User, member: Member, *, now: datetime | None = None) -> str:
+    """The member's full mobile number, for staff who must call; the reveal is audited."""
+    record_audit(
+        actor, "member.mobile_revealed", subject=member, dealer_id=member.dealer_id, now=now
+    )
+    return member.user.mobile
+
+
+def count_members(actor: User) -> int:
+    """How many members ``actor`` can see."""
+    return db.session.scalar(select(func.count()).select_from(scoped_members(actor).subquery()))

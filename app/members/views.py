@@ -1,0 +1,176 @@
+"""The owner's home, profile, garage and chapter pages."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.cards.services import active_card
+from app.core.errors import NotFound
+from app.core.permissions import member_required
+from app.core.web import call_service
+from app.loyalty.services import account_for
+from app.members import services
+from app.members.forms import ProfileForm, TransferForm, VehicleForm
+from app.members.models import Gender, Transmission
+
+bp = Blueprint("members", __name__)
+
+
+@bp.get("/")
+def home():
+    """Owners see their club home; staff go to their desk; visitors see what the club offers."""
+    if current_user.is_authenticated and current_user.is_staff:
+        return redirect(url_for("admin.dashboard"))
+    if current_user.is_authenticated and current_user.is_member:
+        member = current_user.member
+        return render_template(
+            "members/home.html",
+            member=member,
+            card=active_card(member),
+            account=account_for(member),
+        )
+    return render_template("members/landing.html")
+
+
+@bp.route("/me/profile", methods=["GET", "POST"])
+@member_required
+def profile():
+    """Edit the owner's profile."""
+    member = current_user.member
+    form = ProfileForm(obj=member)
+    if not form.is_submitted():
+        form.gender.data = member.gender.value if member.gender else ""
+        form.marketing.data = member.marketing_opt_in
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            services.update_profile,
+            member,
+            name=form.name.data,
+            birthday=form.birthday.data,
+            gender=Gender(form.gender.data) if form.gender.data else None,
+            occupation=form.occupation.data or "",
+            home_area=form.home_area.data or "",
+            hobbies=form.hobbies.data or "",
+            marketing_opt_in=form.marketing.data,
+        )
+        if ok:
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("members.profile"))
+    return render_template("members/profile.html", form=form, member=member)
+
+
+@bp.get("/me/vehicles")
+@member_required
+def vehicles():
+    """The owner's garage."""
+    return render_template("members/vehicles.html", vehicles=current_user.member.vehicles)
+
+
+def _vehicle_form(vehicle=None) -> VehicleForm:
+    form = VehicleForm(obj=vehicle)
+    form.colour_id.choices = [(0, _("Choose a colour"))] + [
+        (c.id, c.label(str(get_locale()))) for c in services.active_colours()
+    ]
+    if vehicle is not None and not form.is_submitted():
+        form.transmission.data = vehicle.transmission.value
+    return form
+
+
+def _vehicle_data(form: VehicleForm) -> services.VehicleData:
+    return services.VehicleData(
+        vin=form.vin.data,
+        plate=form.plate.data or "",
+        model=form.model.data,
+        colour_id=form.colour_id.data,
+        transmission=Transmission(form.transmission.data),
+        purchased_on=form.purchased_on.data,
+        delivered_on=form.delivered_on.data,
+    )
+
+
+@bp.route("/me/vehicles/new", methods=["GET", "POST"])
+@member_required
+def add_vehicle():
+    """Add a car."""
+    form = _vehicle_form()
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form, services.add_vehicle, current_user.member, _vehicle_data(form)
+        )
+        if ok:
+            flash(_("Car added to your garage."), "success")
+            return redirect(url_for("members.vehicles"))
+    return render_template("members/vehicle_form.html", form=form, vehicle=None)
+
+
+def _own_vehicle_or_404(vehicle_id: int):
+    try:
+        return services.get_own_vehicle(current_user.member, vehicle_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/me/vehicles/<int:vehicle_id>/edit", methods=["GET", "POST"])
+@member_required
+def edit_vehicle(vehicle_id: int):
+    """Correct a car's details."""
+    vehicle = _own_vehicle_or_404(vehicle_id)
+    form = _vehicle_form(vehicle)
+    if form.validate_on_submit():
+        ok, _result = call_service(form, services.update_vehicle, vehicle, _vehicle_data(form))
+        if ok:
+            flash(_("Car details saved."), "success")
+            return redirect(url_for("members.vehicles"))
+    return render_template("members/vehicle_form.html", form=form, vehicle=vehicle)
+
+
+@bp.post("/me/vehicles/<int:vehicle_id>/remove")
+@member_required
+def remove_vehicle(vehicle_id: int):
+    """Remove a car (sold or scrapped)."""
+    vehicle = _own_vehicle_or_404(vehicle_id)
+    services.remove_vehicle(vehicle)
+    flash(_("Car removed from your garage."), "success")
+    return redirect(url_for("members.vehicles"))
+
+
+@bp.route("/me/chapter", methods=["GET", "POST"])
+@member_required
+def chapter():
+    """See the owner's chapter and ask to transfer to another."""
+    member = current_user.member
+    form = TransferForm()
+    form.to_dealer_id.choices = [
+        (d.id, f"{d.name} ({d.code})") for d in services.list_dealers() if d.id != member.dealer_id
+    ]
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            services.request_transfer,
+            member,
+            to_dealer_id=form.to_dealer_id.data,
+            reason=form.reason.data or "",
+        )
+        if ok:
+            flash(_("Transfer requested. HQ will decide shortly."), "success")
+            return redirect(url_for("members.chapter"))
+    return render_template(
+        "members/chapter.html",
+        form=form,
+        member=member,
+        pending=services.pending_transfer(member),
+    )
+
+
+@bp.post("/me/chapter/cancel")
+@member_required
+def cancel_transfer():
+    """Withdraw a pending transfer request."""
+    try:
+        services.cancel_transfer(current_user.member)
+    except NotFound:
+        abort(404)
+    flash(_("Transfer request withdrawn."), "info")
+    return redirect(url_for("members.chapter"))

@@ -1,0 +1,101 @@
+"""Configuration classes. Every value comes from the environment; nothing secret is committed."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CARCLUB_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Development defaults: SQLite under instance/, generated demo signing keys."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'carclub.sqlite'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Ed25519 keys for QR tokens: "kid:base64url(32-byte private key)"; older public keys
+    # that still verify: "kid:base64url(public key),kid:...".
+    TOKEN_SIGNING_KEY = os.environ.get("TOKEN_SIGNING_KEY")
+    TOKEN_VERIFY_KEYS = os.environ.get("TOKEN_VERIFY_KEYS", "")
+    TOKEN_KEYS_FILE = INSTANCE_DIR / "token_keys.json"
+    GENERATE_TOKEN_KEYS = True
+    CARD_TOKEN_TTL_SECONDS = int(os.environ.get("CARD_TOKEN_TTL_SECONDS", "300"))
+    CARD_TOKEN_REFRESH_SECONDS = int(os.environ.get("CARD_TOKEN_REFRESH_SECONDS", "60"))
+    POINTS_PER_YUAN_VALUE = int(os.environ.get("POINTS_PER_YUAN_VALUE", "100"))
+    PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11")
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ("en", "zh")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    REMEMBER_COOKIE_DURATION_DAYS = int(os.environ.get("REMEMBER_COOKIE_DURATION_DAYS", "30"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    # argon2id parameters (argon2-cffi defaults are the RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "65536"))
+    MEMBERS_PER_PAGE = 20
+
+
+class TestingConfig(Config):
+    """Tests: a database from TEST_DATABASE_URL or a temporary SQLite file, cheap hashing."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105 - test-only value
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    GENERATE_TOKEN_KEYS = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a secret key, a database URL and signing keys."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    GENERATE_TOKEN_KEYS = False
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise if a setting production cannot run without is missing."""
+        missing = [
+            name
+            for name in ("SECRET_KEY", "TOKEN_SIGNING_KEY", "DATABASE_URL")
+            if not os.environ.get(name)
+        ]
+        if missing:
+            raise RuntimeError("Missing required environment variables: " + ", ".join(missing))
+
+
+CONFIGS = {"development": Config, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by CARCLUB_ENV (development by default)."""
+    return CONFIGS[os.environ.get("CARCLUB_ENV", "development")]

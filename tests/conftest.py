@@ -1,0 +1,220 @@
+"""Fixtures: an app on a copy of a migrated SQLite database, clients, PostgreSQL databases."""
+
+import os
+import secrets
+import shutil
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.core.clock import FrozenClock
+from app.extensions import db
+from config import TestingConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = str(ROOT / "migrations")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+PASSWORD = "secret-pass-1"
+
+
+class CSRFClient(FlaskClient):
+    """A test client that sends a valid CSRF token with every form, as a browser would."""
+
+    def csrf_token(self) -> str:
+        """A token valid for this client's session."""
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", secrets.token_hex(20))
+        key = self.application.config.get("WTF_CSRF_SECRET_KEY") or self.application.secret_key
+        return URLSafeTimedSerializer(key, salt="wtf-csrf-token").dumps(raw)
+
+    def open(self, *args, **kwargs):
+        method = kwargs.get("method", "GET").upper()
+        data = kwargs.get("data")
+        if kwargs.pop("with_csrf", True) and method not in ("GET", "HEAD", "OPTIONS"):
+            if data is None:
+                kwargs["data"] = data = {}
+            if isinstance(data, dict) and "csrf_token" not in data:
+                data["csrf_token"] = self.csrf_token()
+        return super().open(*args, **kwargs)
+
+
+def make_app(database_url: str, **overrides):
+    """An app for tests on ``database_url`` with a frozen clock."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    app.test_client_class = CSRFClient
+    app.extensions["clock"] = FrozenClock(NOW)
+    return app
+
+
+def migrate_to_head(app) -> None:
+    """Run every migration on the app's database."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "carclub.sqlite"
+    migrate_to_head(make_app(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    """The app on a fresh copy of the migrated database. No context is pushed."""
+    path = tmp_path / "carclub.sqlite"
+    shutil.copy(template_db, path)
+    app = make_app(f"sqlite:///{path}")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app) -> FrozenClock:
+    """The app's frozen clock; move it with ``clock.advance(minutes=5)``."""
+    return app.extensions["clock"]
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service tests; yields the session."""
+    with app.app_context(), app.test_request_context():
+        yield db.session
+
+
+@pytest.fixture
+def seeded(app):
+    """A context manager that runs its block in an app context and commits it."""
+
+    @contextmanager
+    def run():
+        with app.app_context(), app.test_request_context():
+            yield db.session
+            db.session.commit()
+
+    return run
+
+
+@pytest.fixture
+def client(app) -> CSRFClient:
+    """A browser-like client (sends CSRF tokens)."""
+    return app.test_client()
+
+
+def login(client, mobile: str, password: str = PASSWORD, **extra):
+    """Log ``client`` in through the login form."""
+    response = client.post("/login", data={"mobile": mobile, "password": password, **extra})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+@pytest.fixture
+def dealers(seeded):
+    """Dealers SZ01 and GZ01 (ids)."""
+    from tests.factories import make_dealer
+
+    with seeded():
+        sz, gz = make_dealer("SZ01"), make_dealer("GZ01")
+        ids = {"SZ01": sz.id, "GZ01": gz.id}
+    return ids
+
+
+@pytest.fixture
+def member(seeded, dealers):
+    """An owner of SZ01 with one car: a dict of ids and the mobile."""
+    from tests.factories import make_member, make_vehicle
+
+    with seeded():
+        m = make_member(dealers["SZ01"], name="Zhang Wei")
+        vehicle = make_vehicle(m)
+        info = {"id": m.id, "mobile": m.user.mobile, "vehicle_id": vehicle.id, "user_id": m.user_id}
+    return info
+
+
+@pytest.fixture
+def member_client(app, member) -> CSRFClient:
+    """A client logged in as ``member``."""
+    client = app.test_client()
+    login(client, member["mobile"])
+    return client
+
+
+@pytest.fixture
+def staff_factory(app, seeded, dealers):
+    """Make a staff user and return a client logged in as them."""
+    from tests.factories import make_staff
+
+    def make(role: str = "sales_consultant", dealer: str | None = "SZ01") -> CSRFClient:
+        with seeded():
+            user = make_staff(role, dealers[dealer] if dealer else None)
+            mobile = user.mobile
+        client = app.test_client()
+        login(client, mobile)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def staff_client(staff_factory) -> CSRFClient:
+    """A sales consultant of SZ01, logged in."""
+    return staff_factory("sales_consultant", "SZ01")
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_or_skip() -> str:
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        if ON_CI:
+            pytest.fail(f"PostgreSQL at {TEST_DATABASE_URL} is required on CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {exc}")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url():
+    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+    base = make_url(_postgres_or_skip())
+    name = f"carclub_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_app(pg_url):
+    """The app on a migrated, empty PostgreSQL database."""
+    app = make_app(pg_url)
+    migrate_to_head(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,77 @@
+"""Small factories: each states only what a test cares about, and flushes (never commits)."""
+
+import itertools
+from datetime import date
+
+from app.auth.services import create_staff, register_member
+from app.core.identifiers import VIN_ALPHABET, vin_check_digit
+from app.core.permissions import Role
+from app.extensions import db
+from app.members.models import Colour, Dealer, Member, Transmission
+from app.members.services import VehicleData, add_vehicle, ensure_dealer
+from tests.conftest import PASSWORD
+
+_seq = itertools.count(1)
+
+
+def next_mobile(prefix: str = "139") -> str:
+    """A fresh mainland mobile number."""
+    return f"{prefix}{next(_seq):08d}"
+
+
+def valid_vin(n: int | None = None) -> str:
+    """A distinct VIN with a correct check digit."""
+    n = next(_seq) if n is None else n
+    serial = ""
+    for _ in range(6):
+        n, r = divmod(n, len(VIN_ALPHABET))
+        serial = VIN_ALPHABET[r] + serial
+    vin = "LFV2A21K" + "0" + "A3" + serial
+    return vin[:8] + vin_check_digit(vin) + vin[9:]
+
+
+def make_dealer(code: str = "SZ01") -> Dealer:
+    """A dealer with ``code``."""
+    return ensure_dealer(code, f"Dealer {code}", "Shenzhen")
+
+
+def make_member(dealer_id: int, *, name: str = "Li Na", mobile: str | None = None) -> Member:
+    """A registered owner (with card and points account) of ``dealer_id``."""
+    user = register_member(
+        mobile=mobile or next_mobile(), password=PASSWORD, name=name, dealer_id=dealer_id
+    )
+    return user.member
+
+
+def make_staff(role: str, dealer_id: int | None):
+    """A staff (or partner) account."""
+    code = db.session.get(Dealer, dealer_id).code if dealer_id else None
+    return create_staff(
+        None,
+        mobile=next_mobile("138"),
+        password=PASSWORD,
+        name=f"Staff {role}",
+        role=Role(role),
+        dealer_code=code,
+    )
+
+
+def colour(code: str) -> Colour:
+    """A colour of the managed list (installed by the initial migration)."""
+    return db.session.query(Colour).filter_by(code=code).one()
+
+
+def make_vehicle(member: Member, **overrides):
+    """A car of ``member``; plate and VIN are unique unless given."""
+    n = next(_seq)
+    data = {
+        "vin": valid_vin(n),
+        "plate": f"粤B{n % 100000:05d}",
+        "model": "Sagitar",
+        "colour_id": colour("white").id,
+        "transmission": Transmission.DUAL_CLUTCH,
+        "purchased_on": date(2024, 5, 1),
+        "delivered_on": date(2024, 5, 3),
+        **overrides,
+    }
+    return add_vehicle(member, VehicleData(**data))
