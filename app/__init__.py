@@ -191,10 +191,14 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "current_locale": str(get_locale()),
             "can": lambda permission: has_permission(current_user, permission),
-            "role_label": lambda role: ROLE_LABELS.get(role, role),
-            "tier_label": tier_label,
-            "points_value": points_value_yuan,
         }
+
+    # Globals (not context variables) so imported macros can use them too.
+    app.jinja_env.globals.update(
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        tier_label=tier_label,
+        points_value=points_value_yuan,
+    )
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["mask_mobile"] = mask_mobile

@@ -3,9 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.members.models import Gender, Transmission
+from app.members.services import plate_error, vin_error
 
 GENDER_CHOICES = [
     ("", _l("Prefer not to say")),
@@ -41,6 +42,18 @@ class ProfileForm(FlaskForm):
 
 class VehicleForm(FlaskForm):
     """A car in the owner's garage."""
+
+    def validate_vin(self, field):
+        """Check length, letters and check digit as the owner types, before other checks."""
+        problem = vin_error(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_plate(self, field):
+        """Check the mainland plate format."""
+        problem = plate_error(field.data or "")
+        if problem:
+            raise ValidationError(problem)
 
     vin = StringField(
         _l("VIN (17 characters)"),

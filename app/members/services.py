@@ -197,22 +197,35 @@ class VehicleData:
     delivered_on: date | None
 
 
+def vin_error(raw: str):
+    """Why ``raw`` is not a valid VIN, or None when it is."""
+    vin = normalize_vin(raw)
+    if len(vin) != 17:
+        return _l("A VIN has exactly 17 characters.")
+    if any(ch in "IOQ" for ch in vin):
+        return _l("A VIN never contains I, O or Q.")
+    if not is_valid_vin(vin):
+        return _l("This VIN's check digit (9th character) is wrong: check for a typo.")
+    return None
+
+
+def plate_error(raw: str):
+    """Why ``raw`` is not a mainland plate, or None when it is (or is empty)."""
+    plate = normalize_plate(raw)
+    if plate and not is_valid_plate(plate):
+        return _l("Enter a mainland plate such as 粤B12345, or 粤BD12345 for a new-energy car.")
+    return None
+
+
 def _check_vehicle(data: VehicleData, vehicle: Vehicle | None, now: datetime) -> VehicleData:
     vin = normalize_vin(data.vin)
-    if len(vin) != 17:
-        raise ValidationFailed(_l("A VIN has exactly 17 characters."), field="vin")
-    if not is_valid_vin(vin):
-        if any(ch in "IOQ" for ch in vin):
-            raise ValidationFailed(_l("A VIN never contains I, O or Q."), field="vin")
-        raise ValidationFailed(
-            _l("This VIN's check digit (9th character) is wrong: check for a typo."), field="vin"
-        )
+    problem = vin_error(vin)
+    if problem:
+        raise ValidationFailed(problem, field="vin")
     plate = normalize_plate(data.plate) if data.plate else ""
-    if plate and not is_valid_plate(plate):
-        raise ValidationFailed(
-            _l("Enter a mainland plate such as 粤B12345, or 粤BD12345 for a new-energy car."),
-            field="plate",
-        )
+    problem = plate_error(plate)
+    if problem:
+        raise ValidationFailed(problem, field="plate")
     colour = db.session.get(Colour, data.colour_id)
     if colour is None or (
         not colour.active and (vehicle is None or vehicle.colour_id != colour.id)
