@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
+PORT ?= 5000
 
 .PHONY: install run test lint format translations extract-messages chromium clean
 
@@ -24,7 +25,7 @@ translations: $(STAMP)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## test: the whole suite (SQLite, PostgreSQL from TEST_DATABASE_URL, Chromium)
 test: install chromium

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from app.auth import services
 from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
@@ -23,7 +24,7 @@ def register():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = RegisterForm()
-    form.dealer_id.choices = [(d.id, f"{d.name} ({d.code})") for d in list_dealers()]
+    form.dealer_id.choices = [SelectChoice(d.id, f"{d.name} ({d.code})") for d in list_dealers()]
     if form.validate_on_submit():
         ok, user = call_service(
             form,
@@ -87,7 +88,7 @@ def change_password():
         )
         if ok:
             # The session version changed: log in again on this phone only.
-            login_user(current_user)
+            login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(_home_for(current_user))
     return render_template("auth/password.html", form=form)

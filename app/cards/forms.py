@@ -3,12 +3,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 REASON_CHOICES = [
-    ("lost", _l("I lost my card or phone")),
-    ("stolen", _l("My card or phone was stolen")),
-    ("damaged", _l("My card is damaged")),
+    SelectChoice("lost", _l("I lost my card or phone")),
+    SelectChoice("stolen", _l("My card or phone was stolen")),
+    SelectChoice("damaged", _l("My card is damaged")),
 ]
 
 

@@ -78,11 +78,10 @@ def reissue_card(
     now = now or utcnow()
     if reason not in REISSUE_REASONS:
         raise ValidationFailed(_l("Choose why the card is replaced."), field="reason")
-    old = db.session.scalar(
-        select(MemberCard)
-        .where(MemberCard.member_id == member.id, MemberCard.status == CardStatus.ACTIVE)
-        .with_for_update()
-    )
+    # Lock the member row: concurrent reissues queue here, and each then sees the card the
+    # previous one issued (locking the card row would let a waiter skip the replaced row).
+    db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    old = active_card(member)
     if old is not None:
         old.status = CardStatus.REPLACED
         old.replaced_at = now

@@ -60,7 +60,7 @@ _L = "A-HJ-NP-Z"  # plate letters never use I or O
 _PLATE_PATTERNS = (
     # Ordinary plate: 粤B12345, 粤B1234学
     re.compile(rf"^[{PROVINCES}][{_L}][{_L}0-9]{{4}}[{_L}0-9挂学警港澳]$"),
-    # Small new-energy plate (8 characters): 粤BD12345, 粤BF1A234 style
+    # Small new-energy plate (8 characters): 粤BD12345, 粤BFA1234
     re.compile(rf"^[{PROVINCES}][{_L}][DABCEFGHJK][{_L}0-9][0-9]{{4}}$"),
     # Large new-energy plate (8 characters): 粤B12345D
     re.compile(rf"^[{PROVINCES}][{_L}][0-9]{{5}}[DABCEFGHJK]$"),

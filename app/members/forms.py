@@ -3,15 +3,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.members.models import Gender, Transmission
 from app.members.services import plate_error, vin_error
 
 GENDER_CHOICES = [
-    ("", _l("Prefer not to say")),
-    (Gender.FEMALE.value, _l("Female")),
-    (Gender.MALE.value, _l("Male")),
+    SelectChoice("", _l("Prefer not to say")),
+    SelectChoice(Gender.FEMALE.value, _l("Female")),
+    SelectChoice(Gender.MALE.value, _l("Male")),
 ]
 TRANSMISSION_LABELS = {
     Transmission.AUTOMATIC: _l("Automatic"),
@@ -69,7 +70,8 @@ class VehicleForm(FlaskForm):
     model = StringField(_l("Model"), [DataRequired(_l("Enter the model.")), Length(max=64)])
     colour_id = SelectField(_l("Colour"), coerce=int, validate_choice=False)
     transmission = SelectField(
-        _l("Transmission"), choices=[(t.value, label) for t, label in TRANSMISSION_LABELS.items()]
+        _l("Transmission"),
+        choices=[SelectChoice(t.value, label) for t, label in TRANSMISSION_LABELS.items()],
     )
     purchased_on = DateField(_l("Purchase date"), [DataRequired(_l("Enter the purchase date."))])
     delivered_on = DateField(_l("Delivery date"), [Optional()])

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.cards.services import active_card
 from app.core.errors import NotFound
@@ -70,8 +71,8 @@ def vehicles():
 
 def _vehicle_form(vehicle=None) -> VehicleForm:
     form = VehicleForm(obj=vehicle)
-    form.colour_id.choices = [(0, _("Choose a colour"))] + [
-        (c.id, c.label(str(get_locale()))) for c in services.active_colours()
+    form.colour_id.choices = [SelectChoice(0, _("Choose a colour"))] + [
+        SelectChoice(c.id, c.label(str(get_locale()))) for c in services.active_colours()
     ]
     if vehicle is not None and not form.is_submitted():
         form.transmission.data = vehicle.transmission.value
@@ -143,7 +144,9 @@ def chapter():
     member = current_user.member
     form = TransferForm()
     form.to_dealer_id.choices = [
-        (d.id, f"{d.name} ({d.code})") for d in services.list_dealers() if d.id != member.dealer_id
+        SelectChoice(d.id, f"{d.name} ({d.code})")
+        for d in services.list_dealers()
+        if d.id != member.dealer_id
     ]
     if form.validate_on_submit():
         ok, _result = call_service(

@@ -1,0 +1,127 @@
+"""Register, log in, log out, change password: as an owner sees them."""
+
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.extensions import db
+from tests.conftest import PASSWORD, login
+
+
+def register_form(dealer_id, **overrides):
+    return {
+        "name": "Wang Fang",
+        "mobile": "137 0000 2222",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "dealer_id": dealer_id,
+        "privacy": "y",
+        **overrides,
+    }
+
+
+def count_users(app) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(User)).all())
+
+
+def test_register_logs_the_owner_in_and_asks_for_a_car(client, dealers):
+    response = client.post("/register", data=register_form(dealers["SZ01"]), follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Welcome to the club" in page
+    assert "My garage" in page
+    assert client.get("/card").status_code == 200
+
+
+def test_register_shows_each_problem_next_to_its_field_and_saves_nothing(client, app, dealers):
+    before = count_users(app)
+    response = client.post(
+        "/register",
+        data=register_form(dealers["SZ01"], mobile="1234", confirm="different-1", privacy=""),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Enter a mainland mobile number of 11 digits" in page
+    assert "The two passwords differ." in page
+    assert "You must accept the privacy notice" in page
+    assert 'id="mobile-error"' in page and 'aria-invalid="true"' in page
+    assert count_users(app) == before
+
+
+def test_register_refuses_a_duplicate_mobile_in_chinese_too(client, member, dealers):
+    client.get("/lang/zh")
+    response = client.post(
+        "/register", data=register_form(dealers["SZ01"], mobile=member["mobile"])
+    )
+    assert "该手机号已注册" in response.get_data(as_text=True)
+
+
+def test_login_with_a_wrong_password_says_so(client, member):
+    response = client.post("/login", data={"mobile": member["mobile"], "password": "nope-nope"})
+    assert response.status_code == 200
+    assert "Wrong mobile number or password." in response.get_data(as_text=True)
+    assert client.get("/card").status_code == 302
+
+
+def test_login_follows_a_safe_next_and_ignores_an_unsafe_one(client, member):
+    response = client.post(
+        "/login?next=/me/profile", data={"mobile": member["mobile"], "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/me/profile"
+    client.post("/logout")
+    for unsafe in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        response = client.post(
+            f"/login?next={unsafe}", data={"mobile": member["mobile"], "password": PASSWORD}
+        )
+        assert response.headers["Location"] == "/", unsafe
+        client.post("/logout")
+
+
+def test_staff_land_on_their_desk(staff_client):
+    assert "Desk" in staff_client.get("/", follow_redirects=True).get_data(as_text=True)
+
+
+def test_remember_me_sets_a_long_lived_cookie(client, member):
+    response = login(client, member["mobile"], remember="y")
+    assert any("remember_token=" in c for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_logout_needs_a_post(member_client):
+    assert member_client.get("/logout").status_code == 405
+    member_client.post("/logout")
+    assert member_client.get("/card").status_code == 302
+
+
+def test_login_is_rate_limited(client, member):
+    codes = [
+        client.post("/login", data={"mobile": member["mobile"], "password": "wrong-pass"}).status_code
+        for _ in range(11)
+    ]
+    assert codes[:10] == [200] * 10
+    assert codes[10] == 429
+    page = client.post("/login", data={"mobile": member["mobile"], "password": PASSWORD})
+    assert page.status_code == 429
+    assert "Too many attempts" in page.get_data(as_text=True)
+
+
+def test_changing_the_password_logs_out_other_phones(app, member):
+    phone_a, phone_b = app.test_client(), app.test_client()
+    login(phone_a, member["mobile"])
+    login(phone_b, member["mobile"])
+    response = phone_a.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "brand-new-pass", "confirm": "brand-new-pass"},
+        follow_redirects=True,
+    )
+    assert "Your password is changed" in response.get_data(as_text=True)
+    assert phone_a.get("/card").status_code == 200
+    assert phone_b.get("/card").status_code == 302
+
+
+def test_change_password_with_a_wrong_current_password_changes_nothing(member_client, app, member):
+    response = member_client.post(
+        "/account/password",
+        data={"current_password": "wrong-one", "new_password": "brand-new-pass", "confirm": "brand-new-pass"},
+    )
+    assert "The current password is wrong." in response.get_data(as_text=True)
+    fresh = app.test_client()
+    login(fresh, member["mobile"], PASSWORD)

@@ -1,0 +1,79 @@
+"""The card on the phone, its refreshing QR, reissue, and the staff scan page."""
+
+import re
+
+from app.extensions import db
+from tests.conftest import login
+
+
+def card_numbers(page: str) -> list[str]:
+    return re.findall(r"\d{4} \d{4} \d{4} \d{4}", page)
+
+
+def test_the_card_shows_name_tier_points_and_a_qr(member_client):
+    page = member_client.get("/card").get_data(as_text=True)
+    assert "Zhang Wei" in page
+    assert "Gold" in page
+    assert "0</strong> points" in page
+    assert "≈ ¥0.00" in page
+    assert "<svg" in page and 'class="qr"' in page
+    assert len(card_numbers(page)) == 1
+
+
+def test_the_token_endpoint_returns_a_fresh_qr_each_time(member_client):
+    first = member_client.get("/card/token")
+    second = member_client.get("/card/token")
+    assert first.headers["Cache-Control"] == "no-store"
+    assert first.json["svg"].startswith("<svg") and first.json["svg"] != second.json["svg"]
+    assert first.json["expires_at"].endswith("+00:00")
+
+
+def test_card_pages_are_for_owners_only(client, staff_client):
+    assert client.get("/card").status_code == 302
+    assert staff_client.get("/card").status_code == 403
+    assert staff_client.get("/card/token").status_code == 403
+
+
+def test_reissue_needs_confirmation_and_then_changes_the_number(member_client):
+    before = card_numbers(member_client.get("/card").get_data(as_text=True))
+    page = member_client.post("/card/reissue", data={"reason": "lost"}).get_data(as_text=True)
+    assert "Tick the box to confirm." in page
+    assert card_numbers(member_client.get("/card").get_data(as_text=True)) == before
+    response = member_client.post(
+        "/card/reissue", data={"reason": "lost", "confirm": "y"}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "The old number no longer works" in page
+    assert card_numbers(page) != before
+
+
+def test_the_scan_page_shows_the_member_for_a_valid_number(app, member, staff_client):
+    from app.cards.services import active_card
+    from app.members.models import Member
+
+    with app.app_context():
+        number = active_card(db.session.get(Member, member["id"])).number
+    page = staff_client.post("/admin/scan", data={"code": number}).get_data(as_text=True)
+    assert "Valid member card" in page
+    assert "Zhang Wei" in page
+
+
+def test_the_scan_page_refuses_garbage_with_a_reason(staff_client):
+    page = staff_client.post("/admin/scan", data={"code": "CC1.not-a-token"}).get_data(as_text=True)
+    assert "Refused" in page
+    assert "not a club card code" in page
+
+
+def test_an_empty_scan_asks_for_a_code(staff_client):
+    page = staff_client.post("/admin/scan", data={"code": ""}).get_data(as_text=True)
+    assert "Scan or type a code." in page
+
+
+def test_members_cannot_use_the_scan_page(member_client):
+    assert member_client.get("/admin/scan").status_code == 403
+
+
+def test_a_fresh_login_sees_the_same_card(app, member):
+    client = app.test_client()
+    login(client, member["mobile"])
+    assert len(card_numbers(client.get("/card").get_data(as_text=True))) == 1
