@@ -44,9 +44,9 @@ class CSRFClient(FlaskClient):
         data = kwargs.get("data")
         if kwargs.pop("with_csrf", True) and method not in ("GET", "HEAD", "OPTIONS"):
             if data is None:
-                kwargs["data"] = data = {}
+                data = {}
             if isinstance(data, dict) and "csrf_token" not in data:
-                data["csrf_token"] = self.csrf_token()
+                kwargs["data"] = {**data, "csrf_token": self.csrf_token()}
         return super().open(*args, **kwargs)
 
 

@@ -38,7 +38,18 @@ def test_seed_demo_creates_dealers_staff_and_50_owners_once(app):
 def test_staff_create_makes_an_account_that_can_log_in(app, dealers, client):
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["staff", "create", "--mobile", "13811112222", "--name", "Ma Li", "--role", "care_agent", "--dealer", "SZ01"],
+        args=[
+            "staff",
+            "create",
+            "--mobile",
+            "13811112222",
+            "--name",
+            "Ma Li",
+            "--role",
+            "care_agent",
+            "--dealer",
+            "SZ01",
+        ],
         input="care-pass-123\ncare-pass-123\n",
     )
     assert result.exit_code == 0, result.output
@@ -48,7 +59,18 @@ def test_staff_create_makes_an_account_that_can_log_in(app, dealers, client):
 
 def test_staff_create_refuses_an_unknown_dealer(app):
     result = app.test_cli_runner().invoke(
-        args=["staff", "create", "--mobile", "13811112222", "--name", "X", "--role", "care_agent", "--dealer", "ZZ99"],
+        args=[
+            "staff",
+            "create",
+            "--mobile",
+            "13811112222",
+            "--name",
+            "X",
+            "--role",
+            "care_agent",
+            "--dealer",
+            "ZZ99",
+        ],
         input="care-pass-123\ncare-pass-123\n",
     )
     assert result.exit_code != 0

@@ -48,9 +48,11 @@ def test_one_mobile_registers_once_under_a_race(pg_app):
 
     results = race(
         pg_app,
-        lambda: register_member(
-            mobile="13700009999", password=PASSWORD, name="Racer", dealer_id=dealer_id
-        ).id,
+        lambda: (
+            register_member(
+                mobile="13700009999", password=PASSWORD, name="Racer", dealer_id=dealer_id
+            ).id
+        ),
     )
     assert sum(isinstance(r, int) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if not isinstance(r, int))
@@ -73,7 +75,9 @@ def test_concurrent_reissues_leave_exactly_one_active_card(pg_app):
     results = race(pg_app, reissue)
     assert all(isinstance(r, str) for r in results), results
     with pg_app.app_context():
-        cards = db.session.scalars(select(MemberCard).where(MemberCard.member_id == member_id)).all()
+        cards = db.session.scalars(
+            select(MemberCard).where(MemberCard.member_id == member_id)
+        ).all()
         active = [c for c in cards if c.status == CardStatus.ACTIVE]
         assert len(active) == 1
         assert len(cards) == RACERS + 1

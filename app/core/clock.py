@@ -1,6 +1,7 @@
 """An injectable clock, so services and tests can travel in time."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
@@ -36,3 +37,10 @@ def utcnow() -> datetime:
     if has_app_context():
         return current_app.extensions.get("clock", _system).now()
     return _system.now()
+
+
+def local_date(moment: datetime | None = None) -> date:
+    """The calendar date of ``moment`` (default now) in the club's time zone (TIMEZONE)."""
+    moment = moment or utcnow()
+    zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
+    return moment.astimezone(ZoneInfo(zone)).date()

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.core.audit import record_audit
-from app.core.clock import utcnow
+from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import (
     is_valid_plate,
@@ -83,7 +83,7 @@ def create_member(
 def _check_birthday(birthday: date | None, now: datetime) -> None:
     if birthday is None:
         return
-    if birthday > now.date():
+    if birthday > local_date(now):
         raise ValidationFailed(_l("A birthday cannot be in the future."), field="birthday")
     if birthday.year < 1900:
         raise ValidationFailed(_l("Enter a birthday after 1900."), field="birthday")
@@ -231,7 +231,7 @@ def _check_vehicle(data: VehicleData, vehicle: Vehicle | None, now: datetime) ->
         not colour.active and (vehicle is None or vehicle.colour_id != colour.id)
     ):
         raise ValidationFailed(_l("Choose a colour from the list."), field="colour_id")
-    if data.purchased_on > now.date():
+    if data.purchased_on > local_date(now):
         raise ValidationFailed(
             _l("The purchase date cannot be in the future."), field="purchased_on"
         )
@@ -239,7 +239,7 @@ def _check_vehicle(data: VehicleData, vehicle: Vehicle | None, now: datetime) ->
         raise ValidationFailed(
             _l("The delivery date cannot be before the purchase date."), field="delivered_on"
         )
-    if data.delivered_on and data.delivered_on > now.date():
+    if data.delivered_on and data.delivered_on > local_date(now):
         raise ValidationFailed(
             _l("The delivery date cannot be in the future."), field="delivered_on"
         )
@@ -429,7 +429,7 @@ def _search_condition(field: str, q: str):
 
     conditions = []
     if field in ("all", "name"):
-        conditions.append(Member.name.contains(q, autoescape=True))
+        conditions.append(func.lower(Member.name).contains(q.lower(), autoescape=True))
     if field in ("all", "mobile"):
         digits = normalize_mobile(q) or "".join(ch for ch in q if ch.isdigit())
         if len(digits) >= 4:

@@ -13,7 +13,10 @@ from tests.conftest import PASSWORD
 
 def test_registration_creates_profile_card_and_gold_account(ctx, dealers):
     user = register_member(
-        mobile="+86 137 0000 1111", password=PASSWORD, name="  Wang Fang ", dealer_id=dealers["SZ01"]
+        mobile="+86 137 0000 1111",
+        password=PASSWORD,
+        name="  Wang Fang ",
+        dealer_id=dealers["SZ01"],
     )
     assert user.mobile == "13700001111"
     assert user.password_hash.startswith("$argon2id$")
@@ -28,7 +31,9 @@ def test_registration_creates_profile_card_and_gold_account(ctx, dealers):
 def test_a_mobile_number_registers_once(ctx, dealers):
     register_member(mobile="13700001111", password=PASSWORD, name="A", dealer_id=dealers["SZ01"])
     with pytest.raises(Conflict) as err:
-        register_member(mobile="137 0000 1111", password=PASSWORD, name="B", dealer_id=dealers["GZ01"])
+        register_member(
+            mobile="137 0000 1111", password=PASSWORD, name="B", dealer_id=dealers["GZ01"]
+        )
     assert err.value.field == "mobile"
 
 
@@ -48,7 +53,9 @@ def test_authenticate_accepts_the_right_password_only(ctx, dealers, clock):
 
 
 def test_change_password_invalidates_other_sessions(ctx, dealers):
-    user = register_member(mobile="13700001111", password=PASSWORD, name="A", dealer_id=dealers["SZ01"])
+    user = register_member(
+        mobile="13700001111", password=PASSWORD, name="A", dealer_id=dealers["SZ01"]
+    )
     old_session_id = user.get_id()
     with pytest.raises(ValidationFailed):
         change_password(user, current="not-it", new="another-pass-2")
@@ -59,8 +66,29 @@ def test_change_password_invalidates_other_sessions(ctx, dealers):
 
 def test_dealer_staff_must_belong_to_a_dealer(ctx, dealers):
     with pytest.raises(ValidationFailed):
-        create_staff(None, mobile="13800001111", password=PASSWORD, name="S", role=Role.CARE_AGENT, dealer_code=None)
+        create_staff(
+            None,
+            mobile="13800001111",
+            password=PASSWORD,
+            name="S",
+            role=Role.CARE_AGENT,
+            dealer_code=None,
+        )
     with pytest.raises(NotFound):
-        create_staff(None, mobile="13800001111", password=PASSWORD, name="S", role=Role.CARE_AGENT, dealer_code="XX99")
-    hq = create_staff(None, mobile="13800001112", password=PASSWORD, name="HQ", role=Role.HQ_ADMIN, dealer_code=None)
+        create_staff(
+            None,
+            mobile="13800001111",
+            password=PASSWORD,
+            name="S",
+            role=Role.CARE_AGENT,
+            dealer_code="XX99",
+        )
+    hq = create_staff(
+        None,
+        mobile="13800001112",
+        password=PASSWORD,
+        name="HQ",
+        role=Role.HQ_ADMIN,
+        dealer_code=None,
+    )
     assert hq.is_staff and hq.dealer_id is None

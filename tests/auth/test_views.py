@@ -93,7 +93,9 @@ def test_logout_needs_a_post(member_client):
 
 def test_login_is_rate_limited(client, member):
     codes = [
-        client.post("/login", data={"mobile": member["mobile"], "password": "wrong-pass"}).status_code
+        client.post(
+            "/login", data={"mobile": member["mobile"], "password": "wrong-pass"}
+        ).status_code
         for _ in range(11)
     ]
     assert codes[:10] == [200] * 10
@@ -109,7 +111,11 @@ def test_changing_the_password_logs_out_other_phones(app, member):
     login(phone_b, member["mobile"])
     response = phone_a.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "brand-new-pass", "confirm": "brand-new-pass"},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+        },
         follow_redirects=True,
     )
     assert "Your password is changed" in response.get_data(as_text=True)
@@ -120,8 +126,43 @@ def test_changing_the_password_logs_out_other_phones(app, member):
 def test_change_password_with_a_wrong_current_password_changes_nothing(member_client, app, member):
     response = member_client.post(
         "/account/password",
-        data={"current_password": "wrong-one", "new_password": "brand-new-pass", "confirm": "brand-new-pass"},
+        data={
+            "current_password": "wrong-one",
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+        },
     )
     assert "The current password is wrong." in response.get_data(as_text=True)
     fresh = app.test_client()
     login(fresh, member["mobile"], PASSWORD)
+
+
+def test_the_login_limit_is_shared_through_redis_when_configured(template_db, tmp_path):
+    """Two app instances (two workers) on one Redis count the same attempts."""
+    import os
+    import shutil
+    import uuid
+
+    import pytest
+    import redis
+
+    from tests.conftest import ON_CI, make_app
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        if ON_CI:
+            pytest.fail(f"Redis is required on CI at {url}: {exc}")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    shutil.copy(template_db, tmp_path / "db.sqlite")
+    settings = {
+        "RATELIMIT_STORAGE_URI": url,
+        "RATELIMIT_KEY_PREFIX": f"carclub-test-{uuid.uuid4().hex}",
+        "LOGIN_RATE_LIMIT": "3 per minute",
+    }
+    workers = [make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", **settings) for _ in range(2)]
+    clients = [w.test_client() for w in workers]
+    form = {"mobile": "13700003333", "password": "wrong-pass"}
+    codes = [clients[i % 2].post("/login", data=dict(form)).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]

@@ -67,9 +67,12 @@ def test_reissue_stops_the_old_number_and_every_old_token(owner, desk):
     assert check_card(desk, old_number).reason == "reissued"
     assert check_card(desk, new.number).accepted
     assert check_card(desk, card_token(new).token).member is owner
-    assert db.session.scalar(
-        select(AuditEntry).where(AuditEntry.action == "card.reissued")
-    ).details["reason"] == "lost"
+    assert (
+        db.session.scalar(select(AuditEntry).where(AuditEntry.action == "card.reissued")).details[
+            "reason"
+        ]
+        == "lost"
+    )
 
 
 def test_reissue_needs_a_known_reason(owner):

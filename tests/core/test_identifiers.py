@@ -75,7 +75,9 @@ def test_luhn_numbers_are_valid(payload):
     assert is_valid_luhn(payload + luhn_check_digit(payload))
 
 
-@given(st.text(alphabet="0123456789", min_size=15, max_size=15), st.integers(0, 15), st.integers(1, 9))
+@given(
+    st.text(alphabet="0123456789", min_size=15, max_size=15), st.integers(0, 15), st.integers(1, 9)
+)
 def test_luhn_catches_every_single_digit_error(payload, position, delta):
     number = payload + luhn_check_digit(payload)
     changed = str((int(number[position]) + delta) % 10)

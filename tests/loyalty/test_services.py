@@ -1,0 +1,61 @@
+"""Tier configuration and what a balance is worth."""
+
+import pytest
+
+from app.core.errors import ValidationFailed
+from app.extensions import db
+from app.loyalty.models import PointsAccount
+from app.loyalty.services import TierSetting, list_tiers, points_value_yuan, update_tiers
+from tests.factories import make_staff
+
+
+def settings(gold=0, platinum=5000, diamond=15000, multipliers=(100, 125, 150)):
+    return [
+        TierSetting("gold", gold, multipliers[0]),
+        TierSetting("platinum", platinum, multipliers[1]),
+        TierSetting("diamond", diamond, multipliers[2]),
+    ]
+
+
+def test_points_are_shown_with_their_yuan_value(ctx):
+    assert points_value_yuan(0) == "0.00"
+    assert points_value_yuan(1234) == "12.34"
+    assert points_value_yuan(100_000) == "1000.00"
+
+
+def test_hq_can_move_thresholds_and_multipliers(ctx, dealers):
+    hq = make_staff("hq_admin", None)
+    update_tiers(hq, settings(platinum=6000, multipliers=(100, 130, 160)))
+    assert [(t.threshold_points, t.multiplier_pct) for t in list_tiers()] == [
+        (0, 100),
+        (6000, 130),
+        (15000, 160),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (settings(gold=10), "gold_threshold"),
+        (settings(platinum=0), "platinum_threshold"),
+        (settings(diamond=4000), "diamond_threshold"),
+        (settings(multipliers=(100, 125, 110)), "diamond_multiplier"),
+    ],
+)
+def test_tiers_must_climb(ctx, dealers, bad, field):
+    hq = make_staff("hq_admin", None)
+    with pytest.raises(ValidationFailed) as err:
+        update_tiers(hq, bad)
+    assert err.value.field == field
+    assert [t.threshold_points for t in list_tiers()] == [0, 5000, 15000]
+
+
+def test_the_card_shows_the_members_tier(app, member, member_client):
+    with app.app_context():
+        account = db.session.query(PointsAccount).filter_by(member_id=member["id"]).one()
+        account.tier_code = "platinum"
+        account.balance = 2500
+        db.session.commit()
+    page = member_client.get("/card").get_data(as_text=True)
+    assert "Platinum" in page and "tier-platinum" in page
+    assert "≈ ¥25.00" in page
