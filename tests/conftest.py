@@ -218,3 +218,25 @@ def pg_app(pg_url):
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many PostgreSQL and browser tests ran, so a log shows they were not skipped."""
+    counts = {"postgres": [0, 0], "browser": [0, 0]}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        if report.when != "call":
+            continue
+        for marker in counts:
+            if marker in report.keywords:
+                counts[marker][report.passed is False] += 1
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if {"postgres", "browser"} & set(r.keywords)
+    ]
+    terminalreporter.write_line(
+        "PostgreSQL tests run: {} passed, {} failed; browser tests run: {} passed, {} failed; "
+        "{} of them skipped".format(*counts["postgres"], *counts["browser"], len(skipped))
+    )
