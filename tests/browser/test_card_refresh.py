@@ -1,0 +1,24 @@
+"""The card page swaps in a fresh QR by itself, and says so when the phone is offline."""
+
+from playwright.sync_api import expect
+
+from tests.browser.test_journey import register_owner
+
+
+def test_the_card_page_fetches_a_fresh_qr_and_warns_when_offline(new_phone):
+    page = new_phone()
+    register_owner(page, "Refresh Owner", "13700006666")
+    page.goto("/card")
+    first = page.inner_html("#qr")
+    # Coming back online (like returning to the tab) makes the page fetch a new token.
+    with page.expect_response("**/card/token") as response:
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+    assert response.value.ok
+    expect(page.locator("#qr svg")).to_have_count(1)
+    page.wait_for_function("first => document.getElementById('qr').innerHTML !== first", arg=first)
+    expect(page.locator("#qr-offline")).to_be_hidden()
+
+    page.context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    expect(page.locator("#qr-offline")).to_be_visible()
+    page.context.set_offline(False)
