@@ -190,7 +190,7 @@ def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCh
     return CardCheck(True, member=card.member, card=card)
 
 
-def get_card_or_404(member: Member) -> MemberCard:
+def require_active_card(member: Member) -> MemberCard:
     """The member's active card; NotFound if none (a data error)."""
     card = active_card(member)
     if card is None:

@@ -17,7 +17,7 @@ bp = Blueprint("cards", __name__, url_prefix="/card")
 
 def _card_or_404():
     try:
-        return services.get_card_or_404(current_user.member)
+        return services.require_active_card(current_user.member)
     except NotFound:
         abort(404)
 

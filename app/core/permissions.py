@@ -7,6 +7,8 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.extensions import login_manager
+
 
 class Role(StrEnum):
     """Who an account belongs to."""
@@ -85,8 +87,6 @@ def permission_required(permission: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from app.extensions import login_manager
-
                 return login_manager.unauthorized()
             if not has_permission(current_user, permission):
                 abort(403)
@@ -103,8 +103,6 @@ def member_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            from app.extensions import login_manager
-
             return login_manager.unauthorized()
         if current_user.role != Role.MEMBER or current_user.member is None:
             abort(403)

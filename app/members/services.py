@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -61,8 +62,6 @@ def create_member(
     user: User, *, name: str, dealer_id: int, marketing_opt_in: bool, now: datetime
 ) -> Member:
     """Create the club profile of a newly registered owner."""
-    from flask import current_app
-
     if db.session.get(Dealer, dealer_id) is None:
         raise ValidationFailed(_l("Choose your dealer."), field="dealer_id")
     member = Member(
