@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -466,7 +467,14 @@ def _search_condition(field: str, q: str):
 
 def search_members(actor: User, q: str, field: str = "all") -> Select:
     """A query of the members ``actor`` may see that match ``q`` in ``field``, by name."""
-    query = scoped_members(actor).order_by(Member.name, Member.id)
+    # The result list shows each member's mobile, cars and dealer: load them in bulk.
+    query = (
+        scoped_members(actor)
+        .options(
+            selectinload(Member.user), selectinload(Member.vehicles), joinedload(Member.dealer)
+        )
+        .order_by(Member.name, Member.id)
+    )
     q = (q or "").strip()
     if not q:
         return query
