@@ -16,9 +16,9 @@ pytestmark = pytest.mark.postgres
 RACERS = 6
 
 
-def race(app, work) -> list:
-    """Run ``work()`` in RACERS threads at once, each in its own app context; collect results."""
-    barrier = threading.Barrier(RACERS)
+def race(app, work, racers: int = RACERS) -> list:
+    """Run ``work()`` in ``racers`` threads at once, each in its own app context."""
+    barrier = threading.Barrier(racers)
     results = []
 
     def run():
@@ -31,7 +31,7 @@ def race(app, work) -> list:
                 db.session.rollback()
                 results.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(RACERS)]
+    threads = [threading.Thread(target=run) for _ in range(racers)]
     for t in threads:
         t.start()
     for t in threads:
@@ -81,3 +81,52 @@ def test_concurrent_reissues_leave_exactly_one_active_card(pg_app):
         active = [c for c in cards if c.status == CardStatus.ACTIVE]
         assert len(active) == 1
         assert len(cards) == RACERS + 1
+
+
+def _account_with(pg_app, points: int) -> int:
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services import account_for
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        account = account_for(make_member(make_dealer("SZ01").id))
+        if points:
+            post_points(account.id, points, kind=EntryKind.EARN, source="test")
+        db.session.commit()
+        return account.id
+
+
+def test_twenty_replays_of_one_visit_award_points_once(pg_app):
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
+
+    account_id = _account_with(pg_app, 0)
+    results = race(
+        pg_app,
+        lambda: (
+            post_points(
+                account_id, 500, kind=EntryKind.EARN, source="service_visit", key="ro:RACE-1"
+            ).id
+        ),
+        racers=20,
+    )
+    assert len(set(results)) == 1, results
+    with pg_app.app_context():
+        assert db.session.get(PointsAccount, account_id).balance == 500
+        assert db.session.scalar(select(func.count(PointsEntry.id))) == 1
+
+
+def test_simultaneous_spending_never_overdraws(pg_app):
+    from app.loyalty.ledger import InsufficientPoints, post_points
+    from app.loyalty.models import EntryKind, PointsAccount
+
+    account_id = _account_with(pg_app, 300)
+    results = race(
+        pg_app,
+        lambda: post_points(account_id, -100, kind=EntryKind.REDEEM, source="reward").id,
+        racers=20,
+    )
+    assert sum(isinstance(r, int) for r in results) == 3
+    assert all(isinstance(r, InsufficientPoints) for r in results if not isinstance(r, int))
+    with pg_app.app_context():
+        assert db.session.get(PointsAccount, account_id).balance == 0
