@@ -90,9 +90,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.cards.views import bp as cards_bp
+    from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
 
-    for blueprint in (auth_bp, members_bp, cards_bp, admin_bp):
+    for blueprint in (auth_bp, members_bp, cards_bp, loyalty_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/favicon.ico")

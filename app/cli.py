@@ -72,8 +72,25 @@ def generate_key_command(key_id: int) -> None:
     click.echo(generate_key_spec(key_id))
 
 
+@click.group("loyalty")
+def loyalty_group() -> None:
+    """Daily loyalty jobs."""
+
+
+@loyalty_group.command("expire")
+@with_appcontext
+def expire_command() -> None:
+    """Expire points older than 24 months (daily; safe to rerun)."""
+    from app.loyalty.ledger import expire_points
+
+    expired = expire_points()
+    db.session.commit()
+    click.echo(f"Expired {expired} points.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(staff_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(loyalty_group)

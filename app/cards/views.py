@@ -10,6 +10,7 @@ from app.cards.qr import qr_svg
 from app.core.errors import NotFound
 from app.core.permissions import member_required
 from app.core.web import call_service
+from app.loyalty.ledger import expiring_soon
 from app.loyalty.services import account_for
 
 bp = Blueprint("cards", __name__, url_prefix="/card")
@@ -28,13 +29,15 @@ def show():
     """The member card: name, tier, balance, number and a fresh QR."""
     member = current_user.member
     card = _card_or_404()
+    account = account_for(member)
     token = services.card_token(card)
     return render_template(
         "cards/card.html",
         member=member,
         card=card,
         number=services.format_card_number(card.number),
-        account=account_for(member),
+        account=account,
+        expiring=expiring_soon(account.id),
         qr=qr_svg(token.token, title=_("Member card QR code")),
         expires_at=token.expires_at,
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],

@@ -12,7 +12,7 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.loyalty.models import PointsAccount, Tier
+from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier
 from app.members.models import Member
 
 TIER_LABELS = {"gold": _l("Gold"), "platinum": _l("Platinum"), "diamond": _l("Diamond")}
@@ -94,4 +94,35 @@ def update_tiers(actor: User, settings: list[TierSetting], *, now: datetime | No
             "after": {s.code: [s.threshold_points, s.multiplier_pct] for s in ordered},
         },
         now=now,
+    )
+
+
+ENTRY_SOURCES = {
+    "service_visit": _l("Service visit"),
+    "referral": _l("Referral reward"),
+    "event": _l("Event attendance"),
+    "reward": _l("Reward redeemed"),
+    "goodwill": _l("Goodwill points from the dealer"),
+    "expiry": _l("Points expired (older than 24 months)"),
+    "debt": _l("Settles points of a refunded visit already spent"),
+}
+
+
+def describe_entry(entry: PointsEntry) -> str:
+    """Why an entry changed the balance, in the member's language."""
+    label = str(ENTRY_SOURCES.get(entry.source, entry.source))
+    if entry.kind == EntryKind.REVERSE and entry.source != "debt":
+        label = str(_l("Reversed: %(what)s", what=label))
+    if entry.reference:
+        label = f"{label} · {entry.reference}"
+    return label
+
+
+def history_query(member: Member):
+    """The member's ledger, newest first."""
+    return (
+        select(PointsEntry)
+        .join(PointsAccount, PointsAccount.id == PointsEntry.account_id)
+        .where(PointsAccount.member_id == member.id)
+        .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
     )

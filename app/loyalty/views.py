@@ -1,0 +1,32 @@
+"""The owner's points history."""
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from app.core.permissions import member_required
+from app.extensions import db
+from app.loyalty import services
+from app.loyalty.ledger import expiring_soon
+
+bp = Blueprint("loyalty", __name__)
+
+
+@bp.get("/me/points")
+@member_required
+def history():
+    """Every points movement, newest first, each saying why."""
+    member = current_user.member
+    account = services.account_for(member)
+    page = db.paginate(
+        services.history_query(member),
+        page=request.args.get("page", 1, type=int),
+        per_page=30,
+        error_out=False,
+    )
+    return render_template(
+        "loyalty/history.html",
+        account=account,
+        page=page,
+        expiring=expiring_soon(account.id),
+        describe=services.describe_entry,
+    )

@@ -1,0 +1,105 @@
+"""The owner's points history and the card's expiry notice."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db
+from app.loyalty.ledger import post_points, reverse_entry
+from app.loyalty.models import EntryKind
+from app.loyalty.services import account_for
+from app.members.models import Member
+
+
+def give_points(app, member_id, n, points=100, **kw):
+    with app.app_context(), app.test_request_context():
+        account = account_for(db.session.get(Member, member_id))
+        entries = [
+            post_points(
+                account.id,
+                points,
+                kind=EntryKind.EARN,
+                source="service_visit",
+                reference=f"RO-{i}",
+                **kw,
+            )
+            for i in range(n)
+        ]
+        db.session.commit()
+        return [e.id for e in entries]
+
+
+@contextmanager
+def count_queries(app):
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def test_history_says_why_each_line_changed_the_balance(app, member, member_client):
+    ids = give_points(app, member["id"], 2)
+    with app.app_context(), app.test_request_context():
+        reverse_entry(ids[1], reason="refund")
+        db.session.commit()
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "+100" in page and "-100" in page
+    assert "Service visit · RO-0" in page
+    assert "Reversed: Service visit · RO-1" in page
+    assert "<strong>100</strong> points" in page
+
+
+def test_an_empty_history_explains_how_to_earn(member_client):
+    assert "No points yet" in member_client.get("/me/points").get_data(as_text=True)
+
+
+def test_history_is_paginated(app, member, member_client):
+    give_points(app, member["id"], 35, points=1)
+    first = member_client.get("/me/points").get_data(as_text=True)
+    assert "Page 1 of 2" in first
+    assert "RO-34" in first and "RO-0<" not in first
+    assert "RO-0" in member_client.get("/me/points?page=2").get_data(as_text=True)
+
+
+def test_card_and_history_use_the_same_number_of_queries_whatever_the_history(
+    app, member, member_client
+):
+    give_points(app, member["id"], 3)
+    with count_queries(app) as short:
+        member_client.get("/card")
+        member_client.get("/me/points")
+    give_points(app, member["id"], 60)
+    with count_queries(app) as long:
+        member_client.get("/card")
+        member_client.get("/me/points")
+    assert len(long) == len(short)
+
+
+def test_the_card_warns_of_points_expiring_within_60_days(app, member, member_client, clock):
+    give_points(app, member["id"], 1, points=250)
+    assert "expire in the next 60 days" not in member_client.get("/card").get_data(as_text=True)
+    clock.advance(days=700)
+    assert "250 points expire in the next 60 days." in member_client.get("/card").get_data(
+        as_text=True
+    )
+
+
+def test_the_daily_expiry_job_expires_old_points_once(app, member, clock):
+    give_points(app, member["id"], 1, points=250)
+    clock.advance(days=800)
+    runner = app.test_cli_runner()
+    assert "Expired 250 points." in runner.invoke(args=["loyalty", "expire"]).output
+    assert "Expired 0 points." in runner.invoke(args=["loyalty", "expire"]).output
+
+
+def test_history_is_for_owners_only(client, staff_client):
+    assert client.get("/me/points").status_code == 302
+    assert staff_client.get("/me/points").status_code == 403
