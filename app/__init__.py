@@ -79,11 +79,15 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 
 def _register_models() -> None:
     # Import every model so metadata (and Alembic autogenerate) sees all tables.
+    import app.api.models
     import app.auth.models
     import app.cards.models
+    import app.care.models
     import app.core.audit
     import app.loyalty.models
-    import app.members.models  # noqa: F401
+    import app.members.models
+    import app.rewards.models
+    import app.service.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -108,7 +108,7 @@ def register_member(
         user, name=name, dealer_id=dealer_id, marketing_opt_in=marketing_opt_in, now=now
     )
     issue_card(member, now=now)
-    open_account(member)
+    open_account(member, now=now)
     return user
 
 

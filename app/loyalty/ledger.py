@@ -1,9 +1,11 @@
-"""The points ledger: every change of a balance goes through :func:`post_points`.
+"""The points ledger: every change of a balance goes through this module.
 
 Rules (R4): entries are append-only; the balance on the account row changes in the same
-transaction as its entry, under a row lock; the sum of entries equals the balance, and so does
-the sum of the lots' remaining points; a balance never goes negative; points expire 24 months
-after they were earned, oldest first; replaying an idempotency key changes nothing.
+transaction as its entry, under a row lock (``SELECT … FOR UPDATE``); the sum of entries equals
+the balance, and so does the sum of the lots' remaining points; a balance never goes negative;
+points expire 24 months after they were earned, oldest first; replaying an idempotency key
+changes nothing. A positive entry is a lot; a debit records which lots it drew from
+(allocations), so cancelling it gives back exactly those points.
 """
 
 from datetime import date, datetime, timedelta
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
-from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
+from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
 
 EXPIRY_MONTHS = 24
 
@@ -36,7 +38,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def lock_account(account_id: int) -> PointsAccount:
-    """The account row, locked until the transaction ends (``SELECT … FOR UPDATE``)."""
+    """The account row, locked until the transaction ends."""
     account = db.session.execute(
         select(PointsAccount)
         .where(PointsAccount.id == account_id)
@@ -53,61 +55,57 @@ def entry_by_key(key: str) -> PointsEntry | None:
     return db.session.scalar(select(PointsEntry).where(PointsEntry.idempotency_key == key))
 
 
-def _open_lots(account_id: int, today: date, *, first: PointsEntry | None = None):
-    lots = db.session.scalars(
-        select(PointsEntry)
-        .where(
-            PointsEntry.account_id == account_id,
-            PointsEntry.remaining > 0,
-            PointsEntry.expires_on > today,
-        )
-        .order_by(PointsEntry.expires_on, PointsEntry.id)
-    ).all()
-    if first is not None and first in lots:
-        lots.remove(first)
-        lots.insert(0, first)
-    return lots
+def _open_lots_query(account_id: int, today: date):
+    return select(PointsEntry).where(
+        PointsEntry.account_id == account_id,
+        PointsEntry.remaining > 0,
+        PointsEntry.expires_on > today,
+    )
 
 
 def spendable(account_id: int, today: date) -> int:
     """Points of unexpired lots: what the member can spend today."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
-            PointsEntry.account_id == account_id,
-            PointsEntry.remaining > 0,
-            PointsEntry.expires_on > today,
+    lots = _open_lots_query(account_id, today).subquery()
+    return db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
+
+
+def _draw(debit: PointsEntry, amount: int, today: date, *, first: PointsEntry | None = None) -> int:
+    """Take up to ``amount`` from unexpired lots, ``first`` then oldest; record allocations."""
+    lots = list(
+        db.session.scalars(
+            _open_lots_query(debit.account_id, today).order_by(
+                PointsEntry.expires_on, PointsEntry.id
+            )
         )
     )
-
-
-def _draw(account: PointsAccount, amount: int, today: date, *, first=None) -> int:
-    """Take up to ``amount`` points from the lots, oldest first; return how many were taken."""
+    if first is not None and first in lots:
+        lots.remove(first)
+        lots.insert(0, first)
     taken = 0
-    for lot in _open_lots(account.id, today, first=first):
+    for lot in lots:
         if taken == amount:
             break
         use = min(lot.remaining, amount - taken)
         lot.remaining -= use
         taken += use
+        db.session.add(PointsAllocation(debit_id=debit.id, lot_id=lot.id, amount=use))
     return taken
 
 
-def _entry(account, delta, kind, source, *, key, reference, reason, actor, now, **extra):
+def _new_entry(account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields):
     entry = PointsEntry(
-        account_id=account.id,
-        delta=delta,
-        kind=kind,
-        source=source,
-        idempotency_key=key,
-        reference=reference,
-        reason=reason,
-        actor_id=getattr(actor, "id", None),
-        created_at=now,
-        **extra,
+        account_id=account.id, delta=delta, kind=kind, source=source, created_at=now, **fields
     )
     account.balance += delta
     db.session.add(entry)
+    db.session.flush()
     return entry
+
+
+def _after_qualifying_change(account: PointsAccount, now: datetime) -> None:
+    from app.loyalty.tiers import refresh_tier
+
+    refresh_tier(account, now=now)
 
 
 def post_points(
@@ -123,9 +121,10 @@ def post_points(
     actor=None,
     now: datetime | None = None,
 ) -> PointsEntry:
-    """Add (delta > 0, a new lot) or take (delta < 0, oldest lots first) points.
+    """Add points (delta > 0: a new lot) or take them (delta < 0: oldest lots first).
 
-    Returns the existing entry, unchanged, when ``key`` was posted before.
+    ``qualifying`` earnings count for the tier. Returns the existing entry, unchanged, when
+    ``key`` was posted before.
     """
     if delta == 0:
         raise Conflict(_l("A ledger entry must change the balance."))
@@ -134,147 +133,157 @@ def post_points(
     account = lock_account(account_id)
     if key is not None and (existing := entry_by_key(key)) is not None:
         return existing
+    fields = {
+        "idempotency_key": key,
+        "reference": reference,
+        "reason": reason,
+        "actor_id": getattr(actor, "id", None),
+    }
     if delta > 0:
-        entry = _entry(
+        entry = _new_entry(
             account,
             delta,
             kind,
             source,
-            key=key,
-            reference=reference,
-            reason=reason,
-            actor=actor,
-            now=now,
-            qualifying=qualifying,
+            now,
             remaining=delta,
             expires_on=add_months(today, EXPIRY_MONTHS),
+            qualifying_delta=delta if qualifying else 0,
+            **fields,
         )
+        _settle_debt(account, now)
         if qualifying:
-            account.qualifying_points += delta
-        db.session.flush()
-        _settle_debt(account, entry, now)
+            _after_qualifying_change(account, now)
         return entry
-    if spendable(account.id, today) < -delta:
-        raise InsufficientPoints(
-            _l("Not enough points: %(have)s available.", have=spendable(account.id, today))
-        )
-    _draw(account, -delta, today)
-    entry = _entry(
-        account,
-        delta,
-        kind,
-        source,
-        key=key,
-        reference=reference,
-        reason=reason,
-        actor=actor,
-        now=now,
-    )
+    available = spendable(account.id, today)
+    if available < -delta:
+        raise InsufficientPoints(_l("Not enough points: %(have)s available.", have=available))
+    entry = _new_entry(account, delta, kind, source, now, **fields)
+    _draw(entry, -delta, today)
     db.session.flush()
     return entry
 
 
-def _settle_debt(account: PointsAccount, lot: PointsEntry, now: datetime) -> None:
-    """Points owed from an earlier reversal are taken from a new lot first."""
+def _settle_debt(account: PointsAccount, now: datetime) -> None:
+    """Points still owed from a reversal are taken from the balance as soon as there are some."""
     if account.debt == 0:
         return
-    settle = min(account.debt, lot.remaining)
-    lot.remaining -= settle
-    account.debt -= settle
-    _entry(
+    today = local_date(now)
+    settle = min(account.debt, spendable(account.id, today))
+    if settle == 0:
+        return
+    entry = _new_entry(
         account,
         -settle,
         EntryKind.REVERSE,
         "debt",
-        key=f"debt:{lot.id}",
-        reference=None,
+        now,
         reason="settles points owed from an earlier reversal",
-        actor=None,
-        now=now,
     )
+    _draw(entry, settle, today)
+    account.debt -= settle
     db.session.flush()
 
 
 def reverse_entry(
     entry_id: int, *, reason: str, actor=None, now: datetime | None = None
 ) -> PointsEntry | None:
-    """Take back exactly what a positive entry gave, once.
+    """Take back exactly what a positive entry gave, once (a refunded or corrected visit).
 
-    Points already spent are taken from other lots; what the balance cannot cover becomes
-    a debt that later earnings settle, so the balance never goes negative.
-    Returns the reversal entry (None when nothing could be taken now).
+    Its own unspent points go first, then the oldest others; what the balance cannot cover
+    becomes a debt that later earnings settle, so the balance never goes negative and the owner
+    never keeps the points. The reversed points stop counting for the tier. Returns the reversal
+    entry (None when nothing could be taken yet).
     """
     now = now or utcnow()
     today = local_date(now)
-    original = db.session.get(PointsEntry, entry_id)
-    if original is None or original.delta <= 0:
+    found = db.session.get(PointsEntry, entry_id)
+    if found is None or found.delta <= 0 or found.remaining is None:
         raise NotFound(_l("No such earning to reverse."))
-    account = lock_account(original.account_id)
+    account = lock_account(found.account_id)
+    # Re-read under the lock: a concurrent reversal may have just committed.
+    original = db.session.get(PointsEntry, entry_id, populate_existing=True)
     key = f"reverse:{original.id}"
+    if original.reversed_at is not None:
+        return entry_by_key(key)
+    original.reversed_at = now
+    taken = min(original.delta, spendable(account.id, today))
+    account.debt += original.delta - taken
+    entry = None
+    if taken:
+        entry = _new_entry(
+            account,
+            -taken,
+            EntryKind.REVERSE,
+            original.source,
+            now,
+            idempotency_key=key,
+            reference=original.reference,
+            reason=reason,
+            actor_id=getattr(actor, "id", None),
+            reverses_id=original.id,
+        )
+        _draw(entry, taken, today, first=original)
+    db.session.flush()
+    if original.qualifying_delta:
+        _after_qualifying_change(account, now)
+    return entry
+
+
+def refund_debit(
+    debit_id: int, *, key: str, reason: str, actor=None, now: datetime | None = None
+) -> PointsEntry:
+    """Give back exactly the points a debit took, to the lots they came from (once per key)."""
+    now = now or utcnow()
+    debit = db.session.get(PointsEntry, debit_id)
+    if debit is None or debit.delta >= 0:
+        raise NotFound(_l("No such debit to refund."))
+    account = lock_account(debit.account_id)
     if (existing := entry_by_key(key)) is not None:
         return existing
-    # Take the lot's own unspent points first, then the oldest others.
-    own = min(original.remaining or 0, original.delta) if original.expires_on > today else 0
-    original.remaining -= own
-    taken = own + _draw(account, original.delta - own, today)
-    account.debt += original.delta - taken
-    if original.qualifying:
-        account.qualifying_points = max(0, account.qualifying_points - original.delta)
-    if taken == 0:
-        # Nothing to take now: the debt records it; a zero entry would break the ledger.
-        db.session.flush()
-        return None
-    entry = _entry(
+    allocations = db.session.scalars(
+        select(PointsAllocation).where(PointsAllocation.debit_id == debit.id)
+    ).all()
+    for allocation in allocations:
+        lot = db.session.get(PointsEntry, allocation.lot_id)
+        lot.remaining += allocation.amount
+    entry = _new_entry(
         account,
-        -taken,
+        -debit.delta,
         EntryKind.REVERSE,
-        original.source,
-        key=key,
-        reference=original.reference,
+        debit.source,
+        now,
+        idempotency_key=key,
+        reference=debit.reference,
         reason=reason,
-        actor=actor,
-        now=now,
-        reverses_id=original.id,
+        actor_id=getattr(actor, "id", None),
+        reverses_id=debit.id,
     )
-    db.session.flush()
+    _settle_debt(account, now)
     return entry
 
 
 def expire_points(*, now: datetime | None = None) -> int:
-    """Expire every lot whose date has come (a daily job); returns the points expired."""
+    """Expire every lot whose date has come (a daily job, safe to rerun); returns points expired."""
     now = now or utcnow()
     today = local_date(now)
-    account_ids = db.session.scalars(
-        select(PointsEntry.account_id)
-        .where(PointsEntry.remaining > 0, PointsEntry.expires_on <= today)
-        .distinct()
-    ).all()
+    due = (PointsEntry.remaining > 0, PointsEntry.expires_on <= today)
+    account_ids = db.session.scalars(select(PointsEntry.account_id).where(*due).distinct()).all()
     total = 0
     for account_id in account_ids:
         account = lock_account(account_id)
         lots = db.session.scalars(
-            select(PointsEntry).where(
-                PointsEntry.account_id == account_id,
-                PointsEntry.remaining > 0,
-                PointsEntry.expires_on <= today,
-            )
+            select(PointsEntry).where(PointsEntry.account_id == account_id, *due)
         ).all()
         amount = sum(lot.remaining for lot in lots)
         if amount == 0:
             continue
-        for lot in lots:
-            lot.remaining = 0
-        _entry(
-            account,
-            -amount,
-            EntryKind.EXPIRE,
-            "expiry",
-            key=f"expire:{account_id}:{today.isoformat()}",
-            reference=None,
-            reason="points older than 24 months",
-            actor=None,
-            now=now,
+        entry = _new_entry(
+            account, -amount, EntryKind.EXPIRE, "expiry", now, reason="points older than 24 months"
         )
+        for lot in lots:
+            db.session.add(PointsAllocation(debit_id=entry.id, lot_id=lot.id, amount=lot.remaining))
+            lot.remaining = 0
         total += amount
         db.session.flush()
     return total
@@ -283,11 +292,22 @@ def expire_points(*, now: datetime | None = None) -> int:
 def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = None) -> int:
     """Points that expire within ``days`` (shown on the card)."""
     today = local_date(now or utcnow())
+    lots = (
+        _open_lots_query(account_id, today)
+        .where(PointsEntry.expires_on <= today + timedelta(days=days))
+        .subquery()
+    )
+    return db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
+
+
+def qualifying_points(account_id: int, *, since: datetime, until: datetime) -> int:
+    """Points that count for the tier, earned in [since, until] and not reversed."""
     return db.session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+        select(func.coalesce(func.sum(PointsEntry.qualifying_delta), 0)).where(
             PointsEntry.account_id == account_id,
-            PointsEntry.remaining > 0,
-            PointsEntry.expires_on > today,
-            PointsEntry.expires_on <= today + timedelta(days=days),
+            PointsEntry.qualifying_delta > 0,
+            PointsEntry.reversed_at.is_(None),
+            PointsEntry.created_at >= since,
+            PointsEntry.created_at <= until,
         )
     )

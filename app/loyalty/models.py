@@ -46,6 +46,8 @@ class PointsAccount(db.Model):
     # Points a reversal could not take back because they were already spent; future
     # earnings settle it first, so a refund never leaves the owner the points.
     debt: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The member's annual review: the only day a tier can go down (by one at most).
+    review_on: Mapped[date | None]
 
 
 class EntryKind(StrEnum):
@@ -72,6 +74,7 @@ class PointsEntry(db.Model):
             "remaining IS NULL OR (remaining >= 0 AND remaining <= delta)", name="remaining_in_lot"
         ),
         Index("ix_points_entries_account_lots", "account_id", "expires_on", "id"),
+        Index("ix_points_entries_account_created", "account_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,10 +89,107 @@ class PointsEntry(db.Model):
     reference: Mapped[str | None] = mapped_column(String(64))
     # Replaying the same key (repair order, referral, ticket...) changes nothing.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    qualifying: Mapped[bool] = mapped_column(default=False)
+    # The points of this earning that count for the tier (spend, referrals, events; not
+    # goodwill, not redemptions). They stop counting once the earning is reversed.
+    qualifying_delta: Mapped[int] = mapped_column(default=0)
+    reversed_at: Mapped[datetime | None]
     remaining: Mapped[int | None]
     expires_on: Mapped[date | None]
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class PointsAllocation(db.Model):
+    """Which lots a debit drew from, so cancelling it can give back exactly those points."""
+
+    __tablename__ = "points_allocations"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debit_id: Mapped[int] = mapped_column(ForeignKey("points_entries.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("points_entries.id"), index=True)
+    amount: Mapped[int]
+
+
+class TierChange(db.Model):
+    """A member's move between tiers and why."""
+
+    __tablename__ = "tier_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"), index=True)
+    from_code: Mapped[str] = mapped_column(String(16))
+    to_code: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    qualifying_points: Mapped[int]
+    at: Mapped[datetime]
+
+
+class EarningRules(db.Model):
+    """One dated version of the earning rules; the newest version in force applies.
+
+    Rates are points per yuan paid, in hundredths (100 = 1 point per yuan). A new version is
+    announced before it takes effect; points already earned keep the terms they were earned under.
+    """
+
+    __tablename__ = "earning_rules"
+    __table_args__ = (
+        CheckConstraint(
+            "maintenance_rate >= 0 AND repair_rate >= 0 AND accident_rate >= 0 AND other_rate >= 0",
+            name="rates_not_negative",
+        ),
+        CheckConstraint("anniversary_multiplier_pct >= 100", name="anniversary_at_least_one"),
+        CheckConstraint("points_per_yuan_value > 0", name="point_value_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[date] = mapped_column(unique=True)
+    maintenance_rate: Mapped[int]
+    repair_rate: Mapped[int]
+    accident_rate: Mapped[int]
+    other_rate: Mapped[int]
+    anniversary_multiplier_pct: Mapped[int]
+    # How many points are worth ¥1 (shown next to every balance).
+    points_per_yuan_value: Mapped[int]
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class AdjustmentStatus(StrEnum):
+    """A goodwill adjustment is posted at once, or waits for a second staff member."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    REJECTED = "rejected"
+
+
+class PointsAdjustment(db.Model):
+    """Goodwill points (or a correction) given by staff, with a reason."""
+
+    __tablename__ = "points_adjustments"
+    __table_args__ = (
+        CheckConstraint("points <> 0", name="points_not_zero"),
+        Index("ix_points_adjustments_requester_at", "requested_by_id", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"), index=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
+    points: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[AdjustmentStatus] = mapped_column(
+        Enum(
+            AdjustmentStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.audit import record_audit
+from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier
@@ -28,10 +29,16 @@ def list_tiers() -> list[Tier]:
     return list(db.session.scalars(select(Tier).order_by(Tier.rank)))
 
 
-def open_account(member: Member) -> PointsAccount:
-    """Open the member's points account at the lowest tier."""
+def open_account(member: Member, *, now: datetime | None = None) -> PointsAccount:
+    """Open the member's points account at the lowest tier; the first review is in a year."""
+    from app.loyalty.ledger import add_months
+
     lowest = list_tiers()[0]
-    account = PointsAccount(member_id=member.id, tier_code=lowest.code)
+    account = PointsAccount(
+        member_id=member.id,
+        tier_code=lowest.code,
+        review_on=add_months(local_date(now or utcnow()), 12),
+    )
     db.session.add(account)
     db.session.flush()
     return account

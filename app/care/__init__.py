@@ -1,0 +1,1 @@
+"""Owner care: in-app messages (reminders and the outbox arrive with the care issue)."""

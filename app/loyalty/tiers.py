@@ -1,0 +1,152 @@
+"""Tiers from qualifying points of the trailing 12 months (R2).
+
+Upgrades apply at once, with an in-app message. A tier goes down only at the member's annual
+review, and by one tier at most. Spending points never lowers the tier.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.care.services import notify
+from app.core.clock import local_date, utcnow
+from app.extensions import db
+from app.loyalty.ledger import add_months, lock_account, qualifying_points
+from app.loyalty.models import PointsAccount, Tier, TierChange
+from app.members.models import Member
+
+WINDOW_MONTHS = 12
+
+
+def _tiers() -> list[Tier]:
+    return list(db.session.scalars(select(Tier).order_by(Tier.rank)))
+
+
+def tier_for(points: int, tiers: list[Tier]) -> Tier:
+    """The highest tier whose threshold ``points`` reach."""
+    return [t for t in tiers if t.threshold_points <= points][-1]
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def trailing_qualifying(account_id: int, now: datetime) -> int:
+    """Qualifying points earned in the 12 months up to ``now``."""
+    since = _start_of(add_months(now.astimezone(UTC).date(), -WINDOW_MONTHS))
+    return qualifying_points(account_id, since=since, until=now)
+
+
+def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: datetime) -> None:
+    change = TierChange(
+        account_id=account.id,
+        from_code=account.tier_code,
+        to_code=to.code,
+        reason=reason,
+        qualifying_points=points,
+        at=now,
+    )
+    db.session.add(change)
+    account.tier_code = to.code
+    db.session.flush()
+    member = db.session.get(Member, account.member_id)
+    from app.loyalty.services import tier_label
+
+    if reason == "upgrade":
+        render = lambda: (  # noqa: E731
+            _l("Welcome to %(tier)s!", tier=tier_label(to.code)),
+            _l("You reached %(points)s qualifying points: you now earn faster.", points=points),
+        )
+    else:
+        render = lambda: (  # noqa: E731
+            _l("Your tier is now %(tier)s", tier=tier_label(to.code)),
+            _l(
+                "At your annual review you had %(points)s qualifying points in the last 12 months.",
+                points=points,
+            ),
+        )
+    notify(member, f"tier_{reason}", render, dedupe_key=f"tier-change:{change.id}", now=now)
+
+
+def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None:
+    """Recount the qualifying points and upgrade at once if a higher tier is reached."""
+    now = now or utcnow()
+    tiers = _tiers()
+    points = trailing_qualifying(account.id, now)
+    account.qualifying_points = points
+    target = tier_for(points, tiers)
+    current = next(t for t in tiers if t.code == account.tier_code)
+    if target.rank > current.rank:
+        _change(account, target, "upgrade", points, now)
+
+
+def run_annual_reviews(*, now: datetime | None = None) -> int:
+    """The daily job: members whose review day has come keep, gain or lose one tier."""
+    now = now or utcnow()
+    today = local_date(now)
+    tiers = _tiers()
+    due = db.session.scalars(select(PointsAccount.id).where(PointsAccount.review_on <= today)).all()
+    changed = 0
+    for account_id in due:
+        account = lock_account(account_id)
+        if account.review_on is None or account.review_on > today:
+            continue
+        points = trailing_qualifying(account.id, now)
+        account.qualifying_points = points
+        target = tier_for(points, tiers)
+        current = next(t for t in tiers if t.code == account.tier_code)
+        if target.rank > current.rank:
+            _change(account, target, "upgrade", points, now)
+            changed += 1
+        elif target.rank < current.rank:
+            one_down = next(t for t in tiers if t.rank == current.rank - 1)
+            _change(account, one_down, "annual_review", points, now)
+            changed += 1
+        while account.review_on <= today:
+            account.review_on = add_months(account.review_on, WINDOW_MONTHS)
+        db.session.flush()
+    return changed
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    """What the "my tier" page explains."""
+
+    tier: Tier
+    qualifying: int
+    next_tier: Tier | None
+    to_next: int
+    review_on: date | None
+    counted_at_review: int
+    to_keep: int
+    lower_tier: Tier | None
+
+
+def tier_status(account: PointsAccount, *, now: datetime | None = None) -> TierStatus:
+    """Why the member holds their tier, and exactly what keeps it or reaches the next."""
+    now = now or utcnow()
+    tiers = _tiers()
+    current = next(t for t in tiers if t.code == account.tier_code)
+    qualifying = trailing_qualifying(account.id, now)
+    higher = [t for t in tiers if t.rank > current.rank]
+    lower = [t for t in tiers if t.rank < current.rank]
+    next_tier = higher[0] if higher else None
+    counted = 0
+    if account.review_on is not None:
+        # Points earned since this date still count on the review day.
+        since = _start_of(add_months(account.review_on, -WINDOW_MONTHS))
+        counted = qualifying_points(
+            account.id, since=max(since, _start_of(date(1970, 1, 1))), until=now
+        )
+    return TierStatus(
+        tier=current,
+        qualifying=qualifying,
+        next_tier=next_tier,
+        to_next=max(0, next_tier.threshold_points - qualifying) if next_tier else 0,
+        review_on=account.review_on,
+        counted_at_review=counted,
+        to_keep=max(0, current.threshold_points - counted),
+        lower_tier=lower[-1] if lower else None,
+    )

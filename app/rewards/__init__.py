@@ -1,0 +1,1 @@
+"""The rewards catalog, redemption and single-use vouchers."""

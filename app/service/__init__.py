@@ -1,0 +1,1 @@
+"""Service visits (repair orders) and the points they earn."""

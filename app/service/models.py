@@ -1,0 +1,63 @@
+"""Service visits recorded by a service advisor or pushed by the dealer's DMS."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.members.models import Member, Vehicle
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class ServiceCategory(StrEnum):
+    """What the visit was for; each category has its own earning rate."""
+
+    MAINTENANCE = "maintenance"
+    REPAIR = "repair"
+    ACCIDENT = "accident"
+    OTHER = "other"
+
+
+class VisitStatus(StrEnum):
+    """A visit stands until it is refunded (its points are then reversed)."""
+
+    RECORDED = "recorded"
+    REFUNDED = "refunded"
+
+
+class ServiceVisit(db.Model):
+    """One repair order (RO) of a member's car at a dealer."""
+
+    __tablename__ = "service_visits"
+    __table_args__ = (
+        UniqueConstraint("dealer_id", "ro_number", name="uq_service_visits_dealer_ro"),
+        CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        CheckConstraint("mileage_km >= 0", name="mileage_not_negative"),
+        CheckConstraint("points_awarded >= 0", name="points_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    ro_number: Mapped[str] = mapped_column(String(32))
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(index=True)
+    mileage_km: Mapped[int]
+    amount_fen: Mapped[int]
+    category: Mapped[ServiceCategory] = mapped_column(_enum(ServiceCategory))
+    points_awarded: Mapped[int] = mapped_column(default=0)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"))
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.RECORDED)
+    refunded_at: Mapped[datetime | None]
+    points_reversed: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship()
+    vehicle: Mapped[Vehicle] = relationship()
