@@ -38,7 +38,11 @@ class Config:
     GENERATE_TOKEN_KEYS = True
     CARD_TOKEN_TTL_SECONDS = int(os.environ.get("CARD_TOKEN_TTL_SECONDS", "300"))
     CARD_TOKEN_REFRESH_SECONDS = int(os.environ.get("CARD_TOKEN_REFRESH_SECONDS", "60"))
-    POINTS_PER_YUAN_VALUE = int(os.environ.get("POINTS_PER_YUAN_VALUE", "100"))
+    # Earning-rule changes are announced this many days before they take effect.
+    RULES_NOTICE_DAYS = int(os.environ.get("RULES_NOTICE_DAYS", "30"))
+    # Goodwill points: per staff member per day, and the size that needs a second approval.
+    GOODWILL_DAILY_CAP = int(os.environ.get("GOODWILL_DAILY_CAP", "2000"))
+    GOODWILL_APPROVAL_THRESHOLD = int(os.environ.get("GOODWILL_APPROVAL_THRESHOLD", "500"))
     PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = "en"

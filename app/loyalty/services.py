@@ -4,7 +4,6 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -50,10 +49,10 @@ def account_for(member: Member) -> PointsAccount:
 
 
 def points_value_yuan(points: int) -> str:
-    """What ``points`` are worth in yuan, e.g. '12.34' at 100 points = ¥1."""
-    per_yuan = current_app.config["POINTS_PER_YUAN_VALUE"]
-    fen = points * 100 // per_yuan
-    return f"{fen // 100}.{fen % 100:02d}"
+    """What ``points`` are worth in yuan today, e.g. '12.34' at 100 points = ¥1."""
+    from app.loyalty.rules import point_value_yuan
+
+    return point_value_yuan(points)
 
 
 @dataclass

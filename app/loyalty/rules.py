@@ -1,0 +1,148 @@
+"""Earning rules: dated versions, points for a service visit, the yuan value of a point (R2, R3)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app, g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.core.audit import record_audit
+from app.core.clock import local_date, utcnow
+from app.core.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.loyalty.models import EarningRules
+
+CATEGORY_RATES = {
+    "maintenance": "maintenance_rate",
+    "repair": "repair_rate",
+    "accident": "accident_rate",
+    "other": "other_rate",
+}
+
+
+def rules_in_force(on: date) -> EarningRules:
+    """The newest rules version that took effect on or before ``on``."""
+    cache = g.setdefault("_earning_rules", {}) if has_request_context() else {}
+    if on not in cache:
+        cache[on] = db.session.scalar(
+            select(EarningRules)
+            .where(EarningRules.effective_from <= on)
+            .order_by(EarningRules.effective_from.desc())
+            .limit(1)
+        )
+    return cache[on]
+
+
+def upcoming_rules(*, now: datetime | None = None) -> list[EarningRules]:
+    """Versions announced but not yet in force, soonest first."""
+    today = local_date(now or utcnow())
+    return list(
+        db.session.scalars(
+            select(EarningRules)
+            .where(EarningRules.effective_from > today)
+            .order_by(EarningRules.effective_from)
+        )
+    )
+
+
+def all_rules() -> list[EarningRules]:
+    """Every version, newest first."""
+    return list(
+        db.session.scalars(select(EarningRules).order_by(EarningRules.effective_from.desc()))
+    )
+
+
+def is_anniversary_month(purchased_on: date, visited_on: date) -> bool:
+    """The purchase month of a later year: points count double (seed 002)."""
+    return visited_on.month == purchased_on.month and visited_on.year > purchased_on.year
+
+
+@dataclass(frozen=True)
+class VisitPoints:
+    """How a visit's points were worked out (shown to staff)."""
+
+    points: int
+    rate: int
+    tier_multiplier_pct: int
+    anniversary: bool
+
+
+def visit_points(
+    *,
+    amount_fen: int,
+    category: str,
+    tier_multiplier_pct: int,
+    purchased_on: date,
+    visited_on: date,
+) -> VisitPoints:
+    """Points for a visit: yuan paid × the category's rate × tier multiplier (× anniversary)."""
+    rules = rules_in_force(visited_on)
+    rate = getattr(rules, CATEGORY_RATES[category])
+    anniversary = is_anniversary_month(purchased_on, visited_on)
+    factor = rules.anniversary_multiplier_pct if anniversary else 100
+    # fen/100 = yuan; rate/100 points per yuan; two percentages: divide by 100 ** 4 at the end.
+    points = amount_fen * rate * tier_multiplier_pct * factor // 100_000_000
+    return VisitPoints(points, rate, tier_multiplier_pct, anniversary)
+
+
+def point_value_yuan(points: int, *, on: date | None = None) -> str:
+    """What ``points`` are worth in yuan under the rules in force, e.g. '12.34'."""
+    per_yuan = rules_in_force(on or local_date(utcnow())).points_per_yuan_value
+    fen = points * 100 // per_yuan
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def schedule_rules(
+    actor,
+    *,
+    effective_from: date,
+    maintenance_rate: int,
+    repair_rate: int,
+    accident_rate: int,
+    other_rate: int,
+    anniversary_multiplier_pct: int,
+    points_per_yuan_value: int,
+    note: str,
+    now: datetime | None = None,
+) -> EarningRules:
+    """Announce a new rules version; it takes effect after the notice period, never at once."""
+    now = now or utcnow()
+    notice = current_app.config["RULES_NOTICE_DAYS"]
+    earliest = local_date(now) + timedelta(days=notice)
+    if effective_from < earliest:
+        raise ValidationFailed(
+            _l(
+                "Members must be told in advance: choose %(date)s or later.",
+                date=earliest.isoformat(),
+            ),
+            field="effective_from",
+        )
+    if db.session.scalar(
+        select(EarningRules.id).where(EarningRules.effective_from == effective_from)
+    ):
+        raise Conflict(_l("A version already starts on that day."), field="effective_from")
+    if not note.strip():
+        raise ValidationFailed(_l("Say what changes, for the announcement."), field="note")
+    rules = EarningRules(
+        effective_from=effective_from,
+        maintenance_rate=maintenance_rate,
+        repair_rate=repair_rate,
+        accident_rate=accident_rate,
+        other_rate=other_rate,
+        anniversary_multiplier_pct=anniversary_multiplier_pct,
+        points_per_yuan_value=points_per_yuan_value,
+        note=note.strip(),
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(rules)
+    db.session.flush()
+    record_audit(
+        actor,
+        "earning_rules.scheduled",
+        subject=rules,
+        details={"effective_from": effective_from.isoformat(), "note": rules.note},
+        now=now,
+    )
+    return rules
