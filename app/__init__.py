@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import (
     Flask,
     current_app,
+    g,
     has_request_context,
     render_template,
     request,
@@ -16,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
+from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
 from app.core.tokens import load_signer
@@ -94,11 +96,19 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.cards.views import bp as cards_bp
+    from app.care.views import bp as care_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
+    from app.rewards.views import bp as rewards_bp
 
-    for blueprint in (auth_bp, members_bp, cards_bp, loyalty_bp, admin_bp):
+    for blueprint in (auth_bp, members_bp, cards_bp, loyalty_bp, care_bp, admin_bp, rewards_bp):
         app.register_blueprint(blueprint)
+
+    from app.api.views import bp as api_bp
+
+    # Dealer systems authenticate with an API key, not a session: no CSRF token to check.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
 
     @app.get("/favicon.ico")
     def favicon():
@@ -117,7 +127,12 @@ def _register_request_hooks(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
+        write_durable_audit()
         return response
+
+    @app.before_request
+    def collect_durable_audit():
+        g.collect_durable_audit = True
 
     @app.after_request
     def security_headers(response):
@@ -140,8 +155,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from app.api.errors import is_api_path, json_error
+
     def render_error(code: int, title, message):
         db.session.rollback()
+        if is_api_path(request.path):
+            return json_error(code, message)
         return render_template("errors/error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(CSRFError)
@@ -184,6 +203,14 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
 
+def _unread(user) -> int:
+    if not (getattr(user, "is_authenticated", False) and user.is_member and user.member):
+        return 0
+    from app.care.services import unread_count
+
+    return unread_count(user.member)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from app.core.identifiers import mask_mobile
     from app.core.permissions import ROLE_LABELS, has_permission
@@ -196,6 +223,7 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "current_locale": str(get_locale()),
             "can": lambda permission: has_permission(current_user, permission),
+            "unread_messages": _unread(current_user),
         }
 
     # Globals (not context variables) so imported macros can use them too.

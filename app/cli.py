@@ -1,4 +1,5 @@
-"""Command-line tools: `flask seed-demo`, `flask staff create`, `flask keys generate`."""
+"""Command-line tools: `flask seed-demo`, `flask staff create`, `flask keys generate`,
+`flask api-keys create|revoke|list`."""
 
 import click
 from flask import Flask
@@ -88,9 +89,83 @@ def expire_command() -> None:
     click.echo(f"Expired {expired} points.")
 
 
+@loyalty_group.command("daily")
+@with_appcontext
+def daily_command() -> None:
+    """The daily loyalty job: expire old points, then run the annual tier reviews due today."""
+    from app.loyalty.ledger import expire_points
+    from app.loyalty.tiers import run_annual_reviews
+
+    expired = expire_points()
+    changed = run_annual_reviews()
+    db.session.commit()
+    click.echo(f"Expired {expired} points; {changed} tiers changed at annual reviews.")
+
+
+@click.group("api-keys")
+def api_keys_group() -> None:
+    """API keys of dealer systems (DMS)."""
+
+
+@api_keys_group.command("create")
+@click.option("--dealer", "dealer_code", required=True, help="Dealer code, e.g. SZ01.")
+@click.option("--name", required=True, help="A label: which system uses the key.")
+@with_appcontext
+def create_api_key_command(dealer_code: str, name: str) -> None:
+    """Make a key for a dealer's system; the key is the last line printed (only once)."""
+    from app.api.auth import create_api_key
+
+    try:
+        api_key, key = create_api_key(None, dealer_code=dealer_code, name=name)
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err.message)) from None
+    db.session.commit()
+    click.echo(
+        f"Created API key {api_key.prefix} ({api_key.name}) for dealer {api_key.dealer.code}. "
+        "Copy it now: only its hash is stored, it cannot be shown again."
+    )
+    click.echo(key)
+
+
+@api_keys_group.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def revoke_api_key_command(prefix: str) -> None:
+    """Stop the key with PREFIX (the part before the dot) from working."""
+    from app.api.auth import revoke_api_key
+
+    try:
+        api_key = revoke_api_key(None, prefix)
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err.message)) from None
+    db.session.commit()
+    click.echo(f"Revoked API key {api_key.prefix} ({api_key.name}).")
+
+
+@api_keys_group.command("list")
+@with_appcontext
+def list_api_keys_command() -> None:
+    """Every key: prefix, dealer, name, created, last used, revoked."""
+    from app.api.auth import list_api_keys
+
+    def when(moment) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    for api_key in list_api_keys():
+        state = f"revoked {when(api_key.revoked_at)}" if api_key.revoked_at else "active"
+        click.echo(
+            f"{api_key.prefix}  {api_key.dealer.code:<6} {api_key.name:<24} "
+            f"created {when(api_key.created_at)}  last used {when(api_key.last_used_at)}  "
+            f"{state}"
+        )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(staff_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(loyalty_group)
+    app.cli.add_command(api_keys_group)

@@ -177,4 +177,61 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
             )
             created["vehicles"] += 1
         created["members"] += 1
+    created["rewards"] = _seed_rewards(dealers["SZ01"][0], now)
     return created
+
+
+# (name, kind, cost in points, stock, minimum tier, validity days, dealer code or None)
+REWARDS = (
+    ("Car wash voucher", "gift", 800, 200, None, 90, None),
+    ("Labour-hour voucher ¥100", "labour_voucher", 5000, 100, "platinum", 180, None),
+    ("Maintenance package", "maintenance_package", 20000, 20, None, 365, "SZ01"),
+)
+DEMO_OWNER = "13900000001"
+HQ_ADMIN_MOBILE = "13800000099"
+DEMO_WELCOME_POINTS = 12000
+
+
+def _seed_rewards(sz01, now) -> int:
+    """A small catalog (once), and points for the demo owner so a reward can be redeemed."""
+    from sqlalchemy import select
+
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services import account_for
+    from app.rewards.models import Reward
+    from app.rewards.services import save_reward
+
+    made = 0
+    if db.session.scalar(select(Reward.id).limit(1)) is None:
+        hq = get_user_by_mobile(HQ_ADMIN_MOBILE)
+        for name, kind, cost, stock, tier, days, dealer_code in REWARDS:
+            save_reward(
+                hq,
+                None,
+                name=name,
+                description="",
+                kind=kind,
+                cost_points=cost,
+                stock=stock,
+                min_tier_code=tier,
+                validity_days=days,
+                image_url=None,
+                active=True,
+                dealer_id=sz01.id if dealer_code else None,
+                now=now,
+            )
+            made += 1
+    owner = get_user_by_mobile(DEMO_OWNER)
+    if owner is not None and owner.member is not None:
+        post_points(
+            account_for(owner.member).id,
+            DEMO_WELCOME_POINTS,
+            kind=EntryKind.EARN,
+            source="service_visit",
+            key=f"demo:welcome:{DEMO_OWNER}",
+            reference="Demo",
+            qualifying=True,
+            now=now,
+        )
+    return made

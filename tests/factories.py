@@ -75,3 +75,42 @@ def make_vehicle(member: Member, **overrides):
         **overrides,
     }
     return add_vehicle(member, VehicleData(**data))
+
+
+def make_reward(dealer_id: int | None = None, **overrides):
+    """A reward of the catalog (group-wide unless ``dealer_id``): 1,000 points, 10 in stock."""
+    from app.core.clock import utcnow
+    from app.rewards.models import Reward, RewardKind
+
+    data = {
+        "name": f"Reward {next(_seq)}",
+        "description": "",
+        "kind": RewardKind.GIFT,
+        "cost_points": 1000,
+        "stock": 10,
+        "min_tier_code": None,
+        "validity_days": 30,
+        "image_url": None,
+        "active": True,
+        "created_at": utcnow(),
+        **overrides,
+    }
+    reward = Reward(dealer_id=dealer_id, **data)
+    db.session.add(reward)
+    db.session.flush()
+    return reward
+
+
+def give_points(member: Member, points: int, *, qualifying: bool = False):
+    """Credit ``points`` to the member's account (a service visit)."""
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services import account_for
+
+    return post_points(
+        account_for(member).id,
+        points,
+        kind=EntryKind.EARN,
+        source="service_visit",
+        qualifying=qualifying,
+    )

@@ -130,3 +130,56 @@ def test_simultaneous_spending_never_overdraws(pg_app):
     assert all(isinstance(r, InsufficientPoints) for r in results if not isinstance(r, int))
     with pg_app.app_context():
         assert db.session.get(PointsAccount, account_id).balance == 0
+
+
+def test_twenty_redemptions_of_five_in_stock_with_points_for_three(pg_app):
+    from app.loyalty.ledger import InsufficientPoints, post_points
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services import account_for
+    from app.members.models import Member
+    from app.rewards.models import Reward, Voucher
+    from app.rewards.services import redeem_reward
+    from tests.factories import make_reward
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        member = make_member(make_dealer("SZ01").id)
+        post_points(account_for(member).id, 300, kind=EntryKind.EARN, source="test")
+        member_id, reward_id = member.id, make_reward(cost_points=100, stock=5).id
+        db.session.commit()
+
+    results = race(
+        pg_app,
+        lambda: redeem_reward(db.session.get(Member, member_id), reward_id).code,
+        racers=20,
+    )
+    assert sum(isinstance(r, str) for r in results) == 3, results
+    assert all(isinstance(r, InsufficientPoints) for r in results if not isinstance(r, str))
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(Voucher.id))) == 3
+        assert db.session.get(Reward, reward_id).stock == 2
+        assert account_for(db.session.get(Member, member_id)).balance == 0
+
+
+def test_ten_redemptions_of_one_voucher_use_it_once(pg_app):
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services import account_for
+    from app.rewards.models import Voucher, VoucherStatus
+    from app.rewards.services import AlreadyRedeemed, redeem_reward, redeem_voucher
+    from tests.factories import make_reward
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer_id = make_dealer("SZ01").id
+        member = make_member(dealer_id)
+        post_points(account_for(member).id, 100, kind=EntryKind.EARN, source="test")
+        voucher = redeem_reward(member, make_reward(cost_points=100).id)
+        voucher_id, code = voucher.id, voucher.code
+        db.session.commit()
+
+    results = race(pg_app, lambda: redeem_voucher(None, code, dealer_id=dealer_id).id, racers=10)
+    assert results.count(voucher_id) == 1, results
+    refused = [r for r in results if r != voucher_id]
+    assert len(refused) == 9 and all(isinstance(r, AlreadyRedeemed) for r in refused)
+    assert all(r.redeemed_at is not None for r in refused)
+    with pg_app.app_context():
+        assert db.session.get(Voucher, voucher_id).status == VoucherStatus.REDEEMED

@@ -176,3 +176,7 @@ def audit():
     dealer_id = None if current_user.role == Role.HQ_ADMIN else current_user.dealer_id
     page = db.paginate(audit_query(dealer_id=dealer_id), per_page=50, error_out=False)
     return render_template("admin/audit.html", page=page)
+
+
+# Further staff screens register their routes on this blueprint.
+from app.admin import loyalty_views  # noqa: E402, F401

@@ -1,11 +1,12 @@
 """Registration, authentication and passwords."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,11 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import normalize_mobile
 from app.core.permissions import STAFF_ROLES, Role
 from app.extensions import db
+
+# Stored for owners enrolled by their dealer until they accept the invitation: no argon2 hash
+# matches it, so nobody can log in with a password before setting one.
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - a marker, not a password
+INVITATION_DAYS = 30
 
 # Verified against when the mobile is unknown, so a miss costs as much as a wrong password.
 _DUMMY_HASH_CACHE: dict[tuple[int, int], str] = {}
@@ -62,7 +68,7 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
-def _new_user(mobile: str, password: str, name: str, role: Role, dealer_id, now) -> User:
+def _new_user(mobile: str, password: str | None, name: str, role: Role, dealer_id, now) -> User:
     normalised = normalize_mobile(mobile)
     if normalised is None:
         raise ValidationFailed(_l("Enter a mainland mobile number of 11 digits."), field="mobile")
@@ -70,7 +76,7 @@ def _new_user(mobile: str, password: str, name: str, role: Role, dealer_id, now)
         raise Conflict(_l("This mobile number is already registered."), field="mobile")
     user = User(
         mobile=normalised,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
         role=role,
         name=name.strip(),
         dealer_id=dealer_id,
@@ -89,14 +95,17 @@ def _new_user(mobile: str, password: str, name: str, role: Role, dealer_id, now)
 def register_member(
     *,
     mobile: str,
-    password: str,
+    password: str | None,
     name: str,
     dealer_id: int,
     marketing_opt_in: bool = False,
     locale: str | None = None,
     now: datetime | None = None,
 ) -> User:
-    """Create an owner's account, club profile, member card and points account."""
+    """Create an owner's account, club profile, member card and points account.
+
+    ``password`` None leaves the account without a usable password (an invited owner).
+    """
     from app.cards.services import issue_card
     from app.loyalty.services import open_account
     from app.members.services import create_member
@@ -170,3 +179,81 @@ def change_password(user: User, *, current: str, new: str, now: datetime | None 
     user.password_hash = hash_password(new)
     user.session_version += 1
     record_audit(user, "account.password_changed", subject=user, dealer_id=user.dealer_id, now=now)
+
+
+# ---------------------------------------------------------------------------- invitations
+
+
+class _ClockTimestampSigner(TimestampSigner):
+    """Timestamps from the app's clock, so tests can age an invitation."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().timestamp())
+
+
+def _invitation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.secret_key, salt="invite", signer=_ClockTimestampSigner
+    )
+
+
+def invitation_token(user: User) -> str:
+    """A signed link token for ``user`` to set their first password; used once, 30 days."""
+    return _invitation_serializer().dumps({"u": user.id, "v": user.session_version})
+
+
+def invited_user(token: str, *, now: datetime | None = None) -> User:
+    """The account an invitation token is for; ValidationFailed if forged, used or expired."""
+    now = now or utcnow()
+    invalid = ValidationFailed(
+        _l("This invitation link is not valid or was already used. Log in, or ask your dealer.")
+    )
+    try:
+        data, issued_at = _invitation_serializer().loads(token, return_timestamp=True)
+    except BadData:
+        raise invalid from None
+    if now - issued_at > timedelta(days=INVITATION_DAYS):
+        raise ValidationFailed(
+            _l("This invitation link has expired. Ask your dealer for a new one.")
+        )
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    # The session version changes when the password is set: the link then stops working.
+    if (
+        user is None
+        or not user.active
+        or user.session_version != data.get("v")
+        or user.password_hash != UNUSABLE_PASSWORD
+    ):
+        raise invalid
+    return user
+
+
+def accept_invitation(
+    token: str,
+    password: str,
+    *,
+    marketing_opt_in: bool = False,
+    now: datetime | None = None,
+) -> User:
+    """An invited owner sets their password and accepts the privacy notice; then they log in."""
+    now = now or utcnow()
+    user = invited_user(token, now=now)
+    if not 8 <= len(password or "") <= 128:
+        raise ValidationFailed(_l("A password has 8 to 128 characters."), field="password")
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    member = user.member
+    if member is not None:
+        member.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
+        member.privacy_accepted_at = now
+        member.marketing_opt_in = marketing_opt_in
+        member.marketing_changed_at = now
+    db.session.flush()
+    record_audit(
+        user,
+        "account.invitation_accepted",
+        subject=user,
+        dealer_id=member.dealer_id if member is not None else user.dealer_id,
+        now=now,
+    )
+    return user

@@ -184,6 +184,7 @@ def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCh
             dealer_id=actor.dealer_id,
             details={"reason": reason},
             now=now,
+            durable=True,
         )
         return CardCheck(False, reason, card=card)
     record_audit(actor, "card.scanned", subject=card, dealer_id=card.member.dealer_id, now=now)
@@ -195,4 +196,21 @@ def require_active_card(member: Member) -> MemberCard:
     card = active_card(member)
     if card is None:
         raise NotFound(_l("You have no active card."))
+    return card
+
+
+def card_for_dealer(number: str, *, dealer_id: int) -> MemberCard:
+    """The card with this number (active or replaced) of one of the dealer's members.
+
+    ValidationFailed for a malformed number or a wrong check digit; NotFound when no card has
+    the number or its owner belongs to another dealer (which is not revealed).
+    """
+    number = "".join((number or "").split())
+    if len(number) != 16 or not number.isdigit():
+        raise ValidationFailed(_l("A card number has 16 digits."), field="card_number")
+    if not is_valid_luhn(number):
+        raise ValidationFailed(REFUSAL_MESSAGES["bad_check_digit"], field="card_number")
+    card = db.session.scalar(select(MemberCard).where(MemberCard.number == number))
+    if card is None or card.member.dealer_id != dealer_id:
+        raise NotFound(REFUSAL_MESSAGES["unknown_card"], field="card_number")
     return card

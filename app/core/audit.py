@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import JSON, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,8 +37,13 @@ def record_audit(
     dealer_id: int | None = None,
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
+    durable: bool = False,
 ) -> AuditEntry:
-    """Append an audit entry for ``action`` by ``actor`` (a user or None) on ``subject``."""
+    """Append an audit entry for ``action`` by ``actor`` (a user or None) on ``subject``.
+
+    A ``durable`` entry (a refused scan, a forged token) is kept even when the request fails
+    and rolls back: during a request it is written after the request's own transaction ends.
+    """
     entry = AuditEntry(
         at=now or utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -47,9 +53,20 @@ def record_audit(
         dealer_id=dealer_id,
         details=details or {},
     )
+    if durable and has_request_context() and g.get("collect_durable_audit"):
+        g.setdefault("durable_audit", []).append(entry)
+        return entry
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def write_durable_audit() -> None:
+    """Write the request's durable entries in a transaction of their own (request teardown)."""
+    pending = g.pop("durable_audit", [])
+    if pending:
+        db.session.add_all(pending)
+        db.session.commit()
 
 
 def audit_query(*, dealer_id: int | None = None, subject=None):

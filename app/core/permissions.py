@@ -68,6 +68,22 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "tiers.edit": frozenset({Role.HQ_ADMIN}),
     "colours.manage": frozenset({Role.HQ_ADMIN}),
     "transfers.decide": frozenset({Role.HQ_ADMIN}),
+    "visits.record": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
+    "points.adjust": frozenset(
+        {Role.SERVICE_ADVISOR, Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}
+    ),
+    "points.approve": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "rules.edit": frozenset({Role.HQ_ADMIN}),
+    "rewards.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "vouchers.redeem": frozenset(
+        {
+            Role.SALES_CONSULTANT,
+            Role.SHOWROOM_MANAGER,
+            Role.SERVICE_ADVISOR,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
 }
 
 

@@ -146,3 +146,8 @@ def schedule_rules(
         now=now,
     )
     return rules
+
+
+def rules_in_force_today() -> EarningRules:
+    """The rules that apply today."""
+    return rules_in_force(local_date(utcnow()))

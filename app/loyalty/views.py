@@ -30,3 +30,19 @@ def history():
         expiring=expiring_soon(account.id),
         describe=services.describe_entry,
     )
+
+
+@bp.get("/me/tier")
+@member_required
+def tier():
+    """Why the member holds their tier and what keeps it or reaches the next."""
+    from app.loyalty.rules import upcoming_rules
+    from app.loyalty.tiers import tier_status
+
+    account = services.account_for(current_user.member)
+    return render_template(
+        "loyalty/tier.html",
+        status=tier_status(account),
+        tiers=services.list_tiers(),
+        upcoming=upcoming_rules(),
+    )

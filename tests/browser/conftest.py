@@ -48,6 +48,7 @@ class LiveServer:
     url: str
     staff_mobile: str
     staff_name: str
+    app: object = None  # the served Flask app, for a test module to seed its own data
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,9 @@ def live_server(template_db, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", staff_mobile, staff_name)
+        yield LiveServer(
+            f"http://127.0.0.1:{server.server_port}", staff_mobile, staff_name, app=app
+        )
     finally:
         server.shutdown()
         thread.join(timeout=10)

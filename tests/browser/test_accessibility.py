@@ -35,7 +35,17 @@ def test_a_form_with_errors_is_accessible(new_phone):
 def test_owner_pages_are_accessible(new_phone):
     page = new_phone()
     register_owner(page, "Access Owner", "13700005555")
-    for path in ("/", "/card", "/me/vehicles", "/me/vehicles/new", "/me/profile", "/me/chapter"):
+    for path in (
+        "/",
+        "/card",
+        "/me/vehicles",
+        "/me/vehicles/new",
+        "/me/profile",
+        "/me/chapter",
+        "/me/points",
+        "/me/tier",
+        "/me/inbox",
+    ):
         page.goto(path)
         assert violations(page) == [], path
 

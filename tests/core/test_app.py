@@ -106,3 +106,17 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(ProductionConfig)
+
+
+def test_a_durable_audit_entry_survives_the_failed_requests_rollback(app, client):
+    from flask import abort
+
+    @app.post("/test-refuse")
+    def refuse():
+        record_audit(None, "not.kept")
+        record_audit(None, "card.refused", details={"reason": "forged"}, durable=True)
+        abort(409)
+
+    assert client.post("/test-refuse").status_code == 409
+    with app.app_context():
+        assert db.session.scalars(select(AuditEntry.action)).all() == ["card.refused"]

@@ -15,10 +15,11 @@ from app.loyalty.ledger import (
     InsufficientPoints,
     expire_points,
     post_points,
+    refund_debit,
     reverse_entry,
     spendable,
 )
-from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
+from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
 from app.loyalty.services import account_for
 from tests.conftest import make_app, migrate_to_head
 from tests.factories import make_dealer, make_member
@@ -48,6 +49,7 @@ class Ledger(RuleBasedStateMachine):
         self.ctx.push()
         self.account_id = account_for(make_member(make_dealer("SZ01").id)).id
         self.earnings: list[int] = []
+        self.redemptions: list[int] = []
         self.keys = 0
 
     def teardown(self):
@@ -81,13 +83,29 @@ class Ledger(RuleBasedStateMachine):
         available = spendable(self.account_id, local_date(self.clock.now()))
         before = self.account.balance
         try:
-            post_points(self.account_id, -points, kind=EntryKind.REDEEM, source="reward")
+            debit = post_points(self.account_id, -points, kind=EntryKind.REDEEM, source="reward")
         except InsufficientPoints:
             assert points > available
             assert self.account.balance == before
         else:
             assert points <= available
             assert self.account.balance == before - points
+            self.redemptions.append(debit.id)
+
+    @precondition(lambda self: self.redemptions)
+    @rule(data=st.data())
+    def cancel(self, data):
+        """A voucher cancelled unused: exactly its points come back, once."""
+        debit_id = data.draw(st.sampled_from(self.redemptions))
+        self.redemptions.remove(debit_id)
+        amount = -db.session.get(PointsEntry, debit_id).delta
+        before, debt = self.account.balance, self.account.debt
+        refund_debit(debit_id, key=f"cancel:{debit_id}", reason="voucher cancelled")
+        settled = debt - self.account.debt
+        assert self.account.balance == before + amount - settled
+        after = self.account.balance
+        refund_debit(debit_id, key=f"cancel:{debit_id}", reason="replayed")
+        assert self.account.balance == after
 
     @precondition(lambda self: self.earnings)
     @rule(data=st.data())
@@ -124,6 +142,20 @@ class Ledger(RuleBasedStateMachine):
         assert total == account.balance == lots
         assert account.balance >= 0 and account.debt >= 0
         assert account.debt == 0 or account.balance == 0
+        # Every debit drew exactly its amount from lots.
+        drawn = dict(
+            db.session.execute(
+                select(PointsAllocation.debit_id, func.sum(PointsAllocation.amount)).group_by(
+                    PointsAllocation.debit_id
+                )
+            ).all()
+        )
+        debits = db.session.execute(
+            select(PointsEntry.id, PointsEntry.delta).where(
+                PointsEntry.account_id == self.account_id, PointsEntry.delta < 0
+            )
+        ).all()
+        assert all(drawn.get(entry_id) == -delta for entry_id, delta in debits)
 
 
 Ledger.TestCase.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)

@@ -1,0 +1,160 @@
+"""Staff screens for service visits, points adjustments and earning rules."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin.loyalty_forms import AdjustmentForm, RulesForm, VisitForm
+from app.admin.views import _member_or_404, bp
+from app.core.errors import DomainError, NotFound
+from app.core.permissions import permission_required
+from app.core.web import call_service
+from app.extensions import db
+from app.loyalty import adjustments, rules
+from app.service import services as visits
+from app.service.models import ServiceVisit
+
+
+@bp.route("/visits", methods=["GET", "POST"])
+@permission_required("visits.record")
+def visits_page():
+    """Record a repair order; the dealer's recent visits below."""
+    form = VisitForm()
+    if form.validate_on_submit():
+        ok, result = call_service(
+            form,
+            visits.record_visit,
+            current_user,
+            dealer_id=current_user.dealer_id,
+            ro_number=form.ro_number.data,
+            vin=form.vin.data,
+            visited_on=form.visited_on.data,
+            mileage_km=form.mileage_km.data,
+            amount_fen=int(form.amount_yuan.data * 100),
+            category=form.category.data,
+        )
+        if ok:
+            if result.created:
+                flash(
+                    _(
+                        "Visit %(ro)s recorded: %(points)s points for %(name)s.",
+                        ro=result.visit.ro_number,
+                        points=result.points_awarded,
+                        name=result.visit.member.name,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("This repair order was already recorded; nothing changed."), "info")
+            return redirect(url_for("admin.visits_page"))
+    page = db.paginate(
+        visits.dealer_visits(current_user.dealer_id),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["MEMBERS_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template("admin/visits.html", form=form, page=page)
+
+
+@bp.post("/visits/<int:visit_id>/refund")
+@permission_required("visits.record")
+def refund_visit(visit_id: int):
+    """Refund a visit: its points are reversed exactly, once."""
+    visit = db.session.get(ServiceVisit, visit_id)
+    if visit is None or visit.dealer_id != current_user.dealer_id:
+        abort(404)
+    result = visits.refund_visit(current_user, dealer_id=visit.dealer_id, ro_number=visit.ro_number)
+    if result.created:
+        flash(
+            _(
+                "Visit %(ro)s refunded: %(points)s points reversed.",
+                ro=visit.ro_number,
+                points=result.points_reversed,
+            ),
+            "success",
+        )
+    else:
+        flash(_("This visit was already refunded; nothing changed."), "info")
+    return redirect(url_for("admin.visits_page"))
+
+
+@bp.route("/members/<int:member_id>/adjust", methods=["GET", "POST"])
+@permission_required("points.adjust")
+def adjust_points(member_id: int):
+    """Give goodwill points (or correct a mistake) with a reason."""
+    member = _member_or_404(member_id)
+    form = AdjustmentForm()
+    if form.validate_on_submit():
+        ok, adjustment = call_service(
+            form,
+            adjustments.request_adjustment,
+            current_user,
+            member,
+            points=form.points.data,
+            reason=form.reason.data,
+        )
+        if ok:
+            if adjustment.status == "posted":
+                flash(_("%(points)s points posted.", points=adjustment.points), "success")
+            else:
+                flash(_("Sent for approval by a dealer admin."), "info")
+            return redirect(url_for("admin.member_detail", member_id=member.id))
+    return render_template("admin/adjust.html", form=form, member=member)
+
+
+@bp.get("/adjustments")
+@permission_required("points.approve")
+def pending_adjustments():
+    """Adjustments waiting for a second staff member."""
+    items = db.session.scalars(adjustments.pending_adjustments(current_user)).all()
+    return render_template("admin/adjustments.html", items=items)
+
+
+@bp.post("/adjustments/<int:adjustment_id>/<any(approve, reject):decision>")
+@permission_required("points.approve")
+def decide_adjustment(adjustment_id: int, decision: str):
+    """Approve or reject a pending adjustment."""
+    try:
+        adjustments.decide_adjustment(current_user, adjustment_id, approve=decision == "approve")
+    except NotFound:
+        abort(404)
+    except DomainError as err:
+        db.session.rollback()
+        flash(str(err.message), "error")
+    else:
+        flash(
+            _("Adjustment approved.") if decision == "approve" else _("Adjustment rejected."),
+            "success",
+        )
+    return redirect(url_for("admin.pending_adjustments"))
+
+
+@bp.route("/earning-rules", methods=["GET", "POST"])
+@permission_required("rules.edit")
+def earning_rules():
+    """The dated versions of the earning rules; announce a new one."""
+    current = rules.rules_in_force_today()
+    form = RulesForm(obj=current if request.method == "GET" else None)
+    if request.method == "GET":
+        form.note.data = ""
+        form.effective_from.data = None
+    if form.validate_on_submit():
+        ok, _version = call_service(
+            form,
+            rules.schedule_rules,
+            current_user,
+            effective_from=form.effective_from.data,
+            maintenance_rate=form.maintenance_rate.data,
+            repair_rate=form.repair_rate.data,
+            accident_rate=form.accident_rate.data,
+            other_rate=form.other_rate.data,
+            anniversary_multiplier_pct=form.anniversary_multiplier_pct.data,
+            points_per_yuan_value=form.points_per_yuan_value.data,
+            note=form.note.data,
+        )
+        if ok:
+            flash(_("New rules announced."), "success")
+            return redirect(url_for("admin.earning_rules"))
+    return render_template(
+        "admin/earning_rules.html", form=form, versions=rules.all_rules(), current=current
+    )

@@ -1,0 +1,119 @@
+"""API keys of dealer systems: making, revoking and checking ``Authorization: Bearer`` keys.
+
+A key is ``<prefix>.<secret>``. The prefix finds the row; only the SHA-256 of the whole key is
+stored, and it is compared in constant time. A key acts for its dealer only.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.api.models import ApiKey
+from app.core.audit import record_audit
+from app.core.clock import utcnow
+from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.members.services import get_dealer_by_code
+
+PREFIX_BYTES = 6  # 12 hex characters
+SECRET_BYTES = 32
+# Compared against when the prefix is unknown, so a miss costs as much as a wrong secret.
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+class Unauthorized(DomainError):
+    """No API key, an unknown or wrong one, or a revoked one."""
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key: hex SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(
+    actor, *, dealer_code: str, name: str, now: datetime | None = None
+) -> tuple[ApiKey, str]:
+    """Make a key for the dealer's system; returns the row and the key, shown only this once."""
+    now = now or utcnow()
+    dealer = get_dealer_by_code(dealer_code)
+    if dealer is None:
+        raise NotFound(_l("No dealer has the code %(code)s.", code=dealer_code), field="dealer")
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationFailed(_l("Name the key in 1 to 64 characters."), field="name")
+    prefix = secrets.token_hex(PREFIX_BYTES)
+    while db.session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is not None:
+        prefix = secrets.token_hex(PREFIX_BYTES)
+    key = f"{prefix}.{secrets.token_urlsafe(SECRET_BYTES)}"
+    api_key = ApiKey(
+        dealer_id=dealer.id, name=name, prefix=prefix, key_hash=hash_key(key), created_at=now
+    )
+    db.session.add(api_key)
+    db.session.flush()
+    record_audit(
+        actor,
+        "api_key.created",
+        subject=api_key,
+        dealer_id=dealer.id,
+        details={"prefix": prefix, "name": name},
+        now=now,
+    )
+    return api_key, key
+
+
+def revoke_api_key(actor, prefix: str, *, now: datetime | None = None) -> ApiKey:
+    """Stop a key from working at once (revoking twice keeps the first time)."""
+    now = now or utcnow()
+    api_key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix.strip().lower()))
+    if api_key is None:
+        raise NotFound(_l("No API key has the prefix %(prefix)s.", prefix=prefix), field="prefix")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now
+        db.session.flush()
+        record_audit(
+            actor,
+            "api_key.revoked",
+            subject=api_key,
+            dealer_id=api_key.dealer_id,
+            details={"prefix": api_key.prefix},
+            now=now,
+        )
+    return api_key
+
+
+def list_api_keys() -> list[ApiKey]:
+    """Every key, by dealer then age."""
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.dealer_id, ApiKey.id)))
+
+
+def authenticate_key(header: str | None, *, now: datetime | None = None) -> ApiKey:
+    """The live key in an ``Authorization: Bearer <key>`` header; raises Unauthorized otherwise."""
+    scheme, _, key = (header or "").strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise Unauthorized(_l("Send your API key as 'Authorization: Bearer <key>'."))
+    prefix, dot, _secret = key.partition(".")
+    api_key = (
+        db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        if dot and len(prefix) <= 16
+        else None
+    )
+    matches = hmac.compare_digest(api_key.key_hash if api_key else _DUMMY_HASH, hash_key(key))
+    if api_key is None or not matches:
+        raise Unauthorized(_l("This API key is not valid."))
+    if api_key.revoked_at is not None:
+        raise Unauthorized(_l("This API key was revoked."))
+    api_key.last_used_at = now or utcnow()
+    return api_key
+
+
+def require_api_key() -> None:
+    """Before each API request: the caller's key, its dealer in ``g.api_dealer_id``."""
+    api_key = authenticate_key(request.headers.get("Authorization"))
+    g.api_key = api_key
+    g.api_dealer_id = api_key.dealer_id

@@ -1,0 +1,236 @@
+"""Marshmallow schemas of the API: they validate request bodies and describe every body in the
+OpenAPI document. Messages are lazy strings, so a client gets them in its Accept-Language."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from app.cards.models import CardStatus
+from app.members.models import Transmission
+from app.service.models import ServiceCategory
+
+MAX_AMOUNT_YUAN = Decimal(1_000_000)
+MAX_MILEAGE_KM = 2_000_000
+
+_REQUIRED = {
+    "required": _l("This field is required."),
+    "null": _l("This field cannot be null."),
+}
+
+
+def _text(max_length: int, *, required: bool = True, **kwargs) -> fields.String:
+    """A string field of 1 to ``max_length`` characters (0 allowed when optional)."""
+    return fields.String(
+        required=required,
+        validate=validate.Length(
+            1 if required else 0,
+            max_length,
+            error=_l("Enter 1 to %(max)s characters.", max=max_length)
+            if required
+            else _l("Enter at most %(max)s characters.", max=max_length),
+        ),
+        error_messages={**_REQUIRED, "invalid": _l("Enter text.")},
+        **kwargs,
+    )
+
+
+def _date(**kwargs) -> fields.Date:
+    return fields.Date(
+        error_messages={**_REQUIRED, "invalid": _l("Enter a date as YYYY-MM-DD.")}, **kwargs
+    )
+
+
+def _choice(values: list[str], **kwargs) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(
+            values, error=_l("Use one of: %(values)s.", values=", ".join(values))
+        ),
+        error_messages={**_REQUIRED, "invalid": _l("Enter text.")},
+        metadata={"enum": values},
+        **kwargs,
+    )
+
+
+class _Schema(Schema):
+    """Request schemas refuse unknown fields, with a translated message."""
+
+    error_messages = {
+        "unknown": _l("Unknown field."),
+        "type": _l("Send a JSON object."),
+    }
+
+
+# ------------------------------------------------------------------------------ requests
+
+
+class CustomerSchema(_Schema):
+    """The buyer of a delivered car."""
+
+    name = _text(64, metadata={"example": "张伟"})
+    mobile = _text(32, metadata={"description": "Mainland mobile number", "example": "13912345678"})
+    birthday = _date(load_default=None, allow_none=True, metadata={"example": "1985-06-01"})
+    employer = _text(120, required=False, load_default="")
+    home_area = _text(120, required=False, load_default="")
+
+
+class DeliveredVehicleSchema(_Schema):
+    """The delivered car."""
+
+    vin = _text(32, metadata={"description": "17 characters with the ISO 3779 check digit"})
+    plate = _text(
+        16,
+        required=False,
+        load_default="",
+        metadata={"description": "Mainland plate, if already registered", "example": "粤B12345"},
+    )
+    model = _text(64, metadata={"example": "Sagitar"})
+    colour = _text(
+        64,
+        metadata={
+            "description": "A colour code, or its English or Chinese name (any case)",
+            "example": "white",
+        },
+    )
+    transmission = _choice([t.value for t in Transmission])
+
+
+class DeliverySchema(_Schema):
+    """A delivery pushed by the DMS."""
+
+    delivered_on = _date(required=True, metadata={"example": "2026-11-20"})
+    sales_consultant = _text(64)
+    customer = fields.Nested(CustomerSchema, required=True, error_messages=_REQUIRED)
+    vehicle = fields.Nested(DeliveredVehicleSchema, required=True, error_messages=_REQUIRED)
+
+
+class ServiceVisitSchema(_Schema):
+    """A repair order (RO) closed at the dealer."""
+
+    ro_number = _text(
+        32, metadata={"description": "Unique per dealer; replays are recognised by it"}
+    )
+    vin = _text(32)
+    visited_on = _date(required=True)
+    mileage_km = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(
+            0, MAX_MILEAGE_KM, error=_l("Enter the mileage in km (0 to 2,000,000).")
+        ),
+        error_messages={**_REQUIRED, "invalid": _l("Enter a whole number of km.")},
+    )
+    amount_yuan = fields.Decimal(
+        required=True,
+        error_messages={
+            **_REQUIRED,
+            "invalid": _l("Enter an amount in yuan, e.g. 1280.50."),
+            "special": _l("Enter an amount in yuan, e.g. 1280.50."),
+        },
+        metadata={
+            "description": "Paid by the owner, in yuan: more than 0, less than 1,000,000, "
+            "at most 2 decimals",
+            "example": 1280.5,
+        },
+    )
+    category = _choice([c.value for c in ServiceCategory])
+
+    @validates("amount_yuan")
+    def _check_amount(self, value: Decimal, data_key: str) -> None:
+        if not (value.is_finite() and Decimal(0) < value < MAX_AMOUNT_YUAN):
+            raise ValidationError(_l("The amount must be more than ¥0 and less than ¥1,000,000."))
+        if value != value.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Give the amount in yuan with at most 2 decimals."))
+
+
+class VoucherRedeemSchema(_Schema):
+    """A voucher code typed at the counter, or the text of its QR code."""
+
+    code = _text(512, metadata={"example": "ABCDE-FGHJK"})
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+class DeliveryRecordedSchema(Schema):
+    """The owner and car the delivery created or matched."""
+
+    member_id = fields.Integer(required=True)
+    card_number = fields.String(required=True, metadata={"example": "8123456789012345"})
+    vehicle_id = fields.Integer(required=True)
+
+
+class VisitRecordedSchema(Schema):
+    """The points a visit earned and the owner's figures after it."""
+
+    points_awarded = fields.Integer(required=True)
+    balance = fields.Integer(required=True)
+    tier = fields.String(required=True, metadata={"enum": ["gold", "platinum", "diamond"]})
+
+
+class VisitRefundedSchema(Schema):
+    """The points a refund took back and the owner's balance after it."""
+
+    points_reversed = fields.Integer(required=True)
+    balance = fields.Integer(required=True)
+
+
+class MemberByCardSchema(Schema):
+    """The owner a card number belongs to."""
+
+    member_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    tier = fields.String(required=True, metadata={"enum": ["gold", "platinum", "diamond"]})
+    balance = fields.Integer(required=True)
+    card_status = fields.String(
+        required=True,
+        metadata={
+            "enum": [s.value for s in CardStatus],
+            "description": "A replaced card no longer works: ask for the current one",
+        },
+    )
+
+
+class VoucherRedeemedSchema(Schema):
+    """A voucher used just now."""
+
+    status = fields.String(required=True, metadata={"enum": ["redeemed"]})
+    code = fields.String(required=True)
+    reward = fields.String(required=True)
+    redeemed_at = fields.DateTime(required=True)
+
+
+class ErrorBodySchema(Schema):
+    """What went wrong; ``fields`` maps a field (``customer.mobile``) to its messages."""
+
+    code = fields.String(
+        required=True,
+        metadata={
+            "example": "validation_failed",
+            "description": "bad_request, unauthorized, forbidden, not_found, "
+            "method_not_allowed, conflict, validation_failed, internal_error; "
+            "for vouchers also the refusal reason",
+        },
+    )
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+    )
+
+
+class ErrorSchema(Schema):
+    """Every error answer: ``{"error": {"code", "message", "fields"?}}``."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class VoucherRefusedSchema(ErrorSchema):
+    """A voucher that cannot be used: cancelled, expired, or already used (and when)."""
+
+    status = fields.String(
+        required=True, metadata={"enum": ["already_redeemed", "cancelled", "expired"]}
+    )
+    redeemed_at = fields.DateTime(allow_none=True)

@@ -1,0 +1,66 @@
+"""Reward catalog and voucher forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.rewards.services import (
+    KIND_LABELS,
+    MAX_COST_POINTS,
+    MAX_STOCK,
+    MAX_VALIDITY_DAYS,
+)
+
+
+def optional_int(value):
+    """'' (none chosen) → None, else the number."""
+    if value in ("", None):
+        return None
+    return int(value)
+
+
+class RewardForm(FlaskForm):
+    """A reward of the catalog; the view fills the tier and dealer choices."""
+
+    name = StringField(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
+    description = TextAreaField(
+        _l("Description"),
+        [Length(max=2000)],
+        description=_l("What the owner gets, and any conditions."),
+    )
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
+    )
+    cost_points = IntegerField(
+        _l("Cost in points"),
+        [InputRequired(_l("Enter a number.")), NumberRange(1, MAX_COST_POINTS)],
+    )
+    stock = IntegerField(
+        _l("Stock"), [InputRequired(_l("Enter a number.")), NumberRange(0, MAX_STOCK)]
+    )
+    min_tier_code = SelectField(_l("Minimum tier"), validate_choice=False)
+    validity_days = IntegerField(
+        _l("Valid for (days)"),
+        [InputRequired(_l("Enter a number.")), NumberRange(1, MAX_VALIDITY_DAYS)],
+        default=90,
+        description=_l("How long a voucher can be used after it is issued."),
+    )
+    image_url = StringField(
+        _l("Image (optional)"),
+        [Optional(), Length(max=500)],
+        description=_l("An image on this site, e.g. /static/img/rewards/car-wash.png"),
+    )
+    active = BooleanField(_l("Offered to owners"), default=True)
+    dealer_id = SelectField(_l("Dealer"), coerce=optional_int, validate_choice=False)
+
+
+class VoucherRedeemForm(FlaskForm):
+    """Staff paste the scanned QR text or type the voucher code."""
+
+    code = TextAreaField(
+        _l("QR text or voucher code"),
+        [DataRequired(_l("Scan or type a code.")), Length(max=400)],
+        render_kw={"rows": 3, "autocomplete": "off", "spellcheck": "false", "autofocus": True},
+    )

@@ -1,0 +1,146 @@
+"""Staff record and refund visits; owners see the points, the tier page and the message."""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.members.models import Vehicle
+
+
+def vin_of(app, member):
+    with app.app_context():
+        return db.session.get(Vehicle, member["vehicle_id"]).vin
+
+
+def visit_form(vin, **overrides):
+    return {
+        "ro_number": "RO-100",
+        "vin": vin,
+        "visited_on": "2026-11-20",
+        "mileage_km": "12000",
+        "amount_yuan": "5200.00",
+        "category": "maintenance",
+        **overrides,
+    }
+
+
+def test_an_advisor_records_a_visit_and_the_owner_sees_points_tier_and_message(
+    app, member, staff_factory, member_client
+):
+    advisor = staff_factory("service_advisor")
+    response = advisor.post(
+        "/admin/visits", data=visit_form(vin_of(app, member)), follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "Visit RO-100 recorded: 5200 points for Zhang Wei." in page
+    assert "RO-100" in page
+    again = advisor.post(
+        "/admin/visits", data=visit_form(vin_of(app, member)), follow_redirects=True
+    )
+    assert "already recorded; nothing changed" in again.get_data(as_text=True)
+
+    assert "5200</strong> points" in member_client.get("/card").get_data(as_text=True)
+    tier = member_client.get("/me/tier").get_data(as_text=True)
+    assert "tier-platinum" in tier
+    assert "9800 more qualifying points reach Diamond" in tier
+    home = member_client.get("/").get_data(as_text=True)
+    assert 'class="badge"' in home
+    inbox = member_client.get("/me/inbox").get_data(as_text=True)
+    assert "Platinum" in inbox or "白金" in inbox
+    assert 'class="badge"' not in member_client.get("/").get_data(as_text=True)
+
+
+def test_bad_visits_show_the_problem_next_to_the_field(app, member, staff_factory):
+    advisor = staff_factory("service_advisor")
+    vin = vin_of(app, member)
+    cases = {
+        "amount_yuan": ({"amount_yuan": "12.345"}, "at most two decimals"),
+        "visited_on": ({"visited_on": "2026-12-01"}, "cannot be in the future"),
+        "vin": ({"vin": vin[:-1] + ("0" if vin[-1] != "0" else "1")}, "VIN"),
+    }
+    for field, (change, message) in cases.items():
+        page = advisor.post("/admin/visits", data={**visit_form(vin), **change}).get_data(
+            as_text=True
+        )
+        assert f'id="{field}-error"' in page, field
+        assert message in page, field
+    assert "No visit recorded yet." in advisor.get("/admin/visits").get_data(as_text=True)
+
+
+def test_refunding_reverses_the_points_once(app, member, staff_factory, member_client):
+    from app.service.models import ServiceVisit
+
+    advisor = staff_factory("service_advisor")
+    advisor.post("/admin/visits", data=visit_form(vin_of(app, member), amount_yuan="300"))
+    with app.app_context():
+        visit_id = db.session.scalar(select(ServiceVisit.id))
+    first = advisor.post(f"/admin/visits/{visit_id}/refund", follow_redirects=True)
+    assert "300 points reversed" in first.get_data(as_text=True)
+    second = advisor.post(f"/admin/visits/{visit_id}/refund", follow_redirects=True)
+    assert "already refunded" in second.get_data(as_text=True)
+    history = member_client.get("/me/points").get_data(as_text=True)
+    assert "Reversed: Service visit · RO-100" in history
+    assert "<strong>0</strong> points" in history
+
+
+def test_another_dealers_advisor_cannot_refund(app, member, staff_factory):
+    from app.service.models import ServiceVisit
+
+    staff_factory("service_advisor").post("/admin/visits", data=visit_form(vin_of(app, member)))
+    with app.app_context():
+        visit_id = db.session.scalar(select(ServiceVisit.id))
+    other = staff_factory("service_advisor", "GZ01")
+    assert other.post(f"/admin/visits/{visit_id}/refund").status_code == 404
+
+
+def test_goodwill_above_the_threshold_needs_the_dealer_admin(
+    app, member, staff_factory, member_client
+):
+    advisor = staff_factory("care_agent")
+    small = advisor.post(
+        f"/admin/members/{member['id']}/adjust",
+        data={"points": "200", "reason": "sorry for the wait"},
+        follow_redirects=True,
+    )
+    assert "200 points posted." in small.get_data(as_text=True)
+    big = advisor.post(
+        f"/admin/members/{member['id']}/adjust",
+        data={"points": "900", "reason": "paint damage in the workshop"},
+        follow_redirects=True,
+    )
+    assert "Sent for approval" in big.get_data(as_text=True)
+    admin = staff_factory("dealer_admin")
+    pending = admin.get("/admin/adjustments").get_data(as_text=True)
+    assert "paint damage in the workshop" in pending
+    from app.loyalty.models import AdjustmentStatus, PointsAdjustment
+
+    with app.app_context():
+        pending_id = db.session.scalar(
+            select(PointsAdjustment.id).where(PointsAdjustment.status == AdjustmentStatus.PENDING)
+        )
+    admin.post(f"/admin/adjustments/{pending_id}/approve")
+    history = member_client.get("/me/points").get_data(as_text=True)
+    assert "<strong>1100</strong> points" in history
+    assert "paint damage in the workshop" in history
+
+
+def test_hq_announces_rules_in_advance_and_owners_see_them(
+    app, member, staff_factory, member_client
+):
+    hq = staff_factory("hq_admin", None)
+    form = {
+        "maintenance_rate": "200",
+        "repair_rate": "100",
+        "accident_rate": "50",
+        "other_rate": "100",
+        "anniversary_multiplier_pct": "200",
+        "points_per_yuan_value": "100",
+        "note": "Double points for maintenance",
+    }
+    too_soon = hq.post("/admin/earning-rules", data={**form, "effective_from": "2026-12-01"})
+    assert "told in advance" in too_soon.get_data(as_text=True)
+    ok = hq.post(
+        "/admin/earning-rules", data={**form, "effective_from": "2027-01-01"}, follow_redirects=True
+    )
+    assert "New rules announced." in ok.get_data(as_text=True)
+    tier = member_client.get("/me/tier").get_data(as_text=True)
+    assert "Double points for maintenance" in tier
