@@ -23,7 +23,6 @@ from app.api.errors import (
     json_error,
 )
 from app.core.errors import DomainError
-from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -345,8 +344,7 @@ def redeem_voucher():
     try:
         voucher = redeem(None, data["code"], dealer_id=g.api_dealer_id)
     except VoucherRefused as refusal:
-        # The refusal is audit-logged in this session: keep the record.
-        db.session.commit()
+        # The refusal's audit entry is durable: it is kept although this request rolls back.
         status = _VOUCHER_REFUSALS.get(refusal.reason, 422)
         if refusal.reason == "other_dealer":
             from app.rewards.services import REFUSAL_MESSAGES

@@ -455,7 +455,7 @@ REFUSAL_MESSAGES = {
 class VoucherRefused(DomainError):
     """A voucher that cannot be redeemed; ``reason`` is a key of REFUSAL_MESSAGES.
 
-    The refusal is already in the audit log of the session: commit it to keep the record.
+    The refusal is audit-logged as a durable entry, kept even when the request rolls back.
     """
 
     def __init__(self, reason: str, *, voucher: Voucher | None = None):

@@ -196,7 +196,7 @@ def admin_redeem():
                 current_user, form.code.data, dealer_id=current_user.dealer_id
             )
         except services.VoucherRefused as err:
-            # No rollback: the refusal's audit entry is committed with the request.
+            # The refusal's audit entry is durable: it is written whatever happens next.
             refusal = err
         form.code.data = ""
     return render_template(
