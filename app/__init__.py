@@ -88,6 +88,7 @@ def _register_models() -> None:
     import app.core.audit
     import app.loyalty.models
     import app.members.models
+    import app.referrals.models
     import app.rewards.models
     import app.service.models  # noqa: F401
 

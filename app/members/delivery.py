@@ -185,6 +185,8 @@ def record_delivery(
     sales_consultant: str,
     customer: DeliveryCustomer,
     vehicle: DeliveryVehicle,
+    actor=None,
+    source: str = "dms",
     now: datetime | None = None,
 ) -> DeliveryResult:
     """Enrol (or match by mobile) the buyer of a delivered car and add the car to their garage."""
@@ -240,7 +242,7 @@ def record_delivery(
         err.field = _VEHICLE_FIELDS.get(err.field, err.field)
         raise
     record_audit(
-        None,
+        actor,
         "delivery.recorded",
         subject=car,
         dealer_id=dealer_id,
@@ -248,8 +250,12 @@ def record_delivery(
             "member_id": member.id,
             "member_enrolled": invited,
             "sales_consultant": sales_consultant.strip(),
-            "source": "dms",
+            "source": source,
         },
         now=now,
     )
+    # A friend registered by a referrer before this purchase: the referral moves on.
+    from app.referrals.services import link_purchase
+
+    link_purchase(mobile, member, car, now=now)
     return DeliveryResult(member, active_card(member), car, created=True)

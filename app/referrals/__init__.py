@@ -1,0 +1,1 @@
+"""Referrals verified by pre-registration, a licence check and cross-check callback questions."""

@@ -1,0 +1,193 @@
+"""Referrals, prospects' showroom visits, callback questions and attempts, staff flags (R6)."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.members.models import Member, Vehicle
+
+
+def _enum(cls, length=24):
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands; ALLOWED says which moves are possible."""
+
+    REGISTERED = "registered"  # 提前报备: before the friend's first showroom visit
+    VISITED = "visited"  # the friend came to the showroom
+    PURCHASED = "purchased"  # the friend's car was delivered
+    LICENCE_CHECKED = "licence_checked"  # the referrer's licence matches the club record
+    LICENCE_FAILED = "licence_failed"
+    CALLBACK = "callback"  # questions generated, the call is under way
+    MANUAL_REVIEW = "manual_review"  # fewer than 3 questions could be made
+    APPROVED = "approved"
+    REWARDED = "rewarded"
+    FRAUD = "fraud"
+    WITHDRAWN = "withdrawn"
+
+
+S = ReferralStatus
+ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    S.REGISTERED: frozenset({S.VISITED, S.PURCHASED, S.WITHDRAWN}),
+    S.VISITED: frozenset({S.PURCHASED, S.WITHDRAWN}),
+    S.PURCHASED: frozenset({S.LICENCE_CHECKED, S.LICENCE_FAILED}),
+    S.LICENCE_CHECKED: frozenset({S.CALLBACK, S.MANUAL_REVIEW}),
+    S.LICENCE_FAILED: frozenset(),
+    S.CALLBACK: frozenset({S.APPROVED, S.FRAUD}),
+    S.MANUAL_REVIEW: frozenset({S.APPROVED, S.FRAUD}),
+    S.APPROVED: frozenset({S.REWARDED}),
+    S.REWARDED: frozenset(),
+    S.FRAUD: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+
+class Callee(StrEnum):
+    """Whom the agent calls; the questions are about the other one."""
+
+    REFERRER = "referrer"
+    FRIEND = "friend"
+
+
+class QuestionKind(StrEnum):
+    """An open question, or a statement with one deliberate error."""
+
+    OPEN = "open"
+    COLOUR = "colour"
+    MODEL = "model"
+    TRANSMISSION = "transmission"
+
+
+class ReferralProgramme(db.Model):
+    """What an approved referral gives (one row for the group; HQ edits it)."""
+
+    __tablename__ = "referral_programme"
+    __table_args__ = (
+        CheckConstraint("referrer_points >= 0 AND friend_points >= 0", name="points_not_negative"),
+        CheckConstraint("yearly_cap >= 1", name="cap_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referrer_points: Mapped[int]
+    friend_points: Mapped[int]
+    # Free vouchers: the regular-maintenance voucher for both, the fuel voucher for a
+    # platinum or diamond referrer (seed 002).
+    maintenance_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    fuel_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    yearly_cap: Mapped[int]
+
+
+class ShowroomVisit(db.Model):
+    """A prospect's visit to the showroom, recorded by staff (checks pre-registration)."""
+
+    __tablename__ = "showroom_visits"
+    __table_args__ = (Index("ix_showroom_visits_mobile_on", "mobile", "visited_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
+    mobile: Mapped[str] = mapped_column(String(11))
+    name: Mapped[str] = mapped_column(String(64))
+    visited_on: Mapped[date]
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class Referral(db.Model):
+    """An owner's referral of a friend, from pre-registration to reward or fraud."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_dealer_status", "dealer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # The referrer's car the licence check and the questions are about.
+    referrer_vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    friend_name: Mapped[str] = mapped_column(String(64))
+    # First registration of a mobile wins: one referral per friend, ever.
+    friend_mobile: Mapped[str] = mapped_column(String(11), unique=True)
+    model_of_interest: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus), index=True)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    registered_at: Mapped[datetime]
+    visited_on: Mapped[date | None]
+    purchased_at: Mapped[datetime | None]
+    friend_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    friend_vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    licence_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    licence_checked_at: Mapped[datetime | None]
+    licence_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    callee: Mapped[Callee | None] = mapped_column(_enum(Callee, 16))
+    callback_started_at: Mapped[datetime | None]
+    recording_ref: Mapped[str | None] = mapped_column(String(128))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    rewarded_at: Mapped[datetime | None]
+    reward_note: Mapped[str | None] = mapped_column(Text)
+
+    referrer: Mapped[Member] = relationship(foreign_keys=[referrer_id])
+    referrer_vehicle: Mapped[Vehicle | None] = relationship(foreign_keys=[referrer_vehicle_id])
+    friend: Mapped[Member | None] = relationship(foreign_keys=[friend_member_id])
+    friend_vehicle: Mapped[Vehicle | None] = relationship(foreign_keys=[friend_vehicle_id])
+    questions: Mapped[list["CrossCheckQuestion"]] = relationship(
+        back_populates="referral", order_by="CrossCheckQuestion.position"
+    )
+    attempts: Mapped[list["CallAttempt"]] = relationship(order_by="CallAttempt.at")
+
+
+class CrossCheckQuestion(db.Model):
+    """One callback question about the person not called.
+
+    ``params`` hold what the question says (for a statement, the deliberately wrong value);
+    ``expected`` is what the agent sees as the true answer.
+    """
+
+    __tablename__ = "cross_check_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    position: Mapped[int]
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, 16))
+    about: Mapped[Callee] = mapped_column(_enum(Callee, 16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expected: Mapped[str] = mapped_column(String(200))
+    correct: Mapped[bool | None]
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    referral: Mapped[Referral] = relationship(back_populates="questions")
+
+
+class CallAttempt(db.Model):
+    """One call of the callback; three unreached attempts at different times, then it waits."""
+
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+    reached: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StaffFlag(db.Model):
+    """A staff member involved in a fraudulent referral (first and repeat offences)."""
+
+    __tablename__ = "staff_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    offence: Mapped[int]
+    created_at: Mapped[datetime]

@@ -1,0 +1,668 @@
+"""Referrals (R6): pre-registration, purchase link, licence check, callback, outcome, rewards."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.care.services import notify
+from app.core.audit import record_audit
+from app.core.clock import local_date, utcnow
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.identifiers import normalize_mobile, normalize_plate, normalize_vin
+from app.core.permissions import STAFF_ROLES, Role
+from app.extensions import db
+from app.loyalty.ledger import post_points
+from app.loyalty.models import EntryKind
+from app.loyalty.services import account_for
+from app.members.models import Colour, Member, Vehicle
+from app.members.services import active_colours
+from app.referrals.callback import choose_callee, draft_questions
+from app.referrals.models import (
+    ALLOWED,
+    CallAttempt,
+    Callee,
+    CrossCheckQuestion,
+    Referral,
+    ReferralProgramme,
+    ReferralStatus,
+    ShowroomVisit,
+    StaffFlag,
+)
+
+S = ReferralStatus
+MIN_QUESTIONS = 3
+FRAUD_WRONG_ANSWERS = 2
+MAX_UNREACHED_ATTEMPTS = 3
+
+
+class TransitionRefused(Conflict):
+    """The referral cannot move to that state from where it is."""
+
+
+def move(referral: Referral, to: ReferralStatus) -> None:
+    """Change the state, only along an allowed transition."""
+    if to not in ALLOWED[referral.status]:
+        raise TransitionRefused(
+            _l(
+                "This referral is %(state)s: it cannot become %(target)s.",
+                state=status_label(referral.status),
+                target=status_label(to),
+            )
+        )
+    referral.status = to
+
+
+STATUS_LABELS = {
+    S.REGISTERED: _l("registered"),
+    S.VISITED: _l("visited the showroom"),
+    S.PURCHASED: _l("purchased"),
+    S.LICENCE_CHECKED: _l("licence checked"),
+    S.LICENCE_FAILED: _l("licence check failed"),
+    S.CALLBACK: _l("callback under way"),
+    S.MANUAL_REVIEW: _l("manual review"),
+    S.APPROVED: _l("approved"),
+    S.REWARDED: _l("rewarded"),
+    S.FRAUD: _l("fraud"),
+    S.WITHDRAWN: _l("withdrawn"),
+}
+
+
+def status_label(status: ReferralStatus) -> str:
+    """The state in the user's language."""
+    return str(STATUS_LABELS[status])
+
+
+def programme() -> ReferralProgramme:
+    """The referral programme's settings (one row, installed by the migration)."""
+    return db.session.scalar(select(ReferralProgramme).limit(1))
+
+
+def _audit(actor, action: str, referral: Referral, now: datetime, **details) -> None:
+    record_audit(
+        actor, action, subject=referral, dealer_id=referral.dealer_id, details=details, now=now
+    )
+
+
+# ------------------------------------------------------------------------ registration
+
+
+def _rewarded_this_year(referrer_id: int, now: datetime) -> int:
+    year_start = datetime(local_date(now).year, 1, 1, tzinfo=now.tzinfo)
+    return db.session.scalar(
+        select(func.count(Referral.id)).where(
+            Referral.referrer_id == referrer_id,
+            Referral.status == S.REWARDED,
+            Referral.rewarded_at >= year_start,
+        )
+    )
+
+
+def register_referral(
+    actor: User,
+    referrer: Member,
+    *,
+    friend_name: str,
+    friend_mobile: str,
+    model_of_interest: str = "",
+    consultant_id: int | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """提前报备: register a friend before (or at) their first showroom visit."""
+    now = now or utcnow()
+    friend_name = (friend_name or "").strip()
+    if not friend_name:
+        raise ValidationFailed(_l("Enter your friend's name."), field="friend_name")
+    mobile = normalize_mobile(friend_mobile)
+    if mobile is None:
+        raise ValidationFailed(
+            _l("Enter your friend's mainland mobile number of 11 digits."), field="friend_mobile"
+        )
+    if (
+        actor.role in STAFF_ROLES
+        and actor.role != Role.HQ_ADMIN
+        and actor.dealer_id != referrer.dealer_id
+    ):
+        raise NotFound(_l("No such member."))
+    if mobile == referrer.user.mobile:
+        raise ValidationFailed(_l("You cannot refer yourself."), field="friend_mobile")
+    existing_user = db.session.scalar(select(User).where(User.mobile == mobile))
+    if existing_user is not None:
+        raise ValidationFailed(
+            _l("Your friend is already a member of the club: only new owners can be referred."),
+            field="friend_mobile",
+        )
+    earlier = db.session.scalar(select(Referral).where(Referral.friend_mobile == mobile))
+    if earlier is not None:
+        raise Conflict(
+            _l("You already registered this friend.")
+            if earlier.referrer_id == referrer.id
+            else _l("Someone registered this friend first: the first registration counts."),
+            field="friend_mobile",
+        )
+    visited = db.session.scalar(
+        select(func.min(ShowroomVisit.visited_on)).where(ShowroomVisit.mobile == mobile)
+    )
+    if visited is not None and visited < local_date(now):
+        raise ValidationFailed(
+            _l(
+                "Your friend already visited the showroom on %(date)s: a referral must be "
+                "registered before or at the first visit.",
+                date=visited.isoformat(),
+            ),
+            field="friend_mobile",
+        )
+    cap = programme().yearly_cap
+    if _rewarded_this_year(referrer.id, now) >= cap:
+        raise ValidationFailed(
+            _l("This year's limit of %(cap)s rewarded referrals is reached.", cap=cap)
+        )
+    referral = Referral(
+        dealer_id=referrer.dealer_id,
+        referrer_id=referrer.id,
+        referrer_vehicle_id=referrer.vehicles[0].id if referrer.vehicles else None,
+        friend_name=friend_name,
+        friend_mobile=mobile,
+        model_of_interest=(model_of_interest or "").strip(),
+        status=S.VISITED if visited == local_date(now) else S.REGISTERED,
+        registered_by_id=actor.id,
+        consultant_id=consultant_id or (actor.id if actor.role in STAFF_ROLES else None),
+        registered_at=now,
+        visited_on=visited,
+    )
+    db.session.add(referral)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            _l("Someone registered this friend first: the first registration counts."),
+            field="friend_mobile",
+        ) from None
+    _audit(actor, "referral.registered", referral, now, by_staff=actor.role in STAFF_ROLES)
+    return referral
+
+
+def withdraw_referral(member: Member, referral_id: int, *, now: datetime | None = None) -> Referral:
+    """The referrer takes back a referral the friend has not bought on yet."""
+    now = now or utcnow()
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or referral.referrer_id != member.id:
+        raise NotFound(_l("No such referral."))
+    move(referral, S.WITHDRAWN)
+    _audit(member.user, "referral.withdrawn", referral, now)
+    return referral
+
+
+# ------------------------------------------------------------------ visits and purchase
+
+
+def record_showroom_visit(
+    actor: User,
+    *,
+    mobile: str,
+    name: str,
+    visited_on: date,
+    consultant_id: int | None = None,
+    now: datetime | None = None,
+) -> ShowroomVisit:
+    """A prospect came to the showroom; a referral registered earlier moves to "visited"."""
+    now = now or utcnow()
+    normalised = normalize_mobile(mobile)
+    if normalised is None:
+        raise ValidationFailed(_l("Enter a mainland mobile number of 11 digits."), field="mobile")
+    if visited_on > local_date(now):
+        raise ValidationFailed(_l("The visit date cannot be in the future."), field="visited_on")
+    visit = ShowroomVisit(
+        dealer_id=actor.dealer_id,
+        mobile=normalised,
+        name=(name or "").strip(),
+        visited_on=visited_on,
+        consultant_id=consultant_id or actor.id,
+        recorded_by_id=actor.id,
+        recorded_at=now,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    referral = db.session.scalar(
+        select(Referral).where(
+            Referral.friend_mobile == normalised, Referral.status == S.REGISTERED
+        )
+    )
+    if referral is not None and referral.dealer_id == actor.dealer_id:
+        move(referral, S.VISITED)
+        referral.visited_on = visited_on
+        referral.consultant_id = referral.consultant_id or visit.consultant_id
+        _audit(actor, "referral.visited", referral, now, visited_on=visited_on.isoformat())
+    return visit
+
+
+def link_purchase(mobile: str, member: Member, vehicle: Vehicle, *, now: datetime | None = None):
+    """The friend's car was delivered: their referral (if any, registered earlier) is purchased."""
+    now = now or utcnow()
+    referral = db.session.scalar(
+        select(Referral).where(
+            Referral.friend_mobile == mobile, Referral.status.in_([S.REGISTERED, S.VISITED])
+        )
+    )
+    if referral is None or referral.dealer_id != member.dealer_id:
+        return None
+    move(referral, S.PURCHASED)
+    referral.purchased_at = now
+    referral.friend_member_id = member.id
+    referral.friend_vehicle_id = vehicle.id
+    _audit(None, "referral.purchased", referral, now, vehicle_id=vehicle.id)
+    return referral
+
+
+# ---------------------------------------------------------------------------- staff view
+
+
+def get_referral_for_staff(actor: User, referral_id: int) -> Referral:
+    """A referral of the actor's dealer (any for HQ); NotFound otherwise."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or (actor.role != Role.HQ_ADMIN and referral.dealer_id != actor.dealer_id):
+        raise NotFound(_l("No such referral."))
+    return referral
+
+
+def staff_queue(actor: User, statuses: list[ReferralStatus] | None = None):
+    """The dealer's referrals (a query), newest first, optionally in some states."""
+    query = select(Referral).order_by(Referral.registered_at.desc(), Referral.id.desc())
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(Referral.dealer_id == actor.dealer_id)
+    if statuses:
+        query = query.where(Referral.status.in_(statuses))
+    return query
+
+
+def member_referrals(member: Member) -> list[Referral]:
+    """The owner's referrals, newest first."""
+    return list(
+        db.session.scalars(
+            select(Referral)
+            .where(Referral.referrer_id == member.id)
+            .order_by(Referral.registered_at.desc())
+        )
+    )
+
+
+# -------------------------------------------------------------------------- licence check
+
+
+@dataclass(frozen=True)
+class LicenceFacts:
+    """What the vehicle licence (行驶证) the referrer shows says."""
+
+    plate: str
+    vin: str
+    model: str
+    colour_id: int
+
+
+def check_licence(
+    manager: User, referral_id: int, facts: LicenceFacts, *, now: datetime | None = None
+) -> Referral:
+    """Compare the referrer's licence with the club record: match or recorded mismatch."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(manager, referral_id)
+    vin = normalize_vin(facts.vin)
+    record = (
+        db.session.scalar(
+            select(Vehicle).where(Vehicle.vin == vin, Vehicle.member_id == referral.referrer_id)
+        )
+        or referral.referrer_vehicle
+    )
+    mismatches = []
+    if record is None:
+        mismatches.append("vin")
+    else:
+        if record.vin != vin:
+            mismatches.append("vin")
+        if (record.plate or "") != normalize_plate(facts.plate):
+            mismatches.append("plate")
+        if record.model.strip().casefold() != (facts.model or "").strip().casefold():
+            mismatches.append("model")
+        colour = db.session.get(Colour, facts.colour_id)
+        if colour is None or colour.id != record.colour_id:
+            mismatches.append("colour")
+    move(referral, S.LICENCE_FAILED if mismatches else S.LICENCE_CHECKED)
+    referral.referrer_vehicle_id = record.id if record is not None else referral.referrer_vehicle_id
+    referral.licence_checked_by_id = manager.id
+    referral.licence_checked_at = now
+    referral.licence_details = {
+        "mismatches": mismatches,
+        "shown": {
+            "plate": facts.plate,
+            "vin": vin,
+            "model": facts.model,
+            "colour_id": facts.colour_id,
+        },
+    }
+    db.session.flush()
+    _audit(manager, "referral.licence_checked", referral, now, mismatches=mismatches)
+    return referral
+
+
+# ------------------------------------------------------------------------------ callback
+
+
+def _known_models() -> list[str]:
+    return list(db.session.scalars(select(Vehicle.model).distinct().limit(200)))
+
+
+def start_callback(agent: User, referral_id: int, *, now: datetime | None = None) -> Referral:
+    """Choose whom to call (at random, stored) and generate the questions about the other one."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(agent, referral_id)
+    if referral.status in (S.CALLBACK, S.MANUAL_REVIEW):
+        return referral
+    if referral.status != S.LICENCE_CHECKED:
+        move(referral, S.CALLBACK)  # raises the clear refusal
+    callee = choose_callee()
+    subject, vehicle = (
+        (referral.friend, referral.friend_vehicle)
+        if callee == Callee.REFERRER
+        else (referral.referrer, referral.referrer_vehicle)
+    )
+    drafts = (
+        draft_questions(subject, vehicle, palette=active_colours(), known_models=_known_models())
+        if subject is not None
+        else []
+    )
+    referral.callee = callee
+    referral.callback_started_at = now
+    about = Callee.FRIEND if callee == Callee.REFERRER else Callee.REFERRER
+    for position, draft in enumerate(drafts, start=1):
+        db.session.add(
+            CrossCheckQuestion(
+                referral_id=referral.id,
+                position=position,
+                kind=draft.kind,
+                about=about,
+                params=draft.params,
+                expected=draft.expected,
+            )
+        )
+    if len(drafts) < MIN_QUESTIONS:
+        move(referral, S.MANUAL_REVIEW)
+        referral.review_reason = str(
+            _l(
+                "Only %(n)s questions could be made: the club's record of the other person is "
+                "incomplete.",
+                n=len(drafts),
+            )
+        )
+    else:
+        move(referral, S.CALLBACK)
+    db.session.flush()
+    _audit(
+        agent,
+        "referral.callback_started",
+        referral,
+        now,
+        callee=callee.value,
+        questions=len(drafts),
+    )
+    return referral
+
+
+def record_attempt(
+    agent: User, referral_id: int, *, reached: bool, note: str = "", now: datetime | None = None
+) -> CallAttempt:
+    """Log a call; after three unreached attempts the referral waits."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(agent, referral_id)
+    if referral.status != S.CALLBACK:
+        raise TransitionRefused(_l("Start the callback first."))
+    attempt = CallAttempt(
+        referral_id=referral.id, agent_id=agent.id, at=now, reached=reached, note=note
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    _audit(agent, "referral.call_attempt", referral, now, reached=reached)
+    return attempt
+
+
+def unreached_attempts(referral: Referral) -> int:
+    """How many calls did not reach the callee."""
+    return sum(1 for a in referral.attempts if not a.reached)
+
+
+def is_waiting(referral: Referral) -> bool:
+    """Three unreached attempts: the referral waits until the callee calls back."""
+    return referral.status == S.CALLBACK and unreached_attempts(referral) >= MAX_UNREACHED_ATTEMPTS
+
+
+def answer_question(
+    agent: User, referral_id: int, question_id: int, *, correct: bool, now: datetime | None = None
+) -> CrossCheckQuestion:
+    """Mark the callee's answer right or wrong, once."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(agent, referral_id)
+    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
+    question = db.session.get(CrossCheckQuestion, question_id, populate_existing=True)
+    if question is None or question.referral_id != referral.id:
+        raise NotFound(_l("No such question."))
+    if referral.status != S.CALLBACK:
+        raise TransitionRefused(_l("This callback is closed."))
+    if question.correct is not None:
+        raise Conflict(_l("This question was already answered."))
+    question.correct = correct
+    question.answered_at = now
+    question.answered_by_id = agent.id
+    db.session.flush()
+    return question
+
+
+def complete_callback(
+    agent: User, referral_id: int, *, recording_ref: str, now: datetime | None = None
+) -> Referral:
+    """Two or more wrong answers: fraud. Otherwise approved and rewarded."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(agent, referral_id)
+    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
+    db.session.refresh(referral)
+    if referral.status != S.CALLBACK:
+        raise TransitionRefused(_l("This callback is closed."))
+    recording_ref = (recording_ref or "").strip()
+    if not recording_ref:
+        raise ValidationFailed(_l("Attach the call recording reference."), field="recording_ref")
+    if any(q.correct is None for q in referral.questions):
+        raise ValidationFailed(_l("Mark every answer before finishing the call."))
+    referral.recording_ref = recording_ref
+    wrong = sum(1 for q in referral.questions if q.correct is False)
+    _decide(agent, referral, fraud=wrong >= FRAUD_WRONG_ANSWERS, now=now, wrong=wrong)
+    return referral
+
+
+def decide_manual_review(
+    manager: User,
+    referral_id: int,
+    *,
+    approve: bool,
+    reason: str,
+    now: datetime | None = None,
+) -> Referral:
+    """A manager decides a referral the callback could not check automatically."""
+    now = now or utcnow()
+    referral = get_referral_for_staff(manager, referral_id)
+    if referral.status != S.MANUAL_REVIEW:
+        raise TransitionRefused(_l("Only a referral in manual review can be decided here."))
+    if not (reason or "").strip():
+        raise ValidationFailed(_l("Say why."), field="reason")
+    referral.review_reason = f"{referral.review_reason or ''}\n{reason.strip()}".strip()
+    _decide(manager, referral, fraud=not approve, now=now, manual=True)
+    return referral
+
+
+def _decide(actor: User, referral: Referral, *, fraud: bool, now: datetime, **details) -> None:
+    referral.decided_by_id = actor.id
+    referral.decided_at = now
+    if fraud:
+        move(referral, S.FRAUD)
+        _audit(actor, "referral.fraud", referral, now, **details)
+        _flag_staff(referral, now)
+        return
+    move(referral, S.APPROVED)
+    _audit(actor, "referral.approved", referral, now, **details)
+    reward_referral(referral, now=now)
+
+
+def _flag_staff(referral: Referral, now: datetime) -> None:
+    involved = {referral.consultant_id}
+    registrar = db.session.get(User, referral.registered_by_id)
+    if registrar is not None and registrar.role in STAFF_ROLES:
+        involved.add(registrar.id)
+    for user_id in sorted(i for i in involved if i is not None):
+        earlier = db.session.scalar(
+            select(func.count(StaffFlag.id)).where(StaffFlag.user_id == user_id)
+        )
+        db.session.add(
+            StaffFlag(user_id=user_id, referral_id=referral.id, offence=earlier + 1, created_at=now)
+        )
+    db.session.flush()
+
+
+# ------------------------------------------------------------------------------- rewards
+
+
+def reward_referral(referral: Referral, *, now: datetime | None = None) -> Referral:
+    """Points and a maintenance voucher to both; a fuel voucher to a platinum/diamond referrer."""
+    from app.rewards.models import Reward
+    from app.rewards.services import issue_free_voucher
+
+    now = now or utcnow()
+    if referral.status != S.APPROVED:
+        raise TransitionRefused(_l("Only an approved referral is rewarded."))
+    settings = programme()
+    if _rewarded_this_year(referral.referrer_id, now) >= settings.yearly_cap:
+        referral.reward_note = "yearly cap reached"
+        _audit(None, "referral.reward_capped", referral, now)
+        return referral
+    referrer_account = account_for(referral.referrer)
+    for who, member, points in (
+        ("referrer", referral.referrer, settings.referrer_points),
+        ("friend", referral.friend, settings.friend_points),
+    ):
+        if member is None:
+            continue
+        if points:
+            post_points(
+                account_for(member).id,
+                points,
+                kind=EntryKind.EARN,
+                source="referral",
+                key=f"referral:{referral.id}:{who}",
+                reference=f"R{referral.id}",
+                qualifying=True,
+                now=now,
+            )
+        if settings.maintenance_reward_id:
+            issue_free_voucher(
+                member,
+                db.session.get(Reward, settings.maintenance_reward_id),
+                source="referral",
+                key=str(referral.id),
+                now=now,
+            )
+        notify(
+            member,
+            "referral_reward",
+            lambda: (
+                _l("Thank you for your referral!"),
+                _l("Your referral reward is in your points and vouchers."),
+            ),
+            dedupe_key=f"referral-reward:{referral.id}:{who}",
+            now=now,
+        )
+    if settings.fuel_reward_id and referrer_account.tier_code in ("platinum", "diamond"):
+        issue_free_voucher(
+            referral.referrer,
+            db.session.get(Reward, settings.fuel_reward_id),
+            source="referral-fuel",
+            key=str(referral.id),
+            now=now,
+        )
+    move(referral, S.REWARDED)
+    referral.rewarded_at = now
+    db.session.flush()
+    _audit(None, "referral.rewarded", referral, now)
+    return referral
+
+
+# -------------------------------------------------------------------------------- funnel
+
+FUNNEL_STEPS = ("registered", "visited", "purchased", "verified", "rewarded", "fraud")
+_REACHED = {
+    S.REGISTERED: {"registered"},
+    S.WITHDRAWN: {"registered"},
+    S.VISITED: {"registered", "visited"},
+    S.PURCHASED: {"registered", "visited", "purchased"},
+    S.LICENCE_CHECKED: {"registered", "visited", "purchased"},
+    S.LICENCE_FAILED: {"registered", "visited", "purchased"},
+    S.CALLBACK: {"registered", "visited", "purchased"},
+    S.MANUAL_REVIEW: {"registered", "visited", "purchased"},
+    S.APPROVED: {"registered", "visited", "purchased", "verified"},
+    S.REWARDED: {"registered", "visited", "purchased", "verified", "rewarded"},
+    S.FRAUD: {"registered", "visited", "purchased", "verified", "fraud"},
+}
+
+
+def funnel(actor: User, *, by: str = "dealer") -> dict[str, Counter]:
+    """Referral counts per step (registered → visited → purchased → verified → rewarded/fraud),
+    per dealer code or per consultant name."""
+    from app.members.models import Dealer
+
+    key = Dealer.code if by == "dealer" else func.coalesce(User.name, "—")
+    query = (
+        select(key, Referral.status, func.count(Referral.id))
+        .join(Dealer, Dealer.id == Referral.dealer_id)
+        .outerjoin(User, User.id == Referral.consultant_id)
+        .group_by(key, Referral.status)
+    )
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(Referral.dealer_id == actor.dealer_id)
+    rows: dict[str, Counter] = {}
+    for group, status, count in db.session.execute(query):
+        counter = rows.setdefault(group, Counter())
+        for step in _REACHED[ReferralStatus(status)]:
+            counter[step] += count
+    return rows
+
+
+def staff_flags(actor: User):
+    """Staff flagged for fraudulent referrals, with their offence number (HQ)."""
+    query = (
+        select(StaffFlag, User)
+        .join(User, User.id == StaffFlag.user_id)
+        .order_by(StaffFlag.created_at.desc())
+    )
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(User.dealer_id == actor.dealer_id)
+    return db.session.execute(query).all()
+
+
+def question_text(question: CrossCheckQuestion, referral: Referral) -> str:
+    """The question as the agent reads it aloud, in the agent's language."""
+    from flask_babel import get_locale
+
+    from app.members.forms import TRANSMISSION_LABELS
+    from app.members.models import Transmission
+    from app.referrals.callback import PROMPTS
+
+    subject = referral.friend if question.about == Callee.FRIEND else referral.referrer
+    name = subject.name if subject is not None else referral.friend_name
+    params = dict(question.params)
+    if question.kind == "open":
+        return str(PROMPTS[("open", params["topic"])]) % {"name": name}
+    if "colour" in params:
+        colour = db.session.scalar(select(Colour).where(Colour.code == params["colour"]))
+        params["colour"] = colour.label(str(get_locale())) if colour else params["colour"]
+    if "transmission" in params:
+        params["transmission"] = str(TRANSMISSION_LABELS[Transmission(params["transmission"])])
+    return str(PROMPTS[question.kind.value]) % {"name": name, **params}
