@@ -114,3 +114,23 @@ def give_points(member: Member, points: int, *, qualifying: bool = False):
         source="service_visit",
         qualifying=qualifying,
     )
+
+
+def staff_made_rewards():
+    """A query of the rewards staff created (not the referral programme's own vouchers)."""
+    from sqlalchemy import or_, select
+
+    from app.referrals.models import ReferralProgramme
+    from app.rewards.models import Reward
+
+    programme = select(ReferralProgramme.maintenance_reward_id).union(
+        select(ReferralProgramme.fuel_reward_id)
+    )
+    return select(Reward).where(or_(Reward.id.not_in(programme), Reward.id.is_(None)))
+
+
+def count_staff_made_rewards() -> int:
+    """How many rewards staff created."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(staff_made_rewards().subquery()))

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.loyalty.ledger import InsufficientPoints
 from app.loyalty.models import PointsEntry
 from app.loyalty.services import account_for
-from app.rewards.models import Reward, RewardKind, Voucher, VoucherStatus
+from app.rewards.models import RewardKind, Voucher, VoucherStatus
 from app.rewards.services import (
     CODE_ALPHABET,
     AlreadyRedeemed,
@@ -27,7 +27,13 @@ from app.rewards.services import (
     voucher_token,
     vouchers_for,
 )
-from tests.factories import give_points, make_member, make_reward, make_staff
+from tests.factories import (
+    count_staff_made_rewards,
+    give_points,
+    make_member,
+    make_reward,
+    make_staff,
+)
 
 
 @pytest.fixture
@@ -416,7 +422,7 @@ def test_a_dealer_admin_manages_only_their_own_dealers_rewards(ctx, dealers):
     assert group_wide.dealer_id is None
     with pytest.raises(Forbidden):
         save_reward(make_staff("sales_consultant", dealers["SZ01"]), None, **reward_fields())
-    assert db.session.scalar(select(func.count(Reward.id))) == 2
+    assert count_staff_made_rewards() == 2
 
 
 @pytest.mark.parametrize(
@@ -436,4 +442,4 @@ def test_bad_reward_values_are_refused(ctx, dealers, field, value):
     with pytest.raises(ValidationFailed) as refused:
         save_reward(hq, None, **reward_fields(**{field: value}))
     assert refused.value.field == field
-    assert db.session.scalar(select(func.count(Reward.id))) == 0
+    assert count_staff_made_rewards() == 0

@@ -13,7 +13,13 @@ from app.members.models import Member
 from app.rewards.models import Reward, Voucher, VoucherStatus
 from app.rewards.services import format_voucher_code, redeem_reward
 from tests.conftest import login
-from tests.factories import give_points, make_member, make_reward
+from tests.factories import (
+    count_staff_made_rewards,
+    give_points,
+    make_member,
+    make_reward,
+    staff_made_rewards,
+)
 
 
 def text(response) -> str:
@@ -223,7 +229,7 @@ def test_a_dealer_admin_adds_a_reward_for_their_dealer(app, staff_factory, deale
     listing = text(admin.get("/admin/rewards"))
     assert "Reward saved." in listing and "Fuel card ¥50" in listing
     with app.app_context():
-        reward = db.session.scalar(select(Reward))
+        reward = db.session.scalar(staff_made_rewards())
         assert (reward.dealer_id, reward.cost_points, reward.stock) == (dealers["SZ01"], 5000, 50)
         assert reward.min_tier_code is None and reward.active
 
@@ -233,7 +239,7 @@ def test_a_dealer_admin_cannot_make_a_group_wide_reward(app, staff_factory):
     page = text(admin.post("/admin/rewards/new", data=reward_form(dealer_id="")))
     assert "You may only manage your own dealer's rewards." in page
     with app.app_context():
-        assert db.session.scalar(select(func.count(Reward.id))) == 0
+        assert count_staff_made_rewards() == 0
 
 
 def test_hq_makes_group_wide_rewards_and_dealer_admins_cannot_edit_them(
@@ -246,7 +252,7 @@ def test_hq_makes_group_wide_rewards_and_dealer_admins_cannot_edit_them(
     )
     assert response.status_code == 302
     with app.app_context():
-        reward = db.session.scalar(select(Reward))
+        reward = db.session.scalar(staff_made_rewards())
         assert reward.dealer_id is None and reward.min_tier_code == "diamond"
         reward_id = reward.id
     with seeded():
@@ -277,7 +283,7 @@ def test_bad_reward_values_are_shown_next_to_their_fields(app, staff_factory, de
     assert 'id="image_url-error"' in html
     assert "Give the address of an image on this site, starting with /." in html
     with app.app_context():
-        assert db.session.scalar(select(func.count(Reward.id))) == 0
+        assert count_staff_made_rewards() == 0
 
 
 def test_the_catalog_speaks_chinese(member_client, shop):
