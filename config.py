@@ -43,6 +43,8 @@ class Config:
     # Goodwill points: per staff member per day, and the size that needs a second approval.
     GOODWILL_DAILY_CAP = int(os.environ.get("GOODWILL_DAILY_CAP", "2000"))
     GOODWILL_APPROVAL_THRESHOLD = int(os.environ.get("GOODWILL_APPROVAL_THRESHOLD", "500"))
+    # How far back a service visit may be dated (a late DMS push, a forgotten RO).
+    VISIT_BACKDATE_DAYS = int(os.environ.get("VISIT_BACKDATE_DAYS", "60"))
     PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = "en"

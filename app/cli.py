@@ -92,13 +92,21 @@ def expire_command() -> None:
 @loyalty_group.command("daily")
 @with_appcontext
 def daily_command() -> None:
-    """The daily loyalty job: expire old points, then run the annual tier reviews due today."""
-    from app.loyalty.ledger import expire_points
-    from app.loyalty.tiers import run_annual_reviews
+    """The daily loyalty job: expire old points, then the annual tier reviews due today.
 
-    expired = expire_points()
-    changed = run_annual_reviews()
-    db.session.commit()
+    Each account is its own transaction, in id order: owners are never blocked for long, and
+    two hosts running the job at once queue on the same rows instead of deadlocking.
+    """
+    from app.loyalty.ledger import accounts_with_expired_lots, expire_account
+    from app.loyalty.tiers import accounts_due_for_review, review_account
+
+    expired = changed = 0
+    for account_id in accounts_with_expired_lots():
+        expired += expire_account(account_id)
+        db.session.commit()
+    for account_id in accounts_due_for_review():
+        changed += review_account(account_id)
+        db.session.commit()
     click.echo(f"Expired {expired} points; {changed} tiers changed at annual reviews.")
 
 

@@ -106,7 +106,7 @@ def adjust_points(member_id: int):
 @permission_required("points.approve")
 def pending_adjustments():
     """Adjustments waiting for a second staff member."""
-    items = db.session.scalars(adjustments.pending_adjustments(current_user)).all()
+    items = db.session.execute(adjustments.pending_adjustments(current_user)).all()
     return render_template("admin/adjustments.html", items=items)
 
 

@@ -1,6 +1,6 @@
 """An injectable clock, so services and tests can travel in time."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -44,3 +44,9 @@ def local_date(moment: datetime | None = None) -> date:
     moment = moment or utcnow()
     zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
     return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant at which ``day`` begins in the club's time zone."""
+    zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)

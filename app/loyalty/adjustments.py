@@ -1,13 +1,14 @@
 """Goodwill points and corrections by staff: a reason, a daily cap, a second approval (R4)."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.core.audit import record_audit
-from app.core.clock import local_date, utcnow
+from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
@@ -19,10 +20,7 @@ APPROVER_ROLES = {Role.DEALER_ADMIN, Role.HQ_ADMIN}
 
 
 def _local_day_start(now: datetime) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return datetime.combine(local_date(now), time(), tzinfo=zone).astimezone(UTC)
+    return local_midnight(local_date(now))
 
 
 def given_today(actor, now: datetime) -> int:
@@ -66,6 +64,8 @@ def request_adjustment(
         raise ValidationFailed(_l("Say why, in a few words."), field="reason")
     if actor.role != Role.HQ_ADMIN and member.dealer_id != actor.dealer_id:
         raise NotFound(_l("No such member."))
+    # Lock the requester's row: simultaneous requests cannot both squeeze under the cap.
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     already = given_today(actor, now)
     if already + abs(points) > cfg["GOODWILL_DAILY_CAP"]:
         raise ValidationFailed(
@@ -136,9 +136,13 @@ def decide_adjustment(
 
 
 def pending_adjustments(actor):
-    """Adjustments waiting for approval that ``actor`` may decide (a query)."""
+    """Adjustments waiting for approval that ``actor`` may decide: rows of
+    (adjustment, member, requester)."""
     query = (
-        select(PointsAdjustment)
+        select(PointsAdjustment, Member, User)
+        .join(PointsAccount, PointsAccount.id == PointsAdjustment.account_id)
+        .join(Member, Member.id == PointsAccount.member_id)
+        .join(User, User.id == PointsAdjustment.requested_by_id)
         .where(PointsAdjustment.status == AdjustmentStatus.PENDING)
         .order_by(PointsAdjustment.requested_at)
     )

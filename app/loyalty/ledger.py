@@ -207,8 +207,15 @@ def reverse_entry(
     if original.reversed_at is not None:
         return entry_by_key(key)
     original.reversed_at = now
-    taken = min(original.delta, spendable(account.id, today))
-    account.debt += original.delta - taken
+    # Points of this earning that already expired are gone: they are not taken a second time.
+    expired = db.session.scalar(
+        select(func.coalesce(func.sum(PointsAllocation.amount), 0))
+        .join(PointsEntry, PointsEntry.id == PointsAllocation.debit_id)
+        .where(PointsAllocation.lot_id == original.id, PointsEntry.kind == EntryKind.EXPIRE)
+    )
+    wanted = original.delta - expired
+    taken = min(wanted, spendable(account.id, today))
+    account.debt += wanted - taken
     entry = None
     if taken:
         entry = _new_entry(
@@ -226,7 +233,9 @@ def reverse_entry(
         _draw(entry, taken, today, first=original)
     db.session.flush()
     if original.qualifying_delta:
-        _after_qualifying_change(account, now)
+        from app.loyalty.tiers import correct_tier_after_reversal
+
+        correct_tier_after_reversal(account, original, now=now)
     return entry
 
 
@@ -263,30 +272,47 @@ def refund_debit(
     return entry
 
 
-def expire_points(*, now: datetime | None = None) -> int:
-    """Expire every lot whose date has come (a daily job, safe to rerun); returns points expired."""
+def accounts_with_expired_lots(*, now: datetime | None = None) -> list[int]:
+    """Accounts holding lots whose expiry date has come, by id (the daily job's work list)."""
+    today = local_date(now or utcnow())
+    return list(
+        db.session.scalars(
+            select(PointsEntry.account_id)
+            .where(PointsEntry.remaining > 0, PointsEntry.expires_on <= today)
+            .distinct()
+            .order_by(PointsEntry.account_id)
+        )
+    )
+
+
+def expire_account(account_id: int, *, now: datetime | None = None) -> int:
+    """Expire one account's lots whose date has come; returns the points expired."""
     now = now or utcnow()
     today = local_date(now)
-    due = (PointsEntry.remaining > 0, PointsEntry.expires_on <= today)
-    account_ids = db.session.scalars(select(PointsEntry.account_id).where(*due).distinct()).all()
-    total = 0
-    for account_id in account_ids:
-        account = lock_account(account_id)
-        lots = db.session.scalars(
-            select(PointsEntry).where(PointsEntry.account_id == account_id, *due)
-        ).all()
-        amount = sum(lot.remaining for lot in lots)
-        if amount == 0:
-            continue
-        entry = _new_entry(
-            account, -amount, EntryKind.EXPIRE, "expiry", now, reason="points older than 24 months"
+    account = lock_account(account_id)
+    lots = db.session.scalars(
+        select(PointsEntry).where(
+            PointsEntry.account_id == account_id,
+            PointsEntry.remaining > 0,
+            PointsEntry.expires_on <= today,
         )
-        for lot in lots:
-            db.session.add(PointsAllocation(debit_id=entry.id, lot_id=lot.id, amount=lot.remaining))
-            lot.remaining = 0
-        total += amount
-        db.session.flush()
-    return total
+    ).all()
+    amount = sum(lot.remaining for lot in lots)
+    if amount == 0:
+        return 0
+    entry = _new_entry(
+        account, -amount, EntryKind.EXPIRE, "expiry", now, reason="points older than 24 months"
+    )
+    for lot in lots:
+        db.session.add(PointsAllocation(debit_id=entry.id, lot_id=lot.id, amount=lot.remaining))
+        lot.remaining = 0
+    db.session.flush()
+    return amount
+
+
+def expire_points(*, now: datetime | None = None) -> int:
+    """Expire every lot whose date has come (safe to rerun); returns the points expired."""
+    return sum(expire_account(a, now=now) for a in accounts_with_expired_lots(now=now))
 
 
 def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = None) -> int:

@@ -5,13 +5,13 @@ review, and by one tier at most. Spending points never lowers the tier.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.care.services import notify
-from app.core.clock import local_date, utcnow
+from app.core.clock import local_date, local_midnight, utcnow
 from app.extensions import db
 from app.loyalty.ledger import add_months, lock_account, qualifying_points
 from app.loyalty.models import PointsAccount, Tier, TierChange
@@ -30,12 +30,12 @@ def tier_for(points: int, tiers: list[Tier]) -> Tier:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+    return local_midnight(day)
 
 
 def trailing_qualifying(account_id: int, now: datetime) -> int:
     """Qualifying points earned in the 12 months up to ``now``."""
-    since = _start_of(add_months(now.astimezone(UTC).date(), -WINDOW_MONTHS))
+    since = _start_of(add_months(local_date(now), -WINDOW_MONTHS))
     return qualifying_points(account_id, since=since, until=now)
 
 
@@ -58,6 +58,11 @@ def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: dat
         render = lambda: (  # noqa: E731
             _l("Welcome to %(tier)s!", tier=tier_label(to.code)),
             _l("You reached %(points)s qualifying points: you now earn faster.", points=points),
+        )
+    elif reason == "correction":
+        render = lambda: (  # noqa: E731
+            _l("Your tier is now %(tier)s", tier=tier_label(to.code)),
+            _l("A refunded or corrected visit no longer counts for your tier."),
         )
     else:
         render = lambda: (  # noqa: E731
@@ -82,32 +87,74 @@ def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None
         _change(account, target, "upgrade", points, now)
 
 
-def run_annual_reviews(*, now: datetime | None = None) -> int:
-    """The daily job: members whose review day has come keep, gain or lose one tier."""
+def correct_tier_after_reversal(account: PointsAccount, reversed_entry, *, now: datetime) -> None:
+    """Undo an upgrade that only a now-reversed earning had brought (never below its start)."""
+    tiers = _tiers()
+    points = trailing_qualifying(account.id, now)
+    account.qualifying_points = points
+    current = next(t for t in tiers if t.code == account.tier_code)
+    supported = tier_for(points, tiers)
+    if supported.rank >= current.rank:
+        return
+    upgrade = db.session.scalar(
+        select(TierChange)
+        .where(
+            TierChange.account_id == account.id,
+            TierChange.reason == "upgrade",
+            TierChange.at >= reversed_entry.created_at,
+        )
+        .order_by(TierChange.at, TierChange.id)
+        .limit(1)
+    )
+    if upgrade is None:
+        return
+    floor = next(t for t in tiers if t.code == upgrade.from_code)
+    target = supported if supported.rank > floor.rank else floor
+    if target.rank < current.rank:
+        _change(account, target, "correction", points, now)
+
+
+def accounts_due_for_review(*, now: datetime | None = None) -> list[int]:
+    """Accounts whose annual review day has come, by id."""
+    today = local_date(now or utcnow())
+    return list(
+        db.session.scalars(
+            select(PointsAccount.id)
+            .where(PointsAccount.review_on <= today)
+            .order_by(PointsAccount.id)
+        )
+    )
+
+
+def review_account(account_id: int, *, now: datetime | None = None) -> bool:
+    """One member's annual review: keep, gain, or lose one tier; True when the tier changed."""
     now = now or utcnow()
     today = local_date(now)
     tiers = _tiers()
-    due = db.session.scalars(select(PointsAccount.id).where(PointsAccount.review_on <= today)).all()
-    changed = 0
-    for account_id in due:
-        account = lock_account(account_id)
-        if account.review_on is None or account.review_on > today:
-            continue
-        points = trailing_qualifying(account.id, now)
-        account.qualifying_points = points
-        target = tier_for(points, tiers)
-        current = next(t for t in tiers if t.code == account.tier_code)
-        if target.rank > current.rank:
-            _change(account, target, "upgrade", points, now)
-            changed += 1
-        elif target.rank < current.rank:
-            one_down = next(t for t in tiers if t.rank == current.rank - 1)
-            _change(account, one_down, "annual_review", points, now)
-            changed += 1
-        while account.review_on <= today:
-            account.review_on = add_months(account.review_on, WINDOW_MONTHS)
-        db.session.flush()
+    account = lock_account(account_id)
+    if account.review_on is None or account.review_on > today:
+        return False
+    points = trailing_qualifying(account.id, now)
+    account.qualifying_points = points
+    target = tier_for(points, tiers)
+    current = next(t for t in tiers if t.code == account.tier_code)
+    changed = False
+    if target.rank > current.rank:
+        _change(account, target, "upgrade", points, now)
+        changed = True
+    elif target.rank < current.rank:
+        one_down = next(t for t in tiers if t.rank == current.rank - 1)
+        _change(account, one_down, "annual_review", points, now)
+        changed = True
+    while account.review_on <= today:
+        account.review_on = add_months(account.review_on, WINDOW_MONTHS)
+    db.session.flush()
     return changed
+
+
+def run_annual_reviews(*, now: datetime | None = None) -> int:
+    """Every review due today (safe to rerun); returns how many tiers changed."""
+    return sum(review_account(a, now=now) for a in accounts_due_for_review(now=now))
 
 
 @dataclass(frozen=True)
@@ -137,9 +184,7 @@ def tier_status(account: PointsAccount, *, now: datetime | None = None) -> TierS
     if account.review_on is not None:
         # Points earned since this date still count on the review day.
         since = _start_of(add_months(account.review_on, -WINDOW_MONTHS))
-        counted = qualifying_points(
-            account.id, since=max(since, _start_of(date(1970, 1, 1))), until=now
-        )
+        counted = qualifying_points(account.id, since=since, until=now)
     return TierStatus(
         tier=current,
         qualifying=qualifying,

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from app.rewards.services import (
     KIND_LABELS,
@@ -40,6 +41,8 @@ class RewardForm(FlaskForm):
     stock = IntegerField(
         _l("Stock"), [InputRequired(_l("Enter a number.")), NumberRange(0, MAX_STOCK)]
     )
+    # The stock shown when the form was opened: a save never silently undoes redemptions.
+    stock_seen = IntegerField(widget=HiddenInput(), validators=[Optional()])
     min_tier_code = SelectField(_l("Minimum tier"), validate_choice=False)
     validity_days = IntegerField(
         _l("Valid for (days)"),

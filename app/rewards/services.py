@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.cards.qr import qr_svg
@@ -110,6 +111,7 @@ def save_reward(
     validity_days: int,
     image_url: str | None,
     active: bool,
+    stock_seen: int | None = None,
     dealer_id: int | None,
     now: datetime | None = None,
 ) -> Reward:
@@ -171,6 +173,16 @@ def save_reward(
         db.session.flush()
         action, changes = "reward.created", {k: _plain(v) for k, v in values.items()}
     else:
+        reward = _lock_reward(reward.id)
+        if stock_seen is not None and reward.stock != stock_seen and stock != reward.stock:
+            raise Conflict(
+                _l(
+                    "Owners redeemed this reward while you edited it: the stock is now %(n)s. "
+                    "Check the stock and save again.",
+                    n=reward.stock,
+                ),
+                field="stock",
+            )
         changes = {
             k: [_plain(getattr(reward, k)), _plain(v)]
             for k, v in values.items()
@@ -386,6 +398,7 @@ def vouchers_for(member: Member, *, now: datetime | None = None) -> VoucherLists
     today = local_date(now or utcnow())
     vouchers = db.session.scalars(
         select(Voucher)
+        .options(selectinload(Voucher.reward))
         .where(Voucher.member_id == member.id)
         .order_by(Voucher.issued_at.desc(), Voucher.id.desc())
     ).all()

@@ -161,6 +161,8 @@ def admin_edit(reward_id: int | None):
         except Forbidden:
             abort(403)
     form = _reward_form(reward)
+    if reward is not None and not form.is_submitted():
+        form.stock_seen.data = reward.stock
     if form.validate_on_submit():
         ok, _saved = call_service(
             form,
@@ -172,6 +174,7 @@ def admin_edit(reward_id: int | None):
             kind=form.kind.data,
             cost_points=form.cost_points.data,
             stock=form.stock.data,
+            stock_seen=form.stock_seen.data,
             min_tier_code=form.min_tier_code.data,
             validity_days=form.validity_days.data,
             image_url=form.image_url.data,

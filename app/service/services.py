@@ -2,10 +2,13 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
@@ -55,6 +58,12 @@ def _check_visit_input(ro_number, vin, visited_on, mileage_km, amount_fen, categ
         raise ValidationFailed(problem, field="vin")
     if visited_on > local_date(now):
         raise ValidationFailed(_l("The visit date cannot be in the future."), field="visited_on")
+    oldest = local_date(now) - timedelta(days=current_app.config["VISIT_BACKDATE_DAYS"])
+    if visited_on < oldest:
+        raise ValidationFailed(
+            _l("Visits older than %(date)s cannot be recorded.", date=oldest.isoformat()),
+            field="visited_on",
+        )
     if not 0 <= mileage_km <= MAX_MILEAGE_KM:
         raise ValidationFailed(_l("Enter the mileage in km (0 to 2,000,000)."), field="mileage_km")
     if not 0 < amount_fen <= MAX_AMOUNT_FEN:
@@ -103,6 +112,10 @@ def record_visit(
     ro_number = (ro_number or "").strip()
     _check_visit_input(ro_number, vin, visited_on, mileage_km, amount_fen, category, now)
     vehicle = _dealer_vehicle(dealer_id, vin)
+    if visited_on < vehicle.purchased_on:
+        raise ValidationFailed(
+            _l("The visit date is before the car was bought."), field="visited_on"
+        )
     # Every visit of this member queues on the account lock, so replays see the first one.
     account = lock_account(_account(vehicle.member_id).id)
     existing = _visit(dealer_id, ro_number)
@@ -138,7 +151,14 @@ def record_visit(
         created_at=now,
     )
     db.session.add(visit)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same RO pushed at the same moment for another member's car.
+        db.session.rollback()
+        raise Conflict(
+            _l("This repair order number was already used for another car."), field="ro_number"
+        ) from None
     if earned.points:
         entry = post_points(
             account.id,
@@ -198,9 +218,10 @@ def refund_visit(
 
 
 def dealer_visits(dealer_id: int):
-    """The dealer's visits, newest first (a query to paginate)."""
+    """The dealer's visits, newest first (a query to paginate), with members and cars loaded."""
     return (
         select(ServiceVisit)
+        .options(selectinload(ServiceVisit.member), selectinload(ServiceVisit.vehicle))
         .where(ServiceVisit.dealer_id == dealer_id)
         .order_by(ServiceVisit.created_at.desc(), ServiceVisit.id.desc())
     )

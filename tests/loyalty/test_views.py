@@ -103,3 +103,12 @@ def test_the_daily_expiry_job_expires_old_points_once(app, member, clock):
 def test_history_is_for_owners_only(client, staff_client):
     assert client.get("/me/points").status_code == 302
     assert staff_client.get("/me/points").status_code == 403
+
+
+def test_the_daily_job_expires_points_and_runs_due_reviews(app, member, clock):
+    give_points(app, member["id"], 1, points=250)
+    clock.advance(days=800)
+    output = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
+    assert "Expired 250 points; 0 tiers changed" in output
+    again = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
+    assert "Expired 0 points; 0 tiers changed" in again

@@ -291,3 +291,37 @@ def test_the_catalog_speaks_chinese(member_client, shop):
     page = text(member_client.get("/rewards"))
     assert "积分" in page and "7500" in page
     assert "more points" not in page and "Redeem" not in page
+
+
+def test_saving_an_old_edit_form_never_undoes_redemptions(app, dealers, seeded):
+    """An admin opened the form at stock 5; owners redeemed two since: the save is refused."""
+    from tests.conftest import login
+    from tests.factories import make_reward, make_staff
+
+    with seeded():
+        admin_mobile = make_staff("dealer_admin", dealers["SZ01"]).mobile
+        reward = make_reward(dealers["SZ01"], stock=5)
+        reward_id = reward.id
+    admin = app.test_client()
+    login(admin, admin_mobile)
+    page = admin.get(f"/admin/rewards/{reward_id}").get_data(as_text=True)
+    assert 'name="stock_seen"' in page and 'value="5"' in page
+    with seeded():
+        db.session.get(Reward, reward_id).stock = 3
+    form = {
+        "name": "Car wash",
+        "description": "",
+        "kind": "gift",
+        "cost_points": "800",
+        "stock": "5",
+        "stock_seen": "5",
+        "min_tier_code": "",
+        "validity_days": "90",
+        "image_url": "",
+        "active": "y",
+        "dealer_id": str(dealers["SZ01"]),
+    }
+    answer = admin.post(f"/admin/rewards/{reward_id}", data=form).get_data(as_text=True)
+    assert "the stock is now 3" in answer
+    with app.app_context():
+        assert db.session.get(Reward, reward_id).stock == 3

@@ -47,7 +47,8 @@ def test_accident_repairs_earn_at_their_own_rate(car):
     assert visit(car, amount_fen=100_000, category="accident").points_awarded == 500
 
 
-def test_the_purchase_anniversary_month_earns_double(car):
+def test_the_purchase_anniversary_month_earns_double(car, clock):
+    clock.at = clock.at.replace(year=2025, month=7, day=10)
     assert (
         visit(car, ro="RO-A", amount_fen=10_000, visited_on=date(2025, 6, 3)).points_awarded == 200
     )
@@ -55,9 +56,21 @@ def test_the_purchase_anniversary_month_earns_double(car):
         visit(car, ro="RO-B", amount_fen=10_000, visited_on=date(2025, 7, 3)).points_awarded == 100
     )
     # The month of purchase itself is not an anniversary.
+    new_car = make_vehicle(car.member, purchased_on=date(2025, 6, 1), delivered_on=date(2025, 6, 2))
     assert (
-        visit(car, ro="RO-C", amount_fen=10_000, visited_on=date(2024, 6, 20)).points_awarded == 100
+        visit(new_car, ro="RO-C", amount_fen=10_000, visited_on=date(2025, 6, 20)).points_awarded
+        == 100
     )
+
+
+def test_visits_before_the_purchase_or_long_ago_are_refused(car, clock):
+    clock.at = clock.at.replace(year=2024, month=6, day=20)
+    with pytest.raises(ValidationFailed, match="before the car was bought"):
+        visit(car, visited_on=date(2024, 6, 1))
+    clock.at = clock.at.replace(year=2027, month=11, day=23)
+    with pytest.raises(ValidationFailed, match="older than"):
+        visit(car, visited_on=date(2026, 11, 20))
+    assert account_for(car.member).balance == 0
 
 
 def test_platinum_members_earn_a_quarter_more(car):
@@ -202,3 +215,27 @@ def test_points_keep_the_rules_they_were_earned_under(car, ctx, clock):
         == 300
     )
     assert account_for(car.member).balance == 400
+
+
+def test_refunding_a_visit_after_its_points_expired_takes_nothing_twice(car, clock):
+    visit(car, ro="RO-1", amount_fen=100_000, visited_on=date(2026, 11, 20))
+    clock.advance(days=400)
+    visit(car, ro="RO-2", amount_fen=100_000, visited_on=date(2027, 12, 20))
+    clock.advance(days=340)  # RO-1's points are past 24 months
+    from app.loyalty.ledger import expire_points
+
+    assert expire_points() == 1000
+    assert account_for(car.member).balance == 1000
+    refund = refund_visit(None, dealer_id=car.member.dealer_id, ro_number="RO-1")
+    assert refund.balance == 1000  # RO-2's points stay: RO-1's had already expired
+    assert account_for(car.member).debt == 0
+
+
+def test_refunding_the_visit_that_brought_an_upgrade_undoes_it(car):
+    visit(car, ro="RO-BIG", amount_fen=2_000_000, category="repair")
+    account = account_for(car.member)
+    assert account.tier_code == "diamond"
+    refund_visit(None, dealer_id=car.member.dealer_id, ro_number="RO-BIG")
+    assert account.tier_code == "gold"
+    change = db.session.scalar(select(TierChange).where(TierChange.reason == "correction"))
+    assert (change.from_code, change.to_code) == ("diamond", "gold")
