@@ -3,7 +3,9 @@
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -351,6 +353,13 @@ def check_licence(
 # ------------------------------------------------------------------------------ callback
 
 
+def _locked(referral: Referral) -> Referral:
+    """Lock the referral's row and re-read it: concurrent steps queue here."""
+    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
+    db.session.refresh(referral)
+    return referral
+
+
 def _known_models() -> list[str]:
     return list(db.session.scalars(select(Vehicle.model).distinct().limit(200)))
 
@@ -358,7 +367,7 @@ def _known_models() -> list[str]:
 def start_callback(agent: User, referral_id: int, *, now: datetime | None = None) -> Referral:
     """Choose whom to call (at random, stored) and generate the questions about the other one."""
     now = now or utcnow()
-    referral = get_referral_for_staff(agent, referral_id)
+    referral = _locked(get_referral_for_staff(agent, referral_id))
     if referral.status in (S.CALLBACK, S.MANUAL_REVIEW):
         return referral
     if referral.status != S.LICENCE_CHECKED:
@@ -400,6 +409,7 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
     else:
         move(referral, S.CALLBACK)
     db.session.flush()
+    db.session.expire(referral, ["questions"])
     _audit(
         agent,
         "referral.callback_started",
@@ -418,12 +428,17 @@ def record_attempt(
     now = now or utcnow()
     referral = get_referral_for_staff(agent, referral_id)
     if referral.status != S.CALLBACK:
-        raise TransitionRefused(_l("Start the callback first."))
+        raise TransitionRefused(
+            _l("Start the callback first.")
+            if referral.status == S.LICENCE_CHECKED
+            else _l("This callback is closed.")
+        )
     attempt = CallAttempt(
         referral_id=referral.id, agent_id=agent.id, at=now, reached=reached, note=note
     )
     db.session.add(attempt)
     db.session.flush()
+    db.session.expire(referral, ["attempts"])
     _audit(agent, "referral.call_attempt", referral, now, reached=reached)
     return attempt
 
@@ -433,9 +448,18 @@ def unreached_attempts(referral: Referral) -> int:
     return sum(1 for a in referral.attempts if not a.reached)
 
 
+def _time_of_day(moment: datetime) -> str:
+    hour = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).hour
+    return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
+
+
 def is_waiting(referral: Referral) -> bool:
-    """Three unreached attempts: the referral waits until the callee calls back."""
-    return referral.status == S.CALLBACK and unreached_attempts(referral) >= MAX_UNREACHED_ATTEMPTS
+    """Not reached in the morning, the afternoon and the evening (three attempts at different
+    times of day): the referral waits for the callee to call back."""
+    if referral.status != S.CALLBACK:
+        return False
+    missed = {_time_of_day(a.at) for a in referral.attempts if not a.reached}
+    return len(missed) >= MAX_UNREACHED_ATTEMPTS
 
 
 def answer_question(
@@ -456,6 +480,7 @@ def answer_question(
     question.answered_at = now
     question.answered_by_id = agent.id
     db.session.flush()
+    _audit(agent, "referral.answer", referral, now, question=question.position, correct=correct)
     return question
 
 

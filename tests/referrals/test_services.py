@@ -332,3 +332,27 @@ def test_the_funnel_counts_each_step(zhang, staff):
     rows = services.funnel(staff["showroom_manager"])
     assert rows["SZ01"]["registered"] == 2 and rows["SZ01"]["purchased"] == 1
     assert rows["SZ01"]["verified"] == 0
+
+
+def test_the_callback_waits_after_missing_the_callee_at_three_times_of_day(zhang, staff, clock):
+    referral = through_licence_check(zhang, staff)
+    services.start_callback(staff["care_agent"], referral.id)
+    agent = staff["care_agent"]
+    clock.at = clock.at.replace(hour=1)  # 09:00 in Shanghai
+    services.record_attempt(agent, referral.id, reached=False)
+    services.record_attempt(agent, referral.id, reached=False)
+    assert not services.is_waiting(referral)  # two tries in the same morning
+    clock.at = clock.at.replace(hour=6)  # 14:00
+    services.record_attempt(agent, referral.id, reached=False)
+    assert not services.is_waiting(referral)
+    clock.at = clock.at.replace(hour=11)  # 19:00
+    services.record_attempt(agent, referral.id, reached=False)
+    assert services.is_waiting(referral) and services.unreached_attempts(referral) == 4
+
+
+def test_a_closed_callback_says_so(zhang, staff):
+    referral = through_licence_check(zhang, staff)
+    services.start_callback(staff["care_agent"], referral.id)
+    finish(referral, staff, wrong=2)
+    with pytest.raises(TransitionRefused, match="closed"):
+        services.record_attempt(staff["care_agent"], referral.id, reached=True)
