@@ -9,11 +9,14 @@ from flask import Flask
 from app.api import schemas
 
 DESCRIPTION = """\
-JSON API for a dealer's systems (DMS, counter, scanning devices).
+JSON API for a dealer's systems (DMS, counter, scanning devices, call centre).
 
 Authenticate with `Authorization: Bearer <key>`. A key belongs to one dealer and acts only on
-that dealer's owners, cars, repair orders and vouchers; an operator makes one with
+that dealer's owners, cars, repair orders, vouchers and referrals; an operator makes one with
 `flask api-keys create --dealer <DEALER_CODE> --name <label>`.
+
+Each step of a referral's callback names the call-centre agent who does it (`agent_mobile`: a
+care agent or dealer admin of the key's dealer); the step is recorded as theirs.
 
 Every error answers `{"error": {"code", "message", "fields"?}}`; `fields` maps a field of the
 body (dotted for nested ones, e.g. `customer.mobile`) to its messages. Messages follow the

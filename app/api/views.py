@@ -389,3 +389,7 @@ def openapi():
     from app.api.spec import api_spec
 
     return jsonify(api_spec(current_app))
+
+
+# Referral state and callback steps register their routes on this blueprint.
+from app.api import referrals  # noqa: E402, F401
