@@ -100,9 +100,19 @@ def _register_blueprints(app: Flask) -> None:
     from app.care.views import bp as care_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
+    from app.referrals.views import bp as referrals_bp
     from app.rewards.views import bp as rewards_bp
 
-    for blueprint in (auth_bp, members_bp, cards_bp, loyalty_bp, care_bp, admin_bp, rewards_bp):
+    for blueprint in (
+        auth_bp,
+        members_bp,
+        cards_bp,
+        loyalty_bp,
+        care_bp,
+        admin_bp,
+        rewards_bp,
+        referrals_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from app.api.views import bp as api_bp

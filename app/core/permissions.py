@@ -84,6 +84,29 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             Role.HQ_ADMIN,
         }
     ),
+    # Referrals (R6): pre-registration, visits and deliveries, licence check, callback.
+    "referrals.view": frozenset(
+        {
+            Role.SALES_CONSULTANT,
+            Role.SHOWROOM_MANAGER,
+            Role.CARE_AGENT,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
+    "referrals.register": frozenset(
+        {Role.SALES_CONSULTANT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}
+    ),
+    "prospects.record": frozenset(
+        {Role.SALES_CONSULTANT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}
+    ),
+    "deliveries.record": frozenset(
+        {Role.SALES_CONSULTANT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}
+    ),
+    "referrals.licence": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
+    "referrals.callback": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    "referrals.decide": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
+    "referrals.funnel": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
 }
 
 

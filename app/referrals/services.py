@@ -515,7 +515,7 @@ def decide_manual_review(
 ) -> Referral:
     """A manager decides a referral the callback could not check automatically."""
     now = now or utcnow()
-    referral = get_referral_for_staff(manager, referral_id)
+    referral = _locked(get_referral_for_staff(manager, referral_id))
     if referral.status != S.MANUAL_REVIEW:
         raise TransitionRefused(_l("Only a referral in manual review can be decided here."))
     if not (reason or "").strip():
@@ -640,24 +640,30 @@ _REACHED = {
 
 def funnel(actor: User, *, by: str = "dealer") -> dict[str, Counter]:
     """Referral counts per step (registered → visited → purchased → verified → rewarded/fraud),
-    per dealer code or per consultant name."""
+    per dealer code or per consultant (grouped by account; a shared name gets the dealer)."""
     from app.members.models import Dealer
 
-    key = Dealer.code if by == "dealer" else func.coalesce(User.name, "—")
+    group = (Dealer.code,) if by == "dealer" else (User.id, User.name, Dealer.code)
     query = (
-        select(key, Referral.status, func.count(Referral.id))
+        select(*group, Referral.status, func.count(Referral.id))
         .join(Dealer, Dealer.id == Referral.dealer_id)
         .outerjoin(User, User.id == Referral.consultant_id)
-        .group_by(key, Referral.status)
+        .group_by(*group, Referral.status)
     )
     if actor.role != Role.HQ_ADMIN:
         query = query.where(Referral.dealer_id == actor.dealer_id)
-    rows: dict[str, Counter] = {}
-    for group, status, count in db.session.execute(query):
-        counter = rows.setdefault(group, Counter())
+    counts: dict[tuple, Counter] = {}
+    for *keys, status, count in db.session.execute(query):
+        counter = counts.setdefault(tuple(keys), Counter())
         for step in _REACHED[ReferralStatus(status)]:
             counter[step] += count
-    return rows
+    if by == "dealer":
+        return {code: counter for (code,), counter in counts.items()}
+    names = Counter(name for _id, name, _code in counts)
+    return {
+        (name or "—") if names[name] == 1 else f"{name or '—'} ({code} #{user_id})": counter
+        for (user_id, name, code), counter in counts.items()
+    }
 
 
 def staff_flags(actor: User):
@@ -690,4 +696,8 @@ def question_text(question: CrossCheckQuestion, referral: Referral) -> str:
         params["colour"] = colour.label(str(get_locale())) if colour else params["colour"]
     if "transmission" in params:
         params["transmission"] = str(TRANSMISSION_LABELS[Transmission(params["transmission"])])
+    # Mid-sentence in English: "his Sagitar is white", "a manual gearbox".
+    for key in ("colour", "transmission"):
+        if key in params and params[key][:1].isupper() and params[key][1:2].islower():
+            params[key] = params[key][0].lower() + params[key][1:]
     return str(PROMPTS[question.kind.value]) % {"name": name, **params}

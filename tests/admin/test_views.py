@@ -4,6 +4,7 @@ transfers and the audit log."""
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from html import unescape
 from urllib.parse import unquote
 
@@ -25,6 +26,7 @@ from tests.factories import (
     make_reward,
     make_staff,
     make_vehicle,
+    valid_vin,
 )
 
 STAFF = (
@@ -58,6 +60,16 @@ HOLDERS = {
     ),
     "points.approve": frozenset({"dealer_admin", "hq_admin"}),
     "rules.edit": frozenset({"hq_admin"}),
+    "referrals.view": frozenset(
+        {"sales_consultant", "showroom_manager", "care_agent", "dealer_admin", "hq_admin"}
+    ),
+    "referrals.register": frozenset({"sales_consultant", "showroom_manager", "dealer_admin"}),
+    "prospects.record": frozenset({"sales_consultant", "showroom_manager", "dealer_admin"}),
+    "deliveries.record": frozenset({"sales_consultant", "showroom_manager", "dealer_admin"}),
+    "referrals.licence": frozenset({"showroom_manager", "dealer_admin"}),
+    "referrals.callback": frozenset({"care_agent", "dealer_admin"}),
+    "referrals.decide": frozenset({"showroom_manager", "dealer_admin"}),
+    "referrals.funnel": frozenset({"dealer_admin", "hq_admin"}),
 }
 
 
@@ -188,6 +200,85 @@ ROUTES = (
     ),
     Route("GET", "/admin/earning-rules", "/admin/earning-rules", "rules.edit", 200),
     Route("POST", "/admin/earning-rules", "/admin/earning-rules", "rules.edit", 200),
+    # Referrals (R6). Empty POSTs change nothing: forms re-show, one-tap actions are refused.
+    Route("GET", "/admin/referrals", "/admin/referrals", "referrals.view", 200),
+    Route("GET", "/admin/referrals/new", "/admin/referrals/new", "referrals.register", 200),
+    Route("POST", "/admin/referrals/new", "/admin/referrals/new", "referrals.register", 200),
+    Route("GET", "/admin/prospects", "/admin/prospects", "prospects.record", 200),
+    Route("POST", "/admin/prospects", "/admin/prospects", "prospects.record", 200),
+    Route("GET", "/admin/deliveries", "/admin/deliveries", "deliveries.record", 200),
+    Route("POST", "/admin/deliveries", "/admin/deliveries", "deliveries.record", 200),
+    Route("GET", "/admin/referrals/funnel", "/admin/referrals/funnel", "referrals.funnel", 200),
+    Route(
+        "GET",
+        "/admin/referrals/<int:referral_id>",
+        "/admin/referrals/{referral_id}",
+        "referrals.view",
+        200,
+    ),
+    Route(
+        "GET",
+        "/admin/referrals/<int:referral_id>/licence",
+        "/admin/referrals/{referral_id}/licence",
+        "referrals.licence",
+        200,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/licence",
+        "/admin/referrals/{referral_id}/licence",
+        "referrals.licence",
+        200,
+    ),
+    Route(
+        "GET",
+        "/admin/referrals/<int:referral_id>/callback",
+        "/admin/referrals/{callback_id}/callback",
+        "referrals.callback",
+        200,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/callback/start",
+        "/admin/referrals/{referral_id}/callback/start",
+        "referrals.callback",
+        302,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/attempts",
+        "/admin/referrals/{callback_id}/attempts",
+        "referrals.callback",
+        302,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/questions/<int:question_id>",
+        "/admin/referrals/{callback_id}/questions/{question_id}",
+        "referrals.callback",
+        302,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/callback/finish",
+        "/admin/referrals/{callback_id}/callback/finish",
+        "referrals.callback",
+        200,
+    ),
+    Route(
+        "GET",
+        "/admin/referrals/<int:referral_id>/review",
+        "/admin/referrals/{referral_id}/review",
+        "referrals.decide",
+        200,
+    ),
+    Route(
+        "POST",
+        "/admin/referrals/<int:referral_id>/review",
+        "/admin/referrals/{referral_id}/review",
+        "referrals.decide",
+        200,
+    ),
 )
 
 
@@ -258,7 +349,11 @@ def desk(template_db, tmp_path_factory):
         ).visit
         requester = make_staff("service_advisor", sz.id)
         adjustment = request_adjustment(requester, owner, points=900, reason="pending for approval")
+        referral, in_callback = _desk_referrals(sz, owner)
         ids = {
+            "referral_id": referral.id,
+            "callback_id": in_callback.id,
+            "question_id": in_callback.questions[0].id,
             "visit_id": visit.id,
             "adjustment_id": adjustment.id,
             "member_id": owner.id,
@@ -286,6 +381,33 @@ def desk(template_db, tmp_path_factory):
     yield ids, client_for
     with app.app_context():
         db.engine.dispose()
+
+
+def _desk_referrals(dealer, owner):
+    """A referral just registered by ``owner``, and another one with its callback under way."""
+    from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
+    from app.referrals import services as referrals
+
+    registered = referrals.register_referral(
+        owner.user, owner, friend_name="Liu Yang", friend_mobile="13611112222"
+    )
+    referrer = make_member(dealer.id, name="Zhao Lei")
+    car = make_vehicle(referrer)
+    in_callback = referrals.register_referral(
+        referrer.user, referrer, friend_name="Sun Mei", friend_mobile="13611113333"
+    )
+    record_delivery(
+        dealer_id=dealer.id,
+        delivered_on=date(2026, 11, 20),
+        sales_consultant="Staff",
+        customer=DeliveryCustomer(name="Sun Mei", mobile="13611113333", employer="Huawei"),
+        vehicle=DeliveryVehicle(vin=valid_vin(), model="Golf", colour="red", transmission="manual"),
+    )
+    manager = make_staff("showroom_manager", dealer.id)
+    facts = referrals.LicenceFacts(car.plate, car.vin, car.model, car.colour_id)
+    referrals.check_licence(manager, in_callback.id, facts)
+    referrals.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
+    return registered, in_callback
 
 
 def test_the_matrix_covers_every_staff_route(app):
