@@ -92,14 +92,17 @@ def expire_command() -> None:
 @loyalty_group.command("daily")
 @with_appcontext
 def daily_command() -> None:
-    """The daily loyalty job: expire old points, then the annual tier reviews due today.
+    """The daily loyalty job: announced tier changes due today, expiry, then annual reviews.
 
     Each account is its own transaction, in id order: owners are never blocked for long, and
     two hosts running the job at once queue on the same rows instead of deadlocking.
     """
     from app.loyalty.ledger import accounts_with_expired_lots, expire_account
+    from app.loyalty.services import apply_due_tier_changes
     from app.loyalty.tiers import accounts_due_for_review, review_account
 
+    applied = apply_due_tier_changes()
+    db.session.commit()
     expired = changed = 0
     for account_id in accounts_with_expired_lots():
         expired += expire_account(account_id)
@@ -107,7 +110,10 @@ def daily_command() -> None:
     for account_id in accounts_due_for_review():
         changed += review_account(account_id)
         db.session.commit()
-    click.echo(f"Expired {expired} points; {changed} tiers changed at annual reviews.")
+    click.echo(
+        f"Applied {applied} announced tier changes; expired {expired} points; "
+        f"{changed} tiers changed at annual reviews."
+    )
 
 
 @click.group("api-keys")

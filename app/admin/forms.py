@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, StringField
+from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -39,7 +39,15 @@ def tier_form_class(tiers):
     """A form with a threshold and a multiplier field for each tier."""
 
     class TierForm(FlaskForm):
-        pass
+        effective_from = DateField(
+            _l("Applies from"),
+            [DataRequired(_l("Choose the day the change applies."))],
+            description=_l("Members are told in advance; the change applies on this day."),
+        )
+        note = TextAreaField(
+            _l("What changes (shown to members)"),
+            [DataRequired(_l("Say what changes.")), Length(max=500)],
+        )
 
     for tier in tiers:
         setattr(

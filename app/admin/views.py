@@ -93,7 +93,7 @@ def scan():
 @bp.route("/tiers", methods=["GET", "POST"])
 @permission_required("tiers.edit")
 def tiers():
-    """Tier thresholds and earning multipliers."""
+    """Tier thresholds and earning multipliers: changes are announced and apply on a date."""
     tier_list = loyalty.list_tiers()
     form = tier_form_class(tier_list)()
     if form.validate_on_submit():
@@ -103,11 +103,23 @@ def tiers():
             )
             for t in tier_list
         ]
-        ok, _result = call_service(form, loyalty.update_tiers, current_user, settings)
+        ok, schedule = call_service(
+            form,
+            loyalty.schedule_tiers,
+            current_user,
+            settings,
+            effective_from=form.effective_from.data,
+            note=form.note.data,
+        )
         if ok:
-            flash(_("Tiers saved."), "success")
+            flash(
+                _("New tiers announced: they apply from %(date)s.", date=schedule.effective_from),
+                "success",
+            )
             return redirect(url_for("admin.tiers"))
-    return render_template("admin/tiers.html", form=form, tiers=tier_list)
+    return render_template(
+        "admin/tiers.html", form=form, tiers=tier_list, upcoming=loyalty.upcoming_tier_changes()
+    )
 
 
 @bp.get("/colours")

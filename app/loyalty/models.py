@@ -2,8 +2,9 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -193,3 +194,18 @@ class PointsAdjustment(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"))
+
+
+class TierSchedule(db.Model):
+    """A dated change of tier thresholds and multipliers, announced before it applies (R2)."""
+
+    __tablename__ = "tier_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[date] = mapped_column(unique=True)
+    # {"gold": [threshold, multiplier_pct], "platinum": [...], ...}
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]

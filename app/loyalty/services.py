@@ -2,17 +2,18 @@
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
-from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier
+from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier, TierSchedule
 from app.members.models import Member
 
 TIER_LABELS = {"gold": _l("Gold"), "platinum": _l("Platinum"), "diamond": _l("Diamond")}
@@ -64,8 +65,8 @@ class TierSetting:
     multiplier_pct: int
 
 
-def update_tiers(actor: User, settings: list[TierSetting], *, now: datetime | None = None) -> None:
-    """Change tier thresholds and multipliers; higher tiers must need more and earn no less."""
+def _check_tier_settings(settings: list[TierSetting]) -> list[TierSetting]:
+    """The settings in tier order, or ValidationFailed: higher tiers need more, earn no less."""
     tiers = {t.code: t for t in list_tiers()}
     by_code = {s.code: s for s in settings}
     if set(by_code) != set(tiers):
@@ -86,21 +87,91 @@ def update_tiers(actor: User, settings: list[TierSetting], *, now: datetime | No
                 _l("A higher tier cannot earn less than the tier below it."),
                 field=f"{higher.code}_multiplier",
             )
-    before = {c: [t.threshold_points, t.multiplier_pct] for c, t in tiers.items()}
-    for setting in ordered:
-        tier = tiers[setting.code]
-        tier.threshold_points = setting.threshold_points
-        tier.multiplier_pct = setting.multiplier_pct
+    return ordered
+
+
+def schedule_tiers(
+    actor: User,
+    settings: list[TierSetting],
+    *,
+    effective_from: date,
+    note: str,
+    now: datetime | None = None,
+) -> TierSchedule:
+    """Announce new thresholds and multipliers; they apply on ``effective_from``, never at once."""
+    now = now or utcnow()
+    ordered = _check_tier_settings(settings)
+    earliest = local_date(now) + timedelta(days=current_app.config["RULES_NOTICE_DAYS"])
+    if effective_from < earliest:
+        raise ValidationFailed(
+            _l(
+                "Members must be told in advance: choose %(date)s or later.",
+                date=earliest.isoformat(),
+            ),
+            field="effective_from",
+        )
+    if db.session.scalar(
+        select(TierSchedule.id).where(TierSchedule.effective_from == effective_from)
+    ):
+        raise Conflict(_l("A change already starts on that day."), field="effective_from")
+    if not (note or "").strip():
+        raise ValidationFailed(_l("Say what changes, for the announcement."), field="note")
+    schedule = TierSchedule(
+        effective_from=effective_from,
+        settings={s.code: [s.threshold_points, s.multiplier_pct] for s in ordered},
+        note=note.strip(),
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(schedule)
     db.session.flush()
     record_audit(
         actor,
-        "tiers.updated",
-        details={
-            "before": before,
-            "after": {s.code: [s.threshold_points, s.multiplier_pct] for s in ordered},
-        },
+        "tiers.scheduled",
+        subject=schedule,
+        details={"effective_from": effective_from.isoformat(), "after": schedule.settings},
         now=now,
     )
+    return schedule
+
+
+def upcoming_tier_changes(*, now: datetime | None = None) -> list[TierSchedule]:
+    """Announced tier changes not applied yet, soonest first."""
+    return list(
+        db.session.scalars(
+            select(TierSchedule)
+            .where(TierSchedule.applied_at.is_(None))
+            .order_by(TierSchedule.effective_from)
+        )
+    )
+
+
+def apply_due_tier_changes(*, now: datetime | None = None) -> int:
+    """The daily job: apply every announced change whose day has come; returns how many."""
+    now = now or utcnow()
+    today = local_date(now)
+    due = db.session.scalars(
+        select(TierSchedule)
+        .where(TierSchedule.applied_at.is_(None), TierSchedule.effective_from <= today)
+        .order_by(TierSchedule.effective_from)
+        .with_for_update()
+    ).all()
+    for schedule in due:
+        tiers = {t.code: t for t in list_tiers()}
+        before = {c: [t.threshold_points, t.multiplier_pct] for c, t in tiers.items()}
+        for code, (threshold, multiplier) in schedule.settings.items():
+            tiers[code].threshold_points = threshold
+            tiers[code].multiplier_pct = multiplier
+        schedule.applied_at = now
+        db.session.flush()
+        record_audit(
+            None,
+            "tiers.updated",
+            subject=schedule,
+            details={"before": before, "after": schedule.settings},
+            now=now,
+        )
+    return len(due)
 
 
 ENTRY_SOURCES = {

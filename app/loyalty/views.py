@@ -45,4 +45,5 @@ def tier():
         status=tier_status(account),
         tiers=services.list_tiers(),
         upcoming=upcoming_rules(),
+        tier_changes=services.upcoming_tier_changes(),
     )

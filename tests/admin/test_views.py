@@ -639,6 +639,8 @@ def test_revealing_a_mobile_needs_the_csrf_token(app, staff_factory, member):
 # ---------------------------------------------------------------------------------- tiers
 
 TIERS = {
+    "effective_from": "2027-01-01",
+    "note": "New thresholds",
     "gold_threshold": "0",
     "gold_multiplier": "100",
     "platinum_threshold": "5000",
@@ -659,18 +661,30 @@ def hq(staff_factory):
     return staff_factory("hq_admin", None)
 
 
-def test_hq_changes_the_platinum_threshold(app, hq):
+def test_hq_announces_a_platinum_threshold_that_applies_on_its_day(app, hq, clock):
     response = hq.post("/admin/tiers", data={**TIERS, "platinum_threshold": "6000"})
     assert response.status_code == 302
 
-    page = hq.get(response.headers["Location"])
-    assert "Tiers saved." in _body(page)
-    assert _input_value(_body(page), "platinum_threshold") == "6000"
-    assert _input_value(_body(hq.get("/admin/tiers")), "platinum_threshold") == "6000"
+    page = _body(hq.get(response.headers["Location"]))
+    assert "New tiers announced: they apply from 2027-01-01." in page
+    assert "Announced for" in page and "New thresholds" in page
+    assert _thresholds(app) == {"gold": 0, "platinum": 5000, "diamond": 15000}
+    (scheduled,) = _audit(app, "tiers.scheduled")
+    assert scheduled.details["after"]["platinum"][0] == 6000
+
+    clock.advance(days=39)
+    output = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
+    assert "Applied 1 announced tier changes" in output
     assert _thresholds(app) == {"gold": 0, "platinum": 6000, "diamond": 15000}
     (entry,) = _audit(app, "tiers.updated")
     assert entry.details["after"]["platinum"][0] == 6000
     assert entry.details["before"]["platinum"][0] == 5000
+
+
+def test_a_tier_change_must_be_announced_in_advance(app, hq):
+    html = _body(hq.post("/admin/tiers", data={**TIERS, "effective_from": "2026-12-01"}))
+    assert "Members must be told in advance" in _error(html, "effective_from")
+    assert _audit(app, "tiers.scheduled") == []
 
 
 @pytest.mark.parametrize(
@@ -712,11 +726,11 @@ def test_invalid_tiers_are_refused_and_nothing_is_saved(app, hq, changes, field,
     response = hq.post("/admin/tiers", data={**TIERS, **changes})
     html = _body(response)
     assert response.status_code == 200
-    assert "Tiers saved." not in html
+    assert "New tiers announced" not in html
     assert message in _error(html, field)
     assert _thresholds(app) == {"gold": 0, "platinum": 5000, "diamond": 15000}
     assert _input_value(_body(hq.get("/admin/tiers")), "platinum_threshold") == "5000"
-    assert _audit(app, "tiers.updated") == []
+    assert _audit(app, "tiers.scheduled") == []
 
 
 def test_a_dealer_admin_cannot_change_tiers(app, staff_factory):

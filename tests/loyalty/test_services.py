@@ -1,11 +1,20 @@
 """Tier configuration and what a balance is worth."""
 
+from datetime import date
+
 import pytest
 
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.loyalty.models import PointsAccount
-from app.loyalty.services import TierSetting, list_tiers, points_value_yuan, update_tiers
+from app.loyalty.services import (
+    TierSetting,
+    apply_due_tier_changes,
+    list_tiers,
+    points_value_yuan,
+    schedule_tiers,
+    upcoming_tier_changes,
+)
 from tests.factories import make_staff
 
 
@@ -23,9 +32,24 @@ def test_points_are_shown_with_their_yuan_value(ctx):
     assert points_value_yuan(100_000) == "1000.00"
 
 
-def test_hq_can_move_thresholds_and_multipliers(ctx, dealers):
+def test_tier_changes_are_announced_and_apply_on_their_day(ctx, dealers, clock):
     hq = make_staff("hq_admin", None)
-    update_tiers(hq, settings(platinum=6000, multipliers=(100, 130, 160)))
+    with pytest.raises(ValidationFailed, match="told in advance"):
+        schedule_tiers(hq, settings(platinum=6000), effective_from=date(2026, 12, 1), note="sooner")
+    schedule_tiers(
+        hq,
+        settings(platinum=6000, multipliers=(100, 130, 160)),
+        effective_from=date(2027, 1, 1),
+        note="Platinum from 6,000 points",
+    )
+    with pytest.raises(Conflict):
+        schedule_tiers(hq, settings(), effective_from=date(2027, 1, 1), note="twice")
+    assert [u.note for u in upcoming_tier_changes()] == ["Platinum from 6,000 points"]
+    assert apply_due_tier_changes() == 0
+    assert [t.threshold_points for t in list_tiers()] == [0, 5000, 15000]
+    clock.advance(days=39)
+    assert apply_due_tier_changes() == 1
+    assert apply_due_tier_changes() == 0
     assert [(t.threshold_points, t.multiplier_pct) for t in list_tiers()] == [
         (0, 100),
         (6000, 130),
@@ -45,7 +69,7 @@ def test_hq_can_move_thresholds_and_multipliers(ctx, dealers):
 def test_tiers_must_climb(ctx, dealers, bad, field):
     hq = make_staff("hq_admin", None)
     with pytest.raises(ValidationFailed) as err:
-        update_tiers(hq, bad)
+        schedule_tiers(hq, bad, effective_from=date(2027, 1, 1), note="bad values")
     assert err.value.field == field
     assert [t.threshold_points for t in list_tiers()] == [0, 5000, 15000]
 

@@ -109,6 +109,6 @@ def test_the_daily_job_expires_points_and_runs_due_reviews(app, member, clock):
     give_points(app, member["id"], 1, points=250)
     clock.advance(days=800)
     output = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
-    assert "Expired 250 points; 0 tiers changed" in output
+    assert "expired 250 points; 0 tiers changed" in output
     again = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
-    assert "Expired 0 points; 0 tiers changed" in again
+    assert "expired 0 points; 0 tiers changed" in again
