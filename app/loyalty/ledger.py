@@ -268,6 +268,8 @@ def refund_debit(
         actor_id=getattr(actor, "id", None),
         reverses_id=debit.id,
     )
+    # Points given back to lots that have meanwhile passed their date expire at once.
+    expire_account(account.id, now=now)
     _settle_debt(account, now)
     return entry
 
