@@ -86,6 +86,7 @@ def _register_models() -> None:
     import app.cards.models
     import app.care.models
     import app.core.audit
+    import app.events.models
     import app.loyalty.models
     import app.members.models
     import app.referrals.models

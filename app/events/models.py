@@ -1,0 +1,132 @@
+"""Events, registrations (confirmed, waiting, offered), tickets and check-ins (R7)."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.members.models import Member, Vehicle
+
+
+def _enum(cls, length=16):
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class EventKind(StrEnum):
+    """Self-drive trips count capacity in cars; other events in seats."""
+
+    TRIP = "trip"
+    LECTURE = "lecture"
+    OTHER = "other"
+
+
+class RegistrationStatus(StrEnum):
+    """A place is confirmed, or waited for; an offered place must be confirmed in time."""
+
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    OFFERED = "offered"  # promoted from the waiting list, to confirm before offer_expires_at
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # an offer not confirmed in time
+
+
+class Event(db.Model):
+    """A club event of one dealer."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("max_companions >= 0", name="companions_not_negative"),
+        CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        CheckConstraint("attendance_points >= 0", name="points_not_negative"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("registration_closes_at > registration_opens_at", name="window_order"),
+        Index("ix_events_dealer_starts", "dealer_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    registration_opens_at: Mapped[datetime]
+    registration_closes_at: Mapped[datetime]
+    # Owners may cancel until this moment (default: the registration's close).
+    cancel_until: Mapped[datetime | None]
+    # Cars for trips, seats otherwise.
+    capacity: Mapped[int]
+    max_companions: Mapped[int] = mapped_column(default=0)
+    min_tier_code: Mapped[str | None] = mapped_column(ForeignKey("tiers.code"))
+    model_filter: Mapped[str | None] = mapped_column(String(64))
+    price_fen: Mapped[int] = mapped_column(default=0)
+    attendance_points: Mapped[int] = mapped_column(default=0)
+    waiver_text: Mapped[str] = mapped_column(Text, default="")
+    cover_url: Mapped[str | None] = mapped_column(String(500))
+    # Hours a promoted waiting-list place stays offered (R7: 48 h by default).
+    offer_hours: Mapped[int] = mapped_column(default=48)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class EventRegistration(db.Model):
+    """An owner's sign-up (with companions and, for trips, the car)."""
+
+    __tablename__ = "event_registrations"
+    __table_args__ = (
+        CheckConstraint("companions >= 0", name="companions_not_negative"),
+        Index("ix_event_registrations_event_status", "event_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    companions: Mapped[int] = mapped_column(default=0)
+    companion_names: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    waiver_accepted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    offered_at: Mapped[datetime | None]
+    offer_expires_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    # An opaque id for the ticket; the QR carries a signed token of the registration.
+    ticket_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+
+    event: Mapped[Event] = relationship()
+    member: Mapped[Member] = relationship()
+    vehicle: Mapped[Vehicle | None] = relationship()
+
+
+class CheckIn(db.Model):
+    """A ticket checked in at the gate (once); ``nonce`` makes a replayed upload harmless."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("registration_id", name="uq_check_ins_registration"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("event_registrations.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    checked_in_at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(16), default="online")
+
+
+class ScanConflict(db.Model):
+    """A second scan of a checked-in ticket (another phone, offline): reported, not counted."""
+
+    __tablename__ = "scan_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("event_registrations.id"), index=True)
+    scanned_at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)

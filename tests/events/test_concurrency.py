@@ -1,0 +1,65 @@
+"""On PostgreSQL: thirty owners sign up at once for a ten-car trip."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from tests.conftest import NOW
+from tests.factories import make_dealer, make_member, make_staff, make_vehicle
+from tests.test_postgres_concurrency import race
+
+pytestmark = pytest.mark.postgres
+
+
+def test_thirty_at_once_for_ten_cars_gives_ten_places_and_an_ordered_waiting_list(pg_app):
+    from app.events import services
+    from app.events.models import EventKind, EventRegistration, RegistrationStatus
+    from app.members.models import Member
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        staff = make_staff("event_staff", dealer.id)
+        trip = services.create_event(
+            staff,
+            kind=EventKind.TRIP,
+            title="Ten cars",
+            place="Huizhou",
+            starts_at=NOW + timedelta(days=10),
+            ends_at=NOW + timedelta(days=11),
+            registration_opens_at=NOW - timedelta(days=1),
+            registration_closes_at=NOW + timedelta(days=8),
+            capacity=10,
+            max_companions=2,
+        )
+        members = []
+        for i in range(30):
+            member = make_member(dealer.id, name=f"Owner {i}")
+            members.append((member.id, make_vehicle(member).id))
+        trip_id = trip.id
+        db.session.commit()
+
+    queue = iter(members)
+
+    def sign_up():
+        member_id, vehicle_id = next(queue)
+        member = db.session.get(Member, member_id)
+        return services.sign_up(member, trip_id, vehicle_id=vehicle_id, accept_waiver=True).status
+
+    results = race(pg_app, sign_up, racers=30)
+    assert results.count(RegistrationStatus.CONFIRMED) == 10
+    assert results.count(RegistrationStatus.WAITING) == 20
+    with pg_app.app_context():
+        waiting = db.session.scalars(
+            select(EventRegistration)
+            .where(EventRegistration.status == RegistrationStatus.WAITING)
+            .order_by(EventRegistration.created_at, EventRegistration.id)
+        ).all()
+        confirmed = db.session.scalars(
+            select(EventRegistration).where(
+                EventRegistration.status == RegistrationStatus.CONFIRMED
+            )
+        ).all()
+        # Every waiting sign-up came after every confirmed one (first come, first served).
+        assert max(r.id for r in confirmed) < min(r.id for r in waiting)
