@@ -6,9 +6,8 @@ from flask_login import current_user
 
 from app.admin.loyalty_forms import AdjustmentForm, RulesForm, VisitForm
 from app.admin.views import _member_or_404, bp
-from app.core.errors import DomainError, NotFound
 from app.core.permissions import permission_required
-from app.core.web import call_service
+from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.loyalty import adjustments, rules
 from app.service import services as visits
@@ -114,18 +113,14 @@ def pending_adjustments():
 @permission_required("points.approve")
 def decide_adjustment(adjustment_id: int, decision: str):
     """Approve or reject a pending adjustment."""
-    try:
-        adjustments.decide_adjustment(current_user, adjustment_id, approve=decision == "approve")
-    except NotFound:
-        abort(404)
-    except DomainError as err:
-        db.session.rollback()
-        flash(str(err.message), "error")
-    else:
-        flash(
-            _("Adjustment approved.") if decision == "approve" else _("Adjustment rejected."),
-            "success",
-        )
+    approve = decision == "approve"
+    flash_service(
+        adjustments.decide_adjustment,
+        current_user,
+        adjustment_id,
+        approve=approve,
+        success=_("Adjustment approved.") if approve else _("Adjustment rejected."),
+    )
     return redirect(url_for("admin.pending_adjustments"))
 
 

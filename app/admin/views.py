@@ -8,9 +8,9 @@ from app.admin.forms import ColourForm, tier_form_class
 from app.cards import services as cards
 from app.cards.forms import ScanForm
 from app.core.audit import audit_query
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
 from app.core.permissions import Role, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.members import services as members
@@ -167,17 +167,14 @@ def transfers():
 @permission_required("transfers.decide")
 def decide_transfer(transfer_id: int, decision: str):
     """Approve or reject a transfer request."""
-    try:
-        members.decide_transfer(current_user, transfer_id, approve=decision == "approve")
-    except NotFound:
-        abort(404)
-    except DomainError as err:
-        db.session.rollback()
-        flash(str(err.message), "error")
-    else:
-        flash(
-            _("Transfer approved.") if decision == "approve" else _("Transfer rejected."), "success"
-        )
+    approve = decision == "approve"
+    flash_service(
+        members.decide_transfer,
+        current_user,
+        transfer_id,
+        approve=approve,
+        success=_("Transfer approved.") if approve else _("Transfer rejected."),
+    )
     return redirect(url_for("admin.transfers"))
 
 

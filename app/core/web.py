@@ -40,3 +40,22 @@ def call_service(form, service, *args, **kwargs):
         else:
             form.form_errors.append(err.message)
         return False, None
+
+
+def flash_service(service, *args, success: str, **kwargs) -> bool:
+    """Run a POST-and-redirect action: 404 for NotFound, the rule's message flashed on a
+    DomainError (after a rollback), ``success`` flashed otherwise. Returns True on success."""
+    from flask import abort, flash
+
+    from app.core.errors import NotFound
+
+    try:
+        service(*args, **kwargs)
+    except NotFound:
+        abort(404)
+    except DomainError as err:
+        db.session.rollback()
+        flash(str(err.message), "error")
+        return False
+    flash(success, "success")
+    return True

@@ -93,6 +93,24 @@ def point_value_yuan(points: int, *, on: date | None = None) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def check_announcement(model, effective_from: date, note: str, *, now: datetime) -> None:
+    """A dated change (earning rules, tiers) is announced after the notice period, one per
+    day, with a note for members; ValidationFailed or Conflict otherwise."""
+    earliest = local_date(now) + timedelta(days=current_app.config["RULES_NOTICE_DAYS"])
+    if effective_from < earliest:
+        raise ValidationFailed(
+            _l(
+                "Members must be told in advance: choose %(date)s or later.",
+                date=earliest.isoformat(),
+            ),
+            field="effective_from",
+        )
+    if db.session.scalar(select(model.id).where(model.effective_from == effective_from)):
+        raise Conflict(_l("A change already starts on that day."), field="effective_from")
+    if not (note or "").strip():
+        raise ValidationFailed(_l("Say what changes, for the announcement."), field="note")
+
+
 def schedule_rules(
     actor,
     *,
@@ -108,22 +126,7 @@ def schedule_rules(
 ) -> EarningRules:
     """Announce a new rules version; it takes effect after the notice period, never at once."""
     now = now or utcnow()
-    notice = current_app.config["RULES_NOTICE_DAYS"]
-    earliest = local_date(now) + timedelta(days=notice)
-    if effective_from < earliest:
-        raise ValidationFailed(
-            _l(
-                "Members must be told in advance: choose %(date)s or later.",
-                date=earliest.isoformat(),
-            ),
-            field="effective_from",
-        )
-    if db.session.scalar(
-        select(EarningRules.id).where(EarningRules.effective_from == effective_from)
-    ):
-        raise Conflict(_l("A version already starts on that day."), field="effective_from")
-    if not note.strip():
-        raise ValidationFailed(_l("Say what changes, for the announcement."), field="note")
+    check_announcement(EarningRules, effective_from, note, now=now)
     rules = EarningRules(
         effective_from=effective_from,
         maintenance_rate=maintenance_rate,

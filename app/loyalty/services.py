@@ -2,16 +2,15 @@
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier, TierSchedule
 from app.members.models import Member
@@ -101,21 +100,9 @@ def schedule_tiers(
     """Announce new thresholds and multipliers; they apply on ``effective_from``, never at once."""
     now = now or utcnow()
     ordered = _check_tier_settings(settings)
-    earliest = local_date(now) + timedelta(days=current_app.config["RULES_NOTICE_DAYS"])
-    if effective_from < earliest:
-        raise ValidationFailed(
-            _l(
-                "Members must be told in advance: choose %(date)s or later.",
-                date=earliest.isoformat(),
-            ),
-            field="effective_from",
-        )
-    if db.session.scalar(
-        select(TierSchedule.id).where(TierSchedule.effective_from == effective_from)
-    ):
-        raise Conflict(_l("A change already starts on that day."), field="effective_from")
-    if not (note or "").strip():
-        raise ValidationFailed(_l("Say what changes, for the announcement."), field="note")
+    from app.loyalty.rules import check_announcement
+
+    check_announcement(TierSchedule, effective_from, note, now=now)
     schedule = TierSchedule(
         effective_from=effective_from,
         settings={s.code: [s.threshold_points, s.multiplier_pct] for s in ordered},

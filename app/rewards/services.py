@@ -371,6 +371,16 @@ def is_expired(voucher: Voucher, *, now: datetime | None = None) -> bool:
     return voucher.expires_on < local_date(now or utcnow())
 
 
+def is_usable(voucher: Voucher, *, now: datetime | None = None) -> bool:
+    """Issued and not past its last valid day: it can be shown at the counter."""
+    return voucher.status == VoucherStatus.ISSUED and not is_expired(voucher, now=now)
+
+
+def is_cancellable(voucher: Voucher, *, now: datetime | None = None) -> bool:
+    """Usable and bought with points (free referral vouchers have no points to return)."""
+    return is_usable(voucher, now=now) and voucher.debit_entry_id is not None
+
+
 def get_own_voucher(member: Member, voucher_id: int) -> Voucher:
     """One of the member's vouchers; NotFound for anyone else's."""
     voucher = db.session.get(Voucher, voucher_id)
@@ -395,7 +405,7 @@ class VoucherLists:
 
 def vouchers_for(member: Member, *, now: datetime | None = None) -> VoucherLists:
     """The member's vouchers: usable now, used, and expired or cancelled."""
-    today = local_date(now or utcnow())
+    now = now or utcnow()
     vouchers = db.session.scalars(
         select(Voucher)
         .options(selectinload(Voucher.reward))
@@ -406,7 +416,7 @@ def vouchers_for(member: Member, *, now: datetime | None = None) -> VoucherLists
     for voucher in vouchers:
         if voucher.status == VoucherStatus.REDEEMED:
             used.append(voucher)
-        elif voucher.status == VoucherStatus.ISSUED and voucher.expires_on >= today:
+        elif is_usable(voucher, now=now):
             active.append(voucher)
         else:
             ended.append(voucher)

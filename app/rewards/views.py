@@ -82,14 +82,14 @@ def _own_voucher_or_404(voucher_id: int):
 def voucher(voucher_id: int):
     """One voucher: its code and QR to show at the counter."""
     found = _own_voucher_or_404(voucher_id)
-    usable = found.status == VoucherStatus.ISSUED and not services.is_expired(found)
+    usable = services.is_usable(found)
     return render_template(
         "rewards/voucher.html",
         voucher=found,
         dealer=services.voucher_dealer(found),
         usable=usable,
         expired=found.status == VoucherStatus.ISSUED and not usable,
-        cancellable=usable and found.debit_entry_id is not None,
+        cancellable=services.is_cancellable(found),
         qr=services.voucher_qr(found, title=_("Voucher QR code")) if usable else None,
     )
 
