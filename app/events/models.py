@@ -28,6 +28,7 @@ class RegistrationStatus(StrEnum):
     """A place is confirmed, or waited for; an offered place must be confirmed in time."""
 
     CONFIRMED = "confirmed"
+    PENDING = "pending_payment"  # a paid event's place, held until paid or expires_at passes
     WAITING = "waiting"
     OFFERED = "offered"  # promoted from the waiting list, to confirm before offer_expires_at
     CANCELLED = "cancelled"
@@ -43,6 +44,7 @@ class Event(db.Model):
         CheckConstraint("max_companions >= 0", name="companions_not_negative"),
         CheckConstraint("price_fen >= 0", name="price_not_negative"),
         CheckConstraint("attendance_points >= 0", name="points_not_negative"),
+        CheckConstraint("deposit_points >= 0", name="deposit_not_negative"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("registration_closes_at > registration_opens_at", name="window_order"),
         Index("ix_events_dealer_starts", "dealer_id", "starts_at"),
@@ -67,6 +69,8 @@ class Event(db.Model):
     model_filter: Mapped[str | None] = mapped_column(String(64))
     price_fen: Mapped[int] = mapped_column(default=0)
     attendance_points: Mapped[int] = mapped_column(default=0)
+    # A free event may hold a small points deposit at sign-up, returned at check-in (R7).
+    deposit_points: Mapped[int] = mapped_column(default=0, server_default="0")
     waiver_text: Mapped[str] = mapped_column(Text, default="")
     cover_url: Mapped[str | None] = mapped_column(String(500))
     # Hours a promoted waiting-list place stays offered (R7: 48 h by default).
@@ -97,6 +101,8 @@ class EventRegistration(db.Model):
     offered_at: Mapped[datetime | None]
     offer_expires_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # A paid event's place is held until this moment; unpaid, it expires and frees the place.
+    payment_due_at: Mapped[datetime | None]
     # An opaque id for the ticket; the QR carries a signed token of the registration.
     ticket_uuid: Mapped[str] = mapped_column(String(36), unique=True)
 
@@ -130,3 +136,69 @@ class ScanConflict(db.Model):
     scanned_at: Mapped[datetime]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class SafetyCheck(db.Model):
+    """A trip car's safety check before departure (seed 002), recorded by staff."""
+
+    __tablename__ = "safety_checks"
+    __table_args__ = (UniqueConstraint("registration_id", name="uq_safety_checks_registration"),)
+
+    ITEMS = ("tyres", "lights", "brakes", "fluids", "fuel")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("event_registrations.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    tyres_ok: Mapped[bool]
+    lights_ok: Mapped[bool]
+    brakes_ok: Mapped[bool]
+    fluids_ok: Mapped[bool]
+    fuel_ok: Mapped[bool]
+    passed: Mapped[bool]
+    notes: Mapped[str] = mapped_column(String(500), default="")
+    checked_at: Mapped[datetime]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    registration: Mapped[EventRegistration] = relationship()
+
+
+class LectureEvaluation(db.Model):
+    """An attendee's evaluation of a lecture: a rating and comments, once per registration."""
+
+    __tablename__ = "lecture_evaluations"
+    __table_args__ = (
+        UniqueConstraint("registration_id", name="uq_lecture_evaluations_registration"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("event_registrations.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    rating: Mapped[int]
+    comments: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime]
+
+    registration: Mapped[EventRegistration] = relationship()
+    questions: Mapped[list["LectureQuestion"]] = relationship(
+        back_populates="evaluation", order_by="LectureQuestion.id"
+    )
+
+
+class LectureQuestion(db.Model):
+    """A question raised in an evaluation; staff answer it within 48 hours (R7)."""
+
+    __tablename__ = "lecture_questions"
+    __table_args__ = (Index("ix_lecture_questions_open", "event_id", "answered_at", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("lecture_evaluations.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    evaluation: Mapped[LectureEvaluation] = relationship(back_populates="questions")

@@ -1,0 +1,1 @@
+"""Payments for paid events: Stripe Checkout, webhooks, refunds."""
