@@ -63,6 +63,17 @@ class Config:
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "65536"))
     MEMBERS_PER_PAGE = 20
+    # Paid events (Stripe Checkout, CNY). Without a secret key paid events say that online
+    # payment is not configured; DEMO_CHECKOUT (development only) offers a labelled demo page.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    # Another API address (tests: a fake Stripe server on 127.0.0.1).
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    # Offered where the dealer's Stripe account supports them for CNY.
+    STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,wechat_pay,alipay")
+    DEMO_CHECKOUT = _bool("DEMO_CHECKOUT", True)
+    # How long an unpaid place is held before it goes to the next in line.
+    PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
 
 
 class TestingConfig(Config):
@@ -76,6 +87,10 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     SERVER_NAME = None
+    STRIPE_SECRET_KEY = None
+    STRIPE_WEBHOOK_SECRET = None
+    STRIPE_API_BASE = None
+    DEMO_CHECKOUT = False
 
 
 class ProductionConfig(Config):
@@ -86,6 +101,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
+    DEMO_CHECKOUT = False
 
     @classmethod
     def check(cls) -> None:

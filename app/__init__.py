@@ -100,8 +100,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
+    from app.events.views import bp as events_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
+    from app.payments.views import bp as payments_bp
     from app.referrals.views import bp as referrals_bp
     from app.rewards.views import bp as rewards_bp
 
@@ -114,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         rewards_bp,
         referrals_bp,
+        events_bp,
+        payments_bp,
     ):
         app.register_blueprint(blueprint)
 

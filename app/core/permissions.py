@@ -107,6 +107,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "referrals.callback": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
     "referrals.decide": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
     "referrals.funnel": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # Events (R7): organising, the gate, lecture questions.
+    "events.manage": frozenset({Role.EVENT_STAFF, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "events.checkin": frozenset({Role.EVENT_STAFF, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "events.answer": frozenset(
+        {Role.EVENT_STAFF, Role.SERVICE_ADVISOR, Role.DEALER_ADMIN, Role.HQ_ADMIN}
+    ),
 }
 
 

@@ -1,7 +1,6 @@
 """Events (R7): sign-up with capacity and a waiting list, offers, tickets, check-in."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -12,24 +11,23 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from app.core.permissions import Role
-from app.core.tokens import TokenError
 from app.events.models import (
-    CheckIn,
     Event,
     EventKind,
     EventRegistration,
     RegistrationStatus,
-    ScanConflict,
 )
 from app.extensions import db
-from app.loyalty.ledger import post_points
+from app.loyalty.ledger import entry_by_key, post_points, refund_debit
 from app.loyalty.models import EntryKind, Tier
 from app.loyalty.services import account_for
 from app.members.models import Member, Vehicle
 
 R = RegistrationStatus
-HOLDS_PLACE = (R.CONFIRMED, R.OFFERED)
+# Statuses that hold a place: counted against capacity.
+HOLDS_PLACE = (R.CONFIRMED, R.OFFERED, R.PENDING)
+# Statuses of a live registration: the owner may cancel it, and not sign up twice.
+ACTIVE = (R.CONFIRMED, R.WAITING, R.OFFERED, R.PENDING)
 
 
 class SignUpRefused(DomainError):
@@ -141,7 +139,7 @@ def sign_up(
         select(EventRegistration.id).where(
             EventRegistration.event_id == event.id,
             EventRegistration.member_id == member.id,
-            EventRegistration.status.in_((R.CONFIRMED, R.WAITING, R.OFFERED)),
+            EventRegistration.status.in_(ACTIVE),
         )
     ):
         raise Conflict(_l("You are already signed up for this event."))
@@ -152,7 +150,7 @@ def sign_up(
             raise SignUpRefused(_l("Choose the car you will drive."), field="vehicle_id")
         if not accept_waiver:
             raise SignUpRefused(_l("Accept the waiver to join a trip."), field="accept_waiver")
-    if event.price_fen and not current_app.config.get("STRIPE_SECRET_KEY"):
+    if event.price_fen and not payments_enabled():
         raise SignUpRefused(_l("Online payment is not configured for this event yet."))
     full = places_taken(event) + _places_needed(event, companions) > event.capacity
     registration = EventRegistration(
@@ -161,15 +159,62 @@ def sign_up(
         vehicle_id=vehicle.id if vehicle else None,
         companions=companions,
         companion_names=(companion_names or "").strip()[:200],
-        status=R.WAITING if full else R.CONFIRMED,
+        status=R.WAITING,
         waiver_accepted_at=now if accept_waiver else None,
         created_at=now,
-        confirmed_at=None if full else now,
         ticket_uuid=str(uuid.uuid4()),
     )
     db.session.add(registration)
     db.session.flush()
+    if not full:
+        _hold_place(event, registration, now)
+    if event.deposit_points and not event.price_fen:
+        # InsufficientPoints from the ledger says how many points the owner has.
+        post_points(
+            account_for(member).id,
+            -event.deposit_points,
+            kind=EntryKind.REDEEM,
+            source="event_deposit",
+            key=_deposit_key(registration),
+            reference=event.title[:64],
+            now=now,
+        )
     return registration
+
+
+def payments_enabled() -> bool:
+    """Paid events need Stripe keys (or, in development, the labelled demo checkout)."""
+    config = current_app.config
+    return bool(config.get("STRIPE_SECRET_KEY") or config.get("DEMO_CHECKOUT"))
+
+
+def _hold_place(event: Event, registration: EventRegistration, now: datetime) -> None:
+    """Give ``registration`` its place: confirmed, or held until paid for a paid event."""
+    if event.price_fen:
+        registration.status = R.PENDING
+        minutes = current_app.config.get("PAYMENT_HOLD_MINUTES", 30)
+        registration.payment_due_at = now + timedelta(minutes=minutes)
+    else:
+        registration.status = R.CONFIRMED
+        registration.confirmed_at = now
+    db.session.flush()
+
+
+def _deposit_key(registration: EventRegistration) -> str:
+    return f"deposit:{registration.ticket_uuid}"
+
+
+def return_deposit(registration: EventRegistration, *, actor=None, now: datetime) -> None:
+    """Give a points deposit back (check-in, or a cancellation in time), once."""
+    deposit = entry_by_key(_deposit_key(registration))
+    if deposit is not None:
+        refund_debit(
+            deposit.id,
+            key=f"deposit-return:{registration.ticket_uuid}",
+            reason="event deposit returned",
+            actor=actor,
+            now=now,
+        )
 
 
 def _promote(event: Event, now: datetime) -> list[EventRegistration]:
@@ -196,7 +241,7 @@ def cancel_registration(
         raise NotFound(_l("No such registration."))
     event = _lock_event(found.event_id)
     registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
-    if registration.status not in (R.CONFIRMED, R.WAITING, R.OFFERED):
+    if registration.status not in ACTIVE:
         raise Conflict(_l("This registration is already cancelled."))
     if now >= (event.cancel_until or event.registration_closes_at):
         raise SignUpRefused(_l("It is too late to cancel online: please call the dealer."))
@@ -204,6 +249,7 @@ def cancel_registration(
     registration.status = R.CANCELLED
     registration.cancelled_at = now
     db.session.flush()
+    return_deposit(registration, now=now)
     if held:
         _promote(event, now)
     return registration
@@ -223,10 +269,62 @@ def confirm_offer(
         raise Conflict(_l("There is no place waiting for you to confirm."))
     if now >= registration.offer_expires_at:
         raise SignUpRefused(_l("The offer ran out; the place went to the next in line."))
-    registration.status = R.CONFIRMED
-    registration.confirmed_at = now
-    db.session.flush()
+    _hold_place(registration.event, registration, now)
     return registration
+
+
+def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
+    """A payment arrived: confirm the held place. False when the place is gone (refund it)."""
+    now = now or utcnow()
+    found = db.session.get(EventRegistration, registration_id)
+    if found is None:
+        raise NotFound(_l("No such registration."))
+    event = _lock_event(found.event_id)
+    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    if registration.status == R.CONFIRMED:
+        return True
+    if registration.status == R.PENDING:
+        registration.status = R.CONFIRMED
+        registration.confirmed_at = now
+        db.session.flush()
+        return True
+    # Paid after the hold ran out: confirm if a place is still free, else it must be refunded.
+    if registration.status == R.EXPIRED and (
+        places_taken(event) + _places_needed(event, registration.companions) <= event.capacity
+    ):
+        registration.status = R.CONFIRMED
+        registration.confirmed_at = now
+        db.session.flush()
+        return True
+    return False
+
+
+def release_unpaid(registration_id: int, *, now: datetime | None = None) -> bool:
+    """An unpaid place past its due time expires and goes to the next in line."""
+    now = now or utcnow()
+    found = db.session.get(EventRegistration, registration_id)
+    if found is None:
+        raise NotFound(_l("No such registration."))
+    event = _lock_event(found.event_id)
+    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    if registration.status != R.PENDING or registration.payment_due_at > now:
+        return False
+    registration.status = R.EXPIRED
+    db.session.flush()
+    _promote(event, now)
+    return True
+
+
+def unpaid_due(*, now: datetime | None = None) -> list[int]:
+    """Registrations whose payment hold has run out, oldest first."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(EventRegistration.id)
+            .where(EventRegistration.status == R.PENDING, EventRegistration.payment_due_at <= now)
+            .order_by(EventRegistration.payment_due_at, EventRegistration.id)
+        )
+    )
 
 
 def expire_offers(*, now: datetime | None = None) -> int:
@@ -249,107 +347,8 @@ def expire_offers(*, now: datetime | None = None) -> int:
             )
         ):
             registration.status = R.EXPIRED
+            return_deposit(registration, now=now)
             lapsed += 1
         db.session.flush()
         _promote(event, now)
     return lapsed
-
-
-# ------------------------------------------------------------------- tickets and check-in
-
-
-def ticket_token(registration: EventRegistration, *, now: datetime | None = None) -> str:
-    """The signed token in the ticket's QR (kind "ticket"; it does not expire)."""
-    return current_app.extensions["token_signer"].sign(
-        "ticket", registration.id, now=now or utcnow()
-    )
-
-
-@dataclass(frozen=True)
-class CheckInResult:
-    """What the gate shows: checked_in, already_checked_in, invalid, wrong_event, cancelled."""
-
-    status: str
-    registration: EventRegistration | None = None
-    checked_in_at: datetime | None = None
-
-
-def _staff_event(actor: User | None, event_id: int, dealer_id: int | None) -> Event:
-    event = db.session.get(Event, event_id)
-    scope = (
-        dealer_id if actor is None else (None if actor.role == Role.HQ_ADMIN else actor.dealer_id)
-    )
-    if event is None or (scope is not None and event.dealer_id != scope):
-        raise NotFound(_l("No such event."))
-    return event
-
-
-def check_in(
-    actor: User | None,
-    *,
-    event_id: int,
-    ticket: str,
-    nonce: str | None = None,
-    dealer_id: int | None = None,
-    now: datetime | None = None,
-) -> CheckInResult:
-    """Check a scanned ticket in, once; the attendance points are awarded once."""
-    now = now or utcnow()
-    event = _staff_event(actor, event_id, dealer_id)
-    try:
-        claims = current_app.extensions["token_signer"].verify(ticket, kind="ticket", now=now)
-    except TokenError:
-        return CheckInResult("invalid")
-    found = db.session.get(EventRegistration, claims.subject_id)
-    if found is None:
-        return CheckInResult("invalid")
-    if found.event_id != event.id:
-        return CheckInResult("wrong_event", found)
-    if found.status != R.CONFIRMED:
-        return CheckInResult("cancelled", found)
-    # Scans of one ticket queue on its row: two phones cannot both check it in.
-    registration = db.session.execute(
-        select(EventRegistration)
-        .where(EventRegistration.id == found.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
-        return CheckInResult("checked_in", registration, replayed.checked_in_at)
-    done = db.session.scalar(select(CheckIn).where(CheckIn.registration_id == registration.id))
-    if done is not None:
-        if nonce and not db.session.scalar(
-            select(ScanConflict.id).where(ScanConflict.nonce == nonce)
-        ):
-            db.session.add(
-                ScanConflict(
-                    registration_id=registration.id,
-                    scanned_at=now,
-                    staff_id=getattr(actor, "id", None),
-                    nonce=nonce,
-                )
-            )
-            db.session.flush()
-        return CheckInResult("already_checked_in", registration, done.checked_in_at)
-    check = CheckIn(
-        registration_id=registration.id,
-        event_id=event.id,
-        checked_in_at=now,
-        staff_id=getattr(actor, "id", None),
-        nonce=nonce,
-    )
-    db.session.add(check)
-    db.session.flush()
-    if event.attendance_points:
-        post_points(
-            account_for(registration.member).id,
-            event.attendance_points,
-            kind=EntryKind.EARN,
-            source="event",
-            key=f"ticket:{registration.ticket_uuid}",
-            reference=event.title[:64],
-            qualifying=True,
-            actor=actor,
-            now=now,
-        )
-    return CheckInResult("checked_in", registration, now)

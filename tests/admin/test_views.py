@@ -3,7 +3,6 @@ transfers and the audit log."""
 
 import re
 import shutil
-from dataclasses import dataclass
 from datetime import date
 from html import unescape
 from urllib.parse import unquote
@@ -18,6 +17,8 @@ from app.extensions import db
 from app.loyalty.models import Tier
 from app.members import services as members
 from app.members.models import ChapterTransfer, Colour, Member, TransferStatus
+from tests.admin.event_routes import EVENT_ROUTES, desk_events
+from tests.admin.matrix import Route
 from tests.conftest import login, make_app
 from tests.factories import (
     colour,
@@ -70,20 +71,10 @@ HOLDERS = {
     "referrals.callback": frozenset({"care_agent", "dealer_admin"}),
     "referrals.decide": frozenset({"showroom_manager", "dealer_admin"}),
     "referrals.funnel": frozenset({"dealer_admin", "hq_admin"}),
+    "events.manage": frozenset({"event_staff", "dealer_admin", "hq_admin"}),
+    "events.checkin": frozenset({"event_staff", "dealer_admin", "hq_admin"}),
+    "events.answer": frozenset({"event_staff", "service_advisor", "dealer_admin", "hq_admin"}),
 }
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    rule: str  # as in app.url_map
-    path: str  # with {placeholders} for real ids
-    permission: str
-    ok: int  # status for a holder of the permission (an empty POST re-shows its form)
-    data: dict | None = None  # what a POST sends besides the CSRF token
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
 
 
 ROUTES = (
@@ -280,6 +271,7 @@ ROUTES = (
         200,
     ),
 )
+ROUTES += EVENT_ROUTES
 
 
 def _body(response) -> str:
@@ -350,6 +342,7 @@ def desk(template_db, tmp_path_factory):
         requester = make_staff("service_advisor", sz.id)
         adjustment = request_adjustment(requester, owner, points=900, reason="pending for approval")
         referral, in_callback = _desk_referrals(sz, owner)
+        event_ids = desk_events(sz, owner)
         ids = {
             "referral_id": referral.id,
             "callback_id": in_callback.id,
@@ -361,6 +354,7 @@ def desk(template_db, tmp_path_factory):
             "approve_id": to_approve.id,
             "reject_id": to_reject.id,
             "reward_id": make_reward(sz.id).id,
+            **event_ids,
         }
         mobiles["member"] = owner.user.mobile
         mobiles["partner"] = make_staff("partner", None).mobile

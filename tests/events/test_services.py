@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.errors import Conflict
-from app.events import services
+from app.events import checkin, services
 from app.events.models import EventKind, RegistrationStatus, ScanConflict
 from app.extensions import db
 from app.loyalty.services import account_for
@@ -115,12 +115,12 @@ def test_a_ticket_checks_in_once_and_awards_points_once(staff, dealers, clock):
     trip = make_trip(staff, clock)
     member = owner(dealers)
     registration = join(member, trip)
-    token = services.ticket_token(registration)
-    first = services.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-1")
+    token = checkin.ticket_token(registration)
+    first = checkin.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-1")
     assert first.status == "checked_in"
-    again = services.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-2")
+    again = checkin.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-2")
     assert again.status == "already_checked_in" and again.checked_in_at == first.checked_in_at
-    replay = services.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-1")
+    replay = checkin.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-1")
     assert replay.status == "checked_in"
     assert account_for(member).balance == 300
     assert [c.nonce for c in db.session.scalars(select(ScanConflict))] == ["scan-2"]
@@ -130,13 +130,13 @@ def test_forged_wrong_event_and_cancelled_tickets_are_refused(staff, dealers, cl
     trip, other = make_trip(staff, clock), make_trip(staff, clock, title="Another trip")
     member = owner(dealers)
     registration = join(member, trip)
-    token = services.ticket_token(registration)
+    token = checkin.ticket_token(registration)
     assert (
-        services.check_in(staff, event_id=trip.id, ticket=token[:-4] + "AAAA").status == "invalid"
+        checkin.check_in(staff, event_id=trip.id, ticket=token[:-4] + "AAAA").status == "invalid"
     )
-    assert services.check_in(staff, event_id=other.id, ticket=token).status == "wrong_event"
+    assert checkin.check_in(staff, event_id=other.id, ticket=token).status == "wrong_event"
     services.cancel_registration(member, registration.id)
-    assert services.check_in(staff, event_id=trip.id, ticket=token).status == "cancelled"
+    assert checkin.check_in(staff, event_id=trip.id, ticket=token).status == "cancelled"
     assert account_for(member).balance == 0
 
 
@@ -146,8 +146,8 @@ def test_staff_of_another_dealer_cannot_check_in(staff, dealers, clock):
     trip = make_trip(staff, clock)
     registration = join(owner(dealers), trip)
     with pytest.raises(NotFound):
-        services.check_in(
+        checkin.check_in(
             make_staff("event_staff", dealers["GZ01"]),
             event_id=trip.id,
-            ticket=services.ticket_token(registration),
+            ticket=checkin.ticket_token(registration),
         )

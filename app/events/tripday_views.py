@@ -1,0 +1,3 @@
+"""Trip day (safety checks, attendee list) and lectures (evaluations, questions)."""
+
+from app.events.views import bp  # noqa: F401
