@@ -116,6 +116,26 @@ def daily_command() -> None:
     )
 
 
+@click.group("events")
+def events_group() -> None:
+    """Event jobs."""
+
+
+@events_group.command("tick")
+@with_appcontext
+def events_tick_command() -> None:
+    """Lapse unconfirmed waiting-list offers and unpaid places, passing them on (every few
+    minutes; safe to rerun and to run on two hosts at once: each event is locked in turn)."""
+    from app.events.services import expire_offers
+    from app.payments.services import expire_unpaid
+
+    lapsed = expire_offers()
+    db.session.commit()
+    unpaid = expire_unpaid()
+    db.session.commit()
+    click.echo(f"{lapsed} offers lapsed; {unpaid} unpaid places freed.")
+
+
 @click.group("api-keys")
 def api_keys_group() -> None:
     """API keys of dealer systems (DMS)."""
@@ -183,3 +203,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(loyalty_group)
     app.cli.add_command(api_keys_group)
+    app.cli.add_command(events_group)

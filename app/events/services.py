@@ -1,17 +1,20 @@
 """Events (R7): sign-up with capacity and a waiting list, offers, tickets, check-in."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.permissions import Role
 from app.events.models import (
+    CheckIn,
     Event,
     EventKind,
     EventRegistration,
@@ -40,6 +43,15 @@ class SignUpRefused(DomainError):
 def create_event(actor: User, *, now: datetime | None = None, **fields) -> Event:
     """Staff create an event of their dealer."""
     now = now or utcnow()
+    _validate_event(fields)
+    event = Event(dealer_id=actor.dealer_id, created_by_id=actor.id, created_at=now, **fields)
+    db.session.add(event)
+    db.session.flush()
+    record_audit(actor, "event.created", subject=event, dealer_id=event.dealer_id, now=now)
+    return event
+
+
+def _validate_event(fields: dict) -> None:
     if fields["ends_at"] <= fields["starts_at"]:
         raise ValidationFailed(_l("The event must end after it starts."), field="ends_at")
     if fields["registration_closes_at"] <= fields["registration_opens_at"]:
@@ -50,13 +62,19 @@ def create_event(actor: User, *, now: datetime | None = None, **fields) -> Event
         raise ValidationFailed(
             _l("Registration must close before the event starts."), field="registration_closes_at"
         )
+    cancel_until = fields.get("cancel_until")
+    if cancel_until is not None and cancel_until > fields["starts_at"]:
+        raise ValidationFailed(
+            _l("Cancellations must end before the event starts."), field="cancel_until"
+        )
     if fields.get("capacity", 0) <= 0:
         raise ValidationFailed(_l("Give the number of places."), field="capacity")
-    event = Event(dealer_id=actor.dealer_id, created_by_id=actor.id, created_at=now, **fields)
-    db.session.add(event)
-    db.session.flush()
-    record_audit(actor, "event.created", subject=event, dealer_id=event.dealer_id, now=now)
-    return event
+    if fields.get("kind") == EventKind.TRIP and not (fields.get("waiver_text") or "").strip():
+        raise ValidationFailed(
+            _l("A self-drive trip needs a waiver for owners to accept."), field="waiver_text"
+        )
+    if fields.get("price_fen") and fields.get("deposit_points"):
+        raise ValidationFailed(_l("A paid event takes no points deposit."), field="deposit_points")
 
 
 def _lock_event(event_id: int) -> Event:
@@ -227,8 +245,30 @@ def _promote(event: Event, now: datetime) -> list[EventRegistration]:
         waiting.offered_at = now
         waiting.offer_expires_at = now + timedelta(hours=event.offer_hours)
         db.session.flush()
+        _tell_offered(waiting, now)
         offered.append(waiting)
     return offered
+
+
+def _tell_offered(registration: EventRegistration, now: datetime) -> None:
+    from flask_babel import format_datetime
+
+    from app.care.services import notify
+
+    event = registration.event
+    notify(
+        registration.member,
+        "event_offer",
+        lambda: (
+            _l("A place is free for you: %(title)s", title=event.title),
+            _l(
+                "Confirm it in My tickets before %(when)s, or it goes to the next in line.",
+                when=format_datetime(registration.offer_expires_at, "short"),
+            ),
+        ),
+        dedupe_key=f"event-offer:{registration.id}:{registration.offered_at.isoformat()}",
+        now=now,
+    )
 
 
 def cancel_registration(
@@ -352,3 +392,288 @@ def expire_offers(*, now: datetime | None = None) -> int:
         db.session.flush()
         _promote(event, now)
     return lapsed
+
+
+# ---------------------------------------------------------------------------- browsing
+
+
+KIND_LABELS = {
+    EventKind.TRIP: _l("Self-drive trip"),
+    EventKind.LECTURE: _l("Owner lecture"),
+    EventKind.OTHER: _l("Club event"),
+}
+
+STATUS_LABELS = {
+    R.CONFIRMED: _l("Confirmed"),
+    R.PENDING: _l("Waiting for payment"),
+    R.WAITING: _l("On the waiting list"),
+    R.OFFERED: _l("A place is offered to you"),
+    R.CANCELLED: _l("Cancelled"),
+    R.EXPIRED: _l("Lapsed"),
+}
+
+
+@dataclass(frozen=True)
+class EventCard:
+    """An event as an owner sees it in the list: places left and their own registration."""
+
+    event: Event
+    places_left: int
+    mine: EventRegistration | None
+
+
+def upcoming_events(
+    member: Member, *, kind: EventKind | None = None, page: int = 1, now: datetime | None = None
+):
+    """The member's dealer's events that have not ended, soonest first, a page at a time."""
+    now = now or utcnow()
+    query = (
+        select(Event)
+        .where(Event.dealer_id == member.dealer_id, Event.ends_at > now)
+        .order_by(Event.starts_at, Event.id)
+    )
+    if kind is not None:
+        query = query.where(Event.kind == kind)
+    result = db.paginate(query, page=page, per_page=EVENTS_PER_PAGE, error_out=False)
+    events = list(result.items)
+    taken = _places_taken_by_event([e.id for e in events])
+    mine = {
+        r.event_id: r
+        for r in db.session.scalars(
+            select(EventRegistration).where(
+                EventRegistration.member_id == member.id,
+                EventRegistration.event_id.in_([e.id for e in events]),
+                EventRegistration.status.in_(ACTIVE),
+            )
+        )
+    }
+    result.cards = [
+        EventCard(e, max(e.capacity - taken.get(e.id, 0), 0), mine.get(e.id)) for e in events
+    ]
+    return result
+
+
+EVENTS_PER_PAGE = 10
+
+
+def _places_taken_by_event(event_ids: list[int]) -> dict[int, int]:
+    """Places held per event, in one query (trips count cars, others seats)."""
+    if not event_ids:
+        return {}
+    per = case((Event.kind == EventKind.TRIP, 1), else_=1 + EventRegistration.companions)
+    rows = db.session.execute(
+        select(EventRegistration.event_id, func.sum(per))
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(EventRegistration.event_id.in_(event_ids), EventRegistration.status.in_(HOLDS_PLACE))
+        .group_by(EventRegistration.event_id)
+    ).all()
+    return {event_id: int(total) for event_id, total in rows}
+
+
+def get_member_event(member: Member, event_id: int) -> Event:
+    """An event of the member's dealer, or NotFound."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.dealer_id != member.dealer_id:
+        raise NotFound(_l("No such event."))
+    return event
+
+
+def own_registration(member: Member, event: Event) -> EventRegistration | None:
+    """The member's live registration for ``event``, if any."""
+    return db.session.scalar(
+        select(EventRegistration).where(
+            EventRegistration.event_id == event.id,
+            EventRegistration.member_id == member.id,
+            EventRegistration.status.in_(ACTIVE),
+        )
+    )
+
+
+def why_not_eligible(event: Event, member: Member) -> str | None:
+    """The reason the member cannot sign up for ``event`` (tier, model), else None."""
+    try:
+        _check_eligibility(event, member)
+    except DomainError as err:
+        return str(err.message)
+    return None
+
+
+def get_own_registration(member: Member, registration_id: int) -> EventRegistration:
+    """One of the member's registrations, or NotFound (another owner's is not found)."""
+    registration = db.session.get(EventRegistration, registration_id)
+    if registration is None or registration.member_id != member.id:
+        raise NotFound(_l("No such registration."))
+    return registration
+
+
+def waiting_position(registration: EventRegistration) -> int | None:
+    """1 for the first in line; None when not waiting."""
+    if registration.status != R.WAITING:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(EventRegistration.id)).where(
+            EventRegistration.event_id == registration.event_id,
+            EventRegistration.status == R.WAITING,
+            (EventRegistration.created_at < registration.created_at)
+            | (
+                (EventRegistration.created_at == registration.created_at)
+                & (EventRegistration.id < registration.id)
+            ),
+        )
+    )
+    return ahead + 1
+
+
+def can_cancel(registration: EventRegistration, *, now: datetime | None = None) -> bool:
+    """Whether the owner may still cancel online."""
+    now = now or utcnow()
+    event = registration.event
+    return registration.status in ACTIVE and now < (
+        event.cancel_until or event.registration_closes_at
+    )
+
+
+def tickets_for(member: Member, *, now: datetime | None = None) -> dict[str, list]:
+    """The member's registrations: upcoming (live), past, and cancelled or lapsed."""
+    now = now or utcnow()
+    rows = db.session.scalars(
+        select(EventRegistration)
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(EventRegistration.member_id == member.id)
+        .order_by(Event.starts_at.desc(), EventRegistration.id.desc())
+    ).all()
+    lists = {"upcoming": [], "past": [], "ended": []}
+    for r in rows:
+        if r.status in (R.CANCELLED, R.EXPIRED):
+            lists["ended"].append(r)
+        elif r.event.ends_at <= now:
+            lists["past"].append(r)
+        else:
+            lists["upcoming"].append(r)
+    lists["upcoming"].reverse()  # the next one first
+    return lists
+
+
+# ------------------------------------------------------------------------------- staff
+
+
+def staff_events(actor: User, *, past: bool = False, page: int = 1, now: datetime | None = None):
+    """The events the staff member organises (their dealer's; HQ sees all), a page at a time."""
+    now = now or utcnow()
+    query = select(Event)
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(Event.dealer_id == actor.dealer_id)
+    if past:
+        query = query.where(Event.ends_at <= now).order_by(Event.starts_at.desc(), Event.id)
+    else:
+        query = query.where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
+    result = db.paginate(query, page=page, per_page=EVENTS_PER_PAGE * 2, error_out=False)
+    result.counts = registration_counts([e.id for e in result.items])
+    return result
+
+
+def registration_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per event: registrations by status, plus "places" held and "checked_in"."""
+    counts: dict[int, dict[str, int]] = {i: {"places": 0, "checked_in": 0} for i in event_ids}
+    if not event_ids:
+        return counts
+    for event_id, status, n in db.session.execute(
+        select(EventRegistration.event_id, EventRegistration.status, func.count())
+        .where(EventRegistration.event_id.in_(event_ids))
+        .group_by(EventRegistration.event_id, EventRegistration.status)
+    ):
+        counts[event_id][RegistrationStatus(status).value] = n
+    for event_id, taken in _places_taken_by_event(event_ids).items():
+        counts[event_id]["places"] = taken
+    for event_id, n in db.session.execute(
+        select(CheckIn.event_id, func.count())
+        .where(CheckIn.event_id.in_(event_ids))
+        .group_by(CheckIn.event_id)
+    ):
+        counts[event_id]["checked_in"] = n
+    return counts
+
+
+def get_staff_event(actor: User, event_id: int) -> Event:
+    """An event the staff member may organise, or NotFound (another dealer's is not found)."""
+    event = db.session.get(Event, event_id)
+    if event is None or (actor.role != Role.HQ_ADMIN and event.dealer_id != actor.dealer_id):
+        raise NotFound(_l("No such event."))
+    return event
+
+
+# The type, price and deposit stay as owners signed up for them.
+EDITABLE = (
+    "title",
+    "description",
+    "place",
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancel_until",
+    "capacity",
+    "max_companions",
+    "min_tier_code",
+    "model_filter",
+    "attendance_points",
+    "waiver_text",
+    "cover_url",
+    "offer_hours",
+)
+
+
+def update_event(actor: User, event_id: int, *, now: datetime | None = None, **fields) -> Event:
+    """Staff change an event; capacity never drops below the places already held."""
+    now = now or utcnow()
+    get_staff_event(actor, event_id)
+    event = _lock_event(event_id)
+    changes = {k: v for k, v in fields.items() if k in EDITABLE and getattr(event, k) != v}
+    _validate_event({**{k: getattr(event, k) for k in EDITABLE}, **changes})
+    if "capacity" in changes and changes["capacity"] < places_taken(event):
+        raise ValidationFailed(
+            _l(
+                "%(n)s places are already taken: the capacity cannot be lower.",
+                n=places_taken(event),
+            ),
+            field="capacity",
+        )
+    for name, value in changes.items():
+        setattr(event, name, value)
+    db.session.flush()
+    if changes:
+        record_audit(
+            actor,
+            "event.updated",
+            subject=event,
+            dealer_id=event.dealer_id,
+            details={"fields": sorted(changes)},
+            now=now,
+        )
+        if "capacity" in changes:
+            _promote(event, now)
+    return event
+
+
+def registration_open(event: Event, *, now: datetime | None = None) -> bool:
+    """Whether owners can sign up right now."""
+    now = now or utcnow()
+    return event.registration_opens_at <= now < event.registration_closes_at
+
+
+def checked_in_at(registration: EventRegistration) -> datetime | None:
+    """When the ticket was checked in at the gate, if it was."""
+    return db.session.scalar(
+        select(CheckIn.checked_in_at).where(CheckIn.registration_id == registration.id)
+    )
+
+
+def registrations_with_status(event: Event, status: RegistrationStatus) -> list:
+    """The event's registrations in ``status``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(EventRegistration)
+            .where(EventRegistration.event_id == event.id, EventRegistration.status == status)
+            .order_by(EventRegistration.created_at, EventRegistration.id)
+        )
+    )
