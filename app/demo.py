@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from app.auth.models import User
 from app.auth.services import create_staff, get_user_by_mobile, register_member
-from app.core.clock import utcnow
+from app.core.clock import local_date, local_midnight, utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
 from app.core.permissions import Role
 from app.extensions import db
@@ -178,7 +178,89 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
             created["vehicles"] += 1
         created["members"] += 1
     created["rewards"] = _seed_rewards(dealers["SZ01"][0], now)
+    created["events"] = _seed_events(now)
     return created
+
+
+EVENT_STAFF_MOBILE = "13800000005"
+
+
+def _seed_events(now) -> int:
+    """SZ01's coming trip (a 10-car drive like seed 002), a lecture and a paid dinner (once)."""
+    from sqlalchemy import select
+
+    from app.events.models import Event, EventKind
+    from app.events.services import create_event, sign_up
+
+    if db.session.scalar(select(Event.id).limit(1)) is not None:
+        return 0
+    organiser = get_user_by_mobile(EVENT_STAFF_MOBILE)
+    day = local_midnight(local_date(now) + timedelta(days=12))
+    trip = create_event(
+        organiser,
+        kind=EventKind.TRIP,
+        title="Lake Dongjiang self-drive",
+        description=(
+            "Two days by the lake: a convoy from the showroom, a barbecue, a night by the water.\n"
+            "Driver plus up to two family members per car. Safety check before departure."
+        ),
+        place="Huizhou, Lake Dongjiang",
+        starts_at=day + timedelta(hours=8),
+        ends_at=day + timedelta(days=1, hours=18),
+        registration_opens_at=now - timedelta(days=2),
+        registration_closes_at=day - timedelta(days=2),
+        capacity=10,
+        max_companions=2,
+        attendance_points=300,
+        waiver_text=(
+            "I take part at my own risk, drive my own car within the law, follow the lead car "
+            "and the organisers' instructions, and have valid insurance."
+        ),
+        now=now,
+    )
+    create_event(
+        organiser,
+        kind=EventKind.LECTURE,
+        title="Owner lecture: winter care for your car",
+        description="Tyres, battery and heating before the cold months. Bring your questions.",
+        place="SZ01 showroom, 2F lounge",
+        starts_at=day - timedelta(days=5) + timedelta(hours=6),
+        ends_at=day - timedelta(days=5) + timedelta(hours=8),
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=day - timedelta(days=5),
+        capacity=40,
+        max_companions=1,
+        attendance_points=100,
+        deposit_points=50,
+        now=now,
+    )
+    create_event(
+        organiser,
+        kind=EventKind.OTHER,
+        title="Members' new-year dinner",
+        description="A dinner with the club at the lakeside restaurant.",
+        place="Shenzhen Bay",
+        starts_at=day + timedelta(days=20, hours=11),
+        ends_at=day + timedelta(days=20, hours=14),
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=day + timedelta(days=18),
+        capacity=60,
+        max_companions=1,
+        price_fen=19_900,
+        now=now,
+    )
+    owner = get_user_by_mobile(DEMO_OWNER)
+    if owner is not None and owner.member is not None and owner.member.vehicles:
+        member = owner.member
+        sign_up(
+            member,
+            trip.id,
+            companions=1,
+            vehicle_id=member.vehicles[0].id,
+            accept_waiver=True,
+            now=now,
+        )
+    return 3
 
 
 # (name, kind, cost in points, stock, minimum tier, validity days, dealer code or None)

@@ -1,0 +1,104 @@
+"""An owner finds a self-drive trip on the phone, signs up with family and opens the ticket.
+
+The ticket's QR is decoded from a screenshot, as the gate's camera would read it, and must
+hold a token the server signed for this registration. A second owner lands on the waiting
+list and takes the place the first one gives up.
+"""
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.core.clock import utcnow
+from app.events.models import EventKind, EventRegistration
+from app.events.services import create_event
+from app.extensions import db
+from tests.browser.test_journey import card_qr, log_in
+from tests.factories import make_member, make_staff, make_vehicle
+
+FIRST, SECOND = "13700005555", "13700005556"
+
+
+@pytest.fixture(scope="module")
+def trip(live_server):
+    """A one-car trip of SZ01 open for registration, and two owners with a car each."""
+    app = live_server.app
+    with app.app_context(), app.test_request_context():
+        from app.members.services import get_dealer_by_code
+
+        dealer = get_dealer_by_code("SZ01")
+        organiser = make_staff("event_staff", dealer.id)
+        now = utcnow()
+        event = create_event(
+            organiser,
+            kind=EventKind.TRIP,
+            title="Lake Dongjiang self-drive",
+            description="Two days by the lake, a barbecue and a night under the stars.",
+            place="Huizhou",
+            starts_at=now + timedelta(days=10),
+            ends_at=now + timedelta(days=11),
+            registration_opens_at=now - timedelta(days=1),
+            registration_closes_at=now + timedelta(days=8),
+            capacity=1,
+            max_companions=2,
+            attendance_points=300,
+            waiver_text="I drive my own car at my own risk and follow the lead car.",
+        )
+        for name, mobile in (("Huang Min", FIRST), ("Ma Lin", SECOND)):
+            make_vehicle(make_member(dealer.id, name=name, mobile=mobile), model="Tiguan")
+        db.session.commit()
+        return event.id
+
+
+def _sign_up(page, companions: str, names: str = "") -> None:
+    page.get_by_role("link", name="Events").first.click()
+    page.wait_for_url("**/events")
+    page.get_by_role("link", name="Lake Dongjiang self-drive").click()
+    expect(page.get_by_text("I drive my own car at my own risk")).to_be_visible()
+    page.select_option("#companions", companions)
+    if names:
+        page.fill("#companion_names", names)
+    page.check("#accept_waiver")
+    page.locator("form.panel button[type=submit]").click()
+    page.wait_for_url("**/me/tickets/*")
+
+
+def test_owner_signs_up_and_opens_the_ticket_then_the_waiting_list_moves_up(
+    trip, new_phone, live_server, artifacts
+):
+    owner = new_phone()
+    log_in(owner, FIRST)
+    # Without the waiver the sign-up is refused and says why.
+    owner.goto(f"/events/{trip}")
+    owner.locator("form.panel button[type=submit]").click()
+    expect(owner.locator(".error")).to_contain_text("Accept the waiver to join a trip.")
+
+    _sign_up(owner, "2", "Li Mei, Huang Xiao")
+    expect(owner.get_by_role("status").first).to_contain_text("You are in.")
+    expect(owner.locator(".facts")).to_contain_text("You and 2 companions (Li Mei, Huang Xiao)")
+    token = card_qr(owner, artifacts / "event-ticket.png")
+    app = live_server.app
+    with app.app_context():
+        registration = db.session.scalar(
+            select(EventRegistration).where(EventRegistration.event_id == trip)
+        )
+        claims = app.extensions["token_signer"].verify(token, kind="ticket", now=utcnow())
+    assert claims.subject_id == registration.id
+
+    other = new_phone()
+    log_in(other, SECOND)
+    _sign_up(other, "0")
+    expect(other.locator(".ticket")).to_contain_text("You are number 1 on the waiting list.")
+    other.screenshot(path=artifacts / "event-waiting.png", full_page=True)
+
+    owner.once("dialog", lambda dialog: dialog.accept())
+    owner.get_by_role("button", name="Cancel my registration").click()
+    expect(owner.get_by_role("status").first).to_contain_text("goes to the next in line")
+
+    other.reload()
+    expect(other.locator(".ticket")).to_contain_text("A place is free for you.")
+    other.get_by_role("button", name="Take the place").click()
+    expect(other.get_by_role("status").first).to_contain_text("The place is yours.")
+    assert card_qr(other, artifacts / "event-ticket-promoted.png").startswith("CC1.")
