@@ -147,7 +147,7 @@ def sign_up(
     # Every sign-up of this event queues on the event row: capacity is counted once at a time.
     event = _lock_event(event_id)
     _check_eligibility(event, member)
-    if not event.registration_opens_at <= now < event.registration_closes_at:
+    if not registration_open(event, now=now):
         raise SignUpRefused(_l("Registration for this event is not open."))
     if not 0 <= companions <= event.max_companions:
         raise SignUpRefused(

@@ -1,4 +1,4 @@
-"""On PostgreSQL: thirty owners sign up at once for a ten-car trip."""
+"""On PostgreSQL: thirty owners sign up at once for a ten-car trip; the waiting list moves."""
 
 from datetime import timedelta
 
@@ -32,6 +32,7 @@ def test_thirty_at_once_for_ten_cars_gives_ten_places_and_an_ordered_waiting_lis
             registration_closes_at=NOW + timedelta(days=8),
             capacity=10,
             max_companions=2,
+            waiver_text="At my own risk.",
         )
         members = []
         for i in range(30):
@@ -63,3 +64,25 @@ def test_thirty_at_once_for_ten_cars_gives_ten_places_and_an_ordered_waiting_lis
         ).all()
         # Every waiting sign-up came after every confirmed one (first come, first served).
         assert max(r.id for r in confirmed) < min(r.id for r in waiting)
+
+    # A cancellation offers the place to the first in line; unconfirmed, it passes on.
+    first, second = waiting[0], waiting[1]
+    clock = pg_app.extensions["clock"]
+    with pg_app.app_context(), pg_app.test_request_context():
+        services.cancel_registration(
+            db.session.get(Member, confirmed[0].member_id), confirmed[0].id
+        )
+        db.session.commit()
+        assert db.session.get(EventRegistration, first.id).status == RegistrationStatus.OFFERED
+        clock.advance(hours=47)
+        assert services.expire_offers() == 0
+        clock.advance(hours=1)
+        assert services.expire_offers() == 1
+        db.session.commit()
+        statuses = {
+            r.id: r.status
+            for r in db.session.scalars(
+                select(EventRegistration).where(EventRegistration.id.in_([first.id, second.id]))
+            )
+        }
+    assert statuses == {first.id: RegistrationStatus.EXPIRED, second.id: RegistrationStatus.OFFERED}
