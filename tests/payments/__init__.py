@@ -1,0 +1,1 @@
+"""Paid events: Stripe Checkout, webhooks, refunds."""
