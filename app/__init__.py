@@ -159,7 +159,9 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            "frame-ancestors 'none'; form-action 'self' "
+            + (app.config.get("STRIPE_API_BASE") or "https://checkout.stripe.com")
+            + "; base-uri 'self'",
         )
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
