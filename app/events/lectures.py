@@ -215,6 +215,15 @@ def evaluation_summary(event: Event) -> tuple[int, float | None]:
     return count, (round(float(average), 1) if average is not None else None)
 
 
+def question_for_staff(actor: User, event_id: int, question_id: int) -> LectureQuestion:
+    """A question about an event the actor may see; NotFound otherwise."""
+    event = event_for_staff(actor, event_id)
+    question = db.session.get(LectureQuestion, question_id)
+    if question is None or question.event_id != event.id:
+        raise NotFound(_l("No such question."))
+    return question
+
+
 def answer_question(
     actor: User,
     event_id: int,
@@ -225,10 +234,8 @@ def answer_question(
 ) -> LectureQuestion:
     """Staff answer an owner's question; the owner gets the answer in their inbox."""
     now = now or utcnow()
-    event = event_for_staff(actor, event_id)
-    question = db.session.get(LectureQuestion, question_id)
-    if question is None or question.event_id != event.id:
-        raise NotFound(_l("No such question."))
+    question = question_for_staff(actor, event_id, question_id)
+    event = db.session.get(Event, question.event_id)
     if question.answered_at is not None:
         raise Conflict(_l("This question has already been answered."))
     answer = (answer or "").strip()

@@ -46,7 +46,9 @@ STATUS_LABELS = {
 
 # Who the organisers list, and in what order: the cars that are coming first.
 LISTED = (R.CONFIRMED, R.PENDING, R.OFFERED, R.WAITING)
-_LIST_ORDER = case({status.value: rank for rank, status in enumerate(LISTED)}, value="status")
+_LIST_ORDER = case(
+    {status: rank for rank, status in enumerate(LISTED)}, value=EventRegistration.status
+)
 
 
 def status_label(status) -> str:

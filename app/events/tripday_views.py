@@ -146,24 +146,20 @@ def questions(event_id: int):
 def answer_question(event_id: int, question_id: int):
     """Answer one question; the owner sees it on their phone."""
     event = _or_404(tripday.event_for_staff, current_user, event_id)
+    _or_404(lectures.question_for_staff, current_user, event_id, question_id)
     form = AnswerForm(prefix=f"q{question_id}")
     if form.validate_on_submit():
-        try:
-            ok, _answered = call_service(
-                form,
-                lectures.answer_question,
-                current_user,
-                event_id,
-                question_id,
-                form.answer.data,
-            )
-        except NotFound:
-            abort(404)
+        ok, _answered = call_service(
+            form, lectures.answer_question, current_user, event_id, question_id, form.answer.data
+        )
+        back = url_for("events.questions", event_id=event_id, page=request.args.get("page"))
         if ok:
             flash(_("Answer sent to the owner."), "success")
-            return redirect(
-                url_for("events.questions", event_id=event_id, page=request.args.get("page"))
-            )
+            return redirect(back)
+        if form.form_errors:  # answered meanwhile: the page no longer shows its form
+            for message in form.form_errors:
+                flash(str(message), "error")
+            return redirect(back)
     return _questions_page(event, form, question_id)
 
 

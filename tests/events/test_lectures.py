@@ -255,8 +255,15 @@ def test_staff_answer_and_the_owner_sees_it_on_the_phone_and_in_the_inbox(
     assert response.status_code == 302
     assert "0W-20 is fine." in _page(advisor, questions_path)
 
+    twice = advisor.post(
+        f"{questions_path}/{question_id}", data={f"q{question_id}-answer": "Or 5W-30."}
+    )
+    assert twice.status_code == 302
+    assert "already been answered" in _page(advisor, questions_path)
+
     page = _page(member_client, f"/me/tickets/{seat['registration_id']}/evaluation")
     assert "0W-20 is fine." in page
+    assert "Or 5W-30." not in page
     assert "Waiting for an answer" not in page
     inbox = _page(member_client, "/me/inbox")
     assert "Your question about “Winter driving and tyres” was answered" in inbox
@@ -339,6 +346,25 @@ def test_another_dealers_staff_cannot_see_or_answer_the_questions(
     assert "A Shenzhen question?" in _page(
         staff_factory("hq_admin", None), "/admin/events/questions/overdue"
     )
+
+
+def test_a_question_is_answered_only_on_its_own_lectures_page(
+    app, seeded, dealers, member_client, staff_factory, seat, clock
+):
+    with seeded():
+        other = make_lecture(make_staff("event_staff", dealers["SZ01"]), clock, title="Other")
+        other_id = other.id
+    clock.advance(days=3)
+    _evaluate(member_client, seat["registration_id"], question_1="Mine?")
+    question_id = _question_id(app)
+    staff = staff_factory("event_staff", "SZ01")
+    response = staff.post(
+        f"/admin/events/{other_id}/questions/{question_id}",
+        data={f"q{question_id}-answer": "Wrong page."},
+    )
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(LectureQuestion, question_id).answered_at is None
 
 
 def test_the_question_pages_are_for_staff_only(member_client, seat):

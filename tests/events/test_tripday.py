@@ -129,6 +129,23 @@ def test_a_lecture_has_no_safety_check(staff, dealers, clock):
         tripday.record_safety_check(staff, lecture.id, seat.id, **ALL_OK)
 
 
+def test_the_list_puts_confirmed_places_first_then_sign_up_order(staff, dealers, clock):
+    # Seats: a family of three waits for 3 seats while a later single owner takes the last one.
+    lecture = make_trip(staff, clock, kind=EventKind.LECTURE, capacity=2, waiver_text="")
+    first, family, single = (make_member(dealers["SZ01"], name=n) for n in ("A", "B", "C"))
+    services.sign_up(first, lecture.id)
+    services.sign_up(family, lecture.id, companions=2, companion_names="B1, B2")
+    services.sign_up(single, lecture.id)
+    rows = tripday.attendee_rows(db.session.scalars(tripday.attendee_query(lecture)).all())
+    assert [(row.name, row.status.value) for row in rows] == [
+        ("A", "confirmed"),
+        ("C", "confirmed"),
+        ("B", "waiting"),
+    ]
+    summary = tripday.attendee_summary(lecture)
+    assert (summary.confirmed, summary.people, summary.waiting) == (2, 2, 1)
+
+
 # --------------------------------------------------------------------------------- pages
 
 
