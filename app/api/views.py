@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -22,20 +23,35 @@ from app.api.errors import (
     domain_error_response,
     json_error,
 )
-from app.core.errors import DomainError
+from app.core.errors import DomainError, Forbidden
+from app.core.permissions import has_permission
+from app.extensions import csrf
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+# Endpoints staff also call from a page with their session (the gate's scanning phone), and the
+# permission they need there. The blueprint is CSRF-exempt for keys, so a session call must send
+# the page's CSRF token (X-CSRFToken).
+SESSION_ENDPOINTS = {"api.checkin": "events.checkin", "api.checkin_batch": "events.checkin"}
 
 
 @bp.before_request
 def authenticate():
-    """Every endpoint but the OpenAPI document needs a live key of a dealer."""
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        require_api_key()
+    """Every endpoint but the OpenAPI document needs a live key of a dealer (or, for the
+    session endpoints, a staff session with the permission and the CSRF token)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    permission = SESSION_ENDPOINTS.get(request.endpoint)
+    if permission and "Authorization" not in request.headers and current_user.is_authenticated:
+        if not has_permission(current_user, permission):
+            raise Forbidden(_l("Your account may not do this."))
+        csrf.protect()
+        g.api_staff = current_user._get_current_object()
+        return
+    require_api_key()
 
 
 @bp.errorhandler(DomainError)
@@ -391,5 +407,5 @@ def openapi():
     return jsonify(api_spec(current_app))
 
 
-# Referral state and callback steps register their routes on this blueprint.
-from app.api import referrals  # noqa: E402, F401
+# Referral state and callback steps, and the event gate, register their routes on this blueprint.
+from app.api import checkin, referrals  # noqa: E402, F401

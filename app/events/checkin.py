@@ -1,14 +1,22 @@
-"""Tickets and the gate (R7): signed tickets, check-in once, points once, replay-safe."""
+"""Tickets and the gate (R7): signed tickets, check-in once, points once, replay-safe.
+
+A scanning phone checks tickets online (``check_in``) or, without signal, on its own with the
+event's public keys and attendee list (``gate_attendees``); it uploads those offline scans
+later (``check_in_batch``). Each scan carries the phone's random nonce, so an upload replayed
+after a lost answer changes nothing; a ticket checked in on two phones is checked in once and
+the second scan is recorded as a ``ScanConflict``.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.core.clock import utcnow
+from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import NotFound
 from app.core.permissions import Role
 from app.core.tokens import TokenError
@@ -18,6 +26,12 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.members.models import Member, Vehicle
+
+# What the gate answers, best first.
+STATUSES = ("checked_in", "already_checked_in", "invalid", "wrong_event", "cancelled", "unpaid")
+# The most scans one upload may carry.
+MAX_BATCH = 500
 
 
 def ticket_token(registration: EventRegistration, *, now: datetime | None = None) -> str:
@@ -37,7 +51,36 @@ class CheckInResult:
     checked_in_at: datetime | None = None
 
 
-def _staff_event(actor: User | None, event_id: int, dealer_id: int | None) -> Event:
+@dataclass(frozen=True)
+class Scan:
+    """A scan made without signal: the QR's text, the phone's nonce and the phone's time."""
+
+    ticket: str
+    nonce: str
+    scanned_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The answer to one uploaded scan; ``conflict`` when another scan checked it in first."""
+
+    nonce: str
+    result: CheckInResult
+    conflict: bool
+
+
+def gate_status(registration: EventRegistration) -> str:
+    """How the gate treats a registration of its event: ok, unpaid or cancelled."""
+    if registration.status == R.CONFIRMED:
+        return "ok"
+    if registration.status == R.PENDING:
+        return "unpaid"
+    # Waiting, offered, expired and cancelled places hold no ticket for the gate.
+    return "cancelled"
+
+
+def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
+    """The event whose gate ``actor`` (or a key of ``dealer_id``) may run; NotFound otherwise."""
     event = db.session.get(Event, event_id)
     scope = (
         dealer_id if actor is None else (None if actor.role == Role.HQ_ADMIN else actor.dealer_id)
@@ -58,7 +101,45 @@ def check_in(
 ) -> CheckInResult:
     """Check a scanned ticket in, once; the attendance points are awarded once."""
     now = now or utcnow()
-    event = _staff_event(actor, event_id, dealer_id)
+    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    return _check_one(actor, event, ticket, nonce, at=now, now=now, source="online")
+
+
+def check_in_batch(
+    actor: User | None,
+    *,
+    event_id: int,
+    scans: list[Scan],
+    dealer_id: int | None = None,
+    now: datetime | None = None,
+) -> list[BatchResult]:
+    """Check in the scans a phone made offline, earliest first; the same upload twice changes
+    nothing. Results are in the order of ``scans``."""
+    now = now or utcnow()
+    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    day_starts = local_midnight(local_date(event.starts_at))
+    results: dict[int, BatchResult] = {}
+    for index in sorted(range(len(scans)), key=lambda i: scans[i].scanned_at):
+        scan = scans[index]
+        # A phone's clock may be wrong: a time in the future or before the event's day is
+        # replaced by the upload's time, the latest moment the scan can have happened.
+        at = scan.scanned_at if day_starts <= scan.scanned_at <= now else now
+        result = _check_one(actor, event, scan.ticket, scan.nonce, at=at, now=now, source="offline")
+        results[index] = BatchResult(scan.nonce, result, result.status == "already_checked_in")
+    return [results[i] for i in range(len(scans))]
+
+
+def _check_one(
+    actor: User | None,
+    event: Event,
+    ticket: str,
+    nonce: str | None,
+    *,
+    at: datetime,
+    now: datetime,
+    source: str,
+) -> CheckInResult:
+    """One scan at ``event``'s gate, made at ``at`` and checked at ``now``."""
     try:
         claims = current_app.extensions["token_signer"].verify(ticket, kind="ticket", now=now)
     except TokenError:
@@ -67,11 +148,10 @@ def check_in(
     if found is None:
         return CheckInResult("invalid")
     if found.event_id != event.id:
-        return CheckInResult("wrong_event", found)
-    if found.status == R.PENDING:
-        return CheckInResult("unpaid", found)
-    if found.status != R.CONFIRMED:
-        return CheckInResult("cancelled", found)
+        return CheckInResult("wrong_event")
+    status = gate_status(found)
+    if status != "ok":
+        return CheckInResult(status, found)
     # Scans of one ticket queue on its row: two phones cannot both check it in.
     registration = db.session.execute(
         select(EventRegistration)
@@ -80,7 +160,10 @@ def check_in(
         .execution_options(populate_existing=True)
     ).scalar_one()
     if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
-        return CheckInResult("checked_in", registration, replayed.checked_in_at)
+        if replayed.registration_id == registration.id:
+            return CheckInResult("checked_in", registration, replayed.checked_in_at)
+        # A nonce already spent on another ticket proves nothing about this scan.
+        nonce = None
     done = db.session.scalar(select(CheckIn).where(CheckIn.registration_id == registration.id))
     if done is not None:
         if nonce and not db.session.scalar(
@@ -89,21 +172,23 @@ def check_in(
             db.session.add(
                 ScanConflict(
                     registration_id=registration.id,
-                    scanned_at=now,
+                    scanned_at=at,
                     staff_id=getattr(actor, "id", None),
                     nonce=nonce,
                 )
             )
             db.session.flush()
         return CheckInResult("already_checked_in", registration, done.checked_in_at)
-    check = CheckIn(
-        registration_id=registration.id,
-        event_id=event.id,
-        checked_in_at=now,
-        staff_id=getattr(actor, "id", None),
-        nonce=nonce,
+    db.session.add(
+        CheckIn(
+            registration_id=registration.id,
+            event_id=event.id,
+            checked_in_at=at,
+            staff_id=getattr(actor, "id", None),
+            nonce=nonce,
+            source=source,
+        )
     )
-    db.session.add(check)
     db.session.flush()
     return_deposit(registration, actor=actor, now=now)
     if event.attendance_points:
@@ -118,4 +203,103 @@ def check_in(
             actor=actor,
             now=now,
         )
-    return CheckInResult("checked_in", registration, now)
+    return CheckInResult("checked_in", registration, at)
+
+
+# ------------------------------------------------------------------------ the gate's lists
+
+
+@dataclass(frozen=True)
+class GateEntry:
+    """A registration as the gate sees it."""
+
+    registration: EventRegistration
+    status: str  # ok, unpaid or cancelled
+    checked_in_at: datetime | None
+
+
+def gate_attendees(event: Event) -> list[GateEntry]:
+    """Every registration of ``event`` with its gate status and check-in time, by name: what a
+    phone needs to check tickets without signal."""
+    rows = db.session.execute(
+        select(EventRegistration, CheckIn.checked_in_at)
+        .join(Member, Member.id == EventRegistration.member_id)
+        .outerjoin(CheckIn, CheckIn.registration_id == EventRegistration.id)
+        .where(EventRegistration.event_id == event.id)
+        .options(
+            selectinload(EventRegistration.member),
+            selectinload(EventRegistration.vehicle).selectinload(Vehicle.colour),
+        )
+        .order_by(Member.name, EventRegistration.id)
+    ).all()
+    return [GateEntry(r, gate_status(r), at) for r, at in rows]
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """How far the gate is: confirmed places and check-ins."""
+
+    expected: int
+    checked_in: int
+    conflicts: int
+
+
+def gate_summary(event: Event) -> GateSummary:
+    """Counts for the gate page."""
+    expected = db.session.scalar(
+        select(func.count(EventRegistration.id)).where(
+            EventRegistration.event_id == event.id, EventRegistration.status == R.CONFIRMED
+        )
+    )
+    checked_in = db.session.scalar(
+        select(func.count(CheckIn.id)).where(CheckIn.event_id == event.id)
+    )
+    conflicts = db.session.scalar(
+        select(func.count(ScanConflict.id))
+        .join(EventRegistration, EventRegistration.id == ScanConflict.registration_id)
+        .where(EventRegistration.event_id == event.id)
+    )
+    return GateSummary(expected, checked_in, conflicts)
+
+
+@dataclass(frozen=True)
+class ConflictEntry:
+    """A second scan of a checked-in ticket, with the check-in it clashed with."""
+
+    registration: EventRegistration
+    scanned_at: datetime
+    checked_in_at: datetime
+    staff_name: str | None
+
+
+def scan_conflicts(event: Event, *, limit: int = 50) -> list[ConflictEntry]:
+    """The latest second scans of the event's tickets: reported for staff, never counted."""
+    rows = db.session.execute(
+        select(ScanConflict, EventRegistration, CheckIn.checked_in_at, User.name)
+        .join(EventRegistration, EventRegistration.id == ScanConflict.registration_id)
+        .join(CheckIn, CheckIn.registration_id == EventRegistration.id)
+        .outerjoin(User, User.id == ScanConflict.staff_id)
+        .where(EventRegistration.event_id == event.id)
+        .options(selectinload(EventRegistration.member))
+        .order_by(ScanConflict.scanned_at.desc(), ScanConflict.id.desc())
+        .limit(limit)
+    ).all()
+    return [ConflictEntry(r, c.scanned_at, at, name) for c, r, at, name in rows]
+
+
+def describe_attendee(registration: EventRegistration, *, locale: str = "en") -> dict:
+    """Who the gate lets in: name, companions and car (no contact details)."""
+    vehicle = registration.vehicle
+    return {
+        "registration_id": registration.id,
+        "name": registration.member.name,
+        "companions": registration.companions,
+        "companion_names": registration.companion_names,
+        "car": None
+        if vehicle is None
+        else {
+            "model": vehicle.model,
+            "colour": vehicle.colour.label(locale),
+            "plate": vehicle.plate,
+        },
+    }

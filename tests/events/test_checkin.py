@@ -1,0 +1,309 @@
+"""The gate (R7): a ticket checks in once with its points once, offline uploads replay safely,
+two phones' scans of one ticket make one check-in and a reported conflict, bad tickets are
+refused with their reason."""
+
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from app.core.clock import local_date, local_midnight
+from app.core.errors import NotFound
+from app.core.tokens import PREFIX, TokenSigner, b64decode, b64encode
+from app.events import checkin, services
+from app.events.checkin import Scan
+from app.events.models import CheckIn, EventRegistration, RegistrationStatus, ScanConflict
+from app.extensions import db
+from app.loyalty.models import PointsEntry
+from app.loyalty.services import account_for
+from tests.events.test_services import join, make_trip, owner
+from tests.factories import make_staff
+
+R = RegistrationStatus
+
+
+@pytest.fixture
+def staff(ctx, dealers):
+    return make_staff("event_staff", dealers["SZ01"])
+
+
+@pytest.fixture
+def trip_day(staff, clock):
+    """A trip open for sign-up now; ``at_the_gate`` moves the clock to its day."""
+    return make_trip(staff, clock, capacity=5)
+
+
+def at_the_gate(clock, trip):
+    """Move the clock to an hour after the trip starts."""
+    clock.at = trip.starts_at + timedelta(hours=1)
+    return clock.now()
+
+
+def counts(registration) -> tuple[int, int]:
+    """(check-ins, conflicts) of a registration."""
+    check_ins = db.session.scalar(
+        select(func.count(CheckIn.id)).where(CheckIn.registration_id == registration.id)
+    )
+    conflicts = db.session.scalar(
+        select(func.count(ScanConflict.id)).where(ScanConflict.registration_id == registration.id)
+    )
+    return check_ins, conflicts
+
+
+def event_points(member) -> int:
+    return db.session.scalar(
+        select(func.count(PointsEntry.id)).where(
+            PointsEntry.account_id == account_for(member).id, PointsEntry.source == "event"
+        )
+    )
+
+
+def tamper(token: str) -> str:
+    """The token with one bit of its subject id flipped (signature left as it was)."""
+    raw = bytearray(b64decode(token[len(PREFIX) :]))
+    raw[9] ^= 0x01
+    return PREFIX + b64encode(bytes(raw))
+
+
+# ------------------------------------------------------------------------------ online
+
+
+def test_the_same_ticket_twice_is_already_checked_in_and_points_come_once(
+    staff, dealers, clock, trip_day
+):
+    member = owner(dealers)
+    registration = join(member, trip_day)
+    token = checkin.ticket_token(registration)
+    opened = at_the_gate(clock, trip_day)
+
+    first = checkin.check_in(staff, event_id=trip_day.id, ticket=token, nonce="phone-a-0001")
+    assert (first.status, first.checked_in_at) == ("checked_in", opened)
+    assert first.registration.id == registration.id
+
+    clock.advance(minutes=7)
+    second = checkin.check_in(staff, event_id=trip_day.id, ticket=token, nonce="phone-a-0002")
+    assert second.status == "already_checked_in"
+    assert second.checked_in_at == opened
+    # Without a nonce (the page's form without JavaScript) the answer is the same.
+    assert checkin.check_in(staff, event_id=trip_day.id, ticket=token).status == (
+        "already_checked_in"
+    )
+
+    assert account_for(member).balance == 300
+    assert event_points(member) == 1
+    assert counts(registration) == (1, 1)
+    check = db.session.scalar(select(CheckIn).where(CheckIn.registration_id == registration.id))
+    assert (check.source, check.staff_id, check.nonce) == ("online", staff.id, "phone-a-0001")
+
+
+def test_a_nonce_spent_on_another_ticket_does_not_pass_for_a_replay(
+    staff, dealers, clock, trip_day
+):
+    first, second = join(owner(dealers, "A"), trip_day), join(owner(dealers, "B"), trip_day)
+    at_the_gate(clock, trip_day)
+    nonce = "reused-nonce-01"
+    checkin.check_in(staff, event_id=trip_day.id, ticket=checkin.ticket_token(first), nonce=nonce)
+    result = checkin.check_in(
+        staff, event_id=trip_day.id, ticket=checkin.ticket_token(second), nonce=nonce
+    )
+    assert result.status == "checked_in" and result.registration.id == second.id
+    assert counts(second) == (1, 0)
+
+
+# ------------------------------------------------------------------------------ offline
+
+
+def test_a_batch_replayed_twice_changes_nothing(staff, dealers, clock, trip_day):
+    members = [owner(dealers, f"O{i}") for i in range(3)]
+    registrations = [join(m, trip_day) for m in members]
+    opened = at_the_gate(clock, trip_day)
+    scans = [
+        Scan(checkin.ticket_token(r), f"offline-{i:04d}", opened + timedelta(minutes=i))
+        for i, r in enumerate(registrations)
+    ]
+    # The third ticket scanned twice on the same phone (a second nonce) before the upload.
+    scans.append(Scan(scans[2].ticket, "offline-0099", opened + timedelta(minutes=5)))
+    clock.advance(hours=1)
+
+    first = checkin.check_in_batch(staff, event_id=trip_day.id, scans=scans)
+    assert [(b.nonce, b.result.status, b.conflict) for b in first] == [
+        ("offline-0000", "checked_in", False),
+        ("offline-0001", "checked_in", False),
+        ("offline-0002", "checked_in", False),
+        ("offline-0099", "already_checked_in", True),
+    ]
+    # Each check-in keeps the phone's time of the scan, not the upload's.
+    assert [b.result.checked_in_at for b in first[:3]] == [s.scanned_at for s in scans[:3]]
+    db.session.commit()
+
+    again = checkin.check_in_batch(staff, event_id=trip_day.id, scans=scans)
+    assert [(b.nonce, b.result.status, b.result.checked_in_at, b.conflict) for b in again] == [
+        (b.nonce, b.result.status, b.result.checked_in_at, b.conflict) for b in first
+    ]
+    assert [counts(r) for r in registrations] == [(1, 0), (1, 0), (1, 1)]
+    assert [account_for(m).balance for m in members] == [300, 300, 300]
+    assert [event_points(m) for m in members] == [1, 1, 1]
+    assert set(db.session.scalars(select(CheckIn.source))) == {"offline"}
+
+
+def test_two_phones_offline_make_one_check_in_and_a_reported_conflict(
+    staff, dealers, clock, trip_day
+):
+    member = owner(dealers)
+    registration = join(member, trip_day)
+    token = checkin.ticket_token(registration)
+    opened = at_the_gate(clock, trip_day)
+    other_phone = make_staff("event_staff", dealers["SZ01"])
+    clock.advance(minutes=30)
+
+    # Phone B uploads first, then phone A: the first upload checks the ticket in.
+    by_b = checkin.check_in_batch(
+        other_phone,
+        event_id=trip_day.id,
+        scans=[Scan(token, "phone-b-scan-1", opened + timedelta(minutes=3))],
+    )
+    by_a = checkin.check_in_batch(
+        staff, event_id=trip_day.id, scans=[Scan(token, "phone-a-scan-1", opened)]
+    )
+    assert (by_b[0].result.status, by_b[0].conflict) == ("checked_in", False)
+    assert (by_a[0].result.status, by_a[0].conflict) == ("already_checked_in", True)
+    assert by_a[0].result.checked_in_at == opened + timedelta(minutes=3)
+    assert counts(registration) == (1, 1)
+    assert account_for(member).balance == 300
+
+    [conflict] = checkin.scan_conflicts(trip_day)
+    assert conflict.registration.id == registration.id
+    assert (conflict.scanned_at, conflict.checked_in_at) == (opened, opened + timedelta(minutes=3))
+    assert conflict.staff_name == staff.name
+    assert checkin.gate_summary(trip_day) == checkin.GateSummary(1, 1, 1)
+
+
+def test_a_phone_clock_in_the_future_or_before_the_event_day_gives_the_upload_time(
+    staff, dealers, clock, trip_day
+):
+    early, late, good = (join(owner(dealers, n), trip_day) for n in ("Early", "Late", "Good"))
+    opened = at_the_gate(clock, trip_day)
+    day_starts = local_midnight(local_date(trip_day.starts_at))
+    clock.advance(minutes=20)
+    uploaded = clock.now()
+    results = checkin.check_in_batch(
+        staff,
+        event_id=trip_day.id,
+        scans=[
+            Scan(checkin.ticket_token(early), "clock-early-1", day_starts - timedelta(seconds=1)),
+            Scan(checkin.ticket_token(late), "clock-late-01", uploaded + timedelta(hours=3)),
+            Scan(checkin.ticket_token(good), "clock-good-01", day_starts),
+        ],
+    )
+    assert [r.result.checked_in_at for r in results] == [uploaded, uploaded, day_starts]
+    assert opened > day_starts
+
+
+# ------------------------------------------------------------------------------ refused
+
+
+def test_forged_altered_wrong_event_cancelled_and_unpaid_tickets_are_refused(
+    app, staff, dealers, clock, trip_day
+):
+    other_trip = make_trip(staff, clock, title="Another trip")
+    member = owner(dealers)
+    registration = join(member, trip_day)
+    token = checkin.ticket_token(registration)
+    cancelled = join(owner(dealers, "Leaver"), trip_day)
+    cancelled_token = checkin.ticket_token(cancelled)
+    services.cancel_registration(cancelled.member, cancelled.id)
+    unpaid = join(owner(dealers, "Payer"), trip_day)
+    unpaid.status = R.PENDING  # a paid event's place held until paid
+    waiting = join(owner(dealers, "Waiter"), trip_day)
+    waiting.status = R.WAITING
+    db.session.flush()
+    at_the_gate(clock, trip_day)
+
+    # Signed with a key of the same id that is not the club's.
+    key_id = app.extensions["token_signer"].key_id
+    stranger = TokenSigner(key_id, Ed25519PrivateKey.generate())
+    forged = stranger.sign("ticket", registration.id, now=clock.now())
+    card = app.extensions["token_signer"].sign("card", registration.id, now=clock.now())
+    refused = {
+        "forged": forged,
+        "altered": tamper(token),
+        "signature cut": token[:-4] + "AAAA",
+        "card, not ticket": card,
+        "garbage": "hello",
+        "empty": "",
+    }
+    for label, ticket in refused.items():
+        result = checkin.check_in(staff, event_id=trip_day.id, ticket=ticket, nonce=None)
+        assert result.status == "invalid", label
+        assert result.registration is None, label
+
+    wrong = checkin.check_in(staff, event_id=other_trip.id, ticket=token)
+    # A ticket of another event says nothing about whose it is.
+    assert (wrong.status, wrong.registration) == ("wrong_event", None)
+    results = {
+        name: checkin.check_in(staff, event_id=trip_day.id, ticket=checkin.ticket_token(r))
+        for name, r in (("cancelled", cancelled), ("unpaid", unpaid), ("waiting", waiting))
+    }
+    assert results["cancelled"].status == "cancelled"
+    assert results["unpaid"].status == "unpaid"
+    assert results["waiting"].status == "cancelled"
+    assert checkin.check_in(
+        staff, event_id=trip_day.id, ticket=cancelled_token
+    ).registration.id == (cancelled.id)
+
+    # The same refusals in an offline upload.
+    batch = checkin.check_in_batch(
+        staff,
+        event_id=trip_day.id,
+        scans=[
+            Scan(forged, "refused-000001", clock.now()),
+            Scan(tamper(token), "refused-000002", clock.now()),
+            Scan(checkin.ticket_token(cancelled), "refused-000003", clock.now()),
+            Scan(checkin.ticket_token(unpaid), "refused-000004", clock.now()),
+        ],
+    )
+    assert [b.result.status for b in batch] == ["invalid", "invalid", "cancelled", "unpaid"]
+    assert not any(b.conflict for b in batch)
+    assert db.session.scalar(select(func.count(CheckIn.id))) == 0
+    assert account_for(member).balance == 0
+
+
+def test_staff_of_another_dealer_and_keys_of_another_dealer_find_no_event(
+    staff, dealers, clock, trip_day
+):
+    registration = join(owner(dealers), trip_day)
+    token = checkin.ticket_token(registration)
+    at_the_gate(clock, trip_day)
+    with pytest.raises(NotFound):
+        checkin.check_in(
+            make_staff("event_staff", dealers["GZ01"]), event_id=trip_day.id, ticket=token
+        )
+    with pytest.raises(NotFound):
+        checkin.check_in_batch(
+            None,
+            event_id=trip_day.id,
+            scans=[Scan(token, "other-dealer-1", clock.now())],
+            dealer_id=dealers["GZ01"],
+        )
+    hq = make_staff("hq_admin", None)
+    assert checkin.check_in(hq, event_id=trip_day.id, ticket=token).status == "checked_in"
+    assert counts(registration) == (1, 0)
+
+
+def test_the_gate_list_has_every_registration_with_its_gate_status(staff, dealers, clock, trip_day):
+    confirmed = join(owner(dealers, "Ann"), trip_day)
+    unpaid = join(owner(dealers, "Bob"), trip_day)
+    unpaid.status = R.PENDING
+    db.session.flush()
+    at_the_gate(clock, trip_day)
+    checkin.check_in(staff, event_id=trip_day.id, ticket=checkin.ticket_token(confirmed))
+    entries = checkin.gate_attendees(trip_day)
+    assert [(e.registration.member.name, e.status, e.checked_in_at) for e in entries] == [
+        ("Ann", "ok", clock.now()),
+        ("Bob", "unpaid", None),
+    ]
+    described = checkin.describe_attendee(confirmed)
+    assert described["name"] == "Ann" and described["car"]["model"]
+    assert set(described) == {"registration_id", "name", "companions", "companion_names", "car"}
+    assert db.session.get(EventRegistration, confirmed.id).status == R.CONFIRMED
