@@ -70,11 +70,6 @@ def _service_down() -> PaymentServiceDown:
 # --------------------------------------------------------------------------- settings
 
 
-def online_payment_configured() -> bool:
-    """Stripe keys are set: paid events take payment through Stripe Checkout."""
-    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
-
-
 def demo_checkout_enabled() -> bool:
     """The labelled demo checkout (development only, and only without Stripe keys)."""
     config = current_app.config
@@ -195,7 +190,7 @@ def start_checkout(member: Member, registration_id: int, *, now: datetime | None
     _lock_event(registration.event_id)
     db.session.refresh(registration)
     payment = _lock_payment(registration.id)
-    if payment is not None and payment.status in (P.PAID, P.REFUNDED):
+    if payment is not None and payment.status == P.PAID:
         raise Conflict(_l("This place is already paid."))
     if registration.status != R.PENDING:
         raise Conflict(_l("This place is not waiting for a payment."))
