@@ -20,6 +20,7 @@ from app.events.forms import EventForm, SignUpForm
 from app.events.models import EventKind, RegistrationStatus
 from app.extensions import db
 from app.loyalty.services import list_tiers, tier_label
+from app.payments.services import payment_for, refund_for_cancellation
 
 bp = Blueprint("events", __name__)
 
@@ -160,6 +161,7 @@ def ticket(registration_id: int):
         position=services.waiting_position(registration),
         checked_in_at=services.checked_in_at(registration),
         payments_enabled=services.payments_enabled(),
+        payment=payment_for(registration) if registration.event.price_fen else None,
         now=utcnow(),
     )
 
@@ -184,8 +186,6 @@ def cancel(registration_id: int):
 
 
 def _refund(registration) -> bool:
-    from app.payments.services import refund_for_cancellation
-
     return refund_for_cancellation(registration) is not None
 
 
