@@ -71,6 +71,7 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
     # Offered where the dealer's Stripe account supports them for CNY.
     STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,wechat_pay,alipay")
+    STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
     DEMO_CHECKOUT = _bool("DEMO_CHECKOUT", True)
     # How long an unpaid place is held before it goes to the next in line.
     PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
