@@ -1,3 +1,162 @@
-"""The gate: the staff check-in page (camera, offline) and its data."""
+"""The gate: the staff check-in page (camera, offline) and its data.
 
-from app.events.views import bp  # noqa: F401
+The page scans tickets with the phone's camera and checks them through the JSON API with the
+staff member's session (``POST /api/v1/checkin``). Without signal it verifies signatures on
+the phone with the event's public keys and attendee list (``checkin_data``), queues the scans
+and uploads them later (``POST /api/v1/checkin/batch``). A service worker keeps the page and
+its scripts available offline. Without JavaScript, the ticket field posts to the page itself.
+"""
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import abort, current_app, jsonify, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.core.clock import utcnow
+from app.core.errors import NotFound
+from app.core.permissions import permission_required
+from app.events.checkin import (
+    check_in,
+    describe_attendee,
+    event_for_gate,
+    gate_attendees,
+    gate_summary,
+    scan_conflicts,
+)
+from app.events.views import bp
+
+# What the service worker keeps for the page to open without signal (under static/).
+GATE_ASSETS = (
+    "css/app.css",
+    "js/confirm.js",
+    "js/checkin.js",
+    "js/checkin-verify.js",
+    "js/vendor/noble-ed25519/index.js",
+    "js/vendor/zxing-library/index.min.js",
+    "img/icon.svg",
+    "img/favicon.ico",
+    "img/icon-192.png",
+    "manifest.webmanifest",
+)
+SERVICE_WORKER = "js/checkin-sw.js"
+
+
+class TicketForm(FlaskForm):
+    """The manual fallback: the ticket's code, typed or pasted (or from a keyboard scanner)."""
+
+    ticket = TextAreaField(
+        _l("Ticket code"),
+        [DataRequired(_l("Scan or type a ticket code.")), Length(max=512)],
+        description=_l("The text of the ticket's QR code, starting with CC1."),
+        render_kw={"rows": 2, "autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+def _gate_event_or_404(event_id: int):
+    try:
+        return event_for_gate(current_user, event_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/admin/events/<int:event_id>/checkin", methods=["GET", "POST"])
+@permission_required("events.checkin")
+def checkin_page(event_id: int):
+    """The gate: scan tickets with the camera, online or not."""
+    event = _gate_event_or_404(event_id)
+    form = TicketForm()
+    result = None
+    if form.validate_on_submit():
+        result = check_in(current_user, event_id=event.id, ticket=form.ticket.data)
+        form.ticket.data = ""
+    return render_template(
+        "events/checkin.html",
+        event=event,
+        form=form,
+        result=result,
+        attendee=describe_attendee(result.registration, locale=str(get_locale()))
+        if result and result.registration
+        else None,
+        summary=gate_summary(event),
+        conflicts=scan_conflicts(event),
+        service_worker_url=url_for("events.checkin_service_worker"),
+        timezone=current_app.config["TIMEZONE"],
+    )
+
+
+@bp.get("/admin/events/<int:event_id>/checkin/data")
+@permission_required("events.checkin")
+def checkin_data(event_id: int):
+    """What a phone needs to check tickets without signal: public keys and attendees."""
+    event = _gate_event_or_404(event_id)
+    locale = str(get_locale())
+    summary = gate_summary(event)
+    response = jsonify(
+        {
+            "event": {
+                "id": event.id,
+                "title": event.title,
+                "starts_at": event.starts_at.isoformat(),
+                "ends_at": event.ends_at.isoformat(),
+            },
+            "keys": current_app.extensions["token_signer"].public_keys(),
+            "attendees": [
+                {
+                    **describe_attendee(entry.registration, locale=locale),
+                    "status": entry.status,
+                    "checked_in_at": entry.checked_in_at.isoformat()
+                    if entry.checked_in_at
+                    else None,
+                }
+                for entry in gate_attendees(event)
+            ],
+            "summary": {
+                "expected": summary.expected,
+                "checked_in": summary.checked_in,
+                "conflicts": summary.conflicts,
+            },
+            "generated_at": utcnow().isoformat(),
+            # A fresh token after a new login, for the uploads of scans queued before it.
+            "csrf_token": generate_csrf(),
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@cache
+def _asset_version(static_folder: str, mtimes: tuple[float, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in (*GATE_ASSETS, SERVICE_WORKER):
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.get("/admin/events/checkin-sw.js")
+@permission_required("events.checkin")
+def checkin_service_worker():
+    """The gate's service worker, with the list and version of the files it keeps offline.
+
+    A new version of any of them changes this script, so phones fetch them again.
+    """
+    folder = current_app.static_folder
+    mtimes = tuple((Path(folder) / n).stat().st_mtime for n in (*GATE_ASSETS, SERVICE_WORKER))
+    settings = {
+        "version": _asset_version(folder, mtimes),
+        "assets": [url_for("static", filename=name) for name in GATE_ASSETS],
+    }
+    source = (Path(folder) / SERVICE_WORKER).read_text(encoding="utf-8")
+    response = current_app.response_class(
+        f"const GATE = {json.dumps(settings)};\n{source}", mimetype="text/javascript"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response

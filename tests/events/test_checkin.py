@@ -2,7 +2,9 @@
 two phones' scans of one ticket make one check-in and a reported conflict, bad tickets are
 refused with their reason."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,6 +19,7 @@ from app.events.models import CheckIn, EventRegistration, RegistrationStatus, Sc
 from app.extensions import db
 from app.loyalty.models import PointsEntry
 from app.loyalty.services import account_for
+from app.members.models import Member
 from tests.events.test_services import join, make_trip, owner
 from tests.factories import make_staff
 
@@ -307,3 +310,119 @@ def test_the_gate_list_has_every_registration_with_its_gate_status(staff, dealer
     assert described["name"] == "Ann" and described["car"]["model"]
     assert set(described) == {"registration_id", "name", "companions", "companion_names", "car"}
     assert db.session.get(EventRegistration, confirmed.id).status == R.CONFIRMED
+
+
+# ---------------------------------------------------------------------------- the gate page
+
+
+@pytest.fixture
+def gate_page(app, seeded, dealers, clock):
+    """A SZ01 trip with a confirmed and an unpaid owner: ids and the confirmed one's ticket;
+    the clock on the trip's day."""
+    with seeded():
+        organiser = make_staff("event_staff", dealers["SZ01"])
+        trip = make_trip(organiser, clock)
+        registration = join(owner(dealers, "Zhang Wei"), trip)
+        join(owner(dealers, "Unpaid owner"), trip).status = R.PENDING
+        info = {"event_id": trip.id, "ticket": checkin.ticket_token(registration)}
+        info["registration_id"] = registration.id
+        at_the_gate(clock, trip)
+    return info
+
+
+def test_the_gate_page_is_for_the_events_dealer_and_hq(staff_factory, gate_page):
+    path = f"/admin/events/{gate_page['event_id']}/checkin"
+    for role, dealer, status in (
+        ("event_staff", "SZ01", 200),
+        ("dealer_admin", "SZ01", 200),
+        ("hq_admin", None, 200),
+        ("event_staff", "GZ01", 404),
+        ("dealer_admin", "GZ01", 404),
+    ):
+        client = staff_factory(role, dealer)
+        assert client.get(path).status_code == status, (role, dealer)
+        assert client.get(f"{path}/data").status_code == status, (role, dealer)
+    assert staff_factory("event_staff", "SZ01").get("/admin/events/999999/checkin").status_code == (
+        404
+    )
+
+
+def test_the_gate_page_gives_its_script_what_it_needs(staff_factory, gate_page):
+    page = staff_factory("event_staff", "SZ01").get(
+        f"/admin/events/{gate_page['event_id']}/checkin"
+    )
+    html = page.get_data(as_text=True)
+    assert 'data-check-url="/api/v1/checkin"' in html
+    assert 'data-batch-url="/api/v1/checkin/batch"' in html
+    assert f'data-sw-scope="/admin/events/{gate_page["event_id"]}/checkin"' in html
+    assert 'data-t-already-checked-in="Already checked in at {time}"' in html
+    assert '<script type="module" src="/static/js/checkin.js">' in html
+    # Strict CSP: no inline script or style on the page.
+    assert "<script>" not in html and "style=" not in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_the_offline_data_has_the_keys_and_every_registration_but_no_contacts(
+    app, staff_factory, gate_page
+):
+    client = staff_factory("event_staff", "SZ01")
+    with app.app_context():
+        mobiles = [m.mobile for m in db.session.scalars(select(Member))]
+    response = client.get(f"/admin/events/{gate_page['event_id']}/checkin/data")
+    assert response.headers["Cache-Control"] == "no-store"
+    data = response.get_json()
+    assert data["keys"] == app.extensions["token_signer"].public_keys()
+    assert data["event"]["id"] == gate_page["event_id"]
+    assert [(a["name"], a["status"], a["checked_in_at"]) for a in data["attendees"]] == [
+        ("Unpaid owner", "unpaid", None),
+        ("Zhang Wei", "ok", None),
+    ]
+    assert data["summary"] == {"expected": 1, "checked_in": 0, "conflicts": 0}
+    assert data["csrf_token"]
+    assert not any(mobile in response.get_data(as_text=True) for mobile in mobiles)
+
+
+def test_the_service_worker_keeps_the_gates_files(app, staff_factory, gate_page):
+    client = staff_factory("event_staff", "SZ01")
+    response = client.get("/admin/events/checkin-sw.js")
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    first_line, source = response.get_data(as_text=True).split("\n", 1)
+    assert first_line.startswith("const GATE = ") and "GATE.version" in source
+    settings = json.loads(first_line.removeprefix("const GATE = ").rstrip(";"))
+    assert len(settings["version"]) == 16
+    assert {
+        "/static/js/checkin.js",
+        "/static/js/checkin-verify.js",
+        "/static/js/vendor/noble-ed25519/index.js",
+        "/static/js/vendor/zxing-library/index.min.js",
+        "/static/css/app.css",
+    } <= set(settings["assets"])
+    for asset in settings["assets"]:
+        with client.get(asset) as served:
+            assert served.status_code == 200, asset
+    static = Path(app.static_folder)
+    for vendored in ("noble-ed25519", "zxing-library"):
+        assert (static / "js" / "vendor" / vendored / "LICENSE").stat().st_size > 1000
+
+
+def test_without_javascript_the_ticket_field_checks_in_on_the_page(
+    app, staff_factory, gate_page, clock
+):
+    client = staff_factory("event_staff", "SZ01")
+    path = f"/admin/events/{gate_page['event_id']}/checkin"
+    page = client.post(path, data={"ticket": gate_page["ticket"]}).get_data(as_text=True)
+    assert "gate-result gate-ok" in page and "✓ Checked in" in page and "Zhang Wei" in page
+    clock.advance(minutes=5)
+    again = client.post(path, data={"ticket": gate_page["ticket"]}).get_data(as_text=True)
+    # 03:00 UTC is 11:00 in Shanghai.
+    assert clock.now().strftime("%H:%M") == "03:05"
+    assert "Already checked in at 11:00" in again
+    forged = client.post(path, data={"ticket": "CC1.forged"}).get_data(as_text=True)
+    assert "✗ Forged or damaged ticket" in forged
+    empty = client.post(path, data={"ticket": ""})
+    assert empty.status_code == 200 and "Scan or type a ticket code." in empty.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CheckIn.id))) == 1

@@ -1,0 +1,506 @@
+// The event gate: scan tickets with the camera (or a photo, or the code field) and show the
+// answer big and in colour. With signal the server checks each scan; without it (or when the
+// server is slow) this phone verifies the signature with the event's public keys and its copy
+// of the attendee list, queues the scan and uploads it when the signal returns. Every scan
+// carries a random nonce: an upload sent twice, or a scan the server saw before the phone gave
+// up waiting, is counted once.
+import { verifyToken } from "./checkin-verify.js";
+
+const ONLINE_WAIT_MS = 800; // the gate answers in under a second, with or without the server
+const REPEAT_MS = 4000; // the camera sees the same code many times a second
+const REFRESH_MS = 30000;
+const MAX_UPLOAD = 200;
+const KEEP_LIST_MS = 2 * 24 * 3600 * 1000; // attendee lists are dropped two days after the event
+const PAGE_CACHE = "carclub-gate-pages";
+const MARKS = { ok: "✓", warn: "!", bad: "✗" };
+const DECODE_SCALES = [1, 0.6, 0.4, 0.8, 0.5, 0.7, 0.35, 0.9];
+const MIN_DECODE_SIDE = 120;
+
+const root = document.getElementById("gate");
+if (root) { start(root); }
+
+function start(root) {
+  const cfg = root.dataset;
+  const eventId = Number(cfg.eventId);
+  const $ = (id) => document.getElementById(id);
+  const resultBox = $("gate-result");
+  const network = $("gate-network");
+  const count = $("gate-count");
+  const queueLine = $("gate-queue");
+  const ready = $("gate-ready");
+  const video = $("gate-video");
+  const startButton = $("gate-camera-start");
+  const stopButton = $("gate-camera-stop");
+  const cameraError = $("gate-camera-error");
+  const photo = $("gate-photo");
+  const form = $("gate-form");
+  const field = form.querySelector("textarea");
+  const reports = $("gate-conflict-list");
+
+  const storeKey = (name) => `carclub.gate.${eventId}.${name}`;
+  const read = (name, fallback) => {
+    try { return JSON.parse(localStorage.getItem(storeKey(name))) || fallback; } catch (err) { return fallback; }
+  };
+  const write = (name, value) => {
+    // A full or blocked storage leaves the page working from memory.
+    try { localStorage.setItem(storeKey(name), JSON.stringify(value)); } catch (err) { /* see above */ }
+  };
+
+  let data = read("data", null); // {event, keys, attendees: {registration id: attendee}}
+  let queue = read("queue", []); // [{ticket, nonce, scanned_at, registration_id}]
+  let csrf = cfg.csrf;
+  let needsLogin = false;
+  let pageKept = false; // the service worker can open this page without signal
+  let uploading = false;
+  let retryTimer = null;
+  let retryDelay = 5000;
+  let lastCode = "";
+  let lastCodeAt = 0;
+  let scans = Promise.resolve();
+
+  // ------------------------------------------------------------------------------ words
+
+  function t(name, values) {
+    let text = cfg["t" + name] || "";
+    for (const [key, value] of Object.entries(values || {})) {
+      text = text.split("{" + key + "}").join(String(value));
+    }
+    return text;
+  }
+  const titleOf = (status) => "t" + status.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+  const timeFormat = new Intl.DateTimeFormat(cfg.locale === "zh" ? "zh-CN" : "en-GB", {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.timezone || undefined,
+  });
+  const hhmm = (iso) => (iso ? timeFormat.format(new Date(iso)) : "");
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  // ----------------------------------------------------------------------------- answer
+
+  function showResult(status, attendee, checkedInAt, offline) {
+    const tone = status === "checked_in" ? "ok" : status === "already_checked_in" ? "warn" : "bad";
+    const section = element("section", `gate-result gate-${tone}`);
+    section.dataset.status = status;
+    const title = (cfg[titleOf(status)] || status).split("{time}").join(hhmm(checkedInAt));
+    section.append(element("p", "gate-title", `${MARKS[tone]} ${title}`));
+    if (attendee) {
+      section.append(element("p", "gate-name", attendee.name));
+      if (attendee.companions) {
+        const names = attendee.companion_names ? ` (${attendee.companion_names})` : "";
+        section.append(element("p", "gate-line", t("Companions", { n: attendee.companions }) + names));
+      }
+      if (attendee.car) {
+        const car = [attendee.car.model, attendee.car.colour, attendee.car.plate].filter(Boolean);
+        section.append(element("p", "gate-line", car.join(" · ")));
+      }
+    }
+    if (offline) { section.append(element("p", "gate-note", t("OfflineResult"))); }
+    resultBox.replaceChildren(section);
+    if (navigator.vibrate) { navigator.vibrate(tone === "ok" ? 80 : [60, 60, 60]); }
+  }
+
+  function showProblem(text) {
+    const section = element("section", "gate-result gate-bad");
+    section.append(element("p", "gate-title", `${MARKS.bad} ${text}`));
+    resultBox.replaceChildren(section);
+  }
+
+  function report(text) {
+    const empty = $("gate-no-conflicts");
+    if (empty) { empty.hidden = true; }
+    reports.prepend(element("li", "", text));
+  }
+
+  function renderStatus() {
+    const online = navigator.onLine;
+    network.textContent = online ? t("Online") : t("Offline");
+    network.className = `gate-network ${online ? "gate-online" : "gate-offline"}`;
+    if (data) {
+      const attendees = Object.values(data.attendees);
+      count.textContent = t("Count", {
+        n: attendees.filter((a) => a.checked_in_at).length,
+        total: attendees.filter((a) => a.status === "ok").length,
+      });
+    }
+    queueLine.hidden = !queue.length && !needsLogin;
+    queueLine.textContent = queue.length ? t("Queue", { n: queue.length }) : "";
+    if (needsLogin && queue.length) { queueLine.textContent += " " + t("Login"); }
+    ready.hidden = !(pageKept && data);
+  }
+
+  function remember(attendee, checkedInAt) {
+    if (!data || !attendee) { return; }
+    const known = data.attendees[attendee.registration_id];
+    if (known && checkedInAt) {
+      known.checked_in_at = known.checked_in_at || checkedInAt;
+      write("data", data);
+    }
+  }
+
+  // ------------------------------------------------------------------------------ scans
+
+  function randomNonce() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function post(url, body, signal) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+      signal,
+    });
+  }
+
+  async function checkOnline(ticket, nonce) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ONLINE_WAIT_MS);
+    try {
+      const response = await post(cfg.checkUrl, { event_id: eventId, ticket, nonce }, controller.signal);
+      if ([201, 409, 422].includes(response.status)) {
+        const body = await response.json();
+        // A 422 without a status is a body the API refused (e.g. too long): not a ticket.
+        return body.status ? body : { status: "invalid" };
+      }
+      if (response.status === 401 || response.status === 403) { needsLogin = true; }
+      if (response.status === 400) { refreshData(); } // a stale CSRF token: the list brings one
+      return null;
+    } catch (err) {
+      return null; // no signal, or too slow: this phone answers
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function checkOffline(ticket, nonce) {
+    if (!data) { showProblem(t("NoList")); return; }
+    const verdict = await verifyToken(ticket, data.keys, "ticket");
+    if (!verdict.valid) { showResult("invalid", null, null, true); return; }
+    const attendee = data.attendees[verdict.subjectId];
+    if (!attendee) { showResult("wrong_event", null, null, true); return; }
+    if (attendee.status !== "ok") { showResult(attendee.status, attendee, null, true); return; }
+    if (attendee.checked_in_at) {
+      showResult("already_checked_in", attendee, attendee.checked_in_at, true);
+      return;
+    }
+    const scannedAt = new Date().toISOString();
+    attendee.checked_in_at = scannedAt;
+    queue.push({ ticket, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id });
+    write("data", data);
+    write("queue", queue);
+    showResult("checked_in", attendee, scannedAt, true);
+  }
+
+  async function scanOnce(ticket) {
+    const nonce = randomNonce();
+    const answer = navigator.onLine ? await checkOnline(ticket, nonce) : null;
+    if (answer) {
+      showResult(answer.status, answer.attendee, answer.checked_in_at, false);
+      remember(answer.attendee, answer.checked_in_at);
+    } else {
+      await checkOffline(ticket, nonce);
+    }
+    renderStatus();
+  }
+
+  function handleCode(text, fromCamera) {
+    const ticket = String(text || "").trim();
+    if (!ticket) { return scans; }
+    if (fromCamera && ticket === lastCode && Date.now() - lastCodeAt < REPEAT_MS) { return scans; }
+    lastCode = ticket;
+    lastCodeAt = Date.now();
+    // One scan at a time, in order.
+    scans = scans.then(() => scanOnce(ticket)).catch(() => showProblem(t("Invalid")));
+    return scans;
+  }
+
+  // ----------------------------------------------------------------------------- upload
+
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(upload, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 60000);
+  }
+
+  async function upload() {
+    if (uploading || !queue.length || !navigator.onLine) { return; }
+    uploading = true;
+    const batch = queue.slice(0, MAX_UPLOAD);
+    try {
+      const response = await post(cfg.batchUrl, {
+        event_id: eventId,
+        scans: batch.map(({ ticket, nonce, scanned_at }) => ({ ticket, nonce, scanned_at })),
+      });
+      if (response.status === 200) {
+        const body = await response.json();
+        const answered = new Set(body.results.map((r) => r.nonce));
+        queue = queue.filter((scan) => !answered.has(scan.nonce));
+        write("queue", queue);
+        for (const item of body.results) {
+          const name = item.attendee ? item.attendee.name : "";
+          if (item.conflict) {
+            const scan = batch.find((s) => s.nonce === item.nonce);
+            report(t("Conflict", { name, time: hhmm(item.checked_in_at), scan: hhmm(scan && scan.scanned_at) }));
+          } else if (item.status !== "checked_in") {
+            report(`${name || "?"}: ${(cfg[titleOf(item.status)] || item.status).split("{time}").join("")}`);
+          }
+          if (item.attendee && data) {
+            const known = data.attendees[item.attendee.registration_id];
+            if (known) { known.checked_in_at = item.checked_in_at; }
+          }
+        }
+        if (data) { write("data", data); }
+        needsLogin = false;
+        retryDelay = 5000;
+        network.textContent = t("Uploaded", { n: body.results.length });
+        if (queue.length) { setTimeout(upload, 0); }
+      } else if (response.status === 401 || response.status === 403) {
+        needsLogin = true;
+        scheduleRetry();
+      } else {
+        if (response.status === 400) { await refreshData(); }
+        scheduleRetry();
+      }
+    } catch (err) {
+      scheduleRetry();
+    } finally {
+      uploading = false;
+      renderStatus();
+    }
+  }
+
+  async function refreshData() {
+    if (!navigator.onLine) { return; }
+    try {
+      const response = await fetch(cfg.dataUrl, {
+        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+      });
+      const json = (response.headers.get("Content-Type") || "").includes("json");
+      if (!response.ok || response.redirected || !json) {
+        needsLogin = response.redirected || response.status === 401 || response.status === 403;
+        return;
+      }
+      const fresh = await response.json();
+      csrf = fresh.csrf_token || csrf;
+      const attendees = {};
+      for (const attendee of fresh.attendees) { attendees[attendee.registration_id] = attendee; }
+      // Scans still queued here are check-ins the server does not know yet.
+      for (const scan of queue) {
+        const attendee = attendees[scan.registration_id];
+        if (attendee && !attendee.checked_in_at) { attendee.checked_in_at = scan.scanned_at; }
+      }
+      data = { event: fresh.event, keys: fresh.keys, attendees, generated_at: fresh.generated_at };
+      write("data", data);
+      needsLogin = false;
+    } catch (err) {
+      // No signal: keep the copy this phone has.
+    } finally {
+      renderStatus();
+    }
+  }
+
+  function purgeOldLists() {
+    for (let i = localStorage.length - 1; i >= 0; i -= 1) {
+      const key = localStorage.key(i);
+      if (!key || !key.startsWith("carclub.gate.") || !key.endsWith(".data")) { continue; }
+      const prefix = key.slice(0, -".data".length);
+      try {
+        const old = JSON.parse(localStorage.getItem(key));
+        const waiting = JSON.parse(localStorage.getItem(prefix + ".queue") || "[]");
+        const ended = old && old.event && Date.parse(old.event.ends_at) + KEEP_LIST_MS < Date.now();
+        if (ended && !waiting.length) {
+          localStorage.removeItem(key);
+          localStorage.removeItem(prefix + ".queue");
+        }
+      } catch (err) {
+        localStorage.removeItem(key);
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------- decode
+
+  let detectorPromise = null;
+  let zxingPromise = null;
+
+  function nativeDetector() {
+    detectorPromise = detectorPromise || (async () => {
+      if (!("BarcodeDetector" in window)) { return null; }
+      try {
+        const formats = await window.BarcodeDetector.getSupportedFormats();
+        return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+      } catch (err) {
+        return null;
+      }
+    })();
+    return detectorPromise;
+  }
+
+  function zxing() {
+    if (window.ZXing) { return Promise.resolve(window.ZXing); }
+    zxingPromise = zxingPromise || new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = cfg.zxingUrl;
+      script.onload = () => resolve(window.ZXing);
+      script.onerror = () => { zxingPromise = null; reject(new Error("QR decoder not loaded")); };
+      document.head.append(script);
+    });
+    return zxingPromise;
+  }
+
+  /**
+   * The text of a QR code in an image (video frame, photo), or null. The JavaScript decoder
+   * misses some codes at some sizes (its module-size estimate), so it tries ``scales`` of the
+   * image in turn; the camera tries one scale per frame.
+   */
+  async function decodeImage(image, canvas, maxSide, scales) {
+    const detector = await nativeDetector();
+    if (detector) {
+      try {
+        const codes = await detector.detect(image);
+        return codes.length ? codes[0].rawValue : null;
+      } catch (err) { /* fall back to the JavaScript decoder */ }
+    }
+    const width = image.videoWidth || image.width;
+    const height = image.videoHeight || image.height;
+    if (!width || !height) { return null; }
+    const fit = Math.min(1, maxSide / Math.max(width, height));
+    for (const scale of scales) {
+      canvas.width = Math.round(width * fit * scale);
+      canvas.height = Math.round(height * fit * scale);
+      if (Math.min(canvas.width, canvas.height) < MIN_DECODE_SIDE) { continue; }
+      canvas.getContext("2d", { willReadFrequently: true }).drawImage(image, 0, 0, canvas.width, canvas.height);
+      const text = await decodeCanvas(canvas);
+      if (text) { return text; }
+    }
+    return null;
+  }
+
+  async function decodeCanvas(canvas) {
+    const ZXing = await zxing();
+    const hints = new Map([[ZXing.DecodeHintType.TRY_HARDER, true]]);
+    const bitmap = new ZXing.BinaryBitmap(
+      new ZXing.HybridBinarizer(new ZXing.HTMLCanvasElementLuminanceSource(canvas)));
+    try {
+      return new ZXing.QRCodeReader().decode(bitmap, hints).getText();
+    } catch (err) {
+      return null; // no code in this image
+    }
+  }
+
+  // ----------------------------------------------------------------------------- camera
+
+  let stream = null;
+  let scanning = false;
+
+  async function startCamera() {
+    cameraError.hidden = true;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: { ideal: "environment" } }, audio: false,
+      });
+      video.srcObject = stream;
+      await video.play();
+    } catch (err) {
+      stopCamera();
+      cameraError.textContent = t("CameraError");
+      cameraError.hidden = false;
+      return;
+    }
+    $("gate-video-box").hidden = false;
+    startButton.hidden = true;
+    stopButton.hidden = false;
+    scanning = true;
+    const canvas = document.createElement("canvas");
+    let frame = 0;
+    while (scanning) {
+      if (video.readyState >= 2) {
+        const scale = DECODE_SCALES[frame % DECODE_SCALES.length];
+        frame += 1;
+        const code = await decodeImage(video, canvas, 800, [scale]).catch(() => null);
+        if (code && scanning) { await handleCode(code, true); }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  function stopCamera() {
+    scanning = false;
+    if (stream) { stream.getTracks().forEach((track) => track.stop()); }
+    stream = null;
+    video.srcObject = null;
+    $("gate-video-box").hidden = true;
+    startButton.hidden = false;
+    stopButton.hidden = true;
+  }
+
+  // ------------------------------------------------------------------------------ start
+
+  $("gate-scanner").hidden = false;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { startButton.hidden = true; }
+  startButton.addEventListener("click", startCamera);
+  stopButton.addEventListener("click", stopCamera);
+
+  photo.addEventListener("change", async () => {
+    const file = photo.files && photo.files[0];
+    if (!file) { return; }
+    try {
+      const image = await createImageBitmap(file);
+      const code = await decodeImage(image, document.createElement("canvas"), 1600, DECODE_SCALES);
+      if (code) { await handleCode(code, false); } else { showProblem(t("NoCode")); }
+    } catch (err) {
+      showProblem(t("NoCode"));
+    } finally {
+      photo.value = "";
+    }
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = field.value;
+    field.value = "";
+    handleCode(code, false);
+  });
+  // Keyboard-wedge scanners type the code and press Enter.
+  field.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  window.addEventListener("online", () => { renderStatus(); refreshData().then(upload); });
+  window.addEventListener("offline", renderStatus);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { refreshData().then(upload); }
+  });
+  setInterval(() => { refreshData().then(upload); }, REFRESH_MS);
+
+  if ("serviceWorker" in navigator && "caches" in window) {
+    navigator.serviceWorker.register(cfg.swUrl, { scope: cfg.swScope })
+      .then(() => navigator.serviceWorker.ready)
+      .then(async () => {
+        // The worker keeps each visit it serves; the first one happened before it existed.
+        const pages = await caches.open(PAGE_CACHE);
+        if (!(await pages.match(location.pathname))) {
+          const response = await fetch(location.pathname, { credentials: "same-origin", cache: "no-store" });
+          if (!response.ok || response.redirected) { return; }
+          await pages.put(location.pathname, response);
+        }
+        pageKept = true;
+        renderStatus();
+      })
+      .catch(() => { /* the page works online without it */ });
+  }
+
+  purgeOldLists();
+  renderStatus();
+  refreshData().then(upload);
+}
