@@ -95,6 +95,18 @@ def balance(app, registration_id: int) -> int:
         return account_for(db.session.get(EventRegistration, registration_id).member).balance
 
 
+def check_in_elsewhere(app, gate, name: str):
+    """Another phone, with signal, checks ``name``'s ticket in; the time of the check-in."""
+    from app.auth.services import get_user_by_mobile
+    from app.events.checkin import check_in
+
+    with app.app_context(), app.test_request_context():
+        staff = get_user_by_mobile(gate["staff_mobile"])
+        result = check_in(staff, event_id=gate["event_id"], ticket=gate["tickets"][name])
+        db.session.commit()
+        return result.checked_in_at
+
+
 def hhmm(moment) -> str:
     """The time as the gate shows it: HH:MM in the club's time zone."""
     return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
@@ -320,14 +332,27 @@ def test_without_signal_the_gate_checks_tickets_and_uploads_them_later(
     expect(page.locator("#gate-queue")).to_have_text("Scans waiting to upload: 1")
     assert check_in_record(app, li_na) is None
 
-    # Back online: the queued scan is uploaded and the server has the check-in, points once.
+    # Chen Jie is checked in here without signal, and meanwhile on another phone with signal.
+    type_ticket(page, gate["tickets"]["Chen Jie"])
+    expect(result.locator(".gate-name")).to_have_text("Chen Jie")
+    expect(page.locator("#gate-queue")).to_have_text("Scans waiting to upload: 2")
+    other_phone_at = check_in_elsewhere(app, gate, "Chen Jie")
+
+    # Back online: the queued scans are uploaded; the server has Li Na's check-in, points once,
+    # and Chen Jie's second check-in is reported, not counted.
     with page.expect_response("**/api/v1/checkin/batch") as upload:
         page.context.set_offline(False)
     assert upload.value.status == 200
-    expect(page.locator("#gate-queue")).to_be_hidden()
+    expect(page.locator("#gate-queue")).to_have_text("Offline scans uploaded: 2")
     check = check_in_record(app, li_na)
     assert check is not None and check.source == "offline"
     assert balance(app, li_na) == POINTS
+    chen_jie = gate["registrations"]["Chen Jie"]
+    assert check_in_record(app, chen_jie).source == "online"
+    assert balance(app, chen_jie) == POINTS
+    expect(page.locator("#gate-conflict-list li").first).to_contain_text(
+        f"Chen Jie: already checked in at {hhmm(other_phone_at)} on another phone"
+    )
     assert (
         page.evaluate(
             "id => JSON.parse(localStorage.getItem(`carclub.gate.${id}.queue`)).length",

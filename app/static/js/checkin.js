@@ -7,7 +7,7 @@
 import { verifyToken } from "./checkin-verify.js";
 
 const ONLINE_WAIT_MS = 800; // the gate answers in under a second, with or without the server
-const REPEAT_MS = 4000; // the camera sees the same code many times a second
+const REPEAT_MS = 3000; // a code held in front of the camera is read once
 const REFRESH_MS = 30000;
 const MAX_UPLOAD = 200;
 const KEEP_LIST_MS = 2 * 24 * 3600 * 1000; // attendee lists are dropped two days after the event
@@ -56,6 +56,7 @@ function start(root) {
   let retryDelay = 5000;
   let lastCode = "";
   let lastCodeAt = 0;
+  let notice = ""; // the last upload's outcome
   let scans = Promise.resolve();
 
   // ------------------------------------------------------------------------------ words
@@ -127,9 +128,9 @@ function start(root) {
         total: attendees.filter((a) => a.status === "ok").length,
       });
     }
-    queueLine.hidden = !queue.length && !needsLogin;
-    queueLine.textContent = queue.length ? t("Queue", { n: queue.length }) : "";
+    queueLine.textContent = queue.length ? t("Queue", { n: queue.length }) : notice;
     if (needsLogin && queue.length) { queueLine.textContent += " " + t("Login"); }
+    queueLine.hidden = !queueLine.textContent;
     ready.hidden = !(pageKept && data);
   }
 
@@ -195,7 +196,10 @@ function start(root) {
     queue.push({ ticket, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id });
     write("data", data);
     write("queue", queue);
+    notice = "";
     showResult("checked_in", attendee, scannedAt, true);
+    // The server was only slow, or the signal is back: upload soon.
+    if (navigator.onLine) { scheduleRetry(); }
   }
 
   async function scanOnce(ticket) {
@@ -213,9 +217,10 @@ function start(root) {
   function handleCode(text, fromCamera) {
     const ticket = String(text || "").trim();
     if (!ticket) { return scans; }
-    if (fromCamera && ticket === lastCode && Date.now() - lastCodeAt < REPEAT_MS) { return scans; }
+    const seenAgain = fromCamera && ticket === lastCode && Date.now() - lastCodeAt < REPEAT_MS;
     lastCode = ticket;
-    lastCodeAt = Date.now();
+    lastCodeAt = Date.now(); // still in view: keep ignoring it until it has been away a while
+    if (seenAgain) { return scans; }
     // One scan at a time, in order.
     scans = scans.then(() => scanOnce(ticket)).catch(() => showProblem(t("Invalid")));
     return scans;
@@ -259,7 +264,7 @@ function start(root) {
         if (data) { write("data", data); }
         needsLogin = false;
         retryDelay = 5000;
-        network.textContent = t("Uploaded", { n: body.results.length });
+        notice = t("Uploaded", { n: body.results.length });
         if (queue.length) { setTimeout(upload, 0); }
       } else if (response.status === 401 || response.status === 403) {
         needsLogin = true;
