@@ -21,6 +21,7 @@ from app.extensions import db
 from app.loyalty.services import account_for
 from app.members.services import get_dealer_by_code
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser.test_accessibility import violations
 from tests.browser.test_journey import log_in
 from tests.factories import make_member, make_staff, make_vehicle
 
@@ -209,6 +210,7 @@ def test_staff_check_a_ticket_in_by_its_code_then_by_a_photo_of_its_qr(
     expect(result.locator(".gate-note")).to_have_count(0)  # the server answered
     expect(page.locator("#gate-count")).to_have_text("1 of 4 checked in")
     page.screenshot(path=artifacts / "checkin-ok.png")
+    assert violations(page) == []
 
     check = check_in_record(app, gate["registrations"]["Zhang Wei"])
     assert check is not None and check.source == "online" and check.nonce
@@ -224,6 +226,7 @@ def test_staff_check_a_ticket_in_by_its_code_then_by_a_photo_of_its_qr(
     )
     expect(result.locator(".gate-name")).to_have_text("Zhang Wei")
     page.screenshot(path=artifacts / "checkin-again.png")
+    assert violations(page) == []
 
     # Refusals, each with its reason.
     for text, title in (
@@ -233,6 +236,7 @@ def test_staff_check_a_ticket_in_by_its_code_then_by_a_photo_of_its_qr(
         type_ticket(page, text)
         expect(result.locator(".gate-title")).to_have_text(title)
         expect(result).to_have_class("gate-result gate-bad")
+    assert violations(page) == []
 
     assert balance(app, gate["registrations"]["Zhang Wei"]) == POINTS
     # The second scan is listed for staff after a reload.

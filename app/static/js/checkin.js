@@ -422,6 +422,8 @@ function start(root) {
     $("gate-video-box").hidden = false;
     startButton.hidden = true;
     stopButton.hidden = false;
+    // The answer and the camera on one screen.
+    network.parentElement.scrollIntoView({ block: "start" });
     scanning = true;
     const canvas = document.createElement("canvas");
     let frame = 0;
