@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.core.clock import local_date, local_midnight
 from app.core.errors import NotFound
 from app.core.tokens import PREFIX, TokenSigner, b64decode, b64encode
@@ -426,3 +427,47 @@ def test_without_javascript_the_ticket_field_checks_in_on_the_page(
     )
     with app.app_context():
         assert db.session.scalar(select(func.count(CheckIn.id))) == 1
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.mark.postgres
+def test_phones_uploading_one_ticket_at_once_check_it_in_once(pg_app):
+    from tests.conftest import NOW
+    from tests.factories import make_dealer, make_member, make_vehicle
+    from tests.test_postgres_concurrency import race
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        staff = make_staff("event_staff", dealer.id)
+        clock = pg_app.extensions["clock"]
+        trip = make_trip(staff, clock)
+        member = make_member(dealer.id, name="Raced")
+        registration = services.sign_up(
+            member, trip.id, vehicle_id=make_vehicle(member).id, accept_waiver=True
+        )
+        ids = (trip.id, registration.id, member.id, staff.id)
+        token = checkin.ticket_token(registration)
+        db.session.commit()
+    clock.at = NOW + timedelta(days=10, hours=1)
+    # Six phones with their own scans, and one upload sent twice at once.
+    nonces = iter([f"phone-{i}-scan" for i in range(6)] + ["replayed-scan"] * 2)
+
+    def upload():
+        nonce = next(nonces)
+        staff = db.session.get(User, ids[3])
+        [item] = checkin.check_in_batch(
+            staff, event_id=ids[0], scans=[Scan(token, nonce, clock.now())]
+        )
+        return nonce, item.result.status, item.conflict
+
+    results = race(pg_app, upload, racers=8)
+    assert not [r for r in results if isinstance(r, Exception)]
+    winners = {nonce for nonce, status, _ in results if status == "checked_in"}
+    assert len(winners) == 1
+    assert all(conflict for nonce, _, conflict in results if nonce not in winners)
+    with pg_app.app_context():
+        registration = db.session.get(EventRegistration, ids[1])
+        assert counts(registration) == (1, 6)
+        assert account_for(registration.member).balance == 300
