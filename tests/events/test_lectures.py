@@ -266,7 +266,11 @@ def test_staff_answer_and_the_owner_sees_it_on_the_phone_and_in_the_inbox(
     assert "Or 5W-30." not in page
     assert "Waiting for an answer" not in page
     inbox = _page(member_client, "/me/inbox")
-    assert "Your question about “Winter driving and tyres” was answered" in inbox
+    # In the owner's language: Chinese unless they chose English.
+    assert "“Winter driving and tyres”" in inbox
+    with app.app_context():
+        (message,) = db.session.scalars(select(Notification)).all()
+    assert message.kind == "lecture_answer"
     assert "0W-20 is fine." in inbox
     with app.app_context():
         assert (

@@ -131,9 +131,7 @@ def test_forged_wrong_event_and_cancelled_tickets_are_refused(staff, dealers, cl
     member = owner(dealers)
     registration = join(member, trip)
     token = checkin.ticket_token(registration)
-    assert (
-        checkin.check_in(staff, event_id=trip.id, ticket=token[:-4] + "AAAA").status == "invalid"
-    )
+    assert checkin.check_in(staff, event_id=trip.id, ticket=token[:-4] + "AAAA").status == "invalid"
     assert checkin.check_in(staff, event_id=other.id, ticket=token).status == "wrong_event"
     services.cancel_registration(member, registration.id)
     assert checkin.check_in(staff, event_id=trip.id, ticket=token).status == "cancelled"
