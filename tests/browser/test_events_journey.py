@@ -2,7 +2,8 @@
 
 The ticket's QR is decoded from a screenshot, as the gate's camera would read it, and must
 hold a token the server signed for this registration. A second owner lands on the waiting
-list and takes the place the first one gives up.
+list and takes the place the first one gives up; at the gate, event staff check that owner in
+from a photo of the owner's screen.
 """
 
 from datetime import timedelta
@@ -49,7 +50,7 @@ def trip(live_server):
         for name, mobile in (("Huang Min", FIRST), ("Ma Lin", SECOND)):
             make_vehicle(make_member(dealer.id, name=name, mobile=mobile), model="Tiguan")
         db.session.commit()
-        return event.id
+        return event.id, organiser.mobile
 
 
 def _sign_up(page, companions: str, names: str = "") -> None:
@@ -68,6 +69,7 @@ def _sign_up(page, companions: str, names: str = "") -> None:
 def test_owner_signs_up_and_opens_the_ticket_then_the_waiting_list_moves_up(
     trip, new_phone, live_server, artifacts
 ):
+    trip, organiser = trip
     owner = new_phone()
     log_in(owner, FIRST)
     # Without the waiver the sign-up is refused and says why.
@@ -101,4 +103,28 @@ def test_owner_signs_up_and_opens_the_ticket_then_the_waiting_list_moves_up(
     expect(other.locator(".ticket")).to_contain_text("A place is free for you.")
     other.get_by_role("button", name="Take the place").click()
     expect(other.get_by_role("status").first).to_contain_text("The place is yours.")
-    assert card_qr(other, artifacts / "event-ticket-promoted.png").startswith("CC1.")
+    screen = artifacts / "event-ticket-promoted.png"
+    assert card_qr(other, screen).startswith("CC1.")
+
+    gate = new_phone()
+    log_in(gate, organiser)
+    gate.goto(f"/admin/events/{trip}")
+    gate.get_by_role("link", name="Check-in at the gate").click()
+    # Ready once the attendee list and keys are on the phone.
+    gate.wait_for_function(
+        "id => localStorage.getItem(`carclub.gate.${id}.data`) !== null", arg=trip
+    )
+    gate.set_input_files("#gate-photo", str(screen))
+    result = gate.locator("#gate-result .gate-result")
+    expect(result.locator(".gate-title")).to_have_text("✓ Checked in")
+    expect(result.locator(".gate-name")).to_have_text("Ma Lin")
+    gate.screenshot(path=artifacts / "event-gate.png")
+    with app.app_context():
+        from app.events.models import CheckIn
+        from app.loyalty.services import account_for
+        from app.members.models import Member
+
+        (check,) = db.session.scalars(select(CheckIn).where(CheckIn.event_id == trip)).all()
+        member = db.session.scalar(select(Member).where(Member.name == "Ma Lin"))
+        assert db.session.get(EventRegistration, check.registration_id).member_id == member.id
+        assert account_for(member).balance == 300
