@@ -134,3 +134,27 @@ def count_staff_made_rewards() -> int:
     from sqlalchemy import func, select
 
     return db.session.scalar(select(func.count()).select_from(staff_made_rewards().subquery()))
+
+
+def make_event(staff, *, now, kind=None, **overrides):
+    """An event of ``staff``'s dealer open for registration at ``now``: by default a 10-car
+    self-drive trip in 10 days with up to 2 companions and a waiver."""
+    from datetime import timedelta
+
+    from app.events.models import EventKind
+    from app.events.services import create_event
+
+    kind = kind or EventKind.TRIP
+    fields = {
+        "title": "Lake Dongjiang self-drive",
+        "place": "Huizhou",
+        "starts_at": now + timedelta(days=10),
+        "ends_at": now + timedelta(days=11),
+        "registration_opens_at": now - timedelta(days=1),
+        "registration_closes_at": now + timedelta(days=8),
+        "capacity": 10,
+        "max_companions": 2,
+        "waiver_text": "I drive at my own risk." if kind == EventKind.TRIP else "",
+        **overrides,
+    }
+    return create_event(staff, kind=kind, now=now, **fields)

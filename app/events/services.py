@@ -235,6 +235,18 @@ def return_deposit(registration: EventRegistration, *, actor=None, now: datetime
         )
 
 
+def _lock_registration(
+    registration_id: int, member: Member | None = None
+) -> tuple[Event, EventRegistration]:
+    """Lock the registration's event (every change of places queues there), then reload the
+    registration; another owner's registration is not found."""
+    found = db.session.get(EventRegistration, registration_id)
+    if found is None or (member is not None and found.member_id != member.id):
+        raise NotFound(_l("No such registration."))
+    event = _lock_event(found.event_id)
+    return event, db.session.get(EventRegistration, registration_id, populate_existing=True)
+
+
 def _promote(event: Event, now: datetime) -> list[EventRegistration]:
     """Offer freed places to the waiting list in order; each offer must be confirmed in time."""
     offered = []
@@ -276,11 +288,7 @@ def cancel_registration(
 ) -> EventRegistration:
     """The owner cancels (until the cut-off); a freed place is offered to the next in line."""
     now = now or utcnow()
-    found = db.session.get(EventRegistration, registration_id)
-    if found is None or found.member_id != member.id:
-        raise NotFound(_l("No such registration."))
-    event = _lock_event(found.event_id)
-    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    event, registration = _lock_registration(registration_id, member)
     if registration.status not in ACTIVE:
         raise Conflict(_l("This registration is already cancelled."))
     if now >= (event.cancel_until or event.registration_closes_at):
@@ -300,11 +308,7 @@ def confirm_offer(
 ) -> EventRegistration:
     """Take the place offered from the waiting list, before the offer runs out."""
     now = now or utcnow()
-    found = db.session.get(EventRegistration, registration_id)
-    if found is None or found.member_id != member.id:
-        raise NotFound(_l("No such registration."))
-    _lock_event(found.event_id)
-    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    _event, registration = _lock_registration(registration_id, member)
     if registration.status != R.OFFERED:
         raise Conflict(_l("There is no place waiting for you to confirm."))
     if now >= registration.offer_expires_at:
@@ -316,11 +320,7 @@ def confirm_offer(
 def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
     """A payment arrived: confirm the held place. False when the place is gone (refund it)."""
     now = now or utcnow()
-    found = db.session.get(EventRegistration, registration_id)
-    if found is None:
-        raise NotFound(_l("No such registration."))
-    event = _lock_event(found.event_id)
-    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    event, registration = _lock_registration(registration_id)
     if registration.status == R.CONFIRMED:
         return True
     if registration.status == R.PENDING:
@@ -342,11 +342,7 @@ def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
 def release_unpaid(registration_id: int, *, now: datetime | None = None) -> bool:
     """An unpaid place past its due time expires and goes to the next in line."""
     now = now or utcnow()
-    found = db.session.get(EventRegistration, registration_id)
-    if found is None:
-        raise NotFound(_l("No such registration."))
-    event = _lock_event(found.event_id)
-    registration = db.session.get(EventRegistration, registration_id, populate_existing=True)
+    event, registration = _lock_registration(registration_id)
     if registration.status != R.PENDING or registration.payment_due_at > now:
         return False
     registration.status = R.EXPIRED

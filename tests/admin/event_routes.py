@@ -19,7 +19,7 @@ from app.extensions import db
 from tests.admin.routes_checkin import CHECKIN_ROUTES
 from tests.admin.routes_events import ORGANISING_ROUTES
 from tests.admin.routes_tripday import TRIPDAY_ROUTES
-from tests.factories import make_member, make_staff, make_vehicle
+from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 EVENT_ROUTES = ORGANISING_ROUTES + CHECKIN_ROUTES + TRIPDAY_ROUTES
 
@@ -28,19 +28,7 @@ def desk_events(dealer, owner) -> dict[str, int]:
     """A trip the owner joined and a past lecture with an evaluation and an open question."""
     organiser = make_staff("event_staff", dealer.id)
     now = utcnow()
-    trip = create_event(
-        organiser,
-        kind=EventKind.TRIP,
-        title="Desk trip",
-        place="Huizhou",
-        starts_at=now + timedelta(days=10),
-        ends_at=now + timedelta(days=11),
-        registration_opens_at=now - timedelta(days=1),
-        registration_closes_at=now + timedelta(days=8),
-        capacity=10,
-        max_companions=2,
-        waiver_text="At my own risk.",
-    )
+    trip = make_event(organiser, now=now, title="Desk trip")
     registration = sign_up(owner, trip.id, vehicle_id=owner.vehicles[0].id, accept_waiver=True)
     lecture = create_event(
         organiser,

@@ -6,18 +6,15 @@ list and takes the place the first one gives up; at the gate, event staff check 
 from a photo of the owner's screen.
 """
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.events.models import EventKind, EventRegistration
-from app.events.services import create_event
+from app.events.models import EventRegistration
 from app.extensions import db
 from tests.browser.test_journey import card_qr, log_in
-from tests.factories import make_member, make_staff, make_vehicle
+from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 FIRST, SECOND = "13700005555", "13700005556"
 
@@ -32,18 +29,11 @@ def trip(live_server):
         dealer = get_dealer_by_code("SZ01")
         organiser = make_staff("event_staff", dealer.id)
         now = utcnow()
-        event = create_event(
+        event = make_event(
             organiser,
-            kind=EventKind.TRIP,
-            title="Lake Dongjiang self-drive",
+            now=now,
             description="Two days by the lake, a barbecue and a night under the stars.",
-            place="Huizhou",
-            starts_at=now + timedelta(days=10),
-            ends_at=now + timedelta(days=11),
-            registration_opens_at=now - timedelta(days=1),
-            registration_closes_at=now + timedelta(days=8),
             capacity=1,
-            max_companions=2,
             attendance_points=300,
             waiver_text="I drive my own car at my own risk and follow the lead car.",
         )

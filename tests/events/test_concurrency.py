@@ -1,13 +1,11 @@
 """On PostgreSQL: thirty owners sign up at once for a ten-car trip; the waiting list moves."""
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from tests.conftest import NOW
-from tests.factories import make_dealer, make_member, make_staff, make_vehicle
+from tests.factories import make_dealer, make_event, make_member, make_staff, make_vehicle
 from tests.test_postgres_concurrency import race
 
 pytestmark = pytest.mark.postgres
@@ -15,25 +13,13 @@ pytestmark = pytest.mark.postgres
 
 def test_thirty_at_once_for_ten_cars_gives_ten_places_and_an_ordered_waiting_list(pg_app):
     from app.events import services
-    from app.events.models import EventKind, EventRegistration, RegistrationStatus
+    from app.events.models import EventRegistration, RegistrationStatus
     from app.members.models import Member
 
     with pg_app.app_context(), pg_app.test_request_context():
         dealer = make_dealer("SZ01")
         staff = make_staff("event_staff", dealer.id)
-        trip = services.create_event(
-            staff,
-            kind=EventKind.TRIP,
-            title="Ten cars",
-            place="Huizhou",
-            starts_at=NOW + timedelta(days=10),
-            ends_at=NOW + timedelta(days=11),
-            registration_opens_at=NOW - timedelta(days=1),
-            registration_closes_at=NOW + timedelta(days=8),
-            capacity=10,
-            max_companions=2,
-            waiver_text="At my own risk.",
-        )
+        trip = make_event(staff, now=NOW, title="Ten cars", capacity=10)
         members = []
         for i in range(30):
             member = make_member(dealer.id, name=f"Owner {i}")

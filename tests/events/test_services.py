@@ -7,31 +7,17 @@ from sqlalchemy import select
 
 from app.core.errors import Conflict
 from app.events import checkin, services
-from app.events.models import EventKind, RegistrationStatus, ScanConflict
+from app.events.models import RegistrationStatus, ScanConflict
 from app.extensions import db
 from app.loyalty.services import account_for
-from tests.factories import make_member, make_staff, make_vehicle
+from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 R = RegistrationStatus
 
 
 def make_trip(staff, clock, *, capacity=2, **overrides):
-    now = clock.now()
-    fields = {
-        "kind": EventKind.TRIP,
-        "title": "Lake Dongjiang self-drive",
-        "place": "Huizhou",
-        "starts_at": now + timedelta(days=10),
-        "ends_at": now + timedelta(days=11),
-        "registration_opens_at": now - timedelta(days=1),
-        "registration_closes_at": now + timedelta(days=8),
-        "capacity": capacity,
-        "max_companions": 2,
-        "attendance_points": 300,
-        "waiver_text": "I drive at my own risk.",
-        **overrides,
-    }
-    return services.create_event(staff, **fields)
+    overrides.setdefault("attendance_points", 300)
+    return make_event(staff, now=clock.now(), capacity=capacity, **overrides)
 
 
 @pytest.fixture
