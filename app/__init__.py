@@ -89,6 +89,7 @@ def _register_models() -> None:
     import app.events.models
     import app.loyalty.models
     import app.members.models
+    import app.partners.models
     import app.payments.models
     import app.referrals.models
     import app.rewards.models

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     )
     name: Mapped[str] = mapped_column(String(64))
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"), index=True)
+    # A partner user checks the perks of this partner only.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on password change: older sessions and remember-me cookies stop working.

@@ -113,6 +113,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "events.answer": frozenset(
         {Role.EVENT_STAFF, Role.SERVICE_ADVISOR, Role.DEALER_ADMIN, Role.HQ_ADMIN}
     ),
+    # Partners (R9), care (R8), appointments, insight (R10).
+    "partners.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
+    "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
 }
 
 

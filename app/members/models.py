@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -94,6 +94,10 @@ class Member(db.Model):
     privacy_accepted_at: Mapped[datetime]
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
     marketing_changed_at: Mapped[datetime | None]
+    # Care channels (R8): the inbox always; e-mail when an address is given; SMS to the mobile.
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime]
 
     user: Mapped["User"] = relationship(back_populates="member")
@@ -123,6 +127,10 @@ class Vehicle(db.Model):
     transmission: Mapped[Transmission] = mapped_column(_enum(Transmission))
     purchased_on: Mapped[date]
     delivered_on: Mapped[date | None]
+    # Care dates (R8): None where unknown (the warranty then runs 3 years from delivery).
+    warranty_until: Mapped[date | None]
+    insurance_expires_on: Mapped[date | None]
+    inspection_due_on: Mapped[date | None]
     created_at: Mapped[datetime]
 
     member: Mapped[Member] = relationship(back_populates="vehicles")

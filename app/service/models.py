@@ -61,3 +61,66 @@ class ServiceVisit(db.Model):
 
     member: Mapped[Member] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
+
+
+class AppointmentSlot(db.Model):
+    """A time a dealer's workshop takes maintenance bookings, with how many cars it can take."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (
+        UniqueConstraint("dealer_id", "starts_at", name="uq_appointment_slots_dealer_start"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    capacity: Mapped[int]
+    # Live bookings, kept on the row (locked when booking) so capacity holds under load.
+    booked: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class AppointmentStatus(StrEnum):
+    """A booking is kept, missed or cancelled."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    KEPT = "kept"
+    NO_SHOW = "no_show"
+
+
+class Appointment(db.Model):
+    """An owner's maintenance booking of a slot for one car."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus), default=AppointmentStatus.BOOKED
+    )
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The labour-hour voucher a kept booking earned, if the dealer offers one.
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"))
+
+    slot: Mapped[AppointmentSlot] = relationship()
+    member: Mapped[Member] = relationship()
+    vehicle: Mapped[Vehicle] = relationship()
+
+
+class AppointmentSettings(db.Model):
+    """Per dealer: the reward (e.g. a labour-hour voucher) a kept appointment earns."""
+
+    __tablename__ = "appointment_settings"
+
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), primary_key=True)
+    kept_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.loyalty.models import Tier
 from app.members import services as members
 from app.members.models import ChapterTransfer, Colour, Member, TransferStatus
+from tests.admin.care_routes import CARE_ROUTES, desk_care
 from tests.admin.event_routes import EVENT_ROUTES, desk_events
 from tests.admin.matrix import Route
 from tests.conftest import login, make_app
@@ -74,6 +75,10 @@ HOLDERS = {
     "events.manage": frozenset({"event_staff", "dealer_admin", "hq_admin"}),
     "events.checkin": frozenset({"event_staff", "dealer_admin", "hq_admin"}),
     "events.answer": frozenset({"event_staff", "service_advisor", "dealer_admin", "hq_admin"}),
+    "partners.manage": frozenset({"dealer_admin", "hq_admin"}),
+    "care.tasks": frozenset({"care_agent", "dealer_admin"}),
+    "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
+    "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
 }
 
 
@@ -271,7 +276,7 @@ ROUTES = (
         200,
     ),
 )
-ROUTES += EVENT_ROUTES
+ROUTES += EVENT_ROUTES + CARE_ROUTES
 
 
 def _body(response) -> str:
@@ -343,6 +348,7 @@ def desk(template_db, tmp_path_factory):
         adjustment = request_adjustment(requester, owner, points=900, reason="pending for approval")
         referral, in_callback = _desk_referrals(sz, owner)
         event_ids = desk_events(sz, owner)
+        care_ids = desk_care(sz, owner)
         ids = {
             "referral_id": referral.id,
             "callback_id": in_callback.id,
@@ -355,6 +361,7 @@ def desk(template_db, tmp_path_factory):
             "reject_id": to_reject.id,
             "reward_id": make_reward(sz.id).id,
             **event_ids,
+            **care_ids,
         }
         mobiles["member"] = owner.user.mobile
         mobiles["partner"] = make_staff("partner", None).mobile

@@ -1,0 +1,1 @@
+"""Partner businesses and the perks they offer club members (R9)."""

@@ -1,0 +1,15 @@
+"""The staff routes of partners, care, appointments and insight in the permission matrix,
+and what the desk needs of them. Each part keeps its routes and desk data in its own module."""
+
+from tests.admin import routes_appointments, routes_care, routes_insight, routes_partners
+
+PARTS = (routes_partners, routes_care, routes_appointments, routes_insight)
+CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
+
+
+def desk_care(dealer, owner) -> dict[str, int]:
+    """Ids the routes' paths name, from each part's ``desk(dealer, owner)``."""
+    ids: dict[str, int] = {}
+    for part in PARTS:
+        ids.update(part.desk(dealer, owner))
+    return ids
