@@ -75,6 +75,22 @@ class Config:
     DEMO_CHECKOUT = _bool("DEMO_CHECKOUT", True)
     # How long an unpaid place is held before it goes to the next in line.
     PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
+    # Care messages (R8). E-mail by SMTP when SMTP_HOST is set; SMS through a provider
+    # backend ("log" writes them to the log, for development and as the safe default).
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Car Club <club@example.com>")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    # Service reminders are not sent between these local hours (start-end, e.g. 21-8).
+    QUIET_HOURS = os.environ.get("QUIET_HOURS", "21-8")
+    # Insight segments (R10): days since the last visit for loyal (<=) and lost (>).
+    SEGMENT_LOYAL_DAYS = int(os.environ.get("SEGMENT_LOYAL_DAYS", "180"))
+    SEGMENT_LOST_DAYS = int(os.environ.get("SEGMENT_LOST_DAYS", "360"))
+    # Owners book maintenance at least this many hours ahead.
+    APPOINTMENT_MIN_HOURS_AHEAD = int(os.environ.get("APPOINTMENT_MIN_HOURS_AHEAD", "3"))
 
 
 class TestingConfig(Config):

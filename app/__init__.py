@@ -104,9 +104,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
+    from app.partners.views import bp as partners_bp
     from app.payments.views import bp as payments_bp
     from app.referrals.views import bp as referrals_bp
     from app.rewards.views import bp as rewards_bp
+    from app.service.views import bp as service_bp
 
     for blueprint in (
         auth_bp,
@@ -119,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
         referrals_bp,
         events_bp,
         payments_bp,
+        partners_bp,
+        service_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -188,4 +188,4 @@ def audit():
 
 
 # Further staff screens register their routes on this blueprint.
-from app.admin import loyalty_views  # noqa: E402, F401
+from app.admin import insight_views, loyalty_views  # noqa: E402, F401
