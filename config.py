@@ -108,6 +108,8 @@ class TestingConfig(Config):
     STRIPE_WEBHOOK_SECRET = None
     STRIPE_API_BASE = None
     DEMO_CHECKOUT = False
+    SMTP_HOST = None
+    SMS_BACKEND = "log"
 
 
 class ProductionConfig(Config):
