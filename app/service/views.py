@@ -1,5 +1,315 @@
 """Service appointments: owners book a maintenance slot; advisors manage slots and the day."""
 
-from flask import Blueprint
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.core.clock import local_date, utcnow
+from app.core.errors import NotFound
+from app.core.permissions import member_required, permission_required
+from app.core.web import call_service, flash_service
+from app.extensions import db
+from app.rewards.services import kind_label
+from app.service import appointments
+from app.service.forms import BookingForm, CapacityForm, ChangeForm, SettingsForm, SlotsForm
+from app.service.models import AppointmentStatus
 
 bp = Blueprint("service", __name__)
+
+
+@bp.app_template_global()
+def appointment_status_label(status) -> str:
+    """ "Booked", "Kept", "No-show"..."""
+    return appointments.status_label(status)
+
+
+bp.add_app_template_filter(appointments.format_day, "appointment_day")
+bp.add_app_template_filter(appointments.format_when, "appointment_when")
+
+
+def _day_arg() -> date | None:
+    try:
+        return date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------- owners
+
+
+@bp.get("/me/appointments")
+@member_required
+def my_appointments():
+    """The owner's service appointments: coming up, past, cancelled."""
+    return render_template(
+        "service/my_appointments.html",
+        lists=appointments.appointments_for(current_user.member),
+        hours=appointments.min_hours_ahead(),
+    )
+
+
+def _chosen_day(days, preferred: date | None = None) -> date | None:
+    """The day asked for in ?day=, else ``preferred`` when it has free times, else the first."""
+    asked = _day_arg()
+    if asked is not None:
+        return asked
+    open_days = [day for day, _free in days]
+    if preferred in open_days:
+        return preferred
+    return open_days[0] if open_days else None
+
+
+@bp.route("/me/appointments/new", methods=["GET", "POST"])
+@member_required
+def book():
+    """Book a maintenance time: a car, a day, a free time."""
+    member = current_user.member
+    days = appointments.open_days(member)
+    day = _chosen_day(days)
+    form = BookingForm()
+    form.setup(member, appointments.bookable_slots(member, day) if day else [])
+    if form.validate_on_submit():
+        ok, appointment = call_service(
+            form,
+            appointments.book_appointment,
+            member,
+            slot_id=form.slot_id.data,
+            vehicle_id=form.vehicle_id.data,
+            note=form.note.data or "",
+        )
+        if ok:
+            flash(
+                _("Booked: %(when)s.", when=appointments.format_when(appointment.slot.starts_at)),
+                "success",
+            )
+            return redirect(url_for("service.my_appointments"))
+        # The times may have filled up meanwhile: show them as they are now.
+        days = appointments.open_days(member)
+        form.setup(member, appointments.bookable_slots(member, day) if day else [])
+    status = 422 if form.is_submitted() else 200
+    return (
+        render_template(
+            "service/book.html",
+            form=form,
+            days=days,
+            day=day,
+            appointment=None,
+            hours=appointments.min_hours_ahead(),
+        ),
+        status,
+    )
+
+
+def _own_appointment_or_404(appointment_id: int):
+    try:
+        return appointments.get_own_appointment(current_user.member, appointment_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/me/appointments/<int:appointment_id>/change", methods=["GET", "POST"])
+@member_required
+def change(appointment_id: int):
+    """Move a booking to another free time."""
+    member = current_user.member
+    appointment = _own_appointment_or_404(appointment_id)
+    if not appointments.can_change(appointment):
+        flash(_("This appointment can no longer be changed."), "error")
+        return redirect(url_for("service.my_appointments"))
+    days = appointments.open_days(member)
+    day = _chosen_day(days, preferred=local_date(appointment.slot.starts_at))
+
+    def free_times():
+        if day is None:
+            return []
+        return appointments.bookable_slots(member, day, except_slot_id=appointment.slot_id)
+
+    form = ChangeForm()
+    form.setup(free_times())
+    if form.validate_on_submit():
+        ok, moved = call_service(
+            form,
+            appointments.change_appointment,
+            member,
+            appointment.id,
+            slot_id=form.slot_id.data,
+        )
+        if ok:
+            flash(
+                _("Moved to %(when)s.", when=appointments.format_when(moved.slot.starts_at)),
+                "success",
+            )
+            return redirect(url_for("service.my_appointments"))
+        appointment = _own_appointment_or_404(appointment_id)
+        days = appointments.open_days(member)
+        form.setup(free_times())
+    status = 422 if form.is_submitted() else 200
+    return (
+        render_template(
+            "service/book.html",
+            form=form,
+            days=days,
+            day=day,
+            appointment=appointment,
+            hours=appointments.min_hours_ahead(),
+        ),
+        status,
+    )
+
+
+@bp.post("/me/appointments/<int:appointment_id>/cancel")
+@member_required
+def cancel(appointment_id: int):
+    """Cancel a booking; its place goes back to the workshop."""
+    appointment = _own_appointment_or_404(appointment_id)
+    flash_service(
+        appointments.cancel_appointment,
+        current_user.member,
+        appointment.id,
+        success=_("Appointment cancelled."),
+    )
+    return redirect(url_for("service.my_appointments"))
+
+
+# ----------------------------------------------------------------------------------- staff
+
+
+@bp.get("/admin/appointments")
+@permission_required("appointments.manage")
+def staff_day():
+    """One day at the workshop: its times, how full they are, and who is coming."""
+    day = _day_arg() or local_date()
+    return render_template(
+        "service/staff_day.html",
+        day=day,
+        today=local_date(),
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        sheets=appointments.day_sheet(current_user, day),
+        now=utcnow(),
+        reward=appointments.kept_reward(current_user.dealer_id),
+    )
+
+
+def _to_day(day: date):
+    return redirect(url_for("service.staff_day", day=day.isoformat()))
+
+
+@bp.route("/admin/appointments/slots/new", methods=["GET", "POST"])
+@permission_required("appointments.manage")
+def add_slots():
+    """Open a day's times at once, e.g. 09:00 to 16:30 every 30 minutes, 2 cars each."""
+    form = SlotsForm()
+    if not form.is_submitted():
+        form.day.data = _day_arg() or local_date()
+    if form.validate_on_submit():
+        ok, result = call_service(
+            form,
+            appointments.add_slots,
+            current_user,
+            day=form.day.data,
+            first=form.first.data,
+            last=form.last.data,
+            every_minutes=form.every_minutes.data,
+            capacity=form.capacity.data,
+        )
+        if ok:
+            if result.added:
+                message = ngettext("%(num)d time added.", "%(num)d times added.", len(result.added))
+                if result.existing:
+                    message += " " + ngettext(
+                        "%(num)d was open already and is unchanged.",
+                        "%(num)d were open already and are unchanged.",
+                        result.existing,
+                    )
+                flash(message, "success")
+            else:
+                flash(_("These times are all open already: nothing changed."), "info")
+            return _to_day(form.day.data)
+    status = 422 if form.is_submitted() else 200
+    return render_template("service/slots_form.html", form=form), status
+
+
+@bp.post("/admin/appointments/slots/<int:slot_id>/capacity")
+@permission_required("appointments.manage")
+def slot_capacity(slot_id: int):
+    """Change how many cars a time takes."""
+    try:
+        slot = appointments.get_staff_slot(current_user, slot_id)
+    except NotFound:
+        abort(404)
+    day = local_date(slot.starts_at)
+    form = CapacityForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return _to_day(day)
+    flash_service(
+        appointments.change_capacity,
+        current_user,
+        slot.id,
+        form.capacity.data,
+        success=_("Capacity saved."),
+    )
+    return _to_day(day)
+
+
+OUTCOMES = {"kept": AppointmentStatus.KEPT, "no-show": AppointmentStatus.NO_SHOW}
+
+
+@bp.post('/admin/appointments/<int:appointment_id>/<any(kept, "no-show"):outcome>')
+@permission_required("appointments.manage")
+def close(appointment_id: int, outcome: str):
+    """Mark a booking kept (the dealer's reward follows) or a no-show."""
+    try:
+        appointment = appointments.get_staff_appointment(current_user, appointment_id)
+    except NotFound:
+        abort(404)
+    day = local_date(appointment.slot.starts_at)
+    name = appointment.member.name
+    success = {
+        "kept": _("Marked kept: %(name)s.", name=name),
+        "no-show": _("Marked as a no-show: %(name)s.", name=name),
+    }[outcome]
+    if flash_service(
+        appointments.close_appointment,
+        current_user,
+        appointment.id,
+        OUTCOMES[outcome],
+        success=success,
+    ):
+        closed = db.session.get(type(appointment), appointment_id)
+        if outcome == "kept" and closed.voucher_id is not None:
+            flash(_("A voucher was given to %(name)s.", name=name), "info")
+    return _to_day(day)
+
+
+@bp.route("/admin/appointments/settings", methods=["GET", "POST"])
+@permission_required("appointments.manage")
+def settings():
+    """Which reward a kept appointment earns at this dealer."""
+    form = SettingsForm()
+    rewards = appointments.reward_choices(current_user)
+    form.kept_reward_id.choices = [SelectChoice("", _("No reward"))] + [
+        SelectChoice(str(r.id), f"{r.name} · {kind_label(r.kind)}") for r in rewards
+    ]
+    if not form.is_submitted():
+        current = appointments.settings_for(current_user.dealer_id)
+        form.kept_reward_id.data = current.kept_reward_id if current else None
+    if form.validate_on_submit():
+        ok, _saved = call_service(
+            form,
+            appointments.save_appointment_settings,
+            current_user,
+            kept_reward_id=form.kept_reward_id.data,
+        )
+        if ok:
+            flash(_("Appointment settings saved."), "success")
+            return redirect(url_for("service.staff_day"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("service/settings.html", form=form), status

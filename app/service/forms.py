@@ -1,0 +1,125 @@
+"""Appointment forms: owners book or move a time; advisors open times, set capacity and the
+reward a kept booking earns."""
+
+from datetime import time
+
+from flask_babel import format_datetime, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from app.service.appointments import (
+    MAX_CAPACITY,
+    MAX_EVERY_MINUTES,
+    MIN_EVERY_MINUTES,
+    NOTE_LENGTH,
+    car_label,
+)
+
+
+def optional_int(value):
+    """'' (none chosen) → None, else the number."""
+    if value in ("", None):
+        return None
+    return int(value)
+
+
+def slot_choices(slots) -> list[SelectChoice]:
+    """Radio choices for free times: "09:30 · 2 places left"."""
+    return [
+        SelectChoice(
+            str(slot.id),
+            "{} · {}".format(
+                format_datetime(slot.starts_at, "HH:mm"),
+                ngettext("%(num)d place left", "%(num)d places left", slot.capacity - slot.booked),
+            ),
+        )
+        for slot in slots
+    ]
+
+
+class _SlotChoice(FlaskForm):
+    slot_id = RadioField(
+        _l("Time"),
+        [InputRequired(_l("Choose a time."))],
+        coerce=int,
+        validate_choice=False,  # the service says why a time cannot be booked
+        invalid_value_message=_l("Choose a time."),
+    )
+
+
+class BookingForm(_SlotChoice):
+    """A car and a free time; the view fills both lists."""
+
+    vehicle_id = SelectField(
+        _l("Car"),
+        [InputRequired(_l("Choose your car."))],
+        coerce=int,
+        validate_choice=False,
+        invalid_value_message=_l("Choose your car."),
+    )
+    note = TextAreaField(
+        _l("Anything the workshop should know (optional)"),
+        [Length(max=NOTE_LENGTH)],
+        render_kw={"rows": 3},
+    )
+
+    def setup(self, member, slots) -> None:
+        """The member's cars and the free times of the chosen day."""
+        self.vehicle_id.choices = [SelectChoice(str(v.id), car_label(v)) for v in member.vehicles]
+        self.slot_id.choices = slot_choices(slots)
+
+
+class ChangeForm(_SlotChoice):
+    """Another free time for a booking."""
+
+    def setup(self, slots) -> None:
+        """The free times of the chosen day."""
+        self.slot_id.choices = slot_choices(slots)
+
+
+class SlotsForm(FlaskForm):
+    """Open a day's times: from the first to the last, every so many minutes."""
+
+    day = DateField(_l("Day"), [InputRequired(_l("Choose a day."))])
+    first = TimeField(_l("First time"), [InputRequired(_l("Give a time."))], default=time(9))
+    last = TimeField(
+        _l("Last time"),
+        [InputRequired(_l("Give a time."))],
+        description=_l("The last time a car can be booked for; it is included."),
+        default=time(16, 30),
+    )
+    every_minutes = IntegerField(
+        _l("Every (minutes)"),
+        [
+            InputRequired(_l("Enter a number.")),
+            NumberRange(MIN_EVERY_MINUTES, MAX_EVERY_MINUTES),
+        ],
+        default=30,
+    )
+    capacity = IntegerField(
+        _l("Cars per time"),
+        [InputRequired(_l("Enter a number.")), NumberRange(1, MAX_CAPACITY)],
+        default=2,
+    )
+
+
+class CapacityForm(FlaskForm):
+    """How many cars one time takes."""
+
+    capacity = IntegerField(
+        _l("Cars"), [InputRequired(_l("Enter a number.")), NumberRange(1, MAX_CAPACITY)]
+    )
+
+
+class SettingsForm(FlaskForm):
+    """The reward a kept booking earns; the view fills the choices."""
+
+    kept_reward_id = SelectField(
+        _l("A kept appointment earns"),
+        coerce=optional_int,
+        validate_choice=False,
+        description=_l("Given once when you mark the booking kept, e.g. a labour-hour voucher."),
+    )
