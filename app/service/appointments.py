@@ -548,16 +548,17 @@ def _bookable_query(member: Member, now: datetime):
     )
 
 
-def open_days(member: Member, *, now: datetime | None = None) -> list[tuple[date, int]]:
+def open_days(
+    member: Member, *, now: datetime | None = None, except_slot_id: int | None = None
+) -> list[tuple[date, int]]:
     """The coming local days with a time the member can book, and how many places each has."""
     now = now or utcnow()
     until = local_midnight(local_date(now) + timedelta(days=BOOKING_DAYS))
+    query = _bookable_query(member, now).where(AppointmentSlot.starts_at < until)
+    if except_slot_id is not None:
+        query = query.where(AppointmentSlot.id != except_slot_id)
     days: dict[date, int] = {}
-    for slot in db.session.scalars(
-        _bookable_query(member, now)
-        .where(AppointmentSlot.starts_at < until)
-        .order_by(AppointmentSlot.starts_at)
-    ):
+    for slot in db.session.scalars(query.order_by(AppointmentSlot.starts_at)):
         day = local_date(slot.starts_at)
         days[day] = days.get(day, 0) + slot.capacity - slot.booked
     return list(days.items())

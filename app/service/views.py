@@ -120,7 +120,7 @@ def change(appointment_id: int):
     if not appointments.can_change(appointment):
         flash(_("This appointment can no longer be changed."), "error")
         return redirect(url_for("service.my_appointments"))
-    days = appointments.open_days(member)
+    days = appointments.open_days(member, except_slot_id=appointment.slot_id)
     day = _chosen_day(days, preferred=local_date(appointment.slot.starts_at))
 
     def free_times():
@@ -145,7 +145,7 @@ def change(appointment_id: int):
             )
             return redirect(url_for("service.my_appointments"))
         appointment = _own_appointment_or_404(appointment_id)
-        days = appointments.open_days(member)
+        days = appointments.open_days(member, except_slot_id=appointment.slot_id)
         form.setup(free_times())
     status = 422 if form.is_submitted() else 200
     return (

@@ -34,12 +34,12 @@ def error(html: str, field: str) -> str:
 
 def time_options(html: str) -> dict[str, str]:
     """The free times offered: label → slot id."""
-    return {
-        label.strip(): value
-        for value, label in re.findall(
-            r'<input[^>]*name="slot_id"[^>]*value="(\d+)"[^>]*>\s*<span>([^<]*)</span>', html
-        )
-    }
+    found = re.findall(
+        r'<input[^>]*name="slot_id"[^>]*value="(\d+)"[^>]*>\s*'
+        r"<span><strong>([^<]*)</strong> <small>([^<]*)</small></span>",
+        html,
+    )
+    return {f"{at} · {left}": value for value, at, left in found}
 
 
 def open_times(seeded, dealer_id: int, day: date, *hours, capacity: int = 2) -> dict[int, int]:
