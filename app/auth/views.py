@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from app.auth import services
 from app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
 from app.core.errors import DomainError
+from app.core.permissions import Role
 from app.core.web import call_service, safe_next
 from app.extensions import limiter
 from app.members.services import list_dealers
@@ -15,8 +16,17 @@ from app.members.services import list_dealers
 bp = Blueprint("auth", __name__)
 
 
+def _home_endpoint(user) -> str:
+    """Where a user starts: staff at the desk, partners at their check page, owners at home."""
+    if user.is_staff:
+        return "admin.dashboard"
+    if user.role == Role.PARTNER:
+        return "partners.check"
+    return "members.home"
+
+
 def _home_for(user) -> str:
-    return url_for("admin.dashboard") if user.is_staff else url_for("members.home")
+    return url_for(_home_endpoint(user))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -62,7 +72,7 @@ def login():
         ok, user = call_service(form, services.authenticate, form.mobile.data, form.password.data)
         if ok:
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next("admin.dashboard" if user.is_staff else "members.home"))
+            return redirect(safe_next(_home_endpoint(user)))
     return render_template("auth/login.html", form=form)
 
 

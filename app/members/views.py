@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.cards.services import active_card
 from app.core.errors import NotFound
-from app.core.permissions import member_required
+from app.core.permissions import Role, member_required
 from app.core.web import call_service
 from app.loyalty.services import account_for
 from app.members import services
@@ -23,6 +23,8 @@ def home():
     """Owners see their club home; staff go to their desk; visitors see what the club offers."""
     if current_user.is_authenticated and current_user.is_staff:
         return redirect(url_for("admin.dashboard"))
+    if current_user.is_authenticated and current_user.role == Role.PARTNER:
+        return redirect(url_for("partners.check"))
     if current_user.is_authenticated and current_user.is_member:
         member = current_user.member
         return render_template(

@@ -420,3 +420,14 @@ def test_other_staff_cannot_manage_partners(staff_factory, perks):
 def test_the_settlement_month_input_shows_this_month(front_desk):
     html = front_desk.get("/partner/settlement").get_data(as_text=True)
     assert 'type="month" value="2026-11"' in html
+
+
+def test_a_partner_user_starts_at_the_check_page(app, client, seeded, dealers):
+    from tests.conftest import PASSWORD
+    from tests.partners.helpers import make_partner, make_partner_user
+
+    with seeded():
+        mobile = make_partner_user(make_partner()).mobile
+    response = client.post("/login", data={"mobile": mobile, "password": PASSWORD})
+    assert response.headers["Location"] == "/partner"
+    assert client.get("/").headers["Location"] == "/partner"
