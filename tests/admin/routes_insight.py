@@ -1,8 +1,24 @@
-"""Permission-matrix routes: insight (issue 6)."""
+"""Permission-matrix routes: insight (issue 6): the reports and their CSV exports."""
 
 from tests.admin.matrix import Route
 
-ROUTES: tuple[Route, ...] = ()
+_CSV_RULE = (
+    "/admin/insight/<any(members, segments, lost, liability, referrals, events, campaigns)"
+    ":report>.csv"
+)
+_PAGES = ("members", "segments", "lost", "liability", "referrals", "events", "campaigns")
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/admin/insight", "/admin/insight", "insight.view", 200),
+    *(
+        Route("GET", f"/admin/insight/{page}", f"/admin/insight/{page}", "insight.view", 200)
+        for page in _PAGES
+    ),
+    *(
+        Route("GET", _CSV_RULE, f"/admin/insight/{page}.csv", "insight.view", 200)
+        for page in _PAGES
+    ),
+)
 
 
 def desk(dealer, owner) -> dict[str, int]:

@@ -1,0 +1,1104 @@
+"""Dealer insight (R10): members by tier, segments, lost customers, points liability, the
+referral funnel, event attendance and events as campaigns (the seed 000 result table).
+
+Every report is a few set-based queries (GROUP BY, CASE), never a loop over members, so it stays
+fast at 100,000 owners; each returns tables that the page shows and the CSV export writes, cell
+for cell. Reports are scoped to the viewer's dealer; HQ sees every dealer and may pick one.
+
+Decisions a manager should know (the pages say them too):
+
+- A refunded service visit does not count, neither for recency nor for revenue.
+- An owner's recency is the days since their last service visit (at any of the group's dealers).
+  An owner without any visit counts from their newest car's delivery date (purchase date when
+  the delivery is unknown), and an owner without a car from the day they joined: a new owner is
+  loyal until the first maintenance is long overdue.
+- The lost-customer list (R8) is per car, as a care agent calls about a car: no visit for
+  90 days up to the lost threshold (SEGMENT_LOST_DAYS, 360), the same recency rule, split by
+  warranty (``warranty_until``, else 3 years after delivery or purchase).
+- Points liability is what owners can spend today: the unexpired lots' remaining points. The
+  expiry forecast shows when those lots expire if they are not spent first.
+- Until campaigns exist, each event is a campaign: invited = confirmed (or checked-in)
+  registrations, attended = checked in, revenue = the attendees' service visits at the event's
+  dealer from the event's first day until 30 days after its last day; average ticket =
+  revenue / visits. A visit in the windows of two events counts for both.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select
+
+from app.auth.models import User
+from app.core.audit import record_audit
+from app.core.clock import local_date, local_midnight, utcnow
+from app.core.identifiers import mask_mobile
+from app.core.permissions import Role
+from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
+from app.events.services import registration_counts
+from app.extensions import db
+from app.loyalty.ledger import add_months
+from app.loyalty.models import PointsAccount, PointsEntry
+from app.loyalty.services import list_tiers, points_value_yuan, tier_label
+from app.members.models import Dealer, Member, Vehicle
+from app.referrals import services as referrals
+from app.referrals.presenters import funnel_label
+from app.service.models import ServiceVisit, VisitStatus
+
+# R8: a car unseen this many days joins the lost-customer list (until SEGMENT_LOST_DAYS).
+LOST_LIST_MIN_DAYS = 90
+# A car's warranty when the record has no date: this many months from delivery (or purchase).
+DEFAULT_WARRANTY_MONTHS = 36
+# An event's revenue counts the attendees' visits until this many days after it ends.
+CAMPAIGN_WINDOW_DAYS = 30
+FORECAST_MONTHS = 12
+LOST_PER_PAGE = 25
+EVENTS_PER_PAGE = 20
+# Events per query when figures are computed for many events at once.
+_CHUNK = 500
+
+SEGMENTS = ("loyal", "swinging", "lost")
+SEGMENT_LABELS = {"loyal": _l("Loyal"), "swinging": _l("Swinging"), "lost": _l("Lost")}
+WARRANTY_FILTERS = ("all", "in", "out")
+NONE = "—"
+
+
+# ------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: its text, and the owner it names (the page links to them)."""
+
+    text: str
+    member_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's heading; numeric columns align right."""
+
+    label: str
+    numeric: bool = False
+
+
+@dataclass
+class Table:
+    """A report table: what the page shows is what the CSV holds."""
+
+    key: str
+    caption: str
+    columns: list[Column]
+    rows: list[list[Cell]]
+    totals: list[Cell] | None = None
+    empty: str = ""
+
+    def all_rows(self) -> list[list[Cell]]:
+        """The body rows, then the totals row."""
+        return [*self.rows, *([self.totals] if self.totals else [])]
+
+
+def _row(*values: Any) -> list[Cell]:
+    return [v if isinstance(v, Cell) else Cell(str(v)) for v in values]
+
+
+def _csv_cell(text: str) -> str:
+    """A cell Excel will not run as a formula (a name typed as =1+1 stays text)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def table_csv(table: Table) -> str:
+    """The table as CSV: UTF-8 with a BOM (Excel opens Chinese names intact), CRLF lines."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([column.label for column in table.columns])
+    for row in table.all_rows():
+        writer.writerow([_csv_cell(cell.text) for cell in row])
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------- charts
+
+
+@dataclass(frozen=True)
+class Part:
+    """A segment of a bar: its fill class, what it counts, where it starts and how wide (%)."""
+
+    css: str
+    label: str
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart, with its label and the figure written next to it."""
+
+    label: str
+    text: str
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Horizontal (stacked) bars scaled to the longest bar, or to ``scale``."""
+
+    title: str
+    bars: tuple[Bar, ...]
+    legend: tuple[tuple[str, str], ...] = ()
+
+
+def _chart(
+    title: str,
+    bars: Sequence[tuple[str, str, Sequence[tuple[str, str, float]]]],
+    *,
+    legend: Iterable[tuple[str, str]] = (),
+    scale: float | None = None,
+) -> Chart:
+    """Bars of (label, text, [(css, part label, value)...]) as widths in percent."""
+    top = scale or max((sum(v for *_, v in parts) for *_, parts in bars), default=0) or 1
+    drawn = []
+    for label, text, parts in bars:
+        x, pieces = 0.0, []
+        for css, part_label, value in parts:
+            if value <= 0:
+                continue
+            width = min(round(value * 100 / top, 2), round(100 - x, 2))
+            pieces.append(Part(css, part_label, round(x, 2), width))
+            x += width
+        drawn.append(Bar(label, text, tuple(pieces)))
+    return Chart(title, tuple(drawn), tuple(legend))
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as '12.5%' (one decimal), or '—' when ``whole`` is 0."""
+    if not whole:
+        return NONE
+    return f"{part * 100 / whole:.1f}%"
+
+
+def yuan(fen: int) -> str:
+    """Fen as yuan with two decimals: 123456 → '1234.56'."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def average_fen(total: int, count: int) -> int | None:
+    """``total`` / ``count`` rounded half up to a fen, or None without a count."""
+    if not count:
+        return None
+    return (2 * total + count) // (2 * count)
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part * 100 / whole if whole else 0.0
+
+
+# ------------------------------------------------------------------------------- scope
+
+
+def scoped_dealer_id(actor: User, dealer_id: int | None = None) -> int | None:
+    """The dealer whose figures ``actor`` sees: their own; for HQ, ``dealer_id`` when it names
+    a dealer, else None (every dealer)."""
+    if actor.role == Role.HQ_ADMIN:
+        if dealer_id and db.session.get(Dealer, dealer_id) is not None:
+            return dealer_id
+        return None
+    return actor.dealer_id
+
+
+def dealer_choices(actor: User) -> list[Dealer]:
+    """The dealers ``actor`` may pick from (HQ: every dealer; others: none to pick)."""
+    if actor.role != Role.HQ_ADMIN:
+        return []
+    return list(db.session.scalars(select(Dealer).order_by(Dealer.code)))
+
+
+def _dealers(scope: int | None) -> list[Dealer]:
+    query = select(Dealer).order_by(Dealer.code)
+    if scope is not None:
+        query = query.where(Dealer.id == scope)
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class Report:
+    """What a report page shows: its tables and charts, and what it needs besides."""
+
+    dealer_id: int | None
+    tables: list[Table]
+    charts: list[Chart] = field(default_factory=list)
+    page: Any = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, key: str | None) -> Table | None:
+        """The table named ``key`` (the first one when ``key`` is None)."""
+        if key is None:
+            return self.tables[0] if self.tables else None
+        return next((t for t in self.tables if t.key == key), None)
+
+
+def _tier_codes() -> list[str]:
+    return [tier.code for tier in list_tiers()]
+
+
+def _tier_legend(codes: list[str]) -> list[tuple[str, str]]:
+    return [(f"insight-fill-{code}", tier_label(code)) for code in codes]
+
+
+# ---------------------------------------------------------------------- members by tier
+
+
+def _member_tier():
+    """Members with their tier (an owner without a points account is at the lowest tier)."""
+    lowest = _tier_codes()[0]
+    return (
+        select(
+            Member.id.label("member_id"),
+            Member.dealer_id.label("dealer_id"),
+            func.coalesce(PointsAccount.tier_code, lowest).label("tier"),
+        )
+        .select_from(Member)
+        .outerjoin(PointsAccount, PointsAccount.member_id == Member.id)
+    )
+
+
+def members_by_tier(actor: User, *, dealer_id: int | None = None) -> Report:
+    """Members per dealer and tier."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    members = _member_tier()
+    if scope is not None:
+        members = members.where(Member.dealer_id == scope)
+    sub = members.subquery()
+    counts = {
+        (d, t): n
+        for d, t, n in db.session.execute(
+            select(sub.c.dealer_id, sub.c.tier, func.count()).group_by(sub.c.dealer_id, sub.c.tier)
+        )
+    }
+    codes = _tier_codes()
+    dealers = _dealers(scope)
+    rows, bars = [], []
+    for dealer in dealers:
+        per_tier = [counts.get((dealer.id, code), 0) for code in codes]
+        rows.append(_row(dealer.code, *per_tier, sum(per_tier)))
+        bars.append(
+            (
+                dealer.code,
+                str(sum(per_tier)),
+                [
+                    (f"insight-fill-{code}", f"{tier_label(code)}: {n}", n)
+                    for code, n in zip(codes, per_tier, strict=True)
+                ],
+            )
+        )
+    totals = None
+    if len(dealers) > 1:
+        per_tier = [sum(n for (_d, t), n in counts.items() if t == code) for code in codes]
+        totals = _row(_("Total"), *per_tier, sum(per_tier))
+    table = Table(
+        "members",
+        _("Members by tier and dealer"),
+        [
+            Column(_("Dealer")),
+            *(Column(tier_label(c), True) for c in codes),
+            Column(_("Total"), True),
+        ],
+        rows,
+        totals,
+        _("No dealer."),
+    )
+    chart = _chart(_("Members by tier"), bars, legend=_tier_legend(codes))
+    return Report(scope, [table], [chart], facts={"total": sum(counts.values())})
+
+
+# ----------------------------------------------------------------------------- segments
+
+
+def segment_days() -> tuple[int, int]:
+    """Loyal up to this many days since the last visit; lost beyond the second figure."""
+    config = current_app.config
+    return config["SEGMENT_LOYAL_DAYS"], config["SEGMENT_LOST_DAYS"]
+
+
+def _member_segments(today: date):
+    """Members with their dealer, tier and segment (loyal / swinging / lost by recency)."""
+    loyal_days, lost_days = segment_days()
+    loyal_from = today - timedelta(days=loyal_days)
+    lost_before = today - timedelta(days=lost_days)
+    last_visit = (
+        select(
+            ServiceVisit.member_id.label("member_id"),
+            func.max(ServiceVisit.visited_on).label("last_visit"),
+        )
+        .where(ServiceVisit.status != VisitStatus.REFUNDED)
+        .group_by(ServiceVisit.member_id)
+        .subquery()
+    )
+    newest_car = (
+        select(
+            Vehicle.member_id.label("member_id"),
+            func.max(func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on)).label("car_on"),
+        )
+        .group_by(Vehicle.member_id)
+        .subquery()
+    )
+    since = func.coalesce(last_visit.c.last_visit, newest_car.c.car_on)
+    segment = case(
+        (since >= loyal_from, "loyal"),
+        (since >= lost_before, "swinging"),
+        (since.is_not(None), "lost"),
+        # Neither a visit nor a car: from the day the owner joined.
+        (Member.created_at >= local_midnight(loyal_from), "loyal"),
+        (Member.created_at >= local_midnight(lost_before), "swinging"),
+        else_="lost",
+    )
+    members = _member_tier().subquery()
+    return (
+        select(members.c.dealer_id, members.c.tier, segment.label("segment"))
+        .select_from(members)
+        .join(Member, Member.id == members.c.member_id)
+        .outerjoin(last_visit, last_visit.c.member_id == members.c.member_id)
+        .outerjoin(newest_car, newest_car.c.member_id == members.c.member_id)
+    )
+
+
+def segments(actor: User, *, dealer_id: int | None = None, now: datetime | None = None) -> Report:
+    """Members by segment (loyal / swinging / lost) and tier, and per dealer for HQ."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    today = local_date(now or utcnow())
+    members = _member_segments(today)
+    if scope is not None:
+        members = members.where(Member.dealer_id == scope)
+    sub = members.subquery()
+    counts: dict[tuple[int, str, str], int] = {
+        (d, t, s): n
+        for d, t, s, n in db.session.execute(
+            select(sub.c.dealer_id, sub.c.tier, sub.c.segment, func.count()).group_by(
+                sub.c.dealer_id, sub.c.tier, sub.c.segment
+            )
+        )
+    }
+    codes = _tier_codes()
+
+    def count(*, dealer=None, tier=None, segment=None) -> int:
+        return sum(
+            n
+            for (d, t, s), n in counts.items()
+            if dealer in (None, d) and tier in (None, t) and segment in (None, s)
+        )
+
+    rows, bars = [], []
+    for seg in SEGMENTS:
+        per_tier = [count(tier=code, segment=seg) for code in codes]
+        rows.append(_row(str(SEGMENT_LABELS[seg]), *per_tier, sum(per_tier)))
+        bars.append(
+            (
+                str(SEGMENT_LABELS[seg]),
+                str(sum(per_tier)),
+                [
+                    (f"insight-fill-{code}", f"{tier_label(code)}: {n}", n)
+                    for code, n in zip(codes, per_tier, strict=True)
+                ],
+            )
+        )
+    matrix = Table(
+        "matrix",
+        _("Segments by tier"),
+        [
+            Column(_("Segment")),
+            *(Column(tier_label(c), True) for c in codes),
+            Column(_("Total"), True),
+        ],
+        rows,
+        _row(_("Total"), *(count(tier=code) for code in codes), count()),
+    )
+    tables = [matrix]
+    if scope is None:
+        dealer_rows = []
+        for dealer in _dealers(None):
+            per_segment = [count(dealer=dealer.id, segment=seg) for seg in SEGMENTS]
+            dealer_rows.append(_row(dealer.code, *per_segment, sum(per_segment)))
+        tables.append(
+            Table(
+                "dealers",
+                _("Segments by dealer"),
+                [
+                    Column(_("Dealer")),
+                    *(Column(str(SEGMENT_LABELS[s]), True) for s in SEGMENTS),
+                    Column(_("Total"), True),
+                ],
+                dealer_rows,
+                _row(_("Total"), *(count(segment=s) for s in SEGMENTS), count()),
+            )
+        )
+    loyal_days, lost_days = segment_days()
+    chart = _chart(_("Segments by tier"), bars, legend=_tier_legend(codes))
+    return Report(
+        scope,
+        tables,
+        [chart],
+        facts={"loyal_days": loyal_days, "lost_days": lost_days, "total": count()},
+    )
+
+
+# ------------------------------------------------------------------------ lost customers
+
+
+def _warranty_conditions(today: date):
+    """(in warranty, out of warranty) as SQL conditions on Vehicle; neither is ever NULL."""
+    start = func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on)
+    # start + 36 months >= today  ⇔  start >= today - 36 months (add_months clamps both ways).
+    default_from = add_months(today, -DEFAULT_WARRANTY_MONTHS)
+    until = Vehicle.warranty_until
+    inside = or_(
+        and_(until.is_not(None), until >= today), and_(until.is_(None), start >= default_from)
+    )
+    outside = or_(
+        and_(until.is_not(None), until < today), and_(until.is_(None), start < default_from)
+    )
+    return inside, outside
+
+
+def _lost_cars(scope: int | None, warranty: str, today: date):
+    """(FROM/WHERE-ready select of Vehicle.id, the recency expression, last visit subquery)."""
+    _loyal, lost_days = segment_days()
+    last_visit = (
+        select(
+            ServiceVisit.vehicle_id.label("vehicle_id"),
+            func.max(ServiceVisit.visited_on).label("last_visit"),
+        )
+        .where(ServiceVisit.status != VisitStatus.REFUNDED)
+        .group_by(ServiceVisit.vehicle_id)
+        .subquery()
+    )
+    since = func.coalesce(
+        last_visit.c.last_visit, Vehicle.delivered_on, Vehicle.purchased_on
+    ).label("since")
+    inside, outside = _warranty_conditions(today)
+    query = (
+        select(Vehicle.id)
+        .select_from(Vehicle)
+        .join(Member, Member.id == Vehicle.member_id)
+        .outerjoin(last_visit, last_visit.c.vehicle_id == Vehicle.id)
+        .where(
+            since <= today - timedelta(days=LOST_LIST_MIN_DAYS),
+            since >= today - timedelta(days=lost_days),
+        )
+    )
+    if scope is not None:
+        query = query.where(Member.dealer_id == scope)
+    if warranty == "in":
+        query = query.where(inside)
+    elif warranty == "out":
+        query = query.where(outside)
+    return query, since, last_visit, inside
+
+
+def lost_customers(
+    actor: User,
+    *,
+    dealer_id: int | None = None,
+    warranty: str = "all",
+    page: int | None = None,
+    per_page: int = LOST_PER_PAGE,
+    now: datetime | None = None,
+) -> Report:
+    """Cars not seen for 90–360 days (R8), longest unseen first, in and out of warranty;
+    a page of them, or all of them when ``page`` is None."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    today = local_date(now or utcnow())
+    warranty = warranty if warranty in WARRANTY_FILTERS else "all"
+    cars, since, last_visit, inside = _lost_cars(scope, warranty, today)
+
+    every, *_unused = _lost_cars(scope, "all", today)
+    flag = case((inside, 1), else_=0)
+    split = every.with_only_columns(func.count(), func.coalesce(func.sum(flag), 0))
+    total, in_warranty = db.session.execute(split).one()
+
+    ordered = cars.order_by(since, Vehicle.id)
+    pagination = None
+    details = ordered.with_only_columns(
+        Member.id.label("member_id"),
+        Member.name,
+        User.mobile,
+        Vehicle.model,
+        Vehicle.plate,
+        last_visit.c.last_visit,
+        since,
+        func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on).label("start"),
+        Vehicle.warranty_until,
+        flag.label("inside"),
+    ).join(User, User.id == Member.user_id)
+    if page is not None:
+        pagination = db.paginate(ordered, page=page, per_page=per_page, error_out=False)
+        details = details.where(Vehicle.id.in_(pagination.items or [0]))
+    rows = []
+    for car in db.session.execute(details):
+        until = car.warranty_until or add_months(car.start, DEFAULT_WARRANTY_MONTHS)
+        rows.append(
+            _row(
+                Cell(car.name, car.member_id),
+                mask_mobile(car.mobile),
+                car.model,
+                car.plate or NONE,
+                car.last_visit.isoformat() if car.last_visit else NONE,
+                (today - car.since).days,
+                until.isoformat(),
+                _("In warranty") if car.inside else _("Out of warranty"),
+            )
+        )
+    table = Table(
+        "cars",
+        _("Lost customers"),
+        [
+            Column(_("Owner")),
+            Column(_("Mobile")),
+            Column(_("Car")),
+            Column(_("Plate")),
+            Column(_("Last visit")),
+            Column(_("Days"), True),
+            Column(_("Warranty until")),
+            Column(_("Warranty")),
+        ],
+        rows,
+        empty=_("No lost customer: every car came in recently."),
+    )
+    chart = _chart(
+        _("Lost customers by warranty"),
+        [
+            (_("In warranty"), str(in_warranty), [("insight-fill-in", "", in_warranty)]),
+            (
+                _("Out of warranty"),
+                str(total - in_warranty),
+                [("insight-fill-out", "", total - in_warranty)],
+            ),
+        ],
+    )
+    return Report(
+        scope,
+        [table],
+        [chart],
+        page=pagination,
+        facts={
+            "total": total,
+            "in": in_warranty,
+            "out": total - in_warranty,
+            "warranty": warranty,
+            "min_days": LOST_LIST_MIN_DAYS,
+            "max_days": segment_days()[1],
+        },
+    )
+
+
+# ---------------------------------------------------------------------- points liability
+
+
+def _open_lots(scope: int | None, today: date):
+    """Unexpired lots with points left, with the owner's dealer."""
+    query = (
+        select(
+            Member.dealer_id.label("dealer_id"),
+            PointsEntry.account_id.label("account_id"),
+            PointsEntry.remaining.label("remaining"),
+            PointsEntry.expires_on.label("expires_on"),
+        )
+        .join(PointsAccount, PointsAccount.id == PointsEntry.account_id)
+        .join(Member, Member.id == PointsAccount.member_id)
+        .where(PointsEntry.remaining > 0, PointsEntry.expires_on > today)
+    )
+    if scope is not None:
+        query = query.where(Member.dealer_id == scope)
+    return query
+
+
+def forecast_months(today: date) -> list[date]:
+    """The first days of this month and the next twelve (the forecast's month bounds)."""
+    first = today.replace(day=1)
+    return [add_months(first, k) for k in range(FORECAST_MONTHS + 1)]
+
+
+def points_liability(
+    actor: User, *, dealer_id: int | None = None, now: datetime | None = None
+) -> Report:
+    """Outstanding points and their yuan value per dealer, and when they expire, by month."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    today = local_date(now or utcnow())
+    lots = _open_lots(scope, today).subquery()
+    per_dealer = {
+        d: (holders, points)
+        for d, holders, points in db.session.execute(
+            select(
+                lots.c.dealer_id,
+                func.count(func.distinct(lots.c.account_id)),
+                func.sum(lots.c.remaining),
+            ).group_by(lots.c.dealer_id)
+        )
+    }
+    dealers = _dealers(scope)
+    rows = []
+    for dealer in dealers:
+        holders, points = per_dealer.get(dealer.id, (0, 0))
+        rows.append(_row(dealer.code, holders, points, points_value_yuan(points)))
+    holders = sum(h for h, _p in per_dealer.values())
+    outstanding = sum(p for _h, p in per_dealer.values())
+    by_dealer = Table(
+        "dealers",
+        _("Outstanding points by dealer"),
+        [
+            Column(_("Dealer")),
+            Column(_("Members holding points"), True),
+            Column(_("Outstanding points"), True),
+            Column(_("Value (¥)"), True),
+        ],
+        rows,
+        _row(_("Total"), holders, outstanding, points_value_yuan(outstanding))
+        if len(dealers) > 1
+        else None,
+    )
+
+    bounds = forecast_months(today)
+    bucket = case(
+        *((lots.c.expires_on < bounds[k + 1], k) for k in range(FORECAST_MONTHS)),
+        else_=FORECAST_MONTHS,
+    )
+    buckets = select(bucket.label("bucket"), lots.c.remaining.label("remaining")).subquery()
+    expiring = dict(
+        db.session.execute(
+            select(buckets.c.bucket, func.sum(buckets.c.remaining)).group_by(buckets.c.bucket)
+        ).all()
+    )
+    forecast_rows, bars = [], []
+    for k in range(FORECAST_MONTHS):
+        month = bounds[k].strftime("%Y-%m")
+        points = expiring.get(k, 0)
+        forecast_rows.append(_row(month, points, points_value_yuan(points)))
+        bars.append((month, str(points), [("insight-fill-bar", "", points)]))
+    later = expiring.get(FORECAST_MONTHS, 0)
+    forecast_rows.append(_row(_("Later"), later, points_value_yuan(later)))
+    forecast = Table(
+        "expiry",
+        _("Points expiring per month, if not spent"),
+        [Column(_("Month")), Column(_("Points expiring"), True), Column(_("Value (¥)"), True)],
+        forecast_rows,
+        _row(_("Total"), outstanding, points_value_yuan(outstanding)),
+    )
+    chart = _chart(_("Points expiring in the next 12 months"), bars)
+    return Report(
+        scope,
+        [by_dealer, forecast],
+        [chart],
+        facts={
+            "outstanding": outstanding,
+            "value": points_value_yuan(outstanding),
+            "holders": holders,
+            "next_12_months": sum(expiring.get(k, 0) for k in range(FORECAST_MONTHS)),
+        },
+    )
+
+
+# ---------------------------------------------------------------------- referral funnel
+
+
+def referral_funnel(actor: User, *, dealer_id: int | None = None) -> Report:
+    """The referrals domain's funnel per dealer (for HQ: every dealer or the one picked)."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    counts = referrals.funnel(actor, by="dealer")
+    if scope is not None:
+        code = db.session.get(Dealer, scope).code
+        counts = {k: v for k, v in counts.items() if k == code}
+    steps = referrals.FUNNEL_STEPS
+    rows = [_row(code, *(counter[s] for s in steps)) for code, counter in sorted(counts.items())]
+    total = {s: sum(counter[s] for counter in counts.values()) for s in steps}
+    table = Table(
+        "funnel",
+        _("Referral funnel"),
+        [Column(_("Dealer")), *(Column(funnel_label(s), True) for s in steps)],
+        rows,
+        _row(_("Total"), *(total[s] for s in steps)) if len(rows) > 1 else None,
+        _("No referral yet."),
+    )
+    registered = total["registered"]
+    chart = _chart(
+        _("From registration to reward"),
+        [
+            (
+                funnel_label(s),
+                f"{total[s]} · {percent(total[s], registered)}",
+                [(f"insight-fill-{'lost' if s == 'fraud' else 'bar'}", "", total[s])],
+            )
+            for s in steps
+        ],
+    )
+    return Report(scope, [table], [chart], facts={"registered": registered})
+
+
+# ---------------------------------------------------------------------- event attendance
+
+
+def _started_events(scope: int | None, now: datetime, *, ended: bool = False):
+    column = Event.ends_at if ended else Event.starts_at
+    query = select(Event).where(column <= now).order_by(Event.starts_at.desc(), Event.id.desc())
+    if scope is not None:
+        query = query.where(Event.dealer_id == scope)
+    return query
+
+
+def _event_page(query, page: int | None, per_page: int):
+    if page is None:
+        return None, list(db.session.scalars(query))
+    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return pagination, list(pagination.items)
+
+
+def _event_columns(scope: int | None) -> list[Column]:
+    return [Column(_("Event"))] + ([Column(_("Dealer"))] if scope is None else [])
+
+
+def _event_cells(event: Event, scope: int | None, codes: dict[int, str]) -> list[Cell]:
+    return _row(event.title, *([codes[event.dealer_id]] if scope is None else []))
+
+
+def event_attendance(
+    actor: User,
+    *,
+    dealer_id: int | None = None,
+    page: int | None = None,
+    per_page: int = EVENTS_PER_PAGE,
+    now: datetime | None = None,
+) -> Report:
+    """Per event that has started: places, confirmed, checked in and the attendance rate
+    (checked in / confirmed); a page of events, or all when ``page`` is None."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    now = now or utcnow()
+    query = _started_events(scope, now)
+    every = list(db.session.scalars(query.with_only_columns(Event.id)))
+    counts = registration_counts(every)
+    pagination, shown = _event_page(query, page, per_page)
+    codes = {d.id: d.code for d in _dealers(scope)}
+    rows, bars = [], []
+    for event in shown:
+        c = counts[event.id]
+        confirmed, checked_in = c.get(RegistrationStatus.CONFIRMED.value, 0), c["checked_in"]
+        rows.append(
+            _event_cells(event, scope, codes)
+            + _row(
+                local_date(event.starts_at).isoformat(),
+                event.capacity,
+                c["places"],
+                confirmed,
+                checked_in,
+                percent(checked_in, confirmed),
+            )
+        )
+        bars.append(
+            (
+                event.title,
+                percent(checked_in, confirmed),
+                [("insight-fill-bar", "", _ratio(checked_in, confirmed))],
+            )
+        )
+    confirmed = sum(c.get(RegistrationStatus.CONFIRMED.value, 0) for c in counts.values())
+    checked_in = sum(c["checked_in"] for c in counts.values())
+    table = Table(
+        "events",
+        _("Event attendance"),
+        [
+            *_event_columns(scope),
+            Column(_("Date")),
+            Column(_("Capacity"), True),
+            Column(_("Places taken"), True),
+            Column(_("Confirmed"), True),
+            Column(_("Checked in"), True),
+            Column(_("Attendance rate"), True),
+        ],
+        rows,
+        empty=_("No event has started yet."),
+    )
+    chart = _chart(_("Attendance rate"), bars, scale=100)
+    return Report(
+        scope,
+        [table],
+        [chart],
+        page=pagination,
+        facts={
+            "events": len(every),
+            "confirmed": confirmed,
+            "checked_in": checked_in,
+            "rate": percent(checked_in, confirmed),
+        },
+    )
+
+
+# ------------------------------------------------------------------- events as campaigns
+
+
+@dataclass
+class CampaignFigures:
+    """The seed 000 result table's figures for one event."""
+
+    invited: int = 0
+    attended: int = 0
+    visits: int = 0
+    revenue_fen: int = 0
+
+
+def revenue_window(event: Event) -> tuple[date, date]:
+    """The days whose service visits count for ``event``: its first day to 30 days after its
+    last day (local dates)."""
+    return local_date(event.starts_at), local_date(event.ends_at) + timedelta(
+        days=CAMPAIGN_WINDOW_DAYS
+    )
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def campaign_figures(events: list[Event]) -> dict[int, CampaignFigures]:
+    """Invited, attended, visits and revenue per event, a few queries per 500 events."""
+    figures = {event.id: CampaignFigures() for event in events}
+    for chunk in _chunks(events):
+        ids = [event.id for event in chunk]
+        invited = (
+            select(EventRegistration.event_id, func.count(EventRegistration.id))
+            .outerjoin(CheckIn, CheckIn.registration_id == EventRegistration.id)
+            .where(
+                EventRegistration.event_id.in_(ids),
+                or_(
+                    EventRegistration.status == RegistrationStatus.CONFIRMED,
+                    CheckIn.id.is_not(None),
+                ),
+            )
+            .group_by(EventRegistration.event_id)
+        )
+        for event_id, n in db.session.execute(invited):
+            figures[event_id].invited = n
+        attended = (
+            select(CheckIn.event_id, func.count(CheckIn.id))
+            .where(CheckIn.event_id.in_(ids))
+            .group_by(CheckIn.event_id)
+        )
+        for event_id, n in db.session.execute(attended):
+            figures[event_id].attended = n
+        windows = {event.id: revenue_window(event) for event in chunk}
+        first_day = case({i: w[0] for i, w in windows.items()}, value=Event.id)
+        last_day = case({i: w[1] for i, w in windows.items()}, value=Event.id)
+        # One row per (event, visit), so an owner's visit counts once per event.
+        pairs = (
+            select(
+                Event.id.label("event_id"),
+                ServiceVisit.id.label("visit_id"),
+                ServiceVisit.amount_fen.label("amount_fen"),
+            )
+            .select_from(CheckIn)
+            .join(EventRegistration, EventRegistration.id == CheckIn.registration_id)
+            .join(Event, Event.id == CheckIn.event_id)
+            .join(
+                ServiceVisit,
+                and_(
+                    ServiceVisit.member_id == EventRegistration.member_id,
+                    ServiceVisit.dealer_id == Event.dealer_id,
+                ),
+            )
+            .where(
+                Event.id.in_(ids),
+                ServiceVisit.status != VisitStatus.REFUNDED,
+                ServiceVisit.visited_on >= first_day,
+                ServiceVisit.visited_on <= last_day,
+            )
+            .distinct()
+            .subquery()
+        )
+        revenue = select(
+            pairs.c.event_id, func.count(pairs.c.visit_id), func.sum(pairs.c.amount_fen)
+        ).group_by(pairs.c.event_id)
+        for event_id, visits, fen in db.session.execute(revenue):
+            figures[event_id].visits = visits
+            figures[event_id].revenue_fen = int(fen or 0)
+    return figures
+
+
+def _campaign_cells(f: CampaignFigures) -> list[Cell]:
+    ticket = average_fen(f.revenue_fen, f.visits)
+    return _row(
+        f.invited,
+        f.attended,
+        percent(f.attended, f.invited),
+        f.visits,
+        yuan(f.revenue_fen),
+        yuan(ticket) if ticket is not None else NONE,
+    )
+
+
+def campaign_results(
+    actor: User,
+    *,
+    dealer_id: int | None = None,
+    page: int | None = None,
+    per_page: int = EVENTS_PER_PAGE,
+    now: datetime | None = None,
+) -> Report:
+    """Ended events as campaigns: invited, attended, success rate, revenue and average ticket
+    (seed 000), with the total over every ended event in scope."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    now = now or utcnow()
+    today = local_date(now)
+    query = _started_events(scope, now, ended=True)
+    every = list(db.session.scalars(query))
+    figures = campaign_figures(every)
+    pagination, shown = _event_page(query, page, per_page)
+    codes = {d.id: d.code for d in _dealers(scope)}
+    rows, rate_bars, revenue_bars = [], [], []
+    for event in shown:
+        f = figures[event.id]
+        _first, last = revenue_window(event)
+        rows.append(
+            _event_cells(event, scope, codes)
+            + _row(local_date(event.starts_at).isoformat())
+            + _campaign_cells(f)
+            + _row(last.isoformat())
+        )
+        rate_bars.append(
+            (
+                event.title,
+                percent(f.attended, f.invited),
+                [("insight-fill-bar", "", _ratio(f.attended, f.invited))],
+            )
+        )
+        revenue_bars.append(
+            (event.title, yuan(f.revenue_fen), [("insight-fill-loyal", "", f.revenue_fen)])
+        )
+    total = CampaignFigures(
+        invited=sum(f.invited for f in figures.values()),
+        attended=sum(f.attended for f in figures.values()),
+        visits=sum(f.visits for f in figures.values()),
+        revenue_fen=sum(f.revenue_fen for f in figures.values()),
+    )
+    lead = _event_columns(scope)
+    table = Table(
+        "campaigns",
+        _("Events as campaigns"),
+        [
+            *lead,
+            Column(_("Date")),
+            Column(_("Invited"), True),
+            Column(_("Attended"), True),
+            Column(_("Success rate"), True),
+            Column(_("Visits"), True),
+            Column(_("Revenue (¥)"), True),
+            Column(_("Average ticket (¥)"), True),
+            Column(_("Counted until")),
+        ],
+        rows,
+        # "Total", blanks under the dealer and the date, the figures, a blank under the window.
+        _row(_("Total"), *([""] * len(lead))) + _campaign_cells(total) + _row("")
+        if every
+        else None,
+        _("No event has ended yet."),
+    )
+    charts = [
+        _chart(_("Success rate"), rate_bars, scale=100),
+        _chart(_("Revenue (¥)"), revenue_bars),
+    ]
+    open_windows = sum(1 for e in every if revenue_window(e)[1] >= today)
+    return Report(
+        scope,
+        [table],
+        charts,
+        page=pagination,
+        facts={"window_days": CAMPAIGN_WINDOW_DAYS, "open": open_windows, "events": len(every)},
+    )
+
+
+# ----------------------------------------------------------------------------- overview
+
+
+def headline(actor: User, *, dealer_id: int | None = None, now: datetime | None = None) -> dict:
+    """The overview's figures: members, lost customers, outstanding points and their value."""
+    scope = scoped_dealer_id(actor, dealer_id)
+    today = local_date(now or utcnow())
+    members = select(func.count(Member.id))
+    if scope is not None:
+        members = members.where(Member.dealer_id == scope)
+    cars, *_rest = _lost_cars(scope, "all", today)
+    lots = _open_lots(scope, today).subquery()
+    outstanding = db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
+    return {
+        "dealer_id": scope,
+        "members": db.session.scalar(members),
+        "lost": db.session.scalar(cars.with_only_columns(func.count())),
+        "outstanding": outstanding,
+        "value": points_value_yuan(outstanding),
+    }
+
+
+# ------------------------------------------------------------------------------- export
+
+REPORTS = {
+    "members": members_by_tier,
+    "segments": segments,
+    "lost": lost_customers,
+    "liability": points_liability,
+    "referrals": referral_funnel,
+    "events": event_attendance,
+    "campaigns": campaign_results,
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    """A CSV file to download."""
+
+    filename: str
+    body: str
+
+
+def export_table(
+    actor: User,
+    report: str,
+    key: str | None = None,
+    *,
+    dealer_id: int | None = None,
+    now: datetime | None = None,
+    **filters,
+) -> Export | None:
+    """One table of a report, every row of it, as CSV; None when there is no such table.
+    Exporting the lost-customer list (names, masked mobiles) is audited."""
+    now = now or utcnow()
+    build = REPORTS.get(report)
+    if build is None:
+        return None
+    kwargs: dict[str, Any] = {"dealer_id": dealer_id}
+    if report in ("segments", "lost", "liability", "events", "campaigns"):
+        kwargs["now"] = now
+    if report == "lost":
+        kwargs["warranty"] = filters.get("warranty", "all")
+    result = build(actor, **kwargs)
+    table = result.table(key)
+    if table is None:
+        return None
+    if report == "lost":
+        record_audit(
+            actor,
+            "insight.lost_exported",
+            dealer_id=result.dealer_id,
+            details={"rows": len(table.rows), "warranty": kwargs["warranty"]},
+            now=now,
+        )
+    scope = db.session.get(Dealer, result.dealer_id).code if result.dealer_id else "all"
+    name = f"insight-{report}-{table.key}-{scope}-{local_date(now).isoformat()}.csv"
+    return Export(name, table_csv(table))
