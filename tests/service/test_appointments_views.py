@@ -376,3 +376,13 @@ def test_a_reward_of_another_dealer_cannot_be_chosen(app, seeded, dealers, staff
     response = advisor.post("/admin/appointments/settings", data={"kept_reward_id": gz_reward})
     assert response.status_code == 422
     assert "Choose a reward offered at your dealer." in error(body(response), "kept_reward_id")
+
+
+def test_the_pages_speak_chinese(app, seeded, dealers, member, member_client, staff_factory):
+    open_times(seeded, dealers["SZ01"], TOMORROW, 9)
+    member_client.set_cookie("lang", "zh")
+    page = body(member_client.get("/me/appointments/new"))
+    assert "11月24日周二" in page
+    advisor = staff_factory("service_advisor")
+    advisor.set_cookie("lang", "zh")
+    assert "11月24日周二" in body(advisor.get("/admin/appointments?day=2026-11-24"))
