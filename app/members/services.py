@@ -301,7 +301,19 @@ def update_vehicle(vehicle: Vehicle, data: VehicleData, *, now: datetime | None 
 
 
 def remove_vehicle(vehicle: Vehicle) -> None:
-    """Take a car out of the owner's garage (sold, scrapped)."""
+    """Take a car out of the owner's garage (sold, scrapped), unless the club holds its history
+    (service visits, bookings, events, referrals, reminders): that record must stay."""
+    for table in db.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "vehicles" and db.session.scalar(
+                select(fk.parent).where(fk.parent == vehicle.id).limit(1)
+            ):
+                raise Conflict(
+                    _l(
+                        "This car has a history with the club (service visits, bookings or "
+                        "events), so it stays on record. Ask your dealer to mark it as sold."
+                    )
+                )
     db.session.delete(vehicle)
     db.session.flush()
 

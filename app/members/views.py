@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from app.cards.services import active_card
 from app.core.errors import NotFound
 from app.core.permissions import Role, member_required
-from app.core.web import call_service
+from app.core.web import call_service, flash_service
 from app.loyalty.services import account_for
 from app.members import services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm
@@ -134,8 +134,7 @@ def edit_vehicle(vehicle_id: int):
 def remove_vehicle(vehicle_id: int):
     """Remove a car (sold or scrapped)."""
     vehicle = _own_vehicle_or_404(vehicle_id)
-    services.remove_vehicle(vehicle)
-    flash(_("Car removed from your garage."), "success")
+    flash_service(services.remove_vehicle, vehicle, success=_("Car removed from your garage."))
     return redirect(url_for("members.vehicles"))
 
 

@@ -269,3 +269,29 @@ def test_the_remove_url_does_not_answer_get(member_client, app, member):
     response = member_client.get(f"/me/vehicles/{member['vehicle_id']}/remove")
     assert response.status_code == 405
     assert len(_cars(app, member["id"])) == 1
+
+
+def test_a_car_with_service_history_stays_on_record(member_client, app, member):
+    from datetime import date
+
+    from app.service.services import record_visit
+
+    with app.app_context(), app.test_request_context():
+        car = db.session.get(Vehicle, member["vehicle_id"])
+        record_visit(
+            None,
+            dealer_id=car.member.dealer_id,
+            ro_number="RO-KEEP",
+            vin=car.vin,
+            visited_on=date(2026, 11, 20),
+            mileage_km=1000,
+            amount_fen=50_000,
+            category="maintenance",
+        )
+        db.session.commit()
+    response = member_client.post(
+        f"/me/vehicles/{member['vehicle_id']}/remove", follow_redirects=True
+    )
+    assert "it stays on record" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Vehicle, member["vehicle_id"]) is not None
