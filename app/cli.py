@@ -204,3 +204,44 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(loyalty_group)
     app.cli.add_command(api_keys_group)
     app.cli.add_command(events_group)
+    app.cli.add_command(care_group)
+
+
+@click.group("care")
+def care_group() -> None:
+    """Owner care: the daily reminders and the outbox sender."""
+
+
+@care_group.command("run-daily")
+@with_appcontext
+def care_run_daily_command() -> None:
+    """Create today's care reminders and call tasks, then send what is due (daily; safe to
+    rerun and to run on two hosts at once)."""
+    from app.care.outbox import send_due
+    from app.care.schedule import run_daily
+
+    report = run_daily()
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.created.items())) or "none"
+    click.echo(
+        f"Created {report.total} care reminders ({kinds}); "
+        f"closed {report.tasks_closed} call tasks of owners who came in."
+    )
+    _echo_sent(send_due())
+
+
+@care_group.command("send")
+@click.option("--limit", default=1000, show_default=True, help="Messages to send at most.")
+@with_appcontext
+def care_send_command(limit: int) -> None:
+    """Send due e-mails and SMS of the outbox (every few minutes; retries with back-off;
+    safe on several hosts: each message is claimed before it is sent)."""
+    from app.care.outbox import send_due
+
+    _echo_sent(send_due(limit=limit))
+
+
+def _echo_sent(report) -> None:
+    click.echo(
+        f"Sent {report.sent} messages; {report.retried} to retry later, {report.failed} failed, "
+        f"{report.skipped} skipped, {report.interrupted} interrupted sends marked failed."
+    )

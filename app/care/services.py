@@ -1,14 +1,25 @@
-"""In-app messages: write one once, list them, mark them read."""
+"""In-app messages, the owner's channels, and the care dates of their cars.
 
-from datetime import datetime
+``notify`` is how other domains (events, referrals, tiers, deliveries) tell an owner something:
+the message goes to the inbox at once and, through the outbox, to the e-mail and SMS channels
+the owner chose (see app/care/outbox.py).
+"""
 
-from flask_babel import force_locale
+import re
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.care.models import Notification
+from app.care.outbox import member_channels, queue_message, render_for
 from app.core.clock import utcnow
+from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.members.models import Member
+from app.members.models import Member, Vehicle
+
+# Enough to catch typos (a missing @ or domain); the mail server is the real judge.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def notify(
@@ -21,24 +32,35 @@ def notify(
 ) -> Notification | None:
     """Put a message in the member's inbox, in their language; once per ``dedupe_key``.
 
-    ``render()`` returns ``(title, body)`` and runs with the member's language active.
+    ``render()`` returns ``(title, body)`` and runs with the member's language active. The same
+    message is queued for the member's e-mail and SMS channels.
     """
     if dedupe_key and db.session.scalar(
         select(Notification.id).where(Notification.dedupe_key == dedupe_key)
     ):
         return None
-    with force_locale(member.user.locale or "zh"):
-        title, body = (str(part) for part in render())
+    now = now or utcnow()
+    title, body = render_for(member, render)
     message = Notification(
         member_id=member.id,
         kind=kind,
         title=title,
         body=body,
         dedupe_key=dedupe_key,
-        created_at=now or utcnow(),
+        created_at=now,
     )
     db.session.add(message)
     db.session.flush()
+    queue_message(
+        member,
+        kind,
+        title,
+        body,
+        key=dedupe_key or f"notification:{message.id}",
+        channels=member_channels(member),
+        inbox_written=True,
+        now=now,
+    )
     return message
 
 
@@ -67,3 +89,65 @@ def mark_all_read(member: Member, *, now: datetime | None = None) -> None:
         .where(Notification.member_id == member.id, Notification.read_at.is_(None))
         .values(read_at=now or utcnow())
     )
+
+
+def update_channels(
+    member: Member,
+    *,
+    email: str,
+    notify_email: bool,
+    notify_sms: bool,
+    marketing_opt_in: bool,
+    now: datetime | None = None,
+) -> Member:
+    """Save how the owner wants to hear from the club; the inbox always gets everything."""
+    now = now or utcnow()
+    email = (email or "").strip()
+    if email and not EMAIL_PATTERN.match(email):
+        raise ValidationFailed(
+            _l("Enter an e-mail address such as name@example.com."), field="email"
+        )
+    if notify_email and not email:
+        raise ValidationFailed(_l("Enter your e-mail address, or turn e-mail off."), field="email")
+    member.email = email or None
+    member.notify_email = notify_email
+    member.notify_sms = notify_sms
+    if member.marketing_opt_in != marketing_opt_in:
+        member.marketing_opt_in = marketing_opt_in
+        member.marketing_changed_at = now
+    db.session.flush()
+    return member
+
+
+def channel_summary(member: Member) -> list[str]:
+    """The channels messages reach the owner on, for the preferences page."""
+    return [str(channel) for channel in member_channels(member)]
+
+
+def get_own_vehicle(member: Member, vehicle_id: int) -> Vehicle:
+    """One of the owner's cars; NotFound for anyone else's."""
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    if vehicle is None or vehicle.member_id != member.id:
+        raise NotFound(_l("No such car."))
+    return vehicle
+
+
+def set_care_dates(
+    member: Member,
+    vehicle_id: int,
+    *,
+    warranty_until: date | None,
+    insurance_expires_on: date | None,
+    inspection_due_on: date | None,
+) -> Vehicle:
+    """The owner tells the club when their car's warranty, insurance and inspection run out."""
+    vehicle = get_own_vehicle(member, vehicle_id)
+    if warranty_until is not None and warranty_until < vehicle.purchased_on:
+        raise ValidationFailed(
+            _l("The warranty cannot end before the car was bought."), field="warranty_until"
+        )
+    vehicle.warranty_until = warranty_until
+    vehicle.insurance_expires_on = insurance_expires_on
+    vehicle.inspection_due_on = inspection_due_on
+    db.session.flush()
+    return vehicle

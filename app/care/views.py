@@ -1,13 +1,28 @@
-"""The member's in-app inbox."""
+"""The owner's inbox and message settings; care agents' call list."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.care import services
-from app.core.permissions import member_required
+from app.care import services, tasks
+from app.care.forms import CallForm, CareDatesForm, ChannelsForm
+from app.care.outbox import quiet_hours_text
+from app.care.schedule import KIND_LABELS, warranty_end
+from app.core.errors import DomainError, NotFound
+from app.core.permissions import member_required, permission_required
+from app.core.web import call_service
 from app.extensions import db
 
 bp = Blueprint("care", __name__)
+
+
+@bp.app_template_global()
+def care_kind_label(kind: str) -> str:
+    """A care reminder's kind in the user's language, for templates."""
+    return str(KIND_LABELS.get(kind, kind))
+
+
+# ---------------------------------------------------------------------------------- owners
 
 
 @bp.get("/me/inbox")
@@ -24,3 +39,143 @@ def inbox():
     unread = {m.id for m in page.items if m.read_at is None}
     services.mark_all_read(member)
     return render_template("care/inbox.html", page=page, unread=unread)
+
+
+@bp.route("/me/notifications", methods=["GET", "POST"])
+@member_required
+def preferences():
+    """How the owner hears from the club: e-mail, SMS, news and offers; their cars' dates."""
+    member = current_user.member
+    form = ChannelsForm(obj=member)
+    if not form.is_submitted():
+        form.marketing.data = member.marketing_opt_in
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            services.update_channels,
+            member,
+            email=form.email.data or "",
+            notify_email=form.notify_email.data,
+            notify_sms=form.notify_sms.data,
+            marketing_opt_in=form.marketing.data,
+        )
+        if ok:
+            flash(_("Message settings saved."), "success")
+            return redirect(url_for("care.preferences"))
+    return render_template(
+        "care/preferences.html",
+        form=form,
+        member=member,
+        warranty_end=warranty_end,
+        quiet_hours=quiet_hours_text(),
+    )
+
+
+@bp.route("/me/vehicles/<int:vehicle_id>/care-dates", methods=["GET", "POST"])
+@member_required
+def vehicle_dates(vehicle_id: int):
+    """The owner enters when their car's warranty, insurance and inspection run out."""
+    member = current_user.member
+    try:
+        vehicle = services.get_own_vehicle(member, vehicle_id)
+    except NotFound:
+        abort(404)
+    form = CareDatesForm(obj=vehicle)
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            services.set_care_dates,
+            member,
+            vehicle.id,
+            warranty_until=form.warranty_until.data,
+            insurance_expires_on=form.insurance_expires_on.data,
+            inspection_due_on=form.inspection_due_on.data,
+        )
+        if ok:
+            flash(_("Dates saved: we will remind you in time."), "success")
+            return redirect(url_for("care.preferences"))
+    return render_template(
+        "care/vehicle_dates.html", form=form, vehicle=vehicle, warranty_end=warranty_end
+    )
+
+
+# ----------------------------------------------------------------------------------- staff
+
+
+def _task_or_404(task_id: int):
+    try:
+        return tasks.get_task_for_staff(current_user, task_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/admin/care/tasks")
+@permission_required("care.tasks")
+def admin_tasks():
+    """Owners to call today (first maintenance, maintenance due, warranty ending)."""
+    page = db.paginate(
+        tasks.tasks_to_call(current_user),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["MEMBERS_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "care/admin_tasks.html",
+        page=page,
+        rows=[tasks.describe(task) for task in page.items],
+        missed=tasks.missed_times_of_day,
+        time_labels=tasks.TIME_OF_DAY_LABELS,
+    )
+
+
+def _task_page(task, form=None, status: int = 200):
+    view = tasks.describe(task)
+    return (
+        render_template(
+            "care/admin_task.html",
+            task=task,
+            member=view.member,
+            vehicle=view.vehicle,
+            reminder=view.reminder,
+            calls=tasks.calls_of(task),
+            missed=tasks.missed_times_of_day(task),
+            needed=tasks.UNREACHED_CALLS,
+            form=form or CallForm(),
+            status_labels=tasks.STATUS_LABELS,
+            time_labels=tasks.TIME_OF_DAY_LABELS,
+            time_of_day=tasks.time_of_day,
+        ),
+        status,
+    )
+
+
+@bp.get("/admin/care/tasks/<int:task_id>")
+@permission_required("care.tasks")
+def admin_task(task_id: int):
+    """One owner to call: the number, what about, the calls so far, one tap per outcome."""
+    return _task_page(_task_or_404(task_id))
+
+
+@bp.post("/admin/care/tasks/<int:task_id>/calls")
+@permission_required("care.tasks")
+def admin_record_call(task_id: int):
+    """Log one call: reached or not (three misses at different times send the SMS)."""
+    task = _task_or_404(task_id)
+    form = CallForm()
+    if not form.validate_on_submit():
+        flash(_("Choose reached or not reached."), "error")
+        return redirect(url_for("care.admin_task", task_id=task.id))
+    try:
+        tasks.record_call(
+            current_user, task.id, reached=form.reached.data == "yes", note=form.note.data or ""
+        )
+    except DomainError as err:
+        db.session.rollback()
+        flash(str(err.message), "error")
+        return redirect(url_for("care.admin_task", task_id=task.id))
+    task = tasks.get_task_for_staff(current_user, task.id)
+    if task.status == tasks.TaskStatus.OPEN:
+        flash(_("Call logged. Try again at another time of day."), "success")
+        return redirect(url_for("care.admin_task", task_id=task.id))
+    flash(str(tasks.STATUS_LABELS[tasks.TaskStatus(task.status)]), "success")
+    return redirect(url_for("care.admin_tasks"))

@@ -1,0 +1,142 @@
+"""Delivery channels of the outbox: e-mail by SMTP, SMS through a pluggable provider.
+
+A channel either returns (the provider accepted the message) or raises ``DeliveryError``;
+``permanent`` errors (a refused address) are not retried, the others are, with back-off.
+
+E-mail goes through ``smtplib`` when SMTP_HOST is set (SMTP_PORT, SMTP_STARTTLS, SMTP_USER,
+SMTP_PASSWORD, MAIL_FROM), and to the log otherwise. SMS goes to the backend SMS_BACKEND
+names: ``log`` (the default: the text is written to the log, nothing leaves the machine) or
+``package.module:ClassName`` for a real provider, a class taking the app config and having
+``send(mobile, text, *, reference)``. ``reference`` is the outbox message's unique key:
+providers that accept a client reference (Aliyun ``OutId``, Tencent ``SessionContext``) can use
+it to refuse a duplicate.
+"""
+
+import importlib
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Protocol
+
+from flask import current_app
+
+from app.core.identifiers import mask_mobile
+
+log = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class DeliveryError(Exception):
+    """The channel did not take the message; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Mailer(Protocol):
+    """Sends one e-mail."""
+
+    def send(self, to: str, subject: str, body: str, *, reference: str) -> None: ...
+
+
+class SmsBackend(Protocol):
+    """Sends one text message through a provider."""
+
+    def send(self, mobile: str, text: str, *, reference: str) -> None: ...
+
+
+def build_email(config, to: str, subject: str, body: str, *, reference: str) -> EmailMessage:
+    """The e-mail as sent: plain text, UTF-8, a Message-ID derived from the outbox key."""
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring=reference.replace(":", "."), domain=domain)
+    message.set_content(body)
+    return message
+
+
+class SmtpMailer:
+    """E-mail through the configured SMTP server (STARTTLS and login when configured)."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+
+    def send(self, to: str, subject: str, body: str, *, reference: str) -> None:
+        """Hand the message to the server; DeliveryError when it does not take it."""
+        config = self.config
+        message = build_email(config, to, subject, body, reference=reference)
+        try:
+            with smtplib.SMTP(
+                config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS
+            ) as smtp:
+                if config["SMTP_STARTTLS"]:
+                    smtp.starttls()
+                if config.get("SMTP_USER"):
+                    smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as err:
+            codes = [code for code, _reply in err.recipients.values()]
+            raise DeliveryError(
+                f"recipient refused: {err.recipients}", permanent=all(c >= 500 for c in codes)
+            ) from err
+        except smtplib.SMTPAuthenticationError as err:
+            # A configuration problem, not this message's: retry once the login is fixed.
+            raise DeliveryError(f"SMTP login failed: {err.smtp_code}") from err
+        except smtplib.SMTPResponseException as err:
+            reply = err.smtp_error.decode(errors="replace") if err.smtp_error else ""
+            raise DeliveryError(
+                f"SMTP {err.smtp_code} {reply}".strip(), permanent=err.smtp_code >= 500
+            ) from err
+        except (smtplib.SMTPException, OSError) as err:
+            raise DeliveryError(f"SMTP server unavailable: {err}") from err
+
+
+class LogMailer:
+    """Without SMTP_HOST (development): the e-mail is written to the log."""
+
+    def send(self, to: str, subject: str, body: str, *, reference: str) -> None:
+        """Log the message."""
+        log.info("E-mail to %s (%s): %s\n%s", to, reference, subject, body)
+
+
+class LogSmsBackend:
+    """SMS_BACKEND=log: the text is written to the log (mobile masked); nothing is sent."""
+
+    def __init__(self, config=None) -> None:
+        self.config = config
+
+    def send(self, mobile: str, text: str, *, reference: str) -> None:
+        """Log the message."""
+        log.info("SMS to %s (%s): %s", mask_mobile(mobile), reference, text)
+
+
+def _load_backend(spec: str, config):
+    module_name, _, class_name = spec.partition(":")
+    if not class_name:
+        raise RuntimeError(f"SMS_BACKEND must be 'log' or 'package.module:ClassName': {spec!r}")
+    return getattr(importlib.import_module(module_name), class_name)(config)
+
+
+def mailer() -> Mailer:
+    """The e-mail channel of the current app (``app.extensions['care_mailer']`` if set)."""
+    app = current_app
+    if "care_mailer" in app.extensions:
+        return app.extensions["care_mailer"]
+    return SmtpMailer(app.config) if app.config.get("SMTP_HOST") else LogMailer()
+
+
+def sms_backend() -> SmsBackend:
+    """The SMS provider of the current app (``app.extensions['sms_backend']`` if set)."""
+    app = current_app
+    if "sms_backend" not in app.extensions:
+        spec = app.config.get("SMS_BACKEND") or "log"
+        app.extensions["sms_backend"] = (
+            LogSmsBackend(app.config) if spec == "log" else _load_backend(spec, app.config)
+        )
+    return app.extensions["sms_backend"]

@@ -1,0 +1,40 @@
+"""Forms of the care pages: the owner's channels and car dates, an agent's call outcome."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, StringField
+from wtforms.validators import AnyOf, Length, Optional
+
+
+class ChannelsForm(FlaskForm):
+    """How the owner wants to hear from the club."""
+
+    email = StringField(
+        _l("E-mail address"),
+        [Length(max=254)],
+        description=_l("Optional. Reminders by e-mail go here."),
+        render_kw={"type": "email", "autocomplete": "email", "inputmode": "email"},
+    )
+    notify_email = BooleanField(_l("Send reminders by e-mail"))
+    notify_sms = BooleanField(_l("Send reminders by SMS to my mobile"))
+    marketing = BooleanField(_l("Send me club news and offers"))
+
+
+class CareDatesForm(FlaskForm):
+    """When the car's warranty, insurance and annual inspection run out."""
+
+    warranty_until = DateField(
+        _l("Warranty ends"),
+        [Optional()],
+        description=_l("Leave empty for the usual 3 years from delivery."),
+    )
+    insurance_expires_on = DateField(_l("Insurance ends"), [Optional()])
+    inspection_due_on = DateField(_l("Annual inspection due"), [Optional()])
+
+
+class CallForm(FlaskForm):
+    """The outcome of one call of a care task."""
+
+    # Set by the button the agent taps: "yes" or "no".
+    reached = HiddenField(validators=[AnyOf(("yes", "no"), _l("Choose reached or not reached."))])
+    note = StringField(_l("Note"), [Length(max=500)], description=_l("Optional"))

@@ -1,0 +1,359 @@
+"""The outbox (R8): every message to an owner, one row per channel, sent once.
+
+Queueing. ``queue_message`` writes one row per channel under a unique ``dedupe_key`` with an
+insert that skips a duplicate (``ON CONFLICT DO NOTHING``), so a rerun, or a second host running
+the same job, queues nothing twice. The in-app channel is delivered at once, in the same
+transaction (it is the inbox row itself). E-mail and SMS wait for the sender.
+
+Owners' choices. E-mail goes out when the owner keeps e-mail on and gave an address; SMS
+when they keep SMS on; marketing messages only with the marketing opt-in. The sender checks
+these again just before sending, since the owner may change them in between. Care reminders
+and other non-urgent messages respect the quiet hours (QUIET_HOURS, local TIMEZONE): one due in
+them waits until they end; kinds in ``ANY_HOUR_KINDS`` (a place offered for a few hours) do not.
+
+Sending (``send_due``, run by ``flask care send``). A worker claims one due message by moving
+it from ``pending`` to ``sending`` in a committed transaction of its own (on PostgreSQL the row
+is picked with ``FOR UPDATE SKIP LOCKED`` and the move is conditional on ``pending``), so two
+workers never hold the same message. It then sends outside any transaction and writes the
+result (sent, or pending again with back-off, or failed) in one transaction.
+
+A crash between the provider accepting a message and that last commit leaves the row in
+``sending``: nobody can know whether the owner got it. We choose at-most-once: once its lease
+(``SENDING_LEASE``) has passed, such a row is marked ``failed`` with the reason, never sent
+again. A lost reminder is visible in the outbox; a duplicate SMS costs money and annoys the
+owner, and the brief is "each sent once". The SMS ``reference`` (the dedupe key) lets a provider
+that supports client references refuse a duplicate too.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import select, update
+
+from app.care.channels import DeliveryError, mailer, sms_backend
+from app.care.models import Notification, OutboxMessage
+from app.core.clock import utcnow
+from app.extensions import db
+from app.members.models import Member
+
+
+class Channel(StrEnum):
+    """Where a message goes."""
+
+    IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class OutboxStatus(StrEnum):
+    """pending → sending → sent | pending (retry) | failed; pending → skipped."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+# Retries: 5, 10, 20, 40, 80 minutes after the attempts that failed; then the message fails.
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(minutes=5)
+MAX_RETRY_DELAY = timedelta(hours=6)
+# Longer than any send can take (SMTP times out after 30 s): a row still "sending" after it
+# was interrupted.
+SENDING_LEASE = timedelta(minutes=10)
+# Urgent kinds go out at any hour: a freed event place is offered for a few hours only.
+ANY_HOUR_KINDS = frozenset({"event_offer"})
+SMS_MAX_CHARS = 300
+
+INTERRUPTED = "Interrupted while sending: not retried, so that it cannot arrive twice."
+
+
+def render_for(member: Member, render: Callable[[], tuple]) -> tuple[str, str]:
+    """``render()``'s (title, body) in the member's language."""
+    with force_locale(member.user.locale or "zh"):
+        title, body = (str(part) for part in render())
+    return title, body
+
+
+# ----------------------------------------------------------------------------- quiet hours
+
+
+def _quiet_hours() -> tuple[int, int] | None:
+    spec = (current_app.config.get("QUIET_HOURS") or "").strip()
+    if not spec:
+        return None
+    start, _, end = spec.partition("-")
+    start_hour, end_hour = int(start) % 24, int(end) % 24
+    return None if start_hour == end_hour else (start_hour, end_hour)
+
+
+def quiet_hours_text() -> str:
+    """The quiet hours as people read them, e.g. '21:00–08:00' ('' when there are none)."""
+    hours = _quiet_hours()
+    return f"{hours[0]:02d}:00–{hours[1]:02d}:00" if hours else ""
+
+
+def quiet_hours_end(moment: datetime) -> datetime | None:
+    """When the quiet hours around ``moment`` end (UTC); None when ``moment`` is not in them."""
+    hours = _quiet_hours()
+    if hours is None:
+        return None
+    start, end = hours
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    local = moment.astimezone(zone)
+    # "21-8" wraps past midnight; "1-6" does not.
+    wraps = start > end
+    quiet = (local.hour >= start or local.hour < end) if wraps else start <= local.hour < end
+    if not quiet:
+        return None
+    day = local.date() if local.hour < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(end), tzinfo=zone).astimezone(moment.tzinfo)
+
+
+def not_before(moment: datetime, kind: str) -> datetime:
+    """The earliest time a message of ``kind`` may go out at or after ``moment``."""
+    if kind in ANY_HOUR_KINDS:
+        return moment
+    return quiet_hours_end(moment) or moment
+
+
+# -------------------------------------------------------------------------------- queueing
+
+
+def insert_once(model, values: dict, key: str) -> int | None:
+    """Insert a row unless one with the same unique ``key`` column exists (or is being
+    inserted by a concurrent transaction, which this one then waits for): its id, or None."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    ).returning(model.__table__.c.id)
+    return db.session.execute(statement).scalar_one_or_none()
+
+
+def member_channels(member: Member) -> list[Channel]:
+    """The channels the owner chose: the inbox always, e-mail with an address, SMS."""
+    channels = [Channel.IN_APP]
+    if member.notify_email and member.email:
+        channels.append(Channel.EMAIL)
+    if member.notify_sms:
+        channels.append(Channel.SMS)
+    return channels
+
+
+def skip_reason(member: Member, channel: str, marketing: bool) -> str:
+    """Why this message must not go to the member on ``channel`` now ('' when it may)."""
+    if not member.user.active:
+        return "account closed"
+    if marketing and not member.marketing_opt_in:
+        return "no marketing consent"
+    if channel == Channel.EMAIL and not (member.notify_email and member.email):
+        return "e-mail turned off or no address"
+    if channel == Channel.SMS and not member.notify_sms:
+        return "SMS turned off"
+    return ""
+
+
+def queue_message(
+    member: Member,
+    kind: str,
+    title: str,
+    body: str,
+    *,
+    key: str,
+    channels: Iterable[str],
+    marketing: bool = False,
+    inbox_written: bool = False,
+    now: datetime | None = None,
+) -> list[int]:
+    """Queue one message on each channel, once per ``key``; the in-app one is delivered now.
+
+    ``inbox_written``: the caller already put the message in the inbox (``notify``).
+    Returns the ids of the rows this call created.
+    """
+    now = now or utcnow()
+    created = []
+    for channel in channels:
+        reason = skip_reason(member, channel, marketing)
+        in_app = channel == Channel.IN_APP
+        if reason:
+            status = OutboxStatus.SKIPPED
+        else:
+            status = OutboxStatus.SENT if in_app else OutboxStatus.PENDING
+        message_id = insert_once(
+            OutboxMessage,
+            {
+                "member_id": member.id,
+                "channel": str(channel),
+                "kind": kind,
+                "subject": title[:200],
+                "body": body,
+                "marketing": marketing,
+                "dedupe_key": f"{key}:{channel}",
+                "status": str(status),
+                "attempts": 1 if status == OutboxStatus.SENT else 0,
+                "next_attempt_at": now if in_app else not_before(now, kind),
+                "sent_at": now if status == OutboxStatus.SENT else None,
+                "last_error": reason,
+                "created_at": now,
+            },
+            "dedupe_key",
+        )
+        if message_id is None:
+            continue
+        created.append(message_id)
+        if in_app and status == OutboxStatus.SENT and not inbox_written:
+            db.session.add(
+                Notification(
+                    member_id=member.id,
+                    kind=kind,
+                    title=title[:200],
+                    body=body,
+                    dedupe_key=key[:128],
+                    created_at=now,
+                )
+            )
+    db.session.flush()
+    return created
+
+
+# --------------------------------------------------------------------------------- sending
+
+
+@dataclass
+class SendReport:
+    """What one run of the sender did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    interrupted: int = 0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), MAX_RETRY_DELAY)
+
+
+def fail_interrupted(*, now: datetime | None = None) -> int:
+    """Mark messages whose send was interrupted (lease over, still ``sending``) as failed."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.next_attempt_at <= now)
+        .values(status=OutboxStatus.FAILED, last_error=INTERRUPTED)
+    )
+    return result.rowcount
+
+
+def claim_next(*, now: datetime | None = None) -> OutboxMessage | None:
+    """Take the next due e-mail or SMS for this worker (``sending``, leased); None when none.
+
+    The caller commits the claim before sending.
+    """
+    now = now or utcnow()
+    while True:
+        message_id = db.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.channel.in_([Channel.EMAIL, Channel.SMS]),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if message_id is None:
+            return None
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=now + SENDING_LEASE,
+            )
+        )
+        if claimed.rowcount == 1:
+            return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def _deliver(channel: str, address: str, subject: str, body: str, reference: str) -> None:
+    if channel == Channel.EMAIL:
+        mailer().send(address, subject, body, reference=reference)
+    else:
+        text = f"{subject} {body}".strip()[:SMS_MAX_CHARS]
+        sms_backend().send(address, text, reference=reference)
+
+
+def send_one(message: OutboxMessage, *, now: datetime | None = None) -> str:
+    """Send a claimed message and record the result (the caller commits): its new status.
+
+    The transaction is ended before talking to the provider, so no lock is held meanwhile.
+    """
+    now = now or utcnow()
+    message_id = message.id
+    member = db.session.get(Member, message.member_id)
+    reason = skip_reason(member, message.channel, message.marketing)
+    if reason:
+        message.status, message.last_error = OutboxStatus.SKIPPED, reason
+        return message.status
+    address = member.email if message.channel == Channel.EMAIL else member.mobile
+    channel, subject, body = message.channel, message.subject, message.body
+    reference, kind, attempts = message.dedupe_key, message.kind, message.attempts
+    db.session.commit()
+
+    error = None
+    try:
+        _deliver(channel, address, subject, body, reference)
+    except DeliveryError as err:
+        error = err
+    # The result of this attempt, in one transaction: sent, or retried later, or failed.
+    values: dict = {"last_error": ""}
+    if error is None:
+        values |= {"status": OutboxStatus.SENT, "sent_at": now}
+    elif error.permanent or attempts >= MAX_ATTEMPTS:
+        values |= {"status": OutboxStatus.FAILED, "last_error": str(error)[:500]}
+    else:
+        values |= {
+            "status": OutboxStatus.PENDING,
+            "last_error": str(error)[:500],
+            "next_attempt_at": not_before(now + retry_delay(attempts), kind),
+        }
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    return values["status"]
+
+
+def send_due(*, now: datetime | None = None, limit: int = 1000) -> SendReport:
+    """Send due e-mails and SMS, each in its own claim → send → result transactions (commits)."""
+    now = now or utcnow()
+    report = SendReport()
+    report.interrupted = fail_interrupted(now=now)
+    db.session.commit()
+    for _ in range(limit):
+        message = claim_next(now=now)
+        db.session.commit()
+        if message is None:
+            break
+        status = send_one(message, now=now)
+        db.session.commit()
+        if status == OutboxStatus.SENT:
+            report.sent += 1
+        elif status == OutboxStatus.PENDING:
+            report.retried += 1
+        elif status == OutboxStatus.FAILED:
+            report.failed += 1
+        else:
+            report.skipped += 1
+    return report

@@ -1,0 +1,240 @@
+"""Care agents' call tasks (seed 002): phone the owner; after three unanswered calls at
+different times of day within three days, send the reminder by SMS and close the task.
+
+对于无法接通的客户要在三日内三个不同时间段三次拨打客户电话, 仍然无法联系的采取短信提醒.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.care.models import CareCall, CareReminder, CareTask, OutboxMessage
+from app.care.outbox import Channel, queue_message, render_for
+from app.core.audit import record_audit
+from app.core.clock import local_date, utcnow
+from app.core.errors import Conflict, NotFound
+from app.extensions import db
+from app.members.models import Member, Vehicle
+from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
+
+
+class TaskStatus(StrEnum):
+    """open → reached | sms_sent (three calls failed) | closed (the owner came in meanwhile)."""
+
+    OPEN = "open"
+    REACHED = "reached"
+    SMS_SENT = "sms_sent"
+    CLOSED = "closed"
+
+
+STATUS_LABELS = {
+    TaskStatus.OPEN: _l("To call"),
+    TaskStatus.REACHED: _l("Reached"),
+    TaskStatus.SMS_SENT: _l("Not reached: message sent"),
+    TaskStatus.CLOSED: _l("Closed: the owner came in"),
+}
+UNREACHED_CALLS = 3
+UNREACHED_WINDOW_DAYS = 3
+# Tasks a maintenance visit settles: the owner came in, no need to call any more.
+SETTLED_BY_MAINTENANCE = ("first_maintenance", "maintenance_due")
+
+
+class TimeOfDay(StrEnum):
+    """The parts of the day calls are spread over (local time)."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+
+
+TIME_OF_DAY_LABELS = {
+    TimeOfDay.MORNING: _l("morning"),
+    TimeOfDay.AFTERNOON: _l("afternoon"),
+    TimeOfDay.EVENING: _l("evening"),
+}
+
+
+def time_of_day(moment: datetime) -> TimeOfDay:
+    """Morning before 12:00, afternoon before 18:00, evening after (local time)."""
+    hour = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).hour
+    if hour < 12:
+        return TimeOfDay.MORNING
+    return TimeOfDay.AFTERNOON if hour < 18 else TimeOfDay.EVENING
+
+
+def tasks_to_call(actor, *, now: datetime | None = None):
+    """The actor's dealer's open tasks due by today, oldest first."""
+    today = local_date(now or utcnow())
+    return (
+        select(CareTask)
+        .where(
+            CareTask.dealer_id == actor.dealer_id,
+            CareTask.status == TaskStatus.OPEN,
+            CareTask.due_on <= today,
+        )
+        .order_by(CareTask.due_on, CareTask.id)
+    )
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task with what a care agent needs to see of it."""
+
+    task: CareTask
+    member: Member
+    vehicle: Vehicle | None
+    reminder: CareReminder | None
+
+
+def describe(task: CareTask) -> TaskView:
+    """The task with its owner, car and reminder."""
+    return TaskView(
+        task,
+        db.session.get(Member, task.member_id),
+        db.session.get(Vehicle, task.vehicle_id) if task.vehicle_id else None,
+        db.session.get(CareReminder, task.reminder_id) if task.reminder_id else None,
+    )
+
+
+def get_task_for_staff(actor, task_id: int) -> CareTask:
+    """A task of the actor's dealer; NotFound for another dealer's."""
+    task = db.session.get(CareTask, task_id)
+    if task is None or task.dealer_id != actor.dealer_id:
+        raise NotFound(_l("No such care task."))
+    return task
+
+
+def calls_of(task: CareTask) -> list[CareCall]:
+    """The task's calls, oldest first."""
+    return list(
+        db.session.scalars(
+            select(CareCall)
+            .where(CareCall.task_id == task.id)
+            .order_by(CareCall.called_at, CareCall.id)
+        )
+    )
+
+
+def missed_times_of_day(task: CareTask, *, now: datetime | None = None) -> set[TimeOfDay]:
+    """The times of day the owner was called and not reached, within the last three days."""
+    since = local_date(now or utcnow()) - timedelta(days=UNREACHED_WINDOW_DAYS - 1)
+    return {
+        time_of_day(call.called_at)
+        for call in calls_of(task)
+        if not call.reached and local_date(call.called_at) >= since
+    }
+
+
+def _fallback_message(task: CareTask, member: Member, now: datetime) -> None:
+    """Queue the reminder as an SMS (or an e-mail to an owner who turned SMS off)."""
+    reminder = db.session.get(CareReminder, task.reminder_id) if task.reminder_id else None
+    original = (
+        db.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.dedupe_key == f"{reminder.key}:{Channel.IN_APP}"
+            )
+        )
+        if reminder is not None
+        else None
+    )
+    subject = original.subject if original is not None else ""
+    text = original.body if original is not None else ""
+    title, body = render_for(
+        member,
+        lambda: (
+            subject or _l("Your dealer tried to call you"),
+            _l("We tried to call you about this. %(text)s", text=text),
+        ),
+    )
+    queue_message(
+        member,
+        task.kind,
+        title,
+        body,
+        key=f"care-task:{task.id}:fallback",
+        channels=[Channel.SMS if member.notify_sms else Channel.EMAIL],
+        now=now,
+    )
+
+
+def record_call(
+    agent, task_id: int, *, reached: bool, note: str = "", now: datetime | None = None
+) -> CareCall:
+    """Log a call of the task; reached closes it, the third miss at another time of day within
+    three days queues the SMS and closes it."""
+    now = now or utcnow()
+    get_task_for_staff(agent, task_id)
+    # Two agents logging calls at once queue on the task row: one SMS at most.
+    task = db.session.execute(
+        select(CareTask)
+        .where(CareTask.id == task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(_l("This task is already closed."))
+    call = CareCall(
+        task_id=task.id, agent_id=agent.id, called_at=now, reached=reached, note=note.strip()
+    )
+    db.session.add(call)
+    db.session.flush()
+    task.assigned_to_id = task.assigned_to_id or agent.id
+    if reached:
+        task.status, task.closed_at = TaskStatus.REACHED, now
+    elif len(missed_times_of_day(task, now=now)) >= UNREACHED_CALLS:
+        _fallback_message(task, db.session.get(Member, task.member_id), now)
+        task.status, task.closed_at = TaskStatus.SMS_SENT, now
+    db.session.flush()
+    record_audit(
+        agent,
+        "care.call",
+        subject=task,
+        dealer_id=task.dealer_id,
+        details={"reached": reached, "status": str(task.status)},
+        now=now,
+    )
+    return call
+
+
+def close_settled_tasks(*, now: datetime | None = None) -> int:
+    """Close open maintenance call tasks of cars that had a maintenance visit recorded since
+    the task was made: the owner came in, nobody needs to call. Commits each; returns how
+    many."""
+    now = now or utcnow()
+    visited = (
+        select(ServiceVisit.id)
+        .where(
+            ServiceVisit.vehicle_id == CareTask.vehicle_id,
+            ServiceVisit.category == ServiceCategory.MAINTENANCE,
+            ServiceVisit.status == VisitStatus.RECORDED,
+            ServiceVisit.created_at >= CareTask.created_at,
+        )
+        .exists()
+    )
+    task_ids = db.session.scalars(
+        select(CareTask.id)
+        .where(
+            CareTask.status == TaskStatus.OPEN,
+            CareTask.kind.in_(SETTLED_BY_MAINTENANCE),
+            visited,
+        )
+        .order_by(CareTask.id)
+    ).all()
+    closed = 0
+    for task_id in task_ids:
+        task = db.session.execute(
+            select(CareTask)
+            .where(CareTask.id == task_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        if task.status == TaskStatus.OPEN:
+            task.status, task.closed_at = TaskStatus.CLOSED, now
+            closed += 1
+        db.session.commit()
+    return closed

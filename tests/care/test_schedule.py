@@ -1,0 +1,250 @@
+"""The daily care job: each care moment is reminded once, on its day, on the owner's channels."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.care.models import CareReminder, CareTask, Notification, OutboxMessage
+from app.care.schedule import ReminderKind, _visits, next_maintenance, notice_offset, run_daily
+from app.core.clock import local_date
+from app.extensions import db
+from app.loyalty.ledger import post_points
+from app.loyalty.models import EntryKind
+from app.loyalty.services import account_for
+from app.members.models import Member, Vehicle
+from app.service.models import ServiceCategory
+from tests.care.helpers import add_visit, make_car, make_owner
+from tests.factories import make_dealer
+from tests.test_postgres_concurrency import race
+
+K = ReminderKind
+
+
+def _seed_owners() -> dict[str, int]:
+    """Four owners of the walk below (E, closed, is never reminded); their cars' ids."""
+    sz, gz = make_dealer("SZ01"), make_dealer("GZ01")
+    # A: a new car, first maintenance in the walk, an opt-in for offers.
+    a = make_owner(sz.id, name="A", email="a@example.com", marketing_opt_in=True)
+    a1 = make_car(a, purchased_on=date(2026, 9, 28), delivered_on=date(2026, 10, 1))
+    # B: a three-year-old car whose warranty is ending; no offers; insurance and inspection.
+    b = make_owner(sz.id, name="B", birthday=date(1985, 3, 15), marketing_opt_in=False)
+    b1 = make_car(
+        b,
+        purchased_on=date(2023, 12, 10),
+        delivered_on=date(2023, 12, 12),
+        insurance_expires_on=date(2027, 2, 20),
+        inspection_due_on=date(2027, 6, 30),
+    )
+    add_visit(b1, on=date(2025, 9, 1), km=30_000)
+    add_visit(b1, on=date(2026, 9, 1), km=40_000)
+    # C: first maintenance already done; born on 29 February; points expiring; no SMS.
+    c = make_owner(
+        sz.id,
+        name="C",
+        birthday=date(1988, 2, 29),
+        email="c@example.com",
+        notify_sms=False,
+        marketing_opt_in=True,
+    )
+    c1 = make_car(c, purchased_on=date(2026, 8, 20), delivered_on=date(2026, 8, 25))
+    add_visit(c1, on=date(2026, 10, 20), km=2_500)
+    post_points(
+        account_for(c).id,
+        500,
+        kind=EntryKind.EARN,
+        source="service_visit",
+        now=datetime(2025, 2, 10, 4, tzinfo=UTC),
+    )
+    # D, of another dealer: a warranty date entered, bought in November.
+    d = make_owner(gz.id, name="D", marketing_opt_in=True)
+    d1 = make_car(
+        d,
+        purchased_on=date(2025, 11, 5),
+        delivered_on=date(2025, 11, 8),
+        warranty_until=date(2027, 5, 31),
+        inspection_due_on=date(2027, 7, 15),
+    )
+    # E closed their account: nothing for them.
+    e = make_owner(sz.id, name="E", birthday=date(1990, 1, 10))
+    make_car(e, purchased_on=date(2026, 9, 1), delivered_on=date(2026, 9, 2))
+    e.user.active = False
+    db.session.flush()
+    return {"A1": a1.id, "B1": b1.id, "C1": c1.id, "D1": d1.id}
+
+
+# When each reminder must appear, walking the daily job from 2026-11-23 for a year.
+EXPECTED = {
+    ("2026-11-23", K.WARRANTY_EXPIRY, "B"),  # ends 2026-12-12: the window is already open
+    ("2026-11-23", K.ANNIVERSARY, "D"),  # bought in November: the month is running
+    ("2026-11-30", K.FIRST_MAINTENANCE, "A"),  # day 60 after delivery
+    ("2026-12-01", K.ANNIVERSARY, "B"),
+    ("2026-12-28", K.MAINTENANCE_DUE, "B"),  # 5,000 km more at 40 km/day: 2027-01-04
+    ("2027-01-11", K.POINTS_EXPIRY, "C"),  # 500 points expire on 2027-02-10: 30 days
+    ("2027-01-21", K.INSURANCE_EXPIRY, "B"),  # 30 days before 2027-02-20
+    ("2027-02-02", K.MAINTENANCE_DUE, "C"),  # 2,500 km in 56 days: 5,000 more by 2027-02-09
+    ("2027-02-03", K.POINTS_EXPIRY, "C"),  # 7 days
+    ("2027-02-06", K.INSURANCE_EXPIRY, "B"),  # 14 days
+    ("2027-02-28", K.BIRTHDAY, "C"),  # 29 February in a common year
+    ("2027-03-15", K.BIRTHDAY, "B"),
+    ("2027-04-12", K.MAINTENANCE_DUE, "A"),  # first maintenance 2026-12-15 at 3,000 km
+    ("2027-05-01", K.WARRANTY_EXPIRY, "D"),
+    ("2027-05-31", K.INSPECTION, "B"),
+    ("2027-06-15", K.INSPECTION, "D"),
+    ("2027-08-01", K.ANNIVERSARY, "C"),
+    ("2027-09-01", K.ANNIVERSARY, "A"),
+    ("2027-11-01", K.ANNIVERSARY, "D"),
+}
+
+
+def test_a_year_of_daily_runs_reminds_each_moment_once_on_its_day(ctx, clock):
+    cars = _seed_owners()
+    db.session.commit()
+    appeared, seen = set(), 0
+    tasks_closed = {}
+    for _ in range(365):
+        today = local_date(clock.now())
+        if today == date(2026, 12, 15):
+            # A comes in for the first maintenance (the DMS pushes the visit).
+            add_visit(db.session.get(Vehicle, cars["A1"]), on=today, km=3_000)
+            db.session.commit()
+        report = run_daily()
+        if report.tasks_closed:
+            tasks_closed[today.isoformat()] = report.tasks_closed
+        for reminder in db.session.scalars(
+            select(CareReminder).where(CareReminder.id > seen).order_by(CareReminder.id)
+        ):
+            owner = db.session.get(Member, reminder.member_id).name
+            appeared.add((today.isoformat(), ReminderKind(reminder.kind), owner))
+            assert local_date(reminder.created_at) == today
+            seen = reminder.id
+        # A second run the same day creates nothing.
+        assert run_daily().total == 0
+        clock.advance(days=1)
+
+    assert sorted(appeared) == sorted(EXPECTED)
+    # A's first-maintenance call was settled by the visit; the other calls are still to make.
+    assert tasks_closed == {"2026-12-15": 1}
+    tasks = {
+        (db.session.get(Member, t.member_id).name, t.kind, t.status, t.dealer_id)
+        for t in db.session.scalars(select(CareTask))
+    }
+    sz, gz = (db.session.scalar(select(Member.dealer_id).where(Member.name == n)) for n in "AD")
+    assert tasks == {
+        ("A", "first_maintenance", "closed", sz),
+        ("A", "maintenance_due", "open", sz),
+        ("B", "warranty_expiry", "open", sz),
+        ("B", "maintenance_due", "open", sz),
+        ("C", "maintenance_due", "open", sz),
+        ("D", "warranty_expiry", "open", gz),
+    }
+    # Every reminder reached the inbox once, except the offer B declined.
+    inbox = db.session.scalar(select(func.count(Notification.id)))
+    assert inbox == len(EXPECTED) - 1
+
+
+def _outbox(key: str) -> dict[str, str]:
+    rows = db.session.execute(
+        select(OutboxMessage.channel, OutboxMessage.status).where(
+            OutboxMessage.dedupe_key.startswith(key + ":")
+        )
+    )
+    return dict(rows.all())
+
+
+def test_each_reminder_goes_to_the_owners_channels(ctx, clock):
+    cars = _seed_owners()
+    db.session.commit()
+    run_daily()  # 2026-11-23
+
+    # A call task: inbox and e-mail now; the SMS waits for the call to fail.
+    b1 = cars["B1"]
+    assert _outbox(f"warranty_expiry:v{b1}:2026-12-12:30") == {"in_app": "sent"}
+    # An offer to an owner who opted in: every channel.
+    d1 = cars["D1"]
+    assert _outbox(f"anniversary:v{d1}:2026") == {"in_app": "sent", "sms": "pending"}
+
+    clock.advance(days=8)  # 2026-12-01: B's anniversary, but B declined offers.
+    run_daily()
+    assert _outbox(f"anniversary:v{b1}:2026") == {"in_app": "skipped", "sms": "skipped"}
+
+    clock.advance(days=41)  # 2027-01-11: C's points; C turned SMS off and has an e-mail.
+    run_daily()
+    c = db.session.scalar(select(Member).where(Member.name == "C"))
+    assert _outbox(f"points_expiry:m{c.id}:2027-02-10:30") == {
+        "in_app": "sent",
+        "email": "pending",
+    }
+    key = f"points_expiry:m{c.id}:2027-02-10:30"
+    message = db.session.scalar(select(Notification).where(Notification.dedupe_key == key))
+    # No language chosen: Chinese, the club's language.
+    assert message.title == "500 points expire on 2027年2月10日"
+
+
+def test_reminders_are_written_in_the_owners_language(ctx, clock):
+    sz = make_dealer("SZ01")
+    owner = make_owner(sz.id, name="Liu")
+    owner.user.locale = "en"
+    make_car(owner, purchased_on=date(2026, 1, 5), insurance_expires_on=date(2026, 12, 7))
+    db.session.commit()
+    run_daily()
+    message = db.session.scalar(select(Notification))
+    assert message.kind == "insurance_expiry"
+    assert message.title.endswith("ends on December 7, 2026")
+
+
+@pytest.mark.parametrize(
+    ("today", "offset"),
+    [
+        (date(2027, 1, 20), None),
+        (date(2027, 1, 21), 30),
+        (date(2027, 2, 5), 30),
+        (date(2027, 2, 6), 14),
+        (date(2027, 2, 19), 14),
+        (date(2027, 2, 20), None),
+    ],
+)
+def test_the_notice_whose_window_holds_today(today, offset):
+    assert notice_offset(date(2027, 2, 20), today, (30, 14)) == offset
+
+
+def test_maintenance_is_due_by_months_when_the_car_is_driven_little(ctx):
+    sz = make_dealer("SZ01")
+    car = make_car(
+        make_owner(sz.id, name="Slow"), purchased_on=date(2026, 1, 1), delivered_on=date(2026, 1, 5)
+    )
+    add_visit(car, on=date(2026, 4, 1), km=1_000)
+    _base, due = next_maintenance(car, _visits(date(2026, 4, 2))[car.id])
+    assert due == date(2026, 10, 1)  # 6 months; 5,000 km would take over a year
+
+
+def test_a_repair_visit_updates_the_mileage_estimate(ctx):
+    sz = make_dealer("SZ01")
+    car = make_car(
+        make_owner(sz.id, name="Busy"), purchased_on=date(2026, 1, 1), delivered_on=date(2026, 1, 1)
+    )
+    add_visit(car, on=date(2026, 3, 2), km=3_000)  # 60 days: 50 km a day
+    _base, due = next_maintenance(car, _visits(date(2026, 3, 3))[car.id])
+    assert due == date(2026, 6, 10)  # 5,000 km more: 100 days
+    add_visit(car, on=date(2026, 4, 1), km=7_000, category=ServiceCategory.REPAIR)
+    _base, due = next_maintenance(car, _visits(date(2026, 4, 2))[car.id])
+    # 7,000 km in 90 days: the last 1,000 km take 13 days.
+    assert due == date(2026, 4, 14)
+
+
+@pytest.mark.postgres
+def test_two_hosts_running_the_job_at_once_remind_once(pg_app):
+    with pg_app.app_context(), pg_app.test_request_context():
+        _seed_owners()
+        db.session.commit()
+
+    results = race(pg_app, lambda: run_daily().total, racers=4)
+
+    assert all(isinstance(r, int) for r in results), results
+    # 2026-11-23: B's warranty and D's anniversary; each created by exactly one host.
+    assert sum(results) == 2
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(CareReminder.id))) == 2
+        assert db.session.scalar(select(func.count(CareTask.id))) == 1
+        assert db.session.scalar(select(func.count(Notification.id))) == 2
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 3
