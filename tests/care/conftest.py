@@ -58,7 +58,7 @@ def smtp_server(app):
 class RecordingSms:
     """An SMS provider that keeps what it was asked to send (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config=None) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
 

@@ -1,0 +1,35 @@
+"""`flask care run-daily` and `flask care send`, as cron runs them."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.care.models import CareReminder, OutboxMessage
+from app.extensions import db
+from tests.care.helpers import make_car, make_owner
+
+
+def test_the_daily_job_reminds_then_sends_and_a_rerun_does_nothing(app, seeded, dealers, sms):
+    with seeded():
+        owner = make_owner(dealers["SZ01"], name="Cron", birthday=date(1980, 11, 23))
+        make_car(owner, purchased_on=date(2024, 1, 1), inspection_due_on=date(2026, 12, 20))
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["care", "run-daily"])
+    assert first.exit_code == 0, first.output
+    assert "Created 2 care reminders (birthday 1, inspection 1)" in first.output
+    assert "Sent 2 messages" in first.output  # the two SMS; the inbox got both at once
+
+    again = runner.invoke(args=["care", "run-daily"])
+    assert "Created 0 care reminders (none)" in again.output
+    assert "Sent 0 messages" in again.output
+    assert len(sms.sent) == 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CareReminder.id))) == 2
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 4
+
+
+def test_the_sender_runs_on_its_own(app):
+    result = app.test_cli_runner().invoke(args=["care", "send", "--limit", "10"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Sent 0 messages; 0 to retry later")
