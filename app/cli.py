@@ -226,6 +226,8 @@ def care_run_daily_command() -> None:
         f"Created {report.total} care reminders ({kinds}); "
         f"closed {report.tasks_closed} call tasks of owners who came in."
     )
+    if report.failed:
+        click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)
     _echo_sent(send_due())
 
 

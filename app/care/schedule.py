@@ -33,6 +33,7 @@ task, and each moment is committed on its own. A rerun the same day creates noth
 PostgreSQL a second host running the job at once waits for the first one's row, then skips it.
 """
 
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -54,6 +55,8 @@ from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
 from app.members.models import Member, Vehicle
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
+
+log = logging.getLogger(__name__)
 
 
 class ReminderKind(StrEnum):
@@ -460,6 +463,7 @@ class DailyReport:
 
     created: Counter = field(default_factory=Counter)
     tasks_closed: int = 0
+    failed: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -477,7 +481,14 @@ def run_daily(*, now: datetime | None = None) -> DailyReport:
     report.tasks_closed = close_settled_tasks(now=now)
     db.session.commit()
     for moment in find_moments(local_date(now)):
-        if create_reminder(moment, now=now) is not None:
-            report.created[str(moment.kind)] += 1
-        db.session.commit()
+        try:
+            if create_reminder(moment, now=now) is not None:
+                report.created[str(moment.kind)] += 1
+            db.session.commit()
+        except Exception:
+            # One owner's bad data must not stop everyone else's reminders; the moment is
+            # tried again tomorrow while its window is open.
+            db.session.rollback()
+            log.exception("Care reminder %s failed", moment.key)
+            report.failed.append(moment.key)
     return report

@@ -119,11 +119,6 @@ def update_channels(
     return member
 
 
-def channel_summary(member: Member) -> list[str]:
-    """The channels messages reach the owner on, for the preferences page."""
-    return [str(channel) for channel in member_channels(member)]
-
-
 def get_own_vehicle(member: Member, vehicle_id: int) -> Vehicle:
     """One of the owner's cars; NotFound for anyone else's."""
     vehicle = db.session.get(Vehicle, vehicle_id)

@@ -33,3 +33,24 @@ def test_the_sender_runs_on_its_own(app):
     result = app.test_cli_runner().invoke(args=["care", "send", "--limit", "10"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Sent 0 messages; 0 to retry later")
+
+
+def test_one_failing_reminder_does_not_stop_the_others(app, seeded, dealers, monkeypatch):
+    from app.care import schedule
+
+    with seeded():
+        for name in ("Good", "Bad"):
+            make_owner(dealers["SZ01"], name=name, birthday=date(1980, 11, 23))
+    real = schedule.message_for
+
+    def message_for(moment, member, vehicle, today):
+        if member.name == "Bad":
+            raise RuntimeError("broken data")
+        return real(moment, member, vehicle, today)
+
+    monkeypatch.setattr(schedule, "message_for", message_for)
+    result = app.test_cli_runner().invoke(args=["care", "run-daily"])
+    assert "Created 1 care reminders (birthday 1)" in result.output
+    assert "Failed (see the log; retried tomorrow): birthday:m" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CareReminder.id))) == 1

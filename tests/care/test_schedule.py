@@ -236,15 +236,24 @@ def test_a_repair_visit_updates_the_mileage_estimate(ctx):
 def test_two_hosts_running_the_job_at_once_remind_once(pg_app):
     with pg_app.app_context(), pg_app.test_request_context():
         _seed_owners()
+        sz = db.session.scalar(select(Member.dealer_id).where(Member.name == "A"))
+        for n in range(20):
+            make_owner(sz, name=f"Born today {n}", birthday=date(1990, 11, 23))
         db.session.commit()
 
-    results = race(pg_app, lambda: run_daily().total, racers=4)
+    def run():
+        report = run_daily()
+        return report.total, report.failed
 
-    assert all(isinstance(r, int) for r in results), results
-    # 2026-11-23: B's warranty and D's anniversary; each created by exactly one host.
-    assert sum(results) == 2
+    results = race(pg_app, run, racers=4)
+
+    assert all(isinstance(r, tuple) for r in results), results
+    assert [failed for _total, failed in results] == [[]] * 4
+    # 2026-11-23: B's warranty, D's anniversary, 20 birthdays; each made by exactly one host.
+    assert sum(total for total, _failed in results) == 22
     with pg_app.app_context():
-        assert db.session.scalar(select(func.count(CareReminder.id))) == 2
+        assert db.session.scalar(select(func.count(CareReminder.id))) == 22
         assert db.session.scalar(select(func.count(CareTask.id))) == 1
-        assert db.session.scalar(select(func.count(Notification.id))) == 2
-        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 3
+        assert db.session.scalar(select(func.count(Notification.id))) == 22
+        # The inbox for all; SMS for D's offer and the 20 greetings (B's waits for the call).
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 22 + 21
