@@ -179,7 +179,102 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
         created["members"] += 1
     created["rewards"] = _seed_rewards(dealers["SZ01"][0], now)
     created["events"] = _seed_events(now)
+    created["partners"] = _seed_partners(now)
+    created["slots"] = _seed_slots(now)
     return created
+
+
+PARTNER_MOBILE = "13700000001"
+SERVICE_ADVISOR_MOBILE = "13800000004"
+
+
+def _seed_partners(now) -> int:
+    """Two group-wide partners with perks (once); the demo partner login checks the car wash's."""
+    from sqlalchemy import select
+
+    from app.partners.models import Partner
+    from app.partners.services import save_partner, save_perk
+
+    if db.session.scalar(select(Partner.id).limit(1)) is not None:
+        return 0
+    hq = get_user_by_mobile(HQ_ADMIN_MOBILE)
+    today = local_date(now)
+    wash = save_partner(
+        hq,
+        None,
+        name="Sun Car Wash",
+        category="car_care",
+        address="Nanshan, Shenzhen",
+        logo_url=None,
+        active=True,
+        dealer_id=None,
+        now=now,
+    )
+    save_perk(
+        hq,
+        wash,
+        None,
+        title="Free hand wash",
+        description="A hand wash and interior vacuum, once a month.",
+        min_tier_code=None,
+        valid_from=today,
+        valid_until=today + timedelta(days=180),
+        limit_per_member=1,
+        total_limit=500,
+        active=True,
+        now=now,
+    )
+    hotel = save_partner(
+        hq,
+        None,
+        name="Lakeside Hotel Huizhou",
+        category="hotel",
+        address="Lake Dongjiang, Huizhou",
+        logo_url=None,
+        active=True,
+        dealer_id=None,
+        now=now,
+    )
+    save_perk(
+        hq,
+        hotel,
+        None,
+        title="20% off a weekend night",
+        description="On the room rate, Friday or Saturday, subject to availability.",
+        min_tier_code="platinum",
+        valid_from=today,
+        valid_until=today + timedelta(days=365),
+        limit_per_member=2,
+        total_limit=None,
+        active=True,
+        now=now,
+    )
+    partner_user = get_user_by_mobile(PARTNER_MOBILE)
+    if partner_user is not None:
+        partner_user.partner_id = wash.id
+    return 2
+
+
+def _seed_slots(now) -> int:
+    """SZ01's maintenance times for the coming week, 09:00-16:00 hourly, 3 cars each."""
+    from datetime import time
+
+    from app.service.appointments import add_slots
+
+    advisor = get_user_by_mobile(SERVICE_ADVISOR_MOBILE)
+    opened = 0
+    for days in range(1, 8):
+        result = add_slots(
+            advisor,
+            day=local_date(now) + timedelta(days=days),
+            first=time(9),
+            last=time(16),
+            every_minutes=60,
+            capacity=3,
+            now=now,
+        )
+        opened += len(result.added)
+    return opened
 
 
 EVENT_STAFF_MOBILE = "13800000005"
