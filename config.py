@@ -93,6 +93,12 @@ class Config:
     APPOINTMENT_MIN_HOURS_AHEAD = int(os.environ.get("APPOINTMENT_MIN_HOURS_AHEAD", "3"))
 
 
+# Care intervals (app/care/schedule.py DEFAULTS) from the environment: CARE_MAINTENANCE_KM=7500.
+for _name, _value in os.environ.items():
+    if _name.startswith("CARE_") and _value.strip().isdigit():
+        setattr(Config, _name, int(_value))
+
+
 class TestingConfig(Config):
     """Tests: a database from TEST_DATABASE_URL or a temporary SQLite file, cheap hashing."""
 
