@@ -46,7 +46,7 @@ format: $(STAMP)
 
 ## extract-messages: refresh the message catalogue after changing user-visible strings
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _nl:1,2 -k lazy_ngettext:1,2 -o app/translations/messages.pot .
 	$(BIN)/pybabel update -N -i app/translations/messages.pot -d app/translations
 
 clean:

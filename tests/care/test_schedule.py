@@ -178,7 +178,7 @@ def test_each_reminder_goes_to_the_owners_channels(ctx, clock):
     key = f"points_expiry:m{c.id}:2027-02-10:30"
     message = db.session.scalar(select(Notification).where(Notification.dedupe_key == key))
     # No language chosen: Chinese, the club's language.
-    assert message.title == "500 points expire on 2027年2月10日"
+    assert message.title == "500 积分将于 2027年2月10日 过期"
 
 
 def test_reminders_are_written_in_the_owners_language(ctx, clock):

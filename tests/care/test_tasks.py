@@ -100,8 +100,9 @@ def test_three_missed_calls_at_different_times_send_an_sms_and_close(
     assert task.status == "sms_sent"
     (sms,) = _fallback(app, task_id)
     assert (sms.channel, sms.status) == ("sms", "pending")
-    assert sms.subject.startswith("Time for the first maintenance")
-    assert sms.body.startswith("We tried to call you about this.")
+    # In the owner's language: Chinese unless they chose English.
+    assert sms.subject.startswith("您的 Sagitar") and sms.subject.endswith("该做首次保养了")
+    assert sms.body.startswith("我们曾致电您告知此事，但未能接通。")
 
 
 def test_missed_calls_spread_over_more_than_three_days_do_not_count(app, seeded, task_id, clock):
