@@ -42,20 +42,29 @@ def call_service(form, service, *args, **kwargs):
         return False, None
 
 
-def flash_service(service, *args, success: str, **kwargs) -> bool:
-    """Run a POST-and-redirect action: 404 for NotFound, the rule's message flashed on a
-    DomainError (after a rollback), ``success`` flashed otherwise. Returns True on success."""
+def try_service(service, *args, **kwargs):
+    """Run a POST action's service: 404 for NotFound; on a DomainError roll back and flash the
+    rule's message. Returns ``(True, result)`` on success and ``(False, None)`` otherwise."""
     from flask import abort, flash
 
     from app.core.errors import NotFound
 
     try:
-        service(*args, **kwargs)
+        return True, service(*args, **kwargs)
     except NotFound:
         abort(404)
     except DomainError as err:
         db.session.rollback()
         flash(str(err.message), "error")
-        return False
-    flash(success, "success")
-    return True
+        return False, None
+
+
+def flash_service(service, *args, success: str, **kwargs) -> bool:
+    """Run a POST-and-redirect action (see :func:`try_service`), flashing ``success`` when it
+    worked. Returns True on success."""
+    from flask import flash
+
+    ok, _result = try_service(service, *args, **kwargs)
+    if ok:
+        flash(success, "success")
+    return ok

@@ -18,9 +18,9 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.core.clock import local_date
-from app.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
 from app.loyalty.services import account_for, list_tiers, tier_label
 from app.members.models import Dealer
@@ -91,13 +91,8 @@ def perks():
 @member_required
 def claim(perk_id: int):
     """Claim a perk and show its code."""
-    try:
-        claimed = services.claim_perk(current_user.member, perk_id)
-    except NotFound:
-        abort(404)
-    except DomainError as err:
-        db.session.rollback()
-        flash(str(err.message), "error")
+    ok, claimed = try_service(services.claim_perk, current_user.member, perk_id)
+    if not ok:
         return redirect(url_for("partners.perks"))
     flash(_("Your perk is ready. Show the code at the partner."), "success")
     return redirect(url_for("partners.my_perk", claim_id=claimed.id))

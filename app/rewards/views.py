@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.permissions import Role, member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, try_service
 from app.extensions import db
 from app.loyalty.services import account_for, list_tiers, tier_label
 from app.members.services import list_dealers
@@ -49,13 +49,8 @@ def catalog():
 @member_required
 def redeem(reward_id: int):
     """Spend points on a reward and show the new voucher."""
-    try:
-        voucher = services.redeem_reward(current_user.member, reward_id)
-    except NotFound:
-        abort(404)
-    except DomainError as err:
-        db.session.rollback()
-        flash(str(err.message), "error")
+    ok, voucher = try_service(services.redeem_reward, current_user.member, reward_id)
+    if not ok:
         return redirect(url_for("rewards.catalog"))
     flash(_("Your voucher is ready. Show it at the counter."), "success")
     return redirect(url_for("rewards.voucher", voucher_id=voucher.id))
