@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from app.auth import services
 from app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
 from app.core.errors import DomainError
+from app.core.forms import dealer_label
 from app.core.permissions import Role
 from app.core.web import call_service, safe_next
 from app.extensions import limiter
@@ -35,7 +36,7 @@ def register():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = RegisterForm()
-    form.dealer_id.choices = [SelectChoice(d.id, f"{d.name} ({d.code})") for d in list_dealers()]
+    form.dealer_id.choices = [SelectChoice(d.id, dealer_label(d)) for d in list_dealers()]
     if form.validate_on_submit():
         ok, user = call_service(
             form,

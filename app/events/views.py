@@ -7,11 +7,11 @@ blueprint from their own modules, imported at the end.
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
+from app.core.forms import tier_choices
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service
 from app.events import services
@@ -19,7 +19,7 @@ from app.events.checkin import ticket_token
 from app.events.forms import EventForm, SignUpForm
 from app.events.models import EventKind, RegistrationStatus
 from app.extensions import db
-from app.loyalty.services import list_tiers, tier_label
+from app.loyalty.services import tier_label
 from app.payments.services import payment_for, refund_for_cancellation
 
 bp = Blueprint("events", __name__)
@@ -219,18 +219,12 @@ def staff_list():
     return render_template("events/staff_list.html", page=page, past=past)
 
 
-def _tier_choices():
-    return [SelectChoice("", _("Everyone"))] + [
-        SelectChoice(t.code, tier_label(t.code)) for t in list_tiers()
-    ]
-
-
 @bp.route("/admin/events/new", methods=["GET", "POST"])
 @permission_required("events.manage")
 def create():
     """Organise a new event."""
     form = EventForm()
-    form.min_tier_code.choices = _tier_choices()
+    form.min_tier_code.choices = tier_choices(_("Everyone"))
     if form.validate_on_submit():
         ok, event = call_service(form, services.create_event, current_user, **form.event_fields())
         if ok:
@@ -253,7 +247,7 @@ def edit(event_id: int):
     """Change an event (its type, price and deposit stay as owners signed up for them)."""
     event = _staff_event_or_404(event_id)
     form = EventForm()
-    form.min_tier_code.choices = _tier_choices()
+    form.min_tier_code.choices = tier_choices(_("Everyone"))
     if request.method == "GET":
         form.fill_from(event)
     elif form.validate_on_submit():

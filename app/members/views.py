@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.cards.services import active_card
 from app.core.errors import NotFound
+from app.core.forms import dealer_label
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.loyalty.services import account_for
@@ -145,7 +146,7 @@ def chapter():
     member = current_user.member
     form = TransferForm()
     form.to_dealer_id.choices = [
-        SelectChoice(d.id, f"{d.name} ({d.code})")
+        SelectChoice(d.id, dealer_label(d))
         for d in services.list_dealers()
         if d.id != member.dealer_id
     ]

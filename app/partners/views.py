@@ -15,14 +15,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.core.clock import local_date
 from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.core.forms import fill_dealer_choices, tier_choices
 from app.core.permissions import Role, member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
-from app.loyalty.services import account_for, list_tiers, tier_label
+from app.loyalty.services import account_for, list_tiers
 from app.members.models import Dealer
 from app.members.services import list_dealers
 from app.partners import services
@@ -186,15 +186,9 @@ def admin_list():
 
 def _partner_form(partner) -> PartnerForm:
     form = PartnerForm(obj=partner)
-    dealers = list_dealers()
-    if current_user.role == Role.HQ_ADMIN:
-        form.dealer_id.choices = [SelectChoice("", _("All dealers (group-wide)"))]
-    else:
-        dealers = [d for d in dealers if d.id == current_user.dealer_id]
-        form.dealer_id.choices = []
-        if partner is None and not form.is_submitted():
-            form.dealer_id.data = current_user.dealer_id
-    form.dealer_id.choices += [SelectChoice(d.id, f"{d.name} ({d.code})") for d in dealers]
+    fill_dealer_choices(
+        form.dealer_id, current_user, new=partner is None, submitted=form.is_submitted()
+    )
     return form
 
 
@@ -243,9 +237,7 @@ def admin_detail(partner_id: int):
 
 def _perk_form(perk) -> PerkForm:
     form = PerkForm(obj=perk)
-    form.min_tier_code.choices = [SelectChoice("", _("None: every member"))] + [
-        SelectChoice(t.code, tier_label(t.code)) for t in list_tiers()
-    ]
+    form.min_tier_code.choices = tier_choices(_("None: every member"))
     if perk is None and not form.is_submitted():
         today = local_date()
         form.valid_from.data = today

@@ -3,13 +3,13 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import DomainError, Forbidden, NotFound
-from app.core.permissions import Role, member_required, permission_required
+from app.core.forms import fill_dealer_choices, tier_choices
+from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
-from app.loyalty.services import account_for, list_tiers, tier_label
+from app.loyalty.services import account_for
 from app.members.services import list_dealers
 from app.rewards import services
 from app.rewards.forms import RewardForm, VoucherRedeemForm
@@ -127,18 +127,10 @@ def admin_list():
 
 def _reward_form(reward) -> RewardForm:
     form = RewardForm(obj=reward)
-    form.min_tier_code.choices = [SelectChoice("", _("None: every member"))] + [
-        SelectChoice(t.code, tier_label(t.code)) for t in list_tiers()
-    ]
-    dealers = list_dealers()
-    if current_user.role == Role.HQ_ADMIN:
-        form.dealer_id.choices = [SelectChoice("", _("All dealers (group-wide)"))]
-    else:
-        dealers = [d for d in dealers if d.id == current_user.dealer_id]
-        form.dealer_id.choices = []
-        if reward is None and not form.is_submitted():
-            form.dealer_id.data = current_user.dealer_id
-    form.dealer_id.choices += [SelectChoice(d.id, f"{d.name} ({d.code})") for d in dealers]
+    form.min_tier_code.choices = tier_choices(_("None: every member"))
+    fill_dealer_choices(
+        form.dealer_id, current_user, new=reward is None, submitted=form.is_submitted()
+    )
     return form
 
 
