@@ -1,6 +1,7 @@
 """The audit log: who changed what, when. Staff changes and refused scans land here."""
 
-from datetime import datetime
+import enum
+from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_request_context
@@ -27,6 +28,23 @@ class AuditEntry(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor = relationship("User", lazy="joined")
+
+
+def plain(value):
+    """A value as the audit log's JSON keeps it (enums by value, dates as ISO strings)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_changes(row, values: dict[str, Any]) -> dict[str, list]:
+    """Set ``values`` on ``row``; returns ``{field: [old, new]}`` of what really changed."""
+    changes = {
+        k: [plain(getattr(row, k)), plain(v)] for k, v in values.items() if getattr(row, k) != v
+    }
+    for key, value in values.items():
+        setattr(row, key, value)
+    return changes
 
 
 def record_audit(

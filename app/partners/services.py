@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.auth.services import create_staff
 from app.cards.qr import qr_svg
-from app.core.audit import record_audit
+from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
@@ -112,16 +112,6 @@ def _check_logo(logo_url: str | None) -> str | None:
     return logo_url
 
 
-def _changes(row, values: dict) -> dict:
-    return {
-        k: [_plain(getattr(row, k)), _plain(v)] for k, v in values.items() if getattr(row, k) != v
-    }
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, date) else value
-
-
 def save_partner(
     actor: User,
     partner: Partner | None,
@@ -165,9 +155,7 @@ def save_partner(
         db.session.flush()
         action, changes = "partner.created", values
     else:
-        changes = _changes(partner, values)
-        for key, value in values.items():
-            setattr(partner, key, value)
+        changes = apply_changes(partner, values)
         db.session.flush()
         action = "partner.changed"
     record_audit(
@@ -258,7 +246,7 @@ def save_perk(
         perk = Perk(partner_id=partner.id, created_at=now, claimed_count=0, **values)
         db.session.add(perk)
         db.session.flush()
-        action, changes = "perk.created", {k: _plain(v) for k, v in values.items()}
+        action, changes = "perk.created", {k: plain(v) for k, v in values.items()}
     else:
         # Locked like a claim, so the check below sees every claim made so far.
         perk = _lock_perk(perk.id)
@@ -270,9 +258,7 @@ def save_perk(
                 ),
                 field="total_limit",
             )
-        changes = _changes(perk, values)
-        for key, value in values.items():
-            setattr(perk, key, value)
+        changes = apply_changes(perk, values)
         db.session.flush()
         action = "perk.changed"
     record_audit(

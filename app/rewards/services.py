@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.cards.qr import qr_svg
-from app.core.audit import record_audit
+from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
@@ -171,7 +171,7 @@ def save_reward(
         reward = Reward(created_at=now, **values)
         db.session.add(reward)
         db.session.flush()
-        action, changes = "reward.created", {k: _plain(v) for k, v in values.items()}
+        action, changes = "reward.created", {k: plain(v) for k, v in values.items()}
     else:
         reward = _lock_reward(reward.id)
         if stock_seen is not None and reward.stock != stock_seen and stock != reward.stock:
@@ -183,13 +183,7 @@ def save_reward(
                 ),
                 field="stock",
             )
-        changes = {
-            k: [_plain(getattr(reward, k)), _plain(v)]
-            for k, v in values.items()
-            if getattr(reward, k) != v
-        }
-        for key, value in values.items():
-            setattr(reward, key, value)
+        changes = apply_changes(reward, values)
         db.session.flush()
         action = "reward.changed"
     record_audit(
@@ -201,10 +195,6 @@ def save_reward(
         now=now,
     )
     return reward
-
-
-def _plain(value):
-    return value.value if isinstance(value, RewardKind) else value
 
 
 # ---------------------------------------------------------------------------- owner catalog
