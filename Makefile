@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 PORT ?= 5000
 
-.PHONY: install run test lint format translations extract-messages chromium clean
+.PHONY: install run test lint format translations extract-messages chromium clean bench audit security
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,25 @@ run: install
 	$(BIN)/flask seed-demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-## test: the whole suite (SQLite, PostgreSQL from TEST_DATABASE_URL, Chromium)
-test: install chromium
+## test: the whole suite (bandit, then SQLite, PostgreSQL from TEST_DATABASE_URL, Chromium)
+test: install chromium security
 	$(BIN)/pytest
+
+## security: bandit over the application code (its settings are in pyproject.toml)
+security: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml -r app config.py wsgi.py
+
+## bench: requests/s and latency under gunicorn + wrk at 1,000 and 100,000 owners
+## (PostgreSQL when DATABASE_URL is set, SQLite otherwise); results in bench/results/
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing: sudo apt-get install wrk"; exit 1; fi; }
+	$(BIN)/python -m bench.run
+
+## audit: Lighthouse mobile scores of the owner and gate pages (lighthouse@12 from npm)
+audit: install chromium
+	$(BIN)/python -m audit.run
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
