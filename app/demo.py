@@ -19,7 +19,8 @@ from app.members.services import (
     update_profile,
 )
 
-DEMO_PASSWORD = "carclub-demo"
+# Printed by `flask seed-demo` and in the README: demo accounts only.
+DEMO_PASSWORD = "carclub-demo"  # nosec B105
 DEALERS = (
     ("SZ01", "Shenzhen Bay Motors", "Shenzhen", "粤B"),
     ("GZ01", "Guangzhou Tianhe Motors", "Guangzhou", "粤A"),
@@ -104,7 +105,8 @@ def demo_plate(rng: random.Random, prefix: str, electric: bool) -> str:
 
 def seed_demo(member_count: int = 50) -> dict[str, int]:
     """Create the demo dealers, staff and owners that are missing; safe to rerun."""
-    rng = random.Random(2026)  # fixed seed: the same demo data on every machine
+    # A fixed seed: the same demo data on every machine (not used for secrets).
+    rng = random.Random(2026)  # nosec B311
     now = utcnow()
     created = {"dealers": 0, "staff": 0, "members": 0, "vehicles": 0}
     dealers = {}

@@ -20,7 +20,7 @@ from app.extensions import db
 
 # Stored for owners enrolled by their dealer until they accept the invitation: no argon2 hash
 # matches it, so nobody can log in with a password before setting one.
-UNUSABLE_PASSWORD = "!"  # noqa: S105 - a marker, not a password
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - a marker, not a password  # nosec B105
 INVITATION_DAYS = 30
 
 # Verified against when the mobile is unknown, so a miss costs as much as a wrong password.
