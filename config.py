@@ -38,6 +38,8 @@ class Config:
     GENERATE_TOKEN_KEYS = True
     CARD_TOKEN_TTL_SECONDS = int(os.environ.get("CARD_TOKEN_TTL_SECONDS", "300"))
     CARD_TOKEN_REFRESH_SECONDS = int(os.environ.get("CARD_TOKEN_REFRESH_SECONDS", "60"))
+    # The card page shows the same token (and its QR drawing) for this long, per process.
+    CARD_TOKEN_REUSE_SECONDS = int(os.environ.get("CARD_TOKEN_REUSE_SECONDS", "30"))
     # Earning-rule changes are announced this many days before they take effect.
     RULES_NOTICE_DAYS = int(os.environ.get("RULES_NOTICE_DAYS", "30"))
     # Goodwill points: per staff member per day, and the size that needs a second approval.
@@ -58,6 +60,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # How many reverse proxies (that end TLS) stand in front of the app: their
+    # X-Forwarded-For and X-Forwarded-Proto are trusted. 0 trusts none (no proxy).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     WTF_CSRF_TIME_LIMIT = None
     # argon2id parameters (argon2-cffi defaults are the RFC 9106 low-memory profile).
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
@@ -103,7 +108,7 @@ class TestingConfig(Config):
     """Tests: a database from TEST_DATABASE_URL or a temporary SQLite file, cheap hashing."""
 
     TESTING = True
-    SECRET_KEY = "testing-secret"  # noqa: S105 - test-only value
+    SECRET_KEY = "testing-secret"  # noqa: S105 - test-only value  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     GENERATE_TOKEN_KEYS = False
     RATELIMIT_STORAGE_URI = "memory://"
@@ -123,8 +128,14 @@ class ProductionConfig(Config):
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     GENERATE_TOKEN_KEYS = False
+    # Cookies go over HTTPS only (behind a TLS proxy, set TRUSTED_PROXIES), never to scripts,
+    # and not with requests other sites start (SameSite=Lax still allows following a link).
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
     DEMO_CHECKOUT = False
 

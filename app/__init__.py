@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
+from app.core import assets
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -73,6 +74,7 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
     _register_request_hooks(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
+    assets.init_app(app)
     from app.cli import register_cli
 
     register_cli(app)

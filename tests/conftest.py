@@ -64,6 +64,7 @@ def migrate_to_head(app) -> None:
 
     with app.app_context():
         upgrade(directory=MIGRATIONS)
+        db.engine.dispose()  # the last connection closing moves SQLite's WAL into the file
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,7 @@ class CardToken:
 
     token: str
     expires_at: datetime
+    issued_at: datetime | None = None
 
 
 def card_token(card: MemberCard, *, now: datetime | None = None) -> CardToken:
@@ -113,7 +114,30 @@ def card_token(card: MemberCard, *, now: datetime | None = None) -> CardToken:
     now = now or utcnow()
     ttl = current_app.config["CARD_TOKEN_TTL_SECONDS"]
     token = signer().sign("card", card.id, now=now)
-    return CardToken(token, now + timedelta(seconds=ttl))
+    return CardToken(token, now + timedelta(seconds=ttl), now)
+
+
+# The tokens this process showed lately, by card: at most this many are kept.
+_SHOWN_CARDS = 20_000
+
+
+def shown_card_token(card: MemberCard, *, now: datetime | None = None) -> CardToken:
+    """The token the card page shows: the one this process issued for the card less than
+    CARD_TOKEN_REUSE_SECONDS ago, else a fresh one. An owner reopening the card at a busy
+    counter gets the same QR (drawn once, see ``cards.qr``) and still at least TTL − reuse
+    seconds of validity; a reissued card never shows its old card's token."""
+    now = now or utcnow()
+    reuse = timedelta(seconds=current_app.config["CARD_TOKEN_REUSE_SECONDS"])
+    shown = current_app.extensions.setdefault("shown_card_tokens", {})
+    kept = shown.get(card.id)
+    if kept is not None and kept.issued_at <= now < kept.issued_at + reuse:
+        return kept
+    fresh = card_token(card, now=now)
+    if reuse:
+        if len(shown) >= _SHOWN_CARDS:
+            shown.clear()
+        shown[card.id] = fresh
+    return fresh
 
 
 REFUSAL_MESSAGES = {

@@ -30,7 +30,7 @@ def show():
     member = current_user.member
     card = _card_or_404()
     account = account_for(member)
-    token = services.card_token(card)
+    token = services.shown_card_token(card)
     return render_template(
         "cards/card.html",
         member=member,
@@ -49,7 +49,7 @@ def show():
 def token():
     """A fresh QR for the card page to swap in (JSON)."""
     card = _card_or_404()
-    fresh = services.card_token(card)
+    fresh = services.shown_card_token(card)
     response = jsonify(
         svg=qr_svg(fresh.token, title=_("Member card QR code")),
         expires_at=fresh.expires_at.isoformat(),

@@ -55,18 +55,25 @@ def entry_by_key(key: str) -> PointsEntry | None:
     return db.session.scalar(select(PointsEntry).where(PointsEntry.idempotency_key == key))
 
 
-def _open_lots_query(account_id: int, today: date):
-    return select(PointsEntry).where(
+def _open_lots(account_id: int, today: date) -> tuple:
+    return (
         PointsEntry.account_id == account_id,
         PointsEntry.remaining > 0,
         PointsEntry.expires_on > today,
     )
 
 
+def _open_lots_query(account_id: int, today: date):
+    return select(PointsEntry).where(*_open_lots(account_id, today))
+
+
 def spendable(account_id: int, today: date) -> int:
     """Points of unexpired lots: what the member can spend today."""
-    lots = _open_lots_query(account_id, today).subquery()
-    return db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
+    return db.session.scalar(
+        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+            *_open_lots(account_id, today)
+        )
+    )
 
 
 def _draw(debit: PointsEntry, amount: int, today: date, *, first: PointsEntry | None = None) -> int:
@@ -320,12 +327,11 @@ def expire_points(*, now: datetime | None = None) -> int:
 def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = None) -> int:
     """Points that expire within ``days`` (shown on the card)."""
     today = local_date(now or utcnow())
-    lots = (
-        _open_lots_query(account_id, today)
-        .where(PointsEntry.expires_on <= today + timedelta(days=days))
-        .subquery()
+    return db.session.scalar(
+        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+            *_open_lots(account_id, today), PointsEntry.expires_on <= today + timedelta(days=days)
+        )
     )
-    return db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
 
 
 def qualifying_points(account_id: int, *, since: datetime, until: datetime) -> int:

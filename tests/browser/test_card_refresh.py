@@ -5,7 +5,11 @@ from playwright.sync_api import expect
 from tests.browser.test_journey import register_owner
 
 
-def test_the_card_page_fetches_a_fresh_qr_and_warns_when_offline(new_phone):
+def test_the_card_page_fetches_a_fresh_qr_and_warns_when_offline(
+    new_phone, live_server, monkeypatch
+):
+    # The server shows one token for CARD_TOKEN_REUSE_SECONDS; this phone must not wait for it.
+    monkeypatch.setitem(live_server.app.config, "CARD_TOKEN_REUSE_SECONDS", 0)
     page = new_phone()
     register_owner(page, "Refresh Owner", "13700006666")
     page.goto("/card")

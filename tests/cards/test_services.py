@@ -6,7 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from app.cards.models import CardStatus, MemberCard
-from app.cards.services import active_card, card_token, check_card, reissue_card
+from app.cards.services import (
+    active_card,
+    card_token,
+    check_card,
+    reissue_card,
+    shown_card_token,
+)
 from app.core.audit import AuditEntry
 from app.core.errors import ValidationFailed
 from app.extensions import db
@@ -47,6 +53,33 @@ def test_a_card_token_expires_after_a_few_minutes(owner, desk, clock):
 def test_the_card_token_tells_when_it_expires(owner, clock):
     token = card_token(active_card(owner))
     assert token.expires_at == clock.now() + timedelta(seconds=300)
+
+
+def test_the_card_page_shows_one_token_for_half_a_minute_then_a_fresh_one(owner, desk, clock):
+    card = active_card(owner)
+    first = shown_card_token(card)
+    clock.advance(seconds=29)
+    assert shown_card_token(card) == first
+    clock.advance(seconds=1)
+    second = shown_card_token(card)
+    assert second.token != first.token
+    assert second.expires_at == clock.now() + timedelta(seconds=300)
+    # The reused token still works, with 270 s or more of life left when shown.
+    assert check_card(desk, first.token).member is owner
+
+
+def test_a_reissued_card_never_shows_the_old_cards_token(owner, desk):
+    old_token = shown_card_token(active_card(owner)).token
+    new = reissue_card(owner.user, owner, reason="lost")
+    token = shown_card_token(new).token
+    assert token != old_token
+    assert check_card(desk, token).member is owner
+
+
+def test_without_reuse_every_opening_draws_a_fresh_token(app, owner):
+    app.config["CARD_TOKEN_REUSE_SECONDS"] = 0
+    card = active_card(owner)
+    assert shown_card_token(card).token != shown_card_token(card).token
 
 
 def test_a_forged_token_is_refused_and_logged(owner, desk):

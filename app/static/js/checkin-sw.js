@@ -6,7 +6,9 @@
 const ASSET_CACHE = "carclub-gate-assets-" + GATE.version;
 const PAGE_CACHE = "carclub-gate-pages";
 const PAGE_WAIT_MS = 4000; // weak signal: give up on the network and show the kept page
-const ASSETS = new Set(GATE.assets);
+// Asset URLs carry their version (?v=…); modules import each other without it: both find
+// the kept copy, by path.
+const ASSETS = new Map(GATE.assets.map((asset) => [new URL(asset, self.location).pathname, asset]));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -37,7 +39,7 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate" && url.pathname === page) {
     event.respondWith(networkFirst(request, url.pathname));
   } else if (ASSETS.has(url.pathname)) {
-    event.respondWith(cacheFirst(request, url.pathname));
+    event.respondWith(cacheFirst(request, ASSETS.get(url.pathname)));
   }
 });
 

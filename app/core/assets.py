@@ -1,0 +1,98 @@
+"""Static files: versioned URLs cached for a year, text compressed, SQLite tuned for a server.
+
+``url_for('static', filename=...)`` adds ``?v=<hash of the file>``; such a request is answered
+with ``Cache-Control: public, max-age=31536000, immutable``, so phones fetch a stylesheet or
+script once per release. CSS, JS, SVG and JSON are sent gzip-compressed to browsers that accept
+it (compressed once per file and version, then kept in memory). Behind a proxy that compresses
+itself, set STATIC_GZIP=0.
+"""
+
+import gzip
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+YEAR = 365 * 24 * 3600
+COMPRESSIBLE = {
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "image/svg+xml",
+    "application/json",
+    "application/manifest+json",
+}
+MIN_COMPRESS_BYTES = 512
+
+
+def init_app(app: Flask) -> None:
+    @lru_cache(maxsize=512)
+    def version(path: Path, mtime_ns: int) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+    @app.url_defaults
+    def add_version(endpoint: str, values: dict) -> None:
+        if endpoint != "static" or "v" in values or "filename" not in values:
+            return
+        path = Path(app.static_folder) / values["filename"]
+        try:
+            values["v"] = version(path, path.stat().st_mtime_ns)
+        except OSError:
+            return  # a missing file: Flask answers 404 as usual
+
+    default_max_age = app.get_send_file_max_age
+
+    def max_age(filename: str | None) -> int | None:
+        if request.endpoint == "static" and request.args.get("v"):
+            return YEAR
+        return default_max_age(filename)
+
+    app.get_send_file_max_age = max_age
+
+    @app.after_request
+    def static_headers(response):
+        if request.endpoint != "static" or response.status_code != 200:
+            return response
+        if request.args.get("v"):
+            response.cache_control.immutable = True
+        if app.config.get("STATIC_GZIP", True):
+            _compress(response)
+        return response
+
+    @lru_cache(maxsize=256)
+    def compressed(path: Path, etag: str) -> bytes:
+        return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+
+    def _compress(response) -> None:
+        response.vary.add("Accept-Encoding")
+        if (
+            response.mimetype not in COMPRESSIBLE
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or request.headers.get("Range")
+            or (response.content_length or 0) < MIN_COMPRESS_BYTES
+        ):
+            return
+        etag, _weak = response.get_etag()
+        body = compressed(Path(app.static_folder) / request.view_args["filename"], etag or "")
+        response.close()  # the file Flask opened is not sent
+        response.direct_passthrough = False
+        response.set_data(body)
+        response.headers["Content-Encoding"] = "gzip"
+        # The ETag stays that of the file, so revalidation (If-None-Match) answers 304 whichever
+        # encoding the browser kept.
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite as a server database: WAL lets readers work while one process writes, and a
+    writer waits up to 5 s for the lock instead of failing at once."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

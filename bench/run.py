@@ -1,0 +1,448 @@
+"""``make bench``: requests/s and latency of the portal's hot paths under gunicorn + wrk.
+
+For each scale (1,000 and 100,000 owners by default) it makes a fresh database (PostgreSQL
+when DATABASE_URL is set, SQLite otherwise), migrates it, fills it with ``flask bench seed``,
+serves the portal with the production settings and gunicorn.conf.py, and loads it with wrk;
+the ceiling is a bare "hello" app served by the same gunicorn configuration. It then times the
+admin reports and the daily care job at the largest scale, prints a table and writes
+bench/results/latest.json and latest.md (with a description of the machine).
+
+Environment: BENCH_SCALES ("1000,100000"), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
+BENCH_THREADS (2), DATABASE_URL (a PostgreSQL server to make the bench databases on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "bench" / "scripts"
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+SCALES = [int(n) for n in os.environ.get("BENCH_SCALES", "1000,100000").split(",")]
+REPORTS = (
+    "",
+    "/members",
+    "/segments",
+    "/lost",
+    "/liability",
+    "/referrals",
+    "/events",
+    "/campaigns",
+)
+TARGETS = {"card": 0.5, "checkin": 0.5}
+
+
+@dataclass
+class Figure:
+    """One wrk run."""
+
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+
+# ------------------------------------------------------------------------------- databases
+
+
+def _pg_admin(url: str):
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+@contextlib.contextmanager
+def database(members: int, workdir: Path):
+    """A fresh, empty database for one scale; dropped afterwards (PostgreSQL) or deleted."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{workdir / f'bench-{members}.sqlite'}"
+        return
+    name = f"carclub_bench_{members}"
+    with _pg_admin(base) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(base)
+    url = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    try:
+        yield url
+    finally:
+        with _pg_admin(base) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(module: str, env: dict, probe: str):
+    """Serve ``module`` with gunicorn.conf.py on a free port; yields the base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), module],
+        cwd=ROOT,
+        env={**env, "BIND": f"127.0.0.1:{port}"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + probe, timeout=2).read()
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn {module} exited with {proc.returncode}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn {module} did not answer on {base}{probe}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wrk(name: str, url: str, *, script: str = "get.lua", headers=(), env=None) -> Figure:
+    """Load ``url`` for BENCH_SECONDS; the Lua script prints the figures as JSON."""
+    args = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{SECONDS}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(SCRIPTS / script),
+    ]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run(
+        [*args, url],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "BENCH_LUA_DIR": str(SCRIPTS),
+            "BENCH_THREADS": str(THREADS),
+            **(env or {}),
+        },
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
+    data = json.loads(line[len("BENCH ") :])
+    return Figure(
+        name, data["rps"], data["p50_ms"], data["p99_ms"], data["requests"], data["errors"]
+    )
+
+
+# ----------------------------------------------------------------------------- the portal
+
+
+def flask(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [str(BIN / "flask"), *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def log_in(base: str, mobile: str, password: str) -> str:
+    """Log in through the real form; returns the Cookie header of the session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', page
+    )
+    body = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "mobile": mobile, "password": password}
+    ).encode()
+    opener.open(base + "/login", data=body).read()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    if "session=" not in cookie:
+        raise RuntimeError(f"could not log in as {mobile}")
+    return cookie
+
+
+def timed_get(url: str, cookie: str, runs: int = 3) -> float:
+    """The median seconds of ``runs`` sequential GETs (after one warm-up)."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    urllib.request.urlopen(request, timeout=120).read()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{url} answered {response.status}")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bodies(path: Path, items) -> Path:
+    path.write_text("".join(json.dumps(item, separators=(",", ":")) + "\n" for item in items))
+    return path
+
+
+def bench_scale(members: int, workdir: Path, env: dict) -> dict:
+    """Seed ``members`` owners and load every path; returns the figures of this scale."""
+    with database(members, workdir) as url:
+        env = {**env, "DATABASE_URL": url}
+        flask(env, "db", "upgrade")
+        manifest_path = workdir / f"manifest-{members}.json"
+        start = time.perf_counter()
+        flask(env, "bench", "seed", "--members", str(members), "--manifest", str(manifest_path))
+        seeded = time.perf_counter() - start
+        manifest = json.loads(manifest_path.read_text())
+        today = dt.date.today().isoformat()
+        checkins = bodies(
+            workdir / "checkin.jsonl",
+            ({"event_id": t["event_id"], "ticket": t["ticket"]} for t in _tickets(manifest)),
+        )
+        vouchers = bodies(workdir / "vouchers.jsonl", ({"code": c} for c in manifest["vouchers"]))
+        vins = manifest["vins"]
+        visits = bodies(
+            workdir / "visits.jsonl",
+            (
+                {
+                    "ro_number": f"BENCH-{members}-{i}",
+                    "vin": vins[i % len(vins)],
+                    "visited_on": today,
+                    "mileage_km": 10000 + i,
+                    "amount_yuan": "480.00",
+                    "category": "maintenance",
+                }
+                for i in range(200_000)
+            ),
+        )
+        figures = {}
+        with gunicorn("wsgi:app", env, "/login") as base:
+            owner = log_in(base, manifest["owner"]["mobile"], manifest["owner"]["password"])
+            staff = log_in(base, manifest["staff"]["mobile"], manifest["staff"]["password"])
+            api = {"BENCH_API_KEY": manifest["api_key"]}
+            for name, path in (("card", "/card"), ("points", "/me/points")):
+                figures[name] = wrk(name, base + path, headers=[f"Cookie: {owner}"])
+            for name, path, file in (
+                ("checkin", "/api/v1/checkin", checkins),
+                ("voucher", "/api/v1/vouchers/redeem", vouchers),
+                ("visit", "/api/v1/dms/service-visits", visits),
+            ):
+                figures[name] = wrk(
+                    name,
+                    base + path,
+                    script="post_lines.lua",
+                    env={**api, "BENCH_BODIES": str(file)},
+                )
+            reports = {
+                path or "/": timed_get(base + "/admin/insight" + path, staff) for path in REPORTS
+            }
+        start = time.perf_counter()
+        flask(env, "care", "run-daily")
+        care = time.perf_counter() - start
+        return {
+            "members": members,
+            "seed_seconds": round(seeded, 1),
+            "figures": {k: asdict(v) for k, v in figures.items()},
+            "reports_seconds": {k: round(v, 3) for k, v in reports.items()},
+            "care_daily_seconds": round(care, 1),
+            "supply": {
+                "checkin": len(manifest["checkin"]["tickets"]),
+                "vouchers": len(manifest["vouchers"]),
+            },
+        }
+
+
+def _tickets(manifest: dict):
+    checkin = manifest["checkin"]
+    for ticket in checkin["tickets"]:
+        if isinstance(ticket, dict):
+            yield ticket
+        else:
+            yield {"event_id": checkin["event_id"], "ticket": ticket}
+
+
+# -------------------------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1]) // 1024 // 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
+        0
+    ]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "database": "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite",
+        "wrk": wrk_version.strip(),
+        "load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s",
+        "commit": commit,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+LABELS = {
+    "ceiling": "hello (ceiling)",
+    "card": "owner's card page",
+    "points": "points history page",
+    "checkin": "check-in API",
+    "voucher": "voucher redemption API",
+    "visit": "DMS service-visit API",
+}
+
+
+def markdown(result: dict) -> str:
+    ceiling = result["ceiling"]["rps"]
+    scales = result["scales"]
+    first, last = scales[0], scales[-1]
+    m = result["machine"]
+    lines = [
+        "# Bench results",
+        "",
+        f"{m['date']}, commit {m['commit']}: {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, {m['os']}, Python {m['python']}, {m['database']}, "
+        f"{m['wrk']} ({m['load']}), gunicorn.conf.py.",
+        "",
+        "| path | "
+        + " | ".join(f"req/s @{s['members']:,} | p50 ms | p99 ms | × ceiling" for s in scales)
+        + (f" | {last['members']:,} ÷ {first['members']:,}" if len(scales) > 1 else "")
+        + " |",
+        "|---|" + "---:|" * (4 * len(scales) + (len(scales) > 1)),
+    ]
+    c = result["ceiling"]
+    lines.append(
+        f"| {LABELS['ceiling']} | "
+        + " | ".join(
+            f"{c['rps']:,.0f} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | 1.00" for _ in scales
+        )
+        + (" | 1.00" if len(scales) > 1 else "")
+        + " |"
+    )
+    for name in ("card", "points", "checkin", "voucher", "visit"):
+        cells = []
+        for s in scales:
+            f = s["figures"][name]
+            bad = f" ({sum(f['errors'].values())} failed)" if sum(f["errors"].values()) else ""
+            cells.append(
+                f"{f['rps']:,.0f}{bad} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
+                f"{f['rps'] / ceiling:.2f}"
+            )
+        ratio = ""
+        if len(scales) > 1:
+            ratio = f" | {last['figures'][name]['rps'] / first['figures'][name]['rps']:.2f}"
+        lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + ratio + " |")
+    lines += ["", f"At {last['members']:,} owners:", ""]
+    lines += ["| admin report | seconds |", "|---|---:|"]
+    lines += [
+        f"| /admin/insight{k if k != '/' else ''} | {v:.3f} |"
+        for k, v in last["reports_seconds"].items()
+    ]
+    lines += [
+        f"| `flask care run-daily` | {last['care_daily_seconds']:.1f} |",
+        "",
+        "Seeding: "
+        + ", ".join(f"{s['members']:,} owners in {s['seed_seconds']} s" for s in scales)
+        + ".",
+        "",
+        "Targets: card page and check-in API ≥ 0.5 × ceiling; every path at the largest scale "
+        "≥ 0.9 × itself at the smallest; reports < 1 s; daily care job < 60 s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="carclub-bench-"))
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "CARCLUB_ENV": "production",
+        "CARCLUB_INSTANCE_PATH": str(workdir),
+        "SECRET_KEY": secrets.token_hex(32),
+        "TOKEN_SIGNING_KEY": os.environ.get("BENCH_TOKEN_SIGNING_KEY") or _signing_key(),
+        "SESSION_COOKIE_SECURE": "0",  # plain http on 127.0.0.1
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    try:
+        with gunicorn("bench.hello:app", env, "/hello") as base:
+            ceiling = wrk("ceiling", base + "/hello")
+        print(f"ceiling: {ceiling.rps:,.0f} req/s", flush=True)
+        scales = []
+        for members in SCALES:
+            print(f"seeding and loading {members:,} owners…", flush=True)
+            scales.append(bench_scale(members, workdir, env))
+        result = {"machine": machine(), "ceiling": asdict(ceiling), "scales": scales}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    text = markdown(result)
+    (RESULTS / "latest.md").write_text(text)
+    print(text)
+    return 0
+
+
+def _signing_key() -> str:
+    """A fresh Ed25519 signing key in the form the app reads from TOKEN_SIGNING_KEY."""
+    from app.core.tokens import generate_key_spec
+
+    return generate_key_spec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
