@@ -1,0 +1,1 @@
+"""``make audit``: Lighthouse mobile scores of the owner and gate pages (see run.py)."""

@@ -1,0 +1,327 @@
+"""``make audit``: Lighthouse mobile scores of the pages owners and gate staff use on the phone.
+
+It makes a fresh SQLite database in a temporary instance folder, migrates it and loads the
+demo data (``flask seed-demo``), serves the portal with the production settings under
+gunicorn on a free 127.0.0.1 port, logs in the demo owner and the demo event staff member
+through the real login form, and runs Lighthouse 12 (installed from audit/package-lock.json
+into audit/node_modules) with Debian's Chromium on each page, as a phone.
+
+It prints a table, writes bench/results/lighthouse.json and lighthouse.md, and exits with 1
+when a page misses a target: performance >= 95, accessibility 100, best practices 100.
+
+Environment: CHROME_PATH (/usr/bin/chromium), AUDIT_KEEP_REPORTS (a folder to keep each
+page's full Lighthouse JSON report in, to read the details of a score).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.cookiejar
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIT = ROOT / "audit"
+LIGHTHOUSE = AUDIT / "node_modules" / ".bin" / "lighthouse"
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
+# TOOLING.md: without the background-networking flags Chromium floods the closed network.
+CHROME_FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+    "--disable-background-networking --disable-component-update --disable-sync"
+)
+CATEGORIES = ("performance", "accessibility", "best-practices")
+TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100}
+# app/demo.py: the demo owner (signed up for SZ01's trip) and SZ01's event staff member.
+OWNER = "13900000001"
+EVENT_STAFF = "13800000005"
+PASSWORD = "carclub-demo"  # noqa: S105 - the published demo password of app/demo.py
+
+
+@dataclass
+class PageScore:
+    """One page's Lighthouse scores (0-100) and the audits that cost it points."""
+
+    name: str
+    path: str
+    user: str
+    scores: dict[str, int]
+    failing: dict[str, list[str]] = field(default_factory=dict)
+    final_url: str = ""
+
+    def missed(self) -> list[str]:
+        return [c for c, target in TARGETS.items() if self.scores.get(c, 0) < target]
+
+
+# -------------------------------------------------------------------------------- set-up
+
+
+def ensure_lighthouse() -> None:
+    """Install the locked Lighthouse into audit/node_modules when it is missing."""
+    if LIGHTHOUSE.exists():
+        return
+    if shutil.which("npm") is None:
+        sys.exit("npm is missing: apt-get install nodejs npm (Node 20 or later)")
+    print("Installing Lighthouse into audit/node_modules ...", flush=True)
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=AUDIT, check=True
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def flask(env: dict, *args: str) -> None:
+    subprocess.run(
+        [str(BIN / "flask"), *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+
+
+def production_env(instance: Path) -> dict:
+    """ProductionConfig on a new SQLite file; plain http on 127.0.0.1, so no secure cookies."""
+    from app.core.tokens import generate_key_spec
+
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "CARCLUB_ENV": "production",
+        "CARCLUB_INSTANCE_PATH": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'carclub.sqlite'}",
+        "SECRET_KEY": secrets.token_hex(32),
+        "TOKEN_SIGNING_KEY": generate_key_spec(),
+        "SESSION_COOKIE_SECURE": "0",
+    }
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict):
+    """The portal under gunicorn (two sync workers) on a free port; yields the base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + "/login", timeout=2).read()
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn did not answer on {base}/login")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class Session:
+    """A logged-in browser-like session (cookies kept), through the real login form."""
+
+    def __init__(self, base: str, mobile: str, password: str = PASSWORD):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        form = self.get("/login")
+        token = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form)
+        value = token and re.search(r'value="([^"]+)"', token.group(0))
+        if not value:
+            raise RuntimeError("no CSRF token on the login form")
+        body = urllib.parse.urlencode(
+            {"csrf_token": value.group(1), "mobile": mobile, "password": password}
+        ).encode()
+        with self.opener.open(base + "/login", data=body) as response:
+            if urllib.parse.urlsplit(response.url).path == "/login":
+                raise RuntimeError(f"could not log in as {mobile}")
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path) as response:
+            return response.read().decode()
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def owners_event(events_page: str) -> str:
+    """The path of the event the demo owner signed up for (its card has a status chip)."""
+    cards = events_page.split('<li class="event-card">')[1:]
+    for card in sorted(cards, key=lambda card: 'class="chip' not in card):
+        if match := re.search(r'href="(/events/\d+)"', card):
+            return match.group(1)
+    raise RuntimeError("no event on the events page")
+
+
+# ----------------------------------------------------------------------------- lighthouse
+
+
+def lighthouse(url: str, cookie: str, out: Path) -> dict:
+    """Lighthouse's report (lhr) for ``url`` loaded as a phone with ``cookie``."""
+    headers = out.with_suffix(".headers.json")
+    headers.write_text(json.dumps({"Cookie": cookie}))
+    subprocess.run(
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--form-factor=mobile",
+            "--output=json",
+            f"--output-path={out}",
+            "--only-categories=" + ",".join(CATEGORIES),
+            f"--chrome-flags={CHROME_FLAGS}",
+            f"--extra-headers={headers}",
+            "--quiet",
+        ],
+        env={**os.environ, "CHROME_PATH": CHROME},
+        check=True,
+    )
+    return json.loads(out.read_text())
+
+
+def failing_audits(lhr: dict, category: str) -> list[str]:
+    """The titles of the scored audits that did not pass, costliest first."""
+    refs = [r for r in lhr["categories"][category]["auditRefs"] if r.get("weight")]
+    failed = []
+    for ref in sorted(refs, key=lambda r: -r["weight"]):
+        audit = lhr["audits"][ref["id"]]
+        if audit.get("score") is not None and audit["score"] < 1:
+            shown = f" ({audit['displayValue']})" if audit.get("displayValue") else ""
+            failed.append(f"{audit['title']}{shown}")
+    return failed
+
+
+def score_page(name: str, path: str, user: str, lhr: dict) -> PageScore:
+    scores = {c: round((lhr["categories"][c]["score"] or 0) * 100) for c in CATEGORIES}
+    failing = {c: failing_audits(lhr, c) for c in CATEGORIES if scores[c] < 100}
+    return PageScore(name, path, user, scores, failing, lhr.get("finalDisplayedUrl", ""))
+
+
+# -------------------------------------------------------------------------------- output
+
+
+def table(pages: list[PageScore]) -> str:
+    rows = [
+        "| Page | Path | Performance | Accessibility | Best practices | Failing audits |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for p in pages:
+        notes = "; ".join(f"{c}: {', '.join(titles)}" for c, titles in p.failing.items() if titles)
+        rows.append(
+            f"| {p.name} | `{p.path}` | {p.scores['performance']} | "
+            f"{p.scores['accessibility']} | {p.scores['best-practices']} | {notes or '-'} |"
+        )
+    return "\n".join(rows)
+
+
+def versions(lhr: dict) -> dict:
+    return {
+        "lighthouse": lhr.get("lighthouseVersion"),
+        "user_agent": lhr.get("environment", {}).get("hostUserAgent"),
+        "benchmark_index": lhr.get("environment", {}).get("benchmarkIndex"),
+    }
+
+
+def write_results(pages: list[PageScore], meta: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = {**meta, "targets": TARGETS, "pages": [asdict(p) for p in pages]}
+    (RESULTS / "lighthouse.json").write_text(json.dumps(report, indent=2) + "\n")
+    targets = ", ".join(f"{c} {'>=' if t < 100 else '='} {t}" for c, t in TARGETS.items())
+    (RESULTS / "lighthouse.md").write_text(
+        f"# Lighthouse (mobile), {meta['date']}\n\n"
+        f"Lighthouse {meta['lighthouse']} in {meta['user_agent']}, demo data on SQLite, "
+        f"gunicorn with the production settings. Targets: {targets}.\n\n"
+        f"{table(pages)}\n"
+    )
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    started = time.monotonic()
+    # A terminated audit still stops its gunicorn (the context managers' finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not Path(CHROME).exists():
+        sys.exit(f"Chromium is missing at {CHROME}: apt-get install chromium")
+    ensure_lighthouse()
+    with tempfile.TemporaryDirectory(prefix="carclub-audit-") as tmp:
+        work = Path(tmp)
+        instance = work / "instance"
+        instance.mkdir()
+        env = production_env(instance)
+        flask(env, "db", "upgrade")
+        flask(env, "seed-demo")
+        with gunicorn(env) as base:
+            owner = Session(base, OWNER)
+            staff = Session(base, EVENT_STAFF)
+            event = owners_event(owner.get("/events"))
+            event_id = event.rsplit("/", 1)[1]
+            gate = f"/admin/events/{event_id}/checkin"
+            staff.get(gate)  # the event staff member may open this gate
+            plan = [
+                ("Home", "/", "owner", owner),
+                ("Card", "/card", "owner", owner),
+                ("Events", "/events", "owner", owner),
+                ("Event detail", event, "owner", owner),
+                ("Gate (check-in)", gate, "event staff", staff),
+            ]
+            pages, lhr = [], {}
+            for i, (name, path, who, session) in enumerate(plan):
+                print(f"Lighthouse: {name} ({path}) as {who} ...", flush=True)
+                lhr = lighthouse(base + path, session.cookie, work / f"page-{i}.json")
+                page = score_page(name, path, who, lhr)
+                if urllib.parse.urlsplit(page.final_url).path != path.split("?")[0]:
+                    raise RuntimeError(f"{path} ended at {page.final_url}: not logged in?")
+                pages.append(page)
+                if keep := os.environ.get("AUDIT_KEEP_REPORTS"):
+                    Path(keep).mkdir(parents=True, exist_ok=True)
+                    shutil.copy(work / f"page-{i}.json", Path(keep) / f"page-{i}.json")
+    meta = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **versions(lhr),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    write_results(pages, meta)
+    print()
+    print(table(pages))
+    print(f"\n{len(pages)} pages in {meta['seconds']} s; bench/results/lighthouse.md")
+    missed = [f"{p.name}: {', '.join(p.missed())}" for p in pages if p.missed()]
+    if missed:
+        print("Targets missed: " + "; ".join(missed), file=sys.stderr)
+        return 1
+    print("All targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
