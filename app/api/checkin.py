@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import _REQUIRED, _Schema, _text
+from app.api.schemas import _REQUIRED, MAX_ID, _Schema, _text
 from app.api.views import _body, bp
 from app.events.checkin import (
     MAX_BATCH,
@@ -35,7 +35,7 @@ def _event_id() -> fields.Integer:
     return fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=1, error=_l("Enter an event id.")),
+        validate=validate.Range(1, MAX_ID, error=_l("Enter an event id.")),
         error_messages={**_REQUIRED, "invalid": _l("Enter a whole number.")},
         metadata={"description": "The event whose gate this is", "example": 42},
     )
@@ -247,7 +247,10 @@ def checkin():
             is not valid answers the usual error with `error.fields`
           content:
             application/json:
-              schema: CheckInRefusedSchema
+              schema:
+                oneOf:
+                  - CheckInRefusedSchema
+                  - ErrorSchema
         400: BadRequest
         401: Unauthorized
         403: Forbidden

@@ -1,7 +1,8 @@
 """The API's error answer: ``{"error": {"code", "message", "fields"?}}`` with its HTTP status."""
 
-from flask import jsonify
+from flask import has_request_context, jsonify, request
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import MethodNotAllowed
 
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 
@@ -49,6 +50,11 @@ def json_error(http_status: int, message, /, *, code: str | None = None, fields=
     response.status_code = http_status
     if http_status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="carclub"'
+    if http_status == 405:
+        # RFC 9110: a 405 lists the methods the address does allow.
+        routing = getattr(request, "routing_exception", None) if has_request_context() else None
+        if isinstance(routing, MethodNotAllowed) and routing.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(routing.valid_methods))
     return response
 
 

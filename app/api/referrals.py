@@ -39,6 +39,8 @@ S = ReferralStatus
 CALLBACK_ROLES = frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN})
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
+# Far beyond any dealer's referrals; a larger page would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 _STATUSES = [s.value for s in ReferralStatus]
 _CALLEES = [c.value for c in Callee]
 
@@ -136,7 +138,9 @@ class ReferralListQuerySchema(Schema):
     )
     page = fields.Integer(
         load_default=1,
-        validate=validate.Range(min=1, error=_l("Enter a page number of 1 or more.")),
+        validate=validate.Range(
+            1, MAX_PAGE, error=_l("Enter a page number from 1 to %(max)s.", max=MAX_PAGE)
+        ),
         error_messages={"invalid": _l("Enter a whole number.")},
     )
     per_page = fields.Integer(

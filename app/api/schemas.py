@@ -11,6 +11,9 @@ from app.members.models import Transmission
 from app.service.models import ServiceCategory
 
 MAX_AMOUNT_YUAN = Decimal(1_000_000)
+# The largest row id (PostgreSQL INTEGER): a larger one names nothing, and would make the
+# database refuse the query rather than find no row.
+MAX_ID = 2**31 - 1
 MAX_MILEAGE_KM = 2_000_000
 
 _REQUIRED = {
@@ -19,9 +22,19 @@ _REQUIRED = {
 }
 
 
+class Text(fields.String):
+    """A JSON string without NUL characters, which PostgreSQL cannot store in a text column."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("invalid")
+        return text
+
+
 def _text(max_length: int, *, required: bool = True, **kwargs) -> fields.String:
     """A string field of 1 to ``max_length`` characters (0 allowed when optional)."""
-    return fields.String(
+    return Text(
         required=required,
         validate=validate.Length(
             1 if required else 0,
