@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from app.core import assets
+from app.core import assets, security
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -158,21 +158,7 @@ def _register_request_hooks(app: Flask) -> None:
     def collect_durable_audit():
         g.collect_durable_audit = True
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self' "
-            + (app.config.get("STRIPE_API_BASE") or "https://checkout.stripe.com")
-            + "; base-uri 'self'",
-        )
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    security.init_app(app)
 
     @app.teardown_request
     def rollback_on_error(exc):
