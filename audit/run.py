@@ -9,8 +9,11 @@ into audit/node_modules) with Debian's Chromium on each page, as a phone.
 It prints a table, writes bench/results/lighthouse.json and lighthouse.md, and exits with 1
 when a page misses a target: performance >= 95, accessibility 100, best practices 100.
 
-Environment: CHROME_PATH (/usr/bin/chromium), AUDIT_KEEP_REPORTS (a folder to keep each
-page's full Lighthouse JSON report in, to read the details of a score).
+A page whose first run misses the performance target is run AUDIT_RUNS times (3) and scored
+by the median run: performance is timed on a CPU that other processes share.
+
+Environment: CHROME_PATH (/usr/bin/chromium), AUDIT_RUNS, AUDIT_KEEP_REPORTS (a folder to keep
+each page's full Lighthouse JSON report in, to read the details of a score).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ CHROME_FLAGS = (
 )
 CATEGORIES = ("performance", "accessibility", "best-practices")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100}
+RUNS = int(os.environ.get("AUDIT_RUNS", "3"))
 # app/demo.py: the demo owner (signed up for SZ01's trip) and SZ01's event staff member.
 OWNER = "13900000001"
 EVENT_STAFF = "13800000005"
@@ -62,7 +66,10 @@ class PageScore:
     user: str
     scores: dict[str, int]
     failing: dict[str, list[str]] = field(default_factory=dict)
+    # Diagnostics that did not pass but carry no weight in the scores (compression, bfcache...).
+    notes: list[str] = field(default_factory=list)
     final_url: str = ""
+    runs: int = 1  # Lighthouse runs; the scores are the median run's
 
     def missed(self) -> list[str]:
         return [c for c, target in TARGETS.items() if self.scores.get(c, 0) < target]
@@ -208,6 +215,26 @@ def lighthouse(url: str, cookie: str, out: Path) -> dict:
     return json.loads(out.read_text())
 
 
+def performance(lhr: dict) -> float:
+    return lhr["categories"]["performance"]["score"] or 0
+
+
+def median_run(url: str, cookie: str, stem: Path) -> tuple[Path, dict, int]:
+    """One run, or the median of RUNS when the first misses the performance target.
+
+    Performance is timed on a CPU other processes share, so one slow run can be noise; Lighthouse's
+    advice is the median of several runs. Accessibility and best practices do not vary.
+    """
+    runs = [(stem.with_suffix(".1.json"), lighthouse(url, cookie, stem.with_suffix(".1.json")))]
+    if (first := round(performance(runs[0][1]) * 100)) < TARGETS["performance"]:
+        print(f"  performance {first}: {RUNS} runs, scored by the median one", flush=True)
+        for n in range(2, RUNS + 1):
+            out = stem.with_suffix(f".{n}.json")
+            runs.append((out, lighthouse(url, cookie, out)))
+    runs.sort(key=lambda run: performance(run[1]))
+    return (*runs[len(runs) // 2], len(runs))
+
+
 def failing_audits(lhr: dict, category: str) -> list[str]:
     """The titles of the scored audits that did not pass, costliest first."""
     refs = [r for r in lhr["categories"][category]["auditRefs"] if r.get("weight")]
@@ -220,10 +247,31 @@ def failing_audits(lhr: dict, category: str) -> list[str]:
     return failed
 
 
+def unweighted_notes(lhr: dict) -> list[str]:
+    """The titles of the diagnostics that did not pass and do not count in any score."""
+    ids = {
+        r["id"]
+        for c in CATEGORIES
+        for r in lhr["categories"][c]["auditRefs"]
+        if not r.get("weight") and not r["id"].endswith("-insight")
+    }
+    notes = []
+    for audit_id in sorted(ids):
+        audit = lhr["audits"][audit_id]
+        if audit.get("scoreDisplayMode") in ("binary", "numeric", "metricSavings") and (
+            audit.get("score") is not None and audit["score"] < 1
+        ):
+            shown = f" ({audit['displayValue']})" if audit.get("displayValue") else ""
+            notes.append(f"{audit['title']}{shown}")
+    return notes
+
+
 def score_page(name: str, path: str, user: str, lhr: dict) -> PageScore:
     scores = {c: round((lhr["categories"][c]["score"] or 0) * 100) for c in CATEGORIES}
     failing = {c: failing_audits(lhr, c) for c in CATEGORIES if scores[c] < 100}
-    return PageScore(name, path, user, scores, failing, lhr.get("finalDisplayedUrl", ""))
+    return PageScore(
+        name, path, user, scores, failing, unweighted_notes(lhr), lhr.get("finalDisplayedUrl", "")
+    )
 
 
 # -------------------------------------------------------------------------------- output
@@ -237,7 +285,8 @@ def table(pages: list[PageScore]) -> str:
     for p in pages:
         notes = "; ".join(f"{c}: {', '.join(titles)}" for c, titles in p.failing.items() if titles)
         rows.append(
-            f"| {p.name} | `{p.path}` | {p.scores['performance']} | "
+            f"| {p.name} | `{p.path}` | {p.scores['performance']}"
+            f"{f' (median of {p.runs})' if p.runs > 1 else ''} | "
             f"{p.scores['accessibility']} | {p.scores['best-practices']} | {notes or '-'} |"
         )
     return "\n".join(rows)
@@ -260,7 +309,9 @@ def write_results(pages: list[PageScore], meta: dict) -> None:
         f"# Lighthouse (mobile), {meta['date']}\n\n"
         f"Lighthouse {meta['lighthouse']} in {meta['user_agent']}, demo data on SQLite, "
         f"gunicorn with the production settings. Targets: {targets}.\n\n"
-        f"{table(pages)}\n"
+        f"{table(pages)}\n\n"
+        "Diagnostics that did not pass but do not count in the scores:\n\n"
+        + "".join(f"- {p.name}: {'; '.join(p.notes) or 'none'}\n" for p in pages)
     )
 
 
@@ -298,14 +349,15 @@ def main() -> int:
             pages, lhr = [], {}
             for i, (name, path, who, session) in enumerate(plan):
                 print(f"Lighthouse: {name} ({path}) as {who} ...", flush=True)
-                lhr = lighthouse(base + path, session.cookie, work / f"page-{i}.json")
+                report, lhr, runs = median_run(base + path, session.cookie, work / f"page-{i}")
                 page = score_page(name, path, who, lhr)
+                page.runs = runs
                 if urllib.parse.urlsplit(page.final_url).path != path.split("?")[0]:
                     raise RuntimeError(f"{path} ended at {page.final_url}: not logged in?")
                 pages.append(page)
                 if keep := os.environ.get("AUDIT_KEEP_REPORTS"):
                     Path(keep).mkdir(parents=True, exist_ok=True)
-                    shutil.copy(work / f"page-{i}.json", Path(keep) / f"page-{i}.json")
+                    shutil.copy(report, Path(keep) / f"page-{i}.json")
     meta = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **versions(lhr),
@@ -314,6 +366,9 @@ def main() -> int:
     write_results(pages, meta)
     print()
     print(table(pages))
+    print("\nNot scored, did not pass:")
+    for p in pages:
+        print(f"  {p.name}: {'; '.join(p.notes) or 'none'}")
     print(f"\n{len(pages)} pages in {meta['seconds']} s; bench/results/lighthouse.md")
     missed = [f"{p.name}: {', '.join(p.missed())}" for p in pages if p.missed()]
     if missed:
