@@ -13,6 +13,8 @@ from tests.browser.test_journey import log_in, register_owner
 from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 AXE = Axe()
+# Full-page screenshots at 390x844 of the pages `make audit` scores, to look at after a change.
+SHOTS = {"/": "phone-home.png", "/card": "phone-card.png"}
 
 
 def violations(page) -> list[str]:
@@ -39,7 +41,7 @@ def test_a_form_with_errors_is_accessible(new_phone):
     assert violations(page) == []
 
 
-def test_owner_pages_are_accessible(new_phone):
+def test_owner_pages_are_accessible(new_phone, artifacts):
     page = new_phone()
     register_owner(page, "Access Owner", "13700005555")
     for path in (
@@ -55,6 +57,8 @@ def test_owner_pages_are_accessible(new_phone):
     ):
         page.goto(path)
         assert violations(page) == [], path
+        if path in SHOTS:
+            page.screenshot(path=artifacts / SHOTS[path], full_page=True)
 
 
 def test_staff_pages_are_accessible(new_phone, live_server):
@@ -114,9 +118,14 @@ def events(live_server) -> dict:
     return info
 
 
-def test_event_pages_are_accessible(new_phone, events):
+def test_event_pages_are_accessible(new_phone, events, artifacts):
     page = new_phone()
     log_in(page, events["driver"])
+    shots = {
+        "/events": "phone-events.png",
+        f"/events/{events['trip']}": "phone-event.png",
+        f"/me/tickets/{events['registration']}": "phone-ticket.png",
+    }
     for path in (
         "/events",
         "/events?kind=trip",
@@ -128,6 +137,8 @@ def test_event_pages_are_accessible(new_phone, events):
     ):
         page.goto(path)
         assert violations(page) == [], path
+        if path in shots:
+            page.screenshot(path=artifacts / shots[path], full_page=True)
 
 
 def test_the_sign_up_form_is_accessible_with_and_without_errors(new_phone, events):
@@ -141,7 +152,7 @@ def test_the_sign_up_form_is_accessible_with_and_without_errors(new_phone, event
     assert violations(page) == []
 
 
-def test_the_gate_is_accessible(new_phone, events):
+def test_the_gate_is_accessible(new_phone, events, artifacts):
     page = new_phone()
     log_in(page, events["staff"])
     for path in ("/admin/events", f"/admin/events/{events['trip']}"):
@@ -154,6 +165,7 @@ def test_the_gate_is_accessible(new_phone, events):
     )
     expect(page.get_by_role("button", name="Scan tickets with the camera")).to_be_visible()
     assert violations(page) == []
+    page.screenshot(path=artifacts / "phone-gate.png", full_page=True)
     page.fill("#ticket", "CC1.forged")
     page.get_by_role("button", name="Check", exact=True).click()
     expect(page.locator("#gate-result .gate-result")).to_have_class("gate-result gate-bad")
