@@ -344,7 +344,8 @@ def request_transfer(
 ) -> ChapterTransfer:
     """Ask to move to another dealer's chapter; HQ decides."""
     now = now or utcnow()
-    target = db.session.get(Dealer, to_dealer_id)
+    # A form sent without a choice names no dealer (not a key to look up).
+    target = db.session.get(Dealer, to_dealer_id) if to_dealer_id else None
     if target is None:
         raise ValidationFailed(_l("Choose a dealer."), field="to_dealer_id")
     if target.id == member.dealer_id:
