@@ -11,8 +11,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import _REQUIRED, MAX_ID, _Schema, _text
+from app.api.schemas import _REQUIRED, _Schema, _text
 from app.api.views import _body, bp
+from app.core.security import MAX_ID
 from app.events.checkin import (
     MAX_BATCH,
     STATUSES,

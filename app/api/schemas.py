@@ -11,9 +11,6 @@ from app.members.models import Transmission
 from app.service.models import ServiceCategory
 
 MAX_AMOUNT_YUAN = Decimal(1_000_000)
-# The largest row id (PostgreSQL INTEGER): a larger one names nothing, and would make the
-# database refuse the query rather than find no row.
-MAX_ID = 2**31 - 1
 MAX_MILEAGE_KM = 2_000_000
 
 _REQUIRED = {

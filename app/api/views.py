@@ -23,7 +23,7 @@ from app.api.errors import (
     domain_error_response,
     json_error,
 )
-from app.core.errors import DomainError, Forbidden, NotFound
+from app.core.errors import DomainError, Forbidden
 from app.core.permissions import has_permission
 from app.extensions import csrf
 
@@ -52,17 +52,6 @@ def authenticate():
         g.api_staff = current_user._get_current_object()
         return
     require_api_key()
-
-
-@bp.before_request
-def refuse_impossible_path_values():
-    """An id beyond any row's, or text with a NUL character, names nothing: not found (the
-    database would refuse the query rather than find no row)."""
-    for value in (request.view_args or {}).values():
-        if (isinstance(value, int) and value > schemas.MAX_ID) or (
-            isinstance(value, str) and "\x00" in value
-        ):
-            raise NotFound(_l("There is nothing at this address."))
 
 
 @bp.errorhandler(DomainError)

@@ -1,14 +1,23 @@
-"""Security headers on every response, and HTTPS seen through trusted reverse proxies.
+"""Security headers on every response, HTTPS seen through trusted reverse proxies, and
+addresses and forms that cannot name anything refused before they reach the database.
 
 Behind a proxy that ends TLS the app only sees plain HTTP from the proxy; with
 ``TRUSTED_PROXIES`` set to the number of proxies in front of it, werkzeug's ProxyFix takes the
 scheme and the client's address from their ``X-Forwarded-Proto`` / ``X-Forwarded-For``, so
 HTTPS requests are recognised (HSTS, secure redirects) and rate limits count real clients.
 Left at 0, those headers are ignored: a client could otherwise claim any address or scheme.
+
+An id in a path beyond any row's (``/me/vehicles/99999999999999999999``) is not found, and text
+with a NUL character (which PostgreSQL cannot store) in a path, query or form is a bad request:
+the database would otherwise refuse the query and the answer would be a 500.
 """
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+# The largest row id (PostgreSQL INTEGER).
+MAX_ID = 2**31 - 1
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 HSTS = "max-age=31536000; includeSubDomains"
 # The event gate scans tickets with the phone's camera; nothing else needs a device feature.
@@ -25,18 +34,33 @@ def content_security_policy(stripe_checkout: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Trust ``TRUSTED_PROXIES`` proxies' forwarded headers; add the headers to responses."""
+    """Trust ``TRUSTED_PROXIES`` proxies' forwarded headers, refuse input that names nothing,
+    add the headers to responses."""
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-    csp = content_security_policy(
-        app.config.get("STRIPE_API_BASE") or "https://checkout.stripe.com"
-    )
+
+    @app.before_request
+    def refuse_impossible_input():
+        for value in (request.view_args or {}).values():
+            if (isinstance(value, int) and value > MAX_ID) or (
+                isinstance(value, str) and "\x00" in value
+            ):
+                abort(404)
+        if request.blueprint == "api":
+            return  # the API checks its own queries and bodies (422, naming the field)
+        sent = [*request.args.values()]
+        if request.mimetype in FORMS:
+            sent += request.form.values()
+        if any("\x00" in value for value in sent):
+            abort(400)
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
+        # Read per response: the Stripe address can change after start-up (tests' fake Stripe).
+        stripe_checkout = app.config.get("STRIPE_API_BASE") or "https://checkout.stripe.com"
+        headers.setdefault("Content-Security-Policy", content_security_policy(stripe_checkout))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

@@ -11,6 +11,7 @@ from flask import request
 from app import create_app
 from app.core.tokens import generate_key_spec
 from app.extensions import db
+from app.members.models import Member
 from config import ProductionConfig
 from tests.conftest import PASSWORD, CSRFClient, make_app
 from tests.factories import make_dealer, make_member
@@ -209,3 +210,40 @@ def test_no_template_needs_unsafe_inline(kind):
         if INLINE[kind].search(line)
     ]
     assert found == [], f"{kind} in {found}"
+
+
+# ------------------------------------------------------------------- input that names nothing
+
+
+def _odd_input(app) -> None:
+    """Ids past any row and NUL characters answer 404/400, not a database error's 500."""
+    from tests.conftest import login
+    from tests.factories import make_staff
+
+    with app.app_context(), app.test_request_context():
+        sz = make_dealer("SZ01")
+        owner = make_member(sz.id, name="Zhang Wei")
+        owner_id, owner_mobile = owner.id, owner.user.mobile
+        staff_mobile = make_staff("dealer_admin", sz.id).mobile
+        db.session.commit()
+    member, staff = app.test_client(), app.test_client()
+    login(member, owner_mobile)
+    login(staff, staff_mobile)
+
+    for huge in (2**31, 2**63):
+        assert member.get(f"/me/vehicles/{huge}/edit").status_code == 404
+        assert staff.get(f"/admin/members/{huge}").status_code == 404
+    assert staff.get("/admin/members", query_string={"q": "Zhang\x00"}).status_code == 400
+    refused = member.post("/me/profile", data={"name": "Zhang\x00Wei"})
+    assert refused.status_code == 400
+    with app.app_context():
+        assert db.session.get(Member, owner_id).name == "Zhang Wei"
+
+
+def test_odd_input_is_refused_before_the_database(app):
+    _odd_input(app)
+
+
+@pytest.mark.postgres
+def test_odd_input_is_refused_before_the_database_on_postgresql(pg_app):
+    _odd_input(pg_app)
