@@ -5,6 +5,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from app.bench.cli import bench_group
 from app.core.errors import DomainError
 from app.core.permissions import Role
 from app.extensions import db
@@ -205,6 +206,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(api_keys_group)
     app.cli.add_command(events_group)
     app.cli.add_command(care_group)
+    app.cli.add_command(bench_group)
 
 
 @click.group("care")

@@ -1,0 +1,1 @@
+"""Data at scale for benchmarks: ``flask bench seed --members N`` (see ``seed.py``)."""

@@ -1,0 +1,1563 @@
+"""``flask bench seed``: fill a migrated database with N owners and three years of history, fast.
+
+Rows go in by bulk: PostgreSQL's COPY, or SQLAlchemy Core inserts of 5,000 rows at a time on
+SQLite; never an ORM object per row. Ids are handed out here, from each table's current maximum,
+so rows can point at each other before they are written (PostgreSQL's sequences are moved past
+them at the end). Everything happens in the caller's one transaction: a failure writes nothing.
+
+The history is simulated owner by owner, following the services' rules so that every page,
+report and API works on it as on real data:
+
+- each owner has a user (one argon2 hash, computed once, shared by all), a member profile of
+  one of the demo dealers, an active card (Luhn), a points account and one or two cars with
+  valid, unique VINs (ISO 3779 check digit) and plates;
+- about 50 ledger entries over the last three years: service visits (with their visit rows,
+  points per yuan × the tier multiplier at the time, doubled in the purchase-anniversary month),
+  a few refunded visits (their points reversed from their own lot), event attendance (with the
+  registration and check-in), referral rewards (with the referral, its callback questions and
+  free vouchers), redemptions (vouchers, drawn from the oldest lots) and the daily job's expiries
+  (lots older than 24 months). Balances, lots' remaining points and allocations agree with the
+  ledger (R4); tiers follow the qualifying points of the trailing 12 months, upgrade at once and
+  go down by one at most at the annual review (R2), with their tier-change rows.
+
+For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known owner (mobile
+13900000000 and the given password), an API key of SZ01's systems, an event today with up to
+40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
+VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
+messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
+"""
+
+import bisect
+import gc
+import itertools
+import queue
+import random
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from app.auth.models import User
+from app.cards.models import MemberCard
+from app.core.clock import local_date, local_midnight, utcnow
+from app.core.errors import Conflict
+from app.core.identifiers import VIN_ALPHABET, luhn_check_digit, vin_check_digit
+from app.core.permissions import Role
+from app.events.models import CheckIn, Event, EventKind, EventRegistration
+from app.extensions import db
+from app.loyalty.ledger import add_months
+from app.loyalty.models import (
+    EarningRules,
+    PointsAccount,
+    PointsAllocation,
+    PointsEntry,
+    Tier,
+    TierChange,
+)
+from app.members.models import Colour, Dealer, Member, Transmission, Vehicle
+from app.referrals.models import (
+    Callee,
+    CrossCheckQuestion,
+    QuestionKind,
+    Referral,
+    ReferralProgramme,
+    ShowroomVisit,
+)
+from app.rewards.models import Reward, Voucher
+from app.rewards.services import CODE_ALPHABET, MAX_STOCK, format_voucher_code
+from app.service.models import ServiceVisit
+
+OWNER_MOBILE = "13900000000"
+DEFAULT_PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark's documented test login
+DEALER_CODE = "SZ01"
+CHECKIN_TICKETS = 40_000
+ACTIVE_VOUCHERS = 40_000
+MANIFEST_VINS = 2_000
+HISTORY_DAYS = 3 * 365
+# Owners simulated between two writes: a few hundred thousand rows.
+CHUNK_OWNERS = 2_000
+SQLITE_ROWS_PER_INSERT = 5_000
+RANDOM_SEED = 7
+# Demo owners of `flask seed-demo` (139 0000 0001...) may be present; anything else is refused.
+DEMO_OWNER_MOBILES = ("13900000001", "13900099999")
+
+# Activities per owner over the history; with expiries and refunds about 50 ledger entries.
+ACTIVITIES = (44, 56)
+# Share of activities: service visits, event attendance, the rest redemptions.
+VISIT_SHARE, EVENT_SHARE = 0.66, 0.80
+REFUND_SHARE = 0.02
+# Spending profiles: (weight, lowest and highest yuan of a visit); they spread the tiers.
+PROFILES = ((0.55, 60, 260), (0.30, 300, 700), (0.15, 1_200, 2_400))
+CATEGORIES = (("maintenance", 0.70), ("repair", 0.90), ("accident", 0.95), ("other", 1.0))
+VIN_WMIS = ("LFV", "LSV")
+VIN_YEARS = "ABCDEFGHJKLMNPRSTVWXY123456789"  # model-year codes from 2010, a 30-year cycle
+PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# Group-wide rewards of the bench catalog: (name, kind, points, minimum tier, validity days).
+REWARDS = (
+    ("Hand car wash", "gift", 300, None, 60),
+    ("Labour-hour voucher ¥50", "labour_voucher", 2_500, None, 180),
+    ("Fuel voucher ¥100", "fuel_voucher", 8_000, "platinum", 180),
+    ("Maintenance package", "maintenance_package", 15_000, "diamond", 365),
+)
+# Past events, one a week per dealer: (kind, title, attendance points, companions, hours).
+EVENT_KINDS = (
+    (EventKind.LECTURE, "Owner lecture: car care", 100, 1, 2),
+    (EventKind.OTHER, "Members' afternoon", 150, 1, 3),
+    (EventKind.TRIP, "Self-drive day", 300, 2, 30),
+)
+WAIVER = "I take part at my own risk and drive my own car within the law."
+
+# Columns written per table, in an order where every reference points backwards.
+COLUMNS = {
+    User.__table__: (
+        "id mobile password_hash role name dealer_id partner_id locale active session_version "
+        "created_at last_login_at"
+    ),
+    Member.__table__: (
+        "id user_id dealer_id name birthday gender occupation home_area hobbies privacy_version "
+        "privacy_accepted_at marketing_opt_in marketing_changed_at email notify_email notify_sms "
+        "created_at"
+    ),
+    MemberCard.__table__: "id member_id number status issued_at replaced_at replace_reason",
+    PointsAccount.__table__: "id member_id balance qualifying_points tier_code debt review_on",
+    Vehicle.__table__: (
+        "id member_id vin plate model colour_id transmission purchased_on delivered_on "
+        "warranty_until insurance_expires_on inspection_due_on created_at"
+    ),
+    PointsEntry.__table__: (
+        "id account_id delta kind source reference idempotency_key qualifying_delta reversed_at "
+        "remaining expires_on reverses_id reason actor_id created_at"
+    ),
+    PointsAllocation.__table__: "id debit_id lot_id amount",
+    ServiceVisit.__table__: (
+        "id dealer_id ro_number vehicle_id member_id visited_on mileage_km amount_fen category "
+        "points_awarded entry_id status refunded_at points_reversed source recorded_by_id "
+        "created_at"
+    ),
+    EventRegistration.__table__: (
+        "id event_id member_id vehicle_id companions companion_names status waiver_accepted_at "
+        "created_at confirmed_at offered_at offer_expires_at cancelled_at payment_due_at "
+        "ticket_uuid"
+    ),
+    CheckIn.__table__: "id registration_id event_id checked_in_at staff_id nonce source",
+    Voucher.__table__: (
+        "id code reward_id member_id dealer_id status cost_points issued_at expires_on "
+        "redeemed_at redeemed_by_id cancelled_at debit_entry_id refund_entry_id source"
+    ),
+    TierChange.__table__: "id account_id from_code to_code reason qualifying_points at",
+}
+COLUMNS = {table: tuple(names.split()) for table, names in COLUMNS.items()}
+# Indexes of an entry row (a list, changed while later debits draw on the lot).
+E_REVERSED_AT, E_REMAINING = 8, 9
+
+
+class BenchDataExists(Conflict):
+    """The database already holds owners: bench data goes into an empty one."""
+
+
+@dataclass
+class BenchResult:
+    """What the seed made: the manifest (without its timing) and row counts per table."""
+
+    manifest: dict
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def refuse_if_seeded() -> None:
+    """Raise BenchDataExists when any owner other than the demo's is in the database."""
+    others = db.session.scalar(
+        select(func.count(Member.id))
+        .join(User, User.id == Member.user_id)
+        .where(~User.mobile.between(*DEMO_OWNER_MOBILES))
+    )
+    if others:
+        raise BenchDataExists(
+            _l(
+                "The database already has owners (%(n)s besides the demo's): bench data goes "
+                "into an empty database. Make a new one, run `flask db upgrade`, then "
+                "`flask bench seed`.",
+                n=others,
+            )
+        )
+
+
+def seed_bench(
+    *, members: int, password: str = DEFAULT_PASSWORD, now: datetime | None = None
+) -> BenchResult:
+    """Create the demo dealers and staff, then ``members`` owners with their history (flushes,
+    never commits); refuses a database that already has owners besides the demo's."""
+    refuse_if_seeded()
+    return _Seeder(members, password, now or utcnow()).run()
+
+
+def analyze_tables() -> None:
+    """Refresh PostgreSQL's planner statistics after the bulk load (run after the commit)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+
+# --------------------------------------------------------------------------------- writing
+
+
+class _Sink:
+    """Rows waiting to be written, per table; ``flush`` writes them in reference order.
+
+    On PostgreSQL a writer thread streams each batch with COPY while the next owners are being
+    simulated (the simulation does not touch the database), so both cores work; COPY goes
+    without the foreign-key triggers where the role may switch them off (rows refer to ids
+    handed out here, and the tests check every reference).
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.postgres = connection.dialect.name == "postgresql"
+        self.rows = {table: [] for table in COLUMNS}
+        self.written: dict[str, int] = {}
+        self.failure: BaseException | None = None
+        if self.postgres:
+            self._skip_reference_triggers()
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._drain, name="bench-copy", daemon=True)
+            self.thread.start()
+
+    def _skip_reference_triggers(self) -> None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        except DBAPIError:
+            pass  # not a superuser: the triggers check every row, slower but the same
+
+    def flush(self) -> None:
+        """Write (PostgreSQL: hand to the writer) every waiting row."""
+        batch = [(table, rows) for table, rows in self.rows.items() if rows]
+        self.rows = {table: [] for table in COLUMNS}
+        for table, rows in batch:
+            self.written[table.name] = self.written.get(table.name, 0) + len(rows)
+        if self.postgres:
+            self._check()
+            self.queue.put(batch)
+            return
+        for table, rows in batch:
+            self.write(table, COLUMNS[table], rows)
+
+    def close(self) -> None:
+        """Wait until everything is written; raise what the writer met."""
+        self.flush()
+        if self.postgres:
+            self.queue.put(None)
+            self.thread.join()
+            self._check()
+
+    def _check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _drain(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.failure is not None:
+                continue
+            try:
+                for table, rows in batch:
+                    self.write(table, COLUMNS[table], rows)
+            except BaseException as exc:  # handed to the main thread
+                self.failure = exc
+
+    def write(self, table, columns, rows) -> None:
+        """Write ``rows`` (sequences in ``columns`` order) to ``table`` in bulk."""
+        if self.postgres:
+            from psycopg import sql
+
+            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+            raw = self.connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                cursor.execute(
+                    "SELECT attname, atttypid::int FROM pg_attribute"
+                    " WHERE attrelid = %s::regclass AND attnum > 0",
+                    (table.name,),
+                )
+                oids = dict(cursor.fetchall())
+                with cursor.copy(statement) as copy:
+                    # Binary COPY: a sixth of the text format's work on both sides.
+                    copy.set_types([oids[name] for name in columns])
+                    write_row = copy.write_row
+                    for row in rows:
+                        write_row(row)
+            return
+        statement = insert(table)
+        for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
+            self.connection.execute(
+                statement, [dict(zip(columns, row, strict=True)) for row in chunk]
+            )
+
+
+# ------------------------------------------------------------------------------- the seeder
+
+
+@dataclass
+class _Event:
+    id: int
+    dealer_index: int
+    day: int  # date ordinal
+    starts_at: datetime
+    closes_at: datetime
+    kind: EventKind
+    title: str
+    points: int
+    companions: int
+    staff_id: int | None
+    places: int = 0
+    # Members registered, so nobody signs up twice.
+    members: set = field(default_factory=set)
+
+
+class _Seconds(dict):
+    """timedelta(seconds=n), each made once."""
+
+    def __missing__(self, seconds: int) -> timedelta:
+        found = self[seconds] = timedelta(seconds=seconds)
+        return found
+
+
+@dataclass
+class _Car:
+    id: int
+    vin: str
+    plate: str | None
+    model: str
+    colour_id: int
+    transmission: Transmission
+    purchased: int  # date ordinal
+    km_per_day: int
+    year: int = 0  # of the purchase: the anniversary month doubles points
+    month: int = 0
+
+
+class _Seeder:
+    """One run of the generator; see the module's docstring."""
+
+    def __init__(self, members: int, password: str, now: datetime):
+        from app.demo import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
+
+        if members < 1:
+            raise ValueError("members must be at least 1")
+        self.n = members
+        self.password = password
+        self.now = now
+        self.today = local_date(now).toordinal()
+        self.start = self.today - HISTORY_DAYS
+        self.rng = random.Random(RANDOM_SEED)  # noqa: S311 - reproducible data, not secrets
+        self.demo = SimpleNamespace(
+            dealers=DEALERS,
+            surnames=SURNAMES,
+            given=GIVEN,
+            models=MODELS,
+            occupations=OCCUPATIONS,
+            areas=AREAS,
+            hobbies=HOBBIES,
+        )
+        self.rand = self.rng.random
+        self.code_pairs = [a + b for a in CODE_ALPHABET for b in CODE_ALPHABET]
+        self._midnights: dict[int, datetime] = {}
+        self._since: dict[int, datetime] = {}
+        # Every second of a day (and the night before, for check-ins), made once.
+        self._seconds = _Seconds()
+        self._dates: dict[int, date] = {}
+        self._months: dict[tuple[int, int], int] = {}
+
+    # ---- small helpers
+
+    def date(self, ordinal: int) -> date:
+        found = self._dates.get(ordinal)
+        if found is None:
+            found = self._dates[ordinal] = date.fromordinal(ordinal)
+        return found
+
+    def at(self, ordinal: int, seconds: int) -> datetime:
+        """The UTC moment ``seconds`` after local midnight of day ``ordinal``."""
+        midnight = self._midnights.get(ordinal)
+        if midnight is None:
+            midnight = self._midnights[ordinal] = local_midnight(self.date(ordinal))
+        return midnight + self._seconds[seconds]
+
+    def plus_months(self, ordinal: int, months: int) -> int:
+        key = (ordinal, months)
+        found = self._months.get(key)
+        if found is None:
+            found = self._months[key] = add_months(self.date(ordinal), months).toordinal()
+        return found
+
+    def between(self, low: int, high: int) -> int:
+        """A random integer of [low, high], as randint but at a tenth of its cost."""
+        return low + int(self.rand() * (high - low + 1))
+
+    def rules_on(self, ordinal: int) -> tuple[dict[str, int], int]:
+        """The earning rates and anniversary multiplier in force on day ``ordinal``."""
+        if len(self.rules) == 1:
+            return self.rules[0]
+        return self.rules[bisect.bisect(self.rule_days, ordinal) - 1]
+
+    def year_ago(self, ordinal: int) -> datetime:
+        """Where the 12 months of qualifying points up to day ``ordinal`` begin."""
+        found = self._since.get(ordinal)
+        if found is None:
+            found = self._since[ordinal] = self.at(self.plus_months(ordinal, -12), 0)
+        return found
+
+    def _name(self) -> str:
+        return self.rng.choice(self.demo.surnames) + self.rng.choice(self.demo.given)
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    # ---- the run
+
+    def run(self) -> BenchResult:
+        from app.demo import seed_demo
+
+        seed_demo(0)
+        self._load_context()
+        self._make_catalog_key_and_event()
+        db.session.flush()
+        connection = db.session.connection()
+        self.sink = _Sink(connection)
+        self._start_ids()
+        self._plan_members()
+        self._plan_referrals()
+        self._write_past_events()
+        # Millions of short-lived rows: the cycle collector would only walk them again and again.
+        gc.disable()
+        try:
+            for first in range(0, self.n, CHUNK_OWNERS):
+                for i in range(first, min(first + CHUNK_OWNERS, self.n)):
+                    self._owner(i)
+                self.sink.flush()
+            self.sink.close()
+        finally:
+            gc.enable()
+        self._write_referrals()
+        self._finish_counts()
+        if self.sink.postgres:
+            self._move_sequences(connection)
+        db.session.expire_all()
+        return BenchResult(self._manifest(), self._counts())
+
+    def _load_context(self) -> None:
+        codes = [code for code, *_ in self.demo.dealers]
+        found = db.session.scalars(select(Dealer).where(Dealer.code.in_(codes)))
+        dealers = {d.code: d for d in found}
+        self.dealers = [dealers[code] for code in codes]
+        self.dealer_codes = codes
+        self.plate_prefixes = [prefix for *_, prefix in self.demo.dealers]
+        staff: dict[tuple[int | None, Role], int] = {}
+        for user_id, role, dealer_id in db.session.execute(
+            select(User.id, User.role, User.dealer_id)
+            .where(User.role != Role.MEMBER)
+            .order_by(User.id)
+        ):
+            staff.setdefault((dealer_id, Role(role)), user_id)
+
+        def first(dealer: Dealer, *roles: Role) -> int | None:
+            return next((staff[(dealer.id, r)] for r in roles if (dealer.id, r) in staff), None)
+
+        admin = (Role.DEALER_ADMIN,)
+        self.staff = [
+            SimpleNamespace(
+                events=first(d, Role.EVENT_STAFF, *admin),
+                advisor=first(d, Role.SERVICE_ADVISOR),
+                counter=first(d, Role.SERVICE_ADVISOR, Role.SALES_CONSULTANT, *admin),
+                consultant=first(d, Role.SALES_CONSULTANT),
+                manager=first(d, Role.SHOWROOM_MANAGER, *admin),
+                agent=first(d, Role.CARE_AGENT, *admin),
+                admin=first(d, *admin),
+            )
+            for d in self.dealers
+        ]
+        self.hq = db.session.get(User, staff[(None, Role.HQ_ADMIN)])
+        tiers = db.session.scalars(select(Tier).order_by(Tier.rank)).all()
+        self.tiers = [(t.code, t.rank, t.threshold_points, t.multiplier_pct) for t in tiers]
+        self.rank = {t.code: t.rank for t in tiers}
+        # Highest threshold first: the first one reached is the tier.
+        self.tier_steps = [(t.threshold_points, t.code) for t in reversed(tiers)]
+        self.top_tier = tiers[-1].code
+        self.last_job_day = self.today if self.at(self.today, 120) <= self.now else self.today - 1
+        self.multiplier = {t.code: t.multiplier_pct for t in tiers}
+        rules = db.session.scalars(select(EarningRules).order_by(EarningRules.effective_from)).all()
+        self.rule_days = [r.effective_from.toordinal() for r in rules]
+        self.rules = [
+            (
+                {
+                    "maintenance": r.maintenance_rate,
+                    "repair": r.repair_rate,
+                    "accident": r.accident_rate,
+                    "other": r.other_rate,
+                },
+                r.anniversary_multiplier_pct,
+            )
+            for r in rules
+        ]
+        self.colours = [c.id for c in db.session.scalars(select(Colour).where(Colour.active))]
+        self.colour_objects = {c.id: c for c in db.session.scalars(select(Colour))}
+        self.programme = db.session.scalar(select(ReferralProgramme).limit(1))
+        self.validity = dict(db.session.execute(select(Reward.id, Reward.validity_days)).all())
+        self.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
+        self.taken_vins = set(db.session.scalars(select(Vehicle.vin)))
+        self.taken_plates = set(db.session.scalars(select(Vehicle.plate)))
+        self.taken_cards = set(db.session.scalars(select(MemberCard.number)))
+        self.taken_codes = set(db.session.scalars(select(Voucher.code)))
+        self.taken_mobiles = set(db.session.scalars(select(User.mobile)))
+        from app.auth.services import hash_password
+
+        self.password_hash = hash_password(self.password)
+
+    def _make_catalog_key_and_event(self) -> None:
+        """The few rows made by the real services: rewards, the API key, today's event."""
+        from app.api.auth import create_api_key
+        from app.events.services import create_event
+        from app.rewards.services import save_reward
+
+        now = self.now
+        self.rewards = []
+        for name, kind, cost, tier, days in REWARDS:
+            reward = save_reward(
+                self.hq,
+                None,
+                name=name,
+                description="",
+                kind=kind,
+                cost_points=cost,
+                stock=MAX_STOCK,
+                min_tier_code=tier,
+                validity_days=days,
+                image_url=None,
+                active=True,
+                dealer_id=None,
+                now=now,
+            )
+            self.rewards.append(
+                SimpleNamespace(id=reward.id, name=name, cost=cost, tier=tier, days=days, issued=0)
+            )
+        _, self.api_key = create_api_key(None, dealer_code=DEALER_CODE, name="bench load")
+        sz01_owners = (self.n + len(self.dealers) - 1) // len(self.dealers)
+        self.tickets_wanted = min(CHECKIN_TICKETS, sz01_owners)
+        starts = local_midnight(local_date(now)) + timedelta(hours=8)
+        organiser = db.session.get(User, self.staff[0].events)
+        self.bench_event = create_event(
+            organiser,
+            kind=EventKind.OTHER,
+            title="Owners' open day",
+            description="The showroom's open day: coffee, a workshop tour and the new models.",
+            place="SZ01 showroom",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=14),
+            registration_opens_at=starts - timedelta(days=30),
+            registration_closes_at=starts - timedelta(minutes=1),
+            capacity=self.tickets_wanted + self.tickets_wanted // 10 + 10,
+            max_companions=1,
+            attendance_points=100,
+            now=now,
+        )
+
+    def _start_ids(self) -> None:
+        def after(model) -> itertools.count:
+            return itertools.count(
+                (db.session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
+            )
+
+        self.ids = {
+            model: after(model).__next__
+            for model in (
+                User,
+                Member,
+                MemberCard,
+                PointsAccount,
+                Vehicle,
+                PointsEntry,
+                PointsAllocation,
+                ServiceVisit,
+                Event,
+                EventRegistration,
+                CheckIn,
+                Voucher,
+                TierChange,
+                Referral,
+                CrossCheckQuestion,
+                ShowroomVisit,
+            )
+        }
+        # Owners take consecutive ids, so owner i's rows are found without a lookup.
+        self.user_base = self.ids[User]()
+        self.member_base = self.ids[Member]()
+        self.account_base = self.ids[PointsAccount]()
+        self.card_numbers = self._card_numbers()
+        self.vin_serial = itertools.count(1)
+        self.plate_serial = [itertools.count(0) for _ in self.dealers]
+        self.green_serial = [itertools.count(0) for _ in self.dealers]
+
+    # ---- plans made before any owner is written
+
+    def _plan_members(self) -> None:
+        rng, n, span = self.rng, self.n, HISTORY_DAYS - 10
+        dealers = len(self.dealers)
+        self.dealer_of = [i % dealers for i in range(n)]
+        # Most owners joined early (at delivery of their car), a few recently.
+        self.join = [self.start + int(rng.random() ** 2 * span) for _ in range(n)]
+        self.join[0] = self.start + 5
+        weights = list(itertools.accumulate(w for w, *_ in PROFILES))
+        self.profile = [bisect.bisect(weights, rng.random() * weights[-1]) for _ in range(n)]
+        self.profile = [min(p, len(PROFILES) - 1) for p in self.profile]
+        # SZ01's owners for the load test: tickets of today's event, unused vouchers, VINs.
+        sz01 = [i for i in range(n) if self.dealer_of[i] == 0]
+        # The known owner's history stays as it is: no ticket or voucher of theirs is used up.
+        settled = [i for i in sz01[1:] if self.join[i] <= self.today - 60]
+        self.ticket_owners = set(settled[: self.tickets_wanted])
+        self.voucher_owners = set(settled[:ACTIVE_VOUCHERS])
+        self.vin_owners = set(sz01[:MANIFEST_VINS])
+        self.tickets: list[int] = []
+        self.voucher_codes: list[str] = []
+        self.vins: list[str] = []
+        self.first_car: dict[int, _Car] = {}
+        self.facts: dict[int, tuple[str, str]] = {}
+        self.tier_at_end: dict[int, str] = {}
+
+    def _plan_referrals(self) -> None:
+        """Referrals between owners (planned first: both sides' histories depend on them)."""
+        rng, n = self.rng, self.n
+        by_dealer = [[] for _ in self.dealers]
+        for i in range(n):
+            by_dealer[self.dealer_of[i]].append(i)
+        self.referral_earns: dict[int, list] = {}
+        self.referrals: list[dict] = []
+        friends: set[int] = set()
+        wanted = {"rewarded": max(1, n // 100), "fraud": max(1, n // 400)}
+        for status, count in wanted.items():
+            for _ in range(count * 30):
+                if count == 0:
+                    break
+                f = rng.randrange(1, n)
+                if f in friends or not self.start + 40 <= self.join[f] <= self.today - 14:
+                    continue
+                r = rng.choice(by_dealer[self.dealer_of[f]])
+                if r == f or self.join[r] > self.join[f] - 30:
+                    continue
+                friends.add(f)
+                self._plan_referral(status, r, f)
+                count -= 1
+        recent = [i for i in range(1, n) if self.join[i] >= self.today - 30 and i not in friends]
+        for f in recent[: max(1, n // 400)]:
+            r = rng.choice(by_dealer[self.dealer_of[f]])
+            if r != f and self.join[r] < self.join[f] - 30:
+                friends.add(f)
+                self._plan_referral("purchased", r, f)
+        for status in ("registered", "visited", "withdrawn"):
+            for _ in range(max(1, n // 400)):
+                r = rng.randrange(n)
+                if self.join[r] <= self.today - 70:
+                    self._plan_referral(status, r, None)
+
+    def _plan_referral(self, status: str, referrer: int, friend: int | None) -> None:
+        rng = self.rng
+        referral_id = self.ids[Referral]()
+        plan = {"id": referral_id, "status": status, "referrer": referrer, "friend": friend}
+        if friend is None:
+            registered = self.today - self.between(5, 60)
+            mobile = f"135{referral_id:08d}"
+            plan.update(registered=self.at(registered, 11 * 3600), mobile=mobile)
+            if status == "visited":
+                plan["visited_on"] = min(registered + self.between(0, 4), self.today)
+            self.referrals.append(plan)
+            return
+        joined = self.join[friend]
+        plan.update(
+            registered=self.at(joined - 20, 11 * 3600),
+            visited_on=joined - 12,
+            purchased=self.at(joined, 15 * 3600),
+        )
+        if status in ("rewarded", "fraud"):
+            decided = self.at(joined + 6, 16 * 3600)
+            plan.update(
+                licence_checked=self.at(joined + 3, 10 * 3600),
+                callback=self.at(joined + 5, 14 * 3600),
+                decided=decided,
+                callee=rng.choice((Callee.REFERRER, Callee.FRIEND)),
+            )
+        if status == "rewarded":
+            key = f"referral:{referral_id}"
+            reference = f"R{referral_id}"
+            for who, member, points in (
+                ("referrer", referrer, self.programme.referrer_points),
+                ("friend", friend, self.programme.friend_points),
+            ):
+                self.referral_earns.setdefault(member, []).append(
+                    (joined + 6, 16 * 3600, "F", (points, f"{key}:{who}", reference, referral_id))
+                )
+        self.referrals.append(plan)
+
+    def _write_past_events(self) -> None:
+        """One event a week per dealer over the history; capacities are set at the end."""
+        self.events: list[list[_Event]] = []
+        rows = []
+        first_day = self.start + 3
+        for d, dealer in enumerate(self.dealers):
+            events = []
+            for week, day in enumerate(range(first_day + d, self.today - 1, 7)):
+                kind, title, points, companions, hours = EVENT_KINDS[week % len(EVENT_KINDS)]
+                starts = self.at(day, 10 * 3600)
+                event = _Event(
+                    id=self.ids[Event](),
+                    dealer_index=d,
+                    day=day,
+                    starts_at=starts,
+                    closes_at=starts - timedelta(days=1),
+                    kind=kind,
+                    title=f"{title} #{week + 1}",
+                    points=points,
+                    companions=companions,
+                    staff_id=self.staff[d].events,
+                )
+                events.append(event)
+                rows.append(
+                    {
+                        "id": event.id,
+                        "dealer_id": dealer.id,
+                        "kind": kind.value,
+                        "title": event.title,
+                        "description": "",
+                        "place": f"{dealer.code} showroom",
+                        "starts_at": starts,
+                        "ends_at": starts + timedelta(hours=hours),
+                        "registration_opens_at": starts - timedelta(days=30),
+                        "registration_closes_at": event.closes_at,
+                        "cancel_until": None,
+                        "capacity": 1,
+                        "max_companions": companions,
+                        "min_tier_code": None,
+                        "model_filter": None,
+                        "price_fen": 0,
+                        "attendance_points": points,
+                        "deposit_points": 0,
+                        "waiver_text": WAIVER if kind == EventKind.TRIP else "",
+                        "cover_url": None,
+                        "offer_hours": 48,
+                        "created_by_id": event.staff_id,
+                        "created_at": starts - timedelta(days=30),
+                    }
+                )
+            self.events.append(events)
+        if rows:
+            db.session.execute(insert(Event.__table__), rows)
+        self.first_event_day = first_day
+
+    # ---- identifiers
+
+    def _card_numbers(self):
+        """Unique card numbers: 8, 14 scrambled digits of a counter, the Luhn digit."""
+        for j in itertools.count(1):
+            payload = f"8{(j * 7_919_207_531 + 31_337) % 10**14:014d}"
+            number = payload + luhn_check_digit(payload)
+            if number not in self.taken_cards:
+                yield number
+
+    def _vin(self, year: int) -> str:
+        """A plausible VIN with a correct check digit; the serial makes it unique."""
+        rng = self.rng
+        while True:
+            serial, digits = next(self.vin_serial), []
+            for _ in range(7):
+                serial, digit = divmod(serial, len(VIN_ALPHABET))
+                digits.append(VIN_ALPHABET[digit])
+            body = (
+                rng.choice(VIN_WMIS)
+                + "".join(rng.choices(VIN_ALPHABET, k=5))
+                + "0"
+                + VIN_YEARS[(year - 2010) % len(VIN_YEARS)]
+                + "".join(reversed(digits))
+            )
+            vin = body[:8] + vin_check_digit(body) + body[9:]
+            if vin not in self.taken_vins:
+                return vin
+
+    def _plate(self, d: int, electric: bool) -> str | None:
+        """A unique plate of the dealer's city: 粤B3K7Q2, or 粤BD31234 for an electric car."""
+        prefix = self.plate_prefixes[d]
+        for _ in range(10):
+            if electric:
+                serial = next(self.green_serial[d])
+                if serial >= 34 * 10_000:
+                    return None
+                plate = f"{prefix}D{PLATE_CHARS[serial // 10_000]}{serial % 10_000:04d}"
+            else:
+                serial, chars = next(self.plate_serial[d]), []
+                for _ in range(5):
+                    serial, digit = divmod(serial, len(PLATE_CHARS))
+                    chars.append(PLATE_CHARS[digit])
+                plate = prefix + "".join(chars)
+            if plate not in self.taken_plates:
+                return plate
+        return None
+
+    def _voucher_code(self) -> str:
+        """A fresh voucher code: ten characters of the unambiguous alphabet."""
+        bits, pairs, taken = self.rng.getrandbits, self.code_pairs, self.taken_codes
+        while True:
+            number, parts = bits(50), []
+            for _ in range(5):
+                number, pair = divmod(number, len(pairs))
+                parts.append(pairs[pair])
+            code = "".join(parts)
+            if code not in taken:
+                taken.add(code)
+                return code
+
+    # ---- one owner
+
+    def _owner(self, i: int) -> None:
+        rng, rows = self.rng, self.sink.rows
+        d = self.dealer_of[i]
+        dealer_id = self.dealers[d].id
+        member_id, user_id = self.member_base + i, self.user_base + i
+        joined = self.join[i]
+        joined_at = self.at(joined, self.between(9 * 3600, 18 * 3600))
+        mobile = OWNER_MOBILE if i == 0 else f"136{i:08d}"
+        if mobile in self.taken_mobiles:
+            raise BenchDataExists(_l("The mobile %(m)s is already registered.", m=mobile))
+        demo = self.demo
+        name = self._name()
+        rows[User.__table__].append(
+            (
+                user_id,
+                mobile,
+                self.password_hash,
+                "member",
+                name,
+                None,
+                None,
+                None,
+                True,
+                1,
+                joined_at,
+                None,
+            )
+        )
+        opted_in = rng.random() < 0.35
+        occupation, area = rng.choice(demo.occupations), rng.choice(demo.areas)
+        self.facts[i] = (occupation, area)
+        rows[Member.__table__].append(
+            (
+                member_id,
+                user_id,
+                dealer_id,
+                name,
+                date(self.between(1965, 2001), self.between(1, 12), self.between(1, 28)),
+                rng.choice(("female", "male", "undisclosed", None)),
+                occupation,
+                area,
+                ", ".join(rng.sample(demo.hobbies, 2)),
+                self.privacy_version,
+                joined_at,
+                opted_in,
+                joined_at,
+                None,
+                True,
+                True,
+                joined_at,
+            )
+        )
+        rows[MemberCard.__table__].append(
+            (
+                self.ids[MemberCard](),
+                member_id,
+                next(self.card_numbers),
+                "active",
+                joined_at,
+                None,
+                None,
+            )
+        )
+        cars = self._cars(i, d, member_id, joined, joined_at)
+        history = _History(self, i, d, dealer_id, member_id, cars)
+        history.run(self._activities(i, cars))
+        if i in self.ticket_owners:
+            self._bench_registration(member_id, joined_at)
+
+    def _cars(self, i: int, d: int, member_id: int, joined: int, joined_at: datetime):
+        rng = self.rng
+        cars = []
+        purchases = [joined - self.between(0, 7)]
+        if rng.random() < 0.3:
+            purchases.append(joined - self.between(400, 1_500))
+        for purchased in purchases:
+            model, transmission = rng.choice(self.demo.models)
+            delivered = purchased + (3 if purchased < joined - 3 else joined - purchased)
+            day = self.date(purchased)
+            car = _Car(
+                id=self.ids[Vehicle](),
+                vin=self._vin(day.year),
+                plate=self._plate(d, transmission == Transmission.SINGLE_SPEED),
+                model=model,
+                colour_id=rng.choice(self.colours),
+                transmission=transmission,
+                purchased=purchased,
+                km_per_day=self.between(20, 70),
+                year=day.year,
+                month=day.month,
+            )
+            insurance = self.plus_months(delivered, 12)
+            while insurance <= self.today:
+                insurance = self.plus_months(insurance, 12)
+            self.sink.rows[Vehicle.__table__].append(
+                (
+                    car.id,
+                    member_id,
+                    car.vin,
+                    car.plate,
+                    model,
+                    car.colour_id,
+                    transmission.value,
+                    day,
+                    self.date(delivered),
+                    self.date(self.plus_months(delivered, 36)),
+                    self.date(insurance - 1),
+                    self.date(self.plus_months(delivered, 72)),
+                    joined_at,
+                )
+            )
+            cars.append(car)
+        self.first_car[i] = cars[0]
+        if i in self.vin_owners:
+            self.vins.append(cars[0].vin)
+        return cars
+
+    def _activities(self, i: int, cars: list[_Car]) -> list[tuple]:
+        """What owner ``i`` did, by day: visits, events, redemptions, referral rewards."""
+        rng, joined, today = self.rng, self.join[i], self.today
+        count = self.between(*ACTIVITIES)
+        if i == 0:
+            count = sum(ACTIVITIES) // 2
+        count = min(count, max(3, (today - joined) // 3))
+        events = self.events[self.dealer_of[i]]
+        acts = []
+        for _ in range(count):
+            day = self.between(joined + 1, today - 1)
+            roll = rng.random()
+            if VISIT_SHARE <= roll < EVENT_SHARE:
+                event = self._event_near(events, day, i)
+                if event is not None:
+                    acts.append((event.day, 10 * 3600 + self.between(-1_800, 1_800), "E", event))
+                    continue
+            kind = "V" if roll < EVENT_SHARE else "R"
+            acts.append((day, self.between(9 * 3600, 19 * 3600), kind, None))
+        acts.extend(self.referral_earns.get(i, ()))
+        if i in self.voucher_owners:
+            acts.append((today - self.between(21, 28), 10 * 3600, "B", None))
+        acts.sort(key=lambda a: (a[0], a[1]))
+        # The no-shows and cancellations: registrations without points.
+        for status in ("no_show", "cancelled"):
+            if rng.random() < (0.12 if status == "no_show" else 0.05):
+                event = self._event_near(events, self.between(joined + 1, today - 1), i)
+                if event is not None:
+                    self._registration(event, i, cars, status)
+        return acts
+
+    def _event_near(self, events: list[_Event], day: int, i: int) -> _Event | None:
+        """The dealer's event of the week of ``day`` that owner ``i`` could sign up for."""
+        week = (day - self.first_event_day) // 7
+        if not 0 <= week < len(events):
+            return None
+        event = events[week]
+        member_id = self.member_base + i
+        earliest = self.at(self.join[i], 20 * 3600)
+        if member_id in event.members or event.closes_at - timedelta(hours=1) < earliest:
+            return None
+        event.members.add(member_id)
+        return event
+
+    def _registration(
+        self,
+        event: _Event,
+        i: int,
+        cars: list[_Car],
+        status: str,
+        checked_in: datetime | None = None,
+    ) -> str:
+        """Write owner ``i``'s registration for a past ``event``; returns its ticket uuid."""
+        rows = self.sink.rows
+        earliest = self.at(self.join[i], 20 * 3600)
+        created = max(event.starts_at - timedelta(days=self.between(2, 25)), earliest)
+        created = min(created, event.closes_at - timedelta(hours=1))
+        trip = event.kind == EventKind.TRIP
+        companions = self.between(0, event.companions)
+        cancelled = status == "cancelled"
+        registration_id, ticket = self.ids[EventRegistration](), self.uuid()
+        rows[EventRegistration.__table__].append(
+            (
+                registration_id,
+                event.id,
+                self.member_base + i,
+                cars[0].id if trip else None,
+                companions,
+                "",
+                "cancelled" if cancelled else "confirmed",
+                created if trip else None,
+                created,
+                created,
+                None,
+                None,
+                created + timedelta(hours=2) if cancelled else None,
+                None,
+                ticket,
+            )
+        )
+        if not cancelled:
+            event.places += 1 if trip else 1 + companions
+        if checked_in is not None:
+            rows[CheckIn.__table__].append(
+                (
+                    self.ids[CheckIn](),
+                    registration_id,
+                    event.id,
+                    checked_in,
+                    event.staff_id,
+                    None,
+                    "online",
+                )
+            )
+        return ticket
+
+    def _bench_registration(self, member_id: int, joined_at: datetime) -> None:
+        """A confirmed place at today's event of SZ01 (its ticket goes in the manifest)."""
+        event = self.bench_event
+        created = self.now - timedelta(minutes=self.between(60, 14 * 24 * 60))
+        created = max(min(created, event.registration_closes_at), joined_at)
+        registration_id = self.ids[EventRegistration]()
+        self.sink.rows[EventRegistration.__table__].append(
+            (
+                registration_id,
+                event.id,
+                member_id,
+                None,
+                0,
+                "",
+                "confirmed",
+                None,
+                created,
+                created,
+                None,
+                None,
+                None,
+                None,
+                self.uuid(),
+            )
+        )
+        self.tickets.append(registration_id)
+
+    # ---- after every owner
+
+    def _write_referrals(self) -> None:
+        """Referral rows, their callback questions and showroom visits (a few per 100 owners)."""
+        from app.referrals.callback import wrong_model, wrong_transmission
+
+        known_models = [model for model, _ in self.demo.models]
+        referrals, questions, visits = [], [], []
+        for plan in self.referrals:
+            r, f = plan["referrer"], plan["friend"]
+            staff = self.staff[self.dealer_of[r]]
+            car = self.first_car[r]
+            status = plan["status"]
+            row = {
+                "id": plan["id"],
+                "dealer_id": self.dealers[self.dealer_of[r]].id,
+                "referrer_id": self.member_base + r,
+                "referrer_vehicle_id": car.id,
+                "friend_name": self._name(),
+                "friend_mobile": plan.get("mobile") or (OWNER_MOBILE if f == 0 else f"136{f:08d}"),
+                "model_of_interest": self.rng.choice(known_models),
+                "status": status,
+                "registered_by_id": self.user_base + r,
+                "consultant_id": staff.consultant,
+                "registered_at": plan["registered"],
+                "visited_on": self.date(plan["visited_on"]) if "visited_on" in plan else None,
+                "purchased_at": plan.get("purchased"),
+                "friend_member_id": None if f is None else self.member_base + f,
+                "friend_vehicle_id": None if f is None else self.first_car[f].id,
+                "licence_checked_by_id": None,
+                "licence_checked_at": None,
+                "licence_details": None,
+                "callee": None,
+                "callback_started_at": None,
+                "recording_ref": None,
+                "review_reason": None,
+                "decided_by_id": None,
+                "decided_at": None,
+                "rewarded_at": None,
+                "reward_note": None,
+            }
+            if "visited_on" in plan:
+                visits.append(
+                    {
+                        "id": self.ids[ShowroomVisit](),
+                        "dealer_id": row["dealer_id"],
+                        "mobile": row["friend_mobile"],
+                        "name": row["friend_name"],
+                        "visited_on": row["visited_on"],
+                        "consultant_id": staff.consultant,
+                        "recorded_by_id": staff.consultant or staff.admin,
+                        "recorded_at": self.at(plan["visited_on"], 15 * 3600),
+                    }
+                )
+            if "decided" in plan:
+                row.update(
+                    licence_checked_by_id=staff.manager,
+                    licence_checked_at=plan["licence_checked"],
+                    licence_details={
+                        "mismatches": [],
+                        "shown": {
+                            "plate": car.plate or "",
+                            "vin": car.vin,
+                            "model": car.model,
+                            "colour_id": car.colour_id,
+                        },
+                    },
+                    callee=plan["callee"].value,
+                    callback_started_at=plan["callback"],
+                    recording_ref=f"REC-{plan['id']}",
+                    decided_by_id=staff.agent,
+                    decided_at=plan["decided"],
+                    rewarded_at=plan["decided"] if status == "rewarded" else None,
+                )
+                about = Callee.FRIEND if plan["callee"] == Callee.REFERRER else Callee.REFERRER
+                subject = f if about == Callee.FRIEND else r
+                subject_car = self.first_car[subject]
+                wrong_answers = 2 if status == "fraud" else 0
+                topic = self.rng.choice(("occupation", "home_area"))
+                drafts = [
+                    (
+                        QuestionKind.OPEN,
+                        {"topic": topic},
+                        self.facts[subject][0 if topic == "occupation" else 1],
+                    ),
+                    (
+                        QuestionKind.MODEL,
+                        {"model": wrong_model(subject_car.model, known_models)},
+                        subject_car.model,
+                    ),
+                    (
+                        QuestionKind.TRANSMISSION,
+                        {
+                            "model": subject_car.model,
+                            "transmission": wrong_transmission(subject_car.transmission),
+                        },
+                        subject_car.transmission.value,
+                    ),
+                ]
+                for position, (kind, params, expected) in enumerate(drafts, start=1):
+                    questions.append(
+                        {
+                            "id": self.ids[CrossCheckQuestion](),
+                            "referral_id": plan["id"],
+                            "position": position,
+                            "kind": kind.value,
+                            "about": about.value,
+                            "params": params,
+                            "expected": expected,
+                            "correct": position > wrong_answers,
+                            "answered_at": plan["decided"] - timedelta(minutes=10),
+                            "answered_by_id": staff.agent,
+                        }
+                    )
+            referrals.append(row)
+        for table, rows in (
+            (ShowroomVisit.__table__, visits),
+            (Referral.__table__, referrals),
+            (CrossCheckQuestion.__table__, questions),
+        ):
+            if rows:
+                db.session.execute(insert(table), rows)
+                self.sink.written[table.name] = len(rows)
+
+    def _finish_counts(self) -> None:
+        """Event capacities from the places taken, reward stock less the vouchers issued."""
+        events = [
+            {"event_id": e.id, "new_capacity": max(10, e.places + e.places // 10 + 1)}
+            for per_dealer in self.events
+            for e in per_dealer
+        ]
+        table = Event.__table__
+        if events:
+            db.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("event_id"))
+                .values(capacity=bindparam("new_capacity")),
+                events,
+            )
+        table = Reward.__table__
+        for reward in self.rewards:
+            db.session.execute(
+                update(table)
+                .where(table.c.id == reward.id)
+                .values(stock=max(0, MAX_STOCK - reward.issued))
+            )
+
+    def _move_sequences(self, connection) -> None:
+        """Point PostgreSQL's id sequences past the ids given here."""
+        for model in self.ids:
+            highest = connection.scalar(select(func.max(model.id)))
+            if highest is not None:
+                connection.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :highest)"),
+                    {"table": model.__table__.name, "highest": highest},
+                )
+
+    def _manifest(self) -> dict:
+        from app.demo import DEMO_PASSWORD, STAFF
+        from app.events.checkin import ticket_token
+
+        admin_mobile = next(
+            mobile
+            for mobile, role, code, _ in STAFF
+            if role == Role.DEALER_ADMIN and code == DEALER_CODE
+        )
+        return {
+            "members": self.n,
+            "dealer_code": DEALER_CODE,
+            "owner": {"mobile": OWNER_MOBILE, "password": self.password},
+            "staff": {"mobile": admin_mobile, "password": DEMO_PASSWORD},
+            "api_key": self.api_key,
+            "checkin": {
+                "event_id": self.bench_event.id,
+                # ticket_token reads only the registration's id.
+                "tickets": [
+                    ticket_token(SimpleNamespace(id=rid), now=self.now) for rid in self.tickets
+                ],
+            },
+            "vouchers": [format_voucher_code(code) for code in self.voucher_codes],
+            "vins": self.vins,
+        }
+
+    def _counts(self) -> dict[str, int]:
+        return dict(sorted(self.sink.written.items()))
+
+
+class _History:
+    """One owner's ledger, simulated in time order as the services would have written it."""
+
+    def __init__(self, seeder: _Seeder, i: int, d: int, dealer_id: int, member_id: int, cars):
+        self.s = seeder
+        self.i = i
+        self.d = d
+        self.dealer_id = dealer_id
+        self.member_id = member_id
+        self.account_id = seeder.account_base + i
+        self.cars = cars
+        self.rows = seeder.sink.rows
+        self.next_entry = seeder.ids[PointsEntry]
+        self.entries: list[list] = []
+        self.lots: deque = deque()  # [entry row, expiry ordinal], oldest first
+        self.balance = 0
+        self.tier = seeder.tiers[0][0]
+        self.review = seeder.plus_months(seeder.join[i], 12)
+        self.qualifying: list[list] = []  # [created_at, points]
+        self.window_start = 0
+        self.window_sum = 0
+        self.upgraded: tuple[datetime, str] | None = None
+        low, high = PROFILES[seeder.profile[i]][1:]
+        self.spend = (low * 100, high * 100)
+
+    # ---- the ledger
+
+    def _entry(
+        self, delta, kind, source, at, *, reference=None, key=None, lot_day=0, qualifying=0,
+        reverses=None, reason="", actor=None,
+    ):  # fmt: skip
+        s = self.s
+        entry = [
+            self.next_entry(), self.account_id, delta, kind, source, reference, key, qualifying,
+            None, None, None, reverses, reason, actor, at,
+        ]  # fmt: skip
+        if delta > 0:
+            expires = s.plus_months(lot_day, 24)
+            entry[E_REMAINING] = delta
+            entry[10] = s.date(expires)
+            self.lots.append([entry, expires])
+        self.balance += delta
+        self.entries.append(entry)
+        return entry
+
+    def _draw(self, debit: list, amount: int) -> None:
+        allocations = self.rows[PointsAllocation.__table__]
+        next_id = self.s.ids[PointsAllocation]
+        for lot in self.lots:
+            if amount == 0:
+                break
+            entry = lot[0]
+            use = min(entry[E_REMAINING], amount)
+            if use:
+                entry[E_REMAINING] -= use
+                amount -= use
+                allocations.append((next_id(), debit[0], entry[0], use))
+        while self.lots and self.lots[0][0][E_REMAINING] == 0:
+            self.lots.popleft()
+
+    def _trailing(self, day: int) -> int:
+        """Qualifying points of the 12 months up to now, on day ``day`` (not reversed)."""
+        since = self.s.year_ago(day)
+        q, start = self.qualifying, self.window_start
+        while start < len(q) and q[start][0] < since:
+            self.window_sum -= q[start][1]
+            start += 1
+        self.window_start = start
+        return self.window_sum
+
+    def _tier_for(self, points: int) -> str:
+        for threshold, code in self.s.tier_steps:
+            if threshold <= points:
+                return code
+        raise AssertionError("the lowest tier starts at 0 points")
+
+    def _change(self, to: str, reason: str, points: int, at: datetime) -> None:
+        self.rows[TierChange.__table__].append(
+            (self.s.ids[TierChange](), self.account_id, self.tier, to, reason, points, at)
+        )
+        if reason == "upgrade":
+            self.upgraded = (at, self.tier)
+        self.tier = to
+
+    def _earn(self, points, source, at, day, *, reference=None, key=None, actor=None):
+        entry = self._entry(
+            points, "earn", source, at, reference=reference, key=key, lot_day=day,
+            qualifying=points, actor=actor,
+        )  # fmt: skip
+        self.qualifying.append([at, points])
+        self.window_sum += points
+        if self.tier != self.s.top_tier:
+            total = self._trailing(day)
+            target = self._tier_for(total)
+            if target != self.tier and self.s.rank[target] > self.s.rank[self.tier]:
+                self._change(target, "upgrade", total, at)
+        return entry
+
+    def _daily_jobs(self, until: int) -> None:
+        """The daily job on every day up to ``until``: expiry at 00:01, reviews at 00:02."""
+        until = min(until, self.s.last_job_day)
+        lots = self.lots
+        while True:
+            while lots and lots[0][0][E_REMAINING] == 0:
+                lots.popleft()
+            expiry = lots[0][1] if lots else self.review
+            day = min(expiry, self.review)
+            if day > until:
+                return
+            if expiry == day and lots:
+                self._expire(day)
+            if self.review == day:
+                self._review(day)
+
+    def _expire(self, day: int) -> None:
+        s = self.s
+        lots = []
+        while self.lots and self.lots[0][1] <= day:
+            lots.append(self.lots.popleft()[0])
+        amount = sum(lot[E_REMAINING] for lot in lots)
+        if amount == 0:
+            return
+        entry = self._entry(
+            -amount, "expire", "expiry", s.at(day, 60), reason="points older than 24 months"
+        )
+        allocations = self.rows[PointsAllocation.__table__]
+        for lot in lots:
+            if lot[E_REMAINING]:
+                allocations.append((s.ids[PointsAllocation](), entry[0], lot[0], lot[E_REMAINING]))
+                lot[E_REMAINING] = 0
+
+    def _review(self, day: int) -> None:
+        s = self.s
+        at = s.at(day, 120)
+        points = self._trailing(day)
+        target = self._tier_for(points)
+        if s.rank[target] > s.rank[self.tier]:
+            self._change(target, "upgrade", points, at)
+        elif s.rank[target] < s.rank[self.tier]:
+            one_down = next(code for code, rank, *_ in s.tiers if rank == s.rank[self.tier] - 1)
+            self._change(one_down, "annual_review", points, at)
+        while self.review <= day:
+            self.review = s.plus_months(self.review, 12)
+
+    # ---- what the owner did
+
+    def run(self, activities: list[tuple]) -> None:
+        s = self.s
+        for day, seconds, kind, payload in activities:
+            self._daily_jobs(day)
+            at = s.at(day, seconds)
+            if kind == "V":
+                self._visit(day, at)
+            elif kind == "E":
+                self._attend(payload, at)
+            elif kind == "R":
+                self._redeem(day, at, None)
+            elif kind == "F":
+                self._referral_reward(day, at, *payload)
+            else:  # "B": a recent visit, then an unused voucher for the load test
+                self._visit(day, at, amount_fen=self.s.between(40_000, 90_000))
+                self._redeem(day, at + timedelta(minutes=20), s.rewards[0], bench=True)
+        self._daily_jobs(s.today)
+        points = self._trailing(s.today)
+        self.rows[PointsAccount.__table__].append(
+            (
+                self.account_id,
+                self.member_id,
+                self.balance,
+                points,
+                self.tier,
+                0,
+                s.date(self.review),
+            )
+        )
+        self.rows[PointsEntry.__table__].extend(self.entries)
+        s.tier_at_end[self.i] = self.tier
+
+    def _visit(self, day: int, at: datetime, *, amount_fen: int | None = None) -> None:
+        s, rand = self.s, self.s.rand
+        car = self.cars[-1] if len(self.cars) > 1 and rand() < 0.35 else self.cars[0]
+        roll = rand()
+        category = "maintenance" if amount_fen else next(c for c, p in CATEGORIES if roll < p)
+        amount = amount_fen or s.between(*self.spend)
+        rates, anniversary_pct = s.rules_on(day)
+        visited = s.date(day)
+        anniversary = visited.month == car.month and visited.year > car.year
+        factor = anniversary_pct if anniversary else 100
+        points = amount * rates[category] * s.multiplier[self.tier] * factor // 100_000_000
+        visit_id = s.ids[ServiceVisit]()
+        ro_number = f"{s.dealer_codes[self.d]}-{visit_id:08d}"
+        advisor = s.staff[self.d].advisor
+        actor = advisor if advisor is not None and rand() < 0.3 else None
+        entry = None
+        if points:
+            entry = self._earn(
+                points, "service_visit", at, day, reference=ro_number, key=f"visit:{visit_id}",
+                actor=actor,
+            )  # fmt: skip
+        visit = [
+            visit_id, self.dealer_id, ro_number, car.id, self.member_id, visited,
+            (day - car.purchased) * car.km_per_day, amount, category, points,
+            entry[0] if entry else None, "recorded", None, None,
+            "dms" if actor is None else "staff", actor, at,
+        ]  # fmt: skip
+        self.rows[ServiceVisit.__table__].append(visit)
+        if entry is not None and amount_fen is None and rand() < REFUND_SHARE:
+            self._refund(visit, entry, at + timedelta(minutes=30))
+
+    def _refund(self, visit: list, entry: list, at: datetime) -> None:
+        """The visit refunded at once: its own lot gives back exactly its points."""
+        s = self.s
+        points = entry[2]
+        reversal = self._entry(
+            -points, "reverse", "service_visit", at, reference=visit[2],
+            key=f"reverse:{entry[0]}", reason=f"refund of {visit[2]}", reverses=entry[0],
+        )  # fmt: skip
+        self.rows[PointsAllocation.__table__].append(
+            (s.ids[PointsAllocation](), reversal[0], entry[0], points)
+        )
+        entry[E_REMAINING] = 0
+        entry[E_REVERSED_AT] = at
+        self.qualifying[-1][1] = 0
+        self.window_sum -= points
+        visit[11], visit[12], visit[13] = "refunded", at, points
+        day = local_date(at).toordinal()
+        total = self._trailing(day)
+        supported = self._tier_for(total)
+        if (
+            s.rank[supported] < s.rank[self.tier]
+            and self.upgraded is not None
+            and self.upgraded[0] >= entry[14]
+        ):
+            floor = self.upgraded[1]
+            target = supported if s.rank[supported] > s.rank[floor] else floor
+            if s.rank[target] < s.rank[self.tier]:
+                self._change(target, "correction", total, at)
+
+    def _redeem(self, day: int, at: datetime, reward, *, bench: bool = False) -> None:
+        s, rng = self.s, self.s.rng
+        if reward is None:
+            rank = s.rank[self.tier]
+            affordable = [
+                r
+                for r in s.rewards
+                if r.cost <= self.balance and (r.tier is None or s.rank[r.tier] <= rank)
+            ]
+            if not affordable:
+                return
+            # Most owners take the car wash; the dearer rewards now and then.
+            reward = affordable[0] if rng.random() < 0.6 else rng.choice(affordable)
+        if reward.cost > self.balance:
+            return
+        debit = self._entry(-reward.cost, "redeem", "reward", at, reference=reward.name[:64])
+        self._draw(debit, reward.cost)
+        reward.issued += 1
+        code = s._voucher_code()
+        self._voucher(reward.id, code, reward.cost, at, day, reward.days, debit[0], bench=bench)
+        if bench:
+            s.voucher_codes.append(code)
+
+    def _voucher(self, reward_id, code, cost, at, day, days, debit_id, *, source="redemption",
+                 bench=False):  # fmt: skip
+        s, rng = self.s, self.s.rng
+        expires = day + days
+        status, redeemed_at, redeemed_by = "issued", None, None
+        if not bench:
+            used = rng.random() < (0.85 if expires < s.today else 0.5)
+            last = min(expires, s.today - 1)
+            if used and last > day:
+                status = "redeemed"
+                redeemed_at = s.at(s.between(day + 1, last), s.between(9 * 3600, 19 * 3600))
+                redeemed_by = s.staff[self.d].counter if rng.random() < 0.7 else None
+        self.rows[Voucher.__table__].append(
+            (
+                s.ids[Voucher](),
+                code,
+                reward_id,
+                self.member_id,
+                self.dealer_id,
+                status,
+                cost,
+                at,
+                s.date(expires),
+                redeemed_at,
+                redeemed_by,
+                None,
+                debit_id,
+                None,
+                source,
+            )
+        )
+
+    def _attend(self, event: _Event, at: datetime) -> None:
+        ticket = self.s._registration(event, self.i, self.cars, "attended", checked_in=at)
+        self._earn(
+            event.points, "event", at, event.day, reference=event.title[:64],
+            key=f"ticket:{ticket}", actor=event.staff_id,
+        )  # fmt: skip
+
+    def _referral_reward(self, day, at, points, key, reference, referral_id) -> None:
+        """Points and the free maintenance voucher; the fuel voucher for a platinum or diamond
+        referrer (seed 002)."""
+        s = self.s
+        self._earn(points, "referral", at, day, reference=reference, key=key)
+        programme = s.programme
+        grants = [(programme.maintenance_reward_id, f"referral:{referral_id}")]
+        if key.endswith(":referrer") and self.tier in ("platinum", "diamond"):
+            grants.append((programme.fuel_reward_id, f"referral-fuel:{referral_id}"))
+        for reward_id, tag in grants:
+            if reward_id is not None:
+                days = s.validity[reward_id]
+                self._voucher(reward_id, s._voucher_code(), 0, at, day, days, None, source=tag)
