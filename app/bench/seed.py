@@ -1,9 +1,10 @@
 """``flask bench seed``: fill a migrated database with N owners and three years of history, fast.
 
-Rows go in by bulk: PostgreSQL's COPY, or SQLAlchemy Core inserts of 5,000 rows at a time on
-SQLite; never an ORM object per row. Ids are handed out here, from each table's current maximum,
-so rows can point at each other before they are written (PostgreSQL's sequences are moved past
-them at the end). Everything happens in the caller's one transaction: a failure writes nothing.
+Rows go in by bulk, never an ORM object per row: on PostgreSQL by binary COPY, which a writer
+thread streams while the next owners are simulated; on SQLite by SQLAlchemy Core inserts of 5,000
+rows. Ids are handed out here, from each table's current maximum, so rows can point at each other
+before they are written (PostgreSQL's sequences are moved past them at the end). Everything
+happens in the caller's one transaction: a failure writes nothing.
 
 The history is simulated owner by owner, following the services' rules so that every page,
 report and API works on it as on real data:
@@ -91,7 +92,10 @@ DEMO_OWNER_MOBILES = ("13900000001", "13900099999")
 # Activities per owner over the history; with expiries and refunds about 50 ledger entries.
 ACTIVITIES = (44, 56)
 # Share of activities: service visits, event attendance, the rest redemptions.
-VISIT_SHARE, EVENT_SHARE = 0.66, 0.80
+VISIT_SHARE, EVENT_SHARE = 0.77, 0.80
+# Past events are club-sized (the demo's trip takes 10 cars, its lecture 40 seats): their number
+# grows with the owners, about 1.5 attended per owner over the history, at least one a month.
+EVENT_SIZE, EVENTS_PER_OWNER = 40, 1.5
 REFUND_SHARE = 0.02
 # Spending profiles: (weight, lowest and highest yuan of a visit); they spread the tiers.
 PROFILES = ((0.55, 60, 260), (0.30, 300, 700), (0.15, 1_200, 2_400))
@@ -106,7 +110,7 @@ REWARDS = (
     ("Fuel voucher ¥100", "fuel_voucher", 8_000, "platinum", 180),
     ("Maintenance package", "maintenance_package", 15_000, "diamond", 365),
 )
-# Past events, one a week per dealer: (kind, title, attendance points, companions, hours).
+# Past events: (kind, title, attendance points, companions, hours).
 EVENT_KINDS = (
     (EventKind.LECTURE, "Owner lecture: car care", 100, 1, 2),
     (EventKind.OTHER, "Members' afternoon", 150, 1, 3),
@@ -256,6 +260,13 @@ class _Sink:
             self.thread.join()
             self._check()
 
+    def stop(self) -> None:
+        """Drop what is not written yet and wait for the writer (the run failed)."""
+        if self.postgres and self.thread.is_alive():
+            self.failure = self.failure or RuntimeError("stopped")
+            self.queue.put(None)
+            self.thread.join()
+
     def _check(self) -> None:
         if self.failure is not None:
             raise self.failure
@@ -287,7 +298,7 @@ class _Sink:
                 )
                 oids = dict(cursor.fetchall())
                 with cursor.copy(statement) as copy:
-                    # Binary COPY: a sixth of the text format's work on both sides.
+                    # Binary: neither side formats or parses text (several times less work).
                     copy.set_types([oids[name] for name in columns])
                     write_row = copy.write_row
                     for row in rows:
@@ -307,10 +318,10 @@ class _Sink:
 @dataclass
 class _Event:
     id: int
-    dealer_index: int
     day: int  # date ordinal
     starts_at: datetime
     closes_at: datetime
+    seconds: int  # local time of the start
     kind: EventKind
     title: str
     points: int
@@ -370,7 +381,6 @@ class _Seeder:
         self.code_pairs = [a + b for a in CODE_ALPHABET for b in CODE_ALPHABET]
         self._midnights: dict[int, datetime] = {}
         self._since: dict[int, datetime] = {}
-        # Every second of a day (and the night before, for check-ins), made once.
         self._seconds = _Seconds()
         self._dates: dict[int, date] = {}
         self._months: dict[tuple[int, int], int] = {}
@@ -443,6 +453,10 @@ class _Seeder:
                     self._owner(i)
                 self.sink.flush()
             self.sink.close()
+        except BaseException:
+            # The writer must let go of the connection before the caller rolls back.
+            self.sink.stop()
+            raise
         finally:
             gc.enable()
         self._write_referrals()
@@ -507,7 +521,6 @@ class _Seeder:
             for r in rules
         ]
         self.colours = [c.id for c in db.session.scalars(select(Colour).where(Colour.active))]
-        self.colour_objects = {c.id: c for c in db.session.scalars(select(Colour))}
         self.programme = db.session.scalar(select(ReferralProgramme).limit(1))
         self.validity = dict(db.session.execute(select(Reward.id, Reward.validity_days)).all())
         self.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
@@ -628,7 +641,6 @@ class _Seeder:
         self.vins: list[str] = []
         self.first_car: dict[int, _Car] = {}
         self.facts: dict[int, tuple[str, str]] = {}
-        self.tier_at_end: dict[int, str] = {}
 
     def _plan_referrals(self) -> None:
         """Referrals between owners (planned first: both sides' histories depend on them)."""
@@ -704,23 +716,28 @@ class _Seeder:
         self.referrals.append(plan)
 
     def _write_past_events(self) -> None:
-        """One event a week per dealer over the history; capacities are set at the end."""
+        """Each dealer's events over the history, evenly spread; capacities are set at the end."""
         self.events: list[list[_Event]] = []
+        self.event_days: list[list[int]] = []
         rows = []
-        first_day = self.start + 3
+        first_day, span = self.start + 3, HISTORY_DAYS - 5
         for d, dealer in enumerate(self.dealers):
+            owners = self.dealer_of.count(d)
+            count = max(HISTORY_DAYS // 30, round(owners * EVENTS_PER_OWNER / EVENT_SIZE))
             events = []
-            for week, day in enumerate(range(first_day + d, self.today - 1, 7)):
-                kind, title, points, companions, hours = EVENT_KINDS[week % len(EVENT_KINDS)]
-                starts = self.at(day, 10 * 3600)
+            for number in range(count):
+                day = first_day + number * span // count
+                kind, title, points, companions, hours = EVENT_KINDS[number % len(EVENT_KINDS)]
+                seconds = (10, 14, 19)[number % 3] * 3600
+                starts = self.at(day, seconds)
                 event = _Event(
                     id=self.ids[Event](),
-                    dealer_index=d,
                     day=day,
                     starts_at=starts,
                     closes_at=starts - timedelta(days=1),
+                    seconds=seconds,
                     kind=kind,
-                    title=f"{title} #{week + 1}",
+                    title=f"{title} #{number + 1}",
                     points=points,
                     companions=companions,
                     staff_id=self.staff[d].events,
@@ -754,9 +771,9 @@ class _Seeder:
                     }
                 )
             self.events.append(events)
+            self.event_days.append([e.day for e in events])
         if rows:
             db.session.execute(insert(Event.__table__), rows)
-        self.first_event_day = first_day
 
     # ---- identifiers
 
@@ -945,15 +962,15 @@ class _Seeder:
         if i == 0:
             count = sum(ACTIVITIES) // 2
         count = min(count, max(3, (today - joined) // 3))
-        events = self.events[self.dealer_of[i]]
         acts = []
         for _ in range(count):
             day = self.between(joined + 1, today - 1)
             roll = rng.random()
             if VISIT_SHARE <= roll < EVENT_SHARE:
-                event = self._event_near(events, day, i)
+                event = self._event_for(i)
                 if event is not None:
-                    acts.append((event.day, 10 * 3600 + self.between(-1_800, 1_800), "E", event))
+                    checked_in = event.seconds + self.between(-1_800, 1_800)
+                    acts.append((event.day, checked_in, "E", event))
                     continue
             kind = "V" if roll < EVENT_SHARE else "R"
             acts.append((day, self.between(9 * 3600, 19 * 3600), kind, None))
@@ -964,20 +981,23 @@ class _Seeder:
         # The no-shows and cancellations: registrations without points.
         for status in ("no_show", "cancelled"):
             if rng.random() < (0.12 if status == "no_show" else 0.05):
-                event = self._event_near(events, self.between(joined + 1, today - 1), i)
+                event = self._event_for(i)
                 if event is not None:
                     self._registration(event, i, cars, status)
         return acts
 
-    def _event_near(self, events: list[_Event], day: int, i: int) -> _Event | None:
-        """The dealer's event of the week of ``day`` that owner ``i`` could sign up for."""
-        week = (day - self.first_event_day) // 7
-        if not 0 <= week < len(events):
+    def _event_for(self, i: int) -> _Event | None:
+        """A random event of owner ``i``'s dealer whose registration closed after they joined
+        (and which they have not signed up for yet), or None."""
+        d = self.dealer_of[i]
+        events = self.events[d]
+        # Registration closes a day before the start: the owner joined at least a day earlier.
+        first = bisect.bisect_left(self.event_days[d], self.join[i] + 2)
+        if first == len(events):
             return None
-        event = events[week]
+        event = events[self.between(first, len(events) - 1)]
         member_id = self.member_base + i
-        earliest = self.at(self.join[i], 20 * 3600)
-        if member_id in event.members or event.closes_at - timedelta(hours=1) < earliest:
+        if member_id in event.members:
             return None
         event.members.add(member_id)
         return event
@@ -1424,7 +1444,6 @@ class _History:
             )
         )
         self.rows[PointsEntry.__table__].extend(self.entries)
-        s.tier_at_end[self.i] = self.tier
 
     def _visit(self, day: int, at: datetime, *, amount_fen: int | None = None) -> None:
         s, rand = self.s, self.s.rand
