@@ -247,3 +247,11 @@ def test_odd_input_is_refused_before_the_database(app):
 @pytest.mark.postgres
 def test_odd_input_is_refused_before_the_database_on_postgresql(pg_app):
     _odd_input(pg_app)
+
+
+def test_the_language_cookie_is_secure_in_production_too(production_app):
+    client = production_app.test_client()
+    response = client.get("/lang/zh", base_url="https://club.example.com")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("lang=zh;")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
