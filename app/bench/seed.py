@@ -76,7 +76,7 @@ from app.rewards.services import CODE_ALPHABET, MAX_STOCK, format_voucher_code
 from app.service.models import ServiceVisit
 
 OWNER_MOBILE = "13900000000"
-DEFAULT_PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark's documented test login
+DEFAULT_PASSWORD = "bench-password-1"  # noqa: S105 - documented bench login  # nosec B105
 DEALER_CODE = "SZ01"
 CHECKIN_TICKETS = 40_000
 ACTIVE_VOUCHERS = 40_000
@@ -367,7 +367,7 @@ class _Seeder:
         self.now = now
         self.today = local_date(now).toordinal()
         self.start = self.today - HISTORY_DAYS
-        self.rng = random.Random(RANDOM_SEED)  # noqa: S311 - reproducible data, not secrets
+        self.rng = random.Random(RANDOM_SEED)  # noqa: S311 - reproducible data, not secrets  # nosec B311
         self.demo = SimpleNamespace(
             dealers=DEALERS,
             surnames=SURNAMES,
