@@ -304,12 +304,26 @@ class _Sink:
                     for row in rows:
                         write_row(row)
             return
-        statement = insert(table)
+        # The Core insert, compiled once, and each column's own conversion (UTC timestamps,
+        # dates...), run on the DB-API cursor: SQLAlchemy's per-row work costs more than SQLite's.
+        dialect = self.connection.dialect
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        order = [columns.index(name) for name in compiled.positiontup]
+        convert = [
+            (position, processor)
+            for position, name in enumerate(columns)
+            if (processor := table.c[name].type.bind_processor(dialect)) is not None
+        ]
+        cursor = self.connection.connection.driver_connection.cursor()
         for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
-            chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
-            self.connection.execute(
-                statement, [dict(zip(columns, row, strict=True)) for row in chunk]
-            )
+            batch = []
+            for row in rows[start : start + SQLITE_ROWS_PER_INSERT]:
+                row = list(row)
+                for position, processor in convert:
+                    row[position] = processor(row[position])
+                batch.append([row[position] for position in order])
+            cursor.executemany(compiled.string, batch)
+        cursor.close()
 
 
 # ------------------------------------------------------------------------------- the seeder
