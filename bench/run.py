@@ -326,7 +326,7 @@ def machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "database": "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite",
-        "wrk": wrk_version.strip(),
+        "wrk": wrk_version.split(" Copyright")[0].strip(),
         "load": f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s",
         "commit": commit,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
