@@ -654,7 +654,7 @@ class _Seeder:
         self.voucher_codes: list[str] = []
         self.vins: list[str] = []
         self.first_car: dict[int, _Car] = {}
-        self.facts: dict[int, tuple[str, str]] = {}
+        self.facts: dict[int, tuple[str, str, str]] = {}
 
     def _plan_referrals(self) -> None:
         """Referrals between owners (planned first: both sides' histories depend on them)."""
@@ -882,7 +882,7 @@ class _Seeder:
         )
         opted_in = rng.random() < 0.35
         occupation, area = rng.choice(demo.occupations), rng.choice(demo.areas)
-        self.facts[i] = (occupation, area)
+        self.facts[i] = (occupation, area, name)
         rows[Member.__table__].append(
             (
                 member_id,
@@ -1113,12 +1113,13 @@ class _Seeder:
                 "dealer_id": self.dealers[self.dealer_of[r]].id,
                 "referrer_id": self.member_base + r,
                 "referrer_vehicle_id": car.id,
-                "friend_name": self._name(),
+                "friend_name": self._name() if f is None else self.facts[f][2],
                 "friend_mobile": plan.get("mobile") or (OWNER_MOBILE if f == 0 else f"136{f:08d}"),
                 "model_of_interest": self.rng.choice(known_models),
                 "status": status,
                 "registered_by_id": self.user_base + r,
-                "consultant_id": staff.consultant,
+                # A consultant in a fraudulent referral would be flagged: these owners acted alone.
+                "consultant_id": None if status == "fraud" else staff.consultant,
                 "registered_at": plan["registered"],
                 "visited_on": self.date(plan["visited_on"]) if "visited_on" in plan else None,
                 "purchased_at": plan.get("purchased"),
