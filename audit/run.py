@@ -18,16 +18,12 @@ each page's full Lighthouse JSON report in, to read the details of a score).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import http.cookiejar
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +32,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from bench.serve import Session, flask, gunicorn, production_env
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT = ROOT / "audit"
@@ -88,97 +86,6 @@ def ensure_lighthouse() -> None:
     subprocess.run(
         ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=AUDIT, check=True
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def flask(env: dict, *args: str) -> None:
-    subprocess.run(
-        [str(BIN / "flask"), *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-
-
-def production_env(instance: Path) -> dict:
-    """ProductionConfig on a new SQLite file; plain http on 127.0.0.1, so no secure cookies."""
-    from app.core.tokens import generate_key_spec
-
-    return {
-        **os.environ,
-        "FLASK_APP": "wsgi",
-        "CARCLUB_ENV": "production",
-        "CARCLUB_INSTANCE_PATH": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'carclub.sqlite'}",
-        "SECRET_KEY": secrets.token_hex(32),
-        "TOKEN_SIGNING_KEY": generate_key_spec(),
-        "SESSION_COOKIE_SECURE": "0",
-    }
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict):
-    """The portal under gunicorn (two sync workers) on a free port; yields the base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/login", timeout=2).read()
-                break
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"gunicorn did not answer on {base}/login")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-class Session:
-    """A logged-in browser-like session (cookies kept), through the real login form."""
-
-    def __init__(self, base: str, mobile: str, password: str = PASSWORD):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        form = self.get("/login")
-        token = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form)
-        value = token and re.search(r'value="([^"]+)"', token.group(0))
-        if not value:
-            raise RuntimeError("no CSRF token on the login form")
-        body = urllib.parse.urlencode(
-            {"csrf_token": value.group(1), "mobile": mobile, "password": password}
-        ).encode()
-        with self.opener.open(base + "/login", data=body) as response:
-            if urllib.parse.urlsplit(response.url).path == "/login":
-                raise RuntimeError(f"could not log in as {mobile}")
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path) as response:
-            return response.read().decode()
-
-    @property
-    def cookie(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
 def owners_event(events_page: str) -> str:
@@ -332,9 +239,9 @@ def main() -> int:
         env = production_env(instance)
         flask(env, "db", "upgrade")
         flask(env, "seed-demo")
-        with gunicorn(env) as base:
-            owner = Session(base, OWNER)
-            staff = Session(base, EVENT_STAFF)
+        with gunicorn("wsgi:app", env) as base:
+            owner = Session(base, OWNER, PASSWORD)
+            staff = Session(base, EVENT_STAFF, PASSWORD)
             event = owners_event(owner.get("/events"))
             event_id = event.rsplit("/", 1)[1]
             gate = f"/admin/events/{event_id}/checkin"

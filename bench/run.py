@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import http.cookiejar
 import json
 import os
 import platform
-import re
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,10 +29,10 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.serve import BIN, ROOT, Session, flask, gunicorn, production_env
+
 SCRIPTS = ROOT / "bench" / "scripts"
 RESULTS = ROOT / "bench" / "results"
-BIN = Path(sys.executable).parent
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
@@ -103,38 +99,6 @@ def database(members: int, workdir: Path):
 # ---------------------------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(module: str, env: dict, probe: str):
-    """Serve ``module`` with gunicorn.conf.py on a free port; yields the base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), module],
-        cwd=ROOT,
-        env={**env, "BIND": f"127.0.0.1:{port}"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + probe, timeout=2).read()
-                break
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn {module} exited with {proc.returncode}")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"gunicorn {module} did not answer on {base}{probe}")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 def wrk(name: str, url: str, *, script: str = "get.lua", headers=(), env=None) -> Figure:
     """Load ``url`` for BENCH_SECONDS; the Lua script prints the figures as JSON."""
     args = [
@@ -171,35 +135,6 @@ def wrk(name: str, url: str, *, script: str = "get.lua", headers=(), env=None) -
 # ----------------------------------------------------------------------------- the portal
 
 
-def flask(env: dict, *args: str) -> str:
-    return subprocess.run(
-        [str(BIN / "flask"), *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def log_in(base: str, mobile: str, password: str) -> str:
-    """Log in through the real form; returns the Cookie header of the session."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(base + "/login").read().decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token"[^>]*value="([^"]+)"', page
-    )
-    body = urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "mobile": mobile, "password": password}
-    ).encode()
-    opener.open(base + "/login", data=body).read()
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    if "session=" not in cookie:
-        raise RuntimeError(f"could not log in as {mobile}")
-    return cookie
-
-
 def timed_get(url: str, cookie: str, runs: int = 3) -> float:
     """The median seconds of ``runs`` sequential GETs (after one warm-up)."""
     request = urllib.request.Request(url, headers={"Cookie": cookie})
@@ -233,7 +168,10 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
         today = dt.date.today().isoformat()
         checkins = bodies(
             workdir / "checkin.jsonl",
-            ({"event_id": t["event_id"], "ticket": t["ticket"]} for t in _tickets(manifest)),
+            (
+                {"event_id": manifest["checkin"]["event_id"], "ticket": ticket}
+                for ticket in manifest["checkin"]["tickets"]
+            ),
         )
         vouchers = bodies(workdir / "vouchers.jsonl", ({"code": c} for c in manifest["vouchers"]))
         vins = manifest["vins"]
@@ -253,8 +191,8 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
         )
         figures = {}
         with gunicorn("wsgi:app", env, "/login") as base:
-            owner = log_in(base, manifest["owner"]["mobile"], manifest["owner"]["password"])
-            staff = log_in(base, manifest["staff"]["mobile"], manifest["staff"]["password"])
+            owner = Session(base, **manifest["owner"]).cookie
+            staff = Session(base, **manifest["staff"]).cookie
             api = {"BENCH_API_KEY": manifest["api_key"]}
             for name, path in (("card", "/card"), ("points", "/me/points")):
                 figures[name] = wrk(name, base + path, headers=[f"Cookie: {owner}"])
@@ -296,15 +234,6 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
                 "vouchers": len(manifest["vouchers"]),
             },
         }
-
-
-def _tickets(manifest: dict):
-    checkin = manifest["checkin"]
-    for ticket in checkin["tickets"]:
-        if isinstance(ticket, dict):
-            yield ticket
-        else:
-            yield {"event_id": checkin["event_id"], "ticket": ticket}
 
 
 # -------------------------------------------------------------------------------- report
@@ -425,16 +354,7 @@ def main() -> int:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="carclub-bench-"))
-    env = {
-        **os.environ,
-        "FLASK_APP": "wsgi",
-        "CARCLUB_ENV": "production",
-        "CARCLUB_INSTANCE_PATH": str(workdir),
-        "SECRET_KEY": secrets.token_hex(32),
-        "TOKEN_SIGNING_KEY": os.environ.get("BENCH_TOKEN_SIGNING_KEY") or _signing_key(),
-        "SESSION_COOKIE_SECURE": "0",  # plain http on 127.0.0.1
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = production_env(workdir)
     try:
         with gunicorn("bench.hello:app", env, "/hello") as base:
             ceiling = wrk("ceiling", base + "/hello")
@@ -452,13 +372,6 @@ def main() -> int:
     (RESULTS / "latest.md").write_text(text)
     print(text)
     return 0
-
-
-def _signing_key() -> str:
-    """A fresh Ed25519 signing key in the form the app reads from TOKEN_SIGNING_KEY."""
-    from app.core.tokens import generate_key_spec
-
-    return generate_key_spec()
 
 
 if __name__ == "__main__":

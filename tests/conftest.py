@@ -211,6 +211,12 @@ def pg_url():
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_app(request):
+    """The app on a migrated, empty database: SQLite, then PostgreSQL from TEST_DATABASE_URL."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
 @pytest.fixture
 def pg_app(pg_url):
     """The app on a migrated, empty PostgreSQL database."""

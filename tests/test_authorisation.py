@@ -14,7 +14,7 @@ from tests.admin.matrix import (
     STAFF,
     SZ01_ONLY,
     assert_nothing_of_the_others,
-    build_desk,
+    module_desk,
 )
 from tests.admin.test_views import ROUTES as STAFF_ROUTES
 from tests.routes_public import API_ROUTES, ROUTES
@@ -24,12 +24,7 @@ DENIED = "Your account may not open this page."
 HOME = {"member": "/", "gz_member": "/", "partner": "/partner"}
 
 
-@pytest.fixture(scope="module")
-def desk(template_db, tmp_path_factory):
-    """One app for the whole matrix (each case is a single request)."""
-    desk = build_desk(template_db, tmp_path_factory.mktemp("authorisation"))
-    yield desk
-    desk.close()
+desk = module_desk("authorisation")
 
 
 def test_every_route_of_the_app_is_in_a_matrix(app):

@@ -31,10 +31,10 @@ MANIFEST_KEYS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def bench_app(request):
+@pytest.fixture
+def bench_app(db_app):
     """The app on a migrated, empty database: SQLite, and PostgreSQL from TEST_DATABASE_URL."""
-    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+    return db_app
 
 
 def seed(app, tmp_path, members: int = MEMBERS):

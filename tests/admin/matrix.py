@@ -6,6 +6,8 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
+import pytest
+
 from app.auth.services import invitation_token
 from app.cards.services import active_card
 from app.core.clock import utcnow
@@ -323,3 +325,16 @@ def _owners_things(sz, gz, owner, ids: dict) -> dict:
         "spare_appointment_id": spare_appointment.id,
         "card_number": active_card(owner).number,
     }
+
+
+def module_desk(folder: str):
+    """A module-scoped ``desk`` fixture: one app for a whole matrix (each case is a single
+    request), in ``folder`` under pytest's temporary directory."""
+
+    @pytest.fixture(scope="module")
+    def desk(template_db, tmp_path_factory):
+        desk = build_desk(template_db, tmp_path_factory.mktemp(folder))
+        yield desk
+        desk.close()
+
+    return desk

@@ -22,7 +22,7 @@ from tests.admin.matrix import (
     PRINCIPALS,
     Route,
     assert_nothing_of_the_others,
-    build_desk,
+    module_desk,
 )
 from tests.conftest import login
 from tests.factories import (
@@ -262,12 +262,7 @@ def _audit(app, action: str) -> list[AuditEntry]:
 # --------------------------------------------------------------------- permission matrix
 
 
-@pytest.fixture(scope="module")
-def desk(template_db, tmp_path_factory):
-    """One app for the whole matrix (each case is a single request)."""
-    desk = build_desk(template_db, tmp_path_factory.mktemp("matrix"))
-    yield desk
-    desk.close()
+desk = module_desk("matrix")
 
 
 def test_the_matrix_covers_every_staff_route(app):

@@ -1,0 +1,107 @@
+"""Serving the portal for measurements (``make bench``, ``make audit``): the production settings
+on a fresh instance folder, gunicorn with gunicorn.conf.py on a free 127.0.0.1 port, and a
+logged-in session through the real login form."""
+
+from __future__ import annotations
+
+import contextlib
+import http.cookiejar
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def flask(env: dict, *args: str) -> str:
+    """Run ``flask <args>`` in the checkout with ``env``; returns what it printed."""
+    return subprocess.run(
+        [str(BIN / "flask"), *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def production_env(instance: Path, database_url: str | None = None) -> dict:
+    """ProductionConfig with fresh secrets on ``instance`` (a SQLite file there unless
+    ``database_url``); plain http on 127.0.0.1, so no secure cookies."""
+    from app.core.tokens import generate_key_spec
+
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "CARCLUB_ENV": "production",
+        "CARCLUB_INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url or f"sqlite:///{instance / 'carclub.sqlite'}",
+        "SECRET_KEY": secrets.token_hex(32),
+        "TOKEN_SIGNING_KEY": os.environ.get("BENCH_TOKEN_SIGNING_KEY") or generate_key_spec(),
+        "SESSION_COOKIE_SECURE": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@contextlib.contextmanager
+def gunicorn(module: str, env: dict, probe: str = "/login"):
+    """Serve ``module`` with gunicorn.conf.py on a free port; yields the base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), module],
+        cwd=ROOT,
+        env={**env, "BIND": f"127.0.0.1:{port}"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + probe, timeout=2).read()
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn {module} exited with {proc.returncode}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn {module} did not answer on {base}{probe}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class Session:
+    """A logged-in browser-like session (cookies kept), through the real login form."""
+
+    def __init__(self, base: str, mobile: str, password: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        form = self.get("/login")
+        token = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form)
+        value = token and re.search(r'value="([^"]+)"', token.group(0))
+        if not value:
+            raise RuntimeError("no CSRF token on the login form")
+        body = urllib.parse.urlencode(
+            {"csrf_token": value.group(1), "mobile": mobile, "password": password}
+        ).encode()
+        with self.opener.open(base + "/login", data=body) as response:
+            if urllib.parse.urlsplit(response.url).path == "/login":
+                raise RuntimeError(f"could not log in as {mobile}")
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path) as response:
+            return response.read().decode()
+
+    @property
+    def cookie(self) -> str:
+        """The Cookie header of this session."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
