@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -62,7 +63,10 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(".")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    # The owner's profile and a staff member's dealer come in the same query: every page uses them.
+    user = db.session.get(
+        User, int(user_id), options=[joinedload(User.member), joinedload(User.dealer)]
+    )
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user

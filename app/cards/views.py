@@ -10,8 +10,7 @@ from app.cards.qr import qr_svg
 from app.core.errors import NotFound
 from app.core.permissions import member_required
 from app.core.web import call_service
-from app.loyalty.ledger import expiring_soon
-from app.loyalty.services import account_for
+from app.loyalty.ledger import account_with_expiring
 
 bp = Blueprint("cards", __name__, url_prefix="/card")
 
@@ -29,7 +28,7 @@ def show():
     """The member card: name, tier, balance, number and a fresh QR."""
     member = current_user.member
     card = _card_or_404()
-    account = account_for(member)
+    account, expiring = account_with_expiring(member.id)
     token = services.shown_card_token(card)
     return render_template(
         "cards/card.html",
@@ -37,7 +36,7 @@ def show():
         card=card,
         number=services.format_card_number(card.number),
         account=account,
-        expiring=expiring_soon(account.id),
+        expiring=expiring,
         qr=qr_svg(token.token, title=_("Member card QR code")),
         expires_at=token.expires_at,
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],

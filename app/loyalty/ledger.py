@@ -324,14 +324,29 @@ def expire_points(*, now: datetime | None = None) -> int:
     return sum(expire_account(a, now=now) for a in accounts_with_expired_lots(now=now))
 
 
+def _expiring_sum(account_id, today: date, days: int):
+    return select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+        *_open_lots(account_id, today), PointsEntry.expires_on <= today + timedelta(days=days)
+    )
+
+
 def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = None) -> int:
     """Points that expire within ``days`` (shown on the card)."""
-    today = local_date(now or utcnow())
-    return db.session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
-            *_open_lots(account_id, today), PointsEntry.expires_on <= today + timedelta(days=days)
+    return db.session.scalar(_expiring_sum(account_id, local_date(now or utcnow()), days))
+
+
+def account_with_expiring(
+    member_id: int, *, days: int = 60, now: datetime | None = None
+) -> tuple[PointsAccount, int]:
+    """The member's account and the points that expire within ``days``, in one query (the
+    card page is opened at a busy counter)."""
+    expiring = _expiring_sum(PointsAccount.id, local_date(now or utcnow()), days)
+    account, points = db.session.execute(
+        select(PointsAccount, expiring.scalar_subquery()).where(
+            PointsAccount.member_id == member_id
         )
-    )
+    ).one()
+    return account, points
 
 
 def qualifying_points(account_id: int, *, since: datetime, until: datetime) -> int:

@@ -1,5 +1,6 @@
 """Earning rules: dated versions, points for a service visit, the yuan value of a point (R2, R3)."""
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.loyalty.models import EarningRules
 
+VALUE_CACHE_SECONDS = 60
 CATEGORY_RATES = {
     "maintenance": "maintenance_rate",
     "repair": "repair_rate",
@@ -86,9 +88,25 @@ def visit_points(
     return VisitPoints(points, rate, tier_multiplier_pct, anniversary)
 
 
+def points_per_yuan(on: date) -> int:
+    """How many points make a yuan on ``on``. Shown next to every balance, so each process
+    keeps the figure for VALUE_CACHE_SECONDS: a new version is announced days ahead
+    (RULES_NOTICE_DAYS), so the figure in force today cannot change meanwhile."""
+    cache = current_app.extensions.setdefault("carclub.points_per_yuan", {})
+    hit = cache.get(on)
+    clock = time.monotonic()
+    if hit is not None and hit[1] > clock:
+        return hit[0]
+    if len(cache) > 64:
+        cache.clear()
+    value = rules_in_force(on).points_per_yuan_value
+    cache[on] = (value, clock + VALUE_CACHE_SECONDS)
+    return value
+
+
 def point_value_yuan(points: int, *, on: date | None = None) -> str:
     """What ``points`` are worth in yuan under the rules in force, e.g. '12.34'."""
-    per_yuan = rules_in_force(on or local_date(utcnow())).points_per_yuan_value
+    per_yuan = points_per_yuan(on or local_date(utcnow()))
     fen = points * 100 // per_yuan
     return f"{fen // 100}.{fen % 100:02d}"
 
@@ -141,6 +159,7 @@ def schedule_rules(
     )
     db.session.add(rules)
     db.session.flush()
+    current_app.extensions.pop("carclub.points_per_yuan", None)
     record_audit(
         actor,
         "earning_rules.scheduled",

@@ -1,6 +1,7 @@
 """The owner's points history and the card's expiry notice."""
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy import event
 
@@ -73,6 +74,8 @@ def test_card_and_history_use_the_same_number_of_queries_whatever_the_history(
     app, member, member_client
 ):
     give_points(app, member["id"], 3)
+    # Warm the per-process cache of the yuan value of a point, so both counts compare alike.
+    member_client.get("/card")
     with count_queries(app) as short:
         member_client.get("/card")
         member_client.get("/me/points")
@@ -112,3 +115,30 @@ def test_the_daily_job_expires_points_and_runs_due_reviews(app, member, clock):
     assert "expired 250 points; 0 tiers changed" in output
     again = app.test_cli_runner().invoke(args=["loyalty", "daily"]).output
     assert "expired 0 points; 0 tiers changed" in again
+
+
+def test_the_card_shows_the_yuan_value_of_the_rules_in_force_that_day(
+    member, member_client, staff_factory, clock
+):
+    give_points(member_client.application, member["id"], 1, points=1000)
+    assert "≈ ¥10.00" in member_client.get("/card").get_data(as_text=True)
+    hq = staff_factory("hq_admin", None)
+    announced = hq.post(
+        "/admin/earning-rules",
+        data={
+            "maintenance_rate": "100",
+            "repair_rate": "100",
+            "accident_rate": "50",
+            "other_rate": "100",
+            "anniversary_multiplier_pct": "200",
+            "points_per_yuan_value": "50",
+            "note": "Points are worth twice as much",
+            "effective_from": (clock.now().date() + timedelta(days=40)).isoformat(),
+        },
+        follow_redirects=True,
+    )
+    assert "New rules announced." in announced.get_data(as_text=True)
+    # Announced, not in force: today's figure stays.
+    assert "≈ ¥10.00" in member_client.get("/card").get_data(as_text=True)
+    clock.advance(days=40)
+    assert "≈ ¥20.00" in member_client.get("/card").get_data(as_text=True)
