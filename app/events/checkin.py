@@ -144,21 +144,20 @@ def _check_one(
         claims = current_app.extensions["token_signer"].verify(ticket, kind="ticket", now=now)
     except TokenError:
         return CheckInResult("invalid")
-    found = db.session.get(EventRegistration, claims.subject_id)
-    if found is None:
-        return CheckInResult("invalid")
-    if found.event_id != event.id:
-        return CheckInResult("wrong_event")
-    status = gate_status(found)
-    if status != "ok":
-        return CheckInResult(status, found)
     # Scans of one ticket queue on its row: two phones cannot both check it in.
     registration = db.session.execute(
         select(EventRegistration)
-        .where(EventRegistration.id == found.id)
+        .where(EventRegistration.id == claims.subject_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if registration is None:
+        return CheckInResult("invalid")
+    if registration.event_id != event.id:
+        return CheckInResult("wrong_event")
+    status = gate_status(registration)
+    if status != "ok":
+        return CheckInResult(status, registration)
     if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
         if replayed.registration_id == registration.id:
             return CheckInResult("checked_in", registration, replayed.checked_in_at)
@@ -190,7 +189,8 @@ def _check_one(
         )
     )
     db.session.flush()
-    return_deposit(registration, actor=actor, now=now)
+    if event.deposit_points:  # fixed once owners have signed up
+        return_deposit(registration, actor=actor, now=now)
     if event.attendance_points:
         post_points(
             account_for(registration.member).id,
