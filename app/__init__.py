@@ -247,8 +247,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["mask_mobile"] = mask_mobile
-    from flask_babel import format_date, format_datetime
+    from app.core.dates import format_local_date, format_local_datetime
 
-    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
-    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    app.jinja_env.filters["date"] = format_local_date
+    app.jinja_env.filters["datetime"] = format_local_datetime
     app.jinja_env.globals["session"] = session
