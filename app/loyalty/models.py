@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -76,6 +76,16 @@ class PointsEntry(db.Model):
         ),
         Index("ix_points_entries_account_lots", "account_id", "expires_on", "id"),
         Index("ix_points_entries_account_created", "account_id", "created_at"),
+        # The points liability report: lots with points left by date (those past it that the
+        # daily expiry has not taken yet; those expiring in the next months).
+        Index(
+            "ix_points_entries_open_lots",
+            "expires_on",
+            "account_id",
+            "remaining",
+            postgresql_where=text("remaining > 0"),
+            sqlite_where=text("remaining > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

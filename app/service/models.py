@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -39,6 +39,25 @@ class ServiceVisit(db.Model):
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         CheckConstraint("mileage_km >= 0", name="mileage_not_negative"),
         CheckConstraint("points_awarded >= 0", name="points_not_negative"),
+        # The insight reports: a car's and an owner's last visit, and an event attendee's
+        # visits in its window (the dealer and amount in the index, so it answers alone).
+        # Refunded visits never count there, and are left out.
+        Index(
+            "ix_service_visits_vehicle_counted",
+            "vehicle_id",
+            "visited_on",
+            postgresql_where=text("status <> 'refunded'"),
+            sqlite_where=text("status <> 'refunded'"),
+        ),
+        Index(
+            "ix_service_visits_member_counted",
+            "member_id",
+            "visited_on",
+            "dealer_id",
+            "amount_fen",
+            postgresql_where=text("status <> 'refunded'"),
+            sqlite_where=text("status <> 'refunded'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
