@@ -33,7 +33,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -62,6 +63,10 @@ LOST_PER_PAGE = 25
 EVENTS_PER_PAGE = 20
 # Events per query when figures are computed for many events at once.
 _CHUNK = 500
+
+# A visit counts until it is refunded. A literal, not a bound parameter, so that PostgreSQL and
+# SQLite use the partial indexes that say the same (0008).
+COUNTED_VISIT = ServiceVisit.status != literal_column(f"'{VisitStatus.REFUNDED.value}'")
 
 SEGMENTS = ("loyal", "swinging", "lost")
 SEGMENT_LABELS = {"loyal": _l("Loyal"), "swinging": _l("Swinging"), "lost": _l("Lost")}
@@ -457,54 +462,61 @@ def segments(actor: User, *, dealer_id: int | None = None, now: datetime | None 
 # ------------------------------------------------------------------------ lost customers
 
 
-def _warranty_conditions(today: date):
-    """(in warranty, out of warranty) as SQL conditions on Vehicle; neither is ever NULL."""
+def _warranty_inside(today: date):
+    """In warranty, as an SQL condition on Vehicle that is never NULL."""
     start = func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on)
     # start + 36 months >= today  ⇔  start >= today - 36 months (add_months clamps both ways).
     default_from = add_months(today, -DEFAULT_WARRANTY_MONTHS)
     until = Vehicle.warranty_until
-    inside = or_(
+    return or_(
         and_(until.is_not(None), until >= today), and_(until.is_(None), start >= default_from)
     )
-    outside = or_(
-        and_(until.is_not(None), until < today), and_(until.is_(None), start < default_from)
-    )
-    return inside, outside
 
 
-def _lost_cars(scope: int | None, warranty: str, today: date):
-    """(FROM/WHERE-ready select of Vehicle.id, the recency expression, last visit subquery)."""
+def _lost_cars(scope: int | None, today: date):
+    """The lost cars in scope: a subquery of (vehicle_id, last_visit, since, inside).
+
+    A car's last visit is looked up per car (an index-only probe of the partial
+    (vehicle_id, visited_on) index), not a max over every visit of every car."""
     _loyal, lost_days = segment_days()
     last_visit = (
-        select(
-            ServiceVisit.vehicle_id.label("vehicle_id"),
-            func.max(ServiceVisit.visited_on).label("last_visit"),
-        )
-        .where(ServiceVisit.status != VisitStatus.REFUNDED)
-        .group_by(ServiceVisit.vehicle_id)
-        .subquery()
+        select(func.max(ServiceVisit.visited_on))
+        .where(ServiceVisit.vehicle_id == Vehicle.id, COUNTED_VISIT)
+        .scalar_subquery()
     )
-    since = func.coalesce(
-        last_visit.c.last_visit, Vehicle.delivered_on, Vehicle.purchased_on
-    ).label("since")
-    inside, outside = _warranty_conditions(today)
-    query = (
-        select(Vehicle.id)
-        .select_from(Vehicle)
-        .join(Member, Member.id == Vehicle.member_id)
-        .outerjoin(last_visit, last_visit.c.vehicle_id == Vehicle.id)
+    cars = select(
+        Vehicle.id.label("vehicle_id"),
+        last_visit.label("last_visit"),
+        func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on).label("start"),
+        case((_warranty_inside(today), 1), else_=0).label("inside"),
+    ).join(Member, Member.id == Vehicle.member_id)
+    if scope is not None:
+        cars = cars.where(Member.dealer_id == scope)
+    cars = cars.subquery()
+    since = func.coalesce(cars.c.last_visit, cars.c.start)
+    return (
+        select(cars.c.vehicle_id, cars.c.last_visit, since.label("since"), cars.c.inside)
         .where(
             since <= today - timedelta(days=LOST_LIST_MIN_DAYS),
             since >= today - timedelta(days=lost_days),
         )
+        .subquery()
     )
-    if scope is not None:
-        query = query.where(Member.dealer_id == scope)
-    if warranty == "in":
-        query = query.where(inside)
-    elif warranty == "out":
-        query = query.where(outside)
-    return query, since, last_visit, inside
+
+
+class ListPagination(Pagination):
+    """Flask-SQLAlchemy's pager over a list already fetched (``items=``)."""
+
+    def _query_items(self) -> list:
+        start = (self.page - 1) * self.per_page
+        return self._query_args["items"][start : start + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def _warranty_matches(warranty: str, inside: int) -> bool:
+    return warranty == "all" or bool(inside) == (warranty == "in")
 
 
 def lost_customers(
@@ -521,32 +533,51 @@ def lost_customers(
     scope = scoped_dealer_id(actor, dealer_id)
     today = local_date(now or utcnow())
     warranty = warranty if warranty in WARRANTY_FILTERS else "all"
-    cars, since, last_visit, inside = _lost_cars(scope, warranty, today)
-
-    every, *_unused = _lost_cars(scope, "all", today)
-    flag = case((inside, 1), else_=0)
-    split = every.with_only_columns(func.count(), func.coalesce(func.sum(flag), 0))
-    total, in_warranty = db.session.execute(split).one()
-
-    ordered = cars.order_by(since, Vehicle.id)
+    lost = _lost_cars(scope, today)
+    details = (
+        select(
+            Member.id.label("member_id"),
+            Member.name,
+            User.mobile,
+            Vehicle.model,
+            Vehicle.plate,
+            lost.c.last_visit,
+            lost.c.since,
+            func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on).label("start"),
+            Vehicle.warranty_until,
+            lost.c.inside,
+        )
+        .select_from(lost)
+        .join(Vehicle, Vehicle.id == lost.c.vehicle_id)
+        .join(Member, Member.id == Vehicle.member_id)
+        .join(User, User.id == Member.user_id)
+        .order_by(lost.c.since, lost.c.vehicle_id)
+    )
     pagination = None
-    details = ordered.with_only_columns(
-        Member.id.label("member_id"),
-        Member.name,
-        User.mobile,
-        Vehicle.model,
-        Vehicle.plate,
-        last_visit.c.last_visit,
-        since,
-        func.coalesce(Vehicle.delivered_on, Vehicle.purchased_on).label("start"),
-        Vehicle.warranty_until,
-        flag.label("inside"),
-    ).join(User, User.id == Member.user_id)
-    if page is not None:
-        pagination = db.paginate(ordered, page=page, per_page=per_page, error_out=False)
-        details = details.where(Vehicle.id.in_(pagination.items or [0]))
+    if page is None:
+        cars = db.session.execute(details).all()
+        total, in_warranty = len(cars), sum(car.inside for car in cars)
+        cars = [car for car in cars if _warranty_matches(warranty, car.inside)]
+    else:
+        # The lost set is worked out once: the counts and the page come from its ids.
+        ids = db.session.execute(
+            select(lost.c.vehicle_id, lost.c.inside).order_by(lost.c.since, lost.c.vehicle_id)
+        ).all()
+        total, in_warranty = len(ids), sum(car.inside for car in ids)
+        pagination = ListPagination(
+            page=page,
+            per_page=per_page,
+            max_per_page=None,
+            error_out=False,
+            items=[car.vehicle_id for car in ids if _warranty_matches(warranty, car.inside)],
+        )
+        cars = (
+            db.session.execute(details.where(lost.c.vehicle_id.in_(pagination.items))).all()
+            if pagination.items
+            else []
+        )
     rows = []
-    for car in db.session.execute(details):
+    for car in cars:
         until = car.warranty_until or add_months(car.start, DEFAULT_WARRANTY_MONTHS)
         rows.append(
             _row(
@@ -1037,13 +1068,13 @@ def headline(actor: User, *, dealer_id: int | None = None, now: datetime | None 
     members = select(func.count(Member.id))
     if scope is not None:
         members = members.where(Member.dealer_id == scope)
-    cars, *_rest = _lost_cars(scope, "all", today)
+    lost = _lost_cars(scope, today)
     lots = _open_lots(scope, today).subquery()
     outstanding = db.session.scalar(select(func.coalesce(func.sum(lots.c.remaining), 0)))
     return {
         "dealer_id": scope,
         "members": db.session.scalar(members),
-        "lost": db.session.scalar(cars.with_only_columns(func.count())),
+        "lost": db.session.scalar(select(func.count()).select_from(lost)),
         "outstanding": outstanding,
         "value": points_value_yuan(outstanding),
     }
