@@ -338,19 +338,17 @@ def segment_days() -> tuple[int, int]:
     return config["SEGMENT_LOYAL_DAYS"], config["SEGMENT_LOST_DAYS"]
 
 
-def _member_segments(today: date):
-    """Members with their dealer, tier and segment (loyal / swinging / lost by recency)."""
+def _segment_counts(scope: int | None, today: date):
+    """(dealer_id, tier, segment, members) for the members in scope."""
     loyal_days, lost_days = segment_days()
     loyal_from = today - timedelta(days=loyal_days)
     lost_before = today - timedelta(days=lost_days)
+    # Per owner, an index-only probe of the partial (member_id, visited_on) index, instead of
+    # a max over every visit of every owner.
     last_visit = (
-        select(
-            ServiceVisit.member_id.label("member_id"),
-            func.max(ServiceVisit.visited_on).label("last_visit"),
-        )
-        .where(ServiceVisit.status != VisitStatus.REFUNDED)
-        .group_by(ServiceVisit.member_id)
-        .subquery()
+        select(func.max(ServiceVisit.visited_on))
+        .where(ServiceVisit.member_id == Member.id, COUNTED_VISIT)
+        .scalar_subquery()
     )
     newest_car = (
         select(
@@ -360,23 +358,34 @@ def _member_segments(today: date):
         .group_by(Vehicle.member_id)
         .subquery()
     )
-    since = func.coalesce(last_visit.c.last_visit, newest_car.c.car_on)
-    segment = case(
-        (since >= loyal_from, "loyal"),
-        (since >= lost_before, "swinging"),
-        (since.is_not(None), "lost"),
-        # Neither a visit nor a car: from the day the owner joined.
+    # Neither a visit nor a car: from the day the owner joined.
+    joined = case(
         (Member.created_at >= local_midnight(loyal_from), "loyal"),
         (Member.created_at >= local_midnight(lost_before), "swinging"),
         else_="lost",
     )
-    members = _member_tier().subquery()
-    return (
-        select(members.c.dealer_id, members.c.tier, segment.label("segment"))
-        .select_from(members)
-        .join(Member, Member.id == members.c.member_id)
-        .outerjoin(last_visit, last_visit.c.member_id == members.c.member_id)
-        .outerjoin(newest_car, newest_car.c.member_id == members.c.member_id)
+    members = (
+        _member_tier()
+        .add_columns(
+            func.coalesce(last_visit, newest_car.c.car_on).label("since"), joined.label("joined")
+        )
+        .outerjoin(newest_car, newest_car.c.member_id == Member.id)
+    )
+    if scope is not None:
+        members = members.where(Member.dealer_id == scope)
+    members = members.subquery()
+    # Owners are counted per day first, so each one's last visit is looked up once (the
+    # segment's CASE would otherwise repeat it) and the CASE runs on a few thousand rows.
+    keys = (members.c.dealer_id, members.c.tier, members.c.since, members.c.joined)
+    days = select(*keys, func.count().label("members")).group_by(*keys).subquery()
+    segment = case(
+        (days.c.since >= loyal_from, "loyal"),
+        (days.c.since >= lost_before, "swinging"),
+        (days.c.since.is_not(None), "lost"),
+        else_=days.c.joined,
+    )
+    return select(days.c.dealer_id, days.c.tier, segment, func.sum(days.c.members)).group_by(
+        days.c.dealer_id, days.c.tier, segment
     )
 
 
@@ -384,17 +393,8 @@ def segments(actor: User, *, dealer_id: int | None = None, now: datetime | None 
     """Members by segment (loyal / swinging / lost) and tier, and per dealer for HQ."""
     scope = scoped_dealer_id(actor, dealer_id)
     today = local_date(now or utcnow())
-    members = _member_segments(today)
-    if scope is not None:
-        members = members.where(Member.dealer_id == scope)
-    sub = members.subquery()
     counts: dict[tuple[int, str, str], int] = {
-        (d, t, s): n
-        for d, t, s, n in db.session.execute(
-            select(sub.c.dealer_id, sub.c.tier, sub.c.segment, func.count()).group_by(
-                sub.c.dealer_id, sub.c.tier, sub.c.segment
-            )
-        )
+        (d, t, s): int(n) for d, t, s, n in db.session.execute(_segment_counts(scope, today))
     }
     codes = _tier_codes()
 
