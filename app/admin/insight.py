@@ -1114,7 +1114,10 @@ def campaign_results(
         _chart(_("Success rate"), rate_bars, scale=100),
         _chart(_("Revenue (¥)"), revenue_bars),
     ]
-    open_windows = sum(1 for e in every if revenue_window(e)[1] >= today)
+    # Windows still open: the last day counted (30 days after the event's last day) is today or
+    # later, i.e. the event ended on or after the first moment of the day 30 days ago.
+    still_counting = local_midnight(today - timedelta(days=CAMPAIGN_WINDOW_DAYS))
+    open_windows = sum(1 for e in every if e.ends_at >= still_counting)
     return Report(
         scope,
         [table],

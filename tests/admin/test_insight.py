@@ -938,6 +938,15 @@ def test_campaign_results(world, small_pages, who, asked, sees):
     assert csv_rows(client, "campaigns", "campaigns", **query) == [_header(table), *expected]
     # The data set has revenue to count, and visits outside the windows it must not count.
     assert expected[-1][-3] != "0.00"
+    # Some windows are still open (counting until today or later), the others closed.
+    still_open = sum(
+        1
+        for e in events_of(truth, sees, ended=True)
+        if local_day(e.ends_at) + timedelta(days=30) >= TODAY
+    )
+    assert 0 < still_open < len(expected) - 1
+    html = client.get("/admin/insight/campaigns", query_string=query).get_data(as_text=True)
+    assert f"Events whose window is still open: {still_open};" in html
 
 
 def test_campaign_windows_count_day_30_and_not_day_31(world):
