@@ -919,7 +919,10 @@ def test_event_attendance(world, small_pages, who, asked, sees):
 
 
 @pytest.mark.parametrize(("who", "asked", "sees"), VIEWS, ids=VIEW_IDS)
-def test_campaign_results(world, small_pages, who, asked, sees):
+def test_campaign_results(world, small_pages, monkeypatch, who, asked, sees):
+    from app.admin import insight
+
+    monkeypatch.setattr(insight, "_CHUNK", 3)  # SQLite's VALUES lists of a few events each
     truth, clients, _app = world
     client, query = clients[who], _query(truth, asked)
     expected = expected_campaigns(truth, sees)
