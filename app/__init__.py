@@ -85,6 +85,7 @@ def _register_models() -> None:
     # Import every model so metadata (and Alembic autogenerate) sees all tables.
     import app.api.models
     import app.auth.models
+    import app.campaigns.models
     import app.cards.models
     import app.care.models
     import app.core.audit
@@ -101,6 +102,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.campaigns.views import bp as campaigns_bp
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
     from app.events.views import bp as events_bp
@@ -125,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         payments_bp,
         partners_bp,
         service_bp,
+        campaigns_bp,
     ):
         app.register_blueprint(blueprint)
 

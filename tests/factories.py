@@ -158,3 +158,28 @@ def make_event(staff, *, now, kind=None, **overrides):
         **overrides,
     }
     return create_event(staff, kind=kind, now=now, **fields)
+
+
+def make_visit(member: Member, visited_on: date, category: str, amount_fen: int, **overrides):
+    """A service visit of ``member``'s first car at their dealer, as recorded (no points)."""
+    from app.core.clock import utcnow
+    from app.service.models import ServiceCategory, ServiceVisit
+
+    car = member.vehicles[0] if member.vehicles else make_vehicle(member)
+    data = {
+        "dealer_id": member.dealer_id,
+        "ro_number": f"RO-{next(_seq)}",
+        "vehicle_id": car.id,
+        "member_id": member.id,
+        "visited_on": visited_on,
+        "mileage_km": 1000,
+        "amount_fen": amount_fen,
+        "category": ServiceCategory(category),
+        "source": "staff",
+        "created_at": utcnow(),
+        **overrides,
+    }
+    visit = ServiceVisit(**data)
+    db.session.add(visit)
+    db.session.flush()
+    return visit

@@ -118,6 +118,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.
+    "campaigns.segments": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "campaigns.thresholds": frozenset({Role.HQ_ADMIN}),
 }
 
 

@@ -1,9 +1,15 @@
 """The staff routes of partners, care, appointments and insight in the permission matrix,
 and what the desk needs of them. Each part keeps its routes and desk data in its own module."""
 
-from tests.admin import routes_appointments, routes_care, routes_insight, routes_partners
+from tests.admin import (
+    routes_appointments,
+    routes_campaigns,
+    routes_care,
+    routes_insight,
+    routes_partners,
+)
 
-PARTS = (routes_partners, routes_care, routes_appointments, routes_insight)
+PARTS = (routes_partners, routes_care, routes_appointments, routes_insight, routes_campaigns)
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 
 

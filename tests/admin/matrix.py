@@ -91,6 +91,8 @@ HOLDERS = {
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
+    "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
+    "campaigns.thresholds": frozenset({"hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

@@ -1,0 +1,1 @@
+"""Campaigns on the owner base (R11): C3 segments first."""

@@ -1,0 +1,80 @@
+"""Staff pages of campaigns: the C3 segments and their thresholds."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import insight
+from app.campaigns import segments
+from app.campaigns.forms import ThresholdsForm
+from app.core.clock import local_date, utcnow
+from app.core.permissions import permission_required
+from app.core.web import call_service
+from app.extensions import db
+from app.members.models import Dealer
+
+bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
+
+
+def _dealer_arg() -> int | None:
+    return request.args.get("dealer", type=int)
+
+
+@bp.get("/segments")
+@permission_required("campaigns.segments")
+def segments_page():
+    """The C3 groups' sizes this period and the previous one, and who moved where."""
+    report = segments.segment_report(current_user, dealer_id=_dealer_arg())
+    return render_template(
+        "campaigns/segments.html",
+        report=report,
+        dealers=insight.dealer_choices(current_user),
+        csv_args={"dealer": report.dealer_id},
+        labels=segments.SEGMENT_LABELS,
+    )
+
+
+@bp.get("/segments.csv")
+@permission_required("campaigns.segments")
+def segments_csv():
+    """One table of the segments page as CSV (UTF-8 with a BOM for Excel)."""
+    now = utcnow()
+    report = segments.segment_report(current_user, dealer_id=_dealer_arg(), now=now)
+    table = report.table(request.args.get("table"))
+    if table is None:
+        abort(404)
+    scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
+    name = f"c3-segments-{table.key}-{scope}-{local_date(now).isoformat()}.csv"
+    return Response(
+        insight.table_csv(table).encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/segments/thresholds", methods=["GET", "POST"])
+@permission_required("campaigns.thresholds")
+def thresholds():
+    """Tune the C3 period and thresholds (HQ); the history of changes below."""
+    form = ThresholdsForm()
+    if request.method == "GET":
+        form.fill(segments.current_thresholds())
+    if form.validate_on_submit():
+        ok, _row = call_service(
+            form,
+            segments.update_thresholds,
+            current_user,
+            period_months=form.period_months.data,
+            maintenance_visits=form.maintenance_visits.data,
+            spend_fen=form.fen_of_spend(),
+            repair_ratio_pct=form.repair_ratio_pct.data,
+        )
+        if ok:
+            flash(_("Segment thresholds saved."), "success")
+            return redirect(url_for("campaigns.thresholds"))
+    return render_template(
+        "campaigns/thresholds.html", form=form, history=segments.threshold_history()
+    )
