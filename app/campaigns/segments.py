@@ -286,9 +286,9 @@ def _segment_case(maintenance, spend, repairs, visits, t):
     return case(*whens[:-1], else_=whens[-1][1])
 
 
-def _figures(member_id, periods_: list[Period]):
-    """Per owner: maintenance visits, spend, repair visits and visits for each period, in one
-    pass over the visits of all the periods."""
+def _figures(periods_: list[Period], dealer_id: int | None):
+    """Per owner (of ``dealer_id``, or every owner): maintenance visits, spend, repair visits
+    and visits for each period, in one pass over the visits of all the periods."""
     first = min(p.first for p in periods_)
     last = max(p.last for p in periods_)
     columns = [ServiceVisit.member_id.label("member_id")]
@@ -302,12 +302,14 @@ def _figures(member_id, periods_: list[Period]):
             func.count().filter(and_(inside, is_repair)).label(f"repairs{i}"),
             func.count().filter(inside).label(f"visits{i}"),
         ]
-    return (
-        select(*columns)
-        .where(COUNTED_VISIT, ServiceVisit.visited_on >= first, ServiceVisit.visited_on <= last)
-        .group_by(ServiceVisit.member_id)
-        .subquery("figures")
+    query = select(*columns).where(
+        COUNTED_VISIT, ServiceVisit.visited_on >= first, ServiceVisit.visited_on <= last
     )
+    if dealer_id is not None:
+        # Only the dealer's owners' visits are read and counted.
+        owners = select(Member.id).where(Member.dealer_id == dealer_id)
+        query = query.where(ServiceVisit.member_id.in_(owners))
+    return query.group_by(ServiceVisit.member_id).subquery("figures")
 
 
 def member_segments(
@@ -317,7 +319,7 @@ def member_segments(
     ``periods_`` (None before the owner joined). Owners of ``dealer_id``, or of every dealer.
     Use it as a subquery to select campaign targets by segment."""
     t = thresholds or current_thresholds()
-    figures = _figures(Member.id, periods_)
+    figures = _figures(periods_, dealer_id)
     columns = [Member.id.label("member_id"), Member.dealer_id.label("dealer_id")]
     for i, p in enumerate(periods_):
         segment = _segment_case(
