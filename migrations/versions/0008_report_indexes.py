@@ -1,4 +1,4 @@
-"""Indexes for the insight reports at 100,000 owners: last visits, attendees' visits, open lots
+"""Indexes for the insight reports at 100,000 owners: last visits, attendees, their visits, open lots
 
 Revision ID: 0008
 Revises: 0007
@@ -37,6 +37,14 @@ def upgrade():
             sqlite_where=COUNTED,
         )
 
+    with op.batch_alter_table("event_registrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_registrations_event_status")
+        batch_op.create_index(
+            "ix_event_registrations_event_status",
+            ["event_id", "status", "id", "member_id"],
+            unique=False,
+        )
+
     with op.batch_alter_table("points_entries", schema=None) as batch_op:
         batch_op.create_index(
             "ix_points_entries_open_lots",
@@ -50,6 +58,12 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("points_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_points_entries_open_lots")
+
+    with op.batch_alter_table("event_registrations", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_registrations_event_status")
+        batch_op.create_index(
+            "ix_event_registrations_event_status", ["event_id", "status", "id"], unique=False
+        )
 
     with op.batch_alter_table("service_visits", schema=None) as batch_op:
         batch_op.drop_index("ix_service_visits_member_counted")
