@@ -2,8 +2,10 @@
 
 Queueing. ``queue_message`` writes one row per channel under a unique ``dedupe_key`` with an
 insert that skips a duplicate (``ON CONFLICT DO NOTHING``), so a rerun, or a second host running
-the same job, queues nothing twice. The in-app channel is delivered at once, in the same
-transaction (it is the inbox row itself). E-mail and SMS wait for the sender.
+the same job, queues nothing twice. ``queue_messages`` does the same for a batch job's many
+messages in a few statements, with the owners' choices loaded in one query
+(``load_recipients``). The in-app channel is delivered at once, in the same transaction (it is
+the inbox row itself). E-mail and SMS wait for the sender.
 
 Owners' choices. E-mail goes out when the owner keeps e-mail on and gave an address; SMS
 when they keep SMS on; marketing messages only with the marketing opt-in. The sender checks
@@ -25,7 +27,7 @@ owner, and the brief is "each sent once". The SMS ``reference`` (the dedupe key)
 that supports client references refuse a duplicate too.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -33,8 +35,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 
+from app.auth.models import User
 from app.care.channels import DeliveryError, mailer, sms_backend
 from app.care.models import Notification, OutboxMessage
 from app.core.clock import utcnow
@@ -74,11 +77,81 @@ SMS_MAX_CHARS = 300
 INTERRUPTED = "Interrupted while sending: not retried, so that it cannot arrive twice."
 
 
+DEFAULT_LOCALE = "zh"  # the club's language, for owners who chose none
+
+
 def render_for(member: Member, render: Callable[[], tuple]) -> tuple[str, str]:
     """``render()``'s (title, body) in the member's language."""
-    with force_locale(member.user.locale or "zh"):
+    with force_locale(member.user.locale or DEFAULT_LOCALE):
         title, body = (str(part) for part in render())
     return title, body
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An owner as the outbox sees them: their language and the channels they chose."""
+
+    id: int
+    dealer_id: int
+    name: str
+    locale: str
+    active: bool
+    mobile: str
+    email: str | None
+    notify_email: bool
+    notify_sms: bool
+    marketing_opt_in: bool
+
+    @classmethod
+    def of(cls, member: Member) -> "Recipient":
+        """The member's recipient facts (their account's language and state)."""
+        return cls(
+            member.id,
+            member.dealer_id,
+            member.name,
+            member.user.locale or DEFAULT_LOCALE,
+            member.user.active,
+            member.user.mobile,
+            member.email,
+            member.notify_email,
+            member.notify_sms,
+            member.marketing_opt_in,
+        )
+
+
+def load_recipients(member_ids: Iterable[int]) -> dict[int, Recipient]:
+    """The members' recipient facts by id, in one query."""
+    rows = db.session.execute(
+        select(
+            Member.id,
+            Member.dealer_id,
+            Member.name,
+            User.locale,
+            User.active,
+            User.mobile,
+            Member.email,
+            Member.notify_email,
+            Member.notify_sms,
+            Member.marketing_opt_in,
+        )
+        .join(User, User.id == Member.user_id)
+        .where(Member.id.in_(set(member_ids)))
+    )
+    return {
+        row.id: Recipient(
+            row.id,
+            row.dealer_id,
+            row.name,
+            row.locale or DEFAULT_LOCALE,
+            row.active,
+            row.mobile,
+            row.email,
+            row.notify_email,
+            row.notify_sms,
+            row.marketing_opt_in,
+        )
+        for row in rows
+    }
 
 
 # ----------------------------------------------------------------------------- quiet hours
@@ -126,41 +199,147 @@ def not_before(moment: datetime, kind: str) -> datetime:
 # -------------------------------------------------------------------------------- queueing
 
 
-def insert_once(model, values: dict, key: str) -> int | None:
-    """Insert a row unless one with the same unique ``key`` column exists (or is being
-    inserted by a concurrent transaction, which this one then waits for): its id, or None."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+def insert_rows(model, rows: Sequence[dict], *, unless_key: str | None = None, returning=()):
+    """Insert many rows (dicts with the same columns) in one statement; with ``unless_key``,
+    skip those whose unique key exists or is being inserted by a concurrent transaction (which
+    this one then waits for): ``ON CONFLICT DO NOTHING``. Rows go in in their order.
+
+    On PostgreSQL the rows travel as one array per column, unnested: as a multi-row VALUES,
+    psycopg would parse a placeholder per value, most of the daily job's time.
+    """
+    table = model.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        names = list(rows[0])
+        arrays = [
+            bindparam(None, [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+            for name in names
+        ]
+        source = func.unnest(*arrays).table_valued(*names).render_derived()
+        statement, parameters = dialect_insert(table).from_select(names, select(source)), None
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
-    ).returning(model.__table__.c.id)
-    return db.session.execute(statement).scalar_one_or_none()
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+
+        statement, parameters = dialect_insert(table), list(rows)
+    if unless_key:
+        statement = statement.on_conflict_do_nothing(index_elements=[unless_key])
+    if returning:
+        statement = statement.returning(*returning)
+    return db.session.execute(statement, parameters)
 
 
-def member_channels(member: Member) -> list[Channel]:
+def insert_new(model, rows: Sequence[dict], key: str) -> list[tuple[int, str]]:
+    """Insert the rows whose unique ``key`` column is new (``insert_rows``): (id, key) of
+    each row inserted."""
+    if not rows:
+        return []
+    table = model.__table__
+    inserted = insert_rows(model, rows, unless_key=key, returning=(table.c.id, table.c[key]))
+    return [tuple(row) for row in inserted]
+
+
+def recipient_channels(recipient: Recipient) -> list[Channel]:
     """The channels the owner chose: the inbox always, e-mail with an address, SMS."""
     channels = [Channel.IN_APP]
-    if member.notify_email and member.email:
+    if recipient.notify_email and recipient.email:
         channels.append(Channel.EMAIL)
-    if member.notify_sms:
+    if recipient.notify_sms:
         channels.append(Channel.SMS)
     return channels
 
 
-def skip_reason(member: Member, channel: str, marketing: bool) -> str:
-    """Why this message must not go to the member on ``channel`` now ('' when it may)."""
-    if not member.user.active:
+def member_channels(member: Member) -> list[Channel]:
+    """The channels the member chose (``recipient_channels``)."""
+    return recipient_channels(Recipient.of(member))
+
+
+def skip_reason(recipient: Recipient, channel: str, marketing: bool) -> str:
+    """Why this message must not go to the owner on ``channel`` now ('' when it may)."""
+    if not recipient.active:
         return "account closed"
-    if marketing and not member.marketing_opt_in:
+    if marketing and not recipient.marketing_opt_in:
         return "no marketing consent"
-    if channel == Channel.EMAIL and not (member.notify_email and member.email):
+    if channel == Channel.EMAIL and not (recipient.notify_email and recipient.email):
         return "e-mail turned off or no address"
-    if channel == Channel.SMS and not member.notify_sms:
+    if channel == Channel.SMS and not recipient.notify_sms:
         return "SMS turned off"
     return ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to queue: to whom, why (``kind``, a unique ``key``), what, on which channels."""
+
+    recipient: Recipient
+    kind: str
+    title: str
+    body: str
+    key: str
+    channels: tuple[str, ...]
+    marketing: bool = False
+
+
+def queue_messages(
+    messages: Iterable[Message], *, inbox_written: bool = False, now: datetime | None = None
+) -> list[int]:
+    """Queue each message on each of its channels, once per key, in a few statements; the
+    in-app ones are delivered now (their inbox rows are written too).
+
+    ``inbox_written``: the caller already put the messages in the inbox (``notify``).
+    Returns the ids of the rows this call created.
+    """
+    now = now or utcnow()
+    later = {}  # when a message of each kind may go out (quiet hours)
+    rows, inbox = [], {}
+    for message in messages:
+        recipient, kind = message.recipient, message.kind
+        if kind not in later:
+            later[kind] = not_before(now, kind)
+        for channel in message.channels:
+            reason = skip_reason(recipient, channel, message.marketing)
+            in_app = channel == Channel.IN_APP
+            if reason:
+                status = OutboxStatus.SKIPPED
+            else:
+                status = OutboxStatus.SENT if in_app else OutboxStatus.PENDING
+            dedupe_key = f"{message.key}:{channel}"
+            rows.append(
+                {
+                    "member_id": recipient.id,
+                    "channel": str(channel),
+                    "kind": kind,
+                    "subject": message.title[:200],
+                    "body": message.body,
+                    "marketing": message.marketing,
+                    "dedupe_key": dedupe_key,
+                    "status": str(status),
+                    "attempts": 1 if status == OutboxStatus.SENT else 0,
+                    "next_attempt_at": now if in_app else later[kind],
+                    "sent_at": now if status == OutboxStatus.SENT else None,
+                    "last_error": reason,
+                    "created_at": now,
+                }
+            )
+            if in_app and status == OutboxStatus.SENT and not inbox_written:
+                inbox[dedupe_key] = message
+    created = insert_new(OutboxMessage, rows, "dedupe_key")
+    notifications = [
+        {
+            "member_id": message.recipient.id,
+            "kind": message.kind,
+            "title": message.title[:200],
+            "body": message.body,
+            "dedupe_key": message.key[:128],
+            "created_at": now,
+        }
+        for _id, dedupe_key in created
+        if (message := inbox.get(dedupe_key)) is not None
+    ]
+    if notifications:
+        insert_rows(Notification, notifications)
+    return [message_id for message_id, _key in created]
 
 
 def queue_message(
@@ -180,50 +359,8 @@ def queue_message(
     ``inbox_written``: the caller already put the message in the inbox (``notify``).
     Returns the ids of the rows this call created.
     """
-    now = now or utcnow()
-    created = []
-    for channel in channels:
-        reason = skip_reason(member, channel, marketing)
-        in_app = channel == Channel.IN_APP
-        if reason:
-            status = OutboxStatus.SKIPPED
-        else:
-            status = OutboxStatus.SENT if in_app else OutboxStatus.PENDING
-        message_id = insert_once(
-            OutboxMessage,
-            {
-                "member_id": member.id,
-                "channel": str(channel),
-                "kind": kind,
-                "subject": title[:200],
-                "body": body,
-                "marketing": marketing,
-                "dedupe_key": f"{key}:{channel}",
-                "status": str(status),
-                "attempts": 1 if status == OutboxStatus.SENT else 0,
-                "next_attempt_at": now if in_app else not_before(now, kind),
-                "sent_at": now if status == OutboxStatus.SENT else None,
-                "last_error": reason,
-                "created_at": now,
-            },
-            "dedupe_key",
-        )
-        if message_id is None:
-            continue
-        created.append(message_id)
-        if in_app and status == OutboxStatus.SENT and not inbox_written:
-            db.session.add(
-                Notification(
-                    member_id=member.id,
-                    kind=kind,
-                    title=title[:200],
-                    body=body,
-                    dedupe_key=key[:128],
-                    created_at=now,
-                )
-            )
-    db.session.flush()
-    return created
+    message = Message(Recipient.of(member), kind, title, body, key, tuple(channels), marketing)
+    return queue_messages([message], inbox_written=inbox_written, now=now)
 
 
 # --------------------------------------------------------------------------------- sending
@@ -305,7 +442,7 @@ def send_one(message: OutboxMessage, *, now: datetime | None = None) -> str:
     now = now or utcnow()
     message_id = message.id
     member = db.session.get(Member, message.member_id)
-    reason = skip_reason(member, message.channel, message.marketing)
+    reason = skip_reason(Recipient.of(member), message.channel, message.marketing)
     if reason:
         message.status, message.last_error = OutboxStatus.SKIPPED, reason
         return message.status

@@ -27,27 +27,45 @@ config value (e.g. ``CARE_MAINTENANCE_KM = 7500``). A notice with several offset
 days) sends the one whose window holds today: a job that did not run for a while sends the
 latest notice, not all of them.
 
+Finding the moments takes a few queries, whatever the number of owners: the active owners'
+cars (their dates only), the few visits per car the maintenance rules look at (on its first
+and last visit days and its last maintenance day), today's birthdays and the points expiring
+soon; the rules below then decide in Python.
+
 Exactly once: each moment has a unique key (``care_reminders.key``) and is inserted with
 ``ON CONFLICT DO NOTHING``; only the transaction that inserted it queues the messages and the
-task, and each moment is committed on its own. A rerun the same day creates nothing, and on
-PostgreSQL a second host running the job at once waits for the first one's row, then skips it.
+task. Moments are created in batches of ``BATCH_SIZE``, in key order, one transaction each
+(a few multi-row statements). A rerun the same day creates nothing, and on PostgreSQL a second
+host running the job at once waits for the first one's rows, then skips them; as both take the
+keys in the same order, neither waits for the other in turn. A batch that fails is tried again
+moment by moment, so one owner's bad data fails alone.
 """
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
-from sqlalchemy import extract, func, or_, select
+from sqlalchemy import and_, case, extract, func, or_, select
 
 from app.auth.models import User
 from app.care.models import CareReminder, CareTask
-from app.care.outbox import Channel, insert_once, member_channels, queue_message, render_for
+from app.care.outbox import (
+    Channel,
+    Message,
+    Recipient,
+    insert_new,
+    insert_rows,
+    load_recipients,
+    queue_messages,
+    recipient_channels,
+)
 from app.core.clock import local_date, utcnow
 from app.extensions import db
 from app.loyalty.ledger import add_months
@@ -107,6 +125,11 @@ def setting(name: str):
     return current_app.config.get(f"CARE_{name}", DEFAULTS[name])
 
 
+def intervals() -> dict:
+    """Every interval of the schedule by name (``setting``), read once for many cars."""
+    return {name: setting(name) for name in DEFAULTS}
+
+
 @dataclass(frozen=True)
 class Moment:
     """A care moment due today: what to remind whom of, under which unique key."""
@@ -151,6 +174,23 @@ class _Visit:
 
 
 def _visits(today: date) -> dict[int, list[_Visit]]:
+    """Per car, the recorded visits up to ``today`` that the rules look at, in visit order:
+    those on the car's first and last visit days (the mileage estimate) and on its last
+    maintenance day, a few of its visits. ``next_maintenance`` and the first-maintenance check
+    give the same answers on them as on all the car's visits."""
+    until_today = (ServiceVisit.status == VisitStatus.RECORDED, ServiceVisit.visited_on <= today)
+    maintenance = ServiceVisit.category == ServiceCategory.MAINTENANCE
+    days = (
+        select(
+            ServiceVisit.vehicle_id,
+            func.min(ServiceVisit.visited_on).label("first"),
+            func.max(ServiceVisit.visited_on).label("last"),
+            func.max(case((maintenance, ServiceVisit.visited_on))).label("maintained"),
+        )
+        .where(*until_today)
+        .group_by(ServiceVisit.vehicle_id)
+        .subquery()
+    )
     rows = db.session.execute(
         select(
             ServiceVisit.vehicle_id,
@@ -159,7 +199,14 @@ def _visits(today: date) -> dict[int, list[_Visit]]:
             ServiceVisit.mileage_km,
             ServiceVisit.category,
         )
-        .where(ServiceVisit.status == VisitStatus.RECORDED, ServiceVisit.visited_on <= today)
+        .join(
+            days,
+            and_(
+                days.c.vehicle_id == ServiceVisit.vehicle_id,
+                ServiceVisit.visited_on.in_([days.c.first, days.c.last, days.c.maintained]),
+            ),
+        )
+        .where(*until_today)
         .order_by(ServiceVisit.visited_on, ServiceVisit.id)
     )
     by_vehicle: dict[int, list[_Visit]] = defaultdict(list)
@@ -170,13 +217,17 @@ def _visits(today: date) -> dict[int, list[_Visit]]:
     return by_vehicle
 
 
-def next_maintenance(vehicle: Vehicle, visits: list[_Visit]) -> tuple[_Visit, date] | None:
-    """The last maintenance visit and the next one's due day (by months or km, the earlier)."""
+def next_maintenance(
+    vehicle: Vehicle, visits: list[_Visit], *, every: dict | None = None
+) -> tuple[_Visit, date] | None:
+    """The last maintenance visit and the next one's due day (by months or km, the earlier);
+    ``every``: the ``intervals()`` when the caller has them."""
     maintenance = [v for v in visits if v.maintenance]
     if not maintenance:
         return None
+    every = every or intervals()
     base = maintenance[-1]
-    due = add_months(base.visited_on, setting("MAINTENANCE_MONTHS"))
+    due = add_months(base.visited_on, every["MAINTENANCE_MONTHS"])
     points = [(v.visited_on, v.mileage_km) for v in visits]
     if vehicle.delivered_on is not None:
         points.insert(0, (vehicle.delivered_on, 0))
@@ -184,18 +235,22 @@ def next_maintenance(vehicle: Vehicle, visits: list[_Visit]) -> tuple[_Visit, da
     span, driven = (last_day - first_day).days, last_km - first_km
     if span > 0 and driven > 0:
         # Days to drive the remaining km at the car's average, in whole days, rounded up.
-        remaining = base.mileage_km + setting("MAINTENANCE_KM") - last_km
+        remaining = base.mileage_km + every["MAINTENANCE_KM"] - last_km
         due = min(due, last_day + timedelta(days=max(0, -(-remaining * span // driven))))
     return base, due
 
 
-def warranty_end(vehicle: Vehicle) -> date:
+def warranty_end(vehicle: Vehicle, *, every: dict | None = None) -> date:
     """When the car's warranty ends: as entered, else 3 years after delivery (or purchase)."""
-    start = vehicle.delivered_on or vehicle.purchased_on
-    return vehicle.warranty_until or add_months(start, 12 * setting("WARRANTY_YEARS"))
+    if vehicle.warranty_until is not None:
+        return vehicle.warranty_until
+    years = (every or intervals())["WARRANTY_YEARS"]
+    return add_months(vehicle.delivered_on or vehicle.purchased_on, 12 * years)
 
 
-def _vehicle_moments(vehicle: Vehicle, visits: list[_Visit], today: date) -> list[Moment]:
+def _vehicle_moments(
+    vehicle: Vehicle, visits: list[_Visit], today: date, *, every: dict, anniversary_times: str
+) -> list[Moment]:
     moments = []
     member_id, vid = vehicle.member_id, vehicle.id
 
@@ -204,18 +259,18 @@ def _vehicle_moments(vehicle: Vehicle, visits: list[_Visit], today: date) -> lis
         age = (today - delivered).days
         first_done = any(v.maintenance and v.visited_on >= delivered for v in visits)
         if (
-            setting("FIRST_MAINTENANCE_DAY") <= age <= setting("FIRST_MAINTENANCE_LAST_DAY")
+            every["FIRST_MAINTENANCE_DAY"] <= age <= every["FIRST_MAINTENANCE_LAST_DAY"]
             and not first_done
         ):
-            due = delivered + timedelta(days=setting("FIRST_MAINTENANCE_DAY"))
+            due = delivered + timedelta(days=every["FIRST_MAINTENANCE_DAY"])
             key = f"first_maintenance:v{vid}"
             moments.append(Moment(K.FIRST_MAINTENANCE, key, member_id, vid, due))
 
-    found = next_maintenance(vehicle, visits)
+    found = next_maintenance(vehicle, visits, every=every)
     if found is not None:
         base, due = found
-        remind_on = due - timedelta(days=setting("MAINTENANCE_NOTICE_DAYS"))
-        if remind_on <= today <= due + timedelta(days=setting("MAINTENANCE_OVERDUE_DAYS")):
+        remind_on = due - timedelta(days=every["MAINTENANCE_NOTICE_DAYS"])
+        if remind_on <= today <= due + timedelta(days=every["MAINTENANCE_OVERDUE_DAYS"]):
             moments.append(
                 Moment(
                     K.MAINTENANCE_DUE,
@@ -228,11 +283,11 @@ def _vehicle_moments(vehicle: Vehicle, visits: list[_Visit], today: date) -> lis
             )
 
     for kind, due, notices in (
-        (K.WARRANTY_EXPIRY, warranty_end(vehicle), "WARRANTY_NOTICE_DAYS"),
+        (K.WARRANTY_EXPIRY, warranty_end(vehicle, every=every), "WARRANTY_NOTICE_DAYS"),
         (K.INSPECTION, vehicle.inspection_due_on, "INSPECTION_NOTICE_DAYS"),
         (K.INSURANCE_EXPIRY, vehicle.insurance_expires_on, "INSURANCE_NOTICE_DAYS"),
     ):
-        offset = notice_offset(due, today, setting(notices)) if due else None
+        offset = notice_offset(due, today, every[notices]) if due else None
         if offset is not None:
             moments.append(Moment(kind, f"{kind}:v{vid}:{due}:{offset}", member_id, vid, due))
 
@@ -245,7 +300,7 @@ def _vehicle_moments(vehicle: Vehicle, visits: list[_Visit], today: date) -> lis
                 member_id,
                 vid,
                 _same_day_this_year(bought, today.year),
-                {"years": today.year - bought.year},
+                {"years": today.year - bought.year, "times": anniversary_times},
             )
         )
     return moments
@@ -306,14 +361,29 @@ def _points_moments(today: date) -> list[Moment]:
 def find_moments(today: date) -> list[Moment]:
     """Every care moment whose window holds ``today``, in key order (stable across hosts)."""
     visits = _visits(today)
-    vehicles = db.session.scalars(
-        select(Vehicle)
+    vehicles = db.session.execute(
+        select(
+            Vehicle.id,
+            Vehicle.member_id,
+            Vehicle.purchased_on,
+            Vehicle.delivered_on,
+            Vehicle.warranty_until,
+            Vehicle.insurance_expires_on,
+            Vehicle.inspection_due_on,
+        )
         .join(Member, Member.id == Vehicle.member_id)
         .join(User, User.id == Member.user_id)
         .where(User.active)
         .order_by(Vehicle.id)
     )
-    moments = [m for v in vehicles for m in _vehicle_moments(v, visits.get(v.id, []), today)]
+    every, times = intervals(), _multiplier(today)
+    moments = [
+        m
+        for v in vehicles
+        for m in _vehicle_moments(
+            v, visits.get(v.id, []), today, every=every, anniversary_times=times
+        )
+    ]
     moments += _birthday_moments(today) + _points_moments(today)
     return sorted(moments, key=lambda m: m.key)
 
@@ -333,8 +403,9 @@ def _multiplier(today: date) -> str:
     return f"{pct / 100:g}"
 
 
-def message_for(moment: Moment, member: Member, vehicle: Vehicle | None, today: date):
-    """The reminder's (title, body); run it in the member's language."""
+def message_for(moment: Moment, member: Recipient, vehicle, today: date):
+    """The reminder's (title, body) to ``member`` about ``vehicle`` (its model, plate and
+    delivery date; None for the owner's own moments); run it in the member's language."""
     car, due = _car(vehicle), format_date(moment.due_on, "long")
     kind = moment.kind
     if kind == K.FIRST_MAINTENANCE:
@@ -394,7 +465,7 @@ def message_for(moment: Moment, member: Member, vehicle: Vehicle | None, today: 
             _l(
                 "Thank you for driving with us. This month, every service visit of this car "
                 "earns %(times)s× points.",
-                times=_multiplier(today),
+                times=moment.facts["times"],
             ),
         )
     return (
@@ -406,55 +477,114 @@ def message_for(moment: Moment, member: Member, vehicle: Vehicle | None, today: 
 # ------------------------------------------------------------------------------ the job
 
 
-def create_reminder(moment: Moment, *, now: datetime | None = None) -> int | None:
-    """Record the moment once, with its messages and call task; None when it already exists."""
+BATCH_SIZE = 1000
+
+
+def _cars(vehicle_ids: set[int]) -> dict:
+    """What the messages say of the cars, by id."""
+    if not vehicle_ids:
+        return {}
+    rows = db.session.execute(
+        select(Vehicle.id, Vehicle.model, Vehicle.plate, Vehicle.delivered_on).where(
+            Vehicle.id.in_(vehicle_ids)
+        )
+    )
+    return {row.id: row for row in rows}
+
+
+def create_reminders(
+    moments: Sequence[Moment], *, now: datetime | None = None
+) -> tuple[Counter, list[str]]:
+    """Record the moments not recorded yet, once, with their messages and call tasks, in a few
+    statements (the caller commits): how many of each kind were created, and the keys whose
+    message could not be written (tried again while their window is open)."""
     now = now or utcnow()
     today = local_date(now)
-    reminder_id = insert_once(
-        CareReminder,
-        {
-            "member_id": moment.member_id,
-            "vehicle_id": moment.vehicle_id,
-            "kind": str(moment.kind),
-            "due_on": moment.due_on,
-            "key": moment.key,
-            "created_at": now,
-        },
-        "key",
-    )
-    if reminder_id is None:
-        return None
-    member = db.session.get(Member, moment.member_id)
-    vehicle = db.session.get(Vehicle, moment.vehicle_id) if moment.vehicle_id else None
-    title, body = render_for(member, lambda: message_for(moment, member, vehicle, today))
-    channels = member_channels(member)
-    if moment.kind in CALL_KINDS:
-        # The SMS waits: it is the fallback when the agent cannot reach the owner.
-        if Channel.SMS in channels:
-            channels.remove(Channel.SMS)
-        db.session.add(
-            CareTask(
-                dealer_id=member.dealer_id,
-                member_id=member.id,
-                vehicle_id=moment.vehicle_id,
-                reminder_id=reminder_id,
-                kind=str(moment.kind),
-                due_on=today,
-                status="open",
-                created_at=now,
+    created: Counter = Counter()
+    failed: list[str] = []
+    keys = [m.key for m in moments]
+    known = set(db.session.scalars(select(CareReminder.key).where(CareReminder.key.in_(keys))))
+    moments = [m for m in moments if m.key not in known]
+    if not moments:
+        return created, failed
+    owners = load_recipients(m.member_id for m in moments)
+    cars = _cars({m.vehicle_id for m in moments if m.vehicle_id})
+
+    by_language = defaultdict(list)
+    for moment in moments:
+        by_language[owners[moment.member_id].locale].append(moment)
+    texts = {}
+    for language, group in by_language.items():
+        with force_locale(language):
+            for moment in group:
+                member, car = owners[moment.member_id], cars.get(moment.vehicle_id)
+                try:
+                    title, body = (str(part) for part in message_for(moment, member, car, today))
+                except Exception:
+                    log.exception("Care reminder %s failed", moment.key)
+                    failed.append(moment.key)
+                else:
+                    texts[moment.key] = title, body
+
+    # In key order: hosts running the job at once wait for each other's keys in one order.
+    ready = sorted((m for m in moments if m.key in texts), key=lambda m: m.key)
+    inserted = {
+        key: reminder_id
+        for reminder_id, key in insert_new(
+            CareReminder,
+            [
+                {
+                    "member_id": m.member_id,
+                    "vehicle_id": m.vehicle_id,
+                    "kind": str(m.kind),
+                    "due_on": m.due_on,
+                    "key": m.key,
+                    "created_at": now,
+                }
+                for m in ready
+            ],
+            "key",
+        )
+    }
+    tasks, messages = [], []
+    for moment in ready:
+        if moment.key not in inserted:
+            continue  # another host's, made meanwhile
+        member = owners[moment.member_id]
+        channels = recipient_channels(member)
+        if moment.kind in CALL_KINDS:
+            # The SMS waits: it is the fallback when the agent cannot reach the owner.
+            if Channel.SMS in channels:
+                channels.remove(Channel.SMS)
+            tasks.append(
+                {
+                    "dealer_id": member.dealer_id,
+                    "member_id": member.id,
+                    "vehicle_id": moment.vehicle_id,
+                    "reminder_id": inserted[moment.key],
+                    "kind": str(moment.kind),
+                    "due_on": today,
+                    "status": "open",
+                    "created_at": now,
+                }
+            )
+        title, body = texts[moment.key]
+        messages.append(
+            Message(
+                member,
+                str(moment.kind),
+                title,
+                body,
+                moment.key,
+                tuple(channels),
+                marketing=moment.kind in MARKETING_KINDS,
             )
         )
-    queue_message(
-        member,
-        str(moment.kind),
-        title,
-        body,
-        key=moment.key,
-        channels=channels,
-        marketing=moment.kind in MARKETING_KINDS,
-        now=now,
-    )
-    return reminder_id
+        created[str(moment.kind)] += 1
+    if tasks:
+        insert_rows(CareTask, tasks)
+    queue_messages(messages, now=now)
+    return created, failed
 
 
 @dataclass
@@ -472,23 +602,36 @@ class DailyReport:
 
 
 def run_daily(*, now: datetime | None = None) -> DailyReport:
-    """The daily care job: close settled call tasks, then create today's reminders, each in
-    its own transaction (commits). Safe to rerun and to run on two hosts at once."""
+    """The daily care job: close settled call tasks, then create today's reminders, a batch
+    per transaction (commits). Safe to rerun and to run on two hosts at once."""
     from app.care.tasks import close_settled_tasks
 
     now = now or utcnow()
     report = DailyReport()
     report.tasks_closed = close_settled_tasks(now=now)
     db.session.commit()
-    for moment in find_moments(local_date(now)):
+
+    def create(batch: Sequence[Moment]) -> None:
+        created, failed = create_reminders(batch, now=now)
+        db.session.commit()
+        report.created.update(created)
+        report.failed.extend(failed)
+
+    moments = find_moments(local_date(now))
+    for start in range(0, len(moments), BATCH_SIZE):
+        batch = moments[start : start + BATCH_SIZE]
         try:
-            if create_reminder(moment, now=now) is not None:
-                report.created[str(moment.kind)] += 1
-            db.session.commit()
+            create(batch)
         except Exception:
-            # One owner's bad data must not stop everyone else's reminders; the moment is
-            # tried again tomorrow while its window is open.
             db.session.rollback()
-            log.exception("Care reminder %s failed", moment.key)
-            report.failed.append(moment.key)
+            # One owner's bad data must not stop everyone else's reminders: the batch again,
+            # a moment at a time. A moment that fails is tried again tomorrow while its window
+            # is open.
+            for moment in batch:
+                try:
+                    create([moment])
+                except Exception:
+                    db.session.rollback()
+                    log.exception("Care reminder %s failed", moment.key)
+                    report.failed.append(moment.key)
     return report

@@ -1,19 +1,33 @@
 """The daily care job: each care moment is reminded once, on its day, on the owner's channels."""
 
-from datetime import UTC, date, datetime
+import random
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.models import User
+from app.care import schedule
 from app.care.models import CareReminder, CareTask, Notification, OutboxMessage
-from app.care.schedule import ReminderKind, _visits, next_maintenance, notice_offset, run_daily
-from app.core.clock import local_date
+from app.care.schedule import (
+    ReminderKind,
+    _vehicle_moments,
+    _Visit,
+    _visits,
+    find_moments,
+    intervals,
+    next_maintenance,
+    notice_offset,
+    run_daily,
+)
+from app.core.clock import local_date, utcnow
 from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
 from app.members.models import Member, Vehicle
-from app.service.models import ServiceCategory
+from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 from tests.care.helpers import add_visit, make_car, make_owner
 from tests.factories import make_dealer
 from tests.test_postgres_concurrency import race
@@ -257,3 +271,155 @@ def test_two_hosts_running_the_job_at_once_remind_once(pg_app):
         assert db.session.scalar(select(func.count(Notification.id))) == 22
         # The inbox for all; SMS for D's offer and the 20 greetings (B's waits for the call).
         assert db.session.scalar(select(func.count(OutboxMessage.id))) == 22 + 21
+
+
+# ------------------------------------------------------------------- the first run, at scale
+
+
+def test_the_first_run_over_years_of_history_reminds_only_of_the_open_windows(ctx):
+    sz = make_dealer("SZ01")
+    owner = make_owner(sz.id, name="Old hand")
+    # Delivered three years ago, maintained until 2025, insured and inspected until 2025: every
+    # one of its moments is long past, none is reminded now.
+    old = make_car(
+        owner,
+        purchased_on=date(2023, 10, 10),
+        delivered_on=date(2023, 10, 12),
+        insurance_expires_on=date(2025, 10, 11),
+        inspection_due_on=date(2025, 10, 12),
+    )
+    add_visit(old, on=date(2024, 4, 1), km=8_000)
+    add_visit(old, on=date(2025, 3, 1), km=20_000)
+    add_visit(old, on=date(2025, 9, 1), km=26_000, category=ServiceCategory.REPAIR)
+    # Delivered 83 days ago and not maintained yet: the first maintenance window is open.
+    new = make_car(owner, purchased_on=date(2026, 8, 30), delivered_on=date(2026, 9, 1))
+    # Due for maintenance 20 days ago (6 months): still in the 30 days after the due day.
+    late = make_car(owner, purchased_on=date(2025, 10, 1), delivered_on=date(2025, 10, 3))
+    add_visit(late, on=date(2026, 5, 3), km=2_000)
+    db.session.commit()
+
+    report = run_daily()  # 2026-11-23
+
+    assert report.created == {"first_maintenance": 1, "maintenance_due": 1}
+    reminders = db.session.execute(select(CareReminder.vehicle_id, CareReminder.kind)).all()
+    assert sorted(reminders) == sorted(
+        [(new.id, "first_maintenance"), (late.id, "maintenance_due")]
+    )
+
+
+def _fleet(rng: random.Random) -> None:
+    """Owners with cars of every shape the rules know: month-end and leap-day purchases, no
+    delivery date, an entered warranty, visits before delivery, in the future, repairs."""
+    sz = make_dealer("SZ01")
+    tricky = [date(2024, 2, 29), date(2023, 8, 31), date(2024, 1, 31), date(2023, 12, 31)]
+    for n in range(16):
+        owner = make_owner(sz.id, name=f"Owner {n}")
+        for _car in range(rng.randint(1, 4)):
+            purchased = (
+                rng.choice(tricky)
+                if rng.random() < 0.3
+                else date(2019, 1, 1) + timedelta(days=rng.randint(0, 2_880))
+            )
+            delivered = None if rng.random() < 0.15 else purchased + timedelta(rng.randint(0, 9))
+            car = make_car(
+                owner,
+                purchased_on=purchased,
+                delivered_on=delivered,
+                warranty_until=(
+                    date(2026, 10, 1) + timedelta(days=rng.randint(0, 500))
+                    if rng.random() < 0.3
+                    else None
+                ),
+                insurance_expires_on=date(2026, 11, 1) + timedelta(days=rng.randint(0, 500)),
+                inspection_due_on=(
+                    date(2026, 11, 1) + timedelta(days=rng.randint(0, 500))
+                    if rng.random() < 0.7
+                    else None
+                ),
+            )
+            day, km = (delivered or purchased) - timedelta(days=rng.randint(-20, 5)), 0
+            for _visit in range(rng.randint(0, 8)):
+                day += timedelta(days=rng.randint(10, 200))
+                km += rng.randint(0, 12_000)
+                category = rng.choice([ServiceCategory.MAINTENANCE, ServiceCategory.REPAIR])
+                add_visit(car, on=day, km=km, category=category)
+    db.session.commit()
+
+
+def _every_car_moment():
+    """A function of the day: the cars' moment keys from every active owner's car and all its
+    visits."""
+    visits = defaultdict(list)
+    for v in db.session.scalars(
+        select(ServiceVisit)
+        .where(ServiceVisit.status == VisitStatus.RECORDED)
+        .order_by(ServiceVisit.visited_on, ServiceVisit.id)
+    ):
+        maintenance = v.category == ServiceCategory.MAINTENANCE
+        visits[v.vehicle_id].append(_Visit(v.id, v.visited_on, v.mileage_km, maintenance))
+    cars = db.session.scalars(
+        select(Vehicle).join(Member).join(User, User.id == Member.user_id).where(User.active)
+    ).all()
+    every = intervals()
+
+    def moments(today: date) -> set[str]:
+        return {
+            m.key
+            for car in cars
+            for m in _vehicle_moments(
+                car,
+                [v for v in visits[car.id] if v.visited_on <= today],
+                today,
+                every=every,
+                anniversary_times="2",
+            )
+        }
+
+    return moments
+
+
+def test_the_few_visits_loaded_per_car_give_the_moments_of_all_its_visits(ctx):
+    _fleet(random.Random(8))
+    expected = _every_car_moment()
+    today, found_any = date(2026, 11, 1), 0
+    while today < date(2027, 9, 30):
+        found = {m.key for m in find_moments(today) if m.vehicle_id is not None}
+        assert found == expected(today), today
+        found_any += len(found)
+        today += timedelta(days=1)
+    assert found_any > 1_000
+
+
+def test_a_moment_the_database_refuses_fails_alone(ctx, monkeypatch):
+    monkeypatch.setattr(schedule, "BATCH_SIZE", 10)
+    sz = make_dealer("SZ01")
+    owners = [make_owner(sz.id, name=f"Born {n}", birthday=date(1980, 11, 23)) for n in range(5)]
+    # An inbox message already holds the key of one greeting: its insert fails, and so would
+    # the whole batch's.
+    refused = f"birthday:m{owners[2].id}:2026"
+    db.session.add(
+        Notification(
+            member_id=owners[2].id, kind="x", title="", dedupe_key=refused, created_at=utcnow()
+        )
+    )
+    db.session.commit()
+
+    report = run_daily()
+
+    assert report.created == {"birthday": 4}
+    assert report.failed == [refused]
+    assert db.session.scalar(select(func.count(CareReminder.id))) == 4
+
+
+def test_reminders_are_made_in_batches_each_once(ctx, monkeypatch):
+    monkeypatch.setattr(schedule, "BATCH_SIZE", 2)
+    sz = make_dealer("SZ01")
+    for n in range(5):
+        owner = make_owner(sz.id, name=f"Born {n}", birthday=date(1980, 11, 23))
+        make_car(owner, purchased_on=date(2024, 1, 1), insurance_expires_on=date(2026, 12, 1))
+    db.session.commit()
+
+    assert run_daily().created == {"birthday": 5, "insurance_expiry": 5}
+    assert run_daily().total == 0
+    assert db.session.scalar(select(func.count(Notification.id))) == 10
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 20  # inbox and SMS
