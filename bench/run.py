@@ -38,14 +38,15 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 SCALES = [int(n) for n in os.environ.get("BENCH_SCALES", "1000,100000").split(",")]
 REPORTS = (
-    "",
-    "/members",
-    "/segments",
-    "/lost",
-    "/liability",
-    "/referrals",
-    "/events",
-    "/campaigns",
+    "/admin/insight",
+    "/admin/insight/members",
+    "/admin/insight/segments",
+    "/admin/insight/lost",
+    "/admin/insight/liability",
+    "/admin/insight/referrals",
+    "/admin/insight/events",
+    "/admin/insight/campaigns",
+    "/admin/campaigns/segments",
 )
 TARGETS = {"card": 0.5, "checkin": 0.5}
 CARE_LIMIT = int(os.environ.get("BENCH_CARE_LIMIT", "600"))  # seconds the care job may take
@@ -207,9 +208,7 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
                     script="post_lines.lua",
                     env={**api, "BENCH_BODIES": str(file)},
                 )
-            reports = {
-                path or "/": timed_get(base + "/admin/insight" + path, staff) for path in REPORTS
-            }
+            reports = {path: timed_get(base + path, staff) for path in REPORTS}
         start = time.perf_counter()
         try:
             subprocess.run(
@@ -326,7 +325,7 @@ def markdown(result: dict) -> str:
     lines += ["", f"At {last['members']:,} owners:", ""]
     lines += ["| admin report | seconds |", "|---|---:|"]
     lines += [
-        f"| /admin/insight{k if k != '/' else ''} | {v:.3f} |"
+        f"| {k} | {v:.3f} |"
         for k, v in last["reports_seconds"].items()
     ]
     lines += [

@@ -55,6 +55,7 @@ class ServiceVisit(db.Model):
             "visited_on",
             "dealer_id",
             "amount_fen",
+            "category",
             postgresql_where=text("status <> 'refunded'"),
             sqlite_where=text("status <> 'refunded'"),
         ),

@@ -31,7 +31,7 @@ def upgrade():
         )
         batch_op.create_index(
             "ix_service_visits_member_counted",
-            ["member_id", "visited_on", "dealer_id", "amount_fen"],
+            ["member_id", "visited_on", "dealer_id", "amount_fen", "category"],
             unique=False,
             postgresql_where=COUNTED,
             sqlite_where=COUNTED,
