@@ -324,10 +324,7 @@ def markdown(result: dict) -> str:
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + ratio + " |")
     lines += ["", f"At {last['members']:,} owners:", ""]
     lines += ["| admin report | seconds |", "|---|---:|"]
-    lines += [
-        f"| {k} | {v:.3f} |"
-        for k, v in last["reports_seconds"].items()
-    ]
+    lines += [f"| {k} | {v:.3f} |" for k, v in last["reports_seconds"].items()]
     lines += [
         "| `flask care run-daily` | "
         + (
