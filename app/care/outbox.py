@@ -422,36 +422,37 @@ def fail_interrupted(*, now: datetime | None = None) -> int:
 
 
 def claim_next(*, now: datetime | None = None) -> OutboxMessage | None:
-    """Take the next due e-mail or SMS for this worker (``sending``, leased); None when none.
+    """Take a due e-mail or SMS for this worker (``sending``, leased); None when none is due.
 
-    The caller commits the claim before sending.
+    One statement picks the row and moves it. No order among due messages: with its index,
+    PostgreSQL reads them in due order anyway, but right after a bulk insert (the daily job),
+    before the table's statistics catch up, it may pick another plan, and an ORDER BY then
+    sorted every due message for each claim (seconds per hundred at 100,000 owners). The
+    caller commits the claim before sending.
     """
     now = now or utcnow()
-    while True:
-        message_id = db.session.scalar(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.channel.in_([Channel.EMAIL, Channel.SMS]),
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+    next_due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.channel.in_([Channel.EMAIL, Channel.SMS]),
+            OutboxMessage.next_attempt_at <= now,
         )
-        if message_id is None:
-            return None
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(
-                status=OutboxStatus.SENDING,
-                attempts=OutboxMessage.attempts + 1,
-                next_attempt_at=now + SENDING_LEASE,
-            )
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return db.session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == next_due, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(
+            status=OutboxStatus.SENDING,
+            attempts=OutboxMessage.attempts + 1,
+            next_attempt_at=now + SENDING_LEASE,
         )
-        if claimed.rowcount == 1:
-            return db.session.get(OutboxMessage, message_id, populate_existing=True)
+        .returning(OutboxMessage)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def _deliver(channel: str, address: str, subject: str, body: str, reference: str) -> None:
@@ -468,35 +469,30 @@ def send_one(message: OutboxMessage, *, now: datetime | None = None) -> str:
     The transaction is ended before talking to the provider, so no lock is held meanwhile.
     """
     now = now or utcnow()
-    message_id = message.id
-    member = db.session.get(Member, message.member_id)
-    reason = skip_reason(Recipient.of(member), message.channel, message.marketing)
-    if reason:
-        message.status, message.last_error = OutboxStatus.SKIPPED, reason
-        return message.status
-    address = member.email if message.channel == Channel.EMAIL else member.mobile
-    channel, subject, body = message.channel, message.subject, message.body
-    reference, kind, attempts = message.dedupe_key, message.kind, message.attempts
-    db.session.commit()
-
-    error = None
-    try:
-        _deliver(channel, address, subject, body, reference)
-    except DeliveryError as err:
-        error = err
-    # The result of this attempt, in one transaction: sent, or retried later, or failed.
+    owner = load_recipients([message.member_id])[message.member_id]
+    reason = skip_reason(owner, message.channel, message.marketing)
     values: dict = {"last_error": ""}
-    if error is None:
-        values |= {"status": OutboxStatus.SENT, "sent_at": now}
-    elif error.permanent or attempts >= MAX_ATTEMPTS:
-        values |= {"status": OutboxStatus.FAILED, "last_error": str(error)[:500]}
+    if reason:
+        values |= {"status": OutboxStatus.SKIPPED, "last_error": reason}
     else:
-        values |= {
-            "status": OutboxStatus.PENDING,
-            "last_error": str(error)[:500],
-            "next_attempt_at": not_before(now + retry_delay(attempts), kind),
-        }
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+        address = owner.email if message.channel == Channel.EMAIL else owner.mobile
+        attempts = message.attempts
+        db.session.commit()
+        try:
+            _deliver(message.channel, address, message.subject, message.body, message.dedupe_key)
+        except DeliveryError as error:
+            # The result of this attempt, in one transaction: retried later, or failed.
+            if error.permanent or attempts >= MAX_ATTEMPTS:
+                values |= {"status": OutboxStatus.FAILED, "last_error": str(error)[:500]}
+            else:
+                values |= {
+                    "status": OutboxStatus.PENDING,
+                    "last_error": str(error)[:500],
+                    "next_attempt_at": not_before(now + retry_delay(attempts), message.kind),
+                }
+        else:
+            values |= {"status": OutboxStatus.SENT, "sent_at": now}
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
     return values["status"]
 
 
@@ -508,6 +504,9 @@ def send_due(*, now: datetime | None = None, limit: int = 1000) -> SendReport:
     db.session.commit()
     for _ in range(limit):
         message = claim_next(now=now)
+        if message is not None:
+            # Detached, it keeps its values past the claim's commit: no reload to send it.
+            db.session.expunge(message)
         db.session.commit()
         if message is None:
             break

@@ -160,6 +160,20 @@ def test_a_send_interrupted_after_its_claim_is_never_sent_again(owner, smtp_serv
     assert smtp_server.messages == []
 
 
+def test_only_due_messages_are_claimed_each_once(owner, clock):
+    messages = [_queue(owner, key=f"due:{n}")[0] for n in range(3)]
+    messages[1].next_attempt_at = clock.now() + timedelta(minutes=30)
+    db.session.commit()
+
+    claimed = [claim_next() for _ in range(3)]
+
+    assert sorted(m.id for m in claimed[:2]) == [messages[0].id, messages[2].id]
+    assert claimed[2] is None
+    assert {(m.status, m.attempts) for m in claimed[:2]} == {("sending", 1)}
+    clock.advance(minutes=30)
+    assert claim_next().id == messages[1].id
+
+
 # ------------------------------------------------------------------------------------- SMS
 
 
