@@ -66,7 +66,7 @@ from app.loyalty.services import list_tiers, points_value_yuan, tier_label
 from app.members.models import Dealer, Member, Vehicle
 from app.referrals import services as referrals
 from app.referrals.presenters import funnel_label
-from app.service.models import ServiceVisit, VisitStatus
+from app.service.models import COUNTED_VISIT, ServiceVisit
 
 # R8: a car unseen this many days joins the lost-customer list (until SEGMENT_LOST_DAYS).
 LOST_LIST_MIN_DAYS = 90
@@ -80,9 +80,8 @@ EVENTS_PER_PAGE = 20
 # Events per VALUES list when figures are computed for many events at once on SQLite.
 _CHUNK = 500
 
-# A visit counts until it is refunded; an unspent lot has points left. Literals, not bound
-# parameters, so that PostgreSQL and SQLite use the partial indexes that say the same (0008).
-COUNTED_VISIT = ServiceVisit.status != literal_column(f"'{VisitStatus.REFUNDED.value}'")
+# An unspent lot has points left. A literal, not a bound parameter, so that PostgreSQL and
+# SQLite use the partial index that says the same (0008); see also COUNTED_VISIT.
 OPEN_LOT = PointsEntry.remaining > literal_column("0")
 
 SEGMENTS = ("loyal", "swinging", "lost")

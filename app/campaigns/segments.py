@@ -68,7 +68,7 @@ from app.core.permissions import Role
 from app.extensions import db
 from app.loyalty.ledger import add_months
 from app.members.models import Member
-from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
+from app.service.models import COUNTED_VISIT, ServiceCategory, ServiceVisit
 
 
 class Segment(StrEnum):
@@ -120,8 +120,6 @@ MAX_VISITS = 100
 MAX_SPEND_FEN = 100_000_000  # ¥1,000,000
 
 REPAIRS = (ServiceCategory.REPAIR.value, ServiceCategory.ACCIDENT.value)
-# A literal, not a bound parameter, so the partial (member_id, visited_on…) index applies.
-COUNTED_VISIT = ServiceVisit.status != literal_column(f"'{VisitStatus.REFUNDED.value}'")
 
 
 def segment_label(segment: str) -> str:
@@ -373,6 +371,7 @@ def segment_report(
     now_size = {s: sum(counts.get((b, s), 0) for b in sources) for s in segments}
     before_size = {b: sum(counts.get((b, s), 0) for s in segments) for b in sources}
     total = sum(now_size.values())
+    before_total = sum(before_size[s] for s in segments)
     size_rows = []
     for s in segments:
         size_rows.append(
@@ -397,9 +396,9 @@ def segment_report(
         size_rows,
         _row(
             _("Total"),
-            sum(before_size[s] for s in segments),
+            before_total,
             total,
-            f"{total - sum(before_size[s] for s in segments):+d}",
+            f"{total - before_total:+d}",
             percent(total, total),
         ),
         _("No owner."),

@@ -51,7 +51,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from flask import current_app, g
-from flask_babel import force_locale, format_date, get_locale, get_translations
+from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, extract, func, or_, select
 
@@ -69,6 +69,7 @@ from app.care.outbox import (
     recipient_channels,
 )
 from app.core.clock import local_date, utcnow
+from app.core.dates import format_local_date
 from app.extensions import db
 from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount, PointsEntry
@@ -425,7 +426,7 @@ class _Language:
 
     def date(self, day: date) -> str:
         if day not in self.dates:
-            self.dates[day] = format_date(day, "long")
+            self.dates[day] = format_local_date(day, "long")
         return self.dates[day]
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.core.permissions import member_required
 from app.extensions import db
 from app.loyalty import services
-from app.loyalty.ledger import expiring_soon
+from app.loyalty.ledger import account_with_expiring
 
 bp = Blueprint("loyalty", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("loyalty", __name__)
 def history():
     """Every points movement, newest first, each saying why."""
     member = current_user.member
-    account = services.account_for(member)
+    account, expiring = account_with_expiring(member.id)
     page = db.paginate(
         services.history_query(member),
         page=request.args.get("page", 1, type=int),
@@ -27,7 +27,7 @@ def history():
         "loyalty/history.html",
         account=account,
         page=page,
-        expiring=expiring_soon(account.id),
+        expiring=expiring,
         describe=services.describe_entry,
     )
 

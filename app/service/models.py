@@ -3,7 +3,16 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -81,6 +90,11 @@ class ServiceVisit(db.Model):
 
     member: Mapped[Member] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
+
+
+# A visit that counts (not refunded), written as the partial indexes' own predicate: a bound
+# parameter would keep PostgreSQL and SQLite from using them.
+COUNTED_VISIT = ServiceVisit.status != literal_column(f"'{VisitStatus.REFUNDED.value}'")
 
 
 class AppointmentSlot(db.Model):

@@ -5,7 +5,6 @@ import csv
 import io
 import random
 from datetime import date, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from app.campaigns.models import SegmentThresholds
 from app.extensions import db
 from app.service.models import VisitStatus
+from tests.admin.test_insight import tables_of
 from tests.conftest import NOW
 from tests.factories import make_member, make_visit
 
@@ -42,45 +42,6 @@ GROUP = {
     (0, 0, 0): "Mystery-opportunity",
 }
 CATEGORIES = ("maintenance", "maintenance", "maintenance", "repair", "accident", "other")
-
-
-class _Tables(HTMLParser):
-    """The cell texts of every <table id=...> of a page, row by row."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._table = self._row = self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table" and attrs.get("id"):
-            self._table = attrs["id"]
-            self.tables[self._table] = []
-        elif self._table and tag == "tr":
-            self._row = []
-        elif self._row is not None and tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._table].append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._table = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def _tables(html: str) -> dict[str, list[list[str]]]:
-    parser = _Tables()
-    parser.feed(html)
-    return parser.tables
 
 
 def _group(visits, first, last) -> str:
@@ -150,7 +111,7 @@ def _expected_tables(pairs):
 def test_sizes_and_movements_match_an_independent_count(staff_factory, owners):
     client = staff_factory("dealer_admin", "SZ01")
     html = client.get("/admin/campaigns/segments").get_data(as_text=True)
-    tables = _tables(html)
+    tables = tables_of(html)
     sizes, moves = _expected_tables(owners["SZ01"])
     assert tables["table-sizes"] == sizes
     assert tables["table-moves"] == moves
@@ -159,7 +120,7 @@ def test_sizes_and_movements_match_an_independent_count(staff_factory, owners):
 
 def test_another_dealers_staff_see_only_their_owners(staff_factory, owners, dealers):
     client = staff_factory("showroom_manager", "GZ01")
-    tables = _tables(
+    tables = tables_of(
         client.get(f"/admin/campaigns/segments?dealer={dealers['SZ01']}").get_data(as_text=True)
     )
     _sizes, moves = _expected_tables(owners["GZ01"])
@@ -169,11 +130,11 @@ def test_another_dealers_staff_see_only_their_owners(staff_factory, owners, deal
 
 def test_hq_sees_every_dealer_and_may_pick_one(staff_factory, owners, dealers):
     client = staff_factory("hq_admin", None)
-    tables = _tables(client.get("/admin/campaigns/segments").get_data(as_text=True))
+    tables = tables_of(client.get("/admin/campaigns/segments").get_data(as_text=True))
     assert tables["table-moves"] == _expected_tables(owners["SZ01"] + owners["GZ01"])[1]
     picked = client.get(f"/admin/campaigns/segments?dealer={dealers['GZ01']}")
     assert (
-        _tables(picked.get_data(as_text=True))["table-moves"]
+        tables_of(picked.get_data(as_text=True))["table-moves"]
         == (_expected_tables(owners["GZ01"])[1])
     )
 
@@ -181,7 +142,7 @@ def test_hq_sees_every_dealer_and_may_pick_one(staff_factory, owners, dealers):
 @pytest.mark.parametrize("table", ["sizes", "moves"])
 def test_the_csv_holds_what_the_page_shows(staff_factory, owners, table):
     client = staff_factory("dealer_admin", "SZ01")
-    page = _tables(client.get("/admin/campaigns/segments").get_data(as_text=True))
+    page = tables_of(client.get("/admin/campaigns/segments").get_data(as_text=True))
     response = client.get(f"/admin/campaigns/segments.csv?table={table}")
     assert response.mimetype == "text/csv"
     assert "c3-segments-" in response.headers["Content-Disposition"]
