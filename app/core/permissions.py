@@ -121,6 +121,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.
     "campaigns.segments": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "campaigns.thresholds": frozenset({Role.HQ_ADMIN}),
+    # Managers run campaigns and see their results and staff incentives (managers only);
+    # care agents work their call lists (invitations, second round, satisfaction callbacks).
+    "campaigns.manage": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "campaigns.call": frozenset({Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
+    "campaigns.results": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "campaigns.incentives": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
 }
 
 
