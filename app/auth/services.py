@@ -120,6 +120,8 @@ def register_member(
     member = create_member(
         user, name=name, dealer_id=dealer_id, marketing_opt_in=marketing_opt_in, now=now
     )
+    # An invited owner (no password yet) joins when they accept the invitation.
+    member.joined_at = now if password is not None else None
     issue_card(member, now=now)
     open_account(member, now=now)
     return user
@@ -252,6 +254,7 @@ def accept_invitation(
         member.privacy_accepted_at = now
         member.marketing_opt_in = marketing_opt_in
         member.marketing_changed_at = now
+        member.joined_at = member.joined_at or now
     db.session.flush()
     record_audit(
         user,

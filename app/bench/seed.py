@@ -127,7 +127,7 @@ COLUMNS = {
     Member.__table__: (
         "id user_id dealer_id name birthday gender occupation home_area hobbies privacy_version "
         "privacy_accepted_at marketing_opt_in marketing_changed_at email notify_email notify_sms "
-        "created_at"
+        "created_at joined_at"
     ),
     MemberCard.__table__: "id member_id number status issued_at replaced_at replace_reason",
     PointsAccount.__table__: "id member_id balance qualifying_points tier_code debt review_on",
@@ -904,6 +904,7 @@ class _Seeder:
                 None,
                 True,
                 True,
+                joined_at,
                 joined_at,
             )
         )

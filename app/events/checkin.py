@@ -201,6 +201,7 @@ def _check_one(
             reference=event.title[:64],
             qualifying=True,
             actor=actor,
+            dealer_id=event.dealer_id,
             now=now,
         )
     return CheckInResult("checked_in", registration, at)

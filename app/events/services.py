@@ -195,6 +195,7 @@ def sign_up(
             source="event_deposit",
             key=_deposit_key(registration),
             reference=event.title[:64],
+            dealer_id=event.dealer_id,
             now=now,
         )
     return registration

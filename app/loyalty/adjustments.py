@@ -45,6 +45,7 @@ def _post(adjustment: PointsAdjustment, actor, now: datetime) -> None:
         key=f"adjustment:{adjustment.id}",
         reason=adjustment.reason,
         actor=actor,
+        dealer_id=adjustment.dealer_id,
         now=now,
     )
     adjustment.entry_id = entry.id

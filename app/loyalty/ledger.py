@@ -6,6 +6,10 @@ the balance, and so does the sum of the lots' remaining points; a balance never 
 points expire 24 months after they were earned, oldest first; replaying an idempotency key
 changes nothing. A positive entry is a lot; a debit records which lots it drew from
 (allocations), so cancelling it gives back exactly those points.
+
+Each entry names the dealer it is settled with (``dealer_id``, HQ's monthly settlement): the
+caller says where points were earned, granted or redeemed; otherwise it is the member's chapter
+when the entry is posted. A reversal or refund belongs to the dealer of the entry it undoes.
 """
 
 from datetime import date, datetime, timedelta
@@ -17,6 +21,7 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
+from app.members.models import Member
 
 EXPIRY_MONTHS = 24
 
@@ -99,7 +104,14 @@ def _draw(debit: PointsEntry, amount: int, today: date, *, first: PointsEntry | 
     return taken
 
 
+def chapter_of(account: PointsAccount) -> int | None:
+    """The dealer chapter the account's member belongs to now."""
+    return db.session.scalar(select(Member.dealer_id).where(Member.id == account.member_id))
+
+
 def _new_entry(account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields):
+    if fields.get("dealer_id") is None:
+        fields["dealer_id"] = chapter_of(account)
     entry = PointsEntry(
         account_id=account.id, delta=delta, kind=kind, source=source, created_at=now, **fields
     )
@@ -126,11 +138,13 @@ def post_points(
     qualifying: bool = False,
     reason: str = "",
     actor=None,
+    dealer_id: int | None = None,
     now: datetime | None = None,
 ) -> PointsEntry:
     """Add points (delta > 0: a new lot) or take them (delta < 0: oldest lots first).
 
-    ``qualifying`` earnings count for the tier. Returns the existing entry, unchanged, when
+    ``qualifying`` earnings count for the tier. ``dealer_id`` is the dealer the entry is
+    settled with (default: the member's chapter). Returns the existing entry, unchanged, when
     ``key`` was posted before.
     """
     if delta == 0:
@@ -145,6 +159,7 @@ def post_points(
         "reference": reference,
         "reason": reason,
         "actor_id": getattr(actor, "id", None),
+        "dealer_id": dealer_id,
     }
     if delta > 0:
         entry = _new_entry(
@@ -236,6 +251,7 @@ def reverse_entry(
             reason=reason,
             actor_id=getattr(actor, "id", None),
             reverses_id=original.id,
+            dealer_id=original.dealer_id,
         )
         _draw(entry, taken, today, first=original)
     db.session.flush()
@@ -274,6 +290,7 @@ def refund_debit(
         reason=reason,
         actor_id=getattr(actor, "id", None),
         reverses_id=debit.id,
+        dealer_id=debit.dealer_id,
     )
     # Points given back to lots that have meanwhile passed their date expire at once.
     expire_account(account.id, now=now)

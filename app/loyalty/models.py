@@ -76,6 +76,8 @@ class PointsEntry(db.Model):
         ),
         Index("ix_points_entries_account_lots", "account_id", "expires_on", "id"),
         Index("ix_points_entries_account_created", "account_id", "created_at"),
+        # The monthly settlement: a month's entries per dealer.
+        Index("ix_points_entries_created_dealer", "created_at", "dealer_id"),
         # The points liability report: lots with points left by date (those past it that the
         # daily expiry has not taken yet; those expiring in the next months).
         Index(
@@ -110,6 +112,9 @@ class PointsEntry(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+    # The dealer the entry is settled with (HQ 积分结算): where the points were earned, granted
+    # or redeemed, fixed when posted so a later chapter transfer does not rewrite history.
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"))
 
 
 class PointsAllocation(db.Model):

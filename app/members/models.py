@@ -53,6 +53,8 @@ class Dealer(db.Model):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(64), default="")
+    # The sales region HQ groups dealers by (华南 South, 华东 East...); set by HQ.
+    region: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 class Colour(db.Model):
@@ -99,6 +101,9 @@ class Member(db.Model):
     notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
     notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime]
+    # When the owner became an active member: registered with a password, or accepted the
+    # invitation sent at delivery. None while the invitation is open (申请中 applying).
+    joined_at: Mapped[datetime | None]
 
     user: Mapped["User"] = relationship(back_populates="member")
     dealer: Mapped[Dealer] = relationship()
@@ -138,10 +143,22 @@ class Vehicle(db.Model):
 
 
 class ChapterTransfer(db.Model):
-    """A member's request to move to another dealer's chapter, decided by HQ."""
+    """A member's request to move to another dealer's chapter.
+
+    The releasing dealer (``from``) and the receiving dealer (``to``) each approve their side;
+    the member moves when both have approved, and either rejecting rejects the request. HQ may
+    decide a side in a dealer's place (audited as an override).
+    """
 
     __tablename__ = "chapter_transfers"
-    __table_args__ = (CheckConstraint("from_dealer_id <> to_dealer_id", name="different_dealers"),)
+    __table_args__ = (
+        CheckConstraint("from_dealer_id <> to_dealer_id", name="different_dealers"),
+        CheckConstraint(
+            "from_status IN ('pending', 'approved', 'rejected') "
+            "AND to_status IN ('pending', 'approved', 'rejected')",
+            name="side_status_values",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
@@ -154,6 +171,17 @@ class ChapterTransfer(db.Model):
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Each dealer's side: pending, approved or rejected, by whom and when.
+    from_status: Mapped[TransferStatus] = mapped_column(
+        _enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
+    )
+    from_decided_at: Mapped[datetime | None]
+    from_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_status: Mapped[TransferStatus] = mapped_column(
+        _enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
+    )
+    to_decided_at: Mapped[datetime | None]
+    to_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     member: Mapped[Member] = relationship()
     from_dealer: Mapped[Dealer] = relationship(foreign_keys=[from_dealer_id])

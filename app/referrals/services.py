@@ -585,6 +585,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
                 key=f"referral:{referral.id}:{who}",
                 reference=f"R{referral.id}",
                 qualifying=True,
+                dealer_id=referral.dealer_id,
                 now=now,
             )
         if settings.maintenance_reward_id:

@@ -290,6 +290,7 @@ def redeem_reward(member: Member, reward_id: int, *, now: datetime | None = None
         kind=EntryKind.REDEEM,
         source="reward",
         reference=reward.name[:64],
+        dealer_id=reward.dealer_id or member.dealer_id,
         now=now,
     )
     reward.stock -= 1

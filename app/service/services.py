@@ -169,6 +169,7 @@ def record_visit(
             reference=ro_number,
             qualifying=True,
             actor=actor,
+            dealer_id=dealer_id,
             now=now,
         )
         visit.entry_id = entry.id
