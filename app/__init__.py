@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
     from app.events.views import bp as events_bp
+    from app.hq.views import bp as hq_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.views import bp as members_bp
     from app.partners.views import bp as partners_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
         partners_bp,
         service_bp,
         campaigns_bp,
+        hq_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -10,11 +10,11 @@ from app.cards.forms import ScanForm
 from app.core.audit import audit_query
 from app.core.errors import NotFound
 from app.core.permissions import Role, permission_required
-from app.core.web import call_service, flash_service
+from app.core.web import call_service, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.members import services as members
-from app.members.models import Colour
+from app.members.models import Colour, TransferStatus
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -159,22 +159,41 @@ def colour_form(colour_id: int | None):
 @bp.get("/transfers")
 @permission_required("transfers.decide")
 def transfers():
-    """Chapter transfer requests waiting for HQ."""
-    return render_template("admin/transfers.html", transfers=members.list_pending_transfers())
+    """Chapter transfer requests waiting for the staff member's dealer (HQ: every request)."""
+    pending = members.list_pending_transfers(current_user)
+    return render_template(
+        "admin/transfers.html",
+        transfers=[
+            (
+                t,
+                members.transfer_member_name(current_user, t),
+                members.transfer_side(current_user, t),
+            )
+            for t in pending
+        ],
+    )
 
 
 @bp.post("/transfers/<int:transfer_id>/<any(approve, reject):decision>")
 @permission_required("transfers.decide")
 def decide_transfer(transfer_id: int, decision: str):
-    """Approve or reject a transfer request."""
+    """Approve or reject the staff member's dealer's side of a transfer request (HQ: the side
+    it names, or every pending side)."""
     approve = decision == "approve"
-    flash_service(
+    ok, transfer = try_service(
         members.decide_transfer,
         current_user,
         transfer_id,
         approve=approve,
-        success=_("Transfer approved.") if approve else _("Transfer rejected."),
+        side=request.form.get("side") or None,
     )
+    if ok:
+        if transfer.status == TransferStatus.APPROVED:
+            flash(_("Transfer approved."), "success")
+        elif transfer.status == TransferStatus.REJECTED:
+            flash(_("Transfer rejected."), "success")
+        else:
+            flash(_("Your approval is recorded: the other dealer decides next."), "success")
     return redirect(url_for("admin.transfers"))
 
 

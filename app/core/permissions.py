@@ -67,7 +67,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "tiers.edit": frozenset({Role.HQ_ADMIN}),
     "colours.manage": frozenset({Role.HQ_ADMIN}),
-    "transfers.decide": frozenset({Role.HQ_ADMIN}),
+    # Chapter transfers: each dealer's manager decides their side; HQ may override.
+    "transfers.decide": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "visits.record": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "points.adjust": frozenset(
         {Role.SERVICE_ADVISOR, Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}
@@ -127,6 +128,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "campaigns.call": frozenset({Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
     "campaigns.results": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "campaigns.incentives": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # HQ operations (R11, seed 004): recruitment rate and the monthly points settlement, for
+    # HQ (every dealer) and a dealer's admin (their own); dealers' regions are HQ's to set.
+    "hq.recruitment": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "hq.settlement": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "hq.regions": frozenset({Role.HQ_ADMIN}),
 }
 
 

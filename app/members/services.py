@@ -342,7 +342,7 @@ def pending_transfer(member: Member) -> ChapterTransfer | None:
 def request_transfer(
     member: Member, *, to_dealer_id: int, reason: str, now: datetime | None = None
 ) -> ChapterTransfer:
-    """Ask to move to another dealer's chapter; HQ decides."""
+    """Ask to move to another dealer's chapter; both dealers decide."""
     now = now or utcnow()
     # A form sent without a choice names no dealer (not a key to look up).
     target = db.session.get(Dealer, to_dealer_id) if to_dealer_id else None
@@ -377,37 +377,133 @@ def cancel_transfer(member: Member, *, now: datetime | None = None) -> None:
     db.session.flush()
 
 
-def list_pending_transfers() -> list[ChapterTransfer]:
-    """Transfer requests waiting for HQ, oldest first."""
-    return list(
-        db.session.scalars(
-            select(ChapterTransfer)
-            .where(ChapterTransfer.status == TransferStatus.PENDING)
-            .order_by(ChapterTransfer.requested_at)
+TRANSFER_SIDES = ("from", "to")
+
+
+def latest_transfer(member: Member) -> ChapterTransfer | None:
+    """The member's newest transfer request (pending or decided), for their chapter page."""
+    return db.session.scalar(
+        select(ChapterTransfer)
+        .where(ChapterTransfer.member_id == member.id)
+        .order_by(ChapterTransfer.requested_at.desc(), ChapterTransfer.id.desc())
+        .limit(1)
+    )
+
+
+def list_pending_transfers(actor: User) -> list[ChapterTransfer]:
+    """Transfer requests waiting for a decision, oldest first: every one for HQ, those that
+    release or receive a member of the staff member's dealer for the dealers' staff."""
+    query = (
+        select(ChapterTransfer)
+        .options(joinedload(ChapterTransfer.member))
+        .where(ChapterTransfer.status == TransferStatus.PENDING)
+        .order_by(ChapterTransfer.requested_at, ChapterTransfer.id)
+    )
+    if actor.role != Role.HQ_ADMIN:
+        query = query.where(
+            or_(
+                ChapterTransfer.from_dealer_id == actor.dealer_id,
+                ChapterTransfer.to_dealer_id == actor.dealer_id,
+            )
         )
+    return list(db.session.scalars(query))
+
+
+def transfer_side(actor: User, transfer: ChapterTransfer) -> str | None:
+    """The side (``from`` releases, ``to`` receives) the staff member decides; None for HQ,
+    who may decide either."""
+    if actor.role == Role.HQ_ADMIN:
+        return None
+    return "from" if actor.dealer_id == transfer.from_dealer_id else "to"
+
+
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden: 张伟 → 张*, Zhang Wei → Z**** ***."""
+    return name[:1] + "".join(" " if ch == " " else "*" for ch in name[1:])
+
+
+def transfer_member_name(actor: User, transfer: ChapterTransfer) -> str:
+    """The member's name as ``actor`` may read it: the receiving dealer sees it masked until
+    the member has moved (they are not its member yet)."""
+    if transfer_side(actor, transfer) == "to" and transfer.status != TransferStatus.APPROVED:
+        return mask_name(transfer.member.name)
+    return transfer.member.name
+
+
+def _decide_side(transfer: ChapterTransfer, side: str, actor: User, approve: bool, now) -> None:
+    decision = TransferStatus.APPROVED if approve else TransferStatus.REJECTED
+    setattr(transfer, f"{side}_status", decision)
+    setattr(transfer, f"{side}_decided_at", now)
+    setattr(transfer, f"{side}_decided_by_id", actor.id)
+    dealer_id = transfer.from_dealer_id if side == "from" else transfer.to_dealer_id
+    record_audit(
+        actor,
+        f"transfer.side_{decision.value}",
+        subject=transfer,
+        dealer_id=dealer_id,
+        details={
+            "member_id": transfer.member_id,
+            "side": side,
+            "hq_override": actor.role == Role.HQ_ADMIN,
+        },
+        now=now,
     )
 
 
 def decide_transfer(
-    actor: User, transfer_id: int, *, approve: bool, now: datetime | None = None
+    actor: User,
+    transfer_id: int,
+    *,
+    approve: bool,
+    side: str | None = None,
+    now: datetime | None = None,
 ) -> ChapterTransfer:
-    """Approve (the member moves at once) or reject a pending transfer."""
+    """Approve or reject one dealer's side of a pending transfer.
+
+    A dealer's staff decide their own dealer's side (releasing or receiving). HQ may decide
+    ``side`` in a dealer's place, or with no side every side still pending (an override, audited).
+    The member moves when both sides have approved; either side rejecting rejects the request.
+    """
     now = now or utcnow()
     transfer = db.session.get(ChapterTransfer, transfer_id, with_for_update=True)
-    if transfer is None:
+    if transfer is None or (
+        actor.role != Role.HQ_ADMIN
+        and actor.dealer_id not in (transfer.from_dealer_id, transfer.to_dealer_id)
+    ):
         raise NotFound(_l("No such transfer request."))
     if transfer.status != TransferStatus.PENDING:
         raise Conflict(_l("This request was already decided."))
-    transfer.status = TransferStatus.APPROVED if approve else TransferStatus.REJECTED
+    own = transfer_side(actor, transfer)
+    if own is not None:
+        sides = [own]
+    elif side in TRANSFER_SIDES:
+        sides = [side]
+    elif side:
+        raise ValidationFailed(_l("Choose the releasing or the receiving dealer's side."))
+    else:
+        sides = [s for s in TRANSFER_SIDES if getattr(transfer, f"{s}_status") == "pending"]
+    if any(getattr(transfer, f"{s}_status") != TransferStatus.PENDING for s in sides):
+        raise Conflict(_l("This side of the request was already decided."))
+    for each in sides:
+        _decide_side(transfer, each, actor, approve, now)
+    sides_now = {transfer.from_status, transfer.to_status}
+    if TransferStatus.REJECTED in sides_now:
+        final = TransferStatus.REJECTED
+    elif sides_now == {TransferStatus.APPROVED}:
+        final = TransferStatus.APPROVED
+    else:
+        db.session.flush()
+        return transfer
+    transfer.status = final
     transfer.decided_at = now
     transfer.decided_by_id = actor.id
-    if approve:
+    if final == TransferStatus.APPROVED:
         transfer.member.dealer_id = transfer.to_dealer_id
     db.session.flush()
     for dealer_id in (transfer.from_dealer_id, transfer.to_dealer_id):
         record_audit(
             actor,
-            "transfer.approved" if approve else "transfer.rejected",
+            f"transfer.{final.value}",
             subject=transfer,
             dealer_id=dealer_id,
             details={"member_id": transfer.member_id},

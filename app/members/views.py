@@ -159,13 +159,17 @@ def chapter():
             reason=form.reason.data or "",
         )
         if ok:
-            flash(_("Transfer requested. HQ will decide shortly."), "success")
+            flash(
+                _("Transfer requested. Both dealers will decide shortly."),
+                "success",
+            )
             return redirect(url_for("members.chapter"))
     return render_template(
         "members/chapter.html",
         form=form,
         member=member,
         pending=services.pending_transfer(member),
+        latest=services.latest_transfer(member),
     )
 
 

@@ -63,7 +63,7 @@ HOLDERS = {
     "audit.view": frozenset({"dealer_admin", "hq_admin"}),
     "tiers.edit": frozenset({"hq_admin"}),
     "colours.manage": frozenset({"hq_admin"}),
-    "transfers.decide": frozenset({"hq_admin"}),
+    "transfers.decide": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "rewards.manage": frozenset({"dealer_admin", "hq_admin"}),
     "vouchers.redeem": frozenset(
         {"sales_consultant", "showroom_manager", "service_advisor", "dealer_admin", "hq_admin"}
@@ -93,6 +93,9 @@ HOLDERS = {
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.thresholds": frozenset({"hq_admin"}),
+    "hq.recruitment": frozenset({"dealer_admin", "hq_admin"}),
+    "hq.settlement": frozenset({"dealer_admin", "hq_admin"}),
+    "hq.regions": frozenset({"hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

@@ -86,6 +86,8 @@ ROUTES = (
         "/admin/transfers/{approve_id}/approve",
         "transfers.decide",
         302,
+        # GZ01 receives the member: its admin decides the receiving side.
+        other_dealer=302,
     ),
     Route(
         "POST",
@@ -93,6 +95,8 @@ ROUTES = (
         "/admin/transfers/{reject_id}/reject",
         "transfers.decide",
         302,
+        # GZ01 receives the member: its admin decides the receiving side.
+        other_dealer=302,
     ),
     Route("GET", "/admin/audit", "/admin/audit", "audit.view", 200),
     Route("GET", "/admin/rewards", "/admin/rewards", "rewards.manage", 200),
