@@ -75,7 +75,8 @@ class Figures:
 def month_figures(month: Month, scope: int | None, *, now: datetime) -> dict[int, Figures]:
     """Per dealer id: delivered owners, members, applying and new members at ``month``'s end
     (as of ``now`` for the current month)."""
-    as_of = min(month.ends, now)
+    # The month's end is exclusive; for the current month, what happened up to now included.
+    as_of = month.ends if month.ends <= now else now + timedelta(microseconds=1)
     delivered = exists().where(Vehicle.member_id == Member.id, Vehicle.delivered_on <= month.last)
     joined = and_(User.active, Member.joined_at.is_not(None), Member.joined_at < as_of)
     applying = and_(
