@@ -183,6 +183,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["events"] = _seed_events(now)
     created["partners"] = _seed_partners(now)
     created["slots"] = _seed_slots(now)
+    created["hq"] = _seed_hq(now)
     return created
 
 
@@ -382,7 +383,8 @@ def _seed_rewards(sz01, now) -> int:
     from app.rewards.services import save_reward
 
     made = 0
-    if db.session.scalar(select(Reward.id).limit(1)) is None:
+    # The referral programme's own vouchers exist from the migrations: look for the catalog's.
+    if db.session.scalar(select(Reward.id).where(Reward.name == REWARDS[0][0])) is None:
         hq = get_user_by_mobile(HQ_ADMIN_MOBILE)
         for name, kind, cost, stock, tier, days, dealer_code in REWARDS:
             save_reward(
@@ -414,3 +416,152 @@ def _seed_rewards(sz01, now) -> int:
             now=now,
         )
     return made
+
+
+# HQ operations: regions, owners enrolled at delivery who have not joined yet (some invitations
+# lapsed), a third dealer in the East, and points moving at both dealers this month and last.
+REGIONS = {"SZ01": "华南", "GZ01": "华南", "SH01": "华东"}
+# (mobile, dealer code, days since delivery, joined: owners invited at delivery join or not)
+DELIVERED_OWNERS = (
+    ("13600000001", "SZ01", 5, False),
+    ("13600000002", "SZ01", 20, False),
+    ("13600000003", "SZ01", 75, False),
+    ("13600000004", "SZ01", 140, False),
+    ("13600000005", "GZ01", 10, False),
+    ("13600000006", "GZ01", 100, False),
+    ("13600000007", "SH01", 3, False),
+    ("13600000008", "SH01", 15, False),
+    ("13600000009", "SH01", 45, False),
+    ("13600000010", "SH01", 200, False),
+    ("13600000011", "SH01", 60, True),
+    ("13600000012", "SH01", 150, True),
+    ("13600000013", "SH01", 250, True),
+)
+
+
+def _seed_hq(now) -> int:
+    """Regions, delivered owners (members, applying, lapsed) and a month of points to settle."""
+    # A fixed seed: the same demo data on every machine (not used for secrets).
+    rng = random.Random(2027)  # nosec B311
+    ensure_dealer("SH01", "Shanghai Pudong Motors", "Shanghai")
+    for code, region in REGIONS.items():
+        dealer = get_dealer_by_code(code)
+        dealer.region = dealer.region or region
+    _backdate_members()
+    made = 0
+    colours = active_colours()
+    for mobile, code, days, joined in DELIVERED_OWNERS:
+        if get_user_by_mobile(mobile) is not None:
+            continue
+        delivered = local_date(now) - timedelta(days=days)
+        at = local_midnight(delivered) + timedelta(hours=10)
+        user = register_member(
+            mobile=mobile,
+            password=DEMO_PASSWORD if joined else None,
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            dealer_id=get_dealer_by_code(code).id,
+            now=at,
+        )
+        model, transmission = rng.choice(MODELS)
+        prefix = {"SZ01": "粤B", "GZ01": "粤A", "SH01": "沪A"}[code]
+        add_vehicle(
+            user.member,
+            VehicleData(
+                vin=demo_vin(rng),
+                plate=demo_plate(rng, prefix, transmission == Transmission.SINGLE_SPEED),
+                model=model,
+                colour_id=rng.choice(colours).id,
+                transmission=transmission,
+                purchased_on=delivered,
+                delivered_on=delivered,
+            ),
+            now=at,
+        )
+        made += 1
+    _seed_settlement(now)
+    return made
+
+
+def _backdate_members() -> None:
+    """Demo owners registered with a password joined on their first car's delivery day, not
+    on the day the demo was loaded (so the recruitment trend has a history)."""
+    from sqlalchemy import func, select
+
+    from app.members.models import Member, Vehicle
+
+    first_delivery = (
+        select(Vehicle.member_id, func.min(Vehicle.delivered_on).label("day"))
+        .group_by(Vehicle.member_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Member, first_delivery.c.day).join(
+            first_delivery, first_delivery.c.member_id == Member.id
+        )
+    ).all()
+    for member, day in rows:
+        joined = local_midnight(day) + timedelta(hours=10)
+        if member.joined_at is not None and member.joined_at == member.created_at > joined:
+            member.created_at = member.joined_at = joined
+    db.session.flush()
+
+
+def _seed_settlement(now) -> None:
+    """Service visits at SZ01 and GZ01 last month and this month (one refunded), goodwill, and
+    vouchers redeemed (one cancelled): once."""
+    from sqlalchemy import select
+
+    from app.loyalty.adjustments import request_adjustment
+    from app.members.models import Member
+    from app.rewards.models import Reward
+    from app.rewards.services import cancel_voucher, redeem_reward
+    from app.service.models import ServiceVisit
+    from app.service.services import record_visit, refund_visit
+
+    if db.session.scalar(
+        select(ServiceVisit.id).where(ServiceVisit.ro_number.like("DEMO-HQ-%")).limit(1)
+    ):
+        return
+    today = local_date(now)
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=12)
+    this_month = today.replace(day=1)
+    owners = {}
+    for code in ("SZ01", "GZ01"):
+        dealer = get_dealer_by_code(code)
+        owners[code] = [
+            m
+            for m in db.session.scalars(
+                select(Member)
+                .where(Member.dealer_id == dealer.id, Member.joined_at.is_not(None))
+                .order_by(Member.id)
+            )
+            if m.vehicles and m.vehicles[0].purchased_on < last_month
+        ][:3]
+        for k, member in enumerate(owners[code]):
+            for n, day in enumerate((last_month, this_month)):
+                record_visit(
+                    None,
+                    dealer_id=dealer.id,
+                    ro_number=f"DEMO-HQ-{code}-{k}{n}",
+                    vin=member.vehicles[0].vin,
+                    visited_on=day,
+                    mileage_km=10_000 + 5_000 * k + 2_500 * n,
+                    amount_fen=(1_800 + 700 * k + 400 * n) * 100,
+                    category="maintenance" if k != 1 else "repair",
+                    now=now if n else local_midnight(day) + timedelta(hours=14),
+                )
+    sz = get_dealer_by_code("SZ01")
+    refund_visit(None, dealer_id=sz.id, ro_number="DEMO-HQ-SZ01-11", now=now)
+    advisor = get_user_by_mobile(SERVICE_ADVISOR_MOBILE)
+    if owners["SZ01"]:
+        request_adjustment(
+            advisor, owners["SZ01"][0], points=300, reason="Demo: apology for a late car", now=now
+        )
+    wash = db.session.scalar(select(Reward).where(Reward.name == REWARDS[0][0]))
+    if wash is None:
+        return
+    demo_owner = get_user_by_mobile(DEMO_OWNER).member
+    redeem_reward(demo_owner, wash.id, now=now)
+    cancel_voucher(demo_owner, redeem_reward(demo_owner, wash.id, now=now).id, now=now)
+    for member in owners["GZ01"][:2]:
+        redeem_reward(member, wash.id, now=now)

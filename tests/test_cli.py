@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.core.permissions import Role
 from app.core.tokens import load_signer
+from app.demo import DELIVERED_OWNERS
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
 from app.members.services import vin_error
@@ -24,12 +25,13 @@ def test_seed_demo_creates_dealers_staff_and_50_owners_once(app):
     assert first.exit_code == 0, first.output
     assert "50 members" in first.output
     after_first = counts(app)
-    assert after_first["Dealer"] == 2 and after_first["Member"] == 50
+    # 50 demo owners, and those enrolled at the deliveries HQ's recruitment figures count.
+    assert after_first["Dealer"] == 3 and after_first["Member"] == 50 + len(DELIVERED_OWNERS)
     second = runner.invoke(args=["seed-demo"])
     assert "0 members" in second.output
     assert counts(app) == after_first
     with app.app_context():
-        assert {d.code for d in db.session.scalars(select(Dealer))} == {"SZ01", "GZ01"}
+        assert {d.code for d in db.session.scalars(select(Dealer))} == {"SZ01", "GZ01", "SH01"}
         staff_roles = {u.role for u in db.session.scalars(select(User)) if u.role != Role.MEMBER}
         assert staff_roles == set(Role) - {Role.MEMBER}
         assert all(vin_error(v.vin) is None for v in db.session.scalars(select(Vehicle)))
