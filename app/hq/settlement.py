@@ -121,6 +121,18 @@ KIND_LABELS = {
     EntryKind.ADJUST: _l("goodwill"),
 }
 
+# What each ledger source is, in words (an unknown source shows as it is stored).
+SOURCE_LABELS = {
+    "service_visit": _l("Service visits"),
+    "referral": _l("Referrals"),
+    "event": _l("Event attendance"),
+    "event_deposit": _l("Event deposits"),
+    "reward": _l("Rewards"),
+    "goodwill": _l("Goodwill"),
+    "debt": _l("Points owed from a reversal"),
+    "expiry": _l("Expiry"),
+}
+
 # Lines that hold points taken from balances: shown as positive figures.
 _DEBITS = ("reversed", "redeemed", "expired")
 
@@ -332,7 +344,9 @@ def _sources(month: Month, scope: int) -> Table:
         .order_by(PointsEntry.source, PointsEntry.kind)
     )
     rows = [
-        _row(source, str(KIND_LABELS[EntryKind(kind)]), count, points)
+        _row(
+            str(SOURCE_LABELS.get(source, source)), str(KIND_LABELS[EntryKind(kind)]), count, points
+        )
         for source, kind, count, points in db.session.execute(query)
     ]
     return Table(

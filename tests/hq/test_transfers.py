@@ -137,7 +137,7 @@ def test_both_managers_approve_on_the_page_and_the_owner_follows_it(app, seeded,
         transfer_id = db.session.scalar(select(ChapterTransfer.id))
     page = clients["owner"].get("/me/chapter").get_data(as_text=True)
     assert "waiting for both dealers" in page
-    assert page.count(": waiting") == 2
+    assert page.count(": awaiting decision") == 2
 
     html = clients["gz"].get("/admin/transfers").get_data(as_text=True)
     assert "Z**** ***" in html and "Zhang Wei" not in html
@@ -146,7 +146,7 @@ def test_both_managers_approve_on_the_page_and_the_owner_follows_it(app, seeded,
         as_text=True
     )
     page = clients["owner"].get("/me/chapter").get_data(as_text=True)
-    assert "which you join: approved" in page and "which you leave: waiting" in page
+    assert "which you join: approved" in page and "which you leave: awaiting decision" in page
 
     response = clients["sz"].post(f"/admin/transfers/{transfer_id}/approve", follow_redirects=True)
     assert "Transfer approved." in response.get_data(as_text=True)
