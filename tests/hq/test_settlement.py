@@ -215,3 +215,28 @@ def test_the_backfill_attributes_existing_entries_to_their_source(db_app):
         # An earning without a source row falls back to the member's chapter.
         assert by_id[plain.id] == gz
         db.session.rollback()
+
+
+def test_the_point_value_in_force_on_the_months_last_day_prices_the_month(ctx, network):
+    from app.loyalty.models import EarningRules
+
+    db.session.add(
+        EarningRules(
+            effective_from=date(2026, 11, 15),
+            maintenance_rate=100,
+            repair_rate=100,
+            accident_rate=50,
+            other_rate=100,
+            anniversary_multiplier_pct=200,
+            points_per_yuan_value=50,
+            created_at=NOW,
+        )
+    )
+    owner = make_member(network["SZ01"])
+    _earn(owner, 1000, at=datetime(2026, 10, 10, 2, 0, tzinfo=UTC))
+    _earn(owner, 1000, at=MID_NOVEMBER)
+    hq = make_staff("hq_admin", None)
+    october = dealer_statement(hq, network["SZ01"], month=Month(date(2026, 10, 1)), now=NOW)
+    november = dealer_statement(hq, network["SZ01"], month=NOVEMBER, now=NOW)
+    assert october.facts["statement"].issued_fen == 1000  # 100 points = ¥1
+    assert november.facts["statement"].issued_fen == 2000  # 50 points = ¥1 from 15 November
