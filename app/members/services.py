@@ -450,6 +450,35 @@ def _decide_side(transfer: ChapterTransfer, side: str, actor: User, approve: boo
     )
 
 
+def _tell_owner(transfer: ChapterTransfer, now: datetime) -> None:
+    """The owner's inbox says how their transfer request ended."""
+    from app.care.services import notify
+
+    if transfer.status == TransferStatus.APPROVED:
+        dealer = transfer.to_dealer.name
+        message = (
+            _l("Your chapter transfer is approved"),
+            _l("You now belong to the chapter of %(dealer)s.", dealer=dealer),
+        )
+    else:
+        dealer = transfer.from_dealer.name
+        message = (
+            _l("Your chapter transfer was not approved"),
+            _l(
+                "You stay in the chapter of %(dealer)s. Ask your dealer why, or request "
+                "another transfer.",
+                dealer=dealer,
+            ),
+        )
+    notify(
+        transfer.member,
+        "transfer_decided",
+        lambda: message,
+        dedupe_key=f"transfer:{transfer.id}",
+        now=now,
+    )
+
+
 def decide_transfer(
     actor: User,
     transfer_id: int,
@@ -500,6 +529,7 @@ def decide_transfer(
     if final == TransferStatus.APPROVED:
         transfer.member.dealer_id = transfer.to_dealer_id
     db.session.flush()
+    _tell_owner(transfer, now)
     for dealer_id in (transfer.from_dealer_id, transfer.to_dealer_id):
         record_audit(
             actor,

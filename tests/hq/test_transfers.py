@@ -22,6 +22,19 @@ def _actions(transfer_id: int) -> list[tuple[str, int, dict]]:
     return [(e.action, e.dealer_id, e.details) for e in entries]
 
 
+def _inbox(member) -> list[tuple[str, str]]:
+    from app.care.models import Notification
+
+    return [
+        (n.title, n.body)
+        for n in db.session.scalars(
+            select(Notification).where(
+                Notification.member_id == member.id, Notification.kind == "transfer_decided"
+            )
+        )
+    ]
+
+
 @pytest.fixture
 def request_to_gz(ctx, network):
     """Zhang Wei of SZ01 asks to move to GZ01; the managers of SZ01, GZ01 and SH01."""
@@ -47,6 +60,9 @@ def test_the_member_moves_only_when_both_dealers_approved(request_to_gz, network
     assert transfer.status == TransferStatus.APPROVED
     assert transfer.to_decided_by_id == r["gz"].id
     assert r["owner"].dealer_id == network["GZ01"]
+    assert _inbox(r["owner"]) == [
+        ("Your chapter transfer is approved", "You now belong to the chapter of Dealer GZ01.")
+    ]
     actions = [(a, d) for a, d, _details in _actions(transfer.id)]
     assert actions == [
         ("transfer.requested", network["SZ01"]),
@@ -63,6 +79,9 @@ def test_either_dealer_rejecting_rejects_the_request(request_to_gz, network, rej
     transfer = members.decide_transfer(r[rejecting], r["transfer"].id, approve=False)
     assert transfer.status == TransferStatus.REJECTED
     assert r["owner"].dealer_id == network["SZ01"]
+    assert [title for title, _body in _inbox(r["owner"])] == [
+        "Your chapter transfer was not approved"
+    ]
     other = "gz" if rejecting == "sz" else "sz"
     with pytest.raises(Conflict, match="already decided"):
         members.decide_transfer(r[other], transfer.id, approve=True)
