@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 
@@ -19,7 +20,7 @@ class GradeForm(FlaskForm):
     grade = SelectField(
         _l("Grade"),
         [InputRequired(_l("Choose grade A, B or C."))],
-        choices=[("", _l("Choose…")), ("A", "A"), ("B", "B"), ("C", "C")],
+        choices=[SelectChoice("", _l("Choose…"))] + [SelectChoice(g, g) for g in ("A", "B", "C")],
     )
     consultant_id = SelectField(_l("Responsible consultant"), coerce=optional_int)
     reason = StringField(

@@ -5,6 +5,7 @@ standards per grade."""
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import insight
 from app.campaigns import grading
@@ -117,8 +118,8 @@ def _grade_form(member, formdata=True) -> GradeForm:
     mine = current_user.dealer_id == member.dealer_id and current_user.role in (
         grading.CONSULTANT_ROLES
     )
-    form.consultant_id.choices = [("", _("Choose…") if not mine else _("Me"))] + [
-        (u.id, u.name) for u in grading.consultant_choices(member.dealer_id)
+    form.consultant_id.choices = [SelectChoice("", _("Me") if mine else _("Choose…"))] + [
+        SelectChoice(u.id, u.name) for u in grading.consultant_choices(member.dealer_id)
     ]
     return form
 

@@ -5,11 +5,19 @@ from tests.admin import (
     routes_appointments,
     routes_campaigns,
     routes_care,
+    routes_grading,
     routes_insight,
     routes_partners,
 )
 
-PARTS = (routes_partners, routes_care, routes_appointments, routes_insight, routes_campaigns)
+PARTS = (
+    routes_partners,
+    routes_care,
+    routes_appointments,
+    routes_insight,
+    routes_campaigns,
+    routes_grading,
+)
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 
 

@@ -93,6 +93,10 @@ HOLDERS = {
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.thresholds": frozenset({"hq_admin"}),
+    "campaigns.grading": frozenset(
+        {"sales_consultant", "showroom_manager", "care_agent", "dealer_admin", "hq_admin"}
+    ),
+    "campaigns.grading_standards": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the
