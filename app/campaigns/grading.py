@@ -684,7 +684,9 @@ def care_report(
     scope = scoped_dealer_id(actor, dealer_id)
     today = local_date(now or utcnow())
     statuses = care_statuses(scope, today)
-    if not sees_every_consultant(actor):
+    every = sees_every_consultant(actor)
+    grades = _grade_counts(scope)
+    if not every:
         consultant_id = actor.id
         statuses = [c for c in statuses if c.consultant_id == actor.id]
     consultants, consultant_ids = _consultant_table(statuses)
@@ -705,12 +707,12 @@ def care_report(
     rows = [
         _row(
             Cell(c.name, c.member_id),
-            mask_mobile(c.mobile),
-            c.grade.value,
-            c.consultant,
-            c.last_contact.isoformat() if c.last_contact else NONE,
-            c.due_on.isoformat(),
             c.days_overdue,
+            c.grade.value,
+            c.last_contact.isoformat() if c.last_contact else NONE,
+            mask_mobile(c.mobile),
+            c.due_on.isoformat(),
+            c.consultant,
         )
         for c in shown
     ]
@@ -718,20 +720,22 @@ def care_report(
         "overdue",
         _("Owners whose care is overdue"),
         [
+            # What a consultant needs first on a phone comes first.
             Column(_("Owner")),
-            Column(_("Mobile")),
-            Column(_("Grade")),
-            Column(_("Consultant")),
-            Column(_("Last contact")),
-            Column(_("Due on")),
             Column(_("Days overdue"), True),
+            Column(_("Grade")),
+            Column(_("Last contact")),
+            Column(_("Mobile")),
+            Column(_("Due on")),
+            Column(_("Consultant")),
         ],
         rows,
         empty=_("No overdue care: every graded owner was contacted in time."),
     )
     return Report(
         scope,
-        [_grade_counts(scope), consultants, owners],
+        # Managers look at their consultants first; a consultant at their own overdue owners.
+        [consultants, owners, grades] if every else [owners, consultants, grades],
         page=pagination,
         facts={
             "today": today,
