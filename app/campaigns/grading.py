@@ -463,9 +463,11 @@ def _latest_gradings(scope: int | None):
     return query
 
 
-def care_statuses(scope: int | None, today: date) -> list[OwnerCare]:
-    """Every graded owner of dealer ``scope`` (None: every dealer) with their due day, most
-    overdue first."""
+def care_statuses(
+    scope: int | None, today: date, *, member_id: int | None = None
+) -> list[OwnerCare]:
+    """Every graded owner of dealer ``scope`` (None: every dealer), or just ``member_id``,
+    with their due day, most overdue first."""
     first = (
         select(
             OwnerGrading.member_id,
@@ -498,6 +500,9 @@ def care_statuses(scope: int | None, today: date) -> list[OwnerCare]:
     )
     consultant = aliased(User)
     owner_user = aliased(User)
+    latest = _latest_gradings(scope)
+    if member_id is not None:
+        latest = latest.where(OwnerGrading.member_id == member_id)
     rows = db.session.execute(
         select(
             OwnerGrading.member_id,
@@ -511,7 +516,7 @@ def care_statuses(scope: int | None, today: date) -> list[OwnerCare]:
             contacts.c.last_on,
             calls.c.last_at,
         )
-        .where(OwnerGrading.id.in_(_latest_gradings(scope)))
+        .where(OwnerGrading.id.in_(latest))
         .join(Member, Member.id == OwnerGrading.member_id)
         .join(owner_user, owner_user.id == Member.user_id)
         .join(consultant, consultant.id == OwnerGrading.consultant_id)
@@ -566,9 +571,7 @@ def care_statuses(scope: int | None, today: date) -> list[OwnerCare]:
 def care_of(member: Member, *, now: datetime | None = None) -> OwnerCare | None:
     """The owner's care status at their dealer, or None when not graded."""
     today = local_date(now or utcnow())
-    return next(
-        (c for c in care_statuses(member.dealer_id, today) if c.member_id == member.id), None
-    )
+    return next(iter(care_statuses(member.dealer_id, today, member_id=member.id)), None)
 
 
 # ------------------------------------------------------------------------------ report

@@ -256,6 +256,11 @@ def test_who_may_open_the_pages(app, people, staff_factory):
     assert "Care standards" not in consultant.get(BASE).get_data(as_text=True)
 
 
-def test_the_desk_links_to_the_care_page(app, people):
+def test_the_desk_and_the_member_page_link_to_grading(app, people):
     client = _client(app, people, "consultant")
     assert f'href="{BASE}"' in client.get("/admin/").get_data(as_text=True)
+    html = client.get(f"/admin/members/{people['owner']}").get_data(as_text=True)
+    assert f'href="{BASE}/owners/{people["owner"]}"' in html
+    # No car, nothing to grade.
+    html = client.get(f"/admin/members/{people['carless']}").get_data(as_text=True)
+    assert f"{BASE}/owners/" not in html
