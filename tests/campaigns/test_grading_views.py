@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.campaigns import grading
 from app.campaigns.models import CareContact, CareStandard, OwnerGrading
 from app.extensions import db
+from app.members.models import Member
 from tests.admin.test_insight import tables_of
 from tests.conftest import NOW, login
 from tests.factories import make_member, make_staff, make_vehicle
@@ -55,8 +57,8 @@ def _count(app, model) -> int:
 def overdue(app, seeded, people, dealers):
     """Owners graded 40 days ago (A, 10 days overdue) by the consultant and the manager."""
     with seeded():
-        consultant = db.session.get(grading.User, people["consultant"][1])
-        manager = db.session.get(grading.User, people["manager"][1])
+        consultant = db.session.get(User, people["consultant"][1])
+        manager = db.session.get(User, people["manager"][1])
         for name, who in (("Owner Mine", consultant), ("Owner Boss", manager)):
             owner = make_member(dealers["SZ01"], name=name)
             make_vehicle(owner)
@@ -132,9 +134,7 @@ def test_logging_a_contact_moves_the_next_due_day(app, people, overdue):
     html = client.get(BASE).get_data(as_text=True)
     assert "Owner Mine" in html
     with app.app_context():
-        mine = db.session.scalar(
-            select(grading.Member.id).where(grading.Member.name == "Owner Mine")
-        )
+        mine = db.session.scalar(select(Member.id).where(Member.name == "Owner Mine"))
     assert "10 days overdue" in client.get(f"{BASE}/owners/{mine}").get_data(as_text=True)
     response = client.post(
         f"{BASE}/owners/{mine}/contacts", data={"reached": "yes", "note": "Birthday visit"}
@@ -150,9 +150,7 @@ def test_logging_a_contact_moves_the_next_due_day(app, people, overdue):
 def test_a_contact_without_reached_or_in_the_future_is_refused(app, people, overdue):
     client = _client(app, people, "consultant")
     with app.app_context():
-        mine = db.session.scalar(
-            select(grading.Member.id).where(grading.Member.name == "Owner Mine")
-        )
+        mine = db.session.scalar(select(Member.id).where(Member.name == "Owner Mine"))
     html = client.post(f"{BASE}/owners/{mine}/contacts", data={"note": "?"}).get_data(as_text=True)
     assert "Choose reached or not reached." in html
     html = client.post(
