@@ -619,13 +619,17 @@ def _grade_counts(scope: int | None) -> Table:
     )
 
 
-def _consultant_table(statuses: list[OwnerCare]) -> tuple[Table, list[int]]:
-    """Per consultant: owners graded (by grade), overdue, the longest overdue."""
+def _consultant_table(
+    statuses: list[OwnerCare], codes: dict[int, str] | None = None
+) -> tuple[Table, list[int]]:
+    """Per consultant: owners graded (by grade), overdue, the longest overdue. With ``codes``
+    (every dealer shown) the consultant's dealer follows their name."""
     by_consultant: dict[int, dict] = {}
     for c in statuses:
+        name = f"{c.consultant} · {codes[c.dealer_id]}" if codes else c.consultant
         entry = by_consultant.setdefault(
             c.consultant_id,
-            {"name": c.consultant, "grades": dict.fromkeys(GRADES, 0), "overdue": 0, "max": 0},
+            {"name": name, "grades": dict.fromkeys(GRADES, 0), "overdue": 0, "max": 0},
         )
         entry["grades"][c.grade] += 1
         if c.days_overdue > 0:
@@ -692,7 +696,10 @@ def care_report(
     if not every:
         consultant_id = actor.id
         statuses = [c for c in statuses if c.consultant_id == actor.id]
-    consultants, consultant_ids = _consultant_table(statuses)
+    codes = None
+    if scope is None:
+        codes = {d: code for d, code in db.session.execute(select(Dealer.id, Dealer.code))}
+    consultants, consultant_ids = _consultant_table(statuses, codes)
     chosen = db.session.get(User, consultant_id) if consultant_id is not None else None
     if chosen is not None and chosen.dealer_id is not None and _in_scope(actor, chosen.dealer_id):
         statuses = [c for c in statuses if c.consultant_id == chosen.id]

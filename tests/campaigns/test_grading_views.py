@@ -205,7 +205,10 @@ def test_empty_states(app, people):
 
 def test_hq_filters_by_dealer(app, people, overdue, staff_factory, dealers):
     client = staff_factory("hq_admin", None)
-    assert "Owner Mine" in client.get(BASE).get_data(as_text=True)
+    tables = tables_of(client.get(BASE).get_data(as_text=True))
+    assert "Owner Mine" in [row[0] for row in tables["table-overdue"]]
+    # Every dealer shown: each consultant with their dealer.
+    assert "Staff sales_consultant · SZ01" in [row[0] for row in tables["table-consultants"]]
     html = client.get(f"{BASE}?dealer={dealers['GZ01']}").get_data(as_text=True)
     assert "Owner Mine" not in html
     assert "GZ01 · Dealer GZ01" in html
