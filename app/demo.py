@@ -183,6 +183,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["events"] = _seed_events(now)
     created["partners"] = _seed_partners(now)
     created["slots"] = _seed_slots(now)
+    created["gradings"] = _seed_grading(dealers["SZ01"][0], now)
     # The bench loads its own owners into the demo dealers (seed_demo(0)): nothing of HQ's.
     created["hq"] = _seed_hq(now) if member_count else 0
     return created
@@ -417,6 +418,63 @@ def _seed_rewards(sz01, now) -> int:
             now=now,
         )
     return made
+
+
+# (grade, days ago graded, days ago last reached contact or None): some owners overdue.
+DEMO_GRADES = (
+    ("A", 45, None),
+    ("A", 60, 10),
+    ("B", 75, None),
+    ("B", 90, 20),
+    ("C", 120, None),
+    ("C", 30, None),
+    ("A", 20, None),
+    ("B", 100, 70),
+)
+
+
+def _seed_grading(sz01, now) -> int:
+    """SZ01's care standards and a few graded owners with contacts (once), so the ABC owner
+    care page shows overdue owners for the demo consultant and manager."""
+    from sqlalchemy import select
+
+    from app.campaigns.grading import grade_owner, log_contact, update_standards
+    from app.campaigns.models import OwnerGrading
+    from app.members.models import Member, Vehicle
+
+    if db.session.scalar(select(OwnerGrading.id).limit(1)) is not None:
+        return 0
+    consultant = get_user_by_mobile("13800000001")
+    manager = get_user_by_mobile("13800000002")
+    admin = get_user_by_mobile("13800000006")
+    update_standards(
+        admin,
+        sz01.id,
+        standards={
+            "A": (30, "Monthly call; birthday visit; first invitation to every event."),
+            "B": (60, "Call every two months; birthday greeting; event invitations."),
+            "C": (90, "Quarterly call; holiday greetings."),
+        },
+        now=now,
+    )
+    owners = db.session.scalars(
+        select(Member)
+        .where(Member.dealer_id == sz01.id, Member.id.in_(select(Vehicle.member_id)))
+        .order_by(Member.id)
+        .limit(len(DEMO_GRADES))
+    ).all()
+    for i, (owner, (grade, graded, contacted)) in enumerate(zip(owners, DEMO_GRADES, strict=False)):
+        who = consultant if i % 3 else manager
+        grade_owner(who, owner.id, grade=grade, reason="Demo", now=now - timedelta(days=graded))
+        if contacted is not None:
+            log_contact(
+                who,
+                owner.id,
+                reached=True,
+                note="Demo call",
+                now=now - timedelta(days=contacted),
+            )
+    return len(owners)
 
 
 # HQ operations: regions, owners enrolled at delivery who have not joined yet (some invitations

@@ -128,6 +128,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "campaigns.call": frozenset({Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
     "campaigns.results": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "campaigns.incentives": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # ABC grading of retained owners (seed 003): consultants, care agents and managers grade
+    # and log care contacts; managers set the care standard per grade (回访频次) and see every
+    # consultant's overdue owners, a consultant sees their own.
+    "campaigns.grading": frozenset(
+        {
+            Role.SALES_CONSULTANT,
+            Role.SHOWROOM_MANAGER,
+            Role.CARE_AGENT,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
+    "campaigns.grading_standards": frozenset(
+        {Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}
+    ),
     # HQ operations (R11, seed 004): recruitment rate and the monthly points settlement, for
     # HQ (every dealer) and a dealer's admin (their own); dealers' regions are HQ's to set.
     "hq.recruitment": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),

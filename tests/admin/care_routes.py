@@ -5,6 +5,7 @@ from tests.admin import (
     routes_appointments,
     routes_campaigns,
     routes_care,
+    routes_grading,
     routes_hq,
     routes_insight,
     routes_partners,
@@ -16,6 +17,7 @@ PARTS = (
     routes_appointments,
     routes_insight,
     routes_campaigns,
+    routes_grading,
     routes_hq,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)

@@ -93,6 +93,10 @@ HOLDERS = {
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.thresholds": frozenset({"hq_admin"}),
+    "campaigns.grading": frozenset(
+        {"sales_consultant", "showroom_manager", "care_agent", "dealer_admin", "hq_admin"}
+    ),
+    "campaigns.grading_standards": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "hq.recruitment": frozenset({"dealer_admin", "hq_admin"}),
     "hq.settlement": frozenset({"dealer_admin", "hq_admin"}),
     "hq.regions": frozenset({"hq_admin"}),

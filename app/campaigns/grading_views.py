@@ -1,0 +1,209 @@
+"""Staff pages of ABC grading (seed 003): overdue care per consultant with the grade counts,
+retained owners to grade, an owner's grading card (grade, history, contacts) and the care
+standards per grade."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.admin import insight
+from app.campaigns import grading
+from app.campaigns.grading_forms import ContactForm, GradeForm, StandardsForm
+from app.core.permissions import Role, permission_required
+from app.core.web import call_service
+from app.extensions import db
+from app.members.models import Dealer
+
+bp = Blueprint("grading", __name__, url_prefix="/admin/campaigns/grading")
+
+
+def _dealer_arg() -> int | None:
+    return request.args.get("dealer", type=int)
+
+
+def _page_arg() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("")
+@permission_required("campaigns.grading")
+def care():
+    """Grade counts, overdue care per consultant and the overdue owners, most overdue first."""
+    report = grading.care_report(
+        current_user,
+        dealer_id=_dealer_arg(),
+        consultant_id=request.args.get("consultant", type=int),
+        page=_page_arg(),
+    )
+    chosen = report.facts["consultant"]
+    return render_template(
+        "campaigns/grading.html",
+        report=report,
+        dealers=insight.dealer_choices(current_user),
+        csv_args={
+            "dealer": report.dealer_id,
+            "consultant": chosen.id
+            if chosen and grading.sees_every_consultant(current_user)
+            else None,
+        },
+        every=grading.sees_every_consultant(current_user),
+        grade_label=grading.grade_label,
+    )
+
+
+@bp.get("/care.csv")
+@permission_required("campaigns.grading")
+def care_csv():
+    """One table of the care page as CSV, every row (UTF-8 with a BOM for Excel)."""
+    export = grading.export_care(
+        current_user,
+        request.args.get("table"),
+        dealer_id=_dealer_arg(),
+        consultant_id=request.args.get("consultant", type=int),
+    )
+    if export is None:
+        abort(404)
+    return Response(
+        export.body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/owners")
+@permission_required("campaigns.grading")
+def owners():
+    """Retained owners not graded yet, or of one grade, a page at a time."""
+    grade = request.args.get("grade", "ungraded")
+    grade = grade if grade in grading.OWNER_FILTERS else "ungraded"
+    page, gradings, scope = grading.owner_list(
+        current_user, dealer_id=_dealer_arg(), grade=grade, page=_page_arg()
+    )
+    return render_template(
+        "campaigns/grading_owners.html",
+        page=page,
+        gradings=gradings,
+        grade=grade,
+        dealer_id=scope,
+        dealers=insight.dealer_choices(current_user),
+        grade_label=grading.grade_label,
+    )
+
+
+def _owner_page(member, grade_form, contact_form, status=200):
+    """The owner's grading card with both forms."""
+    return (
+        render_template(
+            "campaigns/grading_owner.html",
+            member=member,
+            retained=grading.is_retained(member),
+            history=grading.grading_history(member),
+            care=grading.care_of(member),
+            contacts=grading.recent_contacts(member),
+            standards=grading.current_standards(member.dealer_id),
+            grade_form=grade_form,
+            contact_form=contact_form,
+            grade_label=grading.grade_label,
+        ),
+        status,
+    )
+
+
+def _grade_form(member, formdata=True) -> GradeForm:
+    form = GradeForm() if formdata else GradeForm(formdata=None)
+    mine = current_user.dealer_id == member.dealer_id and current_user.role in (
+        grading.CONSULTANT_ROLES
+    )
+    form.consultant_id.choices = [SelectChoice("", _("Me") if mine else _("Choose…"))] + [
+        SelectChoice(u.id, u.name) for u in grading.consultant_choices(member.dealer_id)
+    ]
+    return form
+
+
+@bp.route("/owners/<int:member_id>", methods=["GET", "POST"])
+@permission_required("campaigns.grading")
+def owner(member_id: int):
+    """An owner's grade, its history and care contacts; grade or regrade them."""
+    member = grading.get_owner(current_user, member_id)
+    form = _grade_form(member)
+    if request.method == "GET":
+        current = grading.current_grading(member)
+        if current is not None:
+            form.grade.data = current.grade.value
+            form.consultant_id.data = current.consultant_id
+    if form.validate_on_submit():
+        ok, _row = call_service(
+            form,
+            grading.grade_owner,
+            current_user,
+            member.id,
+            grade=form.grade.data,
+            reason=form.reason.data,
+            consultant_id=form.consultant_id.data,
+        )
+        if ok:
+            flash(
+                _("%(name)s graded %(grade)s.", name=member.name, grade=form.grade.data), "success"
+            )
+            return redirect(url_for("grading.owner", member_id=member.id))
+    return _owner_page(member, form, ContactForm(formdata=None))
+
+
+@bp.post("/owners/<int:member_id>/contacts")
+@permission_required("campaigns.grading")
+def log_contact(member_id: int):
+    """Log a care contact with the owner: reached or not."""
+    member = grading.get_owner(current_user, member_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        ok, _contact = call_service(
+            form,
+            grading.log_contact,
+            current_user,
+            member.id,
+            reached=form.reached.data == "yes",
+            note=form.note.data,
+            contacted_on=form.contacted_on.data,
+        )
+        if ok:
+            flash(_("Contact logged."), "success")
+            return redirect(url_for("grading.owner", member_id=member.id))
+    if form.reached.errors:
+        form.form_errors.extend(form.reached.errors)
+    return _owner_page(member, _grade_form(member, formdata=False), form)
+
+
+@bp.route("/standards", methods=["GET", "POST"])
+@permission_required("campaigns.grading_standards")
+def standards():
+    """The dealer's contact interval and care per grade (HQ picks the dealer)."""
+    dealer_id = current_user.dealer_id
+    if current_user.role == Role.HQ_ADMIN:
+        dealer_id = request.args.get("dealer", type=int)
+        dealers = insight.dealer_choices(current_user)
+        if dealer_id is None and dealers:
+            dealer_id = dealers[0].id
+    dealer = db.session.get(Dealer, dealer_id) if dealer_id else None
+    if dealer is None:
+        abort(404)
+    form = StandardsForm()
+    if request.method == "GET":
+        form.fill(grading.current_standards(dealer.id))
+    if form.validate_on_submit():
+        ok, _rows = call_service(
+            form, grading.update_standards, current_user, dealer.id, standards=form.values()
+        )
+        if ok:
+            flash(_("Care standards saved."), "success")
+            return redirect(url_for("grading.standards", dealer=dealer.id))
+    return render_template(
+        "campaigns/grading_standards.html",
+        form=form,
+        dealer=dealer,
+        dealers=insight.dealer_choices(current_user),
+        max_days=grading.MAX_INTERVAL_DAYS,
+    )
