@@ -102,6 +102,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.campaigns.campaign_views import bp as campaign_admin_bp
     from app.campaigns.views import bp as campaigns_bp
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
         partners_bp,
         service_bp,
         campaigns_bp,
+        campaign_admin_bp,
     ):
         app.register_blueprint(blueprint)
 
