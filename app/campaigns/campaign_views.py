@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import insight
 from app.auth.models import User
@@ -107,7 +108,7 @@ def _campaign_form(dealer_id: int | None) -> CampaignForm:
     form = CampaignForm()
     if current_user.role == Role.HQ_ADMIN and dealer_id is None:
         form.dealer_id.choices = [
-            (d.id, f"{d.code} · {d.name}") for d in insight.dealer_choices(current_user)
+            SelectChoice(d.id, f"{d.code} · {d.name}") for d in insight.dealer_choices(current_user)
         ]
     else:
         del form.dealer_id
@@ -118,7 +119,9 @@ def _campaign_form(dealer_id: int | None) -> CampaignForm:
         .where((Reward.dealer_id.is_(None)) | (Reward.dealer_id.in_(dealers)))
         .order_by(Reward.name)
     )
-    form.reward_id.choices = [(0, _("None"))] + [(r.id, r.name) for r in rewards]
+    form.reward_id.choices = [SelectChoice(0, _("None"))] + [
+        SelectChoice(r.id, r.name) for r in rewards
+    ]
     return form
 
 
@@ -163,8 +166,8 @@ def campaign_edit(campaign_id: int):
     return render_template("campaigns/campaign_form.html", form=form, campaign=campaign)
 
 
-def _agent_choices(campaign: Campaign) -> list[tuple[int, str]]:
-    return [(a.id, a.name) for a in services.care_agents(campaign.dealer_id)]
+def _agent_choices(campaign: Campaign) -> list[SelectChoice]:
+    return [SelectChoice(a.id, a.name) for a in services.care_agents(campaign.dealer_id)]
 
 
 @bp.get("/<int:campaign_id>")

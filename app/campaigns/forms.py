@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -141,7 +142,7 @@ class GroupForm(FlaskForm):
 
     name = StringField(_l("Group name"), [Length(max=120)], description=_l("e.g. 盈利忠诚 2–5 yr"))
     goal_success_rate_pct = _optional_int(_l("Goal: success rate, %"))
-    segment = SelectField(_l("C3 group"), choices=[])
+    segment = SelectField(_l("C3 group"), choices=[], default="")
     tiers = MultiCheckboxField(_l("Tiers"), choices=[])
     models = MultiCheckboxField(_l("Models"), choices=[])
     age_min = _optional_int(_l("Car age from (years)"))
@@ -149,24 +150,30 @@ class GroupForm(FlaskForm):
     plate_prefix = StringField(_l("Plate starts with"), [Length(max=7)], description=_l("e.g. 粤B"))
     last_visit = SelectField(
         _l("Last visit"),
+        default="",
         choices=[
-            ("", _l("Any")),
-            ("none_for", _l("No visit for at least … days")),
-            ("within", _l("A visit within … days")),
+            SelectChoice("", _l("Any")),
+            SelectChoice("none_for", _l("No visit for at least … days")),
+            SelectChoice("within", _l("A visit within … days")),
         ],
     )
     last_visit_days = _optional_int(_l("Days"))
     warranty = SelectField(
         _l("Warranty at the start"),
-        choices=[("", _l("Any")), ("in", _l("In warranty")), ("out", _l("Out of warranty"))],
+        default="",
+        choices=[
+            SelectChoice("", _l("Any")),
+            SelectChoice("in", _l("In warranty")),
+            SelectChoice("out", _l("Out of warranty")),
+        ],
     )
     confirm_overlap = BooleanField(_l("Save anyway: these owners may hear from two campaigns"))
 
     def set_choices(self, segments, tiers, models) -> None:
         """The filters' choices: C3 groups, tiers and the dealer's models."""
-        self.segment.choices = [("", _l("Any")), *segments]
-        self.tiers.choices = list(tiers)
-        self.models.choices = [(m, m) for m in models]
+        self.segment.choices = [SelectChoice("", _l("Any")), *(SelectChoice(*c) for c in segments)]
+        self.tiers.choices = [SelectChoice(*c) for c in tiers]
+        self.models.choices = [SelectChoice(m, m) for m in models]
 
     def filters(self):
         """The filters as the targeting module takes them."""
@@ -215,11 +222,11 @@ class OutcomeForm(FlaskForm):
     outcome = SelectField(
         _l("Outcome"),
         choices=[
-            ("not_reached", _l("Not reached")),
-            ("interested", _l("Interested")),
-            ("booked", _l("Booked")),
-            ("declined", _l("Declined")),
-            ("wrong_number", _l("Wrong number")),
+            SelectChoice("not_reached", _l("Not reached")),
+            SelectChoice("interested", _l("Interested")),
+            SelectChoice("booked", _l("Booked")),
+            SelectChoice("declined", _l("Declined")),
+            SelectChoice("wrong_number", _l("Wrong number")),
         ],
         validators=[InputRequired(_l("Choose what the call achieved."))],
     )

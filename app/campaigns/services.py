@@ -180,7 +180,7 @@ def _check(data: CampaignData, dealer_id: int) -> None:
             "goal_success_rate_pct",
             data.goal_success_rate_pct,
             100,
-            _("A success rate is 1 to 100 %%."),
+            _("A success rate is 1 to 100 %."),
         ),
     )
     for name, value, high, message in goals:
@@ -373,7 +373,7 @@ def add_group(
     if len(name) > 120:
         raise ValidationFailed(_("A name has at most 120 characters."), field="name")
     if goal_success_rate_pct is not None and not 1 <= goal_success_rate_pct <= 100:
-        raise ValidationFailed(_("A success rate is 1 to 100 %%."), field="goal_success_rate_pct")
+        raise ValidationFailed(_("A success rate is 1 to 100 %."), field="goal_success_rate_pct")
     check_filters(filters)
     now = now or utcnow()
     preview = preview_group(campaign, filters, now=now)

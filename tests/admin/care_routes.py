@@ -3,13 +3,21 @@ and what the desk needs of them. Each part keeps its routes and desk data in its
 
 from tests.admin import (
     routes_appointments,
+    routes_campaign_lists,
     routes_campaigns,
     routes_care,
     routes_insight,
     routes_partners,
 )
 
-PARTS = (routes_partners, routes_care, routes_appointments, routes_insight, routes_campaigns)
+PARTS = (
+    routes_partners,
+    routes_care,
+    routes_appointments,
+    routes_insight,
+    routes_campaigns,
+    routes_campaign_lists,
+)
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 
 
