@@ -707,32 +707,26 @@ def move_targets(
 # --------------------------------------------------------------------------------- calls
 
 
+def _came(vehicle_id, starts_on, ends_on):
+    return exists().where(
+        ServiceVisit.vehicle_id == vehicle_id,
+        COUNTED_VISIT,
+        ServiceVisit.visited_on >= starts_on,
+        ServiceVisit.visited_on <= ends_on,
+    )
+
+
 def came_condition():
     """SQL: the target's car had a counted visit inside its campaign's window (Campaign must be
     in the query)."""
-    return exists().where(
-        ServiceVisit.vehicle_id == CampaignTarget.vehicle_id,
-        COUNTED_VISIT,
-        ServiceVisit.visited_on >= Campaign.starts_on,
-        ServiceVisit.visited_on <= Campaign.ends_on,
-    )
+    return _came(CampaignTarget.vehicle_id, Campaign.starts_on, Campaign.ends_on)
 
 
 def has_come(target: CampaignTarget) -> bool:
     """Whether the target's car came for service inside the campaign's window."""
     campaign = target.campaign
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    ServiceVisit.vehicle_id == target.vehicle_id,
-                    COUNTED_VISIT,
-                    ServiceVisit.visited_on >= campaign.starts_on,
-                    ServiceVisit.visited_on <= campaign.ends_on,
-                )
-            )
-        )
-    )
+    came = _came(target.vehicle_id, campaign.starts_on, campaign.ends_on)
+    return bool(db.session.scalar(select(came)))
 
 
 def second_round_due(target: CampaignTarget, today: date) -> bool:
