@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 
 from app.auth.models import User
 from app.campaigns.models import (
@@ -500,10 +500,29 @@ def _agents(campaign: Campaign, agent_ids) -> list[User]:
     return agents
 
 
-def split_evenly(target_ids: list[int], agents: list[int]) -> dict[int, int]:
-    """Round-robin: target id -> agent id. ``target_ids`` come group by group, so each agent
-    gets a share of every group, and no agent has more than one target above another."""
-    return {target: agents[i % len(agents)] for i, target in enumerate(target_ids)}
+def _assign_round_robin(campaign: Campaign, agents: list[int], now: datetime) -> None:
+    """Split the list round-robin in one UPDATE: the targets numbered group by group, the n-th
+    to agent n mod the number of agents, so each agent gets a share of every group and no agent
+    has more than one target above another (no row-by-row round trip for 100,000 targets)."""
+    slot = (func.row_number().over(order_by=(CampaignGroup.position, CampaignTarget.id)) - 1) % len(
+        agents
+    )
+    numbered = (
+        select(CampaignTarget.id.label("id"), slot.label("slot"))
+        .join(CampaignGroup, CampaignGroup.id == CampaignTarget.group_id)
+        .where(CampaignTarget.campaign_id == campaign.id)
+        .subquery()
+    )
+    agent = case(*((numbered.c.slot == i, a) for i, a in enumerate(agents)))
+    db.session.execute(
+        update(CampaignTarget)
+        .where(CampaignTarget.id == numbered.c.id)
+        .values(agent_id=agent, invited_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    for row in list(db.session.identity_map.values()):
+        if isinstance(row, CampaignTarget):
+            db.session.expire(row)
 
 
 def _invitation_text(campaign: Campaign, locale: str) -> tuple[str, str]:
@@ -562,22 +581,13 @@ def launch_campaign(
     _may_move(campaign, CampaignStatus.LAUNCHED)
     if local_date(now) > campaign.ends_on:
         raise ValidationFailed(_("The campaign's window is over: it can no longer be launched."))
-    target_ids = list(
-        db.session.scalars(
-            select(CampaignTarget.id)
-            .join(CampaignGroup, CampaignGroup.id == CampaignTarget.group_id)
-            .where(CampaignTarget.campaign_id == campaign.id)
-            .order_by(CampaignGroup.position, CampaignTarget.id)
-        )
+    targets = db.session.scalar(
+        select(func.count()).where(CampaignTarget.campaign_id == campaign.id)
     )
-    if not target_ids:
+    if not targets:
         raise ValidationFailed(_("Add a target group before launching."))
     agents = _agents(campaign, agent_ids)
-    shares = split_evenly(target_ids, [agent.id for agent in agents])
-    db.session.execute(
-        update(CampaignTarget),
-        [{"id": t, "agent_id": a, "invited_at": now} for t, a in shares.items()],
-    )
+    _assign_round_robin(campaign, [agent.id for agent in agents], now)
     campaign.status, campaign.launched_at = CampaignStatus.LAUNCHED, now
     db.session.flush()
     queued = queue_invitations(campaign, now=now)
@@ -587,7 +597,7 @@ def launch_campaign(
         subject=campaign,
         dealer_id=campaign.dealer_id,
         details={
-            "targets": len(target_ids),
+            "targets": targets,
             "agents": [agent.id for agent in agents],
             "messages": queued,
         },
