@@ -253,7 +253,7 @@ def group_new(campaign_id: int):
         flash(_("This campaign is launched: its target groups can no longer change."), "error")
         return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
     form = _group_form(campaign)
-    preview = overlap = None
+    preview = None
     if form.validate_on_submit():
         filters = form.filters()
         if request.form.get("action") == "save":
@@ -270,11 +270,13 @@ def group_new(campaign_id: int):
             if ok:
                 flash(_("Target group saved."), "success")
                 return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
-            overlap = bool(form.confirm_overlap.errors)
         try:
             targeting.check_filters(filters)
-        except ValidationFailed:
-            pass
+        except ValidationFailed as err:
+            # Shown next to its field, once (a refused save has already put it there).
+            field = getattr(form, err.field or "", None)
+            if field is not None and err.message not in field.errors:
+                field.errors = [*field.errors, err.message]
         else:
             preview = services.preview_group(campaign, filters)
     elif request.method == "GET":
@@ -285,7 +287,6 @@ def group_new(campaign_id: int):
         form=form,
         preview=preview,
         count_text=_count_text(preview) if preview else "",
-        overlap=overlap,
         overlap_text=services.overlap_message(preview)
         if preview and preview.overlap_owners
         else "",

@@ -118,6 +118,20 @@ def test_the_group_form_counts_live_and_saves_after_the_overlap_is_confirmed(app
     )
     assert bad.status_code == 422
     assert bad.get_json()["field"] == "age_max"
+    page = _text(
+        manager.post(
+            f"/admin/campaigns/{campaign_id}/groups/new",
+            data={"age_min": "5", "age_max": "2", "action": "count"},
+        )
+    )
+    assert page.count("The youngest age must not be above the oldest.") == 1
+    page = _text(
+        manager.post(
+            f"/admin/campaigns/{campaign_id}/groups/new",
+            data={"name": "Odd", "age_min": "5", "age_max": "2", "action": "save"},
+        )
+    )
+    assert page.count("The youngest age must not be above the oldest.") == 1
 
     # Without JavaScript: the Count button.
     form = {"name": "盈利忠诚", "plate_prefix": "粤B", "age_min": "2", "age_max": "5"}
