@@ -300,3 +300,17 @@ def test_another_dealers_staff_get_not_found(app, world, who, method, path):
     assert "Zhang" not in _text(response)
     page = _text(client.get("/admin/campaigns/calls" if who == "gz_agent" else "/admin/campaigns"))
     assert "Summer air-conditioning care" not in page
+
+
+def test_hq_picks_the_dealer_of_a_new_campaign(app, world):
+    hq = client_of(app, world, "hq")
+    page = _text(hq.get("/admin/campaigns/new"))
+    assert 'name="dealer_id"' in page
+    response = hq.post("/admin/campaigns/new", data={**FORM, "dealer_id": str(world["gz"])})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Campaign.dealer_id)).one() == world["gz"]
+    # A dealer's manager has no dealer to pick.
+    assert 'name="dealer_id"' not in _text(
+        client_of(app, world, "manager").get("/admin/campaigns/new")
+    )
