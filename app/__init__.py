@@ -102,6 +102,7 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.campaigns.campaign_views import bp as campaign_admin_bp
     from app.campaigns.grading_views import bp as grading_bp
     from app.campaigns.views import bp as campaigns_bp
     from app.cards.views import bp as cards_bp
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         campaigns_bp,
         grading_bp,
         hq_bp,
+        campaign_admin_bp,
     ):
         app.register_blueprint(blueprint)
 

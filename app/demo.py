@@ -186,7 +186,64 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["gradings"] = _seed_grading(dealers["SZ01"][0], now)
     # The bench loads its own owners into the demo dealers (seed_demo(0)): nothing of HQ's.
     created["hq"] = _seed_hq(now) if member_count else 0
+    created["campaign_targets"] = _seed_campaign(now)
     return created
+
+
+MANAGER_MOBILE = "13800000002"
+CARE_AGENT_MOBILE = "13800000003"
+DEMO_CAMPAIGN = "空调养护 Air-conditioning care"
+
+
+def _seed_campaign(now) -> int:
+    """SZ01's launched campaign (seed 000) with two target groups, every target on the demo care
+    agent's call list (once). Returns how many targets it made."""
+    from sqlalchemy import select
+
+    from app.campaigns import services as campaigns
+    from app.campaigns.models import Campaign
+    from app.campaigns.targeting import TargetFilters
+
+    if db.session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN)) is not None:
+        return 0
+    manager, agent = get_user_by_mobile(MANAGER_MOBILE), get_user_by_mobile(CARE_AGENT_MOBILE)
+    today = local_date(now)
+    campaign = campaigns.create_campaign(
+        manager,
+        campaigns.CampaignData(
+            name=DEMO_CAMPAIGN,
+            starts_on=today - timedelta(days=7),
+            ends_on=today + timedelta(days=60),
+            offer="预约礼: a music CD. 进店礼: free air-quality check of the cabin.",
+            call_script=(
+                "Hello, this is Huang Min from Shenzhen Bay Motors. This summer we check your "
+                "car's air conditioning for free, and a booking brings a small gift…"
+            ),
+            goal_visits=20,
+            goal_revenue_fen=5_000_000,
+            goal_success_rate_pct=18,
+        ),
+        now=now,
+    )
+    groups = (
+        ("低成本 Low-cost 0–3 yr", TargetFilters(age_max=3, plate_prefix="粤B"), 10),
+        ("盈利忠诚 Profitable-loyal 4+ yr", TargetFilters(age_min=4, plate_prefix="粤B"), 18),
+    )
+    for name, filters, goal in groups:
+        if campaigns.preview_group(campaign, filters, now=now).cars:
+            campaigns.add_group(
+                manager,
+                campaign.id,
+                name=name,
+                filters=filters,
+                goal_success_rate_pct=goal,
+                confirm_overlap=True,
+                now=now,
+            )
+    if not campaign.groups:
+        return 0
+    campaigns.launch_campaign(manager, campaign.id, agent_ids=[agent.id], now=now)
+    return campaigns.call_list_counts(agent, campaign_id=campaign.id, now=now)["all"]
 
 
 PARTNER_MOBILE = "13700000001"

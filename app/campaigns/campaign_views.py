@@ -1,0 +1,541 @@
+"""Staff pages of campaigns: the managers' list, form, target groups (with a live count),
+launch and close; the agents' call list and call screen."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+
+from app.admin import insight
+from app.auth.models import User
+from app.campaigns import services, targeting
+from app.campaigns.access import get_campaign, visible_campaigns
+from app.campaigns.forms import (
+    AssignForm,
+    CampaignForm,
+    GroupForm,
+    LaunchForm,
+    MoveForm,
+    OutcomeForm,
+)
+from app.campaigns.models import (
+    CallOutcome,
+    Campaign,
+    CampaignGroup,
+    CampaignStatus,
+    CampaignTarget,
+)
+from app.campaigns.segments import SEGMENT_LABELS
+from app.core.clock import local_date
+from app.core.errors import ValidationFailed
+from app.core.permissions import Role, has_permission, permission_required
+from app.core.web import call_service, flash_service, try_service
+from app.extensions import db
+from app.loyalty.services import list_tiers, tier_label
+from app.members import services as members
+from app.members.models import Dealer, Member, Vehicle
+from app.rewards.models import Reward
+
+bp = Blueprint("campaign_admin", __name__, url_prefix="/admin/campaigns")
+
+PER_PAGE = 20
+# The session key of the target whose full mobile was just revealed (shown once).
+REVEALED = "campaign_revealed_target"
+
+
+@bp.app_template_global()
+def campaign_status_label(status: str) -> str:
+    """A campaign status in the user's language, for templates."""
+    return services.status_label(status).capitalize()
+
+
+@bp.app_template_global()
+def call_outcome_label(outcome: str) -> str:
+    """A call outcome in the user's language, for templates."""
+    return services.outcome_label(outcome)
+
+
+# ------------------------------------------------------------------------------ managers
+
+
+@bp.get("")
+@permission_required("campaigns.manage")
+def campaign_list():
+    """The dealer's campaigns (HQ: every dealer's, or one), newest window first, with counts."""
+    dealer_id = insight.scoped_dealer_id(current_user, request.args.get("dealer", type=int))
+    query = visible_campaigns(current_user)
+    if dealer_id is not None:
+        query = query.where(Campaign.dealer_id == dealer_id)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
+    )
+    ids = [c.id for c in page.items]
+    counts = {}
+    if ids:
+        rows = db.session.execute(
+            select(
+                CampaignTarget.campaign_id,
+                func.count(),
+                func.count(CampaignTarget.outcome),
+            )
+            .where(CampaignTarget.campaign_id.in_(ids))
+            .group_by(CampaignTarget.campaign_id)
+        )
+        counts = {campaign_id: (targets, called) for campaign_id, targets, called in rows}
+    return render_template(
+        "campaigns/campaign_list.html",
+        page=page,
+        counts=counts,
+        dealers=insight.dealer_choices(current_user),
+        dealer_id=dealer_id,
+    )
+
+
+def _campaign_form(dealer_id: int | None) -> CampaignForm:
+    form = CampaignForm()
+    if current_user.role == Role.HQ_ADMIN and dealer_id is None:
+        form.dealer_id.choices = [
+            SelectChoice(d.id, f"{d.code} · {d.name}") for d in insight.dealer_choices(current_user)
+        ]
+    else:
+        del form.dealer_id
+    dealers = [dealer_id] if dealer_id else [d.id for d in insight.dealer_choices(current_user)]
+    rewards = db.session.scalars(
+        select(Reward)
+        .where(Reward.active.is_(True))
+        .where((Reward.dealer_id.is_(None)) | (Reward.dealer_id.in_(dealers)))
+        .order_by(Reward.name)
+    )
+    form.reward_id.choices = [SelectChoice(0, _("None"))] + [
+        SelectChoice(r.id, r.name) for r in rewards
+    ]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("campaigns.manage")
+def campaign_new():
+    """A new draft campaign: name, window, goals, offer, script."""
+    form = _campaign_form(current_user.dealer_id)
+    if form.validate_on_submit():
+        dealer_id = form.dealer_id.data if "dealer_id" in form else current_user.dealer_id
+        ok, campaign = call_service(
+            form,
+            services.create_campaign,
+            current_user,
+            form.data_for_service(),
+            dealer_id=dealer_id,
+        )
+        if ok:
+            flash(_("Campaign saved as a draft. Now add its target groups."), "success")
+            return redirect(url_for("campaign_admin.group_new", campaign_id=campaign.id))
+    return render_template("campaigns/campaign_form.html", form=form, campaign=None)
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@permission_required("campaigns.manage")
+def campaign_edit(campaign_id: int):
+    """Change a draft campaign."""
+    campaign = get_campaign(current_user, campaign_id)
+    if campaign.status != CampaignStatus.DRAFT:
+        flash(_("This campaign is launched: its details can no longer change."), "error")
+        return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+    form = _campaign_form(campaign.dealer_id)
+    if request.method == "GET":
+        form.fill(campaign)
+    if form.validate_on_submit():
+        ok, _campaign = call_service(
+            form, services.update_campaign, current_user, campaign.id, form.data_for_service()
+        )
+        if ok:
+            flash(_("Campaign saved."), "success")
+            return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+    return render_template("campaigns/campaign_form.html", form=form, campaign=campaign)
+
+
+def _agent_choices(campaign: Campaign) -> list[SelectChoice]:
+    return [SelectChoice(a.id, a.name) for a in services.care_agents(campaign.dealer_id)]
+
+
+@bp.get("/<int:campaign_id>")
+@permission_required("campaigns.manage")
+def campaign_detail(campaign_id: int):
+    """A campaign: its goals, groups with their counts, the agents and their list sizes."""
+    campaign = get_campaign(current_user, campaign_id)
+    group_rows = db.session.execute(
+        select(
+            CampaignGroup,
+            func.count(CampaignTarget.id),
+            func.count(CampaignTarget.member_id.distinct()),
+            func.count(CampaignTarget.outcome),
+        )
+        .outerjoin(CampaignTarget, CampaignTarget.group_id == CampaignGroup.id)
+        .where(CampaignGroup.campaign_id == campaign.id)
+        .group_by(CampaignGroup.id)
+        .order_by(CampaignGroup.position)
+    ).all()
+    agent_rows = db.session.execute(
+        select(
+            User.id,
+            User.name,
+            func.count(CampaignTarget.id),
+            func.count(CampaignTarget.outcome),
+        )
+        .join(CampaignTarget, CampaignTarget.agent_id == User.id)
+        .where(CampaignTarget.campaign_id == campaign.id)
+        .group_by(User.id, User.name)
+        .order_by(User.name)
+    ).all()
+    launch = LaunchForm()
+    launch.agents.choices = _agent_choices(campaign)
+    move = MoveForm()
+    move.from_agent_id.choices = move.to_agent_id.choices = _agent_choices(campaign)
+    return render_template(
+        "campaigns/campaign_detail.html",
+        campaign=campaign,
+        dealer=db.session.get(Dealer, campaign.dealer_id),
+        reward=db.session.get(Reward, campaign.reward_id) if campaign.reward_id else None,
+        groups=[
+            (
+                g,
+                targets,
+                owners,
+                called,
+                targeting.describe(targeting.TargetFilters.from_json(g.filters)),
+            )
+            for g, targets, owners, called in group_rows
+        ],
+        agents=agent_rows,
+        launch=launch,
+        move=move,
+        can_close=campaign.status == CampaignStatus.LAUNCHED,
+    )
+
+
+def _group_form(campaign: Campaign, formdata=None) -> GroupForm:
+    if formdata is not None:
+        form = GroupForm(formdata=formdata, meta={"csrf": False})
+    else:
+        form = GroupForm()
+    form.set_choices(
+        [(key.value, label) for key, label in SEGMENT_LABELS.items()],
+        [(t.code, tier_label(t.code)) for t in list_tiers()],
+        targeting.model_choices(campaign.dealer_id),
+    )
+    return form
+
+
+def _count_text(preview: services.Preview) -> str:
+    cars = ngettext("%(num)d car matches", "%(num)d cars match", preview.cars)
+    owners = ngettext("%(num)d owner", "%(num)d owners", preview.owners)
+    return f"{cars} · {owners}"
+
+
+@bp.route("/<int:campaign_id>/groups/new", methods=["GET", "POST"])
+@permission_required("campaigns.manage")
+def group_new(campaign_id: int):
+    """Add a target group: filters with a live count; "Count" without JavaScript."""
+    campaign = get_campaign(current_user, campaign_id)
+    if campaign.status != CampaignStatus.DRAFT:
+        flash(_("This campaign is launched: its target groups can no longer change."), "error")
+        return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+    form = _group_form(campaign)
+    preview = None
+    if form.validate_on_submit():
+        filters = form.filters()
+        if request.form.get("action") == "save":
+            ok, _group = call_service(
+                form,
+                services.add_group,
+                current_user,
+                campaign.id,
+                name=form.name.data or "",
+                filters=filters,
+                goal_success_rate_pct=form.goal_success_rate_pct.data,
+                confirm_overlap=form.confirm_overlap.data,
+            )
+            if ok:
+                flash(_("Target group saved."), "success")
+                return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+        try:
+            targeting.check_filters(filters)
+        except ValidationFailed as err:
+            # Shown next to its field, once (a refused save has already put it there).
+            field = getattr(form, err.field or "", None)
+            if field is not None and err.message not in field.errors:
+                field.errors = [*field.errors, err.message]
+        else:
+            preview = services.preview_group(campaign, filters)
+    elif request.method == "GET":
+        preview = services.preview_group(campaign, targeting.TargetFilters())
+    return render_template(
+        "campaigns/campaign_group.html",
+        campaign=campaign,
+        form=form,
+        preview=preview,
+        count_text=_count_text(preview) if preview else "",
+        overlap_text=services.overlap_message(preview)
+        if preview and preview.overlap_owners
+        else "",
+    )
+
+
+@bp.get("/<int:campaign_id>/groups/count.json")
+@permission_required("campaigns.manage")
+def group_count(campaign_id: int):
+    """The live count of the group form's filters, as JSON (the form's script asks it)."""
+    campaign = get_campaign(current_user, campaign_id)
+    form = _group_form(campaign, formdata=request.args)
+    form.validate()
+    filters = form.filters()
+    try:
+        targeting.check_filters(filters)
+    except ValidationFailed as err:
+        return jsonify({"error": err.message, "field": err.field}), 422
+    preview = services.preview_group(campaign, filters)
+    return jsonify(
+        {
+            "cars": preview.cars,
+            "owners": preview.owners,
+            "overlap_owners": preview.overlap_owners,
+            "overlap_campaigns": list(preview.overlap_campaigns),
+            "text": _count_text(preview),
+            "overlap_text": services.overlap_message(preview) if preview.overlap_owners else "",
+        }
+    )
+
+
+@bp.post("/<int:campaign_id>/groups/<int:group_id>/remove")
+@permission_required("campaigns.manage")
+def group_remove(campaign_id: int, group_id: int):
+    """Remove a target group of a draft campaign."""
+    campaign = get_campaign(current_user, campaign_id)
+    flash_service(
+        services.remove_group,
+        current_user,
+        campaign.id,
+        group_id,
+        success=_("Target group removed."),
+    )
+    return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/launch")
+@permission_required("campaigns.manage")
+def campaign_launch(campaign_id: int):
+    """Launch: split the list among the picked agents, queue the invitations."""
+    campaign = get_campaign(current_user, campaign_id)
+    form = LaunchForm()
+    form.agents.choices = _agent_choices(campaign)
+    agent_ids = form.agents.data if form.validate_on_submit() else []
+    flash_service(
+        services.launch_campaign,
+        current_user,
+        campaign.id,
+        agent_ids=agent_ids,
+        success=_("Campaign launched: the call lists are ready and the invitations are queued."),
+    )
+    return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/close")
+@permission_required("campaigns.manage")
+def campaign_close(campaign_id: int):
+    """Close a launched campaign after its window."""
+    campaign = get_campaign(current_user, campaign_id)
+    flash_service(services.close_campaign, current_user, campaign.id, success=_("Campaign closed."))
+    return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/move")
+@permission_required("campaigns.manage")
+def targets_move(campaign_id: int):
+    """Move a batch of owners not yet called from one agent to another."""
+    campaign = get_campaign(current_user, campaign_id)
+    form = MoveForm()
+    form.from_agent_id.choices = form.to_agent_id.choices = _agent_choices(campaign)
+    if not form.validate_on_submit():
+        flash(_("Pick both agents and how many owners to move."), "error")
+    else:
+        ok, moved = try_service(
+            services.move_targets,
+            current_user,
+            campaign.id,
+            from_agent_id=form.from_agent_id.data,
+            to_agent_id=form.to_agent_id.data,
+            count=form.count.data,
+        )
+        if ok:
+            flash(ngettext("%(num)d owner moved.", "%(num)d owners moved.", moved), "success")
+    return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+
+
+# -------------------------------------------------------------------------------- agents
+
+
+def _target_or_404(target_id: int) -> CampaignTarget:
+    target = db.session.get(CampaignTarget, target_id)
+    if target is None:
+        abort(404)
+    get_campaign(current_user, target.campaign_id)
+    return target
+
+
+@bp.get("/calls")
+@permission_required("campaigns.call")
+def call_list():
+    """The agent's call list (a manager's: the dealer's), one view at a time."""
+    view = request.args.get("view", "todo")
+    outcome = request.args.get("outcome", "")
+    if view not in services.VIEWS:
+        view = "todo"
+    campaign_id = request.args.get("campaign", type=int)
+    page = db.paginate(
+        services.call_list(current_user, view=view, outcome=outcome, campaign_id=campaign_id),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config.get("MEMBERS_PER_PAGE", PER_PAGE),
+        error_out=False,
+    )
+    ids = [t.id for t in page.items]
+    details = {}
+    if ids:
+        rows = db.session.execute(
+            select(
+                CampaignTarget.id,
+                Member.name,
+                User.mobile,
+                Vehicle.model,
+                Vehicle.plate,
+                services.came_condition().label("came"),
+            )
+            .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+            .join(Member, Member.id == CampaignTarget.member_id)
+            .join(User, User.id == Member.user_id)
+            .join(Vehicle, Vehicle.id == CampaignTarget.vehicle_id)
+            .where(CampaignTarget.id.in_(ids))
+        )
+        details = {row.id: row for row in rows}
+    return render_template(
+        "campaigns/calls_list.html",
+        page=page,
+        details=details,
+        view=view,
+        outcome=outcome,
+        campaign_id=campaign_id,
+        counts=services.call_list_counts(current_user, campaign_id=campaign_id),
+        campaigns=services.call_campaigns(current_user),
+        outcomes=[o.value for o in CallOutcome],
+        today=local_date(),
+    )
+
+
+def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
+    campaign = target.campaign
+    member = db.session.get(Member, target.member_id)
+    revealed = session.pop(REVEALED, None) == target.id
+    assign = None
+    if (
+        has_permission(current_user, "campaigns.manage")
+        and campaign.status == CampaignStatus.LAUNCHED
+    ):
+        assign = AssignForm()
+        assign.agent_id.choices = _agent_choices(campaign)
+        assign.agent_id.data = target.agent_id
+    return render_template(
+        "campaigns/calls_target.html",
+        target=target,
+        campaign=campaign,
+        member=member,
+        vehicle=db.session.get(Vehicle, target.vehicle_id),
+        agent=db.session.get(User, target.agent_id) if target.agent_id else None,
+        reward=db.session.get(Reward, campaign.reward_id) if campaign.reward_id else None,
+        calls=services.calls_of(target),
+        came=services.has_come(target),
+        due=services.second_round_due(target, local_date()),
+        may_call=services.may_call(current_user, target),
+        mobile=member.user.mobile if revealed else None,
+        form=form or OutcomeForm(),
+        assign=assign,
+    )
+
+
+@bp.get("/calls/<int:target_id>")
+@permission_required("campaigns.call")
+def call_target(target_id: int):
+    """One owner to call: the car, the offer and script, the calls so far, one tap per outcome."""
+    return _call_page(_target_or_404(target_id))
+
+
+@bp.post("/calls/<int:target_id>")
+@permission_required("campaigns.call")
+def call_record(target_id: int):
+    """Record a call's outcome (refused for another agent's owner: nothing saved)."""
+    target = _target_or_404(target_id)
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        flash(_("Choose what the call achieved."), "error")
+        return redirect(url_for("campaign_admin.call_target", target_id=target.id))
+    ok, call = try_service(
+        services.record_call,
+        current_user,
+        target.id,
+        outcome=form.outcome.data,
+        note=form.note.data or "",
+    )
+    if not ok:
+        return redirect(url_for("campaign_admin.call_target", target_id=target.id))
+    message = _("Call recorded: %(outcome)s.", outcome=services.outcome_label(call.outcome))
+    if call.outcome == CallOutcome.INTERESTED and call.round == 1:
+        due = target.second_round_on.isoformat()
+        message += " " + _(
+            "If they have not come by %(date)s, they are back in your second-round list.", date=due
+        )
+    flash(message, "success")
+    return redirect(url_for("campaign_admin.call_list"))
+
+
+@bp.post("/calls/<int:target_id>/reveal")
+@permission_required("campaigns.call")
+def call_reveal(target_id: int):
+    """Show the owner's full mobile number once, to call it; the reveal is audit-logged."""
+    target = _target_or_404(target_id)
+    if not services.may_call(current_user, target):
+        flash(_("This owner is on another agent's call list."), "error")
+    else:
+        members.reveal_mobile(current_user, db.session.get(Member, target.member_id))
+        session[REVEALED] = target.id
+    return redirect(url_for("campaign_admin.call_target", target_id=target.id))
+
+
+@bp.post("/calls/<int:target_id>/assign")
+@permission_required("campaigns.manage")
+def call_assign(target_id: int):
+    """Give one owner to another care agent (managers)."""
+    target = _target_or_404(target_id)
+    form = AssignForm()
+    form.agent_id.choices = _agent_choices(target.campaign)
+    if not form.validate_on_submit():
+        flash(_("Pick a care agent."), "error")
+    else:
+        flash_service(
+            services.reassign_target,
+            current_user,
+            target.campaign_id,
+            target.id,
+            form.agent_id.data,
+            success=_("Owner moved to another agent's list."),
+        )
+    return redirect(url_for("campaign_admin.call_target", target_id=target.id))
