@@ -55,7 +55,7 @@ class IncentivesForm(FlaskForm):
     def validate_steps(self, field):
         for row in field:
             if not row.form.is_empty() and row.form.from_pct.data is None:
-                raise ValidationError(_l("Give each step the success rate it starts from."))
+                raise ValidationError(_("Give each step the success rate it starts from."))
 
     def chosen_steps(self) -> list[incentives.Step]:
         """The filled rows as steps, in the order given (the service checks the order)."""
