@@ -55,6 +55,11 @@ class Step:
     bonus_fen: int = 0
 
 
+def bp_text(bp: int) -> str:
+    """A rate in basis points as an exact percentage: 1825 → '18.25%'."""
+    return f"{bp // 100}.{bp % 100:02d}%"
+
+
 def step_for(steps: list[Step], participated: int, invited: int) -> Step | None:
     """The highest step whose lower bound is at or below participated ÷ invited, compared
     exactly; None without invited targets or steps."""
@@ -108,7 +113,7 @@ def _check_steps(steps: list[Step]) -> None:
             raise ValidationFailed(
                 _(
                     "Two steps start at %(rate)s: each step needs its own rate.",
-                    rate=rate(step.from_rate_bp, FULL_RATE_BP),
+                    rate=bp_text(step.from_rate_bp),
                 )
             )
         if step.from_rate_bp < before.from_rate_bp:
@@ -248,7 +253,7 @@ def incentive_tables(campaign: Campaign, groups: list[CampaignGroup]) -> list[Ta
                 f.invited,
                 f.participated,
                 rate(f.participated, f.invited),
-                rate(step.from_rate_bp, FULL_RATE_BP) if step else "—",
+                bp_text(step.from_rate_bp) if step else "—",
                 money(step.per_participant_fen) if step else "—",
                 money(step.bonus_fen) if step else "—",
                 money(line.amount_fen),

@@ -68,7 +68,7 @@ def campaign_ids(seeded, dealers):
     ("steps", "message"),
     [
         ([Step(100, 600)], "The first step must start at 0%"),
-        ([Step(0), Step(1_100), Step(1_100, 1)], "Two steps start at 11.0%"),
+        ([Step(0), Step(1_100), Step(1_100, 1)], "Two steps start at 11.00%"),
         ([Step(0), Step(1_800), Step(1_100)], "Steps must rise"),
         ([Step(0), Step(10_001)], "A step's success rate must be 0% to 100%."),
         ([Step(0, 100_001)], "The amount per participating owner must be ¥0 to ¥1000.00."),
@@ -146,7 +146,7 @@ def test_a_manager_sets_steps_on_the_page_and_sees_each_agents_pay(
         "100",
         "18",
         "18.0%",
-        "18.0%",
+        "18.00%",
         "10.00",
         "0.00",
         "180.00",
@@ -156,7 +156,7 @@ def test_a_manager_sets_steps_on_the_page_and_sees_each_agents_pay(
     # A duplicate step, a rate with three decimals: refused with the reason, nothing saved.
     bad = {**form, "steps-2-from_pct": "11"}
     html = manager.post(url, data=bad).get_data(as_text=True)
-    assert "Two steps start at 11.0%: each step needs its own rate." in html
+    assert "Two steps start at 11.00%: each step needs its own rate." in html
     html = manager.post(url, data={**form, "steps-2-from_pct": "18.005"}).get_data(as_text=True)
     assert "Use at most two decimals." in html
     html = manager.post(url, data={**form, "steps-3-per_yuan": "5"}).get_data(as_text=True)

@@ -348,7 +348,7 @@ def expected_incentives(world: World) -> tuple[list[list[str]], list[list[str]]]
                         str(s["invited"]),
                         str(s["part"]),
                         pct(s["part"], s["invited"]),
-                        pct(step[0], 10000),
+                        f"{Decimal(step[0]) / 100:.2f}%",
                         money(step[1]),
                         ("-" if step[2] < 0 else "") + money(abs(step[2])),
                         ("-" if amount < 0 else "") + money(abs(amount)),
