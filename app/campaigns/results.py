@@ -105,8 +105,9 @@ def attained(part: int, whole: int, goal_pct: int | None) -> str:
 # --------------------------------------------------------------------------- the query
 
 
-def participating_visits(campaign: Campaign, vehicle_id):
-    """The condition that a service visit counts for ``campaign``'s car ``vehicle_id``."""
+def participating_visits(campaign, vehicle_id):
+    """The condition that a service visit counts for ``campaign``'s car ``vehicle_id``: a
+    Campaign, or the Campaign class to match each row with its own campaign."""
     return and_(
         ServiceVisit.vehicle_id == vehicle_id,
         ServiceVisit.dealer_id == campaign.dealer_id,

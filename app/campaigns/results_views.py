@@ -209,8 +209,13 @@ def survey_index():
     today = local_date(utcnow())
     query = visible_campaigns(current_user).where(Campaign.ends_on <= today)
     pagination = db.paginate(query, page=_page_arg(), per_page=PER_PAGE, error_out=False)
+    counts = survey.callback_counts(current_user, [c.id for c in pagination.items])
     return render_template(
-        "campaigns/results_index.html", page=pagination, mode="survey", codes=_dealer_codes()
+        "campaigns/results_index.html",
+        page=pagination,
+        mode="survey",
+        codes=_dealer_codes(),
+        counts=counts,
     )
 
 
@@ -220,6 +225,7 @@ def survey_page(campaign_id: int):
     """The participating targets to call back, and a callback's record (POST)."""
     campaign = get_campaign(current_user, campaign_id)
     page = _page_arg()
+    unreached = request.args.get("unreached") == "1"
     if request.method == "POST":
         form = SurveyForm()
         if not form.validate_on_submit():
@@ -235,12 +241,21 @@ def survey_page(campaign_id: int):
                 campaign_id=campaign.id,
                 success=_("Callback recorded."),
             )
-        return redirect(url_for(".survey_page", campaign_id=campaign.id, page=page))
+        return redirect(
+            url_for(
+                ".survey_page",
+                campaign_id=campaign.id,
+                page=page,
+                unreached="1" if unreached else None,
+            )
+        )
     today = local_date(utcnow())
     is_open = survey.survey_open(campaign, today)
     pagination, rows = (None, [])
     if is_open:
-        pagination, rows = survey.survey_page(current_user, campaign, page=page)
+        pagination, rows = survey.survey_page(
+            current_user, campaign, page=page, unreached=unreached
+        )
     return render_template(
         "campaigns/survey.html",
         campaign=campaign,
@@ -248,5 +263,6 @@ def survey_page(campaign_id: int):
         page=pagination,
         rows=rows,
         everyone=survey.calls_everyone(current_user),
+        unreached=unreached,
         form=SurveyForm(formdata=None),
     )

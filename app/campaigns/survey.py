@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, case, exists, func, select
 
 from app.auth.models import User
 from app.campaigns.models import Campaign, CampaignGroup, CampaignTarget, SurveyCall
@@ -44,8 +44,13 @@ def _participates(campaign: Campaign):
     return exists().where(participating_visits(campaign, CampaignTarget.vehicle_id))
 
 
-def survey_query(actor: User, campaign: Campaign) -> Select:
-    """The participating targets ``actor`` calls back, with the owner and the group."""
+def _reached(target_id):
+    return exists().where(SurveyCall.target_id == target_id, SurveyCall.reached.is_(True))
+
+
+def survey_query(actor: User, campaign: Campaign, *, unreached: bool = False) -> Select:
+    """The participating targets ``actor`` calls back (only those no callback reached yet
+    when ``unreached``), by group and owner."""
     query = (
         select(CampaignTarget)
         .join(Member, Member.id == CampaignTarget.member_id)
@@ -55,7 +60,32 @@ def survey_query(actor: User, campaign: Campaign) -> Select:
     )
     if not calls_everyone(actor):
         query = query.where(CampaignTarget.agent_id == actor.id)
+    if unreached:
+        query = query.where(~_reached(CampaignTarget.id))
     return query
+
+
+def callback_counts(actor: User, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per campaign: the participating targets ``actor`` calls back, and how many of them a
+    callback reached (one GROUP BY query)."""
+    if not campaign_ids:
+        return {}
+    # The Campaign class's columns in place of one campaign's values: each target is matched
+    # with its own campaign's dealer and window.
+    in_window = participating_visits(Campaign, CampaignTarget.vehicle_id)
+    query = (
+        select(
+            CampaignTarget.campaign_id,
+            func.count(),
+            func.sum(case((_reached(CampaignTarget.id), 1), else_=0)),
+        )
+        .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
+        .where(CampaignTarget.campaign_id.in_(campaign_ids), exists().where(in_window))
+        .group_by(CampaignTarget.campaign_id)
+    )
+    if not calls_everyone(actor):
+        query = query.where(CampaignTarget.agent_id == actor.id)
+    return {cid: (n, int(done or 0)) for cid, n, done in db.session.execute(query)}
 
 
 @dataclass
@@ -76,10 +106,15 @@ class SurveyRow:
         return self.calls[0] if self.calls else None
 
 
-def survey_page(actor: User, campaign: Campaign, *, page: int, per_page: int = PER_PAGE):
-    """A page of the targets to call back, each with its callbacks (two queries)."""
+def survey_page(
+    actor: User, campaign: Campaign, *, page: int, per_page: int = PER_PAGE, unreached=False
+):
+    """A page of the targets to call back, each with its owner and callbacks (four queries)."""
     pagination = db.paginate(
-        survey_query(actor, campaign), page=page, per_page=per_page, error_out=False
+        survey_query(actor, campaign, unreached=unreached),
+        page=page,
+        per_page=per_page,
+        error_out=False,
     )
     items = list(pagination.items)
     ids = [target.id for target in items]

@@ -103,6 +103,7 @@ class World:
     goals: tuple[int | None, int | None, int | None]
     manager: str
     steps: dict[int | None, list[tuple[int, int, int]]]
+    other_cars: list[int] = field(default_factory=list)  # the second campaign's targets
 
 
 def counted_in_window(v: Visit) -> bool:
@@ -453,6 +454,7 @@ def build_world(rng: random.Random, owners: int = 240) -> World:
     owner_dealer: dict[int, str] = {}
     visits: list[Visit] = []
     targets: list[Target] = []
+    other_cars: list[int] = []
     for i in range(owners):
         code = "SZ01" if rng.random() < 0.85 else "GZ01"
         member = make_member(dealer_ids[code], name=f"Owner {i:03d}")
@@ -487,6 +489,7 @@ def build_world(rng: random.Random, owners: int = 240) -> World:
             if code == "SZ01" and rng.random() < 0.2:
                 # The same car on another campaign's list: not a target of this one.
                 make_target(other_group, car, model=car.model)
+                other_cars.append(car.id)
     steps = {
         group_rows[0].id: [(0, 0, -20_000), (1_100, 600, 0), (1_800, 1_000, 0)],
         None: [(0, 0, -20_000), (700, 1_000, 0), (1_200, 1_500, 0)],
@@ -514,6 +517,7 @@ def build_world(rng: random.Random, owners: int = 240) -> World:
         goals,
         manager.mobile,
         {0 if k else None: v for k, v in steps.items()},
+        other_cars,
     )
 
 
@@ -568,6 +572,18 @@ def test_every_figure_of_the_results_and_incentives(db_app):
         assert csv_table(client, world.campaign_id, key) == expected[key], key
     # The charts are SVG bars with classes, never inline styles.
     assert "<svg" in html and "style=" not in html.split("<main", 1)[1]
+
+    # The callback list counts each campaign's participants and those a callback reached.
+    figures = per_target(world)
+    reached = sum(1 for t in world.targets if figures[t.id][0] and any(s[2] for s in t.surveys))
+    others = sum(
+        1
+        for car in world.other_cars
+        if any(v.vehicle_id == car and counted_in_window(v) for v in world.visits)
+    )
+    index = tables_of(client.get("/admin/campaigns/survey").get_data(as_text=True))
+    rows = [row[2:4] for row in index["table-campaigns"][1:]]
+    assert rows == [[str(others), "0"], [str(len(part)), str(reached)]]
 
     detail, summary = expected_incentives(world)
     page = tables_of(

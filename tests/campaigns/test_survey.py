@@ -122,6 +122,13 @@ def test_a_manager_calls_anyone_and_the_results_count_the_latest_reaching_call(
     url = f"/admin/campaigns/{world['campaign']}/survey"
     html = manager.get(url).get_data(as_text=True)
     assert "Zhang Wei" in html and "Wang Fang" in html and "Li Lei" not in html
+    index = tables_of(manager.get("/admin/campaigns/survey").get_data(as_text=True))
+    assert index["table-campaigns"][1][:4] == [
+        "Air-con care",
+        "Nov 1, 2026 – Nov 20, 2026",
+        "2",
+        "0",
+    ]
     clock = app.extensions["clock"]
     for name, reached, satisfied in (
         ("Zhang Wei", "yes", "yes"),
@@ -135,7 +142,16 @@ def test_a_manager_calls_anyone_and_the_results_count_the_latest_reaching_call(
         if satisfied:
             data["satisfied"] = satisfied
         assert manager.post(url, data=data).status_code == 302
+        if name == "Zhang Wei" and reached == "no":
+            # Wang Fang is the one no callback reached yet.
+            pending = manager.get(url, query_string={"unreached": "1"}).get_data(as_text=True)
+            assert "Wang Fang" in pending and "Zhang Wei" not in pending
     html = manager.get(f"/admin/campaigns/{world['campaign']}/results").get_data(as_text=True)
+    assert "Every owner who took part has been reached." in manager.get(
+        url, query_string={"unreached": "1"}
+    ).get_data(as_text=True)
+    index = tables_of(manager.get("/admin/campaigns/survey").get_data(as_text=True))
+    assert index["table-campaigns"][1][2:4] == ["2", "2"]
     survey = tables_of(html)["table-survey"]
     assert survey[1] == ["Profitable-loyal", "2", "2", "100.0%", "1", "50.0%"]
     assert survey[2] == ["Total", "2", "2", "100.0%", "1", "50.0%"]
