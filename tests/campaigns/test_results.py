@@ -649,7 +649,7 @@ def test_a_campaign_without_targets_says_so(staff_factory, small):
     assert tables["table-goals"][1] == ["Participating visits", "0", "—", "—", "—"]
     assert tables["table-targets"][1] == ["Target owners", "0", "0", "0", "0.00", "—"]
     # Tables scroll inside a wrapper on a phone.
-    assert html.count('<div class="table-scroll">') == len(tables)
+    assert html.count('<div class="table-scroll"') == len(tables)
     assert (
         manager.get(f"/admin/campaigns/{small['empty']}/results.csv?table=nope").status_code == 404
     )

@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from tests.browser.conftest import browser, live_server, new_phone  # noqa: F401 (fixtures)
+from tests.browser.test_accessibility import violations
 from tests.browser.test_journey import log_in
 from tests.campaigns.factories_campaigns import make_campaign, make_group, make_target
 from tests.factories import make_dealer, make_member, make_staff, make_vehicle, make_visit
@@ -49,6 +50,7 @@ def test_results_incentives_and_callbacks_on_a_phone(new_phone, campaign):  # no
     assert page.locator("#table-groups").is_visible()
     assert page.locator("svg.insight-bar").count() > 0
     assert fits_the_phone(page)
+    assert violations(page) == []
     page.goto(f"/admin/campaigns/{campaign['id']}/incentives")
     page.fill("#steps-0-from_pct", "0")
     page.fill("#steps-0-bonus_yuan", "-200")
@@ -58,6 +60,7 @@ def test_results_incentives_and_callbacks_on_a_phone(new_phone, campaign):  # no
     page.wait_for_selector("text=Incentive steps saved.")
     assert page.locator("#table-incentive_totals").inner_text().count("Agent Li Xiaoming") == 1
     assert fits_the_phone(page)
+    assert violations(page) == []
 
     agent = new_phone()
     log_in(agent, campaign["agent"])
@@ -71,3 +74,4 @@ def test_results_incentives_and_callbacks_on_a_phone(new_phone, campaign):  # no
     agent.wait_for_selector("text=Callback recorded.")
     assert "reached, satisfied" in agent.locator(".survey-target").first.inner_text()
     assert fits_the_phone(agent)
+    assert violations(agent) == []
