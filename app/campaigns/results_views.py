@@ -95,6 +95,26 @@ def _dealer_codes() -> dict[int, str]:
     return {d.id: d.code for d in insight.dealer_choices(current_user)}
 
 
+def _campaign_list(mode: str, *, ended_by=None, counts=None):
+    """A page of the campaigns the viewer may see (HQ: of the dealer picked, if any)."""
+    scope = insight.scoped_dealer_id(current_user, request.args.get("dealer", type=int))
+    query = visible_campaigns(current_user)
+    if scope is not None:
+        query = query.where(Campaign.dealer_id == scope)
+    if ended_by is not None:
+        query = query.where(Campaign.ends_on <= ended_by)
+    pagination = db.paginate(query, page=_page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "campaigns/results_index.html",
+        page=pagination,
+        mode=mode,
+        codes=_dealer_codes(),
+        dealers=insight.dealer_choices(current_user),
+        dealer_id=scope,
+        counts=counts(pagination.items) if counts else {},
+    )
+
+
 def _page_arg() -> int:
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
@@ -103,12 +123,7 @@ def _page_arg() -> int:
 @permission_required("campaigns.results")
 def index():
     """The campaigns the viewer may see, with links to their results."""
-    pagination = db.paginate(
-        visible_campaigns(current_user), page=_page_arg(), per_page=PER_PAGE, error_out=False
-    )
-    return render_template(
-        "campaigns/results_index.html", page=pagination, mode="results", codes=_dealer_codes()
-    )
+    return _campaign_list("results")
 
 
 @bp.get("/<int:campaign_id>/results")
@@ -206,16 +221,10 @@ def incentives_page(campaign_id: int):
 @permission_required("campaigns.call")
 def survey_index():
     """Campaigns of the viewer's dealer, with links to their satisfaction callbacks."""
-    today = local_date(utcnow())
-    query = visible_campaigns(current_user).where(Campaign.ends_on <= today)
-    pagination = db.paginate(query, page=_page_arg(), per_page=PER_PAGE, error_out=False)
-    counts = survey.callback_counts(current_user, [c.id for c in pagination.items])
-    return render_template(
-        "campaigns/results_index.html",
-        page=pagination,
-        mode="survey",
-        codes=_dealer_codes(),
-        counts=counts,
+    return _campaign_list(
+        "survey",
+        ended_by=local_date(utcnow()),
+        counts=lambda shown: survey.callback_counts(current_user, [c.id for c in shown]),
     )
 
 

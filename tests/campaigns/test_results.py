@@ -689,3 +689,30 @@ def test_a_refunded_visit_no_longer_counts(app, staff_factory, small):
         db.session.commit()
     html = manager.get(f"/admin/campaigns/{small['campaign']}/results").get_data(as_text=True)
     assert tables_of(html)["table-groups"][1][1:5] == ["1", "0", "0.0%", "0.00"]
+
+
+def test_hq_lists_every_dealers_campaigns_and_picks_one(seeded, dealers, staff_factory, small):
+    with seeded():
+        make_campaign(dealers["GZ01"], name="Canton tyre week")
+    hq = staff_factory("hq_admin", None)
+    rows = tables_of(hq.get("/admin/campaigns/results").get_data(as_text=True))["table-campaigns"]
+    assert sorted(row[0] for row in rows[1:]) == ["Canton tyre week", "Nothing yet", "Spring care"]
+    assert {row[1] for row in rows[1:]} == {"SZ01", "GZ01"}
+    picked = hq.get("/admin/campaigns/results", query_string={"dealer": dealers["GZ01"]})
+    rows = tables_of(picked.get_data(as_text=True))["table-campaigns"]
+    assert [row[:2] for row in rows[1:]] == [["Canton tyre week", "GZ01"]]
+    # A dealer's manager sees their own dealer's only, whatever they ask for.
+    manager = staff_factory("showroom_manager")
+    mine = manager.get("/admin/campaigns/results", query_string={"dealer": dealers["GZ01"]})
+    rows = tables_of(mine.get_data(as_text=True))["table-campaigns"]
+    assert sorted(row[0] for row in rows[1:]) == ["Nothing yet", "Spring care"]
+
+
+def test_the_pages_render_in_chinese(app, staff_factory, small):
+    manager = staff_factory("showroom_manager")
+    url = f"/admin/campaigns/{small['campaign']}"
+    for path in ("results", "incentives", "survey", "results.csv?table=groups"):
+        response = manager.get(f"{url}/{path}", headers={"Accept-Language": "zh"})
+        assert response.status_code == 200, path
+        if not path.endswith("groups"):
+            assert '<html lang="zh' in response.get_data(as_text=True)
