@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.campaigns.campaign_views import bp as campaign_admin_bp
     from app.campaigns.grading_views import bp as grading_bp
+    from app.campaigns.results_views import bp as campaign_results_bp
     from app.campaigns.views import bp as campaigns_bp
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         grading_bp,
         hq_bp,
         campaign_admin_bp,
+        campaign_results_bp,
     ):
         app.register_blueprint(blueprint)
 

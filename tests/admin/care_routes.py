@@ -4,6 +4,7 @@ and what the desk needs of them. Each part keeps its routes and desk data in its
 from tests.admin import (
     routes_appointments,
     routes_campaign_lists,
+    routes_campaign_results,
     routes_campaigns,
     routes_care,
     routes_grading,
@@ -21,6 +22,7 @@ PARTS = (
     routes_grading,
     routes_hq,
     routes_campaign_lists,
+    routes_campaign_results,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

@@ -102,6 +102,8 @@ HOLDERS = {
     "hq.regions": frozenset({"hq_admin"}),
     "campaigns.manage": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.call": frozenset({"care_agent", "showroom_manager", "dealer_admin"}),
+    "campaigns.results": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
+    "campaigns.incentives": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

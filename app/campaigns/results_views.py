@@ -1,0 +1,277 @@
+"""Staff pages of a campaign's outcome: its results (seed 000 tables, charts, CSV), the staff
+incentive steps and figures (managers only), and the satisfaction callbacks agents make."""
+
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, FieldList, Form, FormField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Optional, ValidationError
+
+from app.admin import insight
+from app.campaigns import incentives, results, survey
+from app.campaigns.access import get_campaign, visible_campaigns
+from app.campaigns.models import Campaign
+from app.core.clock import local_date, utcnow
+from app.core.permissions import has_permission, permission_required
+from app.core.web import call_service, flash_service
+from app.extensions import db
+
+bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
+
+INCENTIVE_TABLES = ("incentives", "incentive_totals")
+STEP_ROWS = 6
+PER_PAGE = 20
+
+
+# -------------------------------------------------------------------------------- forms
+
+
+def _two_decimals(_form, field):
+    if field.data is not None and field.data.as_tuple().exponent < -2:
+        raise ValidationError(_l("Use at most two decimals."))
+
+
+class StepForm(Form):
+    """One incentive step; a row left empty is no step."""
+
+    from_pct = DecimalField(_l("From success rate (%)"), [Optional(), _two_decimals], places=2)
+    per_yuan = DecimalField(_l("Per participating owner (¥)"), [Optional(), _two_decimals])
+    bonus_yuan = DecimalField(_l("Bonus, or penalty below zero (¥)"), [Optional(), _two_decimals])
+
+    def is_empty(self) -> bool:
+        return all(f.data is None for f in (self.from_pct, self.per_yuan, self.bonus_yuan))
+
+
+class IncentivesForm(FlaskForm):
+    """The steps of the campaign (scope "") or of one of its target groups."""
+
+    scope = SelectField(_l("Steps for"), choices=[])
+    steps = FieldList(FormField(StepForm), min_entries=STEP_ROWS, max_entries=10)
+
+    def validate_steps(self, field):
+        for row in field:
+            if not row.form.is_empty() and row.form.from_pct.data is None:
+                raise ValidationError(_("Give each step the success rate it starts from."))
+
+    def chosen_steps(self) -> list[incentives.Step]:
+        """The filled rows as steps, in the order given (the service checks the order)."""
+        chosen = []
+        for row in self.steps:
+            f = row.form
+            if f.is_empty():
+                continue
+            chosen.append(
+                incentives.Step(
+                    from_rate_bp=int(f.from_pct.data * 100),
+                    per_participant_fen=int((f.per_yuan.data or Decimal(0)) * 100),
+                    bonus_fen=int((f.bonus_yuan.data or Decimal(0)) * 100),
+                )
+            )
+        return chosen
+
+
+class SurveyForm(FlaskForm):
+    """A satisfaction callback: reached yes/no, satisfied yes/no when reached, a note."""
+
+    target_id = IntegerField(validators=[InputRequired()])
+    reached = StringField()
+    satisfied = StringField()
+    note = StringField()
+
+    @staticmethod
+    def answer(field) -> bool | None:
+        return {"yes": True, "no": False}.get(field.data or "")
+
+
+# -------------------------------------------------------------------------------- pages
+
+
+def _dealer_codes() -> dict[int, str]:
+    """Dealer codes by id, for HQ's lists (others see their dealer's campaigns only)."""
+    return {d.id: d.code for d in insight.dealer_choices(current_user)}
+
+
+def _campaign_list(mode: str, *, ended_by=None, counts=None):
+    """A page of the campaigns the viewer may see (HQ: of the dealer picked, if any)."""
+    scope = insight.scoped_dealer_id(current_user, request.args.get("dealer", type=int))
+    query = visible_campaigns(current_user)
+    if scope is not None:
+        query = query.where(Campaign.dealer_id == scope)
+    if ended_by is not None:
+        query = query.where(Campaign.ends_on <= ended_by)
+    pagination = db.paginate(query, page=_page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "campaigns/results_index.html",
+        page=pagination,
+        mode=mode,
+        codes=_dealer_codes(),
+        dealers=insight.dealer_choices(current_user),
+        dealer_id=scope,
+        counts=counts(pagination.items) if counts else {},
+    )
+
+
+def _page_arg() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("/results")
+@permission_required("campaigns.results")
+def index():
+    """The campaigns the viewer may see, with links to their results."""
+    return _campaign_list("results")
+
+
+@bp.get("/<int:campaign_id>/results")
+@permission_required("campaigns.results")
+def results_page(campaign_id: int):
+    """The campaign's results: the seed 000 tables, live."""
+    campaign = get_campaign(current_user, campaign_id)
+    return render_template(
+        "campaigns/results.html",
+        campaign=campaign,
+        report=results.campaign_results(campaign),
+        bands=results.AGE_BANDS,
+    )
+
+
+@bp.get("/<int:campaign_id>/results.csv")
+@permission_required("campaigns.results")
+def results_csv(campaign_id: int):
+    """One table of the results (or, for managers, of the incentives) as CSV."""
+    campaign = get_campaign(current_user, campaign_id)
+    key = request.args.get("table") or results.TABLES[0]
+    if key in INCENTIVE_TABLES:
+        if not has_permission(current_user, "campaigns.incentives"):
+            abort(403)
+        tables = incentives.incentive_tables(campaign, results.groups_of(campaign))
+    else:
+        tables = results.campaign_results(campaign).tables
+    table = next((t for t in tables if t.key == key), None)
+    if table is None:
+        abort(404)
+    name = f"campaign-{campaign.id}-{table.key}-{local_date(utcnow()).isoformat()}.csv"
+    return Response(
+        insight.table_csv(table).encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _scope_choices(groups) -> list[tuple[str, str]]:
+    return [("", _("Whole campaign (groups without steps of their own)"))] + [
+        (str(g.id), g.name) for g in groups
+    ]
+
+
+def _fill(form: IncentivesForm, steps: list[incentives.Step]) -> None:
+    for row, step in zip(form.steps, steps, strict=False):
+        row.form.from_pct.data = Decimal(step.from_rate_bp) / 100
+        row.form.per_yuan.data = Decimal(step.per_participant_fen) / 100
+        row.form.bonus_yuan.data = Decimal(step.bonus_fen) / 100
+
+
+@bp.route("/<int:campaign_id>/incentives", methods=["GET", "POST"])
+@permission_required("campaigns.incentives")
+def incentives_page(campaign_id: int):
+    """Set the incentive steps (campaign-wide or per group) and see what each agent earns."""
+    campaign = get_campaign(current_user, campaign_id)
+    groups = results.groups_of(campaign)
+    form = IncentivesForm()
+    form.scope.choices = _scope_choices(groups)
+    steps = incentives.steps_of(campaign)
+    if request.method == "GET":
+        scope = request.args.get("scope", "")
+        form.scope.data = scope if scope in {c for c, _label in form.scope.choices} else ""
+        _fill(form, steps.get(int(form.scope.data) if form.scope.data else None, []))
+    if form.validate_on_submit():
+        group_id = int(form.scope.data) if form.scope.data else None
+        ok, _rows = call_service(
+            form,
+            incentives.set_incentive_steps,
+            current_user,
+            campaign,
+            group_id=group_id,
+            steps=form.chosen_steps(),
+        )
+        if ok:
+            flash(_("Incentive steps saved."), "success")
+            return redirect(
+                url_for(".incentives_page", campaign_id=campaign.id, scope=form.scope.data or None)
+            )
+    return render_template(
+        "campaigns/incentives.html",
+        campaign=campaign,
+        form=form,
+        groups=groups,
+        steps=steps,
+        tables=incentives.incentive_tables(campaign, groups),
+        full=incentives.FULL_RATE_BP,
+    )
+
+
+@bp.get("/survey")
+@permission_required("campaigns.call")
+def survey_index():
+    """Campaigns of the viewer's dealer, with links to their satisfaction callbacks."""
+    return _campaign_list(
+        "survey",
+        ended_by=local_date(utcnow()),
+        counts=lambda shown: survey.callback_counts(current_user, [c.id for c in shown]),
+    )
+
+
+@bp.route("/<int:campaign_id>/survey", methods=["GET", "POST"])
+@permission_required("campaigns.call")
+def survey_page(campaign_id: int):
+    """The participating targets to call back, and a callback's record (POST)."""
+    campaign = get_campaign(current_user, campaign_id)
+    page = _page_arg()
+    unreached = request.args.get("unreached") == "1"
+    if request.method == "POST":
+        form = SurveyForm()
+        if not form.validate_on_submit():
+            flash(_("Choose the owner to record the callback for."), "error")
+        else:
+            flash_service(
+                survey.record_survey_call,
+                current_user,
+                form.target_id.data,
+                reached=form.answer(form.reached),
+                satisfied=form.answer(form.satisfied),
+                note=form.note.data or "",
+                campaign_id=campaign.id,
+                success=_("Callback recorded."),
+            )
+        return redirect(
+            url_for(
+                ".survey_page",
+                campaign_id=campaign.id,
+                page=page,
+                unreached="1" if unreached else None,
+            )
+        )
+    today = local_date(utcnow())
+    is_open = survey.survey_open(campaign, today)
+    pagination, rows = (None, [])
+    if is_open:
+        pagination, rows = survey.survey_page(
+            current_user, campaign, page=page, unreached=unreached
+        )
+    return render_template(
+        "campaigns/survey.html",
+        campaign=campaign,
+        is_open=is_open,
+        page=pagination,
+        rows=rows,
+        everyone=survey.calls_everyone(current_user),
+        unreached=unreached,
+        form=SurveyForm(formdata=None),
+    )
