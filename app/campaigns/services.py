@@ -25,6 +25,7 @@ from app.campaigns.models import (
     CampaignStatus,
     CampaignTarget,
 )
+from app.campaigns.results import participating_visits
 from app.campaigns.targeting import (
     MatchCount,
     TargetFilters,
@@ -42,7 +43,6 @@ from app.core.permissions import Role, has_permission
 from app.extensions import db
 from app.members.models import Dealer
 from app.rewards.models import Reward
-from app.service.models import COUNTED_VISIT, ServiceVisit
 
 MAX_WINDOW_DAYS = 366
 MAX_GOAL_VISITS = 1_000_000
@@ -717,25 +717,16 @@ def move_targets(
 # --------------------------------------------------------------------------------- calls
 
 
-def _came(vehicle_id, starts_on, ends_on):
-    return exists().where(
-        ServiceVisit.vehicle_id == vehicle_id,
-        COUNTED_VISIT,
-        ServiceVisit.visited_on >= starts_on,
-        ServiceVisit.visited_on <= ends_on,
-    )
-
-
 def came_condition():
-    """SQL: the target's car had a counted visit inside its campaign's window (Campaign must be
-    in the query)."""
-    return _came(CampaignTarget.vehicle_id, Campaign.starts_on, Campaign.ends_on)
+    """SQL: the target's car had a visit that counts for its campaign (Campaign must be in the
+    query): the same condition as the results' participation, so the call list's "came" and
+    the results page never disagree."""
+    return exists().where(participating_visits(Campaign, CampaignTarget.vehicle_id))
 
 
 def has_come(target: CampaignTarget) -> bool:
-    """Whether the target's car came for service inside the campaign's window."""
-    campaign = target.campaign
-    came = _came(target.vehicle_id, campaign.starts_on, campaign.ends_on)
+    """Whether the target's car came for service at the dealer inside the campaign's window."""
+    came = exists().where(participating_visits(target.campaign, target.vehicle_id))
     return bool(db.session.scalar(select(came)))
 
 

@@ -387,8 +387,16 @@ def test_interested_but_not_come_are_called_again_after_the_second_round_delay(f
     for target, outcome in ((waits, "interested"), (comes, "interested"), (booked, "booked")):
         services.record_call(_agent(agents, target), target.id, outcome=outcome)
     assert waits.second_round_on == TODAY + timedelta(days=14)
-    # Delta's car comes for service inside the window.
+    # Delta's car comes for service inside the window; Bravo's only at another dealer, which
+    # does not count for this dealer's campaign (as on the results page).
     make_visit(fleet.owners["Delta"], TODAY + timedelta(days=3), "maintenance", 40_000)
+    make_visit(
+        fleet.owners["Bravo"],
+        TODAY + timedelta(days=3),
+        "maintenance",
+        40_000,
+        dealer_id=fleet.gz,
+    )
 
     day13, day14 = NOW + timedelta(days=13), NOW + timedelta(days=14)
     assert _view(fleet.manager, "second", day13) == set()
