@@ -39,6 +39,7 @@ def _inbox(member) -> list[tuple[str, str]]:
 def request_to_gz(ctx, network):
     """Zhang Wei of SZ01 asks to move to GZ01; the managers of SZ01, GZ01 and SH01."""
     owner = make_member(network["SZ01"], name="Zhang Wei")
+    owner.user.locale = "en"  # the inbox is written in the owner's language
     transfer = members.request_transfer(owner, to_dealer_id=network["GZ01"], reason="moved")
     return {
         "owner": owner,

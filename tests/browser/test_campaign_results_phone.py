@@ -6,7 +6,6 @@ from datetime import date, timedelta
 import pytest
 
 from app.extensions import db
-from tests.browser.conftest import browser, live_server, new_phone  # noqa: F401 (fixtures)
 from tests.browser.test_accessibility import violations
 from tests.browser.test_journey import log_in
 from tests.campaigns.factories_campaigns import make_campaign, make_group, make_target
@@ -21,7 +20,7 @@ def fits_the_phone(page) -> bool:
 
 
 @pytest.fixture(scope="module")
-def campaign(live_server):  # noqa: F811
+def campaign(live_server):
     """An ended campaign of SZ01 (the real clock: it ended yesterday) with twelve targets of
     long-named models, half of whom came, a manager and the agent of all of them."""
     today = date.today()
@@ -43,7 +42,7 @@ def campaign(live_server):  # noqa: F811
         return {"id": row.id, "manager": manager.mobile, "agent": agent.mobile}
 
 
-def test_results_incentives_and_callbacks_on_a_phone(new_phone, campaign):  # noqa: F811
+def test_results_incentives_and_callbacks_on_a_phone(new_phone, campaign):
     page = new_phone()
     log_in(page, campaign["manager"])
     page.goto(f"/admin/campaigns/{campaign['id']}/results")
