@@ -1,12 +1,16 @@
-"""Who may see which campaign: a dealer's staff their dealer's, HQ every dealer's."""
+"""Who may see which campaign: a dealer's staff their dealer's, HQ every dealer's; and who may
+open an owner of a call list: the target's agent or a manager."""
 
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from app.auth.models import User
 from app.campaigns.models import Campaign, CampaignTarget
-from app.core.permissions import Role
+from app.core.errors import NotFound
+from app.core.permissions import Role, has_permission
 from app.extensions import db
+from app.members.models import Member
 
 
 def visible_campaigns(actor: User) -> Select:
@@ -17,18 +21,47 @@ def visible_campaigns(actor: User) -> Select:
     return query
 
 
-def get_campaign(actor: User, campaign_id: int) -> Campaign:
-    """The campaign, or 404 when it does not exist or belongs to another dealer (a dealer's
-    staff cannot tell another dealer's campaigns from missing ones)."""
-    campaign = db.session.get(Campaign, campaign_id)
+def load_campaign(actor: User, campaign_id: int, *, lock: bool = False) -> Campaign:
+    """The campaign if ``actor`` may see it; NotFound otherwise (a dealer's staff cannot tell
+    another dealer's campaigns from missing ones). ``lock``: the row is locked for update."""
+    query = select(Campaign).where(Campaign.id == campaign_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    campaign = db.session.scalars(query).one_or_none()
     if campaign is None or (actor.role != Role.HQ_ADMIN and campaign.dealer_id != actor.dealer_id):
-        abort(404)
+        raise NotFound(_("No such campaign."))
     return campaign
 
 
-def get_target(actor: User, campaign: Campaign, target_id: int) -> CampaignTarget:
-    """A target of ``campaign``, or 404."""
+def get_campaign(actor: User, campaign_id: int) -> Campaign:
+    """The campaign, or 404 (see ``load_campaign``)."""
+    try:
+        return load_campaign(actor, campaign_id)
+    except NotFound:
+        abort(404)
+
+
+def may_call(actor: User, target: CampaignTarget) -> bool:
+    """Whether ``actor`` may open and record calls of ``target``: its agent, or a manager."""
+    if not has_permission(actor, "campaigns.call"):
+        return False
+    return target.agent_id == actor.id or has_permission(actor, "campaigns.manage")
+
+
+def still_the_dealers(target: CampaignTarget) -> bool:
+    """Whether the target's owner still belongs to the campaign's dealer (an approved chapter
+    transfer moves them away: the old dealer no longer calls them)."""
+    dealer_id = db.session.scalar(select(Member.dealer_id).where(Member.id == target.member_id))
+    return dealer_id == target.campaign.dealer_id
+
+
+def get_target(actor: User, target_id: int, *, to_call: bool = True) -> CampaignTarget:
+    """A target of a campaign ``actor`` may see whose owner is still the dealer's, or 404.
+    ``to_call``: also 404 unless ``actor`` may call it (another agent's owner stays unseen)."""
     target = db.session.get(CampaignTarget, target_id)
-    if target is None or target.campaign_id != campaign.id:
+    if target is None:
+        abort(404)
+    get_campaign(actor, target.campaign_id)
+    if not still_the_dealers(target) or (to_call and not may_call(actor, target)):
         abort(404)
     return target

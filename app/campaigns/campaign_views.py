@@ -3,7 +3,6 @@ launch and close; the agents' call list and call screen."""
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -22,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from app.admin import insight
 from app.auth.models import User
 from app.campaigns import services, targeting
-from app.campaigns.access import get_campaign, visible_campaigns
+from app.campaigns.access import get_campaign, get_target, visible_campaigns
 from app.campaigns.forms import (
     AssignForm,
     CampaignForm,
@@ -271,7 +270,7 @@ def group_new(campaign_id: int):
                 flash(_("Target group saved."), "success")
                 return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
         try:
-            targeting.check_filters(filters)
+            targeting.check_filters(filters, campaign.dealer_id)
         except ValidationFailed as err:
             # Shown next to its field, once (a refused save has already put it there).
             field = getattr(form, err.field or "", None)
@@ -302,7 +301,7 @@ def group_count(campaign_id: int):
     form.validate()
     filters = form.filters()
     try:
-        targeting.check_filters(filters)
+        targeting.check_filters(filters, campaign.dealer_id)
     except ValidationFailed as err:
         return jsonify({"error": err.message, "field": err.field}), 422
     preview = services.preview_group(campaign, filters)
@@ -386,14 +385,6 @@ def targets_move(campaign_id: int):
 # -------------------------------------------------------------------------------- agents
 
 
-def _target_or_404(target_id: int) -> CampaignTarget:
-    target = db.session.get(CampaignTarget, target_id)
-    if target is None:
-        abort(404)
-    get_campaign(current_user, target.campaign_id)
-    return target
-
-
 @bp.get("/calls")
 @permission_required("campaigns.call")
 def call_list():
@@ -475,15 +466,16 @@ def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
 @bp.get("/calls/<int:target_id>")
 @permission_required("campaigns.call")
 def call_target(target_id: int):
-    """One owner to call: the car, the offer and script, the calls so far, one tap per outcome."""
-    return _call_page(_target_or_404(target_id))
+    """One owner to call: the car, the offer and script, the calls so far, one tap per outcome
+    (404 for another agent's owner: their name, plate and notes stay unseen)."""
+    return _call_page(get_target(current_user, target_id))
 
 
 @bp.post("/calls/<int:target_id>")
 @permission_required("campaigns.call")
 def call_record(target_id: int):
-    """Record a call's outcome (refused for another agent's owner: nothing saved)."""
-    target = _target_or_404(target_id)
+    """Record a call's outcome (404 for another agent's owner: nothing saved)."""
+    target = get_target(current_user, target_id)
     form = OutcomeForm()
     if not form.validate_on_submit():
         flash(_("Choose what the call achieved."), "error")
@@ -511,12 +503,9 @@ def call_record(target_id: int):
 @permission_required("campaigns.call")
 def call_reveal(target_id: int):
     """Show the owner's full mobile number once, to call it; the reveal is audit-logged."""
-    target = _target_or_404(target_id)
-    if not services.may_call(current_user, target):
-        flash(_("This owner is on another agent's call list."), "error")
-    else:
-        members.reveal_mobile(current_user, db.session.get(Member, target.member_id))
-        session[REVEALED] = target.id
+    target = get_target(current_user, target_id)
+    members.reveal_mobile(current_user, db.session.get(Member, target.member_id))
+    session[REVEALED] = target.id
     return redirect(url_for("campaign_admin.call_target", target_id=target.id))
 
 
@@ -524,7 +513,7 @@ def call_reveal(target_id: int):
 @permission_required("campaigns.manage")
 def call_assign(target_id: int):
     """Give one owner to another care agent (managers)."""
-    target = _target_or_404(target_id)
+    target = get_target(current_user, target_id, to_call=False)
     form = AssignForm()
     form.agent_id.choices = _agent_choices(target.campaign)
     if not form.validate_on_submit():

@@ -32,12 +32,12 @@ from sqlalchemy import select
 
 from app.admin.insight import Column, Table, _row
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignGroup, IncentiveTier
+from app.campaigns.models import Campaign, CampaignGroup, CampaignStatus, IncentiveTier
 from app.campaigns.results import Figures, agent_names, money, rate, sums_by
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Role
+from app.core.permissions import Role, has_permission
 from app.extensions import db
 
 MAX_STEPS = 10
@@ -150,9 +150,16 @@ def set_incentive_steps(
     now: datetime | None = None,
 ) -> list[IncentiveTier]:
     """Replace the campaign's steps (``group_id`` None) or a group's with ``steps`` (none:
-    remove them); refused and nothing saved when they break a rule; audit-logged."""
+    remove them); refused and nothing saved when they break a rule or the campaign is closed
+    (its agents' pay is settled); managers only; audit-logged."""
+    if not has_permission(actor, "campaigns.incentives"):
+        raise Forbidden(_("Only a manager may set staff incentives."))
     if actor.role != Role.HQ_ADMIN and campaign.dealer_id != actor.dealer_id:
         raise Forbidden(_("This campaign belongs to another dealer."))
+    if campaign.status == CampaignStatus.CLOSED:
+        raise ValidationFailed(
+            _("This campaign is closed: its incentive steps can no longer change.")
+        )
     if group_id is not None:
         group = db.session.get(CampaignGroup, group_id)
         if group is None or group.campaign_id != campaign.id:

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, exists, func, select, update
 
 from app.auth.models import User
+from app.campaigns.access import load_campaign, may_call, still_the_dealers
 from app.campaigns.models import (
     CAMPAIGN_TRANSITIONS,
     CallOutcome,
@@ -41,7 +42,8 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, has_permission
 from app.extensions import db
-from app.members.models import Dealer
+from app.loyalty.ledger import add_months
+from app.members.models import Dealer, Member
 from app.rewards.models import Reward
 
 MAX_WINDOW_DAYS = 366
@@ -60,22 +62,11 @@ class OverlapNotConfirmed(Conflict):
 # --------------------------------------------------------------------------------- access
 
 
-def _load(actor: User, campaign_id: int, *, lock: bool = False) -> Campaign:
-    """The campaign if ``actor`` may see it (NotFound otherwise: another dealer's is unknown)."""
-    query = select(Campaign).where(Campaign.id == campaign_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    campaign = db.session.scalars(query).one_or_none()
-    if campaign is None or (actor.role != Role.HQ_ADMIN and campaign.dealer_id != actor.dealer_id):
-        raise NotFound(_("No such campaign."))
-    return campaign
-
-
 def _managed(actor: User, campaign_id: int, *, lock: bool = False) -> Campaign:
     """The campaign, for an action only managers may take."""
     if not has_permission(actor, "campaigns.manage"):
         raise Forbidden(_("Only a manager may change a campaign."))
-    return _load(actor, campaign_id, lock=lock)
+    return load_campaign(actor, campaign_id, lock=lock)
 
 
 def _draft(actor: User, campaign_id: int) -> Campaign:
@@ -140,8 +131,17 @@ class CampaignData:
     goal_success_rate_pct: int | None = None
 
 
-def _check(data: CampaignData, dealer_id: int) -> None:
-    """Refuse a campaign that breaks a rule, naming the field."""
+def window_bounds(today: date) -> tuple[date, date]:
+    """The earliest and the latest first day of a campaign made or moved ``today``: a year
+    back (a campaign entered late) to two years ahead."""
+    return add_months(today, -12), add_months(today, 24)
+
+
+def _check(
+    data: CampaignData, dealer_id: int, today: date, *, start_was: date | None = None
+) -> None:
+    """Refuse a campaign that breaks a rule, naming the field. The start is bounded (see
+    ``window_bounds``) unless it stays ``start_was`` (an old draft keeps its start)."""
     if not data.name.strip():
         raise ValidationFailed(_("Give the campaign a name."), field="name")
     if len(data.name.strip()) > 120:
@@ -150,6 +150,16 @@ def _check(data: CampaignData, dealer_id: int) -> None:
         raise ValidationFailed(_("Enter the first day of the campaign."), field="starts_on")
     if data.ends_on is None:
         raise ValidationFailed(_("Enter the last day of the campaign."), field="ends_on")
+    earliest, latest = window_bounds(today)
+    if data.starts_on != start_was and not earliest <= data.starts_on <= latest:
+        raise ValidationFailed(
+            _(
+                "A campaign starts between %(earliest)s and %(latest)s.",
+                earliest=earliest.isoformat(),
+                latest=latest.isoformat(),
+            ),
+            field="starts_on",
+        )
     if data.ends_on < data.starts_on:
         raise ValidationFailed(
             _("The campaign must end on or after the day it starts."), field="ends_on"
@@ -219,8 +229,8 @@ def create_campaign(
         dealer_id = actor.dealer_id
     if dealer_id is None or db.session.get(Dealer, dealer_id) is None:
         raise ValidationFailed(_("Choose the dealer the campaign is for."), field="dealer_id")
-    _check(data, dealer_id)
     now = now or utcnow()
+    _check(data, dealer_id, local_date(now))
     campaign = Campaign(
         dealer_id=dealer_id,
         status=CampaignStatus.DRAFT,
@@ -244,18 +254,23 @@ def create_campaign(
 def update_campaign(
     actor: User, campaign_id: int, data: CampaignData, *, now: datetime | None = None
 ) -> Campaign:
-    """Change a draft campaign; audited with what changed."""
+    """Change a draft campaign; audited with what changed. Its window is fixed once it has
+    target groups: their cars' ages and warranty were worked out at its start, and the overlap
+    with other campaigns was checked against its window."""
+    now = now or utcnow()
     campaign = _draft(actor, campaign_id)
-    _check(data, campaign.dealer_id)
+    _check(data, campaign.dealer_id, local_date(now), start_was=campaign.starts_on)
     values = _values(data)
-    if values["starts_on"] != campaign.starts_on and campaign.groups:
-        raise ValidationFailed(
-            _(
-                "Remove the target groups before moving the start: their cars' ages and "
-                "warranty were worked out at this start."
-            ),
-            field="starts_on",
-        )
+    for name in ("starts_on", "ends_on"):
+        if values[name] != getattr(campaign, name) and campaign.groups:
+            raise ValidationFailed(
+                _(
+                    "Remove the target groups before changing the window: their cars' ages and "
+                    "warranty, and the overlap with other campaigns, were worked out for this "
+                    "window."
+                ),
+                field=name,
+            )
     changes = apply_changes(campaign, values)
     db.session.flush()
     if changes:
@@ -374,7 +389,7 @@ def add_group(
         raise ValidationFailed(_("A name has at most 120 characters."), field="name")
     if goal_success_rate_pct is not None and not 1 <= goal_success_rate_pct <= 100:
         raise ValidationFailed(_("A success rate is 1 to 100 %."), field="goal_success_rate_pct")
-    check_filters(filters)
+    check_filters(filters, campaign.dealer_id)
     now = now or utcnow()
     preview = preview_group(campaign, filters, now=now)
     if preview.cars == 0:
@@ -501,22 +516,33 @@ def _agents(campaign: Campaign, agent_ids) -> list[User]:
 
 
 def _assign_round_robin(campaign: Campaign, agents: list[int], now: datetime) -> None:
-    """Split the list round-robin in one UPDATE: the targets numbered group by group, the n-th
-    to agent n mod the number of agents, so each agent gets a share of every group and no agent
-    has more than one target above another (no row-by-row round trip for 100,000 targets)."""
-    slot = (func.row_number().over(order_by=(CampaignGroup.position, CampaignTarget.id)) - 1) % len(
-        agents
-    )
-    numbered = (
-        select(CampaignTarget.id.label("id"), slot.label("slot"))
+    """Split the list round-robin by owner in one UPDATE: the owners numbered group by group
+    (an owner counts in the first group holding one of their cars), the n-th to agent n mod
+    the number of agents, every car of an owner on that agent's list. So each agent gets a
+    share of every group, no agent has more than one owner above another in a group, and an
+    owner is called by one agent only (no row-by-row round trip for 100,000 targets)."""
+    owners = (
+        select(
+            CampaignTarget.member_id.label("member_id"),
+            func.min(CampaignGroup.position).label("position"),
+            func.min(CampaignTarget.id).label("first_id"),
+        )
         .join(CampaignGroup, CampaignGroup.id == CampaignTarget.group_id)
         .where(CampaignTarget.campaign_id == campaign.id)
+        .group_by(CampaignTarget.member_id)
         .subquery()
     )
+    slot = (func.row_number().over(order_by=(owners.c.position, owners.c.first_id)) - 1) % len(
+        agents
+    )
+    numbered = select(owners.c.member_id, slot.label("slot")).subquery()
     agent = case(*((numbered.c.slot == i, a) for i, a in enumerate(agents)))
     db.session.execute(
         update(CampaignTarget)
-        .where(CampaignTarget.id == numbered.c.id)
+        .where(
+            CampaignTarget.campaign_id == campaign.id,
+            CampaignTarget.member_id == numbered.c.member_id,
+        )
         .values(agent_id=agent, invited_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -537,22 +563,30 @@ def _invitation_text(campaign: Campaign, locale: str) -> tuple[str, str]:
     return title, body
 
 
-def queue_invitations(campaign: Campaign, *, round_: int = 1, now: datetime | None = None) -> int:
-    """Queue one invitation per target of ``campaign`` for ``round_`` through the outbox (inbox
-    and SMS as the owner chose; marketing, so owners without the marketing opt-in get nothing).
-    The dedupe key names campaign, target and round: a rerun queues nothing twice. Returns how
+def queue_invitations(campaign: Campaign, *, now: datetime | None = None) -> int:
+    """Queue one invitation per owner targeted by ``campaign`` (however many of their cars it
+    holds) through the outbox: inbox and SMS as the owner chose; marketing, so owners without
+    the marketing opt-in get nothing. Owners who have since moved to another dealer are left
+    out. The dedupe key names campaign and owner: a rerun queues nothing twice. Returns how
     many outbox rows were created."""
     now = now or utcnow()
-    targets = db.session.execute(
-        select(CampaignTarget.id, CampaignTarget.member_id).where(
-            CampaignTarget.campaign_id == campaign.id
+    member_ids = list(
+        db.session.scalars(
+            select(CampaignTarget.member_id)
+            .join(Member, Member.id == CampaignTarget.member_id)
+            .where(
+                CampaignTarget.campaign_id == campaign.id,
+                Member.dealer_id == campaign.dealer_id,
+            )
+            .distinct()
+            .order_by(CampaignTarget.member_id)
         )
-    ).all()
-    recipients = load_recipients({t.member_id for t in targets})
+    )
+    recipients = load_recipients(set(member_ids))
     texts: dict[str, tuple[str, str]] = {}
     messages = []
-    for target in targets:
-        recipient = recipients[target.member_id]
+    for member_id in member_ids:
+        recipient = recipients[member_id]
         if recipient.locale not in texts:
             texts[recipient.locale] = _invitation_text(campaign, recipient.locale)
         title, body = texts[recipient.locale]
@@ -563,7 +597,7 @@ def queue_invitations(campaign: Campaign, *, round_: int = 1, now: datetime | No
                 INVITATION_KIND,
                 title,
                 body,
-                f"campaign:{campaign.id}:target:{target.id}:round:{round_}",
+                f"campaign:{campaign.id}:member:{member_id}:round:1",
                 channels,
                 marketing=True,
             )
@@ -740,13 +774,6 @@ def second_round_due(target: CampaignTarget, today: date) -> bool:
     )
 
 
-def may_call(actor: User, target: CampaignTarget) -> bool:
-    """Whether ``actor`` may record calls of ``target``: its agent, or a manager."""
-    if not has_permission(actor, "campaigns.call"):
-        return False
-    return target.agent_id == actor.id or has_permission(actor, "campaigns.manage")
-
-
 def record_call(
     actor: User,
     target_id: int,
@@ -770,7 +797,7 @@ def record_call(
     ).one_or_none()
     if target is None:
         raise NotFound(_("No such target."))
-    campaign = _load(actor, target.campaign_id)
+    campaign = load_campaign(actor, target.campaign_id)
     if not may_call(actor, target):
         raise Forbidden(
             _(
@@ -780,6 +807,10 @@ def record_call(
         )
     if campaign.status != CampaignStatus.LAUNCHED:
         raise ValidationFailed(_("Calls can be recorded only while the campaign runs."))
+    if not still_the_dealers(target):
+        raise ValidationFailed(
+            _("This owner has moved to another dealer: your call was not recorded.")
+        )
     try:
         outcome = CallOutcome(outcome)
     except ValueError:
@@ -844,10 +875,12 @@ def _view_conditions(today: date) -> dict[str, object]:
 
 
 def _scope(actor: User, campaign_id: int | None = None):
+    # An owner who moved to another dealer (an approved chapter transfer) is no longer called.
     query = (
         select(CampaignTarget)
         .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
-        .where(Campaign.status == CampaignStatus.LAUNCHED)
+        .join(Member, Member.id == CampaignTarget.member_id)
+        .where(Campaign.status == CampaignStatus.LAUNCHED, Member.dealer_id == Campaign.dealer_id)
     )
     if actor.role != Role.HQ_ADMIN:
         query = query.where(Campaign.dealer_id == actor.dealer_id)

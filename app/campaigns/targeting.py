@@ -13,6 +13,9 @@ A target is a car. Filters, all optional and combined with AND:
   within the last N days (counted back from today, when the list is made);
 - warranty at the window's start: in (``warranty_until``, else 3 years from delivery) or out.
 
+Only owners who accepted marketing messages (``Member.marketing_opt_in``) are ever selected: a
+campaign's invitations and calls are marketing.
+
 Every count and selection is one set-based query (the age band and the day counts become date
 bounds worked out once in Python, the last-visit test an index probe per car), never a loop
 over owners: a dealer has up to 100,000 of them.
@@ -37,6 +40,7 @@ from app.members.models import Member, Vehicle
 from app.service.models import COUNTED_VISIT, ServiceVisit
 
 MAX_AGE_YEARS = 30
+MAX_MODELS = 30
 MAX_DAYS = 3650
 WARRANTY_CHOICES = ("", "in", "out")
 LAST_VISIT_CHOICES = ("", "none_for", "within")
@@ -79,13 +83,26 @@ class TargetFilters:
         )
 
 
-def check_filters(filters: TargetFilters) -> None:
-    """Refuse filters that cannot be applied, naming the field."""
+def check_filters(filters: TargetFilters, dealer_id: int) -> None:
+    """Refuse filters that cannot be applied, naming the field; models must be ones the
+    dealer's owners drive (``model_choices``)."""
     if filters.segment and filters.segment not in {s.value for s in Segment}:
         raise ValidationFailed(_("Choose a C3 group from the list."), field="segment")
     codes = {tier.code for tier in list_tiers()}
     if any(code not in codes for code in filters.tiers):
         raise ValidationFailed(_("Choose tiers from the list."), field="tiers")
+    if len(filters.models) > MAX_MODELS:
+        raise ValidationFailed(_("Choose at most %(max)s models.", max=MAX_MODELS), field="models")
+    if filters.models:
+        unknown = sorted(set(filters.models) - set(model_choices(dealer_id)))
+        if unknown:
+            raise ValidationFailed(
+                _(
+                    "No owner of the dealer drives %(models)s: choose models from the list.",
+                    models="、".join(unknown[:3]),
+                ),
+                field="models",
+            )
     for name in ("age_min", "age_max"):
         value = getattr(filters, name)
         if value is not None and not 0 <= value <= MAX_AGE_YEARS:
@@ -124,8 +141,10 @@ def age_in_years(start: date, on: date) -> int:
 
 
 def _conditions(dealer_id: int, filters: TargetFilters, starts_on: date, today: date) -> list:
-    """The WHERE conditions on Vehicle joined to Member (and PointsAccount for tiers)."""
-    conditions = [Member.dealer_id == dealer_id]
+    """The WHERE conditions on Vehicle joined to Member (and PointsAccount for tiers). Calls
+    and invitations of a campaign are marketing: only owners who accepted marketing messages
+    are selected."""
+    conditions = [Member.dealer_id == dealer_id, Member.marketing_opt_in.is_(True)]
     if filters.models:
         conditions.append(Vehicle.model.in_(filters.models))
     if filters.plate_prefix:

@@ -33,3 +33,12 @@ def desk_care(dealer, owner) -> dict[str, int]:
     for part in PARTS:
         ids.update(part.desk(dealer, owner))
     return ids
+
+
+def desk_principals(ids: dict, mobiles: dict) -> None:
+    """Let each part give the matrix's principals (by role, their mobiles) desk rows of their
+    own, through its optional ``principals(ids, mobiles)``."""
+    for part in PARTS:
+        hook = getattr(part, "principals", None)
+        if hook is not None:
+            hook(ids, mobiles)

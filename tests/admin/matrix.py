@@ -185,7 +185,7 @@ def build_desk(template_db, directory) -> Desk:
     """Seed a copy of the template database: SZ01's owner with a car, visits, vouchers,
     tickets, perks, referrals, appointments and a transfer; waiting adjustments, transfers and
     referrals for staff; GZ01 with an owner and an admin; API keys of both dealers."""
-    from tests.admin.care_routes import desk_care
+    from tests.admin.care_routes import desk_care, desk_principals
     from tests.admin.event_routes import desk_events
 
     path = directory / "carclub.sqlite"
@@ -240,6 +240,7 @@ def build_desk(template_db, directory) -> Desk:
         for role in STAFF:
             mobiles[role] = make_staff(role, None if role == "hq_admin" else sz.id).mobile
         mobiles["gz_dealer_admin"] = make_staff("dealer_admin", gz.id).mobile
+        desk_principals(ids, mobiles)
         db.session.commit()
     keys = {"SZ01": make_key(app, "SZ01"), "GZ01": make_key(app, "GZ01")}
     return Desk(app=app, ids=ids, mobiles=mobiles, keys=keys)

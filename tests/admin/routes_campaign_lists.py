@@ -1,11 +1,13 @@
 """Permission-matrix routes: campaigns (issue 8): managers' campaign pages and the agents' call
 lists. The desk has a draft campaign and a launched one whose target is the desk's owner, on
-the list of a care agent other than the matrix's (who may see it but not record a call)."""
+the matrix care agent's list (another agent's owners are not found: only their agent and the
+managers open them)."""
 
 from datetime import date
 
 from sqlalchemy import select
 
+from app.auth.services import get_user_by_mobile
 from app.campaigns import services
 from app.campaigns.models import CampaignTarget
 from app.campaigns.targeting import TargetFilters
@@ -100,6 +102,7 @@ ROUTES: tuple[Route, ...] = (
 
 def desk(dealer, owner) -> dict[str, int]:
     """A draft campaign with a group, and a launched one whose target is the owner's car."""
+    owner.marketing_opt_in = True  # campaigns invite and call only owners who accepted
     manager = make_staff("showroom_manager", dealer.id)
     agent = make_staff("care_agent", dealer.id)
     window = {"starts_on": date(2026, 11, 1), "ends_on": date(2026, 12, 31)}
@@ -123,3 +126,10 @@ def desk(dealer, owner) -> dict[str, int]:
         "launched_group_id": group.id,
         "target_id": target.id,
     }
+
+
+def principals(ids: dict, mobiles: dict) -> None:
+    """The launched campaign's target goes to the matrix's care agent."""
+    target = db.session.get(CampaignTarget, ids["target_id"])
+    target.agent_id = get_user_by_mobile(mobiles["care_agent"]).id
+    db.session.flush()

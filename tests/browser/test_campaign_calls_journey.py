@@ -31,7 +31,9 @@ def campaign(live_server):
         agent = make_staff("care_agent", dealer.id)
         agent.mobile = AGENT_MOBILE
         for name, model in (("Guo Jing", "新君威"), ("Huang Rong", "GL8"), ("Yang Guo", "陆尊")):
-            make_vehicle(make_member(dealer.id, name=name), model=model)
+            owner = make_member(dealer.id, name=name)
+            owner.marketing_opt_in = True  # campaigns invite and call only these owners
+            make_vehicle(owner, model=model)
         today = local_date()
         campaign = services.create_campaign(
             manager,

@@ -21,6 +21,8 @@ from app.care.models import Notification, OutboxMessage
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden, ValidationFailed
 from app.extensions import db
+from app.members.models import Member
+from app.members.services import decide_transfer, request_transfer
 from tests.campaigns.campaign_helpers import (
     ENDS,
     STARTS,
@@ -289,25 +291,32 @@ def test_launch_needs_targets_agents_of_the_dealer_and_a_draft(fleet):
         services.add_group(fleet.manager, campaign.id, name="More", filters=TargetFilters())
 
 
-def test_invitations_are_queued_once_per_target_and_never_without_marketing_consent(fleet):
-    fleet.owners["Bravo"].marketing_opt_in = False
+def test_invitations_are_queued_once_per_owner_and_never_without_marketing_consent(fleet):
+    # Alpha has two cars in the campaign: one invitation all the same.
+    make_vehicle(fleet.owners["Alpha"], model="GL8", plate="粤B10009")
     fleet.owners["Echo"].notify_sms = False
     campaign = services.create_campaign(fleet.manager, campaign_data())
     services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    # Bravo withdraws the marketing consent after the group was saved.
+    fleet.owners["Bravo"].marketing_opt_in = False
     agent = _agents(fleet, 1)[0]
     services.launch_campaign(fleet.manager, campaign.id, agent_ids=[agent.id])
+    assert len(targets_of(campaign.id)) == 6
     rows = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == services.INVITATION_KIND)
     ).all()
     by_owner = {}
     for row in rows:
         by_owner.setdefault(row.member_id, []).append(row)
-    bravo, echo = fleet.owners["Bravo"].id, fleet.owners["Echo"].id
-    # Inbox and SMS; Echo turned SMS off; none by e-mail.
-    assert {r.channel for r in by_owner[fleet.owners["Alpha"].id]} == {"in_app", "sms"}
+    alpha, bravo, echo = (fleet.owners[n].id for n in ("Alpha", "Bravo", "Echo"))
+    # Inbox and SMS, once each for Alpha's two cars; Echo turned SMS off; none by e-mail.
+    assert sorted(r.channel for r in by_owner[alpha]) == ["in_app", "sms"]
     assert {r.channel for r in by_owner[echo]} == {"in_app"}
     assert {r.status for r in by_owner[bravo]} == {"skipped"}
     assert all(r.marketing for r in rows)
+    assert {r.dedupe_key for r in by_owner[alpha]} == {
+        f"campaign:{campaign.id}:member:{alpha}:round:1:{channel}" for channel in ("in_app", "sms")
+    }
     inbox = db.session.scalars(select(Notification.member_id)).all()
     assert bravo not in inbox
     assert sorted(inbox) == sorted(
@@ -317,6 +326,146 @@ def test_invitations_are_queued_once_per_target_and_never_without_marketing_cons
     # Queued again (a rerun): nothing new.
     assert services.queue_invitations(campaign) == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == len(rows)
+
+
+def test_every_car_of_an_owner_goes_to_one_agent_and_owners_split_evenly(fleet):
+    # Six Regal owners, the first three with a second car, a 粤B one (in the second group).
+    _many_owners(fleet, 6, "Regal")
+    regal_owners = db.session.scalars(
+        select(Member).where(Member.name.like("Regal owner %")).order_by(Member.id)
+    ).all()
+    for i, owner in enumerate(regal_owners[:3]):
+        make_vehicle(owner, model="陆尊", plate=f"粤B9{i:04d}")
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    first = services.add_group(
+        fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("Regal",))
+    )
+    services.add_group(
+        fleet.manager, campaign.id, name="粤B", filters=TargetFilters(plate_prefix="粤B")
+    )
+    agents = _agents(fleet, 4)
+    services.launch_campaign(fleet.manager, campaign.id, agent_ids=[a.id for a in agents])
+    targets = targets_of(campaign.id)
+    assert len(targets) == 13
+    agent_of_owner = {}
+    for target in targets:
+        agent_of_owner.setdefault(target.member_id, set()).add(target.agent_id)
+    assert all(len(agents_) == 1 for agents_ in agent_of_owner.values())
+    # Owners, not cars, are split: 10 owners among 4 agents, 2 or 3 each, and of the
+    # first group's 6 owners 1 or 2 each.
+    owners_of = {a.id: {t.member_id for t in targets if t.agent_id == a.id} for a in agents}
+    assert sorted(len(o) for o in owners_of.values()) == [2, 2, 3, 3]
+    first_owners = {
+        a: {t.member_id for t in targets if t.agent_id == a and t.group_id == first.id}
+        for a in owners_of
+    }
+    assert sorted(len(o) for o in first_owners.values()) == [1, 1, 2, 2]
+
+
+def test_owners_without_marketing_consent_are_never_targets(fleet):
+    fleet.owners["Bravo"].marketing_opt_in = False
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    preview = services.preview_group(campaign, TargetFilters())
+    assert (preview.cars, preview.owners) == (4, 4)
+    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    members = {t.member_id for t in targets_of(campaign.id)}
+    assert fleet.owners["Bravo"].id not in members
+    assert len(members) == 4
+
+
+def test_the_window_stays_once_the_campaign_has_groups(fleet):
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    for overrides, field in (
+        ({"ends_on": ENDS + timedelta(days=30)}, "ends_on"),
+        ({"starts_on": STARTS + timedelta(days=1)}, "starts_on"),
+    ):
+        refused = refuse(
+            ValidationFailed,
+            "Remove the target groups before changing the window",
+            services.update_campaign,
+            fleet.manager,
+            campaign.id,
+            campaign_data(name="Renamed", **overrides),
+        )
+        assert refused.field == field
+        db.session.expire_all()
+        campaign = db.session.get(Campaign, campaign.id)
+        assert (campaign.name, campaign.starts_on, campaign.ends_on) == (
+            "Summer air-conditioning care",
+            STARTS,
+            ENDS,
+        )
+    # Other details still change.
+    services.update_campaign(fleet.manager, campaign.id, campaign_data(name="Renamed"))
+    assert campaign.name == "Renamed"
+
+
+@pytest.mark.parametrize(
+    "starts_on",
+    [date(1, 1, 1), date(2025, 11, 22), date(2028, 11, 24), date(9999, 1, 1)],
+    ids=str,
+)
+def test_a_start_more_than_a_year_back_or_two_ahead_is_refused(fleet, starts_on):
+    data = campaign_data(starts_on=starts_on, ends_on=starts_on)
+    with pytest.raises(ValidationFailed, match="starts between 2025-11-23 and 2028-11-23") as no:
+        services.create_campaign(fleet.manager, data)
+    assert no.value.field == "starts_on"
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    with pytest.raises(ValidationFailed, match="starts between"):
+        services.update_campaign(fleet.manager, campaign.id, data)
+    assert campaign.starts_on == STARTS
+
+
+@pytest.mark.parametrize("starts_on", [date(2025, 11, 23), date(2028, 11, 23)], ids=str)
+def test_the_bounds_of_the_start_are_allowed_and_filter_by_age(fleet, starts_on):
+    campaign = services.create_campaign(
+        fleet.manager, campaign_data(starts_on=starts_on, ends_on=starts_on)
+    )
+    filters = TargetFilters(age_min=1, warranty="out")
+    assert services.preview_group(campaign, filters).cars >= 0
+
+
+def test_an_old_draft_keeps_its_start_when_other_details_change(fleet):
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    # A year and more later the draft is still edited (its start is left as it was).
+    later = NOW + timedelta(days=800)
+    services.update_campaign(fleet.manager, campaign.id, campaign_data(name="Later"), now=later)
+    assert campaign.name == "Later"
+
+
+def test_models_must_be_the_dealers_and_at_most_thirty(fleet):
+    campaign = services.create_campaign(fleet.manager, campaign_data())
+    for models, message in (
+        (("新君威", "Model X"), "No owner of the dealer drives Model X"),
+        (tuple(f"M{i}" for i in range(31)), "Choose at most 30 models"),
+    ):
+        refused = refuse(
+            ValidationFailed,
+            message,
+            services.add_group,
+            fleet.manager,
+            campaign.id,
+            name="Models",
+            filters=TargetFilters(models=models),
+        )
+        assert refused.field == "models"
+    make_vehicle(fleet.owners["Gz"], model="Envision", plate="粤B77777")
+    refuse(
+        ValidationFailed,
+        "No owner of the dealer drives Envision",
+        services.add_group,
+        fleet.manager,
+        campaign.id,
+        name="Models",
+        filters=TargetFilters(models=("Envision",)),
+    )
+    assert targets_of(campaign.id) == []
+    services.add_group(
+        fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("新君威",))
+    )
+    assert len(targets_of(campaign.id)) == 2
 
 
 @pytest.fixture
@@ -459,3 +608,26 @@ def test_a_draft_closes_never(fleet):
     campaign = services.create_campaign(fleet.manager, campaign_data())
     with pytest.raises(ValidationFailed, match="draft campaign cannot be closed"):
         services.close_campaign(fleet.manager, campaign.id, now=NOW + timedelta(days=400))
+
+
+def test_an_owner_moved_to_another_dealer_leaves_the_call_lists(fleet, launched):
+    campaign, agents = launched
+    target = _target(campaign, fleet, "Alpha")
+    agent = _agent(agents, target)
+    transfer = request_transfer(fleet.owners["Alpha"], to_dealer_id=fleet.gz, reason="Moved")
+    decide_transfer(make_staff("hq_admin", None), transfer.id, approve=True)
+    assert fleet.owners["Alpha"].dealer_id == fleet.gz
+    assert target.id not in _view(fleet.manager, "all", NOW)
+    assert target.id not in _view(agent, "all", NOW)
+    assert services.call_list_counts(fleet.manager, now=NOW)["all"] == 4
+    refuse(
+        ValidationFailed,
+        "moved to another dealer",
+        services.record_call,
+        agent,
+        target.id,
+        outcome="booked",
+    )
+    assert db.session.scalar(select(func.count()).select_from(CampaignCall)) == 0
+    # The campaign's own list (and so its results) still holds the car it invited.
+    assert target.id in {t.id for t in targets_of(campaign.id)}

@@ -6,11 +6,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.campaigns import services
 from app.campaigns.models import Campaign, CampaignCall, CampaignGroup, CampaignTarget
 from app.campaigns.targeting import TargetFilters
 from app.core.audit import AuditEntry
 from app.extensions import db
+from app.members.models import Member
+from app.members.services import decide_transfer, request_transfer
 from tests.campaigns.campaign_helpers import STARTS, build_fleet, campaign_data
 from tests.conftest import login
 from tests.factories import make_dealer, make_staff
@@ -104,6 +107,13 @@ def test_the_group_form_counts_live_and_saves_after_the_overlap_is_confirmed(app
     page = _text(manager.get(f"/admin/campaigns/{campaign_id}/groups/new"))
     assert "5 cars match · 5 owners" in page
     assert "campaign-count.js" in page
+    assert "Only owners who accepted marketing messages are invited." in page
+    unknown = manager.get(
+        f"/admin/campaigns/{campaign_id}/groups/count.json", query_string={"models": "Model X"}
+    )
+    assert unknown.status_code == 422
+    assert unknown.get_json()["field"] == "models"
+    assert "No owner of the dealer drives Model X" in unknown.get_json()["error"]
 
     answer = manager.get(
         f"/admin/campaigns/{campaign_id}/groups/count.json",
@@ -244,10 +254,14 @@ def test_an_agent_works_the_call_list(app, world):
     page = _text(agent.get("/admin/campaigns/calls", query_string={"outcome": "interested"}))
     assert f"/admin/campaigns/calls/{target}" in page
 
-    # Another agent's owner: refused, nothing saved.
+    # Another agent's owner: not found (name, plate and notes unseen), nothing saved.
+    with app.app_context():
+        name = db.session.get(Member, db.session.get(CampaignTarget, theirs[0]).member_id).name
+    response = agent.get(f"/admin/campaigns/calls/{theirs[0]}")
+    assert response.status_code == 404
+    assert name not in _text(response)
     response = agent.post(f"/admin/campaigns/calls/{theirs[0]}", data={"outcome": "booked"})
-    page = _text(agent.get(response.headers["Location"]))
-    assert "This owner is on another agent&#39;s call list: your call was not recorded." in page
+    assert response.status_code == 404
     with app.app_context():
         assert (
             db.session.scalar(
@@ -257,8 +271,35 @@ def test_an_agent_works_the_call_list(app, world):
             )
             == 0
         )
-    agent.post(f"/admin/campaigns/calls/{theirs[0]}/reveal")
-    assert "tel:" not in _text(agent.get(f"/admin/campaigns/calls/{theirs[0]}"))
+        reveals = db.session.scalar(
+            select(func.count()).where(AuditEntry.action == "member.mobile_revealed")
+        )
+    assert agent.post(f"/admin/campaigns/calls/{theirs[0]}/reveal").status_code == 404
+    with app.app_context():
+        assert reveals == db.session.scalar(
+            select(func.count()).where(AuditEntry.action == "member.mobile_revealed")
+        )
+    # The manager opens any owner of the dealer's lists.
+    manager = client_of(app, world, "manager")
+    assert manager.get(f"/admin/campaigns/calls/{theirs[0]}").status_code == 200
+
+
+def test_an_owner_moved_to_another_dealer_is_no_longer_shown_nor_revealed(app, world):
+    campaign_id = _launched(app, world)
+    target_id = _targets(app, campaign_id, world["ids"]["agent"])[1]
+    agent = client_of(app, world, "agent")
+    assert agent.get(f"/admin/campaigns/calls/{target_id}").status_code == 200
+    with app.app_context():
+        owner = db.session.get(Member, db.session.get(CampaignTarget, target_id).member_id)
+        transfer = request_transfer(owner, to_dealer_id=world["gz"], reason="Moved to Guangzhou")
+        decide_transfer(db.session.get(User, world["ids"]["hq"]), transfer.id, approve=True)
+        db.session.commit()
+    page = _text(agent.get("/admin/campaigns/calls", query_string={"view": "all"}))
+    assert f"/admin/campaigns/calls/{target_id}" not in page
+    assert agent.get(f"/admin/campaigns/calls/{target_id}").status_code == 404
+    assert agent.post(f"/admin/campaigns/calls/{target_id}/reveal").status_code == 404
+    manager = client_of(app, world, "manager")
+    assert manager.get(f"/admin/campaigns/calls/{target_id}").status_code == 404
 
 
 def test_who_may_open_what(app, world):

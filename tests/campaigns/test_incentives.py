@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.incentives import Step, payout_fen, set_incentive_steps, step_for, steps_of
-from app.campaigns.models import Campaign, IncentiveTier
+from app.campaigns.models import Campaign, CampaignStatus, IncentiveTier
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError, Forbidden
 from app.extensions import db
@@ -109,6 +109,24 @@ def test_steps_replace_the_scopes_steps_and_are_audited(ctx, campaign_ids, deale
     gz_admin = make_staff("dealer_admin", dealers["GZ01"])
     with pytest.raises(Forbidden):
         set_incentive_steps(gz_admin, campaign, group_id=None, steps=LOYAL)
+
+
+def test_only_managers_set_steps_and_never_on_a_closed_campaign(ctx, campaign_ids, dealers):
+    campaign = db.session.get(Campaign, campaign_ids["campaign"])
+    for role in ("care_agent", "sales_consultant"):
+        with pytest.raises(Forbidden, match="Only a manager may set staff incentives"):
+            set_incentive_steps(
+                make_staff(role, dealers["SZ01"]), campaign, group_id=None, steps=LOYAL
+            )
+    manager = make_staff("showroom_manager", dealers["SZ01"])
+    set_incentive_steps(manager, campaign, group_id=None, steps=LOYAL)
+    campaign.status = CampaignStatus.CLOSED
+    with pytest.raises(DomainError, match="This campaign is closed"):
+        set_incentive_steps(manager, campaign, group_id=None, steps=LOW_COST)
+    with pytest.raises(DomainError, match="This campaign is closed"):
+        set_incentive_steps(manager, campaign, group_id=campaign_ids["group"], steps=LOW_COST)
+    db.session.expire_all()
+    assert steps_of(campaign) == {None: LOYAL}
 
 
 def test_a_manager_sets_steps_on_the_page_and_sees_each_agents_pay(
