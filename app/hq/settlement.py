@@ -3,9 +3,10 @@
 
 Every ledger entry names the dealer it is settled with (``PointsEntry.dealer_id``, fixed when it
 was posted: the dealer of the service visit, the referral, the event, the goodwill grant, the
-voucher; otherwise the member's chapter at the time). A month is a calendar month in the club's
-time zone; an entry belongs to the month it was posted in, so a reversal in December changes
-December's statement, never November's.
+voucher; a reversal, and the later settlement of points it left owed, the dealer of the
+entry it undoes; otherwise the member's chapter at the time). A month is a calendar month in
+the club's time zone; an entry belongs to the month it was posted in, so a reversal in December
+changes December's statement, never November's.
 
 Each entry falls in exactly one line of its dealer's statement:
 

@@ -240,3 +240,30 @@ def test_the_point_value_in_force_on_the_months_last_day_prices_the_month(ctx, n
     november = dealer_statement(hq, network["SZ01"], month=NOVEMBER, now=NOW)
     assert october.facts["statement"].issued_fen == 1000  # 100 points = ¥1
     assert november.facts["statement"].issued_fen == 2000  # 50 points = ¥1 from 15 November
+
+
+def test_points_owed_from_a_refund_are_settled_with_the_dealer_of_the_refunded_visit(ctx, network):
+    """An SZ01 owner serviced at GZ01 spends the points, GZ01 refunds the visit (a debt), the
+    next earnings at SZ01 settle it: the settlement is GZ01's reversal, not SZ01's."""
+    sz, gz = network["SZ01"], network["GZ01"]
+    owner = make_member(sz)
+    # The GZ01 visit (an owner of another chapter, as in month_of_activity).
+    visit = _earn(owner, 500, at=EARLY_NOVEMBER, dealer_id=gz)
+    redeem_reward(owner, make_reward(sz, cost_points=500).id, now=MID_NOVEMBER)
+    reverse_entry(visit.id, reason="refunded", now=MID_NOVEMBER + timedelta(hours=1))
+    assert account_for(owner).debt == 500
+    _earn(owner, 300, at=MID_NOVEMBER + timedelta(days=1), dealer_id=sz)
+    _earn(owner, 400, at=MID_NOVEMBER + timedelta(days=2), dealer_id=sz)
+    assert (account_for(owner).debt, account_for(owner).balance) == (0, 200)
+
+    lines = month_lines(NOVEMBER)
+    assert lines[gz] == Lines(earned=500, reversed=500, entries=3)
+    assert lines[sz] == Lines(earned=700, redeemed=500, entries=3)
+    everyone = sum(lines.values(), Lines())
+    ledger = ledger_month_totals(NOVEMBER)
+    assert everyone.reversed == -ledger["reverse-"] and everyone.entries == ledger["entries"]
+    assert everyone.balance_change == ledger["sum"]
+    hq = make_staff("hq_admin", None)
+    gz_statement = dealer_statement(hq, gz, month=NOVEMBER, now=NOW).facts["statement"]
+    sz_statement = dealer_statement(hq, sz, month=NOVEMBER, now=NOW).facts["statement"]
+    assert (gz_statement.issued_fen, sz_statement.issued_fen) == (0, 700)
