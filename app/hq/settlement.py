@@ -182,6 +182,9 @@ class Statement:
 
     lines: Lines
     points_per_yuan: int
+    # A total's dealer statements: its money is theirs added up, fen by fen, so the total row
+    # matches the rows above it (pricing the summed points once could differ by a few fen).
+    parts: tuple["Statement", ...] = ()
 
     def fen(self, points: int) -> int:
         """``points`` valued at the month's point value."""
@@ -190,11 +193,15 @@ class Statement:
     @property
     def issued_fen(self) -> int:
         """What the dealer funds."""
+        if self.parts:
+            return sum(p.issued_fen for p in self.parts)
         return self.fen(self.lines.issued)
 
     @property
     def redeemed_fen(self) -> int:
         """What HQ funds."""
+        if self.parts:
+            return sum(p.redeemed_fen for p in self.parts)
         return self.fen(self.lines.redeemed_net)
 
     @property
@@ -247,7 +254,11 @@ def settlement_overview(
                 [("insight-fill-bar", "", abs(s.net_fen))],
             )
         )
-    total = Statement(sum(per_dealer.values(), Lines()), per_yuan)
+    total = Statement(
+        sum(per_dealer.values(), Lines()),
+        per_yuan,
+        parts=tuple(Statement(lines, per_yuan) for lines in per_dealer.values()),
+    )
     table = Table(
         "dealers",
         _("Settlement of %(month)s per dealer", month=month.key),

@@ -336,3 +336,26 @@ def test_points_owed_from_a_refund_are_settled_with_the_dealer_of_the_refunded_v
     gz_statement = dealer_statement(hq, gz, month=NOVEMBER, now=NOW).facts["statement"]
     sz_statement = dealer_statement(hq, sz, month=NOVEMBER, now=NOW).facts["statement"]
     assert (gz_statement.issued_fen, sz_statement.issued_fen) == (0, 700)
+
+
+def test_the_total_row_is_the_sum_of_the_dealers_rows_to_the_fen(ctx, network):
+    """At 3 points = ¥1 each dealer's 2 redeemed points are worth ¥0.67: the total says
+    ¥1.34, not the ¥1.33 that 4 points priced at once would give."""
+    from app.loyalty.models import EarningRules
+
+    db.session.add(
+        EarningRules(
+            effective_from=date(2026, 11, 1), maintenance_rate=100, repair_rate=100,
+            accident_rate=50, other_rate=100, anniversary_multiplier_pct=200,
+            points_per_yuan_value=3, created_at=NOW,
+        )
+    )  # fmt: skip
+    for code in ("SZ01", "GZ01"):
+        owner = make_member(network[code])
+        _earn(owner, 3, at=MID_NOVEMBER)
+        post_points(account_for(owner).id, -2, kind=EntryKind.REDEEM, source="reward", now=NOW)
+    report = settlement_overview(make_staff("hq_admin", None), month=NOVEMBER, now=NOW)
+    table = report.table("dealers")
+    funds = [[cell.text for cell in row[4:7]] for row in table.rows]
+    assert funds == [["0.00", "0.00", "0.00"], ["1.00", "0.67", "-0.33"], ["1.00", "0.67", "-0.33"]]
+    assert [cell.text for cell in table.totals[1:7]] == ["6", "4", "0", "2.00", "1.34", "-0.66"]
