@@ -3,7 +3,7 @@ incentive steps and figures (managers only), and the satisfaction callbacks agen
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -151,14 +151,7 @@ def results_csv(campaign_id: int):
     if table is None:
         abort(404)
     name = f"campaign-{campaign.id}-{table.key}-{local_date(utcnow()).isoformat()}.csv"
-    return Response(
-        insight.table_csv(table).encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(name, table)
 
 
 def _scope_choices(groups) -> list[tuple[str, str]]:

@@ -91,11 +91,6 @@ def value_fen(points: int, points_per_yuan: int) -> int:
     return sign * ((abs(points) * 200 + points_per_yuan) // (2 * points_per_yuan))
 
 
-def signed_yuan(fen: int) -> str:
-    """Fen as yuan, '-12.30' for a negative amount."""
-    return ("-" if fen < 0 else "") + yuan(abs(fen))
-
-
 def valuation_day(month: Month, now: datetime):
     """The day whose point value prices the month: its last day, or today for this month."""
     return min(month.last, local_date(now))
@@ -225,9 +220,9 @@ def _overview_row(label, s: Statement) -> list:
         lines.issued,
         lines.redeemed_net,
         lines.expired,
-        signed_yuan(s.issued_fen),
-        signed_yuan(s.redeemed_fen),
-        signed_yuan(s.net_fen),
+        yuan(s.issued_fen),
+        yuan(s.redeemed_fen),
+        yuan(s.net_fen),
         s.direction(),
     )
 
@@ -250,7 +245,7 @@ def settlement_overview(
         bars.append(
             (
                 dealer.code,
-                signed_yuan(s.net_fen),
+                yuan(s.net_fen),
                 [("insight-fill-bar", "", abs(s.net_fen))],
             )
         )
@@ -323,10 +318,10 @@ def dealer_statement(
         _("Amounts at %(points)s points = ¥1", points=per_yuan),
         [Column(_("Item")), Column(_("Points"), True), Column(_("Value (¥)"), True)],
         [
-            _row(_("Dealer funds: points issued"), lines.issued, signed_yuan(s.issued_fen)),
-            _row(_("HQ funds: points redeemed"), lines.redeemed_net, signed_yuan(s.redeemed_fen)),
+            _row(_("Dealer funds: points issued"), lines.issued, yuan(s.issued_fen)),
+            _row(_("HQ funds: points redeemed"), lines.redeemed_net, yuan(s.redeemed_fen)),
         ],
-        _row(s.direction(), "", signed_yuan(abs(s.net_fen))),
+        _row(s.direction(), "", yuan(abs(s.net_fen))),
     )
     sources = _sources(month, scope)
     return Report(
