@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
@@ -148,6 +148,20 @@ def table_csv(table: Table) -> str:
     return out.getvalue()
 
 
+def csv_response(filename: str, table_or_text: "Table | str") -> Response:
+    """A CSV download: a table (see ``table_csv``) or CSV text, as a UTF-8 attachment that is
+    never cached (it holds owners' data)."""
+    text = table_csv(table_or_text) if isinstance(table_or_text, Table) else table_or_text
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # ------------------------------------------------------------------------------- charts
 
 
@@ -212,8 +226,9 @@ def percent(part: int, whole: int) -> str:
 
 
 def yuan(fen: int) -> str:
-    """Fen as yuan with two decimals: 123456 → '1234.56'."""
-    return f"{fen // 100}.{fen % 100:02d}"
+    """Fen as yuan with two decimals: 123456 → '1234.56', -1230 → '-12.30'."""
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def average_fen(total: int, count: int) -> int | None:

@@ -1,7 +1,7 @@
 """Dealer insight (R10): members by tier, segments, lost customers, points liability,
 referrals, events and campaign results; charts and CSV, scoped to the viewer's dealer."""
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from app.admin import insight
@@ -124,11 +124,4 @@ def insight_csv(report: str):
     )
     if export is None:
         abort(404)
-    return Response(
-        export.body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(export.filename, export.body)

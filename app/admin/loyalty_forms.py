@@ -11,9 +11,9 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
-    ValidationError,
 )
 
+from app.core.forms import TwoDecimals
 from app.service.models import ServiceCategory
 
 CATEGORY_LABELS = {
@@ -44,6 +44,7 @@ class VisitForm(FlaskForm):
         _l("Paid by the owner (¥)"),
         [
             InputRequired(_l("Enter the amount paid by the owner.")),
+            TwoDecimals(_l("Use at most two decimals (fen).")),
             NumberRange(Decimal("0.01"), Decimal("1000000"), _l("Between ¥0.01 and ¥1,000,000.")),
         ],
         places=2,
@@ -53,11 +54,6 @@ class VisitForm(FlaskForm):
         _l("Category"),
         choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
     )
-
-    def validate_amount_yuan(self, field):
-        """Yuan and fen only: no third decimal."""
-        if field.data is not None and field.data.as_tuple().exponent < -2:
-            raise ValidationError(_l("Use at most two decimals (fen)."))
 
 
 class AdjustmentForm(FlaskForm):

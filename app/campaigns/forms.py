@@ -16,8 +16,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.core.forms import TwoDecimals
 
 
 class ThresholdsForm(FlaskForm):
@@ -32,7 +34,10 @@ class ThresholdsForm(FlaskForm):
     )
     spend_yuan = DecimalField(
         _l("Spend in the period, ¥ (high from)"),
-        [InputRequired(_l("Enter the spend in yuan."))],
+        [
+            InputRequired(_l("Enter the spend in yuan.")),
+            TwoDecimals(_l("Use at most two decimals (fen).")),
+        ],
         places=2,
         render_kw={"inputmode": "decimal"},
     )
@@ -40,11 +45,6 @@ class ThresholdsForm(FlaskForm):
         _l("Repair ratio in percent of visits (high from)"),
         [InputRequired(_l("Enter the repair ratio in percent."))],
     )
-
-    def validate_spend_yuan(self, field):
-        """Yuan and fen only: no third decimal."""
-        if field.data is not None and field.data.as_tuple().exponent < -2:
-            raise ValidationError(_l("Use at most two decimals (fen)."))
 
     def fen_of_spend(self) -> int:
         """The spend threshold in fen."""

@@ -2,7 +2,7 @@
 retained owners to grade, an owner's grading card (grade, history, contacts) and the care
 standards per grade."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -64,14 +64,7 @@ def care_csv():
     )
     if export is None:
         abort(404)
-    return Response(
-        export.body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(export.filename, export.body)
 
 
 @bp.get("/owners")

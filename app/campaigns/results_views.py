@@ -3,7 +3,7 @@ incentive steps and figures (managers only), and the satisfaction callbacks agen
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +16,7 @@ from app.campaigns import incentives, results, survey
 from app.campaigns.access import get_campaign, visible_campaigns
 from app.campaigns.models import Campaign
 from app.core.clock import local_date, utcnow
+from app.core.forms import TwoDecimals
 from app.core.permissions import has_permission, permission_required
 from app.core.web import call_service, flash_service
 from app.extensions import db
@@ -30,17 +31,12 @@ PER_PAGE = 20
 # -------------------------------------------------------------------------------- forms
 
 
-def _two_decimals(_form, field):
-    if field.data is not None and field.data.as_tuple().exponent < -2:
-        raise ValidationError(_l("Use at most two decimals."))
-
-
 class StepForm(Form):
     """One incentive step; a row left empty is no step."""
 
-    from_pct = DecimalField(_l("From success rate (%)"), [Optional(), _two_decimals], places=2)
-    per_yuan = DecimalField(_l("Per participating owner (¥)"), [Optional(), _two_decimals])
-    bonus_yuan = DecimalField(_l("Bonus, or penalty below zero (¥)"), [Optional(), _two_decimals])
+    from_pct = DecimalField(_l("From success rate (%)"), [Optional(), TwoDecimals()], places=2)
+    per_yuan = DecimalField(_l("Per participating owner (¥)"), [Optional(), TwoDecimals()])
+    bonus_yuan = DecimalField(_l("Bonus, or penalty below zero (¥)"), [Optional(), TwoDecimals()])
 
     def is_empty(self) -> bool:
         return all(f.data is None for f in (self.from_pct, self.per_yuan, self.bonus_yuan))
@@ -155,14 +151,7 @@ def results_csv(campaign_id: int):
     if table is None:
         abort(404)
     name = f"campaign-{campaign.id}-{table.key}-{local_date(utcnow()).isoformat()}.csv"
-    return Response(
-        insight.table_csv(table).encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(name, table)
 
 
 def _scope_choices(groups) -> list[tuple[str, str]]:

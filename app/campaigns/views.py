@@ -1,6 +1,6 @@
 """Staff pages of campaigns: the C3 segments and their thresholds."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -45,14 +45,7 @@ def segments_csv():
         abort(404)
     scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
     name = f"c3-segments-{table.key}-{scope}-{local_date(now).isoformat()}.csv"
-    return Response(
-        insight.table_csv(table).encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(name, table)
 
 
 @bp.route("/segments/thresholds", methods=["GET", "POST"])

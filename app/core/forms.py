@@ -1,8 +1,11 @@
-"""Form pieces shared by every domain: mobile number fields and their validators."""
+"""Form pieces shared by every domain: mobile number fields, decimal inputs and their
+validators."""
+
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from app.core.identifiers import normalize_mobile
 
@@ -21,6 +24,31 @@ class MobileField(StringField):
                 _l("Enter a mainland mobile number of 11 digits, e.g. 13912345678.")
             )
         self.data = normalised
+
+
+class TwoDecimals:
+    """A DecimalField holding yuan or a percentage: a finite number below one billion either
+    way, with at most two decimals, so ``int(value * 100)`` is exact and safe.
+
+    Put it first in the chain: NaN, Infinity and 1E+999999 parse as decimals, yet comparing
+    NaN (NumberRange) or converting them to fen raises, so they stop the chain here. The
+    domain's own ranges stay with the later validators or the service."""
+
+    LIMIT = Decimal(1_000_000_000)
+
+    def __init__(self, message=None):
+        self.message = message or _l("Use at most two decimals.")
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is None:
+            return
+        if not value.is_finite():
+            raise StopValidation(_l("Enter a number, e.g. 12.50."))
+        if abs(value) >= self.LIMIT:
+            raise StopValidation(_l("Enter a number below one billion."))
+        if value.as_tuple().exponent < -2:
+            raise StopValidation(self.message)
 
 
 def tier_choices(everyone_label) -> list:

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app.core.forms import TwoDecimals
 from app.events.models import EventKind
 from app.events.services import KIND_LABELS
 
@@ -84,7 +85,11 @@ class EventForm(FlaskForm):
     )
     price_yuan = DecimalField(
         _l("Price (yuan)"),
-        [InputRequired(_l("Enter a price, 0 for a free event.")), NumberRange(0, MAX_PRICE_YUAN)],
+        [
+            InputRequired(_l("Enter a price, 0 for a free event.")),
+            TwoDecimals(_l("Use at most two decimals (fen).")),
+            NumberRange(0, MAX_PRICE_YUAN),
+        ],
         places=2,
         default=Decimal(0),
         description=_l("Paid online by Stripe Checkout when above 0."),

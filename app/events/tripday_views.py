@@ -1,9 +1,10 @@
 """Trip day (safety checks, attendee list) and lectures (evaluations, questions)."""
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.admin import insight
 from app.core.errors import NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service
@@ -57,14 +58,7 @@ def attendees(event_id: int):
 def attendees_csv(event_id: int):
     """The attendee list as a CSV file Excel opens with Chinese names intact."""
     body = _or_404(tripday.export_attendees_csv, current_user, event_id)
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="event-{event_id}-attendees.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(f"event-{event_id}-attendees.csv", body)
 
 
 @bp.route(

@@ -3,9 +3,10 @@
 
 Every ledger entry names the dealer it is settled with (``PointsEntry.dealer_id``, fixed when it
 was posted: the dealer of the service visit, the referral, the event, the goodwill grant, the
-voucher; otherwise the member's chapter at the time). A month is a calendar month in the club's
-time zone; an entry belongs to the month it was posted in, so a reversal in December changes
-December's statement, never November's.
+voucher; a reversal, and the later settlement of points it left owed, the dealer of the
+entry it undoes; otherwise the member's chapter at the time). A month is a calendar month in
+the club's time zone; an entry belongs to the month it was posted in, so a reversal in December
+changes December's statement, never November's.
 
 Each entry falls in exactly one line of its dealer's statement:
 
@@ -88,11 +89,6 @@ def value_fen(points: int, points_per_yuan: int) -> int:
     """``points`` in fen at ``points_per_yuan`` points = ¥1, rounded half up (away from 0)."""
     sign = -1 if points < 0 else 1
     return sign * ((abs(points) * 200 + points_per_yuan) // (2 * points_per_yuan))
-
-
-def signed_yuan(fen: int) -> str:
-    """Fen as yuan, '-12.30' for a negative amount."""
-    return ("-" if fen < 0 else "") + yuan(abs(fen))
 
 
 def valuation_day(month: Month, now: datetime):
@@ -181,6 +177,9 @@ class Statement:
 
     lines: Lines
     points_per_yuan: int
+    # A total's dealer statements: its money is theirs added up, fen by fen, so the total row
+    # matches the rows above it (pricing the summed points once could differ by a few fen).
+    parts: tuple["Statement", ...] = ()
 
     def fen(self, points: int) -> int:
         """``points`` valued at the month's point value."""
@@ -189,11 +188,15 @@ class Statement:
     @property
     def issued_fen(self) -> int:
         """What the dealer funds."""
+        if self.parts:
+            return sum(p.issued_fen for p in self.parts)
         return self.fen(self.lines.issued)
 
     @property
     def redeemed_fen(self) -> int:
         """What HQ funds."""
+        if self.parts:
+            return sum(p.redeemed_fen for p in self.parts)
         return self.fen(self.lines.redeemed_net)
 
     @property
@@ -217,9 +220,9 @@ def _overview_row(label, s: Statement) -> list:
         lines.issued,
         lines.redeemed_net,
         lines.expired,
-        signed_yuan(s.issued_fen),
-        signed_yuan(s.redeemed_fen),
-        signed_yuan(s.net_fen),
+        yuan(s.issued_fen),
+        yuan(s.redeemed_fen),
+        yuan(s.net_fen),
         s.direction(),
     )
 
@@ -242,11 +245,15 @@ def settlement_overview(
         bars.append(
             (
                 dealer.code,
-                signed_yuan(s.net_fen),
+                yuan(s.net_fen),
                 [("insight-fill-bar", "", abs(s.net_fen))],
             )
         )
-    total = Statement(sum(per_dealer.values(), Lines()), per_yuan)
+    total = Statement(
+        sum(per_dealer.values(), Lines()),
+        per_yuan,
+        parts=tuple(Statement(lines, per_yuan) for lines in per_dealer.values()),
+    )
     table = Table(
         "dealers",
         _("Settlement of %(month)s per dealer", month=month.key),
@@ -311,10 +318,10 @@ def dealer_statement(
         _("Amounts at %(points)s points = ¥1", points=per_yuan),
         [Column(_("Item")), Column(_("Points"), True), Column(_("Value (¥)"), True)],
         [
-            _row(_("Dealer funds: points issued"), lines.issued, signed_yuan(s.issued_fen)),
-            _row(_("HQ funds: points redeemed"), lines.redeemed_net, signed_yuan(s.redeemed_fen)),
+            _row(_("Dealer funds: points issued"), lines.issued, yuan(s.issued_fen)),
+            _row(_("HQ funds: points redeemed"), lines.redeemed_net, yuan(s.redeemed_fen)),
         ],
-        _row(s.direction(), "", signed_yuan(abs(s.net_fen))),
+        _row(s.direction(), "", yuan(abs(s.net_fen))),
     )
     sources = _sources(month, scope)
     return Report(

@@ -57,14 +57,7 @@ def _csv(report, prefix: str, month) -> Response:
         abort(404)
     scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
     name = f"{prefix}-{table.key}-{scope}-{month.key}.csv"
-    return Response(
-        insight.table_csv(table).encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return insight.csv_response(name, table)
 
 
 def _months():

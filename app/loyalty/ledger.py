@@ -187,24 +187,72 @@ def post_points(
 
 
 def _settle_debt(account: PointsAccount, now: datetime) -> None:
-    """Points still owed from a reversal are taken from the balance as soon as there are some."""
+    """Points still owed from a reversal are taken from the balance as soon as there are some.
+
+    Each settling entry belongs to the dealer of the earning whose reversal left the debt (as
+    any reversal does, see app.hq.settlement) and points at that earning (``reverses_id``);
+    several debts are settled oldest reversal first. Debt that no reversed earning accounts
+    for (settled before entries were tagged) goes to the owner's chapter, as it used to."""
     if account.debt == 0:
         return
     today = local_date(now)
     settle = min(account.debt, spendable(account.id, today))
-    if settle == 0:
-        return
+    for original, owed in _owed_reversals(account.id):
+        if settle == 0:
+            return
+        part = min(owed, settle)
+        _post_settlement(account, part, now, today, original)
+        settle -= part
+    if settle:
+        _post_settlement(account, settle, now, today, None)
+
+
+def _post_settlement(account, points: int, now, today, original: PointsEntry | None) -> None:
     entry = _new_entry(
         account,
-        -settle,
+        -points,
         EntryKind.REVERSE,
         "debt",
         now,
         reason="settles points owed from an earlier reversal",
+        reference=getattr(original, "reference", None),
+        reverses_id=getattr(original, "id", None),
+        dealer_id=getattr(original, "dealer_id", None),
     )
-    _draw(entry, settle, today)
-    account.debt -= settle
+    _draw(entry, points, today)
+    account.debt -= points
     db.session.flush()
+
+
+def _owed_reversals(account_id: int) -> list[tuple[PointsEntry, int]]:
+    """The account's reversed earnings whose points are still partly owed, oldest reversal
+    first, each with what it still owes: its points, less those that had expired, less what
+    its reversal and the settlements pointing at it took."""
+    reversed_earnings = db.session.scalars(
+        select(PointsEntry)
+        .where(PointsEntry.account_id == account_id, PointsEntry.reversed_at.is_not(None))
+        .order_by(PointsEntry.reversed_at, PointsEntry.id)
+    ).all()
+    if not reversed_earnings:
+        return []
+    ids = [e.id for e in reversed_earnings]
+    taken = dict(
+        db.session.execute(
+            select(PointsEntry.reverses_id, func.sum(-PointsEntry.delta))
+            .where(PointsEntry.reverses_id.in_(ids))
+            .group_by(PointsEntry.reverses_id)
+        ).all()
+    )
+    expired = dict(
+        db.session.execute(
+            select(PointsAllocation.lot_id, func.sum(PointsAllocation.amount))
+            .join(PointsEntry, PointsEntry.id == PointsAllocation.debit_id)
+            .where(PointsAllocation.lot_id.in_(ids), PointsEntry.kind == EntryKind.EXPIRE)
+            .group_by(PointsAllocation.lot_id)
+        ).all()
+    )
+    owed = [(e, e.delta - expired.get(e.id, 0) - taken.get(e.id, 0)) for e in reversed_earnings]
+    return [(e, points) for e, points in owed if points > 0]
 
 
 def reverse_entry(

@@ -17,11 +17,12 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
+# A side's decision: a plain VARCHAR(16) (no native enum); ck_..._side_status_values holds
+# the values. Only the request as a whole can be cancelled.
 _SIDE = sa.Enum(
     "pending",
     "approved",
     "rejected",
-    "cancelled",
     name="transferstatus",
     native_enum=False,
     length=16,
@@ -42,14 +43,20 @@ _BACKFILL = (
     "WHERE v.debit_entry_id = points_entries.id) "
     "WHERE dealer_id IS NULL AND id IN (SELECT debit_entry_id FROM vouchers "
     "WHERE debit_entry_id IS NOT NULL)",
+    # The keys are cut from the entry's side ("R42" → 42, "ticket:<uuid>" → <uuid>) so the
+    # referral's primary key and the registration's unique ticket index find the row: matching
+    # 'R' || r.id = reference instead scans every referral for every entry.
     "UPDATE points_entries SET dealer_id = (SELECT r.dealer_id FROM referrals r "
-    "WHERE 'R' || r.id = points_entries.reference) "
-    "WHERE dealer_id IS NULL AND source = 'referral' AND reverses_id IS NULL",
+    "WHERE r.id = CAST(substr(points_entries.reference, 2) AS INTEGER)) "
+    "WHERE dealer_id IS NULL AND source = 'referral' AND reverses_id IS NULL "
+    "AND reference LIKE 'R_%'",
     "UPDATE points_entries SET dealer_id = (SELECT e.dealer_id FROM event_registrations r "
     "JOIN events e ON e.id = r.event_id "
-    "WHERE 'ticket:' || r.ticket_uuid = points_entries.idempotency_key "
-    "OR 'deposit:' || r.ticket_uuid = points_entries.idempotency_key) "
-    "WHERE dealer_id IS NULL AND source IN ('event', 'event_deposit') AND reverses_id IS NULL",
+    "WHERE r.ticket_uuid = CASE WHEN points_entries.idempotency_key LIKE 'ticket:%' "
+    "THEN substr(points_entries.idempotency_key, 8) "
+    "ELSE substr(points_entries.idempotency_key, 9) END) "
+    "WHERE dealer_id IS NULL AND source IN ('event', 'event_deposit') AND reverses_id IS NULL "
+    "AND (idempotency_key LIKE 'ticket:%' OR idempotency_key LIKE 'deposit:%')",
     "UPDATE points_entries SET dealer_id = (SELECT o.dealer_id FROM points_entries o "
     "WHERE o.id = points_entries.reverses_id) "
     "WHERE dealer_id IS NULL AND reverses_id IS NOT NULL",

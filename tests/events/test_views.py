@@ -250,6 +250,9 @@ def test_staff_publish_an_event_in_local_time_and_owners_see_it(app, staff_facto
         ({"price_yuan": "50", "deposit_points": "100"}, "A paid event takes no points deposit."),
         ({"cover_url": "https://example.com/x.jpg"}, "Use an image on this site"),
         ({"title": ""}, "Enter a title."),
+        ({"price_yuan": "NaN"}, "Enter a number, e.g. 12.50."),
+        ({"price_yuan": "-Infinity"}, "Enter a number, e.g. 12.50."),
+        ({"price_yuan": "9.999"}, "Use at most two decimals (fen)."),
     ],
 )
 def test_bad_event_forms_say_why_and_save_nothing(app, staff_factory, change, message):

@@ -25,7 +25,7 @@ from app.loyalty.services import account_for
 from app.members import services as members
 from app.rewards.services import cancel_voucher, redeem_reward
 from app.service.services import record_visit, refund_visit
-from tests.factories import make_member, make_reward, make_staff, make_vehicle
+from tests.factories import make_event, make_member, make_reward, make_staff, make_vehicle
 
 NOVEMBER = Month(date(2026, 11, 1))
 # 2026-11-01 00:30 in Shanghai is still October in UTC.
@@ -203,6 +203,12 @@ def test_the_backfill_attributes_existing_entries_to_their_source(db_app):
         voucher = redeem_reward(owner, make_reward(None, cost_points=100).id)
         cancel_voucher(owner, voucher.id)
         plain = _earn(owner, 300, at=NOW)
+        sh = make_dealer("SH01").id
+        referral, registration = _referral_and_registration(owner, referral_at=sh, event_at=sh)
+        referred = _post(owner, 500, "referral", reference=f"R{referral.id}")
+        ticket = _post(owner, 300, "event", key=f"ticket:{registration.ticket_uuid}")
+        deposit = _post(owner, -50, "event_deposit", key=f"deposit:{registration.ticket_uuid}")
+        odd = _post(owner, 10, "referral", reference="R")  # no referral: the chapter
         # The owner has moved to GZ01 since: the sources still say SZ01.
         owner.dealer_id = gz
         db.session.execute(update(PointsEntry).values(dealer_id=None))
@@ -214,7 +220,70 @@ def test_the_backfill_attributes_existing_entries_to_their_source(db_app):
         assert by_id[voucher.refund_entry_id] == sz
         # An earning without a source row falls back to the member's chapter.
         assert by_id[plain.id] == gz
+        # The referral reward and the event's points and deposit: where they happened.
+        assert [by_id[e.id] for e in (referred, ticket, deposit)] == [sh, sh, sh]
+        assert by_id[odd.id] == gz
         db.session.rollback()
+
+
+@pytest.mark.postgres
+def test_the_backfill_finds_referrals_and_tickets_by_their_index_on_postgresql(pg_app):
+    """One index lookup per entry, not a scan of every referral or registration per entry."""
+    from importlib import import_module
+
+    backfill = import_module("migrations.versions.0013_hq_operations")._BACKFILL
+    lookups = {
+        "FROM referrals r": "Index Scan using pk_referrals on referrals r",
+        "FROM event_registrations r": "Index Scan using uq_event_registrations_ticket_uuid",
+    }
+    with pg_app.app_context():
+        # Empty tables would be scanned anyway: make the planner use an index when it can.
+        db.session.execute(db.text("SET enable_seqscan = off"))
+        for source, lookup in lookups.items():
+            (statement,) = [s for s in backfill if source in s]
+            plan = "\n".join(row[0] for row in db.session.execute(db.text(f"EXPLAIN {statement}")))
+            assert lookup in plan, plan
+            assert "Seq Scan" not in plan, plan
+        db.session.rollback()
+
+
+def _post(owner, delta, source, *, reference=None, key=None):
+    return post_points(
+        account_for(owner).id,
+        delta,
+        kind=EntryKind.EARN if delta > 0 else EntryKind.REDEEM,
+        source=source,
+        reference=reference,
+        key=key,
+        now=NOW,
+    )
+
+
+def _referral_and_registration(owner, *, referral_at, event_at):
+    """A referral of ``owner`` at one dealer and their registration to another's event."""
+    from app.events.models import EventRegistration, RegistrationStatus
+    from app.referrals.models import Referral, ReferralStatus
+
+    staff = make_staff("event_staff", event_at)
+    referral = Referral(
+        dealer_id=referral_at,
+        referrer_id=owner.id,
+        friend_name="Friend",
+        friend_mobile="13700000001",
+        status=ReferralStatus.REGISTERED,
+        registered_by_id=staff.id,
+        registered_at=NOW,
+    )
+    registration = EventRegistration(
+        event_id=make_event(staff, now=NOW).id,
+        member_id=owner.id,
+        status=RegistrationStatus.CONFIRMED,
+        created_at=NOW,
+        ticket_uuid="0f8fad5b-d9cb-469f-a165-70867728950e",
+    )
+    db.session.add_all([referral, registration])
+    db.session.flush()
+    return referral, registration
 
 
 def test_the_point_value_in_force_on_the_months_last_day_prices_the_month(ctx, network):
@@ -240,3 +309,53 @@ def test_the_point_value_in_force_on_the_months_last_day_prices_the_month(ctx, n
     november = dealer_statement(hq, network["SZ01"], month=NOVEMBER, now=NOW)
     assert october.facts["statement"].issued_fen == 1000  # 100 points = ¥1
     assert november.facts["statement"].issued_fen == 2000  # 50 points = ¥1 from 15 November
+
+
+def test_points_owed_from_a_refund_are_settled_with_the_dealer_of_the_refunded_visit(ctx, network):
+    """An SZ01 owner serviced at GZ01 spends the points, GZ01 refunds the visit (a debt), the
+    next earnings at SZ01 settle it: the settlement is GZ01's reversal, not SZ01's."""
+    sz, gz = network["SZ01"], network["GZ01"]
+    owner = make_member(sz)
+    # The GZ01 visit (an owner of another chapter, as in month_of_activity).
+    visit = _earn(owner, 500, at=EARLY_NOVEMBER, dealer_id=gz)
+    redeem_reward(owner, make_reward(sz, cost_points=500).id, now=MID_NOVEMBER)
+    reverse_entry(visit.id, reason="refunded", now=MID_NOVEMBER + timedelta(hours=1))
+    assert account_for(owner).debt == 500
+    _earn(owner, 300, at=MID_NOVEMBER + timedelta(days=1), dealer_id=sz)
+    _earn(owner, 400, at=MID_NOVEMBER + timedelta(days=2), dealer_id=sz)
+    assert (account_for(owner).debt, account_for(owner).balance) == (0, 200)
+
+    lines = month_lines(NOVEMBER)
+    assert lines[gz] == Lines(earned=500, reversed=500, entries=3)
+    assert lines[sz] == Lines(earned=700, redeemed=500, entries=3)
+    everyone = sum(lines.values(), Lines())
+    ledger = ledger_month_totals(NOVEMBER)
+    assert everyone.reversed == -ledger["reverse-"] and everyone.entries == ledger["entries"]
+    assert everyone.balance_change == ledger["sum"]
+    hq = make_staff("hq_admin", None)
+    gz_statement = dealer_statement(hq, gz, month=NOVEMBER, now=NOW).facts["statement"]
+    sz_statement = dealer_statement(hq, sz, month=NOVEMBER, now=NOW).facts["statement"]
+    assert (gz_statement.issued_fen, sz_statement.issued_fen) == (0, 700)
+
+
+def test_the_total_row_is_the_sum_of_the_dealers_rows_to_the_fen(ctx, network):
+    """At 3 points = ¥1 each dealer's 2 redeemed points are worth ¥0.67: the total says
+    ¥1.34, not the ¥1.33 that 4 points priced at once would give."""
+    from app.loyalty.models import EarningRules
+
+    db.session.add(
+        EarningRules(
+            effective_from=date(2026, 11, 1), maintenance_rate=100, repair_rate=100,
+            accident_rate=50, other_rate=100, anniversary_multiplier_pct=200,
+            points_per_yuan_value=3, created_at=NOW,
+        )
+    )  # fmt: skip
+    for code in ("SZ01", "GZ01"):
+        owner = make_member(network[code])
+        _earn(owner, 3, at=MID_NOVEMBER)
+        post_points(account_for(owner).id, -2, kind=EntryKind.REDEEM, source="reward", now=NOW)
+    report = settlement_overview(make_staff("hq_admin", None), month=NOVEMBER, now=NOW)
+    table = report.table("dealers")
+    funds = [[cell.text for cell in row[4:7]] for row in table.rows]
+    assert funds == [["0.00", "0.00", "0.00"], ["1.00", "0.67", "-0.33"], ["1.00", "0.67", "-0.33"]]
+    assert [cell.text for cell in table.totals[1:7]] == ["6", "4", "0", "2.00", "1.34", "-0.66"]

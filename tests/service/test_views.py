@@ -54,6 +54,8 @@ def test_bad_visits_show_the_problem_next_to_the_field(app, member, staff_factor
     vin = vin_of(app, member)
     cases = {
         "amount_yuan": ({"amount_yuan": "12.345"}, "at most two decimals"),
+        "amount_yuan nan": ({"amount_yuan": "NaN"}, "Enter a number, e.g. 12.50."),
+        "amount_yuan huge": ({"amount_yuan": "1E+999999"}, "Enter a number below one billion."),
         "visited_on": ({"visited_on": "2026-12-01"}, "cannot be in the future"),
         "vin": ({"vin": vin[:-1] + ("0" if vin[-1] != "0" else "1")}, "VIN"),
     }
@@ -61,7 +63,7 @@ def test_bad_visits_show_the_problem_next_to_the_field(app, member, staff_factor
         page = advisor.post("/admin/visits", data={**visit_form(vin), **change}).get_data(
             as_text=True
         )
-        assert f'id="{field}-error"' in page, field
+        assert f'id="{field.split()[0]}-error"' in page, field
         assert message in page, field
     assert "No visit recorded yet." in advisor.get("/admin/visits").get_data(as_text=True)
 
