@@ -21,11 +21,18 @@ report and API works on it as on real data:
   ledger (R4); tiers follow the qualifying points of the trailing 12 months, upgrade at once and
   go down by one at most at the annual review (R2), with their tier-change rows.
 
+Every ledger entry names the dealer it is settled with (the owner's: they act at their own).
+For the staff pages, SZ01 gets BENCH_CONSULTANTS more sales consultants and BENCH_AGENTS more
+care agents (mobiles 1381000xxxx, the owners' password), and GRADED_SHARE of its owners are
+graded A/B/C (seed 003) by its consultants, a few regraded, with the care contacts made since,
+now and then late: some owners' care is overdue (a random stream of its own).
+
 For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known owner (mobile
 13900000000 and the given password), an API key of SZ01's systems, an event today with up to
 40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
 VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
 messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
+Campaigns are made by ``flask bench campaign`` (app/bench/campaign.py).
 """
 
 import bisect
