@@ -1,4 +1,5 @@
-"""The monthly settlement reads a month's entries from an index alone
+"""The monthly settlement reads a month's entries, and a campaign's results a window's service
+visits, from an index alone
 
 Revision ID: 0014
 Revises: 0013
@@ -16,6 +17,13 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("service_visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_service_visits_visited_on"))
+        batch_op.create_index(
+            "ix_service_visits_day",
+            ["visited_on", "dealer_id", "vehicle_id", "member_id", "amount_fen", "status"],
+            unique=False,
+        )
     with op.batch_alter_table("points_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_points_entries_created_dealer")
         batch_op.create_index(
@@ -26,6 +34,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("service_visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_service_visits_day")
+        batch_op.create_index(
+            batch_op.f("ix_service_visits_visited_on"), ["visited_on"], unique=False
+        )
     with op.batch_alter_table("points_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_points_entries_settlement")
         batch_op.create_index(
