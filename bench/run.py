@@ -4,11 +4,14 @@ For each scale (1,000 and 100,000 owners by default) it makes a fresh database (
 when DATABASE_URL is set, SQLite otherwise), migrates it, fills it with ``flask bench seed``,
 serves the portal with the production settings and gunicorn.conf.py, and loads it with wrk;
 the ceiling is a bare "hello" app served by the same gunicorn configuration. It then times the
-admin reports and the daily care job at the largest scale, prints a table and writes
-bench/results/latest.json and latest.md (with a description of the machine).
+admin reports, the staff pages of campaigns, ABC grading and HQ operations (with a campaign at
+scale made by ``flask bench campaign``) and the daily care job at the largest scale, prints a
+table and writes bench/results/latest.json and latest.md (with a description of the machine).
 
 Environment: BENCH_SCALES ("1000,100000"), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (2), DATABASE_URL (a PostgreSQL server to make the bench databases on).
+BENCH_THREADS (2), DATABASE_URL (a PostgreSQL server to make the bench databases on),
+BENCH_RESULTS (the folder of latest.json and latest.md, bench/results by default: a partial run
+can go elsewhere).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 from bench.serve import BIN, ROOT, Session, flask, gunicorn, production_env
 
 SCRIPTS = ROOT / "bench" / "scripts"
-RESULTS = ROOT / "bench" / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
@@ -151,6 +154,36 @@ def timed_get(url: str, cookie: str, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def staff_pages(base: str, staff: str, campaign: dict) -> dict[str, float]:
+    """Seconds of the ABC care page (SZ01's admin), HQ's recruitment and last month's
+    settlement, and the campaign at scale (``flask bench campaign``): the live count of a draft
+    overlapping it, its target group and launch (timed in the command), its results and
+    incentives, and a care agent's call list of it."""
+    hq = Session(base, **campaign["hq"]).cookie
+    agent = Session(base, **campaign["agent"]).cookie
+    cid, month = campaign["campaign_id"], campaign["last_month"]
+    count = f"/admin/campaigns/{campaign['draft_id']}/groups/count.json?{campaign['count_query']}"
+    pages = (
+        ("", "/admin/campaigns/grading", staff),
+        (" (HQ)", "/admin/hq/recruitment", hq),
+        (" (HQ)", f"/admin/hq/settlement?month={month}", hq),
+        ("", count, staff),
+    )
+    seconds = {path + who: timed_get(base + path, cookie) for who, path, cookie in pages}
+    targets, invitations = campaign["targets"], campaign["invitations"]
+    seconds[f"`add_group`: a target group of {targets:,} cars"] = campaign["seconds"]["add_group"]
+    seconds[f"`launch_campaign`: {invitations:,} invitations queued"] = campaign["seconds"][
+        "launch"
+    ]
+    pages = (
+        ("", f"/admin/campaigns/{cid}/results", staff),
+        ("", f"/admin/campaigns/{cid}/incentives", staff),
+        (" (care agent)", f"/admin/campaigns/calls?campaign={cid}", agent),
+    )
+    seconds.update({path + who: timed_get(base + path, cookie) for who, path, cookie in pages})
+    return seconds
+
+
 def bodies(path: Path, items) -> Path:
     path.write_text("".join(json.dumps(item, separators=(",", ":")) + "\n" for item in items))
     return path
@@ -166,6 +199,9 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
         flask(env, "bench", "seed", "--members", str(members), "--manifest", str(manifest_path))
         seeded = time.perf_counter() - start
         manifest = json.loads(manifest_path.read_text())
+        campaign_path = workdir / f"campaign-{members}.json"
+        flask(env, "bench", "campaign", "--output", str(campaign_path))
+        campaign = json.loads(campaign_path.read_text())
         today = dt.date.today().isoformat()
         checkins = bodies(
             workdir / "checkin.jsonl",
@@ -209,6 +245,7 @@ def bench_scale(members: int, workdir: Path, env: dict) -> dict:
                     env={**api, "BENCH_BODIES": str(file)},
                 )
             reports = {path: timed_get(base + path, staff) for path in REPORTS}
+            reports.update(staff_pages(base, staff, campaign))
         start = time.perf_counter()
         try:
             subprocess.run(

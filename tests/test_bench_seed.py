@@ -193,6 +193,81 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
     with bench_app.app_context():
         check_ledger()
 
+    check_grading(bench_app, manifest, sz01_owners)
+    check_campaign(bench_app, tmp_path, manifest)
+
+
+def check_grading(app, manifest, sz01_owners: int) -> None:
+    """About 30 % of SZ01's owners graded A/B/C by its consultants, with care contacts since:
+    the dealer admin's care page shows overdue owners among them."""
+    from app.campaigns.grading import CONSULTANT_ROLES, care_report
+    from app.campaigns.models import CareContact, OwnerGrading
+
+    with app.app_context():
+        sz01 = scalar(select(Dealer.id).where(Dealer.code == "SZ01"))
+        graded = scalar(select(func.count(OwnerGrading.member_id.distinct())))
+        assert 0.15 * sz01_owners <= graded <= 0.45 * sz01_owners
+        assert set(db.session.scalars(select(OwnerGrading.dealer_id).distinct())) == {sz01}
+        assert set(db.session.scalars(select(OwnerGrading.grade).distinct())) == {"A", "B", "C"}
+        consultants = db.session.scalars(
+            select(User).where(User.id.in_(select(OwnerGrading.consultant_id)))
+        ).all()
+        assert len(consultants) > 4
+        assert all(u.dealer_id == sz01 and u.role in CONSULTANT_ROLES for u in consultants)
+        assert scalar(select(func.count(CareContact.id))) > graded
+        assert not scalar(
+            select(func.count(CareContact.id)).where(CareContact.contacted_on >= local_date())
+        )
+        # Every ledger entry names the dealer it is settled with: the owner's.
+        assert not scalar(select(func.count(PointsEntry.id)).where(PointsEntry.dealer_id.is_(None)))
+        admin = db.session.scalar(select(User).where(User.mobile == manifest["staff"]["mobile"]))
+        report = care_report(admin)
+        assert 0 < report.facts["overdue"] < report.facts["graded"]
+
+    staff = app.test_client()
+    assert staff.post("/login", data=manifest["staff"]).status_code == 302
+    page = staff.get("/admin/campaigns/grading")
+    assert page.status_code == 200
+
+
+def check_campaign(app, tmp_path, manifest) -> None:
+    """`flask bench campaign`: a launched campaign of SZ01 with most of its cars 1-5 years old,
+    calls and callbacks, and a draft whose live count overlaps it; every page works on them."""
+    from app.campaigns.models import Campaign, CampaignTarget, IncentiveTier
+
+    path = tmp_path / "campaign.json"
+    result = app.test_cli_runner().invoke(args=["bench", "campaign", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    made = json.loads(path.read_text())
+    assert made["targets"] > 0 and made["calls"] > 0 and made["invitations"] > 0
+    assert set(made["seconds"]) == {"add_group", "launch"}
+    cid = made["campaign_id"]
+    with app.app_context():
+        campaign = db.session.get(Campaign, cid)
+        assert campaign.status == "launched"
+        targets = select(func.count()).where(CampaignTarget.campaign_id == cid)
+        assert scalar(targets) == made["targets"]
+        assert not scalar(targets.where(CampaignTarget.agent_id.is_(None)))
+        called = scalar(targets.where(CampaignTarget.outcome.is_not(None)))
+        assert 0.5 * made["targets"] <= called <= 0.9 * made["targets"]
+        assert scalar(select(func.count()).where(IncentiveTier.campaign_id == cid)) == 3
+
+    staff, hq, agent = (app.test_client() for _ in range(3))
+    for client, login in ((staff, manifest["staff"]), (hq, made["hq"]), (agent, made["agent"])):
+        assert client.post("/login", data=login).status_code == 302
+    draft = f"/admin/campaigns/{made['draft_id']}"
+    count = staff.get(f"{draft}/groups/count.json?{made['count_query']}")
+    assert count.status_code == 200
+    assert count.get_json()["cars"] > 0
+    assert count.get_json()["overlap_owners"] > 0
+    results = staff.get(f"/admin/campaigns/{cid}/results")
+    assert results.status_code == 200
+    assert "Autumn maintenance check" in results.get_data(as_text=True)
+    assert staff.get(f"/admin/campaigns/{cid}/incentives").status_code == 200
+    assert agent.get(f"/admin/campaigns/calls?campaign={cid}").status_code == 200
+    assert hq.get("/admin/hq/recruitment").status_code == 200
+    assert hq.get(f"/admin/hq/settlement?month={made['last_month']}").status_code == 200
+
 
 def test_seed_refuses_a_database_that_has_owners(app, seeded, dealers, tmp_path):
     from tests.factories import make_member

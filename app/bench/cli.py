@@ -67,3 +67,40 @@ def seed_command(member_count: int, manifest_path: Path | None, password: str) -
         f"Manifest: {path} ({len(manifest['checkin']['tickets']):,} tickets, "
         f"{len(manifest['vouchers']):,} vouchers, {len(manifest['vins']):,} VINs)."
     )
+
+
+@bench_group.command("campaign")
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the JSON [default: instance/bench-campaign.json].",
+)
+@with_appcontext
+def campaign_command(output_path: Path | None) -> None:
+    """On a seeded bench database: a campaign of SZ01 at scale through the services (target
+    group, launch) with their seconds, its calls and callbacks, and a draft for the live count.
+
+    Writes the campaigns' ids, the seconds and the logins the page timings need as JSON.
+    """
+    from app.bench.campaign import bench_campaign
+    from app.bench.seed import analyze_tables
+
+    try:
+        result = bench_campaign()
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err.message)) from None
+    # Tens of thousands of new targets, calls and messages: the statistics autovacuum would
+    # gather within a minute.
+    analyze_tables()
+    path = output_path or Path(current_app.instance_path) / "bench-campaign.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(result, fh)
+    seconds = ", ".join(f"{name} {s} s" for name, s in result["seconds"].items())
+    click.echo(
+        f"Campaign {result['campaign_id']}: {result['targets']:,} targets, "
+        f"{result['invitations']:,} invitations, {result['calls']:,} calls ({seconds})."
+    )

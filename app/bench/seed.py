@@ -21,11 +21,18 @@ report and API works on it as on real data:
   ledger (R4); tiers follow the qualifying points of the trailing 12 months, upgrade at once and
   go down by one at most at the annual review (R2), with their tier-change rows.
 
+Every ledger entry names the dealer it is settled with (the owner's: they act at their own).
+For the staff pages, SZ01 gets BENCH_CONSULTANTS more sales consultants and BENCH_AGENTS more
+care agents (mobiles 1381000xxxx, the owners' password), and GRADED_SHARE of its owners are
+graded A/B/C (seed 003) by its consultants, a few regraded, with the care contacts made since,
+now and then late: some owners' care is overdue (a random stream of its own).
+
 For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known owner (mobile
 13900000000 and the given password), an API key of SZ01's systems, an event today with up to
 40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
 VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
 messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
+Campaigns are made by ``flask bench campaign`` (app/bench/campaign.py).
 """
 
 import bisect
@@ -46,6 +53,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import User
+from app.campaigns.grading import CONSULTANT_ROLES, DEFAULT_STANDARDS
+from app.campaigns.models import CareContact, OwnerGrading
 from app.cards.models import MemberCard
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Conflict
@@ -118,6 +127,24 @@ EVENT_KINDS = (
 )
 WAIVER = "I take part at my own risk and drive my own car within the law."
 
+# SZ01's extra staff (a dealer of 50,000 owners has more than the demo's one of each): sales
+# consultants who care for graded owners and care agents who share campaign call lists.
+BENCH_CONSULTANTS, BENCH_AGENTS = 6, 4
+BENCH_STAFF_MOBILE = "1381000{:04d}"
+# ABC grading (seed 003) of SZ01's owners: the share graded, each grade's weight, the share
+# regraded later, and how the consultants keep to the care interval: a contact made on time
+# (up to a week early), late now and then, sometimes not reaching the owner (tried again
+# three days later).
+GRADED_SHARE = 0.30
+GRADE_WEIGHTS = (("A", 0.20), ("B", 0.55), ("C", 1.0))
+REGRADED_SHARE = 0.10
+LATE_SHARE, REACHED_SHARE = 0.20, 0.80
+GRADE_REASONS = {
+    "A": ("Maintains here on schedule and spends well", "Referred two friends; comes to events"),
+    "B": ("Regular maintenance, average spend", "Comes for maintenance, repairs elsewhere"),
+    "C": ("Rarely comes in", "Only comes for insurance repairs"),
+}
+
 # Columns written per table, in an order where every reference points backwards.
 COLUMNS = {
     User.__table__: (
@@ -137,7 +164,7 @@ COLUMNS = {
     ),
     PointsEntry.__table__: (
         "id account_id delta kind source reference idempotency_key qualifying_delta reversed_at "
-        "remaining expires_on reverses_id reason actor_id created_at"
+        "remaining expires_on reverses_id reason actor_id created_at dealer_id"
     ),
     PointsAllocation.__table__: "id debit_id lot_id amount",
     ServiceVisit.__table__: (
@@ -156,6 +183,11 @@ COLUMNS = {
         "redeemed_at redeemed_by_id cancelled_at debit_entry_id refund_entry_id source"
     ),
     TierChange.__table__: "id account_id from_code to_code reason qualifying_points at",
+    # After every owner (``_write_staff_and_grades``), with SZ01's extra staff as users.
+    OwnerGrading.__table__: (
+        "id dealer_id member_id grade consultant_id graded_by_id graded_at reason"
+    ),
+    CareContact.__table__: "id dealer_id member_id staff_id contacted_on reached note created_at",
 }
 COLUMNS = {table: tuple(names.split()) for table, names in COLUMNS.items()}
 # Indexes of an entry row (a list, changed while later debits draw on the lot).
@@ -212,6 +244,52 @@ def analyze_tables() -> None:
 
 
 # --------------------------------------------------------------------------------- writing
+
+
+def write_rows(connection, table, columns, rows) -> None:
+    """Write ``rows`` (sequences in ``columns`` order) to ``table`` in bulk on ``connection``:
+    binary COPY on PostgreSQL, the compiled Core insert run on the DB-API cursor on SQLite."""
+    if connection.dialect.name == "postgresql":
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0",
+                (table.name,),
+            )
+            oids = dict(cursor.fetchall())
+            with cursor.copy(statement) as copy:
+                # Binary: neither side formats or parses text (several times less work).
+                copy.set_types([oids[name] for name in columns])
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+        return
+    # The Core insert, compiled once, and each column's own conversion (UTC timestamps,
+    # dates...), run on the DB-API cursor: SQLAlchemy's per-row work costs more than SQLite's.
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    order = [columns.index(name) for name in compiled.positiontup]
+    convert = [
+        (position, processor)
+        for position, name in enumerate(columns)
+        if (processor := table.c[name].type.bind_processor(dialect)) is not None
+    ]
+    cursor = connection.connection.driver_connection.cursor()
+    for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+        batch = []
+        for row in rows[start : start + SQLITE_ROWS_PER_INSERT]:
+            row = list(row)
+            for position, processor in convert:
+                row[position] = processor(row[position])
+            batch.append([row[position] for position in order])
+        cursor.executemany(compiled.string, batch)
+    cursor.close()
 
 
 class _Sink:
@@ -286,47 +364,7 @@ class _Sink:
 
     def write(self, table, columns, rows) -> None:
         """Write ``rows`` (sequences in ``columns`` order) to ``table`` in bulk."""
-        if self.postgres:
-            from psycopg import sql
-
-            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-            )
-            raw = self.connection.connection.driver_connection
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    "SELECT attname, atttypid::int FROM pg_attribute"
-                    " WHERE attrelid = %s::regclass AND attnum > 0",
-                    (table.name,),
-                )
-                oids = dict(cursor.fetchall())
-                with cursor.copy(statement) as copy:
-                    # Binary: neither side formats or parses text (several times less work).
-                    copy.set_types([oids[name] for name in columns])
-                    write_row = copy.write_row
-                    for row in rows:
-                        write_row(row)
-            return
-        # The Core insert, compiled once, and each column's own conversion (UTC timestamps,
-        # dates...), run on the DB-API cursor: SQLAlchemy's per-row work costs more than SQLite's.
-        dialect = self.connection.dialect
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        order = [columns.index(name) for name in compiled.positiontup]
-        convert = [
-            (position, processor)
-            for position, name in enumerate(columns)
-            if (processor := table.c[name].type.bind_processor(dialect)) is not None
-        ]
-        cursor = self.connection.connection.driver_connection.cursor()
-        for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
-            batch = []
-            for row in rows[start : start + SQLITE_ROWS_PER_INSERT]:
-                row = list(row)
-                for position, processor in convert:
-                    row[position] = processor(row[position])
-                batch.append([row[position] for position in order])
-            cursor.executemany(compiled.string, batch)
-        cursor.close()
+        write_rows(self.connection, table, columns, rows)
 
 
 # ------------------------------------------------------------------------------- the seeder
@@ -469,6 +507,7 @@ class _Seeder:
                 for i in range(first, min(first + CHUNK_OWNERS, self.n)):
                     self._owner(i)
                 self.sink.flush()
+            self._write_staff_and_grades()
             self.sink.close()
         except BaseException:
             # The writer must let go of the connection before the caller rolls back.
@@ -515,6 +554,18 @@ class _Seeder:
             for d in self.dealers
         ]
         self.hq = db.session.get(User, staff[(None, Role.HQ_ADMIN)])
+        # SZ01's staff who may care for graded owners (no query once the writer runs).
+        self.consultants = list(
+            db.session.scalars(
+                select(User.id)
+                .where(
+                    User.dealer_id == self.dealers[0].id,
+                    User.active.is_(True),
+                    User.role.in_([r.value for r in CONSULTANT_ROLES]),
+                )
+                .order_by(User.id)
+            )
+        )
         tiers = db.session.scalars(select(Tier).order_by(Tier.rank)).all()
         self.tiers = [(t.code, t.rank, t.threshold_points, t.multiplier_pct) for t in tiers]
         self.rank = {t.code: t.rank for t in tiers}
@@ -623,6 +674,8 @@ class _Seeder:
                 Referral,
                 CrossCheckQuestion,
                 ShowroomVisit,
+                OwnerGrading,
+                CareContact,
             )
         }
         # Owners take consecutive ids, so owner i's rows are found without a lookup.
@@ -1224,6 +1277,100 @@ class _Seeder:
                 db.session.execute(insert(table), rows)
                 self.sink.written[table.name] = len(rows)
 
+    def _write_staff_and_grades(self) -> None:
+        """SZ01's extra consultants and care agents; ABC gradings of GRADED_SHARE of its owners
+        who joined more than a week ago, by its consultants, a few regraded later; and the care
+        contacts since each owner was first graded. A random stream of its own, so the history
+        above is the same as without it."""
+        rng = random.Random(RANDOM_SEED + 8)  # noqa: S311 - reproducible data  # nosec B311
+        dealer = self.dealers[0]
+        today = self.today
+
+        def name() -> str:
+            return rng.choice(self.demo.surnames) + rng.choice(self.demo.given)
+
+        def between(low: int, high: int) -> int:
+            return low + int(rng.random() * (high - low + 1))
+
+        # Owners took the ids user_base .. user_base + n - 1: the staff come after them.
+        staff_at = self.at(self.start, 9 * 3600)
+        roles = [Role.SALES_CONSULTANT] * BENCH_CONSULTANTS + [Role.CARE_AGENT] * BENCH_AGENTS
+        users = [
+            (
+                self.user_base + self.n + k,
+                BENCH_STAFF_MOBILE.format(k + 1),
+                self.password_hash,
+                role.value,
+                name(),
+                dealer.id,
+                None,
+                None,
+                True,
+                1,
+                staff_at,
+                None,
+            )
+            for k, role in enumerate(roles)
+        ]
+        consultants = self.consultants + [row[0] for row in users]
+        gradings, contacts = [], []  # written by the sink's last flush
+        next_grading, next_contact = self.ids[OwnerGrading], self.ids[CareContact]
+        for i in range(self.n):
+            if self.dealer_of[i] != 0 or rng.random() >= GRADED_SHARE:
+                continue
+            if self.join[i] > today - 8:
+                continue
+            member_id = self.member_base + i
+            first = max(self.join[i] + 7, today - between(1, 400))
+            roll = rng.random()
+            grade = next(g for g, weight in GRADE_WEIGHTS if roll < weight)
+            consultant = rng.choice(consultants)
+            graded = [(first, grade)]
+            if rng.random() < REGRADED_SHARE and first + 30 < today - 1:
+                later = "B" if grade != "B" else rng.choice("AC")
+                graded.append((between(first + 30, today - 1), later))
+            for day, g in graded:
+                gradings.append(
+                    (
+                        next_grading(),
+                        dealer.id,
+                        member_id,
+                        g,
+                        consultant,
+                        consultant,
+                        self.at(day, between(9 * 3600, 18 * 3600)),
+                        rng.choice(GRADE_REASONS[g]),
+                    )
+                )
+            interval = DEFAULT_STANDARDS[graded[-1][1]][0]
+            cursor, retry = first, None
+            while True:
+                if retry is not None:
+                    day = retry
+                elif rng.random() < LATE_SHARE:
+                    day = cursor + interval + between(interval // 2, 2 * interval)
+                else:
+                    day = cursor + interval - between(0, min(7, interval - 1))
+                if day >= today:
+                    break
+                reached = rng.random() < REACHED_SHARE
+                contacts.append(
+                    (
+                        next_contact(),
+                        dealer.id,
+                        member_id,
+                        consultant,
+                        self.date(day),
+                        reached,
+                        "" if reached else "No answer",
+                        self.at(day, between(9 * 3600, 19 * 3600)),
+                    )
+                )
+                cursor, retry = (day, None) if reached else (cursor, day + 3)
+        self.sink.rows[User.__table__].extend(users)
+        self.sink.rows[OwnerGrading.__table__].extend(gradings)
+        self.sink.rows[CareContact.__table__].extend(contacts)
+
     def _finish_counts(self) -> None:
         """Event capacities from the places taken, reward stock less the vouchers issued."""
         events = [
@@ -1321,7 +1468,7 @@ class _History:
         s = self.s
         entry = [
             self.next_entry(), self.account_id, delta, kind, source, reference, key, qualifying,
-            None, None, None, reverses, reason, actor, at,
+            None, None, None, reverses, reason, actor, at, self.dealer_id,
         ]  # fmt: skip
         if delta > 0:
             expires = s.plus_months(lot_day, 24)

@@ -27,8 +27,9 @@ Definitions (the results page says them too):
   latest reaching callback said satisfied (好评率 = satisfied ÷ reached).
 - Percentages show one decimal, rounded half up from the exact fraction.
 
-Every figure is a handful of set-based queries (GROUP BY over the campaign's targets joined
-with their visits), never a loop over targets.
+The page's per-group, per-model and per-agent tables add up one GROUP BY over the campaign's
+targets joined with their visits, calls and callbacks; distinct owners and the non-targets
+take three more queries.
 """
 
 from dataclasses import dataclass
@@ -139,28 +140,40 @@ def target_figures(campaign: Campaign):
         .group_by(T.id, T.group_id, T.agent_id, T.member_id, T.model, T.age_years)
         .subquery("per_car")
     )
-    target = per_car.c.target_id
-    called = exists().where(CampaignCall.target_id == target)
-    reached = exists().where(SurveyCall.target_id == target, SurveyCall.reached.is_(True))
+    # Calls and callbacks per target, joined once (a subquery per target row made PostgreSQL
+    # plan, and compile, these GROUP BYs as far dearer than they are).
+    called = select(CampaignCall.target_id).group_by(CampaignCall.target_id).subquery("called")
     latest = (
-        select(SurveyCall.satisfied)
-        .where(SurveyCall.target_id == target, SurveyCall.reached.is_(True))
-        .order_by(SurveyCall.called_at.desc(), SurveyCall.id.desc())
-        .limit(1)
-        .scalar_subquery()
+        select(
+            SurveyCall.target_id,
+            SurveyCall.satisfied,
+            func.row_number()
+            .over(
+                partition_by=SurveyCall.target_id,
+                order_by=(SurveyCall.called_at.desc(), SurveyCall.id.desc()),
+            )
+            .label("newest"),
+        )
+        .where(SurveyCall.reached.is_(True))
+        .subquery("callbacks")
     )
     band = case(
         *((per_car.c.age_years >= lowest, key) for key, _label, lowest in reversed(AGE_BANDS[1:])),
         else_=AGE_BANDS[0][0],
     )
-    return select(
-        per_car,
-        case((per_car.c.visits > 0, 1), else_=0).label("participated"),
-        case((called, 1), else_=0).label("called"),
-        case((reached, 1), else_=0).label("reached"),
-        case((latest.is_(True), 1), else_=0).label("satisfied"),
-        band.label("band"),
-    ).subquery("targets")
+    return (
+        select(
+            per_car,
+            case((per_car.c.visits > 0, 1), else_=0).label("participated"),
+            case((called.c.target_id.is_not(None), 1), else_=0).label("called"),
+            case((latest.c.target_id.is_not(None), 1), else_=0).label("reached"),
+            case((latest.c.satisfied.is_(True), 1), else_=0).label("satisfied"),
+            band.label("band"),
+        )
+        .outerjoin(called, called.c.target_id == per_car.c.target_id)
+        .outerjoin(latest, and_(latest.c.target_id == per_car.c.target_id, latest.c.newest == 1))
+        .subquery("targets")
+    )
 
 
 @dataclass
@@ -206,6 +219,17 @@ def sums_by(campaign: Campaign, *keys: str) -> dict[tuple, Figures]:
     }
 
 
+def roll_up(sums: dict[tuple, Figures], keys: tuple[str, ...], *wanted: str) -> dict:
+    """``sums`` made by ``keys`` (from ``sums_by``) added up per ``wanted`` keys: the figures
+    are counts and sums, so a finer GROUP BY adds up to a coarser one."""
+    positions = [keys.index(k) for k in wanted]
+    result: dict[tuple, Figures] = {}
+    for key, figures in sums.items():
+        coarse = tuple(key[p] for p in positions)
+        result[coarse] = result.get(coarse, Figures()) + figures
+    return result
+
+
 @dataclass
 class Outsiders:
     """Participants of the targets or of the non-targets (table 4)."""
@@ -233,19 +257,23 @@ def _non_target_visits(campaign: Campaign):
     )
 
 
-def targets_and_others(campaign: Campaign) -> tuple[Outsiders, Outsiders, int]:
-    """Participants among targets and non-targets, and the distinct owners of both together."""
-    t = target_figures(campaign)
-    part = t.c.participated == 1
-    owners, cars, visits, fen = db.session.execute(
-        select(
-            func.count(func.distinct(t.c.member_id)),
-            func.count(),
-            func.coalesce(func.sum(t.c.visits), 0),
-            func.coalesce(func.sum(t.c.fen), 0),
-        ).where(part)
-    ).one()
-    targets = Outsiders(owners, cars, int(visits), int(fen))
+def targets_and_others(
+    campaign: Campaign, total: Figures | None = None
+) -> tuple[Outsiders, Outsiders, int]:
+    """Participants among targets and non-targets, and the distinct owners of both together.
+    ``total``: the campaign's figures (``sums_by``), when the caller has them."""
+    if total is None:
+        total = sum(sums_by(campaign).values(), Figures())
+    came = (
+        select(CampaignTarget.member_id)
+        .where(
+            CampaignTarget.campaign_id == campaign.id,
+            exists().where(participating_visits(campaign, CampaignTarget.vehicle_id)),
+        )
+        .distinct()
+    )
+    owners = db.session.scalar(select(func.count()).select_from(came.subquery()))
+    targets = Outsiders(owners, total.participated, total.visits, total.fen)
     others_q = _non_target_visits(campaign).subquery()
     o_owners, o_cars, o_visits, o_fen = db.session.execute(
         select(
@@ -256,7 +284,7 @@ def targets_and_others(campaign: Campaign) -> tuple[Outsiders, Outsiders, int]:
         )
     ).one()
     others = Outsiders(o_owners, o_cars, o_visits, int(o_fen))
-    both = union(select(t.c.member_id).where(part), select(others_q.c.member_id)).subquery()
+    both = union(came, select(others_q.c.member_id)).subquery()
     every_owner = db.session.scalar(select(func.count()).select_from(both))
     return targets, others, every_owner
 
@@ -526,11 +554,13 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> Resu
     """Every table of ``campaign``'s results page (the caller checked the viewer may see it)."""
     today = local_date(now or utcnow())
     groups = groups_of(campaign)
-    per_group = sums_by(campaign, "group_id")
-    per_model = sums_by(campaign, "group_id", "model", "band")
-    per_agent = sums_by(campaign, "agent_id")
-    targets, others, owners = targets_and_others(campaign)
+    keys = ("group_id", "model", "band", "agent_id")
+    finest = sums_by(campaign, *keys)
+    per_group = roll_up(finest, keys, "group_id")
+    per_model = roll_up(finest, keys, "group_id", "model", "band")
+    per_agent = roll_up(finest, keys, "agent_id")
     total = sum(per_group.values(), Figures())
+    targets, others, owners = targets_and_others(campaign, total)
     tables = [
         _group_table(campaign, groups, per_group),
         _model_table(groups, per_model),

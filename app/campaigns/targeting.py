@@ -172,10 +172,16 @@ def _conditions(dealer_id: int, filters: TargetFilters, starts_on: date, today: 
 
 
 def _segments(dealer_id: int, today: date):
-    """Each owner of the dealer with their C3 group of the current period (a subquery)."""
+    """Each owner of the dealer with their C3 group of the current period (a CTE)."""
     t = current_thresholds()
     current, _previous = periods(today, t.period_months)
-    return member_segments([current], t, dealer_id=dealer_id).subquery("c3")
+    # Worked out once, whatever the plan: PostgreSQL cannot judge how many owners a C3 group
+    # holds, and as a plain subquery it may run the GROUP BY again for every row of a join.
+    return (
+        member_segments([current], t, dealer_id=dealer_id)
+        .cte("c3")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
 
 
 def matching_cars(

@@ -18,14 +18,14 @@ Our definitions (the page says them too):
 - **Rate** = (members + applying) ÷ delivered owners; "—" without owners.
 - **New members** in M: delivered owners who joined during M.
 
-For the current month every figure is as of now. Each figure is one GROUP BY per month.
+For the current month every figure is as of now. The page's months are one GROUP BY together.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 
 from app.admin.insight import Column, Report, Table, _chart, _row, percent
 from app.auth.models import User
@@ -72,37 +72,59 @@ class Figures:
         return self.recruited * 100 / self.owners if self.owners else 0.0
 
 
-def month_figures(month: Month, scope: int | None, *, now: datetime) -> dict[int, Figures]:
-    """Per dealer id: delivered owners, members, applying and new members at ``month``'s end
-    (as of ``now`` for the current month)."""
-    # The month's end is exclusive; for the current month, what happened up to now included.
-    as_of = month.ends if month.ends <= now else now + timedelta(microseconds=1)
-    delivered = exists().where(Vehicle.member_id == Member.id, Vehicle.delivered_on <= month.last)
-    joined = and_(User.active, Member.joined_at.is_not(None), Member.joined_at < as_of)
-    applying = and_(
-        User.active,
-        Member.created_at >= as_of - timedelta(days=INVITATION_DAYS),
-        (Member.joined_at.is_(None)) | (Member.joined_at >= as_of),
+def months_figures(
+    months: list[Month], scope: int | None, *, now: datetime
+) -> dict[Month, dict[int, Figures]]:
+    """Per month of ``months``, per dealer id: delivered owners, members, applying and new
+    members at the month's end (as of ``now`` for the current month). One pass over the owners
+    for every month: each owner's first delivery, then a sum per month and figure."""
+    deliveries = (
+        select(Vehicle.member_id.label("member_id"), func.min(Vehicle.delivered_on).label("first"))
+        .group_by(Vehicle.member_id)
+        .subquery("deliveries")
     )
-    new = and_(joined, Member.joined_at >= month.starts)
-    query = (
-        select(
-            Member.dealer_id,
-            func.count(),
-            func.sum(case((joined, 1), else_=0)),
-            func.sum(case((applying, 1), else_=0)),
-            func.sum(case((new, 1), else_=0)),
+    columns = []
+    for month in months:
+        # The month's end is exclusive; for the current month, what happened up to now included.
+        as_of = month.ends if month.ends <= now else now + timedelta(microseconds=1)
+        delivered = and_(deliveries.c.first <= month.last, Member.created_at < as_of)
+        joined = and_(User.active, Member.joined_at.is_not(None), Member.joined_at < as_of)
+        applying = and_(
+            User.active,
+            Member.created_at >= as_of - timedelta(days=INVITATION_DAYS),
+            (Member.joined_at.is_(None)) | (Member.joined_at >= as_of),
         )
+        new = and_(joined, Member.joined_at >= month.starts)
+        columns += [
+            func.sum(case((condition, 1), else_=0))
+            for condition in (
+                delivered,
+                and_(delivered, joined),
+                and_(delivered, applying),
+                and_(delivered, new),
+            )
+        ]
+    query = (
+        select(Member.dealer_id, *columns)
         .join(User, User.id == Member.user_id)
-        .where(delivered, Member.created_at < as_of)
+        .join(deliveries, deliveries.c.member_id == Member.id)
         .group_by(Member.dealer_id)
     )
     if scope is not None:
         query = query.where(Member.dealer_id == scope)
-    return {
-        dealer_id: Figures(owners, members or 0, applying or 0, new or 0)
-        for dealer_id, owners, members, applying, new in db.session.execute(query)
-    }
+    result: dict[Month, dict[int, Figures]] = {month: {} for month in months}
+    for dealer_id, *sums in db.session.execute(query):
+        for k, month in enumerate(months):
+            owners, members, applying, new = (int(v or 0) for v in sums[4 * k : 4 * k + 4])
+            if owners:
+                result[month][dealer_id] = Figures(owners, members, applying, new)
+    return result
+
+
+def month_figures(month: Month, scope: int | None, *, now: datetime) -> dict[int, Figures]:
+    """Per dealer id: delivered owners, members, applying and new members at ``month``'s end
+    (as of ``now`` for the current month)."""
+    return months_figures([month], scope, now=now)[month]
 
 
 def _columns(first: str) -> list[Column]:
@@ -128,7 +150,9 @@ def recruitment_report(
     month = month or current_month(now)
     scope = dealer_scope(actor, dealer_id)
     dealers = scoped_dealers(scope)
-    per_dealer = month_figures(month, scope, now=now)
+    trend = last_months(month, TREND_MONTHS)
+    figures = months_figures(trend, scope, now=now)
+    per_dealer = figures[month]
     total = sum(per_dealer.values(), Figures())
     no_region = _("No region")
 
@@ -168,8 +192,8 @@ def recruitment_report(
         )
 
     trend_rows, trend_bars = [], []
-    for m in last_months(month, TREND_MONTHS):
-        f = sum(month_figures(m, scope, now=now).values(), Figures())
+    for m in trend:
+        f = sum(figures[m].values(), Figures())
         trend_rows.append(_row(m.key, f.new, *_cells(f)))
         trend_bars.append((m.key, f.rate, [("insight-fill-bar", "", f.rate_value)]))
     tables.append(

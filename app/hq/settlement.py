@@ -41,7 +41,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select, union_all
 
 from app.admin.insight import Column, Report, Table, _chart, _row, yuan
 from app.auth.models import User
@@ -134,18 +134,29 @@ _DEBITS = ("reversed", "redeemed", "expired")
 
 
 def month_lines(month: Month, scope: int | None = None) -> dict[int, Lines]:
-    """Per dealer id, the month's entries summed by statement line."""
-    dealer = func.coalesce(PointsEntry.dealer_id, Member.dealer_id)
-    line = _line()
-    query = (
-        select(dealer, line, func.sum(PointsEntry.delta), func.count())
+    """Per dealer id, the month's entries summed by statement line.
+
+    Entries that name their dealer are read from the (created_at, dealer_id, account_id, kind,
+    delta) index alone; only those that do not (none since revision 0013) are joined to their
+    member's chapter."""
+    line = _line().label("line")
+    in_month = and_(PointsEntry.created_at >= month.starts, PointsEntry.created_at < month.ends)
+    named = select(PointsEntry.dealer_id.label("dealer_id"), line, PointsEntry.delta).where(
+        in_month, PointsEntry.dealer_id.is_not(None)
+    )
+    chapter = (
+        select(Member.dealer_id.label("dealer_id"), line, PointsEntry.delta)
         .join(PointsAccount, PointsAccount.id == PointsEntry.account_id)
         .join(Member, Member.id == PointsAccount.member_id)
-        .where(PointsEntry.created_at >= month.starts, PointsEntry.created_at < month.ends)
-        .group_by(dealer, line)
+        .where(in_month, PointsEntry.dealer_id.is_(None))
     )
     if scope is not None:
-        query = query.where(dealer == scope)
+        named = named.where(PointsEntry.dealer_id == scope)
+        chapter = chapter.where(Member.dealer_id == scope)
+    entries = union_all(named, chapter).subquery("entries")
+    query = select(
+        entries.c.dealer_id, entries.c.line, func.sum(entries.c.delta), func.count()
+    ).group_by(entries.c.dealer_id, entries.c.line)
     result: dict[int, Lines] = {}
     for dealer_id, name, points, count in db.session.execute(query):
         lines = result.setdefault(dealer_id, Lines())

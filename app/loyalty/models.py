@@ -76,8 +76,10 @@ class PointsEntry(db.Model):
         ),
         Index("ix_points_entries_account_lots", "account_id", "expires_on", "id"),
         Index("ix_points_entries_account_created", "account_id", "created_at"),
-        # The monthly settlement: a month's entries per dealer.
-        Index("ix_points_entries_created_dealer", "created_at", "dealer_id"),
+        # The monthly settlement: a month's entries per dealer and line, from the index alone.
+        Index(
+            "ix_points_entries_settlement", "created_at", "dealer_id", "account_id", "kind", "delta"
+        ),
         # The points liability report: lots with points left by date (those past it that the
         # daily expiry has not taken yet; those expiring in the next months).
         Index(
