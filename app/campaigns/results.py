@@ -91,9 +91,7 @@ def rate(part: int, whole: int) -> str:
 
 def money(fen: int | None) -> str:
     """Fen as yuan with two decimals, '—' for None."""
-    if fen is None:
-        return NONE
-    return ("-" if fen < 0 else "") + yuan(abs(fen))
+    return NONE if fen is None else yuan(fen)
 
 
 def attained(part: int, whole: int, goal_pct: int | None) -> str:
