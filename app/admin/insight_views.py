@@ -7,17 +7,9 @@ from flask_login import current_user
 from app.admin import insight
 from app.admin.views import bp
 from app.core.permissions import permission_required
+from app.core.web import dealer_arg, page_arg
 
 _REPORTS = "members, segments, lost, liability, referrals, events, campaigns"
-
-
-def _dealer_arg() -> int | None:
-    """The dealer an HQ admin picked (ignored for everyone else by the services)."""
-    return request.args.get("dealer", type=int)
-
-
-def _page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _warranty_arg() -> str:
@@ -42,7 +34,7 @@ def insight_overview():
     """The insight reports, with the figures a manager looks at first."""
     return render_template(
         "admin/insight/overview.html",
-        headline=insight.headline(current_user, dealer_id=_dealer_arg()),
+        headline=insight.headline(current_user, dealer_id=dealer_arg()),
         dealers=insight.dealer_choices(current_user),
         report_name="overview",
     )
@@ -52,14 +44,14 @@ def insight_overview():
 @permission_required("insight.view")
 def insight_members():
     """Members per dealer and tier."""
-    return _render("members", insight.members_by_tier(current_user, dealer_id=_dealer_arg()))
+    return _render("members", insight.members_by_tier(current_user, dealer_id=dealer_arg()))
 
 
 @bp.get("/insight/segments")
 @permission_required("insight.view")
 def insight_segments():
     """Loyal / swinging / lost × gold / platinum / diamond."""
-    return _render("segments", insight.segments(current_user, dealer_id=_dealer_arg()))
+    return _render("segments", insight.segments(current_user, dealer_id=dealer_arg()))
 
 
 @bp.get("/insight/lost")
@@ -69,9 +61,9 @@ def insight_lost():
     warranty = _warranty_arg()
     report = insight.lost_customers(
         current_user,
-        dealer_id=_dealer_arg(),
+        dealer_id=dealer_arg(),
         warranty=warranty,
-        page=_page_arg(),
+        page=page_arg(),
         per_page=insight.LOST_PER_PAGE,
     )
     return _render("lost", report, warranty=None if warranty == "all" else warranty)
@@ -81,14 +73,14 @@ def insight_lost():
 @permission_required("insight.view")
 def insight_liability():
     """Outstanding points, their value, and when they expire."""
-    return _render("liability", insight.points_liability(current_user, dealer_id=_dealer_arg()))
+    return _render("liability", insight.points_liability(current_user, dealer_id=dealer_arg()))
 
 
 @bp.get("/insight/referrals")
 @permission_required("insight.view")
 def insight_referrals():
     """The referral funnel (the referrals domain's), per dealer."""
-    return _render("referrals", insight.referral_funnel(current_user, dealer_id=_dealer_arg()))
+    return _render("referrals", insight.referral_funnel(current_user, dealer_id=dealer_arg()))
 
 
 @bp.get("/insight/events")
@@ -96,7 +88,7 @@ def insight_referrals():
 def insight_events():
     """Attendance per event."""
     report = insight.event_attendance(
-        current_user, dealer_id=_dealer_arg(), page=_page_arg(), per_page=insight.EVENTS_PER_PAGE
+        current_user, dealer_id=dealer_arg(), page=page_arg(), per_page=insight.EVENTS_PER_PAGE
     )
     return _render("events", report)
 
@@ -106,7 +98,7 @@ def insight_events():
 def insight_campaigns():
     """Events as campaigns: invited, attended, success rate, revenue, average ticket."""
     report = insight.campaign_results(
-        current_user, dealer_id=_dealer_arg(), page=_page_arg(), per_page=insight.EVENTS_PER_PAGE
+        current_user, dealer_id=dealer_arg(), page=page_arg(), per_page=insight.EVENTS_PER_PAGE
     )
     return _render("campaigns", report)
 
@@ -119,7 +111,7 @@ def insight_csv(report: str):
         current_user,
         report,
         request.args.get("table"),
-        dealer_id=_dealer_arg(),
+        dealer_id=dealer_arg(),
         warranty=_warranty_arg(),
     )
     if export is None:

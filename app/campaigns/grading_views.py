@@ -11,19 +11,11 @@ from app.admin import insight
 from app.campaigns import grading
 from app.campaigns.grading_forms import ContactForm, GradeForm, StandardsForm
 from app.core.permissions import Role, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, dealer_arg, page_arg
 from app.extensions import db
 from app.members.models import Dealer
 
 bp = Blueprint("grading", __name__, url_prefix="/admin/campaigns/grading")
-
-
-def _dealer_arg() -> int | None:
-    return request.args.get("dealer", type=int)
-
-
-def _page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @bp.get("")
@@ -32,9 +24,9 @@ def care():
     """Grade counts, overdue care per consultant and the overdue owners, most overdue first."""
     report = grading.care_report(
         current_user,
-        dealer_id=_dealer_arg(),
+        dealer_id=dealer_arg(),
         consultant_id=request.args.get("consultant", type=int),
-        page=_page_arg(),
+        page=page_arg(),
     )
     chosen = report.facts["consultant"]
     return render_template(
@@ -59,7 +51,7 @@ def care_csv():
     export = grading.export_care(
         current_user,
         request.args.get("table"),
-        dealer_id=_dealer_arg(),
+        dealer_id=dealer_arg(),
         consultant_id=request.args.get("consultant", type=int),
     )
     if export is None:
@@ -74,7 +66,7 @@ def owners():
     grade = request.args.get("grade", "ungraded")
     grade = grade if grade in grading.OWNER_FILTERS else "ungraded"
     page, gradings, scope = grading.owner_list(
-        current_user, dealer_id=_dealer_arg(), grade=grade, page=_page_arg()
+        current_user, dealer_id=dealer_arg(), grade=grade, page=page_arg()
     )
     return render_template(
         "campaigns/grading_owners.html",

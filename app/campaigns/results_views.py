@@ -18,7 +18,7 @@ from app.campaigns.models import Campaign
 from app.core.clock import local_date, utcnow
 from app.core.forms import TwoDecimals
 from app.core.permissions import has_permission, permission_required
-from app.core.web import call_service, flash_service
+from app.core.web import call_service, flash_service, page_arg
 from app.extensions import db
 
 bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
@@ -99,7 +99,7 @@ def _campaign_list(mode: str, *, ended_by=None, counts=None):
         query = query.where(Campaign.dealer_id == scope)
     if ended_by is not None:
         query = query.where(Campaign.ends_on <= ended_by)
-    pagination = db.paginate(query, page=_page_arg(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template(
         "campaigns/results_index.html",
         page=pagination,
@@ -109,10 +109,6 @@ def _campaign_list(mode: str, *, ended_by=None, counts=None):
         dealer_id=scope,
         counts=counts(pagination.items) if counts else {},
     )
-
-
-def _page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @bp.get("/results")
@@ -222,7 +218,7 @@ def survey_index():
 def survey_page(campaign_id: int):
     """The participating targets to call back, and a callback's record (POST)."""
     campaign = get_campaign(current_user, campaign_id)
-    page = _page_arg()
+    page = page_arg()
     unreached = request.args.get("unreached") == "1"
     if request.method == "POST":
         form = SurveyForm()

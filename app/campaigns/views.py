@@ -9,22 +9,18 @@ from app.campaigns import segments
 from app.campaigns.forms import ThresholdsForm
 from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
-from app.core.web import call_service
+from app.core.web import call_service, dealer_arg
 from app.extensions import db
 from app.members.models import Dealer
 
 bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 
 
-def _dealer_arg() -> int | None:
-    return request.args.get("dealer", type=int)
-
-
 @bp.get("/segments")
 @permission_required("campaigns.segments")
 def segments_page():
     """The C3 groups' sizes this period and the previous one, and who moved where."""
-    report = segments.segment_report(current_user, dealer_id=_dealer_arg())
+    report = segments.segment_report(current_user, dealer_id=dealer_arg())
     return render_template(
         "campaigns/segments.html",
         report=report,
@@ -39,7 +35,7 @@ def segments_page():
 def segments_csv():
     """One table of the segments page as CSV (UTF-8 with a BOM for Excel)."""
     now = utcnow()
-    report = segments.segment_report(current_user, dealer_id=_dealer_arg(), now=now)
+    report = segments.segment_report(current_user, dealer_id=dealer_arg(), now=now)
     table = report.table(request.args.get("table"))
     if table is None:
         abort(404)

@@ -68,3 +68,13 @@ def flash_service(service, *args, success: str, **kwargs) -> bool:
     if ok:
         flash(success, "success")
     return ok
+
+
+def dealer_arg() -> int | None:
+    """The dealer an HQ admin picked in ``?dealer=`` (the services ignore it for dealer staff)."""
+    return request.args.get("dealer", type=int)
+
+
+def page_arg() -> int:
+    """The page number in ``?page=``, at least 1."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)

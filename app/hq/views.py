@@ -17,7 +17,7 @@ from flask_login import current_user
 from app.admin import insight
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import permission_required
-from app.core.web import try_service
+from app.core.web import dealer_arg, try_service
 from app.extensions import db
 from app.hq import recruitment, settlement
 from app.hq import services as hq
@@ -37,10 +37,6 @@ def _month():
             "errors/error.html", code=400, title=_("No such month"), message=err.message
         )
         abort(make_response(page, 400))
-
-
-def _dealer_arg() -> int | None:
-    return request.args.get("dealer", type=int)
 
 
 def _build(service, *args, **kwargs):
@@ -74,7 +70,7 @@ def _months():
 def recruitment_page():
     """Recruitment rate per dealer, region and nationally, and its monthly trend."""
     month = _month()
-    report = _build(recruitment.recruitment_report, month=month, dealer_id=_dealer_arg())
+    report = _build(recruitment.recruitment_report, month=month, dealer_id=dealer_arg())
     return render_template(
         "hq/recruitment.html",
         report=report,
@@ -90,7 +86,7 @@ def recruitment_page():
 def recruitment_csv():
     """One table of the recruitment page as CSV (UTF-8 with a BOM for Excel)."""
     month = _month()
-    report = _build(recruitment.recruitment_report, month=month, dealer_id=_dealer_arg())
+    report = _build(recruitment.recruitment_report, month=month, dealer_id=dealer_arg())
     return _csv(report, "recruitment", month)
 
 
@@ -163,7 +159,7 @@ def statement_page(dealer_id: int):
 def settlement_csv():
     """The overview (no dealer) or a dealer's statement table as CSV."""
     month = _month()
-    dealer_id = _dealer_arg()
+    dealer_id = dealer_arg()
     if dealer_id is None:
         report = _build(settlement.settlement_overview, month=month)
     else:
