@@ -56,6 +56,19 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     REMEMBER_COOKIE_DURATION_DAYS = int(os.environ.get("REMEMBER_COOKIE_DURATION_DAYS", "30"))
+    # Server-side sessions (R12): a device session ends after this long unused (idle) and this
+    # long after sign-in (absolute); with "keep me logged in" the remember-me values apply.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+    REMEMBER_ABSOLUTE_DAYS = int(os.environ.get("REMEMBER_ABSOLUTE_DAYS", "90"))
+    # SMS one-time codes (R12): per number per hour (the service), per address (the views).
+    SMS_CODES_PER_HOUR = int(os.environ.get("SMS_CODES_PER_HOUR", "5"))
+    SMS_SEND_RATE_LIMIT = os.environ.get("SMS_SEND_RATE_LIMIT", "5 per minute;30 per hour")
+    CODE_VERIFY_RATE_LIMIT = os.environ.get("CODE_VERIFY_RATE_LIMIT", "10 per minute;50 per hour")
+    # Second factor of dealer admins and HQ: the name authenticator apps show.
+    TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "Car Club")
+    # Development only: /dev/messages shows the last texts and e-mails the log channels took.
+    DEV_MESSAGES_PAGE = _bool("DEV_MESSAGES_PAGE", True)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -121,6 +134,8 @@ class TestingConfig(Config):
     DEMO_CHECKOUT = False
     SMTP_HOST = None
     SMS_BACKEND = "log"
+    DEV_MESSAGES_PAGE = False
+    SMS_CODES_PER_HOUR = 5
 
 
 class ProductionConfig(Config):
@@ -138,6 +153,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
     DEMO_CHECKOUT = False
+    DEV_MESSAGES_PAGE = False
 
     @classmethod
     def check(cls) -> None:

@@ -148,6 +148,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
             name=name,
             dealer_id=dealer.id,
             marketing_opt_in=i % 3 == 0,
+            mobile_verified_at=now,
             now=now,
         )
         occupation, area, hobbies, age_days = profile
@@ -577,6 +578,7 @@ def _seed_hq(now) -> int:
             password=DEMO_PASSWORD if joined else None,
             name=rng.choice(SURNAMES) + rng.choice(GIVEN),
             dealer_id=get_dealer_by_code(code).id,
+            mobile_verified_at=at if joined else None,
             now=at,
         )
         model, transmission = rng.choice(MODELS)

@@ -4,6 +4,7 @@ import itertools
 from datetime import date
 
 from app.auth.services import create_staff, register_member
+from app.core.clock import utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
 from app.core.permissions import Role
 from app.extensions import db
@@ -38,7 +39,11 @@ def make_dealer(code: str = "SZ01") -> Dealer:
 def make_member(dealer_id: int, *, name: str = "Li Na", mobile: str | None = None) -> Member:
     """A registered owner (with card and points account) of ``dealer_id``."""
     user = register_member(
-        mobile=mobile or next_mobile(), password=PASSWORD, name=name, dealer_id=dealer_id
+        mobile=mobile or next_mobile(),
+        password=PASSWORD,
+        name=name,
+        dealer_id=dealer_id,
+        mobile_verified_at=utcnow(),
     )
     return user.member
 

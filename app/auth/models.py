@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.permissions import STAFF_ROLES, Role
@@ -45,6 +45,16 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # R12: a mobile number belongs to whoever proved it with an SMS code. None for an owner
+    # enrolled by a DMS delivery who has not proved it yet, and for accounts made before codes.
+    mobile_verified_at: Mapped[datetime | None]
+    # Second factor (TOTP, RFC 6238) of dealer admins and HQ; the last time step used, so a
+    # code cannot be replayed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    # Set when the owner deleted their account (PIPL): personal data is erased, the row stays
+    # so ledger entries and audit records keep their reference.
+    deleted_at: Mapped[datetime | None]
 
     dealer: Mapped["Dealer | None"] = relationship()
     member: Mapped["Member | None"] = relationship(back_populates="user", uselist=False)
@@ -67,3 +77,44 @@ class User(UserMixin, db.Model):
     def is_member(self) -> bool:
         """True for owners."""
         return self.role == Role.MEMBER
+
+
+class UserSession(db.Model):
+    """One signed-in device: ended by logout, a password change or "log out everywhere".
+
+    The session cookie and the remember-me cookie carry the random key; only its SHA-256 is
+    stored, so a copy of the table signs nobody in.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class SmsCode(db.Model):
+    """A one-time code sent by SMS to prove a mobile number (R12); only its HMAC is stored."""
+
+    __tablename__ = "sms_codes"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_sms_codes_mobile_purpose", "mobile", "purpose", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(11))
+    purpose: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]

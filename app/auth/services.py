@@ -104,11 +104,13 @@ def register_member(
     dealer_id: int,
     marketing_opt_in: bool = False,
     locale: str | None = None,
+    mobile_verified_at: datetime | None = None,
     now: datetime | None = None,
 ) -> User:
     """Create an owner's account, club profile, member card and points account.
 
-    ``password`` None leaves the account without a usable password (an invited owner).
+    ``password`` None leaves the account without a usable password (an invited owner);
+    ``mobile_verified_at`` is when the owner proved the number with an SMS code, if they did.
     """
     from app.cards.services import issue_card
     from app.loyalty.services import open_account
@@ -117,6 +119,7 @@ def register_member(
     now = now or utcnow()
     user = _new_user(mobile, password, name, Role.MEMBER, None, now)
     user.locale = locale
+    user.mobile_verified_at = mobile_verified_at
     member = create_member(
         user, name=name, dealer_id=dealer_id, marketing_opt_in=marketing_opt_in, now=now
     )

@@ -13,6 +13,7 @@ it to refuse a duplicate.
 """
 
 import importlib
+from collections import deque
 import logging
 import smtplib
 from email.message import EmailMessage
@@ -106,14 +107,28 @@ class LogMailer:
 
 
 class LogSmsBackend:
-    """SMS_BACKEND=log: the text is written to the log (mobile masked); nothing is sent."""
+    """SMS_BACKEND=log (development): nothing is sent; the last texts are kept in memory.
 
-    def __init__(self, config=None) -> None:
+    The log gets the masked number and the reference only: a text may hold a sign-in code.
+    """
+
+    def __init__(self, config=None, keep: int = 50) -> None:
         self.config = config
+        self.sent: deque[tuple[str, str, str]] = deque(maxlen=keep)
 
     def send(self, mobile: str, text: str, *, reference: str) -> None:
-        """Log the message."""
-        log.info("SMS to %s (%s): %s", mask_mobile(mobile), reference, text)
+        """Keep the message for the development page; log that it was taken."""
+        self.sent.appendleft((mobile, text, reference))
+        log.info(
+            "SMS to %s (%s): %d characters, not sent (log backend)",
+            mask_mobile(mobile),
+            reference,
+            len(text),
+        )
+
+    def last_text(self, mobile: str) -> str | None:
+        """The newest text taken for ``mobile``."""
+        return next((text for to, text, _ref in self.sent if to == mobile), None)
 
 
 def _load_backend(spec: str, config):

@@ -186,3 +186,32 @@ class ChapterTransfer(db.Model):
     member: Mapped[Member] = relationship()
     from_dealer: Mapped[Dealer] = relationship(foreign_keys=[from_dealer_id])
     to_dealer: Mapped[Dealer] = relationship(foreign_keys=[to_dealer_id])
+
+
+class NameMismatch(db.Model):
+    """A DMS delivery named the buyer differently from the owner its proven mobile belongs to.
+
+    The stored name is kept (R12: never silently overwritten or dropped); staff of the dealer
+    see both names on the member desk and either keep the stored name or take the DMS's.
+    """
+
+    __tablename__ = "name_mismatches"
+    __table_args__ = (
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('kept', 'renamed')", name="resolution_values"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    stored_name: Mapped[str] = mapped_column(String(64))
+    dms_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+
+    member: Mapped[Member] = relationship()
+    vehicle: Mapped["Vehicle | None"] = relationship()
