@@ -119,7 +119,11 @@ def send_code(
     db.session.flush()
     try:
         sms_backend().send(
-            mobile, _message(mobile, code, purpose, locale), reference=f"code-{row.id}"
+            mobile,
+            _message(mobile, code, purpose, locale),
+            reference=f"code-{row.id}",
+            template="code",
+            params={"code": code},
         )
     except DeliveryError as err:
         log.warning("SMS code to %s not sent: %s", mask_mobile(mobile), err)

@@ -44,9 +44,22 @@ class Mailer(Protocol):
 
 
 class SmsBackend(Protocol):
-    """Sends one text message through a provider."""
+    """Sends one text message through a provider.
 
-    def send(self, mobile: str, text: str, *, reference: str) -> None: ...
+    ``template`` names the provider template the text fills ("notice": the whole text is the
+    one variable; "code": a one-time code, ``params={"code": ...}``), for providers (Aliyun,
+    Tencent) that only send pre-approved templates.
+    """
+
+    def send(
+        self,
+        mobile: str,
+        text: str,
+        *,
+        reference: str,
+        template: str = "notice",
+        params: dict | None = None,
+    ) -> None: ...
 
 
 def build_email(config, to: str, subject: str, body: str, *, reference: str) -> EmailMessage:
@@ -116,7 +129,15 @@ class LogSmsBackend:
         self.config = config
         self.sent: deque[tuple[str, str, str]] = deque(maxlen=keep)
 
-    def send(self, mobile: str, text: str, *, reference: str) -> None:
+    def send(
+        self,
+        mobile: str,
+        text: str,
+        *,
+        reference: str,
+        template: str = "notice",
+        params: dict | None = None,
+    ) -> None:
         """Keep the message for the development page; log that it was taken."""
         self.sent.appendleft((mobile, text, reference))
         log.info(
