@@ -32,6 +32,11 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    from flask_login import current_user
+
+    # A signed-in user's language is their profile choice; the cookie is a visitor's.
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen
@@ -101,6 +106,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
+    from app.auth import code_views  # noqa: F401 - adds the code routes to the auth blueprint
     from app.auth.views import bp as auth_bp
     from app.campaigns.campaign_views import bp as campaign_admin_bp
     from app.campaigns.grading_views import bp as grading_bp

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 
 from app.core.forms import MobileField
 
@@ -13,16 +13,31 @@ _password = [
 ]
 
 
-class RegisterForm(FlaskForm):
-    """An owner joins the club."""
+class ProveMobileForm(FlaskForm):
+    """Step one of joining, signing in by code and resetting a password: prove the number."""
+
+    mobile = MobileField(_l("Mobile number"))
+    code = StringField(
+        _l("Code from the text message"),
+        [Optional(), Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6},
+    )
+    remember = BooleanField(_l("Keep me logged in on this phone"))
+
+
+class RegisterDetailsForm(FlaskForm):
+    """Step two of joining: who the owner is and which dealer's chapter they join."""
 
     name = StringField(
         _l("Your name"),
         [DataRequired(_l("Enter your name.")), Length(max=64)],
         render_kw={"autocomplete": "name"},
     )
-    mobile = MobileField(_l("Mobile number"))
-    password = PasswordField(_l("Password"), _password, render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        _l("Password (optional: you can always sign in with a code)"),
+        [Optional(), Length(8, 128, _l("A password has 8 to 128 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
     confirm = PasswordField(
         _l("Repeat the password"),
         [EqualTo("password", _l("The two passwords differ."))],
@@ -34,6 +49,19 @@ class RegisterForm(FlaskForm):
         [DataRequired(_l("You must accept the privacy notice to join."))],
     )
     marketing = BooleanField(_l("Send me club news and offers (optional, you can stop any time)."))
+
+
+class NewPasswordForm(FlaskForm):
+    """After proving the number: choose a new password."""
+
+    password = PasswordField(
+        _l("New password"), _password, render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class LoginForm(FlaskForm):

@@ -267,3 +267,10 @@ def accept_invitation(
         now=now,
     )
     return user
+
+
+def set_locale(user: User, code: str) -> None:
+    """The language the account's pages and messages use."""
+    if code not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed(_l("Choose English or Chinese."), field="locale")
+    user.locale = code

@@ -3,16 +3,13 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from wtforms.fields.choices import SelectChoice
 
 from app.auth import services
-from app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, RegisterForm
+from app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm
 from app.core.errors import DomainError
-from app.core.forms import dealer_label
 from app.core.permissions import Role
 from app.core.web import call_service, safe_next
 from app.extensions import limiter
-from app.members.services import list_dealers
 
 bp = Blueprint("auth", __name__)
 
@@ -28,31 +25,6 @@ def _home_endpoint(user) -> str:
 
 def _home_for(user) -> str:
     return url_for(_home_endpoint(user))
-
-
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    """An owner joins the club."""
-    if current_user.is_authenticated:
-        return redirect(_home_for(current_user))
-    form = RegisterForm()
-    form.dealer_id.choices = [SelectChoice(d.id, dealer_label(d)) for d in list_dealers()]
-    if form.validate_on_submit():
-        ok, user = call_service(
-            form,
-            services.register_member,
-            mobile=form.mobile.data,
-            password=form.password.data,
-            name=form.name.data,
-            dealer_id=form.dealer_id.data,
-            marketing_opt_in=form.marketing.data,
-            locale=request.cookies.get("lang"),
-        )
-        if ok:
-            login_user(user)
-            flash(_("Welcome to the club! Your member card is ready."), "success")
-            return redirect(url_for("members.vehicles"))
-    return render_template("auth/register.html", form=form)
 
 
 def _login_key() -> str:
@@ -135,6 +107,9 @@ def set_language(code: str):
     """Switch the interface language and go back."""
     response = redirect(safe_next("members.home"))
     if code in current_app.config["LANGUAGES"]:
+        if current_user.is_authenticated:
+            # The owner's language is a profile choice: messages (inbox, SMS, e-mail) use it.
+            services.set_locale(current_user._get_current_object(), code)
         response.set_cookie(
             "lang",
             code,

@@ -13,9 +13,9 @@ it to refuse a duplicate.
 """
 
 import importlib
-from collections import deque
 import logging
 import smtplib
+from collections import deque
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Protocol

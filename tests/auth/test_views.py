@@ -4,19 +4,8 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.extensions import db
+from tests.auth.flows import details_form, join, prove
 from tests.conftest import PASSWORD, login
-
-
-def register_form(dealer_id, **overrides):
-    return {
-        "name": "Wang Fang",
-        "mobile": "137 0000 2222",
-        "password": PASSWORD,
-        "confirm": PASSWORD,
-        "dealer_id": dealer_id,
-        "privacy": "y",
-        **overrides,
-    }
 
 
 def count_users(app) -> int:
@@ -25,34 +14,35 @@ def count_users(app) -> int:
 
 
 def test_register_logs_the_owner_in_and_asks_for_a_car(client, dealers):
-    response = client.post("/register", data=register_form(dealers["SZ01"]), follow_redirects=True)
-    page = response.get_data(as_text=True)
-    assert "Welcome to the club" in page
+    join(client, "137 0000 2222", dealers["SZ01"])
+    page = client.get("/me/vehicles").get_data(as_text=True)
     assert "My garage" in page
     assert client.get("/card").status_code == 200
 
 
 def test_register_shows_each_problem_next_to_its_field_and_saves_nothing(client, app, dealers):
     before = count_users(app)
-    response = client.post(
-        "/register",
-        data=register_form(dealers["SZ01"], mobile="1234", confirm="different-1", privacy=""),
-    )
+    response = client.post("/register", data={"mobile": "1234", "action": "send"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Enter a mainland mobile number of 11 digits" in page
+    assert 'id="mobile-error"' in page and 'aria-invalid="true"' in page
+    prove(client, "13700002222")
+    response = client.post(
+        "/register/details",
+        data=details_form(dealers["SZ01"], confirm="different-1", privacy=""),
+    )
+    page = response.get_data(as_text=True)
     assert "The two passwords differ." in page
     assert "You must accept the privacy notice" in page
-    assert 'id="mobile-error"' in page and 'aria-invalid="true"' in page
     assert count_users(app) == before
 
 
-def test_register_refuses_a_duplicate_mobile_in_chinese_too(client, member, dealers):
+def test_joining_with_a_registered_number_signs_its_owner_in_in_chinese_too(client, member):
     client.get("/lang/zh")
-    response = client.post(
-        "/register", data=register_form(dealers["SZ01"], mobile=member["mobile"])
-    )
-    assert "该手机号已注册" in response.get_data(as_text=True)
+    response = prove(client, member["mobile"])
+    assert response.headers["Location"] == "/"
+    assert "该手机号已有账户" in client.get("/").get_data(as_text=True)
 
 
 def test_login_with_a_wrong_password_says_so(client, member):

@@ -51,6 +51,22 @@ class LiveServer:
     app: object = None  # the served Flask app, for a test module to seed its own data
 
 
+# The app the current module's live server runs: browser helpers read the texts it "sent".
+SERVED: dict[str, object] = {}
+
+
+def sms_code(mobile: str) -> str:
+    """The newest one-time code the served app texted to ``mobile`` (log SMS backend)."""
+    import re
+
+    from app.care.channels import LogSmsBackend
+
+    backend = SERVED["app"].extensions.get("sms_backend")
+    text = backend.last_text(mobile) if isinstance(backend, LogSmsBackend) else None
+    assert text, f"no text was sent to {mobile}"
+    return re.search(r"\b(\d{6})\b", text).group(1)
+
+
 @pytest.fixture(scope="module")
 def live_server(template_db, tmp_path_factory):
     """The app on a copy of the migrated database, with the real clock, served on 127.0.0.1."""
@@ -68,6 +84,7 @@ def live_server(template_db, tmp_path_factory):
         staff_mobile, staff_name = staff.mobile, staff.name
         db.session.commit()
 
+    SERVED["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

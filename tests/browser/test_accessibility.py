@@ -36,8 +36,9 @@ def test_public_pages_are_accessible(new_phone, path):
 def test_a_form_with_errors_is_accessible(new_phone):
     page = new_phone()
     page.goto("/register")
+    page.fill("#mobile", "1234")
     page.click("form button[type=submit]")
-    assert page.locator(".error").count() >= 3
+    assert page.locator(".error").count() >= 1
     assert violations(page) == []
 
 

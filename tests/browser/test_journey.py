@@ -11,6 +11,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import sms_code
 from tests.conftest import PASSWORD
 from tests.factories import valid_vin
 
@@ -18,13 +19,18 @@ DEALER_LABEL = "Dealer SZ01 (SZ01)"
 
 
 def register_owner(page: Page, name: str, mobile: str) -> None:
-    """Join the club through /register and land in the (empty) garage."""
+    """Join the club through /register (the number proved by an SMS code), land in the garage."""
     page.goto("/register")
-    page.fill("#name", name)
     page.fill("#mobile", mobile)
+    page.get_by_role("button", name="Text me a code").click()
+    expect(page.get_by_role("status")).to_contain_text("We sent a code")
+    page.fill("#code", sms_code(mobile))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/register/details")
+    page.fill("#name", name)
+    page.select_option("#dealer_id", label=DEALER_LABEL)
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
-    page.select_option("#dealer_id", label=DEALER_LABEL)
     page.check("#privacy")
     page.get_by_role("button", name="Join").click()
     page.wait_for_url("**/me/vehicles")
