@@ -275,6 +275,21 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/login", "/login", "visitor", 200),
     Route("GET", "/register", "/register", "visitor", 200),
     Route("POST", "/register", "/register", "visitor", 200),
+    Route("GET", "/login/code", "/login/code", "visitor", 200),
+    Route("POST", "/login/code", "/login/code", "visitor", 200),
+    # A signed-in owner may set a password with a code too (they may have none).
+    Route("GET", "/password/forgot", "/password/forgot", "anyone", 200),
+    Route("POST", "/password/forgot", "/password/forgot", "anyone", 200),
+    # Step two needs a fresh proof of the number: without one, back to step one.
+    Route("GET", "/register/details", "/register/details", "anyone", 302),
+    Route("POST", "/register/details", "/register/details", "anyone", 302),
+    Route("GET", "/password/reset", "/password/reset", "anyone", 302),
+    Route("POST", "/password/reset", "/password/reset", "anyone", 302),
+    # Every account of the matrix has a proven number: nothing to prove, back home.
+    Route("GET", "/account/verify-mobile", "/account/verify-mobile", "logged_in", 302),
+    Route("POST", "/account/verify-mobile", "/account/verify-mobile", "logged_in", 302),
+    Route("GET", "/privacy", "/privacy", "anyone", 200),
+    Route("GET", "/privacy/<version>", "/privacy/2026-11", "anyone", 200),
     Route("POST", "/logout", "/logout", "logout", 302),
     Route("GET", "/account/password", "/account/password", "logged_in", 200),
     Route("POST", "/account/password", "/account/password", "logged_in", 200),

@@ -17,11 +17,12 @@ from app.auth import codes, registration
 from app.auth.forms import NewPasswordForm, ProveMobileForm, RegisterDetailsForm
 from app.auth.views import _home_for, bp
 from app.core.clock import utcnow
+from app.core.errors import DomainError
 from app.core.forms import dealer_label
 from app.core.identifiers import mask_mobile, normalize_mobile
 from app.core.permissions import Role
 from app.core.web import call_service
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.members.services import list_dealers
 
 PROOF_TTL = timedelta(minutes=15)
@@ -113,10 +114,8 @@ def _prove(mode: str):
     sent_to = session.get("code_to")
     if form.validate_on_submit():
         if request.form.get("action") == "send":
-            ok, mobile = call_service(
-                form, codes.send_code, form.mobile.data, codes.SIGN_IN, locale=str(get_locale())
-            )
-            if ok:
+            mobile = _send_code(form)
+            if mobile:
                 session["code_to"] = mobile
                 flash(
                     _(
@@ -126,6 +125,7 @@ def _prove(mode: str):
                     "info",
                 )
                 return redirect(request.path)
+            sent_to = session.get("code_to")
         else:
             # The code step stays on screen with its message, whatever the session says.
             sent_to = sent_to or form.mobile.data
@@ -143,6 +143,24 @@ def _prove(mode: str):
         lead=MODES[mode]["lead"](),
         sent_to=sent_to,
     )
+
+
+def _send_code(form) -> str | None:
+    """Text a code to the form's number; the number, or None with the reason on the form.
+
+    A code sent less than a minute ago (from this phone or another) is still good: the owner
+    is taken to the code step with the wait shown, rather than stopped.
+    """
+    try:
+        return codes.send_code(form.mobile.data, codes.SIGN_IN, locale=str(get_locale()))
+    except DomainError as err:
+        db.session.rollback()
+        if err.code == "resend_wait":
+            session["code_to"] = form.mobile.data
+            form.code.errors = [err.message]
+        else:
+            form.mobile.errors = [*form.mobile.errors, err.message]
+        return None
 
 
 def _check_code(form, mobile: str, verify) -> str | None:
@@ -271,7 +289,7 @@ def reset_password():
 def prove_own_mobile():
     """An owner whose number was never proven proves it before using the club."""
     user = current_user._get_current_object()
-    if user.mobile_verified_at is not None:
+    if user.role != Role.MEMBER or user.mobile_verified_at is not None:
         return redirect(_home_for(user))
     form = ProveMobileForm(data={"mobile": user.mobile})
     form.mobile.data = user.mobile

@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 from app.core.clock import SystemClock
 from app.extensions import db
+from tests.browser.texts import SERVED
 from tests.conftest import ON_CI, make_app
 
 HERE = Path(__file__).resolve().parent
@@ -49,22 +50,6 @@ class LiveServer:
     staff_mobile: str
     staff_name: str
     app: object = None  # the served Flask app, for a test module to seed its own data
-
-
-# The app the current module's live server runs: browser helpers read the texts it "sent".
-SERVED: dict[str, object] = {}
-
-
-def sms_code(mobile: str) -> str:
-    """The newest one-time code the served app texted to ``mobile`` (log SMS backend)."""
-    import re
-
-    from app.care.channels import LogSmsBackend
-
-    backend = SERVED["app"].extensions.get("sms_backend")
-    text = backend.last_text(mobile) if isinstance(backend, LogSmsBackend) else None
-    assert text, f"no text was sent to {mobile}"
-    return re.search(r"\b(\d{6})\b", text).group(1)
 
 
 @pytest.fixture(scope="module")

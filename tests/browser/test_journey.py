@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sms_code
+from tests.browser.texts import sms_code
 from tests.conftest import PASSWORD
 from tests.factories import valid_vin
 
