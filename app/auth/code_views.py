@@ -26,8 +26,6 @@ from app.extensions import db, limiter
 from app.members.services import list_dealers
 
 PROOF_TTL = timedelta(minutes=15)
-# Every version of the privacy notice ever accepted stays readable (templates/auth/privacy/).
-PRIVACY_NOTICES = frozenset({"2026-11"})
 
 # Where an owner whose number is not proven yet may still go.
 _OPEN_TO_UNPROVEN = frozenset(
@@ -312,13 +310,22 @@ def prove_own_mobile():
 def privacy_notice(version: str | None = None):
     """The privacy notice owners accept: the current version, or an earlier one by name."""
     version = version or current_app.config["PRIVACY_NOTICE_VERSION"]
-    if version not in PRIVACY_NOTICES:
+    # Every version ever accepted stays readable: one template each in auth/privacy/.
+    versions = sorted(
+        (
+            name.removeprefix("auth/privacy/").removesuffix(".html")
+            for name in current_app.jinja_env.list_templates()
+            if name.startswith("auth/privacy/")
+        ),
+        reverse=True,
+    )
+    if version not in versions:
         abort(404)
     return render_template(
         f"auth/privacy/{version}.html",
         version=version,
         current=version == current_app.config["PRIVACY_NOTICE_VERSION"],
-        versions=sorted(PRIVACY_NOTICES, reverse=True),
+        versions=versions,
     )
 
 

@@ -39,6 +39,12 @@ class ProfileForm(FlaskForm):
         _l("Hobbies"), [Length(max=255)], description=_l("Separate with commas: golf, fishing")
     )
     marketing = BooleanField(_l("Send me club news and offers"))
+    # Each language in its own script, as owners look for it.
+    language = SelectField(
+        _l("Language of pages and messages"),
+        choices=[SelectChoice("zh", "简体中文"), SelectChoice("en", "English")],
+        validate_choice=False,
+    )
 
 
 class VehicleForm(FlaskForm):

@@ -99,11 +99,16 @@ def update_profile(
     home_area: str,
     hobbies: str,
     marketing_opt_in: bool,
+    locale: str | None = None,
     now: datetime | None = None,
 ) -> Member:
-    """Save the owner's profile."""
+    """Save the owner's profile (``locale``: the language of their pages and messages)."""
+    from app.auth.services import set_locale
+
     now = now or utcnow()
     _check_birthday(birthday, now)
+    if locale is not None:
+        set_locale(member.user, locale)
     member.name = name.strip()
     member.user.name = member.name
     member.birthday = birthday

@@ -46,6 +46,7 @@ def profile():
     if not form.is_submitted():
         form.gender.data = member.gender.value if member.gender else ""
         form.marketing.data = member.marketing_opt_in
+        form.language.data = current_user.locale or str(get_locale())
     if form.validate_on_submit():
         ok, _result = call_service(
             form,
@@ -58,6 +59,7 @@ def profile():
             home_area=form.home_area.data or "",
             hobbies=form.hobbies.data or "",
             marketing_opt_in=form.marketing.data,
+            locale=form.language.data,
         )
         if ok:
             flash(_("Profile saved."), "success")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.auth.models import User
@@ -217,3 +218,24 @@ def test_the_language_switch_is_the_owners_choice(app, member_client, member):
     fresh = app.test_client()
     login(fresh, member["mobile"])
     assert 'lang="zh-CN"' in fresh.get("/").get_data(as_text=True)
+
+
+def test_the_profile_sets_the_language_of_pages_and_messages(app, member_client, member):
+    from app.care.services import notify
+
+    response = member_client.post(
+        "/me/profile", data={"name": "Zhang Wei", "gender": "", "language": "zh"}
+    )
+    assert response.status_code == 302
+    assert 'lang="zh-CN"' in member_client.get("/me/profile").get_data(as_text=True)
+    with app.app_context(), app.test_request_context():
+        from app.members.models import Member
+
+        notify(
+            db.session.get(Member, member["id"]),
+            "test",
+            lambda: (_l("Welcome to the owners' club"), _l("Your member card is ready.")),
+            dedupe_key="lang-test",
+        )
+        db.session.commit()
+    assert "欢迎" in member_client.get("/me/inbox").get_data(as_text=True)
