@@ -205,6 +205,21 @@ class FakeAliyunSms:
             )
 
 
+def aliyun_settings(fake: FakeAliyunSms, **changes) -> dict:
+    """The app settings for SMS_BACKEND=aliyun against ``fake``."""
+    return {
+        "SMS_BACKEND": "aliyun",
+        "ALIYUN_SMS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "ALIYUN_SMS_SIGN_NAME": SIGN_NAME,
+        "ALIYUN_SMS_TEMPLATE_CODE": TEMPLATE_CODE,
+        "ALIYUN_SMS_TEMPLATE_NOTICE": TEMPLATE_NOTICE,
+        "ALIYUN_SMS_ENDPOINT": fake.endpoint,
+        "ALIYUN_SMS_PROTOCOL": "http",
+        **changes,
+    }
+
+
 def _handler_for(fake: FakeAliyunSms):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -15,11 +15,11 @@ from app.core.errors import ValidationFailed
 from app.extensions import db
 from tests.care.fake_aliyun import (
     ACCESS_KEY_ID,
-    ACCESS_KEY_SECRET,
     SIGN_NAME,
     TEMPLATE_CODE,
     TEMPLATE_NOTICE,
     FakeAliyunSms,
+    aliyun_settings,
 )
 from tests.care.helpers import make_owner
 from tests.factories import make_dealer, next_mobile
@@ -44,21 +44,6 @@ def fake_aliyun():
     fake = FakeAliyunSms().start()
     yield fake
     fake.stop()
-
-
-def aliyun_settings(fake: FakeAliyunSms, **changes) -> dict:
-    """The app settings for SMS_BACKEND=aliyun against ``fake``."""
-    return {
-        "SMS_BACKEND": "aliyun",
-        "ALIYUN_SMS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "ALIYUN_SMS_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
-        "ALIYUN_SMS_SIGN_NAME": SIGN_NAME,
-        "ALIYUN_SMS_TEMPLATE_CODE": TEMPLATE_CODE,
-        "ALIYUN_SMS_TEMPLATE_NOTICE": TEMPLATE_NOTICE,
-        "ALIYUN_SMS_ENDPOINT": fake.endpoint,
-        "ALIYUN_SMS_PROTOCOL": "http",
-        **changes,
-    }
 
 
 @pytest.fixture
