@@ -136,3 +136,31 @@ def test_a_database_error_does_not_quote_its_values(ctx):
 
     assert mobile not in str(caught.value)
     assert "hidden due to hide_parameters" in str(caught.value)
+
+
+def test_gunicorns_access_log_cuts_set_password_tokens():
+    import runpy
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from tests.conftest import ROOT
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    logger = settings["RedactingLogger"](Config())
+    path = "/account/setup/eyJ1IjoxLCJ2IjoxfQ.awOeIA.WwssBjXBDdYHnicr6HNu92hliMA"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": path,
+        "PATH_INFO": path,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://club.example" + path,
+    }
+    response = SimpleNamespace(status="200 OK", headers=[], sent=10)
+
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, timedelta(seconds=1))
+
+    assert atoms["r"] == "GET /account/setup/… HTTP/1.1"
+    assert atoms["U"] == "/account/setup/…"
+    assert atoms["f"] == "https://club.example/account/setup/…"
