@@ -29,7 +29,9 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'carclub.sqlite'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (logged with the traceback) would quote the
+    # statement's values, mobile numbers and token hashes among them.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     # Ed25519 keys for QR tokens: "kid:base64url(32-byte private key)"; older public keys
     # that still verify: "kid:base64url(public key),kid:...".
     TOKEN_SIGNING_KEY = os.environ.get("TOKEN_SIGNING_KEY")
@@ -93,15 +95,29 @@ class Config:
     DEMO_CHECKOUT = _bool("DEMO_CHECKOUT", True)
     # How long an unpaid place is held before it goes to the next in line.
     PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
-    # Care messages (R8). E-mail by SMTP when SMTP_HOST is set; SMS through a provider
-    # backend ("log" writes them to the log, for development and as the safe default).
+    # Care messages (R8). E-mail by SMTP when SMTP_HOST is set (without it, development only,
+    # e-mails are kept for /dev/messages and not sent); SMS through the provider SMS_BACKEND
+    # names (app/care/channels.py). Production refuses to start without both.
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
     SMTP_USER = os.environ.get("SMTP_USER")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Car Club <club@example.com>")
+    # "log" (development: nothing is sent, texts are kept for /dev/messages), "aliyun", or
+    # "package.module:ClassName".
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    # SMS_BACKEND=aliyun: Alibaba Cloud SMS (dysmsapi). The sign name and both templates are
+    # approved in Aliyun's console: the code template's variable is ${code}, the notice
+    # template's one variable ${content} carries the whole text.
+    ALIYUN_SMS_ACCESS_KEY_ID = os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID")
+    ALIYUN_SMS_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET")
+    ALIYUN_SMS_SIGN_NAME = os.environ.get("ALIYUN_SMS_SIGN_NAME")
+    ALIYUN_SMS_TEMPLATE_CODE = os.environ.get("ALIYUN_SMS_TEMPLATE_CODE")
+    ALIYUN_SMS_TEMPLATE_NOTICE = os.environ.get("ALIYUN_SMS_TEMPLATE_NOTICE")
+    # Another address (tests: a fake Aliyun server on 127.0.0.1, with protocol http).
+    ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+    ALIYUN_SMS_PROTOCOL = os.environ.get("ALIYUN_SMS_PROTOCOL", "https")
     # Service reminders are not sent between these local hours (start-end, e.g. 21-8).
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21-8")
     # Insight segments (R10): days since the last visit for loyal (<=) and lost (>).
@@ -138,8 +154,18 @@ class TestingConfig(Config):
     SMS_CODES_PER_HOUR = 5
 
 
+ALIYUN_SMS_REQUIRED = (
+    "ALIYUN_SMS_ACCESS_KEY_ID",
+    "ALIYUN_SMS_ACCESS_KEY_SECRET",
+    "ALIYUN_SMS_SIGN_NAME",
+    "ALIYUN_SMS_TEMPLATE_CODE",
+    "ALIYUN_SMS_TEMPLATE_NOTICE",
+)
+
+
 class ProductionConfig(Config):
-    """Production: refuses to start without a secret key, a database URL and signing keys."""
+    """Production: refuses to start without a secret key, a database URL, signing keys, an
+    SMTP server and a real SMS provider."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     GENERATE_TOKEN_KEYS = False
@@ -163,6 +189,14 @@ class ProductionConfig(Config):
             for name in ("SECRET_KEY", "TOKEN_SIGNING_KEY", "DATABASE_URL")
             if not os.environ.get(name)
         ]
+        # The log channels send nothing: codes and invitations would never reach owners.
+        if not os.environ.get("SMTP_HOST"):
+            missing.append("SMTP_HOST (the log mailer is for development only)")
+        sms = (os.environ.get("SMS_BACKEND") or "log").strip()
+        if sms == "log":
+            missing.append("SMS_BACKEND (a provider such as aliyun; 'log' is for development only)")
+        elif sms == "aliyun":
+            missing += [name for name in ALIYUN_SMS_REQUIRED if not os.environ.get(name)]
         if missing:
             raise RuntimeError("Missing required environment variables: " + ", ".join(missing))
 

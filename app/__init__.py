@@ -145,6 +145,12 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
 
+    if app.config.get("DEV_MESSAGES_PAGE"):
+        # Development only: the codes and links the log channels took (a 404 elsewhere).
+        from app.care.dev_views import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+
     from app.api.views import bp as api_bp
 
     # Dealer systems authenticate with an API key, not a session: no CSRF token to check.

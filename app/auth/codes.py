@@ -85,7 +85,8 @@ def send_code(
     """Send a new code for ``purpose`` to the number; return the normalised number."""
     from app.care.channels import DeliveryError, sms_backend
 
-    assert purpose in PURPOSES
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown code purpose: {purpose!r}")
     now = now or utcnow()
     mobile = require_mobile(raw_mobile)
     latest = _latest(mobile, purpose)
@@ -139,7 +140,8 @@ def verify_code(raw_mobile: str, purpose: str, code: str, *, now: datetime | Non
     A wrong try is committed before the error is raised (the request itself rolls back), so
     the fifth wrong try kills the code whatever the caller does next.
     """
-    assert purpose in PURPOSES
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown code purpose: {purpose!r}")
     now = now or utcnow()
     mobile = require_mobile(raw_mobile)
     code = (code or "").strip()

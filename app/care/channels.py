@@ -1,15 +1,29 @@
-"""Delivery channels of the outbox: e-mail by SMTP, SMS through a pluggable provider.
+"""Delivery channels of the outbox: e-mail by SMTP, SMS through a provider.
 
 A channel either returns (the provider accepted the message) or raises ``DeliveryError``;
 ``permanent`` errors (a refused address) are not retried, the others are, with back-off.
 
-E-mail goes through ``smtplib`` when SMTP_HOST is set (SMTP_PORT, SMTP_STARTTLS, SMTP_USER,
-SMTP_PASSWORD, MAIL_FROM), and to the log otherwise. SMS goes to the backend SMS_BACKEND
-names: ``log`` (the default: the text is written to the log, nothing leaves the machine) or
-``package.module:ClassName`` for a real provider, a class taking the app config and having
-``send(mobile, text, *, reference)``. ``reference`` is the outbox message's unique key:
-providers that accept a client reference (Aliyun ``OutId``, Tencent ``SessionContext``) can use
-it to refuse a duplicate.
+E-mail. ``SmtpMailer`` when SMTP_HOST is set (SMTP_PORT, SMTP_STARTTLS, SMTP_USER,
+SMTP_PASSWORD, MAIL_FROM). Without it, ``LogMailer`` (development): nothing is sent, the last
+e-mails are kept in memory for the development page (/dev/messages).
+
+SMS, the backend SMS_BACKEND names:
+
+- ``log`` (the default; development and tests): ``LogSmsBackend`` sends nothing and keeps the
+  last texts in memory for the development page.
+- ``aliyun``: ``AliyunSmsBackend`` (app/care/sms_aliyun.py), Alibaba Cloud SMS on its official
+  SDK, configured by the ALIYUN_SMS_* settings.
+- ``package.module:ClassName``: another provider, a class taking the app config and having
+  ``send(mobile, text, *, reference, template="notice", params=None)`` (``SmsBackend``).
+
+``reference`` is the outbox message's unique key (``code-<id>`` for a sign-in code): providers
+that accept a client reference (Aliyun ``OutId``, Tencent ``SessionContext``) carry it, so a
+receipt names the message. Production refuses to start with the log backend or the log mailer
+(config.py, ``ProductionConfig.check``).
+
+Logs. A text may hold a sign-in code, an e-mail a set-password link: no channel logs a body, a
+code, a link or a full number or address, only the masked recipient, the reference and the
+provider's answer.
 """
 
 import importlib
@@ -18,11 +32,11 @@ import smtplib
 from collections import deque
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flask import current_app
 
-from app.core.identifiers import mask_mobile
+from app.core.identifiers import mask_email, mask_mobile
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +49,15 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class SentEmail(NamedTuple):
+    """An e-mail the log mailer took."""
+
+    to: str
+    subject: str
+    body: str
+    reference: str
 
 
 class Mailer(Protocol):
@@ -96,8 +119,10 @@ class SmtpMailer:
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as err:
             codes = [code for code, _reply in err.recipients.values()]
+            # Not the address itself: the error ends up in the outbox and maybe the log.
             raise DeliveryError(
-                f"recipient refused: {err.recipients}", permanent=all(c >= 500 for c in codes)
+                f"recipient refused: SMTP {', '.join(map(str, codes))}",
+                permanent=all(c >= 500 for c in codes),
             ) from err
         except smtplib.SMTPAuthenticationError as err:
             # A configuration problem, not this message's: retry once the login is fixed.
@@ -112,11 +137,24 @@ class SmtpMailer:
 
 
 class LogMailer:
-    """Without SMTP_HOST (development): the e-mail is written to the log."""
+    """Without SMTP_HOST (development): nothing is sent; the last e-mails are kept in memory.
+
+    The log gets the masked address and the reference only: an e-mail may hold a link that
+    signs its reader in (an invitation's set-password link).
+    """
+
+    def __init__(self, keep: int = 50) -> None:
+        self.sent: deque[SentEmail] = deque(maxlen=keep)
 
     def send(self, to: str, subject: str, body: str, *, reference: str) -> None:
-        """Log the message."""
-        log.info("E-mail to %s (%s): %s\n%s", to, reference, subject, body)
+        """Keep the message for the development page; log that it was taken."""
+        self.sent.appendleft(SentEmail(to, subject, body, reference))
+        log.info(
+            "E-mail to %s (%s): %d characters, not sent (no SMTP_HOST)",
+            mask_email(to),
+            reference,
+            len(body),
+        )
 
 
 class LogSmsBackend:
@@ -152,10 +190,16 @@ class LogSmsBackend:
         return next((text for to, text, _ref in self.sent if to == mobile), None)
 
 
+# SMS_BACKEND values that name a backend shipped here.
+SMS_BACKENDS = {"aliyun": "app.care.sms_aliyun:AliyunSmsBackend"}
+
+
 def _load_backend(spec: str, config):
-    module_name, _, class_name = spec.partition(":")
+    module_name, _, class_name = SMS_BACKENDS.get(spec, spec).partition(":")
     if not class_name:
-        raise RuntimeError(f"SMS_BACKEND must be 'log' or 'package.module:ClassName': {spec!r}")
+        raise RuntimeError(
+            f"SMS_BACKEND must be 'log', 'aliyun' or 'package.module:ClassName': {spec!r}"
+        )
     return getattr(importlib.import_module(module_name), class_name)(config)
 
 
@@ -164,14 +208,17 @@ def mailer() -> Mailer:
     app = current_app
     if "care_mailer" in app.extensions:
         return app.extensions["care_mailer"]
-    return SmtpMailer(app.config) if app.config.get("SMTP_HOST") else LogMailer()
+    if app.config.get("SMTP_HOST"):
+        return SmtpMailer(app.config)
+    # One per app, so that the development page sees what earlier requests queued.
+    return app.extensions.setdefault("log_mailer", LogMailer())
 
 
 def sms_backend() -> SmsBackend:
     """The SMS provider of the current app (``app.extensions['sms_backend']`` if set)."""
     app = current_app
     if "sms_backend" not in app.extensions:
-        spec = app.config.get("SMS_BACKEND") or "log"
+        spec = (app.config.get("SMS_BACKEND") or "log").strip()
         app.extensions["sms_backend"] = (
             LogSmsBackend(app.config) if spec == "log" else _load_backend(spec, app.config)
         )

@@ -23,6 +23,12 @@ def mask_mobile(mobile: str) -> str:
     return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else "****"
 
 
+def mask_email(address: str) -> str:
+    """z***@example.com: enough to tell addresses apart in a log, not to write to one."""
+    local, at, domain = (address or "").rpartition("@")
+    return f"{local[:1]}***@{domain}" if at and local else "***"
+
+
 # ISO 3779 / GB 16735 VIN check digit (position 9).
 _VIN_VALUES = {
     **{str(d): d for d in range(10)},

@@ -177,15 +177,19 @@ def test_only_due_messages_are_claimed_each_once(owner, clock):
 # ------------------------------------------------------------------------------------- SMS
 
 
-def test_the_log_backend_records_one_sms(owner, caplog):
+def test_the_log_backend_keeps_one_sms_and_logs_no_text(owner, app, caplog):
     (message,) = _queue(owner, channels=("sms",))
     with caplog.at_level(logging.INFO, logger="app.care.channels"):
         assert send_due().sent == 1
         assert send_due().sent == 0
     (record,) = [r for r in caplog.records if r.getMessage().startswith("SMS to")]
     masked = f"{owner.mobile[:3]}****{owner.mobile[-4:]}"
-    assert record.getMessage() == f"SMS to {masked} (test:1:sms): Maintenance due Book a visit."
-    assert owner.mobile not in caplog.text
+    assert record.getMessage() == (
+        f"SMS to {masked} (test:1:sms): 29 characters, not sent (log backend)"
+    )
+    assert owner.mobile not in caplog.text and "Book a visit" not in caplog.text
+    backend = app.extensions["sms_backend"]
+    assert list(backend.sent) == [(owner.mobile, "Maintenance due Book a visit.", "test:1:sms")]
     assert _status(message.id).status == "sent"
 
 

@@ -108,6 +108,64 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch):
         create_app(ProductionConfig)
 
 
+PRODUCTION_ENV = {
+    "SECRET_KEY": "production-test-secret",
+    "TOKEN_SIGNING_KEY": "1:not-read-by-the-check",
+    "DATABASE_URL": "sqlite://",
+    "SMTP_HOST": "smtp.example.com",
+    "SMS_BACKEND": "aliyun",
+    "ALIYUN_SMS_ACCESS_KEY_ID": "LTAI-x",
+    "ALIYUN_SMS_ACCESS_KEY_SECRET": "secret",
+    "ALIYUN_SMS_SIGN_NAME": "车友会",
+    "ALIYUN_SMS_TEMPLATE_CODE": "SMS_1",
+    "ALIYUN_SMS_TEMPLATE_NOTICE": "SMS_2",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    """Everything production needs in the environment; tests take pieces away."""
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_production_starts_with_smtp_and_a_real_sms_provider(production_env):
+    ProductionConfig.check()
+
+
+@pytest.mark.parametrize("backend", [None, "", "log", " log "])
+def test_production_refuses_the_log_sms_backend(production_env, backend):
+    if backend is None:
+        production_env.delenv("SMS_BACKEND")
+    else:
+        production_env.setenv("SMS_BACKEND", backend)
+    with pytest.raises(RuntimeError, match="Missing required environment variables: SMS_BACKEND"):
+        ProductionConfig.check()
+
+
+def test_production_refuses_the_log_mailer(production_env):
+    production_env.delenv("SMTP_HOST")
+    with pytest.raises(RuntimeError, match="Missing required environment variables: SMTP_HOST"):
+        create_app(ProductionConfig)
+
+
+def test_production_names_the_missing_aliyun_settings(production_env):
+    production_env.delenv("ALIYUN_SMS_ACCESS_KEY_SECRET")
+    production_env.setenv("ALIYUN_SMS_TEMPLATE_NOTICE", "")
+    with pytest.raises(RuntimeError) as caught:
+        ProductionConfig.check()
+    assert str(caught.value) == (
+        "Missing required environment variables: "
+        "ALIYUN_SMS_ACCESS_KEY_SECRET, ALIYUN_SMS_TEMPLATE_NOTICE"
+    )
+
+
+def test_production_accepts_another_provider_class(production_env):
+    production_env.setenv("SMS_BACKEND", "tests.care.conftest:RecordingSms")
+    ProductionConfig.check()
+
+
 def test_a_durable_audit_entry_survives_the_failed_requests_rollback(app, client):
     from flask import abort
 

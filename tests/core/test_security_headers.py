@@ -132,6 +132,8 @@ def production_app(template_db, tmp_path, monkeypatch):
         "SECRET_KEY": "production-test-secret",
         "TOKEN_SIGNING_KEY": signing_key,
         "DATABASE_URL": url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMS_BACKEND": "tests.care.conftest:RecordingSms",
     }.items():
         monkeypatch.setenv(name, value)
     # The class read the environment when config.py was imported: give it the same values.
@@ -141,6 +143,8 @@ def production_app(template_db, tmp_path, monkeypatch):
         TOKEN_SIGNING_KEY=signing_key,
         SQLALCHEMY_DATABASE_URI=url,
         RATELIMIT_STORAGE_URI="memory://",
+        SMTP_HOST="127.0.0.1",
+        SMS_BACKEND="tests.care.conftest:RecordingSms",
     )
     app.test_client_class = CSRFClient
     yield app
