@@ -2,20 +2,20 @@
 differently; staff of the owner's dealer keep the stored name or take the DMS's, once."""
 
 from datetime import timedelta
+from html import unescape
 
 from sqlalchemy import select
 
+from app.auth.services import register_member
 from app.core.audit import AuditEntry
 from app.core.clock import utcnow
 from app.extensions import db
 from app.members.models import Member, NameMismatch
 from app.members.name_checks import flag_name_mismatch
-from tests.factories import make_member, make_vehicle
+from tests.factories import make_member, make_vehicle, next_mobile
 
 
 def _text(response) -> str:
-    from html import unescape
-
     return unescape(response.get_data(as_text=True))
 
 
@@ -148,3 +148,15 @@ def test_the_queue_in_chinese(seeded, dealers, staff_factory):
     assert "这条姓名核对已处理过。" in again
     desk = _text(staff.get("/admin/"))
     assert "姓名核对" in desk
+
+
+def test_the_member_page_says_when_a_mobile_is_not_proven(seeded, dealers, staff_factory):
+    with seeded():
+        proven = make_member(dealers["SZ01"], name="Zhang Wei").id
+        waiting = register_member(
+            mobile=next_mobile(), password=None, name="Chen Jie", dealer_id=dealers["SZ01"]
+        ).member.id
+    staff = staff_factory("sales_consultant", "SZ01")
+    notice = "Not proven by SMS code yet"
+    assert notice in _text(staff.get(f"/admin/members/{waiting}"))
+    assert notice not in _text(staff.get(f"/admin/members/{proven}"))
