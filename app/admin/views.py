@@ -9,12 +9,13 @@ from app.cards import services as cards
 from app.cards.forms import ScanForm
 from app.core.audit import audit_query
 from app.core.errors import NotFound
-from app.core.permissions import Role, permission_required
+from app.core.permissions import Role, has_permission, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.members import services as members
 from app.members.models import Colour, TransferStatus
+from app.members.name_checks import count_open_name_checks
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,7 +31,15 @@ def _member_or_404(member_id: int):
 @permission_required("members.view")
 def dashboard():
     """The staff member's desk."""
-    return render_template("admin/dashboard.html", member_count=members.count_members(current_user))
+    return render_template(
+        "admin/dashboard.html",
+        member_count=members.count_members(current_user),
+        name_checks=(
+            count_open_name_checks(current_user)
+            if has_permission(current_user, "members.name_checks")
+            else 0
+        ),
+    )
 
 
 @bp.get("/members")
@@ -207,4 +216,4 @@ def audit():
 
 
 # Further staff screens register their routes on this blueprint.
-from app.admin import insight_views, loyalty_views  # noqa: E402, F401
+from app.admin import insight_views, loyalty_views, name_check_views  # noqa: E402, F401

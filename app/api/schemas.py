@@ -169,6 +169,23 @@ class DeliveryRecordedSchema(Schema):
     member_id = fields.Integer(required=True)
     card_number = fields.String(required=True, metadata={"example": "8123456789012345"})
     vehicle_id = fields.Integer(required=True)
+    owner_status = fields.String(
+        required=True,
+        metadata={
+            "enum": ["proven", "waiting_for_proof"],
+            "description": "`proven`: the car joined the garage of the owner who proved this "
+            "mobile number with an SMS code. `waiting_for_proof`: nobody has proved the number "
+            "yet; the car (and the points its visits earn) waits on the number's account for "
+            "whoever proves it, and the number was invited to.",
+        },
+    )
+    name_mismatch = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when `customer.name` differs from the proven owner's name: the "
+            "owner's name was kept and the dealer's staff were asked to check it."
+        },
+    )
 
 
 class VisitRecordedSchema(Schema):

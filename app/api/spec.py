@@ -22,6 +22,11 @@ Every error answers `{"error": {"code", "message", "fields"?}}`; `fields` maps a
 body (dotted for nested ones, e.g. `customer.mobile`) to its messages. Messages follow the
 `Accept-Language` header (`en` or `zh`). Recording calls are idempotent: replaying a delivery
 (same VIN), a visit (same `ro_number`) or a refund changes nothing and answers 200.
+
+A delivery attaches a car to an owner only once someone proved the customer's mobile number
+with an SMS code; until then the car (and the points of its visits) waits on the number's
+account for whoever proves it (`owner_status`). A customer name that differs from the proven
+owner's is kept for the dealer's staff to check, never written over (`name_mismatch`).
 """
 
 ERROR_RESPONSES = {

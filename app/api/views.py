@@ -124,8 +124,12 @@ def record_delivery():
       tags: [DMS]
       summary: Record a delivered car
       description: >
-        The owner is matched by mobile number or enrolled (with an in-app invitation to set a
-        password); the car joins their garage with `purchased_on` = `delivered_on`. Replaying
+        The owner is matched by mobile number or enrolled; the car joins their garage with
+        `purchased_on` = `delivered_on`. A car attaches to an owner only once someone proved
+        the mobile number with an SMS code: until then it waits on the number's account
+        (`owner_status`: `waiting_for_proof`) and the number is invited (SMS and in-app) to
+        join with a code. A `customer.name` that differs from a proven owner's name never
+        overwrites it: it is flagged for the dealer's staff (`name_mismatch`: true). Replaying
         the same VIN answers 200 with the same ids and changes nothing. A VIN already
         registered to an owner of another dealer, or a customer of another dealer's chapter,
         is a conflict.
@@ -167,6 +171,8 @@ def record_delivery():
             "member_id": result.member.id,
             "card_number": result.card.number,
             "vehicle_id": result.vehicle.id,
+            "owner_status": result.owner_status,
+            "name_mismatch": result.name_mismatch,
         }
     )
     return body, 201 if result.created else 200

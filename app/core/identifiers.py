@@ -29,6 +29,13 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if at and local else "***"
 
 
+def mask_plate(plate: str | None) -> str:
+    """粤B1**45: enough for staff to recognise a car in a list, not to look it up."""
+    if not plate:
+        return ""
+    return f"{plate[:3]}{'*' * (len(plate) - 5)}{plate[-2:]}" if len(plate) >= 7 else "****"
+
+
 # ISO 3779 / GB 16735 VIN check digit (position 9).
 _VIN_VALUES = {
     **{str(d): d for d in range(10)},

@@ -64,6 +64,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             Role.HQ_ADMIN,
         }
     ),
+    # Name checks (R12): a delivery named a proven owner differently; the staff who record
+    # deliveries (they met the buyer) and HQ keep the stored name or take the DMS's.
+    "members.name_checks": frozenset(
+        {Role.SALES_CONSULTANT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}
+    ),
     "audit.view": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "tiers.edit": frozenset({Role.HQ_ADMIN}),
     "colours.manage": frozenset({Role.HQ_ADMIN}),

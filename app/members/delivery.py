@@ -1,7 +1,11 @@
-"""Deliveries pushed by a dealer's DMS: enrol the owner at delivery (R1, seed 004).
+"""Deliveries pushed by a dealer's DMS: enrol the owner at delivery (R1, seed 004, R12).
 
-The owner is matched by mobile number or enrolled with an invitation to set a password; the
-car joins their garage. Replaying a delivery (same VIN) changes nothing.
+The car joins the garage of the account its buyer's mobile number belongs to, or of a new one.
+An account whose mobile nobody has proved with an SMS code (one the DMS enrolled, or one made
+without a code) is a waiting place that nobody controls: the car and its points wait there for
+whoever proves the mobile, and the number is invited to do so. A proven owner's name is never
+overwritten by the DMS's: a different one is flagged for staff. Replaying a delivery (same VIN)
+changes nothing.
 """
 
 from dataclasses import dataclass
@@ -12,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.auth.models import User
-from app.auth.services import get_user_by_mobile, invitation_token, register_member
+from app.auth.services import get_user_by_mobile, register_member
 from app.cards.models import MemberCard
 from app.cards.services import active_card
 from app.core.audit import record_audit
@@ -20,8 +24,13 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.identifiers import normalize_mobile, normalize_plate, normalize_vin
 from app.extensions import db
-from app.members.models import Colour, Member, Transmission, Vehicle
+from app.members.models import Colour, Member, NameMismatch, Transmission, Vehicle
+from app.members.name_checks import flag_name_mismatch, open_name_check
 from app.members.services import VehicleData, add_vehicle, plate_error, vin_error
+
+# What the response tells the dealer's system about the account the car went to.
+PROVEN = "proven"
+WAITING_FOR_PROOF = "waiting_for_proof"
 
 # Service field names → the delivery's field names, for error messages.
 _VEHICLE_FIELDS = {
@@ -57,12 +66,19 @@ class DeliveryVehicle:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """The owner, their active card and the car; ``created`` False when it was a replay."""
+    """The owner, their active card and the car; ``created`` False when it was a replay.
+
+    ``owner_status`` is ``proven`` when someone proved the account's mobile with an SMS code,
+    ``waiting_for_proof`` while the car waits there for whoever proves it; ``name_mismatch``
+    says the DMS named the buyer differently from the proven owner (staff check it).
+    """
 
     member: Member
     card: MemberCard
     vehicle: Vehicle
     created: bool
+    owner_status: str = PROVEN
+    name_mismatch: bool = False
 
 
 def find_colour(text: str) -> Colour | None:
@@ -121,7 +137,23 @@ def _replay(vehicle: Vehicle, dealer_id: int, mobile: str) -> DeliveryResult:
             _l("A car with this VIN is already registered to another owner."),
             field="vehicle.vin",
         )
-    return DeliveryResult(member, active_card(member), vehicle, created=False)
+    return DeliveryResult(
+        member,
+        active_card(member),
+        vehicle,
+        created=False,
+        owner_status=_owner_status(member.user),
+        name_mismatch=open_name_check(member, vehicle) is not None,
+    )
+
+
+def _owner_status(user: User) -> str:
+    return PROVEN if user.mobile_verified_at is not None else WAITING_FOR_PROOF
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names equal but for spacing and (Latin) letter case."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _matched_member(user: User, dealer_id: int, customer: DeliveryCustomer) -> Member:
@@ -145,22 +177,30 @@ def _matched_member(user: User, dealer_id: int, customer: DeliveryCustomer) -> M
     return member
 
 
-def _invite(user: User, now: datetime) -> None:
+def _invite(member: Member, car: Vehicle, now: datetime) -> None:
+    """Tell the number the car waits for it: whoever proves the mobile by code gets it.
+
+    No name in the text (an unproven account's name may be anyone's) and no link that signs in:
+    the register page sends the code. Once per account and car, so a replay sends nothing.
+    """
     from app.care.services import notify
 
-    link = url_for("auth.accept_invitation", token=invitation_token(user), _external=True)
+    link = url_for("auth.register", _external=True)
     notify(
-        user.member,
+        member,
         "invitation",
         lambda: (
-            _l("Welcome to the owners' club"),
+            _l("Your car is waiting in the owners' club"),
             _l(
-                "Your dealer enrolled you in the club when you took delivery of your car. "
-                "Set your password within 30 days to log in: %(link)s",
+                "Your dealer %(dealer)s recorded the delivery of your %(model)s. To join the "
+                "owners' club or sign in, open %(link)s and enter this mobile number: we send "
+                "you a code by SMS.",
+                dealer=member.dealer.name,
+                model=car.model,
                 link=link,
             ),
         ),
-        dedupe_key=f"invitation:{user.id}:{user.session_version}",
+        dedupe_key=f"invitation:{member.user_id}:{car.id}",
         now=now,
     )
 
@@ -174,7 +214,6 @@ def _enrol(dealer_id: int, customer: DeliveryCustomer, mobile: str, now: datetim
     member.occupation = customer.employer.strip()
     member.home_area = customer.home_area.strip()
     db.session.flush()
-    _invite(user, now)
     return member
 
 
@@ -241,6 +280,7 @@ def record_delivery(
     except DomainError as err:
         err.field = _VEHICLE_FIELDS.get(err.field, err.field)
         raise
+    status = _owner_status(member.user)
     record_audit(
         actor,
         "delivery.recorded",
@@ -249,13 +289,26 @@ def record_delivery(
         details={
             "member_id": member.id,
             "member_enrolled": invited,
+            "waiting_for_proof": status == WAITING_FOR_PROOF,
             "sales_consultant": sales_consultant.strip(),
             "source": source,
         },
         now=now,
     )
+    mismatch: NameMismatch | None = None
+    if status == WAITING_FOR_PROOF:
+        _invite(member, car, now)
+    elif not _same_name(member.name, customer.name):
+        mismatch = flag_name_mismatch(actor, member, car, dms_name=customer.name, now=now)
     # A friend registered by a referrer before this purchase: the referral moves on.
     from app.referrals.services import link_purchase
 
     link_purchase(mobile, member, car, now=now)
-    return DeliveryResult(member, active_card(member), car, created=True)
+    return DeliveryResult(
+        member,
+        active_card(member),
+        car,
+        created=True,
+        owner_status=status,
+        name_mismatch=mismatch is not None,
+    )

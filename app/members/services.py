@@ -125,6 +125,17 @@ def update_profile(
     return member
 
 
+def rename_member(member: Member, name: str) -> Member:
+    """Change the owner's name (staff taking the name a delivery gave)."""
+    name = " ".join(name.split())
+    if not name or len(name) > 64:
+        raise ValidationFailed(_l("Enter a name of up to 64 characters."), field="name")
+    member.name = name
+    member.user.name = name
+    db.session.flush()
+    return member
+
+
 # ---------------------------------------------------------------------------- colours
 
 

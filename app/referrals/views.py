@@ -15,7 +15,12 @@ from app.core.identifiers import normalize_mobile
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service
 from app.extensions import db
-from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
+from app.members.delivery import (
+    WAITING_FOR_PROOF,
+    DeliveryCustomer,
+    DeliveryVehicle,
+    record_delivery,
+)
 from app.members.models import Member, Transmission
 from app.members.services import active_colours, get_member_for_staff
 from app.referrals import presenters
@@ -265,6 +270,29 @@ def admin_prospect():
     return render_template("referrals/admin_prospect.html", form=form)
 
 
+def _delivery_message(result) -> str:
+    """What staff are told of a recorded delivery: where the car went (R12)."""
+    if result.owner_status == WAITING_FOR_PROOF:
+        # The account's name may be anyone's until the mobile is proven: not shown.
+        return _(
+            "Delivery recorded: the %(model)s waits in the club for the buyer, who joins with "
+            "a code sent to their mobile number (an invitation is on its way).",
+            model=result.vehicle.model,
+        )
+    if result.name_mismatch:
+        return _(
+            "Delivery recorded: the %(model)s joined the garage of %(name)s, who owns this "
+            "mobile number. The name you gave differs and is on the name checks list.",
+            name=result.member.name,
+            model=result.vehicle.model,
+        )
+    return _(
+        "Delivery recorded: %(name)s's %(model)s is in the club.",
+        name=result.member.name,
+        model=result.vehicle.model,
+    )
+
+
 @bp.route("/admin/deliveries", methods=["GET", "POST"])
 @permission_required("deliveries.record")
 def admin_delivery():
@@ -300,14 +328,7 @@ def admin_delivery():
         )
         if ok:
             if result.created:
-                flash(
-                    _(
-                        "Delivery recorded: %(name)s's %(model)s is in the club.",
-                        name=result.member.name,
-                        model=result.vehicle.model,
-                    ),
-                    "success",
-                )
+                flash(_delivery_message(result), "success")
             else:
                 flash(_("This delivery was already recorded; nothing changed."), "info")
             return redirect(url_for("referrals.admin_delivery"))

@@ -10,6 +10,7 @@ from tests.admin import (
     routes_grading,
     routes_hq,
     routes_insight,
+    routes_name_checks,
     routes_partners,
 )
 
@@ -23,6 +24,7 @@ PARTS = (
     routes_hq,
     routes_campaign_lists,
     routes_campaign_results,
+    routes_name_checks,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

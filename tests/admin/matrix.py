@@ -60,6 +60,9 @@ HOLDERS = {
     "members.view": EVERY_STAFF,
     "cards.scan": EVERY_STAFF,
     "members.reveal_mobile": EVERY_STAFF - {"event_staff"},
+    "members.name_checks": frozenset(
+        {"sales_consultant", "showroom_manager", "dealer_admin", "hq_admin"}
+    ),
     "audit.view": frozenset({"dealer_admin", "hq_admin"}),
     "tiers.edit": frozenset({"hq_admin"}),
     "colours.manage": frozenset({"hq_admin"}),

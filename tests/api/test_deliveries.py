@@ -1,6 +1,5 @@
 """POST /api/v1/dms/deliveries: enrol or match the owner by mobile, add the car, once."""
 
-import re
 from datetime import date, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from app.core.audit import AuditEntry
 from app.extensions import db
 from app.members.models import Member, Transmission, Vehicle
 from tests.api.conftest import assert_error
-from tests.conftest import PASSWORD, login
 from tests.factories import make_staff, next_mobile, valid_vin
 
 
@@ -60,7 +58,15 @@ def test_a_new_owner_is_enrolled_with_card_car_and_invitation(app, api, dealers)
     response = api.post("/dms/deliveries", body)
     assert response.status_code == 201, response.get_json()
     data = response.get_json()
-    assert set(data) == {"member_id", "card_number", "vehicle_id"}
+    assert set(data) == {
+        "member_id",
+        "card_number",
+        "vehicle_id",
+        "owner_status",
+        "name_mismatch",
+    }
+    # A new number: nobody has proved it yet, so the car waits for whoever does.
+    assert data["owner_status"] == "waiting_for_proof" and data["name_mismatch"] is False
     with app.app_context():
         member = db.session.get(Member, data["member_id"])
         assert member.dealer_id == dealers["SZ01"]
@@ -80,11 +86,14 @@ def test_a_new_owner_is_enrolled_with_card_car_and_invitation(app, api, dealers)
             select(Notification).where(Notification.member_id == member.id)
         )
         assert invitation.kind == "invitation"
-        assert "/account/setup/" in invitation.body
+        assert "http://localhost/register" in invitation.body
+        assert "/account/setup/" not in invitation.body
         audit = db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "delivery.recorded")
         )
         assert audit.details["sales_consultant"] == "Wang Fang"
+        assert audit.details["member_enrolled"] is True
+        assert audit.details["waiting_for_proof"] is True
         assert audit.dealer_id == dealers["SZ01"]
 
 
@@ -106,6 +115,7 @@ def test_an_existing_owner_is_matched_by_mobile_and_gets_the_car(app, api, membe
     response = api.post("/dms/deliveries", body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["member_id"] == member["id"]
+    assert response.get_json()["owner_status"] == "proven"
     after = counts(app)
     assert after["Member"] == before["Member"] and after["User"] == before["User"]
     assert after["Vehicle"] == before["Vehicle"] + 1
@@ -202,69 +212,6 @@ def test_missing_fields_are_all_named(api):
 def test_the_colour_may_be_a_code_or_a_name_in_any_case(api):
     for colour in ("BLACK", "Black", "黑色", "black"):
         assert api.post("/dms/deliveries", delivery(vehicle={"colour": colour})).status_code == 201
-
-
-# ------------------------------------------------------------------------------ invitation
-
-
-def invitation_link(app, member_id: int) -> str:
-    with app.app_context():
-        body = db.session.scalar(
-            select(Notification.body).where(
-                Notification.member_id == member_id, Notification.kind == "invitation"
-            )
-        )
-    return re.search(r"https?://\S+?/account/setup/[\w.\-]+", body).group(0)
-
-
-def test_the_invitation_link_sets_a_password_then_the_owner_logs_in(app, api, client):
-    body = delivery()
-    member_id = api.post("/dms/deliveries", body).get_json()["member_id"]
-    path = "/account/setup/" + invitation_link(app, member_id).rsplit("/", 1)[1]
-    mobile = body["customer"]["mobile"]
-    # Before accepting, no password works.
-    assert client.post("/login", data={"mobile": mobile, "password": "!"}).status_code == 200
-
-    page = client.get(path)
-    assert page.status_code == 200 and "Chen Jie" in page.get_data(as_text=True)
-    refused = client.post(path, data={"password": "short", "confirm": "short", "privacy": "y"})
-    assert refused.status_code == 200
-    response = client.post(
-        path, data={"password": PASSWORD, "confirm": PASSWORD, "privacy": "y", "marketing": "y"}
-    )
-    assert response.status_code == 302 and response.headers["Location"] == "/login"
-    login(client, mobile)
-    assert client.get("/").status_code == 200
-    with app.app_context():
-        owner = db.session.get(Member, member_id)
-        assert owner.marketing_opt_in is True
-
-    # The link works once.
-    other = app.test_client()
-    assert other.get(path).status_code == 410
-
-
-def test_the_invitation_expires_after_30_days(app, api, client, clock):
-    member_id = api.post("/dms/deliveries", delivery()).get_json()["member_id"]
-    path = "/account/setup/" + invitation_link(app, member_id).rsplit("/", 1)[1]
-    clock.advance(days=30, minutes=1)
-    response = client.post(path, data={"password": PASSWORD, "confirm": PASSWORD, "privacy": "y"})
-    assert response.status_code == 410
-    assert "expired" in response.get_data(as_text=True)
-
-
-def test_a_forged_invitation_is_refused(client):
-    assert client.get("/account/setup/not-a-token").status_code == 410
-    assert client.get("/account/setup/" + "x" * 20 + "." + "y" * 10).status_code == 410
-
-
-def test_the_invitation_page_does_not_accept_the_password_without_privacy_consent(app, api, client):
-    member_id = api.post("/dms/deliveries", delivery()).get_json()["member_id"]
-    path = "/account/setup/" + invitation_link(app, member_id).rsplit("/", 1)[1]
-    response = client.post(path, data={"password": PASSWORD, "confirm": PASSWORD})
-    assert response.status_code == 200
-    with app.app_context():
-        assert db.session.get(Member, member_id).user.password_hash == "!"
 
 
 def test_a_delivery_of_yesterday_is_fine(api, clock):
