@@ -11,7 +11,8 @@ from app.extensions import db
 from app.loyalty.services import account_for
 from app.members.models import Member, NameMismatch, Vehicle
 from tests.api.test_deliveries import delivery
-from tests.conftest import PASSWORD
+from tests.auth.flows import details_form, prove
+from tests.conftest import PASSWORD, login
 from tests.factories import next_mobile
 
 IMPOSTOR_MOBILE = "13900007777"
@@ -159,6 +160,28 @@ def test_an_impostors_unproven_account_only_holds_the_car_and_points_for_the_pro
     assert name_checks(app) == []
     (entry,) = audits(app, "delivery.recorded")
     assert entry.details["waiting_for_proof"] is True
+
+    # The attacker's password opens nothing but the page asking to prove the number.
+    attacker = app.test_client()
+    login(attacker, IMPOSTOR_MOBILE)
+    assert attacker.get("/me/vehicles").headers["Location"].endswith("/account/verify-mobile")
+    assert attacker.get("/me/points").headers["Location"].endswith("/account/verify-mobile")
+    # The real buyer proves the number by SMS code and holds the car and the points.
+    buyer = app.test_client()
+    assert prove(buyer, "139 0000 7777").headers["Location"].endswith("/register/details")
+    joined = buyer.post(
+        "/register/details",
+        data=details_form(dealers["SZ01"], name="Chen Jie", password="", confirm=""),
+    )
+    assert joined.headers["Location"].endswith("/"), joined.get_data(as_text=True)
+    garage = buyer.get("/me/vehicles").get_data(as_text=True)
+    assert body["vehicle"]["vin"][-6:] in garage or body["vehicle"]["model"] in garage
+    assert "<strong>2000</strong> points" in buyer.get("/me/points").get_data(as_text=True)
+    assert attacker.get("/me/vehicles").headers["Location"].startswith("/login")
+    with app.app_context():
+        member = db.session.get(Member, member_id)
+        assert member.name == "Chen Jie" and member.user.mobile_verified_at is not None
+        assert account_for(member).balance == 2000
 
 
 # --------------------------------------------------------------------- proven owners
