@@ -8,7 +8,7 @@
 - ``anyone``: the same for everyone (static files, the webhook that checks its signature);
 - ``visitor``: login and registration, which send a logged-in user to their home page;
 - ``home``: the home page, which sends staff to their desk and partners to their check page;
-- ``logout`` and ``invitation``: answer everyone and end the session they came with;
+- ``logout``: answers everyone and ends the session it came with;
 - ``api``: the JSON API, which takes a dealer's key and no session (401); ``ok`` is what a key
   of SZ01 gets, ``other_dealer`` what a key of GZ01 gets; ``api.checkin`` also takes the
   session of staff who check tickets in (with the page's CSRF token).
@@ -293,8 +293,6 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/logout", "/logout", "logout", 302),
     Route("GET", "/account/password", "/account/password", "logged_in", 200),
     Route("POST", "/account/password", "/account/password", "logged_in", 200),
-    Route("GET", "/account/setup/<token>", "/account/setup/{invitation}", "invitation", 200),
-    Route("POST", "/account/setup/<token>", "/account/setup/{invitation}", "invitation", 200),
     Route("GET", "/lang/<code>", "/lang/en", "anyone", 302),
     Route("GET", "/favicon.ico", "/favicon.ico", "anyone", 200),
     Route("GET", "/static/<path:filename>", "/static/css/app.css", "anyone", 200),

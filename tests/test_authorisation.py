@@ -48,7 +48,7 @@ def expected(route, principal: str) -> tuple[int, str | None]:
     audience = route.permission
     other = principal.startswith("gz_")
     login = "/login?next="
-    if audience in ("anyone", "invitation"):
+    if audience == "anyone":
         return route.ok, None
     if audience == "logout":
         return 302, "/"
@@ -83,7 +83,7 @@ def test_authorisation_matrix(desk, route, principal):
     response = desk.open(principal, path, route.method, data)
     body = response.get_data().decode("utf-8", "replace")
     response.close()
-    if route.permission in ("logout", "invitation"):
+    if route.permission == "logout":
         desk.forget(principal)
     status, location = expected(route, principal)
 

@@ -92,19 +92,3 @@ class ChangePasswordForm(FlaskForm):
         [EqualTo("new_password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
-
-
-class AcceptInvitationForm(FlaskForm):
-    """An owner enrolled at delivery sets their first password."""
-
-    password = PasswordField(_l("Password"), _password, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        [EqualTo("password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    privacy = BooleanField(
-        _l("I have read and accept the privacy notice."),
-        [DataRequired(_l("You must accept the privacy notice to join."))],
-    )
-    marketing = BooleanField(_l("Send me club news and offers (optional, you can stop any time)."))

@@ -1,12 +1,11 @@
 """Registration, authentication and passwords."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -22,6 +21,7 @@ from app.extensions import db
 # Stored for owners enrolled by their dealer until they accept the invitation: no argon2 hash
 # matches it, so nobody can log in with a password before setting one.
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - a marker, not a password  # nosec B105
+# An owner enrolled at delivery counts as applying (申请中) this long (HQ's recruitment rate).
 INVITATION_DAYS = 30
 
 # Verified against when the mobile is unknown, so a miss costs as much as a wrong password.
@@ -188,85 +188,6 @@ def change_password(user: User, *, current: str, new: str, now: datetime | None 
     user.password_hash = hash_password(new)
     user.session_version += 1
     record_audit(user, "account.password_changed", subject=user, dealer_id=user.dealer_id, now=now)
-
-
-# ---------------------------------------------------------------------------- invitations
-
-
-class _ClockTimestampSigner(TimestampSigner):
-    """Timestamps from the app's clock, so tests can age an invitation."""
-
-    def get_timestamp(self) -> int:
-        return int(utcnow().timestamp())
-
-
-def _invitation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.secret_key, salt="invite", signer=_ClockTimestampSigner
-    )
-
-
-def invitation_token(user: User) -> str:
-    """A signed link token for ``user`` to set their first password; used once, 30 days."""
-    return _invitation_serializer().dumps({"u": user.id, "v": user.session_version})
-
-
-def invited_user(token: str, *, now: datetime | None = None) -> User:
-    """The account an invitation token is for; ValidationFailed if forged, used or expired."""
-    now = now or utcnow()
-    invalid = ValidationFailed(
-        _l("This invitation link is not valid or was already used. Log in, or ask your dealer.")
-    )
-    try:
-        data, issued_at = _invitation_serializer().loads(token, return_timestamp=True)
-    except BadData:
-        raise invalid from None
-    if now - issued_at > timedelta(days=INVITATION_DAYS):
-        raise ValidationFailed(
-            _l("This invitation link has expired. Ask your dealer for a new one.")
-        )
-    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
-    # The session version changes when the password is set: the link then stops working.
-    if (
-        user is None
-        or not user.active
-        or user.session_version != data.get("v")
-        or user.password_hash != UNUSABLE_PASSWORD
-    ):
-        raise invalid
-    return user
-
-
-def accept_invitation(
-    token: str,
-    password: str,
-    *,
-    marketing_opt_in: bool = False,
-    now: datetime | None = None,
-) -> User:
-    """An invited owner sets their password and accepts the privacy notice; then they log in."""
-    now = now or utcnow()
-    user = invited_user(token, now=now)
-    if not 8 <= len(password or "") <= 128:
-        raise ValidationFailed(_l("A password has 8 to 128 characters."), field="password")
-    user.password_hash = hash_password(password)
-    user.session_version += 1
-    member = user.member
-    if member is not None:
-        member.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
-        member.privacy_accepted_at = now
-        member.marketing_opt_in = marketing_opt_in
-        member.marketing_changed_at = now
-        member.joined_at = member.joined_at or now
-    db.session.flush()
-    record_audit(
-        user,
-        "account.invitation_accepted",
-        subject=user,
-        dealer_id=member.dealer_id if member is not None else user.dealer_id,
-        now=now,
-    )
-    return user
 
 
 def set_locale(user: User, code: str) -> None:

@@ -5,8 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import services
-from app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm
-from app.core.errors import DomainError
+from app.auth.forms import ChangePasswordForm, LoginForm
 from app.core.permissions import Role
 from app.core.web import call_service, safe_next
 from app.extensions import limiter
@@ -76,30 +75,6 @@ def change_password():
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(_home_for(current_user))
     return render_template("auth/password.html", form=form)
-
-
-@bp.route("/account/setup/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
-    """An owner enrolled by their dealer at delivery sets a password, then logs in."""
-    if current_user.is_authenticated:
-        logout_user()
-    try:
-        user = services.invited_user(token)
-    except DomainError as err:
-        return render_template("auth/invitation.html", form=None, problem=err.message), 410
-    form = AcceptInvitationForm()
-    if form.validate_on_submit():
-        ok, _user = call_service(
-            form,
-            services.accept_invitation,
-            token,
-            form.password.data,
-            marketing_opt_in=form.marketing.data,
-        )
-        if ok:
-            flash(_("Your password is set. Log in with your mobile number."), "success")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/invitation.html", form=form, user=user, problem=None)
 
 
 @bp.get("/lang/<code>")

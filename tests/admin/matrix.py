@@ -8,7 +8,6 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from app.auth.services import invitation_token
 from app.cards.services import active_card
 from app.core.clock import utcnow
 from app.events.models import EventKind, EventRegistration, RegistrationStatus
@@ -218,7 +217,7 @@ def build_desk(template_db, directory) -> Desk:
         ).visit
         requester = make_staff("service_advisor", sz.id)
         adjustment = request_adjustment(requester, owner, points=900, reason="pending for approval")
-        referral, in_callback, invited = _desk_referrals(sz, owner)
+        referral, in_callback = _desk_referrals(sz, owner)
         event_ids = desk_events(sz, owner)
         care_ids = desk_care(sz, owner)
         ids = {
@@ -232,7 +231,6 @@ def build_desk(template_db, directory) -> Desk:
             "approve_id": to_approve.id,
             "reject_id": to_reject.id,
             "reward_id": make_reward(sz.id).id,
-            "invitation": invited,
             **event_ids,
             **care_ids,
         }
@@ -255,8 +253,8 @@ def _partner_user(partner_id: int):
 
 
 def _desk_referrals(dealer, owner):
-    """A referral just registered by ``owner``, another one with its callback under way, and
-    the invitation token of its friend, enrolled at delivery."""
+    """A referral just registered by ``owner`` and another one with its callback under way
+    (its friend enrolled at delivery)."""
 
     registered = referrals.register_referral(
         owner.user, owner, friend_name="Liu Yang", friend_mobile="13611112222"
@@ -266,7 +264,7 @@ def _desk_referrals(dealer, owner):
     in_callback = referrals.register_referral(
         referrer.user, referrer, friend_name="Sun Mei", friend_mobile="13611113333"
     )
-    delivered = record_delivery(
+    record_delivery(
         dealer_id=dealer.id,
         delivered_on=date(2026, 11, 20),
         sales_consultant="Staff",
@@ -277,7 +275,7 @@ def _desk_referrals(dealer, owner):
     facts = referrals.LicenceFacts(car.plate, car.vin, car.model, car.colour_id)
     referrals.check_licence(manager, in_callback.id, facts)
     referrals.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
-    return registered, in_callback, invitation_token(delivered.member.user)
+    return registered, in_callback
 
 
 def _owners_things(sz, gz, owner, ids: dict) -> dict:

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from tests.browser.test_accessibility import violations
 from tests.browser.test_journey import log_in
-from tests.conftest import PASSWORD
+from tests.browser.texts import sms_code
 from tests.factories import colour, make_member, make_staff, make_vehicle, valid_vin
 
 OWNER_MOBILE = "13700008001"
@@ -152,20 +152,19 @@ def test_a_referral_from_registration_to_both_rewards(club, new_phone, live_serv
     owner.wait_for_url("**/me/vouchers")
     expect(owner.locator("#active")).to_contain_text("Regular maintenance voucher")
 
-    # 6. Li Si, enrolled at delivery, sets a password from the invitation and sees the reward.
-    app = live_server.app
-    with app.app_context(), app.test_request_context():
-        from app.auth.services import get_user_by_mobile, invitation_token
-
-        token = invitation_token(get_user_by_mobile(FRIEND_MOBILE))
+    # 6. Li Si, enrolled at delivery, joins with a code as the invitation says; her car, her
+    #    dealer and the reward were waiting for whoever proves her number.
     friend = new_phone()
-    friend.goto(f"/account/setup/{token}")
-    friend.fill("#password", PASSWORD)
-    friend.fill("#confirm", PASSWORD)
+    friend.goto("/register")
+    friend.fill("#mobile", FRIEND_MOBILE)
+    friend.get_by_role("button", name="Text me a code").click()
+    friend.fill("#code", sms_code(FRIEND_MOBILE))
+    friend.get_by_role("button", name="Continue").click()
+    friend.wait_for_url("**/register/details")
+    expect(friend.locator("main")).to_contain_text("Your dealer enrolled")
     friend.check("#privacy")
-    friend.get_by_role("button", name="Set password").click()
-    friend.wait_for_url("**/login")
-    log_in(friend, FRIEND_MOBILE)
+    friend.get_by_role("button", name="Join").click()
+    friend.wait_for_url(lambda url: url.endswith("/"))
     friend.goto("/me/points")
     expect(friend.locator("main")).to_contain_text("Referral reward")
     expect(friend.locator("main")).to_contain_text("1000")

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.auth.services import accept_invitation, invitation_token, register_member
+from app.auth.registration import complete_registration
+from app.auth.services import register_member
 from app.core.errors import NotFound
 from app.extensions import db
 from app.hq.months import Month
@@ -104,8 +105,16 @@ def test_a_dealer_admin_sees_their_own_dealer_only(owners):
         recruitment_report(admin, month=NOVEMBER, dealer_id=owners["SZ01"], now=NOW)
 
 
-def test_accepting_the_invitation_makes_the_owner_a_member(ctx, network):
+def test_proving_the_number_makes_the_invited_owner_a_member(ctx, network):
     owner = _owner(network["SZ01"], created=NOW, delivered=date(2026, 11, 20), invited=True)
     assert owner.joined_at is None
-    accept_invitation(invitation_token(owner.user), "a-new-password", now=NOW)
+    complete_registration(
+        owner.user.mobile,
+        name=owner.name,
+        password=None,
+        dealer_id=owner.dealer_id,
+        marketing_opt_in=False,
+        locale="zh",
+        now=NOW,
+    )
     assert owner.joined_at == NOW
