@@ -41,7 +41,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import and_, case, func, literal_column, select, union_all
 
 from app.admin.insight import Column, Report, Table, _chart, _row, yuan
 from app.auth.models import User
@@ -168,10 +168,13 @@ def month_lines(month: Month, scope: int | None = None) -> dict[int, Lines]:
 def ledger_month_totals(month: Month) -> dict[str, int]:
     """The ledger's own totals of the month by entry kind and sign, straight from the entries
     (what every dealer's statement together must equal)."""
+    # A literal 0, not a bound parameter: PostgreSQL only matches the SELECT's expression to
+    # the GROUP BY's when both are the same text, and two parameters are $1 and $2.
+    positive = PointsEntry.delta > literal_column("0")
     query = (
-        select(PointsEntry.kind, PointsEntry.delta > 0, func.sum(PointsEntry.delta), func.count())
+        select(PointsEntry.kind, positive, func.sum(PointsEntry.delta), func.count())
         .where(PointsEntry.created_at >= month.starts, PointsEntry.created_at < month.ends)
-        .group_by(PointsEntry.kind, PointsEntry.delta > 0)
+        .group_by(PointsEntry.kind, positive)
     )
     totals = {"entries": 0, "sum": 0}
     for kind, positive, points, count in db.session.execute(query):
