@@ -20,7 +20,8 @@ reversed                  ``reverse`` taking points back (< 0):       the dealer
 redeemed                  ``redeem`` (vouchers, event deposits)       HQ
 returned                  ``reverse`` giving points back (> 0):       HQ
                           cancelled vouchers, returned deposits
-expired                   ``expire``                                  nobody: breakage
+expired                   ``expire`` (expiry, and the balance an      nobody: breakage
+                          owner forfeits by deleting their account)
 ========================  ==========================================  =================
 
 **Funding rule.** A dealer funds the points it issues (earned + goodwill − reversed); HQ funds
@@ -127,6 +128,7 @@ SOURCE_LABELS = {
     "goodwill": _l("Goodwill"),
     "debt": _l("Points owed from a reversal"),
     "expiry": _l("Expiry"),
+    "forfeit": _l("Forfeited (deleted accounts)"),
 }
 
 # Lines that hold points taken from balances: shown as positive figures.
