@@ -389,3 +389,41 @@ def test_deletion_keeps_the_ledger_and_the_settlement_balanced(db_app):
         fresh = register_member(mobile=mobile, password=PASSWORD, name="Zhang Wei", dealer_id=sz)
         db.session.commit()
         assert fresh.mobile == mobile and fresh.id != user_id
+
+
+def test_the_privacy_pages_speak_chinese(member_client):
+    member_client.get("/lang/zh")
+    page = member_client.get("/me/privacy").get_data(as_text=True)
+    assert "隐私与我的数据" in page and "注销我的账户" in page and "下载我的数据" in page
+    member_client.post("/me/privacy/delete/code")
+    page = member_client.get("/me/privacy/delete").get_data(as_text=True)
+    assert "永久注销我的账户" in page
+
+
+def test_a_paid_place_is_refunded_in_full_when_its_owner_deletes_the_account(app, dealers, clock):
+    from app.payments import services as payments
+    from app.payments.models import Payment, PaymentStatus
+    from tests.payments.conftest import PRICE_FEN, make_paid_event, stripe_settings
+    from tests.payments.fake_stripe import FakeStripe
+
+    fake = FakeStripe().start()
+    try:
+        app.config.update(stripe_settings(fake))
+        with app.app_context(), app.test_request_context():
+            owner = make_member(dealers["SZ01"])
+            event = make_paid_event(make_staff("event_staff", dealers["SZ01"]), clock)
+            registration = events.sign_up(owner, event.id)
+            payment = payments.start_checkout(owner, registration.id)
+            fake.mark_paid(payment.checkout_session_id)
+            payments.sync_session(payment.checkout_session_id)
+
+            done = delete_member_account(owner)
+
+            assert done["payments_refunded"] == 1
+            payment = db.session.get(Payment, payment.id)
+            assert payment.status == PaymentStatus.REFUNDED
+            assert payment.refunded_fen == PRICE_FEN
+            (refund,) = fake.refunds.values()
+            assert refund["amount"] == PRICE_FEN
+    finally:
+        fake.stop()
