@@ -427,3 +427,22 @@ def test_a_paid_place_is_refunded_in_full_when_its_owner_deletes_the_account(app
             assert refund["amount"] == PRICE_FEN
     finally:
         fake.stop()
+
+
+def test_a_referral_decided_after_its_referrer_left_rewards_only_the_friend(ctx, dealers):
+    sz = dealers["SZ01"]
+    referrer, friend = make_member(sz, name="Zhang Wei"), make_member(sz, name="Wang Fang")
+    referral = register_referral(
+        referrer.user, referrer, friend_name="Wang Fang", friend_mobile=next_mobile("137")
+    )
+    # Bought, checked and approved (the steps are the referral tests' business).
+    referral.status, referral.friend_member_id = ReferralStatus.APPROVED, friend.id
+    delete_member_account(referrer)
+
+    from app.referrals.services import reward_referral
+
+    reward_referral(referral)
+    assert referral.status == ReferralStatus.REWARDED
+    assert account_for(referrer).balance == 0
+    assert account_for(friend).balance > 0
+    assert not db.session.scalars(select(Voucher).where(Voucher.member_id == referrer.id)).all()
