@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.hq.views import bp as hq_bp
     from app.loyalty.views import bp as loyalty_bp
+    from app.members.privacy_views import bp as privacy_bp
     from app.members.views import bp as members_bp
     from app.partners.views import bp as partners_bp
     from app.payments.views import bp as payments_bp
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         auth_bp,
         members_bp,
+        privacy_bp,
         cards_bp,
         loyalty_bp,
         care_bp,

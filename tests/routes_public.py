@@ -86,6 +86,13 @@ OWNER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/me/points", "/me/points", OWNER, 200),
     Route("GET", "/me/profile", "/me/profile", OWNER, 200),
     Route("POST", "/me/profile", "/me/profile", OWNER, 200),
+    Route("GET", "/me/privacy", "/me/privacy", OWNER, 200),
+    Route("POST", "/me/privacy/marketing", "/me/privacy/marketing", OWNER, 302),
+    Route("POST", "/me/privacy/export", "/me/privacy/export", OWNER, 200),
+    Route("POST", "/me/privacy/delete/code", "/me/privacy/delete/code", OWNER, 302),
+    Route("GET", "/me/privacy/delete", "/me/privacy/delete", OWNER, 200),
+    # Without the code and the tick the form re-shows: nothing is deleted.
+    Route("POST", "/me/privacy/delete", "/me/privacy/delete", OWNER, 200),
     Route("GET", "/me/referrals", "/me/referrals", OWNER, 200),
     Route(
         "POST",
@@ -295,6 +302,7 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/account/password", "/account/password", "logged_in", 200),
     Route("GET", "/lang/<code>", "/lang/en", "anyone", 302),
     Route("GET", "/favicon.ico", "/favicon.ico", "anyone", 200),
+    Route("GET", "/account-deleted", "/account-deleted", "anyone", 200),
     Route("GET", "/static/<path:filename>", "/static/css/app.css", "anyone", 200),
     # Unsigned: refused whoever sends it (webhooks are not configured in tests either).
     Route("POST", "/payments/stripe/webhook", "/payments/stripe/webhook", "anyone", 400),

@@ -195,3 +195,39 @@ def set_locale(user: User, code: str) -> None:
     if code not in current_app.config["LANGUAGES"]:
         raise ValidationFailed(_l("Choose English or Chinese."), field="locale")
     user.locale = code
+
+
+# ---------------------------------------------------------------------------- closing
+
+
+def closed_mobile(user: User) -> str:
+    """The placeholder a deleted account keeps in ``mobile``: unique, at most 11 characters,
+    and never a number ``normalize_mobile`` gives, so the real number is free to register."""
+    return f"x{user.id:010d}"
+
+
+def close_user_account(user: User, *, now: datetime | None = None) -> int:
+    """Close an owner's account for good (PIPL deletion): the mobile is freed, no password,
+    second factor or session works any more. Returns how many device sessions were ended."""
+    from sqlalchemy import update
+
+    from app.auth.models import UserSession
+
+    now = now or utcnow()
+    # The sessions module (R12) will own this; until it lands, ending the devices here is the
+    # one write to user_sessions outside it. session_version logs out the older cookies.
+    ended = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    user.session_version += 1
+    user.mobile = closed_mobile(user)
+    user.password_hash = UNUSABLE_PASSWORD
+    user.active = False
+    user.deleted_at = now
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.mobile_verified_at = None
+    db.session.flush()
+    return ended

@@ -871,12 +871,17 @@ def _view_conditions(today: date) -> dict[str, object]:
 
 
 def _scope(actor: User, campaign_id: int | None = None):
-    # An owner who moved to another dealer (an approved chapter transfer) is no longer called.
+    # An owner who moved to another dealer (an approved chapter transfer) is no longer called,
+    # nor one who withdrew the marketing consent since the campaign chose them (PIPL).
     query = (
         select(CampaignTarget)
         .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
         .join(Member, Member.id == CampaignTarget.member_id)
-        .where(Campaign.status == CampaignStatus.LAUNCHED, Member.dealer_id == Campaign.dealer_id)
+        .where(
+            Campaign.status == CampaignStatus.LAUNCHED,
+            Member.dealer_id == Campaign.dealer_id,
+            Member.marketing_opt_in.is_(True),
+        )
     )
     if actor.role != Role.HQ_ADMIN:
         query = query.where(Campaign.dealer_id == actor.dealer_id)

@@ -11,10 +11,12 @@ from app.members.models import Member
 
 
 class CardStatus(StrEnum):
-    """A card is active until it is replaced by a reissue."""
+    """A card is active until it is replaced by a reissue, or revoked when its owner deletes
+    their account."""
 
     ACTIVE = "active"
     REPLACED = "replaced"
+    REVOKED = "revoked"
 
 
 class MemberCard(db.Model):

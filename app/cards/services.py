@@ -100,6 +100,22 @@ def reissue_card(
     return card
 
 
+def revoke_cards(member: Member, *, now: datetime | None = None) -> int:
+    """Stop the member's card for good (their account is being deleted): its number and every
+    QR token of it are refused at once, and no new card is issued. Returns how many were
+    revoked (0 when none was in use)."""
+    now = now or utcnow()
+    db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    card = active_card(member)
+    if card is None:
+        return 0
+    card.status = CardStatus.REVOKED
+    card.replaced_at = now
+    card.replace_reason = "account_deleted"
+    db.session.flush()
+    return 1
+
+
 @dataclass(frozen=True)
 class CardToken:
     """A QR token for a card and when it stops being accepted."""
@@ -148,6 +164,7 @@ REFUSAL_MESSAGES = {
     "unknown_card": _l("No card has this number."),
     "bad_check_digit": _l("This card number's check digit is wrong: check for a typo."),
     "reissued": _l("This card was replaced and no longer works. Ask for the current card."),
+    "revoked": _l("This card was closed: its owner left the club. Do not accept it."),
     "other_dealer": _l("This owner belongs to another dealer's chapter."),
 }
 
@@ -192,7 +209,7 @@ def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCh
     text = (text or "").strip()
     reason, card = _lookup(text, now)
     if card is not None and card.status != CardStatus.ACTIVE:
-        reason = "reissued"
+        reason = "revoked" if card.status == CardStatus.REVOKED else "reissued"
     if (
         card is not None
         and reason is None

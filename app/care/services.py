@@ -11,7 +11,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from app.care.models import Notification
+from app.care.models import CareTask, Notification, OutboxMessage
 from app.care.outbox import member_channels, queue_message, render_for
 from app.core.clock import utcnow
 from app.core.errors import NotFound, ValidationFailed
@@ -117,6 +117,40 @@ def update_channels(
         member.marketing_changed_at = now
     db.session.flush()
     return member
+
+
+def erase_messages(member: Member, *, now: datetime | None = None) -> int:
+    """Erase what the club wrote to the owner (their account is being deleted): the inbox is
+    emptied; outbox rows keep only their channel, kind, status and times (the delivery log),
+    those still pending are skipped; open care calls are closed. Returns the inbox messages
+    erased."""
+    from app.care.outbox import OutboxStatus
+    from app.care.tasks import TaskStatus
+
+    now = now or utcnow()
+    erased = db.session.execute(
+        Notification.__table__.delete().where(Notification.member_id == member.id)
+    ).rowcount
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.member_id == member.id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SKIPPED, last_error="account closed")
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.member_id == member.id)
+        .values(subject="", body="")
+    )
+    db.session.execute(
+        update(CareTask)
+        .where(CareTask.member_id == member.id, CareTask.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CLOSED, closed_at=now)
+    )
+    db.session.flush()
+    return erased
 
 
 def get_own_vehicle(member: Member, vehicle_id: int) -> Vehicle:

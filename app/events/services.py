@@ -304,6 +304,38 @@ def cancel_registration(
     return registration
 
 
+def withdraw_member(member: Member, *, now: datetime | None = None) -> list[EventRegistration]:
+    """Cancel every live place and waiting-list place of the member at events not ended yet,
+    whatever the owner's cut-off (their account is being deleted); a checked-in ticket stays.
+    Deposits return and freed places go to the next in line; the caller refunds paid places
+    (``payments.refund_for_cancellation``). Returns the registrations cancelled."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(EventRegistration.id)
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(
+            EventRegistration.member_id == member.id,
+            EventRegistration.status.in_(ACTIVE),
+            Event.ends_at > now,
+        )
+        .order_by(EventRegistration.id)
+    ).all()
+    cancelled = []
+    for registration_id in ids:
+        event, registration = _lock_registration(registration_id, member)
+        if registration.status not in ACTIVE or checked_in_at(registration) is not None:
+            continue
+        held = registration.status in HOLDS_PLACE
+        registration.status = R.CANCELLED
+        registration.cancelled_at = now
+        db.session.flush()
+        return_deposit(registration, now=now)
+        if held:
+            _promote(event, now)
+        cancelled.append(registration)
+    return cancelled
+
+
 def confirm_offer(
     member: Member, registration_id: int, *, now: datetime | None = None
 ) -> EventRegistration:

@@ -20,7 +20,8 @@ reversed                  ``reverse`` taking points back (< 0):       the dealer
 redeemed                  ``redeem`` (vouchers, event deposits)       HQ
 returned                  ``reverse`` giving points back (> 0):       HQ
                           cancelled vouchers, returned deposits
-expired                   ``expire``                                  nobody: breakage
+expired                   ``expire`` (expiry, and the balance an      nobody: breakage
+                          owner forfeits by deleting their account)
 ========================  ==========================================  =================
 
 **Funding rule.** A dealer funds the points it issues (earned + goodwill − reversed); HQ funds
@@ -41,7 +42,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import and_, case, func, literal_column, select, union_all
 
 from app.admin.insight import Column, Report, Table, _chart, _row, yuan
 from app.auth.models import User
@@ -127,6 +128,7 @@ SOURCE_LABELS = {
     "goodwill": _l("Goodwill"),
     "debt": _l("Points owed from a reversal"),
     "expiry": _l("Expiry"),
+    "forfeit": _l("Forfeited (deleted accounts)"),
 }
 
 # Lines that hold points taken from balances: shown as positive figures.
@@ -168,10 +170,13 @@ def month_lines(month: Month, scope: int | None = None) -> dict[int, Lines]:
 def ledger_month_totals(month: Month) -> dict[str, int]:
     """The ledger's own totals of the month by entry kind and sign, straight from the entries
     (what every dealer's statement together must equal)."""
+    # A literal 0, not a bound parameter: PostgreSQL only matches the SELECT's expression to
+    # the GROUP BY's when both are the same text, and two parameters are $1 and $2.
+    positive = PointsEntry.delta > literal_column("0")
     query = (
-        select(PointsEntry.kind, PointsEntry.delta > 0, func.sum(PointsEntry.delta), func.count())
+        select(PointsEntry.kind, positive, func.sum(PointsEntry.delta), func.count())
         .where(PointsEntry.created_at >= month.starts, PointsEntry.created_at < month.ends)
-        .group_by(PointsEntry.kind, PointsEntry.delta > 0)
+        .group_by(PointsEntry.kind, positive)
     )
     totals = {"entries": 0, "sum": 0}
     for kind, positive, points, count in db.session.execute(query):

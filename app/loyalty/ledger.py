@@ -346,6 +346,32 @@ def refund_debit(
     return entry
 
 
+def forfeit_points(account_id: int, *, reason: str, actor=None, now: datetime | None = None) -> int:
+    """Close an account's balance (its owner deleted their account); returns the points taken.
+
+    Lots past their date expire first (an ordinary expiry entry), then every point left is
+    taken by one ``expire`` entry of source ``forfeit``: like expiry, forfeited points were
+    funded by the dealer that issued them and never redeemed, so HQ's settlement shows them on
+    its "expired" line and the books balance. Replaying it takes nothing more.
+    """
+    now = now or utcnow()
+    expire_account(account_id, now=now)
+    account = lock_account(account_id)
+    if account.balance == 0:
+        return 0
+    points = account.balance
+    post_points(
+        account_id,
+        -points,
+        kind=EntryKind.EXPIRE,
+        source="forfeit",
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
+    return points
+
+
 def accounts_with_expired_lots(*, now: datetime | None = None) -> list[int]:
     """Accounts holding lots whose expiry date has come, by id (the daily job's work list)."""
     today = local_date(now or utcnow())

@@ -168,6 +168,7 @@ ENTRY_SOURCES = {
     "reward": _l("Reward redeemed"),
     "goodwill": _l("Goodwill points from the dealer"),
     "expiry": _l("Points expired (older than 24 months)"),
+    "forfeit": _l("Points forfeited: the account was deleted"),
     "debt": _l("Settles points of a refunded visit already spent"),
 }
 

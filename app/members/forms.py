@@ -88,3 +88,17 @@ class TransferForm(FlaskForm):
 
     to_dealer_id = SelectField(_l("New chapter"), coerce=int, validate_choice=False)
     reason = TextAreaField(_l("Why (optional)"), [Length(max=500)])
+
+
+class DeleteAccountForm(FlaskForm):
+    """Confirm "delete my account" with the code sent by SMS."""
+
+    code = StringField(
+        _l("Code from the text message"),
+        [DataRequired(_l("Enter the 6-digit code.")), Length(max=12)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+    confirm = BooleanField(
+        _l("I understand: my points are forfeited and my account cannot be restored."),
+        [DataRequired(_l("Tick the box to confirm."))],
+    )

@@ -136,6 +136,28 @@ def rename_member(member: Member, name: str) -> Member:
     return member
 
 
+def set_marketing_consent(member: Member, given: bool, *, now: datetime | None = None) -> bool:
+    """Give or withdraw the marketing consent (PIPL: at any time); True when it changed.
+
+    Campaign selection and the outbox sender read the consent when they run, so a withdrawal
+    stops marketing at once; it is audited with its time.
+    """
+    if member.marketing_opt_in == given:
+        return False
+    now = now or utcnow()
+    member.marketing_opt_in = given
+    member.marketing_changed_at = now
+    db.session.flush()
+    record_audit(
+        member.user,
+        "member.marketing_given" if given else "member.marketing_withdrawn",
+        subject=member,
+        dealer_id=member.dealer_id,
+        now=now,
+    )
+    return True
+
+
 # ---------------------------------------------------------------------------- colours
 
 

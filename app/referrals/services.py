@@ -574,7 +574,8 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
         ("referrer", referral.referrer, settings.referrer_points),
         ("friend", referral.friend, settings.friend_points),
     ):
-        if member is None:
+        # A side that deleted their account (PIPL) gets nothing: the record stays, rewardless.
+        if member is None or member.user.deleted_at is not None:
             continue
         if points:
             post_points(
@@ -606,7 +607,11 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
             dedupe_key=f"referral-reward:{referral.id}:{who}",
             now=now,
         )
-    if settings.fuel_reward_id and referrer_account.tier_code in ("platinum", "diamond"):
+    if (
+        settings.fuel_reward_id
+        and referrer_account.tier_code in ("platinum", "diamond")
+        and referral.referrer.user.deleted_at is None
+    ):
         issue_free_voucher(
             referral.referrer,
             db.session.get(Reward, settings.fuel_reward_id),

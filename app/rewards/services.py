@@ -443,6 +443,32 @@ def cancel_voucher(member: Member, voucher_id: int, *, now: datetime | None = No
     return voucher
 
 
+def cancel_open_vouchers(member: Member, *, now: datetime | None = None) -> list[Voucher]:
+    """Cancel every voucher the member could still use (their account is being deleted):
+    bought ones through ``cancel_voucher`` (their points return, then the stock), free ones
+    (referral gifts) simply stop working. Used and expired vouchers stay as they are."""
+    now = now or utcnow()
+    open_ids = db.session.scalars(
+        select(Voucher.id)
+        .where(Voucher.member_id == member.id, Voucher.status == VoucherStatus.ISSUED)
+        .order_by(Voucher.id)
+    ).all()
+    cancelled = []
+    for voucher_id in open_ids:
+        voucher = db.session.get(Voucher, voucher_id)
+        if not is_usable(voucher, now=now):
+            continue
+        if voucher.debit_entry_id is not None:
+            cancelled.append(cancel_voucher(member, voucher_id, now=now))
+            continue
+        voucher = _lock_voucher(id=voucher_id)
+        voucher.status = VoucherStatus.CANCELLED
+        voucher.cancelled_at = now
+        cancelled.append(voucher)
+    db.session.flush()
+    return cancelled
+
+
 def voucher_token(voucher: Voucher, *, now: datetime | None = None) -> str:
     """The signed token in the voucher's QR (it does not expire; the voucher's state decides)."""
     return signer().sign("voucher", voucher.id, now=now or utcnow())

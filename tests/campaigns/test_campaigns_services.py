@@ -22,7 +22,7 @@ from app.core.audit import AuditEntry
 from app.core.errors import Forbidden, ValidationFailed
 from app.extensions import db
 from app.members.models import Member
-from app.members.services import decide_transfer, request_transfer
+from app.members.services import decide_transfer, request_transfer, set_marketing_consent
 from tests.campaigns.campaign_helpers import (
     ENDS,
     STARTS,
@@ -608,6 +608,37 @@ def test_a_draft_closes_never(fleet):
     campaign = services.create_campaign(fleet.manager, campaign_data())
     with pytest.raises(ValidationFailed, match="draft campaign cannot be closed"):
         services.close_campaign(fleet.manager, campaign.id, now=NOW + timedelta(days=400))
+
+
+def test_an_owner_who_withdraws_marketing_consent_is_neither_called_nor_texted(fleet, launched):
+    """PIPL: consent can be withdrawn at any time, and the campaign stops at once: the owner
+    leaves the agents' lists and the invitation queued for them is not sent."""
+    from app.care.outbox import send_due
+
+    campaign, agents = launched
+    target = _target(campaign, fleet, "Alpha")
+    agent = _agent(agents, target)
+    assert target.id in _view(agent, "all", NOW)
+    assert set_marketing_consent(fleet.owners["Alpha"], False, now=NOW)
+
+    assert target.id not in _view(agent, "all", NOW)
+    assert target.id not in _view(fleet.manager, "all", NOW)
+    assert services.call_list_counts(fleet.manager, now=NOW)["all"] == 4
+    send_due(now=NOW + timedelta(days=1))
+    texts = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.member_id == fleet.owners["Alpha"].id, OutboxMessage.channel == "sms"
+        )
+    ).all()
+    assert texts and {(m.status, m.last_error) for m in texts} == {
+        ("skipped", "no marketing consent")
+    }
+    others = db.session.scalars(
+        select(OutboxMessage.status).where(
+            OutboxMessage.member_id == fleet.owners["Bravo"].id, OutboxMessage.channel == "sms"
+        )
+    ).all()
+    assert others == ["sent"]
 
 
 def test_an_owner_moved_to_another_dealer_leaves_the_call_lists(fleet, launched):
