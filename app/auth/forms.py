@@ -80,3 +80,13 @@ class AcceptInvitationForm(FlaskForm):
         [DataRequired(_l("You must accept the privacy notice to join."))],
     )
     marketing = BooleanField(_l("Send me club news and offers (optional, you can stop any time)."))
+
+
+class SecondFactorForm(FlaskForm):
+    """The 6-digit code of a staff member's authenticator app."""
+
+    code = StringField(
+        _l("6-digit code"),
+        [InputRequired(_l("Enter the 6 digits your authenticator app shows.")), Length(max=16)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 16},
+    )
