@@ -96,8 +96,6 @@ def second_factor_page():
         flash(_("Log in again: the sign-in waited too long for its code."), "info")
         return redirect(url_for("auth.login"))
     user, form = pending.user, SecondFactorForm()
-    if not second_factor.is_enrolled(user):
-        second_factor.begin_enrolment(user)
     if form.validate_on_submit():
         refusal = login_refusal(user.mobile)
         if refusal:
@@ -115,7 +113,8 @@ def second_factor_page():
 def _second_factor_form(user, form):
     if second_factor.is_enrolled(user):
         return render_template("auth/second_factor.html", form=form, enrol=None)
-    secret = user.totp_secret
+    # Again after a refused code (its rollback may have taken a secret made in this request).
+    secret = second_factor.begin_enrolment(user)
     enrol = {
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         # Not the cached drawing: the secret should not stay in the process's memory.
@@ -172,26 +171,26 @@ def end_device(device_id: int):
     if row is sessions.current_device():
         logout_user()
         flash(_("You are logged out."), "info")
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("members.home"))
     flash(_("That device is logged out."), "success")
     return redirect(url_for("auth.devices"))
 
 
 @bp.post("/account/devices/logout-all")
-@login_required
 def end_all_devices():
-    """Log out everywhere, this device included."""
-    sessions.end_all_sessions(current_user, keep_current=False)
-    logout_user()
-    flash(_("You are logged out on every device."), "info")
-    return redirect(url_for("auth.login"))
+    """Log out everywhere, this device included (like /logout, harmless when logged out)."""
+    if current_user.is_authenticated:
+        sessions.end_all_sessions(current_user, keep_current=False)
+        flash(_("You are logged out on every device."), "info")
+    sessions.end_session()
+    return redirect(url_for("members.home"))
 
 
 @bp.route("/account/setup/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """An owner enrolled by their dealer at delivery sets a password, then logs in."""
     if current_user.is_authenticated:
-        logout_user()
+        sessions.end_session()
     try:
         user = services.invited_user(token)
     except DomainError as err:

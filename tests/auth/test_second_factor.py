@@ -184,3 +184,12 @@ def test_totp_code_prints_the_demo_code(app, make_account):
     assert result.output.strip() == code_now(app)
     result = app.test_cli_runner().invoke(args=["totp-code", "13912345678"])
     assert result.exit_code != 0 and "No account" in result.output
+
+
+def test_a_first_code_posted_without_opening_the_page_still_shows_the_key(app, make_account):
+    client, _response = password_only(app, make_account("dealer_admin", enrolled=False))
+    page = client.post("/login/code", data={"code": "123456"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Set up your authenticator app first." in text
+    assert "totp-secret" in text
