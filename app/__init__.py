@@ -163,7 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     def favicon():
         return send_from_directory(app.static_folder, "img/favicon.ico", max_age=86400)
 
-    from app.auth.services import load_session_user
+    from app.auth.sessions import load_session_user
 
     login_manager.user_loader(load_session_user)
 

@@ -1,5 +1,8 @@
-"""Command-line tools: `flask seed-demo`, `flask staff create`, `flask keys generate`,
+"""Command-line tools: `flask seed-demo`, `flask staff create|reset-second-factor`,
+`flask totp-code` (development), `flask keys generate`,
 `flask api-keys create|revoke|list`."""
+
+import os
 
 import click
 from flask import Flask
@@ -24,6 +27,29 @@ def seed_demo_command(member_count: int) -> None:
         "Demo data: {dealers} dealers, {staff} staff, {members} members, {vehicles} cars created. "
         "Password for every demo account: {pw}".format(**created, pw=DEMO_PASSWORD)
     )
+
+
+@click.command("totp-code")
+@click.argument("mobile")
+@with_appcontext
+def totp_code_command(mobile: str) -> None:
+    """Development only: print the current second-factor code of an enrolled account."""
+    from flask import current_app
+
+    from app.auth.second_factor import code_at
+    from app.auth.services import get_user_by_mobile
+    from app.core.clock import utcnow
+    from app.core.identifiers import normalize_mobile
+
+    if (
+        current_app.config.get("TESTING") is not True
+        and os.environ.get("CARCLUB_ENV", "development") != "development"
+    ):
+        raise click.ClickException("flask totp-code works in development only (CARCLUB_ENV).")
+    user = get_user_by_mobile(normalize_mobile(mobile) or "")
+    if user is None or not user.totp_secret:
+        raise click.ClickException(f"No account with a second factor has the number {mobile}.")
+    click.echo(code_at(user.totp_secret, utcnow()))
 
 
 @click.group("staff")
@@ -58,6 +84,23 @@ def create_staff_command(mobile, name, role, dealer_code, password) -> None:
         raise click.ClickException(str(err.message)) from None
     db.session.commit()
     click.echo(f"Created {role} account {user.mobile}.")
+
+
+@staff_group.command("reset-second-factor")
+@click.argument("mobile")
+@with_appcontext
+def reset_second_factor_command(mobile: str) -> None:
+    """Forget a staff member's authenticator app (lost phone): they set it up at next login."""
+    from app.auth.second_factor import reset_second_factor
+    from app.auth.services import get_user_by_mobile
+    from app.core.identifiers import normalize_mobile
+
+    user = get_user_by_mobile(normalize_mobile(mobile) or "")
+    if user is None:
+        raise click.ClickException(f"No account has the number {mobile}.")
+    reset_second_factor(None, user)
+    db.session.commit()
+    click.echo(f"Second factor of {user.mobile} reset; their sessions are ended.")
 
 
 @click.group("keys")
@@ -201,6 +244,7 @@ def register_cli(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(staff_group)
+    app.cli.add_command(totp_code_command)
     app.cli.add_command(keys_group)
     app.cli.add_command(loyalty_group)
     app.cli.add_command(api_keys_group)

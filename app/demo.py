@@ -21,6 +21,9 @@ from app.members.services import (
 
 # Printed by `flask seed-demo` and in the README: demo accounts only.
 DEMO_PASSWORD = "carclub-demo"  # nosec B105
+# The demo dealer admins' and HQ admin's authenticator secret (demo data only): add it to an
+# authenticator app, or print the current code with `flask totp-code 13800000006`.
+DEMO_TOTP_SECRET = "CARCLUBDEMOTOTPSECRETFORDEMOONLY"  # nosec B105
 DEALERS = (
     ("SZ01", "Shenzhen Bay Motors", "Shenzhen", "粤B"),
     ("GZ01", "Guangzhou Tianhe Motors", "Guangzhou", "粤A"),
@@ -103,6 +106,15 @@ def demo_plate(rng: random.Random, prefix: str, electric: bool) -> str:
     return prefix + "".join(rng.choice(PLATE_LETTERS.replace("Q", "")) for _ in range(5))
 
 
+def _give_demo_second_factor(user) -> None:
+    """Enrol a demo admin's second factor with DEMO_TOTP_SECRET (unless they set up their own)."""
+    from app.auth.second_factor import is_required
+
+    if is_required(user) and not user.totp_secret:
+        user.totp_secret = DEMO_TOTP_SECRET
+        user.totp_last_step = 0
+
+
 def seed_demo(member_count: int = 50) -> dict[str, int]:
     """Create the demo dealers, staff and owners that are missing; safe to rerun."""
     # A fixed seed: the same demo data on every machine (not used for secrets).
@@ -125,6 +137,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
                 now=now,
             )
             created["staff"] += 1
+        _give_demo_second_factor(get_user_by_mobile(mobile))
     colours = active_colours()
     for i in range(member_count):
         mobile = f"139{i + 1:08d}"

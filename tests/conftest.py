@@ -5,7 +5,7 @@ import secrets
 import shutil
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,8 @@ TEST_DATABASE_URL = os.environ.get(
 )
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PASSWORD = "secret-pass-1"
+# The authenticator secret of the dealer admins and HQ admins the factories make.
+TOTP_SECRET = "TESTTOTPSECRETFORCARCLUBSTAFF234"
 
 
 class CSRFClient(FlaskClient):
@@ -50,8 +52,20 @@ class CSRFClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+# Many tests log in, then move the clock days or months ahead (an event's day, points
+# expiring): their sessions outlive such travel. tests/auth/test_sessions.py puts the real
+# idle and absolute limits back (the ``real_session_limits`` fixture) to test them.
+LONG_SESSIONS = {
+    "SESSION_IDLE_MINUTES": 10 * 366 * 24 * 60,
+    "SESSION_ABSOLUTE_HOURS": 10 * 366 * 24,
+    "REMEMBER_COOKIE_DURATION_DAYS": 10 * 366,
+    "REMEMBER_ABSOLUTE_DAYS": 10 * 366,
+}
+
+
 def make_app(database_url: str, **overrides):
     """An app for tests on ``database_url`` with a frozen clock."""
+    overrides = {**LONG_SESSIONS, **overrides}
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
     app.test_client_class = CSRFClient
     app.extensions["clock"] = FrozenClock(NOW)
@@ -87,6 +101,16 @@ def app(template_db, tmp_path):
 
 
 @pytest.fixture
+def real_session_limits(app):
+    """Put the configured session timeouts back (make_app lengthens them for time travel)."""
+    from config import Config
+
+    app.config.update({name: getattr(Config, name) for name in LONG_SESSIONS})
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=Config.REMEMBER_COOKIE_DURATION_DAYS)
+    return app
+
+
+@pytest.fixture
 def clock(app) -> FrozenClock:
     """The app's frozen clock; move it with ``clock.advance(minutes=5)``."""
     return app.extensions["clock"]
@@ -119,8 +143,35 @@ def client(app) -> CSRFClient:
 
 
 def login(client, mobile: str, password: str = PASSWORD, **extra):
-    """Log ``client`` in through the login form."""
+    """Log ``client`` in through the login form, and the code form when the account has one."""
     response = client.post("/login", data={"mobile": mobile, "password": password, **extra})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if response.headers["Location"] == "/login/second-factor":
+        response = enter_second_factor(client, mobile)
+    return response
+
+
+def enter_second_factor(client, mobile: str):
+    """Enter the authenticator code of a dealer admin or HQ admin waiting at the second step of
+    their login, as their app would show it at the app clock's time."""
+    from sqlalchemy import select, update
+
+    from app.auth.models import User
+    from app.auth.second_factor import code_at
+    from app.core.clock import utcnow
+    from app.core.identifiers import normalize_mobile
+
+    with client.application.app_context():
+        user = db.session.scalar(select(User).where(User.mobile == normalize_mobile(mobile)))
+        secret = user.totp_secret or TOTP_SECRET
+        # The clock is frozen, so every login of one admin falls in one time step, which the
+        # replay guard refuses (tests/auth/test_second_factor.py); forget the last step used.
+        db.session.execute(
+            update(User).where(User.id == user.id).values(totp_secret=secret, totp_last_step=0)
+        )
+        db.session.commit()
+        code = code_at(secret, utcnow())
+    response = client.post("/login/second-factor", data={"code": code})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
 

@@ -3,6 +3,7 @@
 import itertools
 from datetime import date
 
+from app.auth.second_factor import is_required
 from app.auth.services import create_staff, register_member
 from app.core.clock import utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
@@ -10,7 +11,7 @@ from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import Colour, Dealer, Member, Transmission
 from app.members.services import VehicleData, add_vehicle, ensure_dealer
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TOTP_SECRET
 
 _seq = itertools.count(1)
 
@@ -49,9 +50,9 @@ def make_member(dealer_id: int, *, name: str = "Li Na", mobile: str | None = Non
 
 
 def make_staff(role: str, dealer_id: int | None):
-    """A staff (or partner) account."""
+    """A staff (or partner) account; dealer admins and HQ admins have enrolled TOTP_SECRET."""
     code = db.session.get(Dealer, dealer_id).code if dealer_id else None
-    return create_staff(
+    user = create_staff(
         None,
         mobile=next_mobile("138"),
         password=PASSWORD,
@@ -59,6 +60,9 @@ def make_staff(role: str, dealer_id: int | None):
         role=Role(role),
         dealer_code=code,
     )
+    if is_required(user):
+        user.totp_secret, user.totp_last_step = TOTP_SECRET, 0
+    return user
 
 
 def colour(code: str) -> Colour:

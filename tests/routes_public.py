@@ -7,6 +7,8 @@
 - ``partner``: a partner's pages; ``logged_in``: any account's;
 - ``anyone``: the same for everyone (static files, the webhook that checks its signature);
 - ``visitor``: login and registration, which send a logged-in user to their home page;
+- ``code``: the second step of a login, which sends a visitor with no password step behind
+  them back to /login and a logged-in user to their home page;
 - ``home``: the home page, which sends staff to their desk and partners to their check page;
 - ``logout``: answers everyone and ends the session it came with;
 - ``api``: the JSON API, which takes a dealer's key and no session (401); ``ok`` is what a key
@@ -300,6 +302,18 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/logout", "/logout", "logout", 302),
     Route("GET", "/account/password", "/account/password", "logged_in", 200),
     Route("POST", "/account/password", "/account/password", "logged_in", 200),
+    Route("GET", "/login/second-factor", "/login/second-factor", "code", 302),
+    Route("POST", "/login/second-factor", "/login/second-factor", "code", 302),
+    Route("GET", "/account/devices", "/account/devices", "logged_in", 200),
+    # No device 0: every account gets 404 (their own devices: tests/auth/test_sessions.py).
+    Route(
+        "POST",
+        "/account/devices/<int:device_id>/logout",
+        "/account/devices/0/logout",
+        "logged_in",
+        404,
+    ),
+    Route("POST", "/account/devices/logout-all", "/account/devices/logout-all", "logout", 302),
     Route("GET", "/lang/<code>", "/lang/en", "anyone", 302),
     Route("GET", "/favicon.ico", "/favicon.ico", "anyone", 200),
     Route("GET", "/account-deleted", "/account-deleted", "anyone", 200),

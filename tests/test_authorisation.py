@@ -61,6 +61,8 @@ def expected(route, principal: str) -> tuple[int, str | None]:
     home = "/admin/" if _is_staff(principal) else HOME.get(principal)
     if audience == "visitor":
         return (route.ok, None) if principal == "anonymous" else (302, home)
+    if audience == "code":
+        return 302, "/login" if principal == "anonymous" else home
     if audience == "home":
         return (302, home) if principal not in ("anonymous", "member", "gz_member") else (200, None)
     if principal == "anonymous":

@@ -16,6 +16,7 @@ from app.members.models import Dealer, Member, Vehicle
 from app.members.services import vin_error
 from app.rewards.models import Voucher
 from app.service.models import ServiceVisit
+from tests.conftest import login
 
 MEMBERS = 300
 MANIFEST_KEYS = [
@@ -155,14 +156,12 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
 
     client = bench_app.test_client()
     owner = manifest["owner"]
-    login = client.post("/login", data={"mobile": owner["mobile"], "password": owner["password"]})
-    assert login.status_code == 302
+    login(client, owner["mobile"], owner["password"])
     assert client.get("/me/points").status_code == 200
     assert client.get("/card").status_code == 200
 
     staff = bench_app.test_client()
-    login = staff.post("/login", data=manifest["staff"])
-    assert login.status_code == 302
+    login(staff, **manifest["staff"])
     for report in ("", "/members", "/segments", "/lost", "/liability", "/referrals", "/events"):
         assert staff.get("/admin/insight" + report).status_code == 200, report
 
@@ -225,7 +224,7 @@ def check_grading(app, manifest, sz01_owners: int) -> None:
         assert 0 < report.facts["overdue"] < report.facts["graded"]
 
     staff = app.test_client()
-    assert staff.post("/login", data=manifest["staff"]).status_code == 302
+    login(staff, **manifest["staff"])
     page = staff.get("/admin/campaigns/grading")
     assert page.status_code == 200
 
@@ -253,8 +252,8 @@ def check_campaign(app, tmp_path, manifest) -> None:
         assert scalar(select(func.count()).where(IncentiveTier.campaign_id == cid)) == 3
 
     staff, hq, agent = (app.test_client() for _ in range(3))
-    for client, login in ((staff, manifest["staff"]), (hq, made["hq"]), (agent, made["agent"])):
-        assert client.post("/login", data=login).status_code == 302
+    for client, account in ((staff, manifest["staff"]), (hq, made["hq"]), (agent, made["agent"])):
+        login(client, **account)
     draft = f"/admin/campaigns/{made['draft_id']}"
     count = staff.get(f"{draft}/groups/count.json?{made['count_query']}")
     assert count.status_code == 200

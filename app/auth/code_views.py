@@ -10,10 +10,10 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from app.auth import codes, registration
+from app.auth import codes, registration, second_factor, sessions
 from app.auth.forms import NewPasswordForm, ProveMobileForm, RegisterDetailsForm
 from app.auth.views import _home_for, bp
 from app.core.clock import utcnow
@@ -82,8 +82,14 @@ def _proven_mobile() -> str | None:
     return normalize_mobile(str(proof.get("mobile", "")))
 
 
-def _sign_in(user, *, remember: bool = False) -> None:
-    login_user(user, remember=remember)
+def _sign_in(user, *, remember: bool = False, then: str | None = None):
+    """Start the device's session and go on; admins first give their second factor."""
+    then = then or _home_for(user)
+    if second_factor.is_required(user):
+        second_factor.hold_login(user, remember=remember, next_url=then)
+        return redirect(url_for("auth.second_factor_page"))
+    sessions.start_session(user, remember=remember)
+    return redirect(then)
 
 
 MODES = {
@@ -183,10 +189,9 @@ def _after_proof(mode: str, mobile: str, *, remember: bool):
         flash(_("Staff accounts sign in with their password."), "error")
         return redirect(url_for("auth.login"))
     registration.signed_in_by_code(user)
-    _sign_in(user, remember=remember)
     if mode == "join":
         flash(_("This number already has an account: you are signed in."), "info")
-    return redirect(_home_for(user))
+    return _sign_in(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -252,11 +257,9 @@ def register_details():
         )
         if ok:
             session.pop("proof", None)
-            _sign_in(user)
             flash(_("Welcome to the club! Your member card is ready."), "success")
-            if user.member.vehicles:
-                return redirect(url_for("members.home"))
-            return redirect(url_for("members.vehicles"))
+            garage = not user.member.vehicles
+            return _sign_in(user, then=url_for("members.vehicles" if garage else "members.home"))
     return render_template(
         "auth/register.html", form=form, mobile=mobile, waiting=waiting is not None
     )
@@ -274,9 +277,8 @@ def reset_password():
         ok, user = call_service(form, registration.reset_password, mobile, form.password.data)
         if ok:
             session.pop("proof", None)
-            _sign_in(user)
             flash(_("Your password is changed. Other devices are logged out."), "success")
-            return redirect(_home_for(user))
+            return _sign_in(user)
     return render_template("auth/reset.html", form=form, mobile=mobile)
 
 
@@ -299,7 +301,6 @@ def prove_own_mobile():
                 return redirect(request.path)
         elif _check_code(form, user.mobile, codes.verify_code):
             registration.prove_own_mobile(user)
-            _sign_in(user)
             flash(_("Thank you: your mobile number is confirmed."), "success")
             return redirect(_home_for(user))
     return render_template("auth/verify_mobile.html", form=form)

@@ -92,3 +92,13 @@ class ChangePasswordForm(FlaskForm):
         [EqualTo("new_password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class SecondFactorForm(FlaskForm):
+    """The 6-digit code of a staff member's authenticator app."""
+
+    code = StringField(
+        _l("6-digit code"),
+        [InputRequired(_l("Enter the 6 digits your authenticator app shows.")), Length(max=16)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 16},
+    )

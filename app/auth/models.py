@@ -41,7 +41,8 @@ class User(UserMixin, db.Model):
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change: older sessions and remember-me cookies stop working.
+    # Bumped when an invitation is accepted, so its link works once. Sessions end through
+    # user_sessions (app/auth/sessions.py), not through this number.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
@@ -64,9 +65,23 @@ class User(UserMixin, db.Model):
         """Flask-Login: deactivated accounts cannot log in."""
         return self.active
 
+    # The sign-in key of the device session this object was loaded or signed in with
+    # (app/auth/sessions.py); not a column.
+    session_key = None
+    device_session = None
+
     def get_id(self) -> str:
-        """Flask-Login: the id plus the session version, so a password change logs others out."""
-        return f"{self.id}.{self.session_version}"
+        """Flask-Login: this sign-in's random key (an alternative token), never the user id."""
+        if not self.session_key:
+            raise RuntimeError("Sign users in with app.auth.sessions.start_session")
+        return self.session_key
+
+    def __eq__(self, other):
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    __hash__ = UserMixin.__hash__
 
     @property
     def is_staff(self) -> bool:

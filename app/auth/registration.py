@@ -24,6 +24,7 @@ from app.auth.services import (
     hash_password,
     register_member,
 )
+from app.auth.sessions import end_all_sessions
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -105,7 +106,7 @@ def _claim(user: User, *, name, password, dealer_id, marketing_opt_in, locale, n
     member.marketing_opt_in = marketing_opt_in
     member.marketing_changed_at = now
     member.joined_at = member.joined_at or now
-    end_other_sessions(user, now=now)
+    end_all_sessions(user, keep_current=False, now=now)
     db.session.flush()
     record_audit(
         user,
@@ -118,18 +119,14 @@ def _claim(user: User, *, name, password, dealer_id, marketing_opt_in, locale, n
     return user
 
 
-def end_other_sessions(user: User, *, now: datetime) -> None:
-    """Every session and remember-me cookie of ``user`` stops working."""
-    user.session_version += 1
-
-
 def prove_own_mobile(user: User, *, now: datetime | None = None) -> None:
     """A signed-in owner proved the number of their account: it is theirs from now on."""
     now = now or utcnow()
     if user.mobile_verified_at is not None:
         return
     user.mobile_verified_at = now
-    end_other_sessions(user, now=now)
+    # Whoever else was signed in with the password, this phone's holder is the owner.
+    end_all_sessions(user, keep_current=True, now=now)
     record_audit(
         user,
         "account.mobile_proven",
@@ -148,7 +145,7 @@ def reset_password(mobile: str, password: str, *, now: datetime | None = None) -
     if not 8 <= len(password or "") <= 128:
         raise ValidationFailed(_l("A password has 8 to 128 characters."), field="password")
     user.password_hash = hash_password(password)
-    end_other_sessions(user, now=now)
+    end_all_sessions(user, keep_current=False, now=now)
     record_audit(user, "account.password_reset", subject=user, dealer_id=user.dealer_id, now=now)
     return user
 

@@ -8,7 +8,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -56,20 +55,6 @@ def _dummy_hash() -> str:
 def get_user_by_mobile(mobile: str) -> User | None:
     """The account with this (normalised) mobile number, if any."""
     return db.session.scalar(select(User).where(User.mobile == mobile))
-
-
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login loader: ``id.session_version``; a stale version logs the session out."""
-    user_id, _, version = session_id.partition(".")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    # The owner's profile and a staff member's dealer come in the same query: every page uses them.
-    user = db.session.get(
-        User, int(user_id), options=[joinedload(User.member), joinedload(User.dealer)]
-    )
-    if user is None or user.session_version != int(version) or not user.active:
-        return None
-    return user
 
 
 def _new_user(mobile: str, password: str | None, name: str, role: Role, dealer_id, now) -> User:
@@ -177,8 +162,10 @@ def authenticate(mobile: str, password: str, *, now: datetime | None = None) -> 
     return user
 
 
-def change_password(user: User, *, current: str, new: str, now: datetime | None = None) -> None:
-    """Replace the password and log out every other session of this account."""
+def change_password(user: User, *, current: str, new: str, now: datetime | None = None) -> int:
+    """Replace the password and end every other device's session; returns how many ended."""
+    from app.auth.sessions import end_all_sessions
+
     if not _verify(user.password_hash, current):
         raise ValidationFailed(_l("The current password is wrong."), field="current_password")
     if current == new:
@@ -186,8 +173,16 @@ def change_password(user: User, *, current: str, new: str, now: datetime | None 
             _l("Choose a password different from the current one."), field="new_password"
         )
     user.password_hash = hash_password(new)
-    user.session_version += 1
-    record_audit(user, "account.password_changed", subject=user, dealer_id=user.dealer_id, now=now)
+    ended = end_all_sessions(user, keep_current=True, now=now)
+    record_audit(
+        user,
+        "account.password_changed",
+        subject=user,
+        dealer_id=user.dealer_id,
+        details={"sessions_ended": ended},
+        now=now,
+    )
+    return ended
 
 
 def set_locale(user: User, code: str) -> None:
@@ -209,19 +204,10 @@ def closed_mobile(user: User) -> str:
 def close_user_account(user: User, *, now: datetime | None = None) -> int:
     """Close an owner's account for good (PIPL deletion): the mobile is freed, no password,
     second factor or session works any more. Returns how many device sessions were ended."""
-    from sqlalchemy import update
-
-    from app.auth.models import UserSession
+    from app.auth.sessions import end_all_sessions
 
     now = now or utcnow()
-    # The sessions module (R12) will own this; until it lands, ending the devices here is the
-    # one write to user_sessions outside it. session_version logs out the older cookies.
-    ended = db.session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount
-    user.session_version += 1
+    ended = end_all_sessions(user, keep_current=False, now=now)
     user.mobile = closed_mobile(user)
     user.password_hash = UNUSABLE_PASSWORD
     user.active = False

@@ -52,15 +52,22 @@ def test_authenticate_accepts_the_right_password_only(ctx, dealers, clock):
         authenticate("13799999999", PASSWORD)
 
 
-def test_change_password_invalidates_other_sessions(ctx, dealers):
+def test_change_password_ends_the_other_sessions_only(ctx, dealers):
+    from app.auth.models import UserSession
+    from app.auth.sessions import start_session
+
     user = register_member(
         mobile="13700001111", password=PASSWORD, name="A", dealer_id=dealers["SZ01"]
     )
-    old_session_id = user.get_id()
+    start_session(user)
+    other = user.device_session
+    start_session(user)
+    this = user.device_session
     with pytest.raises(ValidationFailed):
         change_password(user, current="not-it", new="another-pass-2")
-    change_password(user, current=PASSWORD, new="another-pass-2")
-    assert user.get_id() != old_session_id
+    assert change_password(user, current=PASSWORD, new="another-pass-2") == 1
+    assert ctx.get(UserSession, other.id).revoked_at is not None
+    assert ctx.get(UserSession, this.id).revoked_at is None
     assert authenticate("13700001111", "another-pass-2") is user
 
 

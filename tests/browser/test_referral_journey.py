@@ -98,7 +98,9 @@ def test_a_referral_from_registration_to_both_rewards(club, new_phone, live_serv
     desk.select_option("#colour", label="Red")
     desk.select_option("#transmission", "manual")
     desk.get_by_role("button", name="Record the delivery").click()
-    expect(_status(desk)).to_contain_text("Delivery recorded: the Golf waits in the club for the buyer")
+    expect(_status(desk)).to_contain_text(
+        "Delivery recorded: the Golf waits in the club for the buyer"
+    )
 
     # 3. The showroom manager checks Zhang San's vehicle licence against the club record.
     manager = new_phone()
