@@ -149,7 +149,7 @@ GRADE_REASONS = {
 COLUMNS = {
     User.__table__: (
         "id mobile password_hash role name dealer_id partner_id locale active session_version "
-        "created_at last_login_at"
+        "created_at last_login_at mobile_verified_at"
     ),
     Member.__table__: (
         "id user_id dealer_id name birthday gender occupation home_area hobbies privacy_version "
@@ -934,6 +934,7 @@ class _Seeder:
                 1,
                 joined_at,
                 None,
+                joined_at,  # owners proved their number when they joined
             )
         )
         opted_in = rng.random() < 0.35
@@ -1308,6 +1309,7 @@ class _Seeder:
                 True,
                 1,
                 staff_at,
+                None,
                 None,
             )
             for k, role in enumerate(roles)
