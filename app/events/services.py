@@ -284,6 +284,18 @@ def _tell_offered(registration: EventRegistration, now: datetime) -> None:
     )
 
 
+def _cancel(event: Event, registration: EventRegistration, now: datetime) -> EventRegistration:
+    """Cancel a live or waiting place: the deposit comes back, a freed place goes to the next."""
+    held = registration.status in HOLDS_PLACE
+    registration.status = R.CANCELLED
+    registration.cancelled_at = now
+    db.session.flush()
+    return_deposit(registration, now=now)
+    if held:
+        _promote(event, now)
+    return registration
+
+
 def cancel_registration(
     member: Member, registration_id: int, *, now: datetime | None = None
 ) -> EventRegistration:
@@ -294,14 +306,7 @@ def cancel_registration(
         raise Conflict(_l("This registration is already cancelled."))
     if now >= (event.cancel_until or event.registration_closes_at):
         raise SignUpRefused(_l("It is too late to cancel online: please call the dealer."))
-    held = registration.status in HOLDS_PLACE
-    registration.status = R.CANCELLED
-    registration.cancelled_at = now
-    db.session.flush()
-    return_deposit(registration, now=now)
-    if held:
-        _promote(event, now)
-    return registration
+    return _cancel(event, registration, now)
 
 
 def withdraw_member(member: Member, *, now: datetime | None = None) -> list[EventRegistration]:
@@ -325,14 +330,7 @@ def withdraw_member(member: Member, *, now: datetime | None = None) -> list[Even
         event, registration = _lock_registration(registration_id, member)
         if registration.status not in ACTIVE or checked_in_at(registration) is not None:
             continue
-        held = registration.status in HOLDS_PLACE
-        registration.status = R.CANCELLED
-        registration.cancelled_at = now
-        db.session.flush()
-        return_deposit(registration, now=now)
-        if held:
-            _promote(event, now)
-        cancelled.append(registration)
+        cancelled.append(_cancel(event, registration, now))
     return cancelled
 
 

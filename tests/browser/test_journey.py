@@ -77,9 +77,9 @@ def card_qr(page: Page, path: Path) -> str:
     """Screenshot the whole card page to ``path`` and decode the one QR code in it."""
     page.screenshot(path=path, full_page=True)
     with Image.open(path) as image:
-        codes = zxingcpp.read_barcodes(image)
+        # QR codes only: a run of modules inside a QR can read as a 1-D barcode (ITF).
+        codes = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(codes) == 1, f"expected one QR code in {path.name}, found {len(codes)}"
-    assert codes[0].format == zxingcpp.BarcodeFormat.QRCode
     return codes[0].text
 
 
