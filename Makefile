@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 PORT ?= 5000
+# Test processes (pytest-xdist; each test file stays in one process: its module fixtures,
+# live servers and browser journeys run in order). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint format translations extract-messages chromium clean bench audit security
 
@@ -29,7 +32,7 @@ run: install
 
 ## test: the whole suite (bandit, then SQLite, PostgreSQL from TEST_DATABASE_URL, Chromium)
 test: install chromium security
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## security: bandit over the application code (its settings are in pyproject.toml)
 security: $(STAMP)
