@@ -169,6 +169,8 @@ def test_whoever_proves_the_number_claims_the_waiting_account(app, dealers, impo
     assert response.headers["Location"].endswith("/register/details")
     page = buyer.get("/register/details").get_data(as_text=True)
     assert 'value="Attacker"' in page
+    # The chapter the number's account is in (a delivery's dealer) is the one preselected.
+    assert re.search(rf'<option selected value="{dealers["GZ01"]}">', page)
     response = buyer.post(
         "/register/details",
         data=details_form(dealers["GZ01"], name="Real Buyer", password="", confirm=""),
