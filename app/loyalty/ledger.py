@@ -10,6 +10,17 @@ changes nothing. A positive entry is a lot; a debit records which lots it drew f
 Each entry names the dealer it is settled with (``dealer_id``, HQ's monthly settlement): the
 caller says where points were earned, granted or redeemed; otherwise it is the member's chapter
 when the entry is posted. A reversal or refund belongs to the dealer of the entry it undoes.
+
+The ledger is value-dated (R13): expiry is a fact of its date, not of the nightly job. Every
+operation that reads an account's lots (earning and the debt it settles, spending, reversals,
+refunds of debits, the statement) first records, under the account's lock and in the same
+transaction, the expiry that is due as of its ``now`` (:func:`_record_due_expiry`), then acts
+on what is left. So a visit refunded on the day its points expire, before the job runs, sees
+them expired and does not take them a second time from the owner's other points; the job
+only records what no operation has recorded yet. Recording rather than computing around
+unposted expiry keeps one figure true everywhere: the balance row equals the sum of entries
+and the unspent points of the lots, and every lot it counts is spendable.
+`app.loyalty.reconcile` checks these invariants daily.
 """
 
 from datetime import date, datetime, timedelta
@@ -154,6 +165,7 @@ def post_points(
     account = lock_account(account_id)
     if key is not None and (existing := entry_by_key(key)) is not None:
         return existing
+    _record_due_expiry(account, now)
     fields = {
         "idempotency_key": key,
         "reference": reference,
@@ -276,6 +288,8 @@ def reverse_entry(
     key = f"reverse:{original.id}"
     if original.reversed_at is not None:
         return entry_by_key(key)
+    # Value-dated: points of this earning past their date expired today at the latest.
+    _record_due_expiry(account, now)
     original.reversed_at = now
     # Points of this earning that already expired are gone: they are not taken a second time.
     expired = db.session.scalar(
@@ -341,7 +355,7 @@ def refund_debit(
         dealer_id=debit.dealer_id,
     )
     # Points given back to lots that have meanwhile passed their date expire at once.
-    expire_account(account.id, now=now)
+    _record_due_expiry(account, now)
     _settle_debt(account, now)
     return entry
 
@@ -388,11 +402,15 @@ def accounts_with_expired_lots(*, now: datetime | None = None) -> list[int]:
 def expire_account(account_id: int, *, now: datetime | None = None) -> int:
     """Expire one account's lots whose date has come; returns the points expired."""
     now = now or utcnow()
+    return _record_due_expiry(lock_account(account_id), now)
+
+
+def _record_due_expiry(account: PointsAccount, now: datetime) -> int:
+    """Post the expiry of the locked account's lots whose date has come, as of ``now``."""
     today = local_date(now)
-    account = lock_account(account_id)
     lots = db.session.scalars(
         select(PointsEntry).where(
-            PointsEntry.account_id == account_id,
+            PointsEntry.account_id == account.id,
             PointsEntry.remaining > 0,
             PointsEntry.expires_on <= today,
         )
@@ -429,14 +447,24 @@ def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = Non
 def account_with_expiring(
     member_id: int, *, days: int = 60, now: datetime | None = None
 ) -> tuple[PointsAccount, int]:
-    """The member's account and the points that expire within ``days``, in one query (the
-    card page is opened at a busy counter)."""
-    expiring = _expiring_sum(PointsAccount.id, local_date(now or utcnow()), days)
-    account, points = db.session.execute(
-        select(PointsAccount, expiring.scalar_subquery()).where(
+    """The member's account as of today and the points that expire within ``days``, in one
+    query (the card page is opened at a busy counter). Lots whose date has come are recorded
+    as expired first (value-dated), so the balance shown is what the owner can spend."""
+    now = now or utcnow()
+    today = local_date(now)
+    expiring = _expiring_sum(PointsAccount.id, today, days)
+    due = select(func.count(PointsEntry.id)).where(
+        PointsEntry.account_id == PointsAccount.id,
+        PointsEntry.remaining > 0,
+        PointsEntry.expires_on <= today,
+    )
+    account, points, overdue = db.session.execute(
+        select(PointsAccount, expiring.scalar_subquery(), due.scalar_subquery()).where(
             PointsAccount.member_id == member_id
         )
     ).one()
+    if overdue:
+        expire_account(account.id, now=now)
     return account, points
 
 
