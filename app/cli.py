@@ -160,6 +160,31 @@ def daily_command() -> None:
     )
 
 
+@loyalty_group.command("reconcile")
+@click.option("--json", "as_json", is_flag=True, help="Print the breaches as JSON.")
+@with_appcontext
+def reconcile_command(as_json: bool) -> None:
+    """Check the ledger's invariants (daily); exit 1 and list each breach if any is broken."""
+    import json
+
+    from app.loyalty.reconcile import CHECKS, reconcile_ledger
+
+    breaches = reconcile_ledger()
+    if as_json:
+        click.echo(json.dumps({"breaches": [b.as_dict() for b in breaches]}, indent=2))
+    else:
+        for b in breaches:
+            click.echo(
+                f"BREACH {b.check}: account {b.account_id}, member {b.member_id}: {b.detail}"
+            )
+        click.echo(
+            f"Checked {', '.join(CHECKS)}: "
+            + (f"{len(breaches)} breaches." if breaches else "the books agree.")
+        )
+    if breaches:
+        raise SystemExit(1)
+
+
 @click.group("events")
 def events_group() -> None:
     """Event jobs."""
