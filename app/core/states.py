@@ -27,8 +27,8 @@ class TransitionRefused(Conflict):
 Guard = Callable[[object], object | None]
 E = TypeVar("E", bound=StrEnum)
 
-# Every machine by its enum: a test proves each status enum in app/ has one.
-REGISTRY: dict[type[StrEnum], "StateMachine"] = {}
+# Every machine by its name: a test proves each status enum in app/ has one.
+REGISTRY: dict[str, "StateMachine"] = {}
 
 
 class StateMachine(Generic[E]):
@@ -55,7 +55,12 @@ class StateMachine(Generic[E]):
         }
         self.guards: dict[E, Guard] = dict(guards or {})
         self.labels = labels
-        REGISTRY[enum_cls] = self
+        if name in REGISTRY:
+            raise ValueError(f"two state machines are named {name}")
+        REGISTRY[name] = self
+
+    def __repr__(self) -> str:
+        return f"<StateMachine {self.name} of {self.enum_cls.__name__}.{self.attr}>"
 
     def state(self, obj) -> E:
         """The current state of ``obj`` (a plain string column reads as the enum)."""
@@ -100,14 +105,17 @@ class StateMachine(Generic[E]):
         reason = self.refusal(obj, to)
         if reason is not None:
             table_says_no = to not in self.transitions[before]
-            raise TransitionRefused(
-                message if (message is not None and table_says_no) else reason,
-                code=f"{self.name}_{before.value}_to_{to.value}",
-            )
+            raise TransitionRefused(message if (message is not None and table_says_no) else reason)
         setattr(obj, self.attr, to)
         return before
 
     def _label(self, state: E):
+        """The state's label in the user's language (``labels``), else its value."""
         if self.labels is not None and state in self.labels:
             return self.labels[state]
         return state.value.replace("_", " ")
+
+
+def machines_for(enum_cls: type[StrEnum]) -> list[StateMachine]:
+    """The machines moving a column of ``enum_cls`` (a transfer has three: overall and sides)."""
+    return [m for m in REGISTRY.values() if m.enum_cls is enum_cls]
