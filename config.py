@@ -125,6 +125,8 @@ class Config:
     SEGMENT_LOST_DAYS = int(os.environ.get("SEGMENT_LOST_DAYS", "360"))
     # Owners book maintenance at least this many hours ahead.
     APPOINTMENT_MIN_HOURS_AHEAD = int(os.environ.get("APPOINTMENT_MIN_HOURS_AHEAD", "3"))
+    # An event's tickets check in from this many hours before its start until its end.
+    CHECKIN_OPENS_HOURS_BEFORE = float(os.environ.get("CHECKIN_OPENS_HOURS_BEFORE", "2"))
 
 
 # Care intervals (app/care/schedule.py DEFAULTS) from the environment: CARE_MAINTENANCE_KM=7500.

@@ -193,16 +193,22 @@ def events_group() -> None:
 @events_group.command("tick")
 @with_appcontext
 def events_tick_command() -> None:
-    """Lapse unconfirmed waiting-list offers and unpaid places, passing them on (every few
-    minutes; safe to rerun and to run on two hosts at once: each event is locked in turn)."""
-    from app.events.services import expire_offers
+    """Lapse unconfirmed waiting-list offers and unpaid places, passing them on, and, once an
+    event is over, its waiting list, returning the deposits (every few minutes; safe to rerun
+    and to run on two hosts at once: each event is locked in turn)."""
+    from app.events.services import expire_offers, lapse_after_event
     from app.payments.services import expire_unpaid
 
     lapsed = expire_offers()
     db.session.commit()
     unpaid = expire_unpaid()
     db.session.commit()
-    click.echo(f"{lapsed} offers lapsed; {unpaid} unpaid places freed.")
+    ended = lapse_after_event()
+    db.session.commit()
+    click.echo(
+        f"{lapsed} offers lapsed; {unpaid} unpaid places freed; "
+        f"{ended} waiting places lapsed after their event."
+    )
 
 
 @click.group("api-keys")

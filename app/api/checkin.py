@@ -154,9 +154,12 @@ class CheckInRefusedSchema(Schema):
             "enum": _REFUSALS,
             "description": "invalid: forged, altered or unreadable; wrong_event: a ticket of "
             "another event; cancelled: the registration is cancelled, expired or not "
-            "confirmed; unpaid: the place of a paid event is not paid yet",
+            "confirmed; unpaid: the place of a paid event is not paid yet; outside_window: "
+            "the event's check-in is not open (from CHECKIN_OPENS_HOURS_BEFORE hours before "
+            "its start until its end)",
         },
     )
+    message = fields.String(metadata={"description": "For outside_window: when it opens"})
     attendee = fields.Nested(
         GateAttendeeSchema, metadata={"description": "For cancelled and unpaid tickets"}
     )
@@ -178,6 +181,7 @@ class CheckInBatchItemSchema(Schema):
         },
     )
     attendee = fields.Nested(GateAttendeeSchema, allow_none=True)
+    message = fields.String(metadata={"description": "For outside_window: when it opens"})
 
 
 class CheckInBatchSchema(Schema):
@@ -209,6 +213,8 @@ def _answer(result: CheckInResult) -> dict:
         body["checked_in_at"] = result.checked_in_at.isoformat()
     if (attendee := _attendee(result)) is not None:
         body["attendee"] = attendee
+    if result.message:
+        body["message"] = result.message
     return body
 
 
@@ -244,7 +250,8 @@ def checkin():
               schema: AlreadyCheckedInSchema
         422:
           description: >
-            Refused: `status` says why (invalid, wrong_event, cancelled, unpaid); a body that
+            Refused: `status` says why (invalid, wrong_event, cancelled, unpaid,
+            outside_window); a body that
             is not valid answers the usual error with `error.fields`
           content:
             application/json:
@@ -313,6 +320,7 @@ def checkin_batch():
             else None,
             "conflict": item.conflict,
             "attendee": _attendee(item.result),
+            **({"message": item.result.message} if item.result.message else {}),
         }
         for item in results
     ]

@@ -631,7 +631,8 @@ class _Seeder:
         _, self.api_key = create_api_key(None, dealer_code=DEALER_CODE, name="bench load")
         sz01_owners = (self.n + len(self.dealers) - 1) // len(self.dealers)
         self.tickets_wanted = min(CHECKIN_TICKETS, sz01_owners)
-        starts = local_midnight(local_date(now)) + timedelta(hours=8)
+        # Its check-in is open from the seed on (it opens 2 hours before the start) for a day.
+        starts = now + timedelta(hours=1)
         organiser = db.session.get(User, self.staff[0].events)
         self.bench_event = create_event(
             organiser,
@@ -640,7 +641,7 @@ class _Seeder:
             description="The showroom's open day: coffee, a workshop tour and the new models.",
             place="SZ01 showroom",
             starts_at=starts,
-            ends_at=starts + timedelta(hours=14),
+            ends_at=starts + timedelta(hours=24),
             registration_opens_at=starts - timedelta(days=30),
             registration_closes_at=starts - timedelta(minutes=1),
             capacity=self.tickets_wanted + self.tickets_wanted // 10 + 10,

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 
 
@@ -65,6 +66,7 @@ CAMPAIGN_TRANSITIONS = {
     CampaignStatus.LAUNCHED: frozenset({CampaignStatus.CLOSED}),
     CampaignStatus.CLOSED: frozenset(),
 }
+CAMPAIGN = StateMachine(CampaignStatus, CAMPAIGN_TRANSITIONS, name="campaign")
 
 
 class Campaign(db.Model):

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, func, select, update
 from app.auth.models import User
 from app.campaigns.access import load_campaign, may_call, still_the_dealers
 from app.campaigns.models import (
-    CAMPAIGN_TRANSITIONS,
+    CAMPAIGN,
     CallOutcome,
     Campaign,
     CampaignCall,
@@ -78,7 +78,7 @@ def _draft(actor: User, campaign_id: int) -> Campaign:
 
 def _may_move(campaign: Campaign, to: CampaignStatus) -> None:
     """Refuse a status change the campaign's life does not allow."""
-    if to not in CAMPAIGN_TRANSITIONS[CampaignStatus(campaign.status)]:
+    if not CAMPAIGN.can(campaign, to):
         raise ValidationFailed(
             _(
                 "A %(status)s campaign cannot be %(action)s.",
@@ -618,7 +618,8 @@ def launch_campaign(
         raise ValidationFailed(_("Add a target group before launching."))
     agents = _agents(campaign, agent_ids)
     _assign_round_robin(campaign, [agent.id for agent in agents], now)
-    campaign.status, campaign.launched_at = CampaignStatus.LAUNCHED, now
+    CAMPAIGN.move(campaign, CampaignStatus.LAUNCHED)
+    campaign.launched_at = now
     db.session.flush()
     queued = queue_invitations(campaign, now=now)
     record_audit(
@@ -648,7 +649,8 @@ def close_campaign(actor: User, campaign_id: int, *, now: datetime | None = None
                 date=campaign.ends_on.isoformat(),
             )
         )
-    campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
+    CAMPAIGN.move(campaign, CampaignStatus.CLOSED)
+    campaign.closed_at = now
     db.session.flush()
     record_audit(actor, "campaign.closed", subject=campaign, dealer_id=campaign.dealer_id, now=now)
     return campaign

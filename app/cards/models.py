@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member
 
@@ -17,6 +18,17 @@ class CardStatus(StrEnum):
     ACTIVE = "active"
     REPLACED = "replaced"
     REVOKED = "revoked"
+
+
+CARD = StateMachine(
+    CardStatus,
+    {
+        CardStatus.ACTIVE: {CardStatus.REPLACED, CardStatus.REVOKED},
+        CardStatus.REPLACED: set(),
+        CardStatus.REVOKED: set(),
+    },
+    name="card",
+)
 
 
 class MemberCard(db.Model):

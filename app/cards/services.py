@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.cards.models import CardStatus, MemberCard
+from app.cards.models import CARD, CardStatus, MemberCard
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import NotFound, ValidationFailed
@@ -83,7 +83,7 @@ def reissue_card(
     db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
     old = active_card(member)
     if old is not None:
-        old.status = CardStatus.REPLACED
+        CARD.move(old, CardStatus.REPLACED)
         old.replaced_at = now
         old.replace_reason = reason
         # The old row must leave the one-active-card index before the new one enters it.
@@ -109,7 +109,7 @@ def revoke_cards(member: Member, *, now: datetime | None = None) -> int:
     card = active_card(member)
     if card is None:
         return 0
-    card.status = CardStatus.REVOKED
+    CARD.move(card, CardStatus.REVOKED)
     card.replaced_at = now
     card.replace_reason = "account_deleted"
     db.session.flush()

@@ -42,6 +42,7 @@ from app.auth.models import User
 from app.care.channels import DeliveryError, mailer, sms_backend
 from app.care.models import Notification, OutboxMessage
 from app.core.clock import utcnow
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member
 
@@ -62,6 +63,22 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+_O = OutboxStatus
+# The sender moves rows with set-based UPDATEs whose WHERE is ``OUTBOX.sources(to)``; a send
+# whose lease ran out (marked failed as interrupted) may still record its late result.
+OUTBOX = StateMachine(
+    OutboxStatus,
+    {
+        _O.PENDING: {_O.SENDING, _O.SKIPPED},
+        _O.SENDING: {_O.SENT, _O.PENDING, _O.FAILED, _O.SKIPPED},
+        _O.FAILED: {_O.SENT, _O.PENDING, _O.FAILED, _O.SKIPPED},
+        _O.SENT: set(),
+        _O.SKIPPED: set(),
+    },
+    name="outbox",
+)
 
 
 # Retries: 5, 10, 20, 40, 80 minutes after the attempts that failed; then the message fails.
@@ -444,7 +461,10 @@ def claim_next(*, now: datetime | None = None) -> OutboxMessage | None:
     )
     return db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == next_due, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(
+            OutboxMessage.id == next_due,
+            OutboxMessage.status.in_(OUTBOX.sources(OutboxStatus.SENDING)),
+        )
         .values(
             status=OutboxStatus.SENDING,
             attempts=OutboxMessage.attempts + 1,
@@ -492,7 +512,14 @@ def send_one(message: OutboxMessage, *, now: datetime | None = None) -> str:
                 }
         else:
             values |= {"status": OutboxStatus.SENT, "sent_at": now}
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.status.in_(OUTBOX.sources(values["status"])),
+        )
+        .values(**values)
+    )
     return values["status"]
 
 

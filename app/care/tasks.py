@@ -18,6 +18,7 @@ from app.care.outbox import Channel, queue_message, render_for
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
@@ -30,6 +31,21 @@ class TaskStatus(StrEnum):
     REACHED = "reached"
     SMS_SENT = "sms_sent"
     CLOSED = "closed"
+
+
+_K = TaskStatus
+# A task is closed once, by the call that reached the owner, the fallback message, or the
+# owner's visit (or the account's deletion, a set-based UPDATE from ``sources(CLOSED)``).
+TASK = StateMachine(
+    TaskStatus,
+    {
+        _K.OPEN: {_K.REACHED, _K.SMS_SENT, _K.CLOSED},
+        _K.REACHED: set(),
+        _K.SMS_SENT: set(),
+        _K.CLOSED: set(),
+    },
+    name="care_task",
+)
 
 
 STATUS_LABELS = {
@@ -185,10 +201,12 @@ def record_call(
     db.session.flush()
     task.assigned_to_id = task.assigned_to_id or agent.id
     if reached:
-        task.status, task.closed_at = TaskStatus.REACHED, now
+        TASK.move(task, TaskStatus.REACHED)
+        task.closed_at = now
     elif len(missed_times_of_day(task, now=now)) >= UNREACHED_CALLS:
         _fallback_message(task, db.session.get(Member, task.member_id), now)
-        task.status, task.closed_at = TaskStatus.SMS_SENT, now
+        TASK.move(task, TaskStatus.SMS_SENT)
+        task.closed_at = now
     db.session.flush()
     record_audit(
         agent,
@@ -234,7 +252,8 @@ def close_settled_tasks(*, now: datetime | None = None) -> int:
             .execution_options(populate_existing=True)
         ).scalar_one()
         if task.status == TaskStatus.OPEN:
-            task.status, task.closed_at = TaskStatus.CLOSED, now
+            TASK.move(task, TaskStatus.CLOSED)
+            task.closed_at = now
             closed += 1
         db.session.commit()
     return closed

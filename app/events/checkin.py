@@ -8,15 +8,16 @@ the second scan is recorded as a ``ScanConflict``.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.core.clock import local_date, local_midnight, utcnow
+from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import Role
 from app.core.tokens import TokenError
@@ -29,7 +30,15 @@ from app.loyalty.services import account_for
 from app.members.models import Member, Vehicle
 
 # What the gate answers, best first.
-STATUSES = ("checked_in", "already_checked_in", "invalid", "wrong_event", "cancelled", "unpaid")
+STATUSES = (
+    "checked_in",
+    "already_checked_in",
+    "invalid",
+    "wrong_event",
+    "cancelled",
+    "unpaid",
+    "outside_window",
+)
 # The most scans one upload may carry.
 MAX_BATCH = 500
 
@@ -44,11 +53,12 @@ def ticket_token(registration: EventRegistration, *, now: datetime | None = None
 @dataclass(frozen=True)
 class CheckInResult:
     """What the gate shows: checked_in, already_checked_in, invalid, wrong_event, cancelled,
-    unpaid."""
+    unpaid, outside_window (with ``message`` saying when the check-in opens)."""
 
     status: str
     registration: EventRegistration | None = None
     checked_in_at: datetime | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,28 @@ def gate_status(registration: EventRegistration) -> str:
         return "unpaid"
     # Waiting, offered, expired and cancelled places hold no ticket for the gate.
     return "cancelled"
+
+
+def checkin_window(event: Event) -> tuple[datetime, datetime]:
+    """When the event's tickets check in: from ``CHECKIN_OPENS_HOURS_BEFORE`` hours (default 2)
+    before its start until its end."""
+    hours = current_app.config.get("CHECKIN_OPENS_HOURS_BEFORE", 2)
+    return event.starts_at - timedelta(hours=hours), event.ends_at
+
+
+def outside_window(event: Event, at: datetime) -> str | None:
+    """Why a ticket of ``event`` cannot check in at ``at``, or None inside the window."""
+    opens, closes = checkin_window(event)
+    if at < opens:
+        return str(
+            _l(
+                "This event's check-in is not open: it opens at %(time)s.",
+                time=format_datetime(opens, "HH:mm"),
+            )
+        )
+    if at > closes:
+        return str(_l("This event is over: its tickets no longer check in."))
+    return None
 
 
 def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
@@ -114,16 +146,16 @@ def check_in_batch(
     now: datetime | None = None,
 ) -> list[BatchResult]:
     """Check in the scans a phone made offline, earliest first; the same upload twice changes
-    nothing. Results are in the order of ``scans``."""
+    nothing. Results are in the order of ``scans``. A scan made outside the event's check-in
+    window is refused (``outside_window``)."""
     now = now or utcnow()
     event = event_for_gate(actor, event_id, dealer_id=dealer_id)
-    day_starts = local_midnight(local_date(event.starts_at))
     results: dict[int, BatchResult] = {}
     for index in sorted(range(len(scans)), key=lambda i: scans[i].scanned_at):
         scan = scans[index]
-        # A phone's clock may be wrong: a time in the future or before the event's day is
-        # replaced by the upload's time, the latest moment the scan can have happened.
-        at = scan.scanned_at if day_starts <= scan.scanned_at <= now else now
+        # A phone's clock may be ahead: a time in the future is replaced by the upload's time,
+        # the latest moment the scan can have happened.
+        at = min(scan.scanned_at, now)
         result = _check_one(actor, event, scan.ticket, scan.nonce, at=at, now=now, source="offline")
         results[index] = BatchResult(scan.nonce, result, result.status == "already_checked_in")
     return [results[i] for i in range(len(scans))]
@@ -178,6 +210,8 @@ def _check_one(
             )
             db.session.flush()
         return CheckInResult("already_checked_in", registration, done.checked_in_at)
+    if (reason := outside_window(event, at)) is not None:
+        return CheckInResult("outside_window", registration, message=reason)
     db.session.add(
         CheckIn(
             registration_id=registration.id,

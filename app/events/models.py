@@ -3,9 +3,20 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
 
@@ -32,7 +43,34 @@ class RegistrationStatus(StrEnum):
     WAITING = "waiting"
     OFFERED = "offered"  # promoted from the waiting list, to confirm before offer_expires_at
     CANCELLED = "cancelled"
-    EXPIRED = "expired"  # an offer not confirmed in time
+    EXPIRED = "expired"  # an offer or a payment hold that ran out, or still waiting at the end
+
+
+def _not_checked_in(registration) -> object | None:
+    """A checked-in ticket stays: its owner came (and was given the attendance points)."""
+    if registration.id is not None and db.session.scalar(
+        select(CheckIn.id).where(CheckIn.registration_id == registration.id)
+    ):
+        return _l("This ticket is checked in: the registration cannot be cancelled.")
+    return None
+
+
+_R = RegistrationStatus
+# A new registration starts waiting and is given its place at once when one is free.
+REGISTRATION = StateMachine(
+    RegistrationStatus,
+    {
+        _R.WAITING: {_R.CONFIRMED, _R.PENDING, _R.OFFERED, _R.CANCELLED, _R.EXPIRED},
+        _R.OFFERED: {_R.CONFIRMED, _R.PENDING, _R.CANCELLED, _R.EXPIRED},
+        _R.PENDING: {_R.CONFIRMED, _R.CANCELLED, _R.EXPIRED},
+        _R.CONFIRMED: {_R.CANCELLED},
+        # Paid after the hold ran out, while a place is still free.
+        _R.EXPIRED: {_R.CONFIRMED},
+        _R.CANCELLED: set(),
+    },
+    name="registration",
+    guards={_R.CANCELLED: _not_checked_in},
+)
 
 
 class Event(db.Model):

@@ -13,6 +13,7 @@ from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.permissions import Role
+from app.events.models import REGISTRATION as MACHINE
 from app.events.models import (
     CheckIn,
     Event,
@@ -210,11 +211,11 @@ def payments_enabled() -> bool:
 def _hold_place(event: Event, registration: EventRegistration, now: datetime) -> None:
     """Give ``registration`` its place: confirmed, or held until paid for a paid event."""
     if event.price_fen:
-        registration.status = R.PENDING
+        MACHINE.move(registration, R.PENDING)
         minutes = current_app.config.get("PAYMENT_HOLD_MINUTES", 30)
         registration.payment_due_at = now + timedelta(minutes=minutes)
     else:
-        registration.status = R.CONFIRMED
+        MACHINE.move(registration, R.CONFIRMED)
         registration.confirmed_at = now
     db.session.flush()
 
@@ -249,12 +250,15 @@ def _lock_registration(
 
 
 def _promote(event: Event, now: datetime) -> list[EventRegistration]:
-    """Offer freed places to the waiting list in order; each offer must be confirmed in time."""
+    """Offer freed places to the waiting list in order; each offer must be confirmed in time.
+    Nothing is offered once the event is over (its waiting list lapses)."""
     offered = []
+    if event.ends_at <= now:
+        return offered
     for waiting in waiting_list(event):
         if places_taken(event) + _places_needed(event, waiting.companions) > event.capacity:
             break
-        waiting.status = R.OFFERED
+        MACHINE.move(waiting, R.OFFERED)
         waiting.offered_at = now
         waiting.offer_expires_at = now + timedelta(hours=event.offer_hours)
         db.session.flush()
@@ -287,7 +291,7 @@ def _tell_offered(registration: EventRegistration, now: datetime) -> None:
 def _cancel(event: Event, registration: EventRegistration, now: datetime) -> EventRegistration:
     """Cancel a live or waiting place: the deposit comes back, a freed place goes to the next."""
     held = registration.status in HOLDS_PLACE
-    registration.status = R.CANCELLED
+    MACHINE.move(registration, R.CANCELLED)
     registration.cancelled_at = now
     db.session.flush()
     return_deposit(registration, now=now)
@@ -355,7 +359,7 @@ def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
     if registration.status == R.CONFIRMED:
         return True
     if registration.status == R.PENDING:
-        registration.status = R.CONFIRMED
+        MACHINE.move(registration, R.CONFIRMED)
         registration.confirmed_at = now
         db.session.flush()
         return True
@@ -363,7 +367,7 @@ def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
     if registration.status == R.EXPIRED and (
         places_taken(event) + _places_needed(event, registration.companions) <= event.capacity
     ):
-        registration.status = R.CONFIRMED
+        MACHINE.move(registration, R.CONFIRMED)
         registration.confirmed_at = now
         db.session.flush()
         return True
@@ -376,7 +380,7 @@ def release_unpaid(registration_id: int, *, now: datetime | None = None) -> bool
     event, registration = _lock_registration(registration_id)
     if registration.status != R.PENDING or registration.payment_due_at > now:
         return False
-    registration.status = R.EXPIRED
+    MACHINE.move(registration, R.EXPIRED)
     db.session.flush()
     _promote(event, now)
     return True
@@ -413,11 +417,38 @@ def expire_offers(*, now: datetime | None = None) -> int:
                 EventRegistration.offer_expires_at <= now,
             )
         ):
-            registration.status = R.EXPIRED
+            MACHINE.move(registration, R.EXPIRED)
             return_deposit(registration, now=now)
             lapsed += 1
         db.session.flush()
         _promote(event, now)
+    return lapsed
+
+
+# Places still waited for when the event is over: they lapse (a pending payment lapses with
+# its hold, in ``payments.expire_unpaid``).
+STILL_WAITING = (R.WAITING, R.OFFERED)
+
+
+def lapse_after_event(*, now: datetime | None = None) -> int:
+    """The job: once an event is over, the waiting list and open offers lapse and their points
+    deposits come back, once (a rerun finds nothing). Returns how many lapsed."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(EventRegistration.id)
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(Event.ends_at <= now, EventRegistration.status.in_(STILL_WAITING))
+        .order_by(EventRegistration.event_id, EventRegistration.id)
+    ).all()
+    lapsed = 0
+    for registration_id in ids:
+        _event, registration = _lock_registration(registration_id)
+        if registration.status not in STILL_WAITING:
+            continue
+        MACHINE.move(registration, R.EXPIRED)
+        db.session.flush()
+        return_deposit(registration, now=now)
+        lapsed += 1
     return lapsed
 
 
@@ -555,8 +586,10 @@ def can_cancel(registration: EventRegistration, *, now: datetime | None = None) 
     """Whether the owner may still cancel online."""
     now = now or utcnow()
     event = registration.event
-    return registration.status in ACTIVE and now < (
-        event.cancel_until or event.registration_closes_at
+    return (
+        registration.status in ACTIVE
+        and now < (event.cancel_until or event.registration_closes_at)
+        and MACHINE.can(registration, R.CANCELLED)
     )
 
 

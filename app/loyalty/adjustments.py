@@ -13,7 +13,13 @@ from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
 from app.loyalty.ledger import post_points
-from app.loyalty.models import AdjustmentStatus, EntryKind, PointsAccount, PointsAdjustment
+from app.loyalty.models import (
+    ADJUSTMENT,
+    AdjustmentStatus,
+    EntryKind,
+    PointsAccount,
+    PointsAdjustment,
+)
 from app.members.models import Member
 
 APPROVER_ROLES = {Role.DEALER_ADMIN, Role.HQ_ADMIN}
@@ -49,7 +55,7 @@ def _post(adjustment: PointsAdjustment, actor, now: datetime) -> None:
         now=now,
     )
     adjustment.entry_id = entry.id
-    adjustment.status = AdjustmentStatus.POSTED
+    ADJUSTMENT.move(adjustment, AdjustmentStatus.POSTED)
 
 
 def request_adjustment(
@@ -123,7 +129,7 @@ def decide_adjustment(
     if approve:
         _post(adjustment, approver, now)
     else:
-        adjustment.status = AdjustmentStatus.REJECTED
+        ADJUSTMENT.move(adjustment, AdjustmentStatus.REJECTED)
     db.session.flush()
     record_audit(
         approver,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.states import StateMachine
 from app.extensions import db
 
 
@@ -182,6 +183,17 @@ class AdjustmentStatus(StrEnum):
     PENDING = "pending"
     POSTED = "posted"
     REJECTED = "rejected"
+
+
+ADJUSTMENT = StateMachine(
+    AdjustmentStatus,
+    {
+        AdjustmentStatus.PENDING: {AdjustmentStatus.POSTED, AdjustmentStatus.REJECTED},
+        AdjustmentStatus.POSTED: set(),
+        AdjustmentStatus.REJECTED: set(),
+    },
+    name="adjustment",
+)
 
 
 class PointsAdjustment(db.Model):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -42,6 +43,31 @@ class TransferStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+_T = TransferStatus
+# The request: decided when both sides approved or one rejected, or withdrawn by the member.
+TRANSFER = StateMachine(
+    TransferStatus,
+    {
+        _T.PENDING: {_T.APPROVED, _T.REJECTED, _T.CANCELLED},
+        _T.APPROVED: set(),
+        _T.REJECTED: set(),
+        _T.CANCELLED: set(),
+    },
+    name="transfer",
+)
+# Each dealer's side decides once; a side is never cancelled (the request is).
+_SIDE = {_T.PENDING: {_T.APPROVED, _T.REJECTED}, _T.APPROVED: set(), _T.REJECTED: set()}
+TRANSFER_SIDES = {
+    side: StateMachine(
+        TransferStatus,
+        {**_SIDE, _T.CANCELLED: set()},
+        name=f"transfer_{side}_side",
+        attr=f"{side}_status",
+    )
+    for side in ("from", "to")
+}
 
 
 class Dealer(db.Model):

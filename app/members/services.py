@@ -23,6 +23,7 @@ from app.core.identifiers import (
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import (
+    TRANSFER,
     ChapterTransfer,
     Colour,
     Dealer,
@@ -32,6 +33,7 @@ from app.members.models import (
     Transmission,
     Vehicle,
 )
+from app.members.models import TRANSFER_SIDES as TRANSFER_SIDE_MACHINES
 
 # ---------------------------------------------------------------------------- dealers
 
@@ -410,7 +412,7 @@ def cancel_transfer(member: Member, *, now: datetime | None = None) -> None:
     transfer = pending_transfer(member)
     if transfer is None:
         raise NotFound(_l("You have no pending transfer request."))
-    transfer.status = TransferStatus.CANCELLED
+    TRANSFER.move(transfer, TransferStatus.CANCELLED)
     transfer.decided_at = now or utcnow()
     db.session.flush()
 
@@ -470,7 +472,7 @@ def transfer_member_name(actor: User, transfer: ChapterTransfer) -> str:
 
 def _decide_side(transfer: ChapterTransfer, side: str, actor: User, approve: bool, now) -> None:
     decision = TransferStatus.APPROVED if approve else TransferStatus.REJECTED
-    setattr(transfer, f"{side}_status", decision)
+    TRANSFER_SIDE_MACHINES[side].move(transfer, decision)
     setattr(transfer, f"{side}_decided_at", now)
     setattr(transfer, f"{side}_decided_by_id", actor.id)
     dealer_id = transfer.from_dealer_id if side == "from" else transfer.to_dealer_id
@@ -561,7 +563,7 @@ def decide_transfer(
     else:
         db.session.flush()
         return transfer
-    transfer.status = final
+    TRANSFER.move(transfer, final)
     transfer.decided_at = now
     transfer.decided_by_id = actor.id
     if final == TransferStatus.APPROVED:

@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.events.models import EventRegistration
 from app.extensions import db
 
@@ -17,6 +18,21 @@ class PaymentStatus(StrEnum):
     PAID = "paid"
     EXPIRED = "expired"  # not paid in time: the place was freed
     REFUNDED = "refunded"
+
+
+P = PaymentStatus
+# EXPIRED → PAID: Stripe took the money after the hold ran out (the place is confirmed if still
+# free, else refunded); EXPIRED → PENDING: a new checkout while still held.
+PAYMENT = StateMachine(
+    PaymentStatus,
+    {
+        P.PENDING: {P.PAID, P.EXPIRED},
+        P.EXPIRED: {P.PENDING, P.PAID},
+        P.PAID: {P.REFUNDED},
+        P.REFUNDED: set(),
+    },
+    name="payment",
+)
 
 
 class Payment(db.Model):

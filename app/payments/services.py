@@ -21,7 +21,7 @@ from app.events import services as events
 from app.events.models import Event, EventRegistration, RegistrationStatus
 from app.extensions import db
 from app.members.models import Member
-from app.payments.models import Payment, PaymentStatus, StripeWebhookEvent
+from app.payments.models import PAYMENT, Payment, PaymentStatus, StripeWebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,7 @@ SESSION_MIN_LIFETIME = timedelta(minutes=31)
 SESSION_MAX_LIFETIME = timedelta(hours=23)
 STRIPE_TIMEOUT_SECONDS = 20
 
-# Allowed moves. EXPIRED → PAID: Stripe took the money after the hold ran out (the place is
-# confirmed if still free, else refunded); EXPIRED → PENDING: a new checkout while still held.
-TRANSITIONS = {
-    P.PENDING: {P.PAID, P.EXPIRED},
-    P.EXPIRED: {P.PENDING, P.PAID},
-    P.PAID: {P.REFUNDED},
-    P.REFUNDED: set(),
-}
+# Allowed moves: the table beside the model (``app.payments.models.PAYMENT``).
 
 
 class PaymentsNotConfigured(DomainError):
@@ -171,9 +164,7 @@ def _lock_payment(registration_id: int) -> Payment | None:
 
 
 def _move(payment: Payment, status: PaymentStatus) -> None:
-    if status not in TRANSITIONS[payment.status]:
-        raise Conflict(_l("This payment cannot change that way."))
-    payment.status = status
+    PAYMENT.move(payment, status, message=_l("This payment cannot change that way."))
 
 
 def _owner(payment: Payment):

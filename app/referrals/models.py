@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
 
@@ -47,6 +48,7 @@ ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     S.FRAUD: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
+REFERRAL = StateMachine(ReferralStatus, ALLOWED, name="referral")
 
 
 class Callee(StrEnum):

@@ -25,7 +25,7 @@ from app.members.models import Colour, Member, Vehicle
 from app.members.services import active_colours
 from app.referrals.callback import choose_callee, draft_questions
 from app.referrals.models import (
-    ALLOWED,
+    REFERRAL,
     CallAttempt,
     Callee,
     CrossCheckQuestion,
@@ -48,7 +48,7 @@ class TransitionRefused(Conflict):
 
 def move(referral: Referral, to: ReferralStatus) -> None:
     """Change the state, only along an allowed transition."""
-    if to not in ALLOWED[referral.status]:
+    if not REFERRAL.can(referral, to):
         raise TransitionRefused(
             _l(
                 "This referral is %(state)s: it cannot become %(target)s.",
@@ -56,7 +56,7 @@ def move(referral: Referral, to: ReferralStatus) -> None:
                 target=status_label(to),
             )
         )
-    referral.status = to
+    REFERRAL.move(referral, to)
 
 
 STATUS_LABELS = {

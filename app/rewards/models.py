@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member
 
@@ -30,6 +31,19 @@ class VoucherStatus(StrEnum):
     ISSUED = "issued"
     REDEEMED = "redeemed"
     CANCELLED = "cancelled"
+
+
+# An expired voucher stays issued (its date says it): it can only be cancelled by the owner
+# while still usable.
+VOUCHER = StateMachine(
+    VoucherStatus,
+    {
+        VoucherStatus.ISSUED: {VoucherStatus.REDEEMED, VoucherStatus.CANCELLED},
+        VoucherStatus.REDEEMED: set(),
+        VoucherStatus.CANCELLED: set(),
+    },
+    name="voucher",
+)
 
 
 class Reward(db.Model):

@@ -28,7 +28,7 @@ from app.loyalty.ledger import post_points, refund_debit, spendable
 from app.loyalty.models import EntryKind, Tier
 from app.loyalty.services import account_for, tier_label
 from app.members.models import Dealer, Member
-from app.rewards.models import Reward, RewardKind, Voucher, VoucherStatus
+from app.rewards.models import VOUCHER, Reward, RewardKind, Voucher, VoucherStatus
 
 # Voucher codes are read aloud and typed at the counter: no 0/O, 1/I/L.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -435,7 +435,7 @@ def cancel_voucher(member: Member, voucher_id: int, *, now: datetime | None = No
         reason="voucher cancelled by the owner",
         now=now,
     )
-    voucher.status = VoucherStatus.CANCELLED
+    VOUCHER.move(voucher, VoucherStatus.CANCELLED)
     voucher.cancelled_at = now
     voucher.refund_entry_id = refund.id
     reward.stock += 1
@@ -462,7 +462,7 @@ def cancel_open_vouchers(member: Member, *, now: datetime | None = None) -> list
             cancelled.append(cancel_voucher(member, voucher_id, now=now))
             continue
         voucher = _lock_voucher(id=voucher_id)
-        voucher.status = VoucherStatus.CANCELLED
+        VOUCHER.move(voucher, VoucherStatus.CANCELLED)
         voucher.cancelled_at = now
         cancelled.append(voucher)
     db.session.flush()
@@ -572,7 +572,7 @@ def redeem_voucher(
             durable=True,
         )
         raise
-    voucher.status = VoucherStatus.REDEEMED
+    VOUCHER.move(voucher, VoucherStatus.REDEEMED)
     voucher.redeemed_at = now
     voucher.redeemed_by_id = getattr(actor, "id", None)
     db.session.flush()

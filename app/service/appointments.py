@@ -30,6 +30,7 @@ from app.members.models import Dealer, Member, Vehicle
 from app.rewards.models import Reward, RewardKind
 from app.rewards.services import issue_free_voucher
 from app.service.models import (
+    APPOINTMENT,
     Appointment,
     AppointmentSettings,
     AppointmentSlot,
@@ -37,14 +38,8 @@ from app.service.models import (
 )
 
 A = AppointmentStatus
-# Where a booking may go from each state; a kept booking stays kept (its voucher is given).
-TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
-    A.BOOKED: frozenset({A.CANCELLED, A.KEPT, A.NO_SHOW}),
-    # The owner turned up late after all.
-    A.NO_SHOW: frozenset({A.KEPT}),
-    A.KEPT: frozenset(),
-    A.CANCELLED: frozenset(),
-}
+# Where a booking may go from each state: the table beside the model.
+TRANSITIONS = APPOINTMENT.transitions
 
 STATUS_LABELS = {
     A.BOOKED: _l("Booked"),
@@ -464,8 +459,8 @@ def cancel_appointment(
     now = now or utcnow()
     appointment = _own_live_appointment(member, appointment_id, now)
     slot = _lock(AppointmentSlot, appointment.slot_id)
+    APPOINTMENT.move(appointment, A.CANCELLED)
     slot.booked -= 1
-    appointment.status = A.CANCELLED
     appointment.cancelled_at = now
     db.session.flush()
     _tell(
@@ -619,7 +614,7 @@ def close_appointment(
         raise AppointmentRefused(
             _l("A booking can be marked as a no-show once its time has come."), code="too_early"
         )
-    appointment.status = outcome
+    APPOINTMENT.move(appointment, outcome)
     appointment.closed_at = now
     appointment.closed_by_id = actor.id
     db.session.flush()

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
 
@@ -37,6 +38,14 @@ class VisitStatus(StrEnum):
 
     RECORDED = "recorded"
     REFUNDED = "refunded"
+
+
+# A refund is final: a corrected repair order is recorded as a new visit.
+VISIT = StateMachine(
+    VisitStatus,
+    {VisitStatus.RECORDED: {VisitStatus.REFUNDED}, VisitStatus.REFUNDED: set()},
+    name="visit",
+)
 
 
 class ServiceVisit(db.Model):
@@ -135,6 +144,21 @@ class AppointmentStatus(StrEnum):
     CANCELLED = "cancelled"
     KEPT = "kept"
     NO_SHOW = "no_show"
+
+
+_A = AppointmentStatus
+# Where a booking may go from each state; a kept booking stays kept (its voucher is given).
+APPOINTMENT = StateMachine(
+    AppointmentStatus,
+    {
+        _A.BOOKED: {_A.CANCELLED, _A.KEPT, _A.NO_SHOW},
+        # The owner turned up late after all.
+        _A.NO_SHOW: {_A.KEPT},
+        _A.KEPT: set(),
+        _A.CANCELLED: set(),
+    },
+    name="appointment",
+)
 
 
 class Appointment(db.Model):

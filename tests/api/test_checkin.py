@@ -396,6 +396,7 @@ def test_the_openapi_document_lists_both_endpoints(api):
         "wrong_event",
         "cancelled",
         "unpaid",
+        "outside_window",
     ]
     assert schemas["OfflineScan"]["required"] == ["nonce", "scanned_at", "ticket"]
     assert {"CheckedIn", "AlreadyCheckedIn", "CheckInBatch", "GateAttendee"} <= set(schemas)

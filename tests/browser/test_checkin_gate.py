@@ -41,10 +41,11 @@ def gate(live_server) -> dict:
         fields = {
             "kind": EventKind.TRIP,
             "place": "Huizhou",
-            "starts_at": now + timedelta(days=10),
-            "ends_at": now + timedelta(days=11),
+            # Its check-in is open: it starts within the hour (the window opens 2 hours before).
+            "starts_at": now + timedelta(hours=1),
+            "ends_at": now + timedelta(days=1),
             "registration_opens_at": now - timedelta(days=1),
-            "registration_closes_at": now + timedelta(days=8),
+            "registration_closes_at": now + timedelta(minutes=30),
             "capacity": 10,
             "max_companions": 2,
             "attendance_points": POINTS,

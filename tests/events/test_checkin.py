@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.core.clock import local_date, local_midnight
 from app.core.errors import NotFound
 from app.core.tokens import PREFIX, TokenSigner, b64decode, b64encode
 from app.events import checkin, services
@@ -184,25 +183,28 @@ def test_two_phones_offline_make_one_check_in_and_a_reported_conflict(
     assert checkin.gate_summary(trip_day) == checkin.GateSummary(1, 1, 1)
 
 
-def test_a_phone_clock_in_the_future_or_before_the_event_day_gives_the_upload_time(
+def test_a_phone_clock_in_the_future_gives_the_upload_time_and_a_scan_before_the_window_is_refused(
     staff, dealers, clock, trip_day
 ):
     early, late, good = (join(owner(dealers, n), trip_day) for n in ("Early", "Late", "Good"))
     opened = at_the_gate(clock, trip_day)
-    day_starts = local_midnight(local_date(trip_day.starts_at))
+    window_opens, _ends = checkin.checkin_window(trip_day)
     clock.advance(minutes=20)
     uploaded = clock.now()
     results = checkin.check_in_batch(
         staff,
         event_id=trip_day.id,
         scans=[
-            Scan(checkin.ticket_token(early), "clock-early-1", day_starts - timedelta(seconds=1)),
+            Scan(checkin.ticket_token(early), "clock-early-1", window_opens - timedelta(seconds=1)),
             Scan(checkin.ticket_token(late), "clock-late-01", uploaded + timedelta(hours=3)),
-            Scan(checkin.ticket_token(good), "clock-good-01", day_starts),
+            Scan(checkin.ticket_token(good), "clock-good-01", window_opens),
         ],
     )
-    assert [r.result.checked_in_at for r in results] == [uploaded, uploaded, day_starts]
-    assert opened > day_starts
+    assert [r.result.status for r in results] == ["outside_window", "checked_in", "checked_in"]
+    assert [r.result.checked_in_at for r in results] == [None, uploaded, window_opens]
+    assert "check-in is not open: it opens at" in results[0].result.message
+    assert counts(early) == (0, 0)
+    assert opened > window_opens
 
 
 # ------------------------------------------------------------------------------ refused

@@ -102,6 +102,7 @@ def test_a_ticket_checks_in_once_and_awards_points_once(staff, dealers, clock):
     member = owner(dealers)
     registration = join(member, trip)
     token = checkin.ticket_token(registration)
+    clock.at = trip.starts_at  # at the gate
     first = checkin.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-1")
     assert first.status == "checked_in"
     again = checkin.check_in(staff, event_id=trip.id, ticket=token, nonce="scan-2")

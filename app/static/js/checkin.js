@@ -83,12 +83,13 @@ function start(root) {
 
   // ----------------------------------------------------------------------------- answer
 
-  function showResult(status, attendee, checkedInAt, offline) {
+  function showResult(status, attendee, checkedInAt, offline, message) {
     const tone = status === "checked_in" ? "ok" : status === "already_checked_in" ? "warn" : "bad";
     const section = element("section", `gate-result gate-${tone}`);
     section.dataset.status = status;
     const title = (cfg[titleOf(status)] || status).split("{time}").join(hhmm(checkedInAt));
     section.append(element("p", "gate-title", `${MARKS[tone]} ${title}`));
+    if (message) { section.append(element("p", "gate-line", message)); }
     if (attendee) {
       section.append(element("p", "gate-name", attendee.name));
       if (attendee.companions) {
@@ -206,7 +207,7 @@ function start(root) {
     const nonce = randomNonce();
     const answer = navigator.onLine ? await checkOnline(ticket, nonce) : null;
     if (answer) {
-      showResult(answer.status, answer.attendee, answer.checked_in_at, false);
+      showResult(answer.status, answer.attendee, answer.checked_in_at, false, answer.message);
       remember(answer.attendee, answer.checked_in_at);
     } else {
       await checkOffline(ticket, nonce);
@@ -254,7 +255,8 @@ function start(root) {
             const scan = batch.find((s) => s.nonce === item.nonce);
             report(t("Conflict", { name, time: hhmm(item.checked_in_at), scan: hhmm(scan && scan.scanned_at) }));
           } else if (item.status !== "checked_in") {
-            report(`${name || "?"}: ${(cfg[titleOf(item.status)] || item.status).split("{time}").join("")}`);
+            const why = item.message ? ` (${item.message})` : "";
+            report(`${name || "?"}: ${(cfg[titleOf(item.status)] || item.status).split("{time}").join("")}${why}`);
           }
           if (item.attendee && data) {
             const known = data.attendees[item.attendee.registration_id];
