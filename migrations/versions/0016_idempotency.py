@@ -39,6 +39,39 @@ def upgrade():
         sa.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
     )
 
+    op.create_table(
+        "visit_amendments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("visit_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("before", sa.JSON(), nullable=False),
+        sa.Column("after", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("points_reversed", sa.Integer(), nullable=False),
+        sa.Column("points_awarded", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("number > 0", name=op.f("ck_visit_amendments_number_positive")),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_visit_amendments_actor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"],
+            ["service_visits.id"],
+            name=op.f("fk_visit_amendments_visit_id_service_visits"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visit_amendments")),
+        sa.UniqueConstraint("visit_id", "number", name="uq_visit_amendments_visit_number"),
+    )
+    with op.batch_alter_table("visit_amendments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_visit_amendments_visit_id"), ["visit_id"], unique=False
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("visit_amendments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visit_amendments_visit_id"))
+    op.drop_table("visit_amendments")
     op.drop_table("idempotency_keys")
