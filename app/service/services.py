@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -96,6 +98,18 @@ def visit_figures(visit: ServiceVisit) -> dict:
         "amount_fen": visit.amount_fen,
         "category": ServiceCategory(visit.category).value,
     }
+
+
+def visit_form_data(visit: ServiceVisit):
+    """The visit's figures as the desk's amendment form shows them."""
+    return SimpleNamespace(
+        vin=visit.vehicle.vin,
+        visited_on=visit.visited_on,
+        mileage_km=visit.mileage_km,
+        amount_yuan=Decimal(visit.amount_fen) / 100,
+        category=ServiceCategory(visit.category).value,
+        reason="",
+    )
 
 
 def _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category) -> dict:
