@@ -94,6 +94,7 @@ def _register_models() -> None:
     import app.cards.models
     import app.care.models
     import app.core.audit
+    import app.core.idempotency
     import app.events.models
     import app.loyalty.models
     import app.members.models
@@ -249,6 +250,7 @@ def _unread(user) -> int:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from app.core.idempotency import new_idempotency_key
     from app.core.identifiers import mask_mobile
     from app.core.permissions import ROLE_LABELS, has_permission
     from app.loyalty.services import points_value_yuan, tier_label
@@ -268,6 +270,7 @@ def _register_template_helpers(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         tier_label=tier_label,
         points_value=points_value_yuan,
+        new_idempotency_key=new_idempotency_key,
     )
 
     app.jinja_env.add_extension("jinja2.ext.do")

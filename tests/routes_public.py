@@ -330,6 +330,13 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/dms/service-visits", "/api/v1/dms/service-visits", A, 400),
     Route(
         "POST",
+        "/api/v1/dms/service-visits/<path:ro_number>/amend",
+        "/api/v1/dms/service-visits/RO-M1/amend",
+        A,
+        400,
+    ),
+    Route(
+        "POST",
         "/api/v1/dms/service-visits/<path:ro_number>/refund",
         "/api/v1/dms/service-visits/RO-M1/refund",
         A,

@@ -56,6 +56,15 @@ class VisitForm(FlaskForm):
     )
 
 
+class AmendVisitForm(VisitForm):
+    """A recorded repair order's corrected figures, and why (the RO number stays)."""
+
+    reason = StringField(
+        _l("Why is it corrected?"),
+        [DataRequired(_l("Say why the repair order is corrected.")), Length(max=200)],
+    )
+
+
 class AdjustmentForm(FlaskForm):
     """Goodwill points (negative to correct a mistake)."""
 

@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.loyalty_forms import AdjustmentForm, RulesForm, VisitForm
+from app.admin.loyalty_forms import AdjustmentForm, AmendVisitForm, RulesForm, VisitForm
 from app.admin.views import _member_or_404, bp
 from app.core.permissions import permission_required
 from app.core.web import call_service, flash_service
@@ -75,6 +75,56 @@ def refund_visit(visit_id: int):
     else:
         flash(_("This visit was already refunded; nothing changed."), "info")
     return redirect(url_for("admin.visits_page"))
+
+
+def _dealer_visit_or_404(visit_id: int) -> ServiceVisit:
+    visit = db.session.get(ServiceVisit, visit_id)
+    if visit is None or visit.dealer_id != current_user.dealer_id:
+        abort(404)
+    return visit
+
+
+@bp.route("/visits/<int:visit_id>/amend", methods=["GET", "POST"])
+@permission_required("visits.record")
+def amend_visit(visit_id: int):
+    """Correct a repair order: its points are reversed and earned afresh under the new figures."""
+    visit = _dealer_visit_or_404(visit_id)
+    form = AmendVisitForm(obj=None if request.method == "POST" else visits.visit_form_data(visit))
+    del form.ro_number
+    if form.validate_on_submit():
+        ok, result = call_service(
+            form,
+            visits.amend_visit,
+            current_user,
+            dealer_id=visit.dealer_id,
+            ro_number=visit.ro_number,
+            vin=form.vin.data,
+            visited_on=form.visited_on.data,
+            mileage_km=form.mileage_km.data,
+            amount_fen=int(form.amount_yuan.data * 100),
+            category=form.category.data,
+            reason=form.reason.data,
+        )
+        if ok:
+            _flash_amended(result)
+            return redirect(url_for("admin.visits_page"))
+        visit = _dealer_visit_or_404(visit_id)
+    return render_template("admin/visit_amend.html", form=form, visit=visit)
+
+
+def _flash_amended(result) -> None:
+    if not result.created:
+        flash(_("The visit already has these figures; nothing changed."), "info")
+        return
+    flash(
+        _(
+            "Visit %(ro)s amended: %(reversed)s points reversed, %(earned)s earned afresh.",
+            ro=result.visit.ro_number,
+            reversed=result.points_reversed,
+            earned=result.visit.points_awarded,
+        ),
+        "success",
+    )
 
 
 @bp.route("/members/<int:member_id>/adjust", methods=["GET", "POST"])

@@ -115,12 +115,9 @@ class DeliverySchema(_Schema):
     vehicle = fields.Nested(DeliveredVehicleSchema, required=True, error_messages=_REQUIRED)
 
 
-class ServiceVisitSchema(_Schema):
-    """A repair order (RO) closed at the dealer."""
+class _VisitFiguresSchema(_Schema):
+    """What a repair order says about the visit."""
 
-    ro_number = _text(
-        32, metadata={"description": "Unique per dealer; replays are recognised by it"}
-    )
     vin = _text(32)
     visited_on = _date(required=True)
     mileage_km = fields.Integer(
@@ -152,6 +149,20 @@ class ServiceVisitSchema(_Schema):
             raise ValidationError(_l("The amount must be more than ¥0 and less than ¥1,000,000."))
         if value != value.quantize(Decimal("0.01")):
             raise ValidationError(_l("Give the amount in yuan with at most 2 decimals."))
+
+
+class ServiceVisitSchema(_VisitFiguresSchema):
+    """A repair order (RO) closed at the dealer."""
+
+    ro_number = _text(
+        32, metadata={"description": "Unique per dealer; replays are recognised by it"}
+    )
+
+
+class VisitAmendmentSchema(_VisitFiguresSchema):
+    """The corrected figures of a repair order, and why."""
+
+    reason = _text(200, metadata={"example": "Amount keyed wrongly: the invoice says 1380.50"})
 
 
 class VoucherRedeemSchema(_Schema):
@@ -201,6 +212,57 @@ class VisitRefundedSchema(Schema):
 
     points_reversed = fields.Integer(required=True)
     balance = fields.Integer(required=True)
+
+
+class VisitAmendedSchema(Schema):
+    """What an amendment reversed and earned afresh, and the owner's figures after it."""
+
+    amendment = fields.Integer(
+        required=True,
+        metadata={"description": "The amendment's number (1, 2...); 0: never amended"},
+    )
+    points_reversed = fields.Integer(required=True)
+    points_awarded = fields.Integer(
+        required=True, metadata={"description": "What the visit earns now, under its figures"}
+    )
+    balance = fields.Integer(required=True)
+    tier = fields.String(required=True, metadata={"enum": ["gold", "platinum", "diamond"]})
+
+
+class RepairOrderSchema(Schema):
+    """A repair order's figures, as recorded or as sent."""
+
+    ro_number = fields.String(required=True)
+    vin = fields.String(required=True)
+    visited_on = fields.String(required=True, metadata={"format": "date"})
+    mileage_km = fields.Integer(required=True)
+    amount_yuan = fields.String(
+        required=True,
+        metadata={
+            "example": "1280.50",
+            "pattern": r"^\d+\.\d{2}$",
+            "description": "In yuan with two decimals, as a string (exact)",
+        },
+    )
+    category = fields.String(required=True)
+
+
+class RepairOrderDiffersBodySchema(Schema):
+    """The error, with the repair order as recorded and as sent now."""
+
+    code = fields.String(required=True, metadata={"enum": ["repair_order_differs"]})
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String())
+    )
+    recorded = fields.Nested(RepairOrderSchema, required=True)
+    sent = fields.Nested(RepairOrderSchema, required=True)
+
+
+class RepairOrderDiffersSchema(Schema):
+    """409: the repair order number was recorded with other figures (amend it to correct)."""
+
+    error = fields.Nested(RepairOrderDiffersBodySchema, required=True)
 
 
 class MemberByCardSchema(Schema):

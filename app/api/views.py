@@ -25,7 +25,7 @@ from app.api.errors import (
 )
 from app.core.errors import DomainError, Forbidden
 from app.core.permissions import has_permission
-from app.extensions import csrf
+from app.extensions import csrf, db
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,10 @@ def record_service_visit():
       summary: Record a service visit
       description: >
         Points per yuan paid by the owner for the category, times the tier multiplier, doubled
-        in the owner's purchase-anniversary month. Replaying the same `ro_number` answers 200
-        with the same figures and awards nothing more. An unknown VIN, or a car of another
+        in the owner's purchase-anniversary month. Replaying the same `ro_number` with the same
+        figures answers 200 and awards nothing more; the same `ro_number` with other figures
+        (VIN, date, mileage, amount or category) is a 409 that gives both versions: correct a
+        visit with `/dms/service-visits/{ro_number}/amend`. An unknown VIN, or a car of another
         dealer's owner, is not found.
       requestBody:
         required: true
@@ -210,27 +212,52 @@ def record_service_visit():
         401: Unauthorized
         403: Forbidden
         404: NotFound
-        409: Conflict
+        409:
+          description: The repair order number was recorded with other figures
+          content:
+            application/json:
+              schema: RepairOrderDiffersSchema
         422: UnprocessableEntity
     """
-    from app.service.services import record_visit
+    from app.service.services import RepairOrderDiffers, record_visit
 
     data = _body(schemas.ServiceVisitSchema())
-    result = record_visit(
-        None,
-        dealer_id=g.api_dealer_id,
-        ro_number=data["ro_number"],
-        vin=data["vin"],
-        visited_on=data["visited_on"],
-        mileage_km=data["mileage_km"],
-        amount_fen=_yuan_to_fen(data["amount_yuan"]),
-        category=data["category"],
-        source="dms",
-    )
+    try:
+        result = record_visit(
+            None,
+            dealer_id=g.api_dealer_id,
+            ro_number=data["ro_number"],
+            vin=data["vin"],
+            visited_on=data["visited_on"],
+            mileage_km=data["mileage_km"],
+            amount_fen=_yuan_to_fen(data["amount_yuan"]),
+            category=data["category"],
+            source="dms",
+        )
+    except RepairOrderDiffers as err:
+        return _repair_order_differs(err)
     body = schemas.VisitRecordedSchema().dump(
         {"points_awarded": result.points_awarded, "balance": result.balance, "tier": result.tier}
     )
     return body, 201 if result.created else 200
+
+
+def _repair_order(figures: dict) -> dict:
+    shown = {k: v for k, v in figures.items() if k != "amount_fen"}
+    shown["amount_yuan"] = str((Decimal(figures["amount_fen"]) / 100).quantize(Decimal("0.01")))
+    return schemas.RepairOrderSchema().dump(shown)
+
+
+def _repair_order_differs(err) -> tuple:
+    db.session.rollback()
+    error = {
+        "code": err.code,
+        "message": str(err.message),
+        "fields": {err.field: [str(err.message)]},
+        "recorded": _repair_order(err.recorded),
+        "sent": _repair_order(err.sent),
+    }
+    return jsonify({"error": error}), 409
 
 
 # Repair order numbers may contain "/" (RO/2026/001).
@@ -269,6 +296,76 @@ def refund_service_visit(ro_number: str):
     return schemas.VisitRefundedSchema().dump(
         {"points_reversed": result.points_reversed, "balance": result.balance}
     )
+
+
+@bp.post("/dms/service-visits/<path:ro_number>/amend")
+def amend_service_visit(ro_number: str):
+    """Amend a service visit: correct its figures, reverse its points and earn them afresh.
+    ---
+    post:
+      tags: [DMS]
+      summary: Amend a service visit
+      description: >
+        The corrected repair order (every figure, and a reason). Reverses exactly the points
+        the visit earned and earns them afresh under the new figures, once: sending the figures
+        the visit already has answers 200 with the last amendment and changes nothing. Every
+        amendment is audited with both versions. A refunded visit cannot be amended (409); a
+        repair order of another dealer is not found.
+      parameters:
+        - in: path
+          name: ro_number
+          required: true
+          schema:
+            type: string
+            maxLength: 32
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: VisitAmendmentSchema
+      responses:
+        201:
+          description: The visit was amended and its points earned afresh
+          content:
+            application/json:
+              schema: VisitAmendedSchema
+        200:
+          description: The visit already has these figures; nothing changed
+          content:
+            application/json:
+              schema: VisitAmendedSchema
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+        409: Conflict
+        422: UnprocessableEntity
+    """
+    from app.service.services import amend_visit
+
+    data = _body(schemas.VisitAmendmentSchema())
+    result = amend_visit(
+        None,
+        dealer_id=g.api_dealer_id,
+        ro_number=ro_number,
+        vin=data["vin"],
+        visited_on=data["visited_on"],
+        mileage_km=data["mileage_km"],
+        amount_fen=_yuan_to_fen(data["amount_yuan"]),
+        category=data["category"],
+        reason=data["reason"],
+        source="dms",
+    )
+    body = schemas.VisitAmendedSchema().dump(
+        {
+            "amendment": result.number,
+            "points_reversed": result.points_reversed,
+            "points_awarded": result.visit.points_awarded,
+            "balance": result.balance,
+            "tier": result.tier,
+        }
+    )
+    return body, 201 if result.created else 200
 
 
 @bp.get("/members/by-card/<card_number>")

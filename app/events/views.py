@@ -12,6 +12,7 @@ from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.forms import tier_choices
+from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service
 from app.events import services
@@ -99,6 +100,7 @@ def detail(event_id: int):
 
 @bp.post("/events/<int:event_id>/sign-up")
 @member_required
+@once("events.sign_up")
 def sign_up(event_id: int):
     """Take a place (or a place on the waiting list)."""
     event = _member_event_or_404(event_id)
@@ -168,6 +170,7 @@ def ticket(registration_id: int):
 
 @bp.post("/me/tickets/<int:registration_id>/cancel")
 @member_required
+@once("events.cancel")
 def cancel(registration_id: int):
     """Cancel before the cut-off; a paid place is refunded, a deposit returned."""
     registration = _own_registration_or_404(registration_id)
@@ -191,6 +194,7 @@ def _refund(registration) -> bool:
 
 @bp.post("/me/tickets/<int:registration_id>/confirm")
 @member_required
+@once("events.confirm")
 def confirm(registration_id: int):
     """Take the place offered from the waiting list."""
     registration = _own_registration_or_404(registration_id)

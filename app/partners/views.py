@@ -19,6 +19,7 @@ from flask_login import current_user
 from app.core.clock import local_date
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.forms import fill_dealer_choices, tier_choices
+from app.core.idempotency import once
 from app.core.permissions import Role, member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
@@ -89,6 +90,7 @@ def perks():
 
 @bp.post("/perks/<int:perk_id>/claim")
 @member_required
+@once("partners.claim")
 def claim(perk_id: int):
     """Claim a perk and show its code."""
     ok, claimed = try_service(services.claim_perk, current_user.member, perk_id)

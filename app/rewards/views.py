@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.forms import fill_dealer_choices, tier_choices
+from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
@@ -47,6 +48,7 @@ def catalog():
 
 @bp.post("/rewards/<int:reward_id>/redeem")
 @member_required
+@once("rewards.redeem")
 def redeem(reward_id: int):
     """Spend points on a reward and show the new voucher."""
     ok, voucher = try_service(services.redeem_reward, current_user.member, reward_id)

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -110,6 +111,29 @@ class ServiceVisit(db.Model):
 
     member: Mapped[Member] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
+
+
+class VisitAmendment(db.Model):
+    """A corrected repair order (from the DMS or the service desk): the figures before and
+    after, and the points reversed and earned afresh. Numbered 1, 2... per visit."""
+
+    __tablename__ = "visit_amendments"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "number", name="uq_visit_amendments_visit_number"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("service_visits.id"), index=True)
+    number: Mapped[int]
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200))
+    points_reversed: Mapped[int]
+    points_awarded: Mapped[int]
+    source: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
 
 
 # A visit that counts (not refunded), written as the partial indexes' own predicate: a bound

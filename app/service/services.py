@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,7 +22,13 @@ from app.loyalty.models import EntryKind, PointsAccount, Tier
 from app.loyalty.rules import visit_points
 from app.members.models import Member, Vehicle
 from app.members.services import vin_error
-from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
+from app.service.models import (
+    VISIT,
+    ServiceCategory,
+    ServiceVisit,
+    VisitAmendment,
+    VisitStatus,
+)
 
 RO_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/]{0,31}$")
 MAX_AMOUNT_FEN = 100_000_000  # ¥1,000,000: anything above is a typo
@@ -48,7 +56,82 @@ class RefundResult:
     balance: int
 
 
-def _check_visit_input(ro_number, vin, visited_on, mileage_km, amount_fen, category, now):
+class RepairOrderDiffers(Conflict):
+    """A repair order number already recorded with other figures: both versions, to compare."""
+
+    def __init__(self, recorded: dict, sent: dict):
+        super().__init__(
+            _l(
+                "This repair order was already recorded with other figures. "
+                "To correct it, amend the visit."
+            ),
+            field="ro_number",
+            code="repair_order_differs",
+        )
+        self.recorded = recorded
+        self.sent = sent
+
+
+@dataclass(frozen=True)
+class AmendResult:
+    """An amended visit (``created`` False when the visit already had these figures), the
+    points the amendment reversed and earned, and the owner's figures after it."""
+
+    visit: ServiceVisit
+    amendment: VisitAmendment | None
+    created: bool
+    balance: int
+    tier: str
+
+    @property
+    def number(self) -> int:
+        """The amendment's number; 0 when the visit stands as first recorded."""
+        return self.amendment.number if self.amendment else 0
+
+    @property
+    def points_reversed(self) -> int:
+        """The points the amendment took back (the earning it replaced)."""
+        return self.amendment.points_reversed if self.amendment else 0
+
+
+def visit_figures(visit: ServiceVisit) -> dict:
+    """What a repair order says, as plain values: what replays and amendments compare."""
+    return {
+        "ro_number": visit.ro_number,
+        "vin": visit.vehicle.vin,
+        "visited_on": visit.visited_on.isoformat(),
+        "mileage_km": visit.mileage_km,
+        "amount_fen": visit.amount_fen,
+        "category": ServiceCategory(visit.category).value,
+    }
+
+
+def visit_form_data(visit: ServiceVisit):
+    """The visit's figures as the desk's amendment form shows them."""
+    return SimpleNamespace(
+        vin=visit.vehicle.vin,
+        visited_on=visit.visited_on,
+        mileage_km=visit.mileage_km,
+        amount_yuan=Decimal(visit.amount_fen) / 100,
+        category=ServiceCategory(visit.category).value,
+        reason="",
+    )
+
+
+def _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category) -> dict:
+    return {
+        "ro_number": ro_number,
+        "vin": normalize_vin(vin),
+        "visited_on": visited_on.isoformat(),
+        "mileage_km": mileage_km,
+        "amount_fen": amount_fen,
+        "category": category,
+    }
+
+
+def _check_visit_input(
+    ro_number, vin, visited_on, mileage_km, amount_fen, category, now, *, recorded_on=None
+):
     if not RO_PATTERN.match(ro_number or ""):
         raise ValidationFailed(
             _l("A repair order number has 1-32 letters, digits, -, _ or /."), field="ro_number"
@@ -59,7 +142,8 @@ def _check_visit_input(ro_number, vin, visited_on, mileage_km, amount_fen, categ
     if visited_on > local_date(now):
         raise ValidationFailed(_l("The visit date cannot be in the future."), field="visited_on")
     oldest = local_date(now) - timedelta(days=current_app.config["VISIT_BACKDATE_DAYS"])
-    if visited_on < oldest:
+    # An amendment that keeps the recorded date may correct an old visit's other figures.
+    if visited_on < oldest and visited_on != recorded_on:
         raise ValidationFailed(
             _l("Visits older than %(date)s cannot be recorded.", date=oldest.isoformat()),
             field="visited_on",
@@ -120,11 +204,10 @@ def record_visit(
     account = lock_account(_account(vehicle.member_id).id)
     existing = _visit(dealer_id, ro_number)
     if existing is not None:
-        if existing.vehicle_id != vehicle.id:
-            raise Conflict(
-                _l("This repair order number was already used for another car."),
-                field="ro_number",
-            )
+        recorded = visit_figures(existing)
+        sent = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
+        if recorded != sent:
+            raise RepairOrderDiffers(recorded, sent)
         return VisitResult(
             existing, False, existing.points_awarded, account.balance, account.tier_code
         )
@@ -156,9 +239,9 @@ def record_visit(
     except IntegrityError:
         # The same RO pushed at the same moment for another member's car.
         db.session.rollback()
-        raise Conflict(
-            _l("This repair order number was already used for another car."), field="ro_number"
-        ) from None
+        recorded = visit_figures(_visit(dealer_id, ro_number))
+        sent = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
+        raise RepairOrderDiffers(recorded, sent) from None
     if earned.points:
         entry = post_points(
             account.id,
@@ -203,7 +286,7 @@ def refund_visit(
         return RefundResult(visit, False, visit.points_reversed or 0, account.balance)
     if visit.entry_id is not None:
         reverse_entry(visit.entry_id, reason=f"refund of {visit.ro_number}", actor=actor, now=now)
-    visit.status = VisitStatus.REFUNDED
+    VISIT.move(visit, VisitStatus.REFUNDED)
     visit.refunded_at = now
     visit.points_reversed = visit.points_awarded
     db.session.flush()
@@ -216,6 +299,145 @@ def refund_visit(
         now=now,
     )
     return RefundResult(visit, True, visit.points_reversed, account.balance)
+
+
+def _latest_amendment(visit: ServiceVisit) -> VisitAmendment | None:
+    return db.session.scalar(
+        select(VisitAmendment)
+        .where(VisitAmendment.visit_id == visit.id)
+        .order_by(VisitAmendment.number.desc())
+        .limit(1)
+    )
+
+
+def amend_visit(
+    actor,
+    *,
+    dealer_id: int,
+    ro_number: str,
+    vin: str,
+    visited_on: date,
+    mileage_km: int,
+    amount_fen: int,
+    category: str,
+    reason: str,
+    source: str = "staff",
+    now: datetime | None = None,
+) -> AmendResult:
+    """Correct a recorded repair order: reverse exactly the points it earned and earn them afresh
+    under the new figures, once; sending figures the visit already has changes nothing."""
+    now = now or utcnow()
+    ro_number = (ro_number or "").strip()
+    visit = _visit(dealer_id, ro_number)
+    if visit is None:
+        raise NotFound(_l("No visit with this repair order number at this dealer."))
+    _check_visit_input(
+        ro_number,
+        vin,
+        visited_on,
+        mileage_km,
+        amount_fen,
+        category,
+        now,
+        recorded_on=visit.visited_on,
+    )
+    reason = " ".join((reason or "").split())
+    if not 0 < len(reason) <= 200:
+        raise ValidationFailed(
+            _l("Say why the repair order is corrected (up to 200 characters)."), field="reason"
+        )
+    vehicle = _dealer_vehicle(dealer_id, vin)
+    if visited_on < vehicle.purchased_on:
+        raise ValidationFailed(
+            _l("The visit date is before the car was bought."), field="visited_on"
+        )
+    # Both owners' accounts (a corrected VIN may move the visit), always in id order.
+    accounts = {
+        member_id: _account(member_id).id for member_id in {visit.member_id, vehicle.member_id}
+    }
+    locked = {aid: lock_account(aid) for aid in sorted(accounts.values())}
+    account = locked[accounts[vehicle.member_id]]
+    visit = _visit(dealer_id, ro_number)  # re-read under the locks
+    if visit.status == VisitStatus.REFUNDED:
+        raise Conflict(_l("A refunded visit cannot be amended."), code="visit_refunded")
+    before = visit_figures(visit)
+    after = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
+    if before == after:
+        return AmendResult(
+            visit, _latest_amendment(visit), False, account.balance, account.tier_code
+        )
+    latest = _latest_amendment(visit)
+    number = (latest.number if latest else 0) + 1
+    if visit.entry_id is not None:
+        reverse_entry(
+            visit.entry_id,
+            reason=f"amendment {number} of {ro_number}: {reason}"[:200],
+            actor=actor,
+            now=now,
+        )
+    tier = db.session.scalar(select(Tier).where(Tier.code == account.tier_code))
+    earned = visit_points(
+        amount_fen=amount_fen,
+        category=category,
+        tier_multiplier_pct=tier.multiplier_pct,
+        purchased_on=vehicle.purchased_on,
+        visited_on=visited_on,
+    )
+    amendment = VisitAmendment(
+        visit_id=visit.id,
+        number=number,
+        before=before,
+        after=after,
+        reason=reason,
+        points_reversed=visit.points_awarded,
+        points_awarded=earned.points,
+        source=source,
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+    )
+    db.session.add(amendment)
+    visit.vehicle = vehicle
+    visit.member = vehicle.member
+    visit.visited_on = visited_on
+    visit.mileage_km = mileage_km
+    visit.amount_fen = amount_fen
+    visit.category = ServiceCategory(category)
+    visit.points_awarded = earned.points
+    visit.entry_id = None
+    db.session.flush()
+    if earned.points:
+        entry = post_points(
+            account.id,
+            earned.points,
+            kind=EntryKind.EARN,
+            source="service_visit",
+            key=f"visit:{visit.id}:amend:{number}",
+            reference=ro_number,
+            qualifying=True,
+            actor=actor,
+            dealer_id=dealer_id,
+            now=now,
+        )
+        visit.entry_id = entry.id
+    db.session.flush()
+    record_audit(
+        actor,
+        "visit.amended",
+        subject=visit,
+        dealer_id=dealer_id,
+        details={
+            "ro": ro_number,
+            "amendment": number,
+            "before": before,
+            "after": after,
+            "reason": reason,
+            "points_reversed": amendment.points_reversed,
+            "points_awarded": earned.points,
+            "source": source,
+        },
+        now=now,
+    )
+    return AmendResult(visit, amendment, True, account.balance, account.tier_code)
 
 
 def dealer_visits(dealer_id: int):

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.core.clock import local_date, utcnow
 from app.core.errors import NotFound
+from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, flash_service
 from app.extensions import db
@@ -65,6 +66,7 @@ def _chosen_day(days, preferred: date | None = None) -> date | None:
 
 @bp.route("/me/appointments/new", methods=["GET", "POST"])
 @member_required
+@once("service.book")
 def book():
     """Book a maintenance time: a car, a day, a free time."""
     member = current_user.member
@@ -113,6 +115,7 @@ def _own_appointment_or_404(appointment_id: int):
 
 @bp.route("/me/appointments/<int:appointment_id>/change", methods=["GET", "POST"])
 @member_required
+@once("service.change")
 def change(appointment_id: int):
     """Move a booking to another free time."""
     member = current_user.member
@@ -163,6 +166,7 @@ def change(appointment_id: int):
 
 @bp.post("/me/appointments/<int:appointment_id>/cancel")
 @member_required
+@once("service.cancel")
 def cancel(appointment_id: int):
     """Cancel a booking; its place goes back to the workshop."""
     appointment = _own_appointment_or_404(appointment_id)

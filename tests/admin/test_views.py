@@ -129,6 +129,22 @@ ROUTES = (
     ),
     Route(
         "GET",
+        "/admin/visits/<int:visit_id>/amend",
+        "/admin/visits/{visit_id}/amend",
+        "visits.record",
+        200,
+        other_dealer=404,
+    ),
+    Route(
+        "POST",
+        "/admin/visits/<int:visit_id>/amend",
+        "/admin/visits/{visit_id}/amend",
+        "visits.record",
+        200,
+        other_dealer=404,
+    ),
+    Route(
+        "GET",
         "/admin/members/<int:member_id>/adjust",
         "/admin/members/{member_id}/adjust",
         "points.adjust",

@@ -170,6 +170,7 @@ def test_the_openapi_document_is_public_and_valid_openapi_3(api):
         "/api/v1/dms/deliveries",
         "/api/v1/dms/service-visits",
         "/api/v1/dms/service-visits/{ro_number}/refund",
+        "/api/v1/dms/service-visits/{ro_number}/amend",
         "/api/v1/members/by-card/{card_number}",
         "/api/v1/vouchers/redeem",
         "/api/v1/openapi.json",
@@ -184,3 +185,13 @@ def test_the_openapi_document_is_public_and_valid_openapi_3(api):
         "$ref": "#/components/schemas/Delivery"
     }
     assert {"200", "201", "400", "401", "409", "422"} <= set(delivery["responses"])
+    visits = document["paths"]["/api/v1/dms/service-visits"]["post"]["responses"]
+    assert visits["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RepairOrderDiffers"
+    }
+    assert {"recorded", "sent"} <= set(schemas["RepairOrderDiffersBody"]["properties"])
+    amend = document["paths"]["/api/v1/dms/service-visits/{ro_number}/amend"]["post"]
+    assert amend["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VisitAmendment"
+    }
+    assert "reason" in schemas["VisitAmendment"]["required"]

@@ -162,10 +162,18 @@ def test_the_documented_answers_of_a_working_day(day, clock):
     }
     call("POST", "/api/v1/dms/service-visits", 201, body=visit)
     call("POST", "/api/v1/dms/service-visits", 200, body=visit)
+    differs = call("POST", "/api/v1/dms/service-visits", 409, body={**visit, "amount_yuan": 99})
+    assert differs["error"]["recorded"]["amount_yuan"] == "1280.50"
+    amend = "/api/v1/dms/service-visits/{ro_number}/amend"
+    corrected = {k: v for k, v in visit.items() if k != "ro_number"}
+    corrected.update(amount_yuan=99, reason="Keyed wrongly")
+    call("POST", amend, 201, body=corrected, ro_number="RO/2026/001")
+    call("POST", amend, 200, body=corrected, ro_number="RO/2026/001")
     refund = "/api/v1/dms/service-visits/{ro_number}/refund"
     call("POST", refund, 200, ro_number="RO/2026/001")
     call("POST", refund, 200, ro_number="RO/2026/001")
     call("POST", refund, 404, ro_number="RO/2026/404")
+    call("POST", amend, 409, body=corrected, ro_number="RO/2026/001")
 
     call("GET", "/api/v1/members/by-card/{card_number}", 200, card_number=seeded["card"])
     call("POST", "/api/v1/vouchers/redeem", 200, body={"code": seeded["voucher"]})

@@ -121,7 +121,11 @@ def test_one_ro_number_for_two_cars_is_a_conflict(app, api, seeded, member, vin)
     with seeded():
         other_vin = make_vehicle(db.session.get(Member, member["id"])).vin
     assert api.post("/dms/service-visits", visit(vin)).status_code == 201
-    assert_error(api.post("/dms/service-visits", visit(other_vin)), 409, "conflict")
+    response = api.post("/dms/service-visits", visit(other_vin))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "repair_order_differs"
+    assert (error["recorded"]["vin"], error["sent"]["vin"]) == (vin, other_vin)
 
 
 def test_a_refund_reverses_the_points_once(app, api, member, vin):
@@ -160,3 +164,122 @@ def test_another_dealers_key_cannot_refund_this_dealers_visit(app, api, member, 
 
 def test_a_refund_needs_a_key(api, member):
     assert_error(api.post("/dms/service-visits/RO-2026-001/refund", dealer=None), 401)
+
+
+# ------------------------------------------------------------- a repair order re-sent, amended
+
+
+@pytest.mark.parametrize(
+    ("changes", "recorded", "sent"),
+    [
+        ({"amount_yuan": 1380.5}, {"amount_yuan": "1280.55"}, {"amount_yuan": "1380.50"}),
+        ({"visited_on": "2026-11-21"}, {"visited_on": "2026-11-20"}, {"visited_on": "2026-11-21"}),
+        ({"category": "repair"}, {"category": "maintenance"}, {"category": "repair"}),
+        ({"mileage_km": 15300}, {"mileage_km": 15200}, {"mileage_km": 15300}),
+    ],
+)
+def test_a_repair_order_resent_with_other_figures_is_a_409_with_both_versions(
+    app, api, member, vin, changes, recorded, sent
+):
+    assert api.post("/dms/service-visits", visit(vin)).status_code == 201
+    before = figures(app, member["id"])
+    response = api.post("/dms/service-visits", visit(vin, **changes))
+    assert response.status_code == 409, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "repair_order_differs"
+    assert "amend" in error["message"]
+    assert error["fields"] == {"ro_number": [error["message"]]}
+    for name, value in recorded.items():
+        assert error["recorded"][name] == value
+    for name, value in sent.items():
+        assert error["sent"][name] == value
+    assert error["recorded"]["ro_number"] == error["sent"]["ro_number"] == "RO-2026-001"
+    assert figures(app, member["id"]) == before
+
+
+def amendment(car_vin: str, **changes) -> dict:
+    body = visit(car_vin, **{"amount_yuan": 1380.55, "reason": "Amount keyed wrongly", **changes})
+    del body["ro_number"]
+    return body
+
+
+def test_an_amendment_reverses_the_points_and_earns_them_afresh_once(app, api, member, vin):
+    from app.core.audit import AuditEntry
+    from app.service.models import VisitAmendment
+
+    assert api.post("/dms/service-visits", visit(vin)).get_json()["balance"] == 1280
+    response = api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json() == {
+        "amendment": 1,
+        "points_reversed": 1280,
+        "points_awarded": 1380,
+        "balance": 1380,
+        "tier": "gold",
+    }
+    after = figures(app, member["id"])
+    assert after["entries"] == 3  # the earning, its reversal, the new earning
+
+    again = api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin))
+    assert again.status_code == 200
+    assert again.get_json() == {**response.get_json()}
+    assert figures(app, member["id"]) == after
+    # The corrected figures are now the repair order's: resending them is a plain replay.
+    resent = api.post("/dms/service-visits", {**visit(vin), "amount_yuan": 1380.55})
+    assert resent.status_code == 200 and resent.get_json()["points_awarded"] == 1380
+    with app.app_context():
+        stored = db.session.scalar(select(ServiceVisit))
+        assert (stored.amount_fen, stored.points_awarded) == (138055, 1380)
+        amended = db.session.scalar(select(VisitAmendment))
+        assert amended.before["amount_fen"] == 128055 and amended.after["amount_fen"] == 138055
+        assert amended.reason == "Amount keyed wrongly" and amended.source == "dms"
+        audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "visit.amended"))
+        assert audit.details["points_reversed"] == 1280
+        assert audit.details["points_awarded"] == 1380
+
+
+def test_a_second_amendment_and_a_refund_after_it_reverse_the_current_points(app, api, member, vin):
+    api.post("/dms/service-visits", visit(vin))
+    api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin))
+    second = api.post(
+        "/dms/service-visits/RO-2026-001/amend", amendment(vin, amount_yuan=500, reason="Again")
+    )
+    assert second.status_code == 201
+    assert second.get_json()["amendment"] == 2
+    assert second.get_json()["points_reversed"] == 1380
+    assert second.get_json()["balance"] == 500
+    refund = api.post("/dms/service-visits/RO-2026-001/refund")
+    assert refund.get_json() == {"points_reversed": 500, "balance": 0}
+
+
+def test_a_refunded_visit_cannot_be_amended(app, api, member, vin):
+    api.post("/dms/service-visits", visit(vin))
+    api.post("/dms/service-visits/RO-2026-001/refund")
+    before = figures(app, member["id"])
+    response = api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin))
+    assert_error(response, 409, "conflict")
+    assert "refunded" in response.get_json()["error"]["message"]
+    assert figures(app, member["id"]) == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"reason": ""}, "reason"),
+        ({"reason": "x" * 201}, "reason"),
+        ({"amount_yuan": 0}, "amount_yuan"),
+    ],
+)
+def test_a_bad_amendment_is_422_and_changes_nothing(app, api, member, vin, changes, field):
+    api.post("/dms/service-visits", visit(vin))
+    before = figures(app, member["id"])
+    response = api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin, **changes))
+    assert_error(response, 422, "validation_failed", field=field)
+    assert figures(app, member["id"]) == before
+
+
+def test_amending_an_unknown_or_another_dealers_ro_is_404(app, api, member, vin):
+    assert_error(api.post("/dms/service-visits/RO-NOPE/amend", amendment(vin)), 404)
+    api.post("/dms/service-visits", visit(vin))
+    response = api.post("/dms/service-visits/RO-2026-001/amend", amendment(vin), dealer="GZ01")
+    assert_error(response, 404)

@@ -146,3 +146,69 @@ def test_hq_announces_rules_in_advance_and_owners_see_them(
     assert "New rules announced." in ok.get_data(as_text=True)
     tier = member_client.get("/me/tier").get_data(as_text=True)
     assert "Double points for maintenance" in tier
+
+
+# -------------------------------------------------------------------- the desk's amendment
+
+
+def _visit_id(app) -> int:
+    from app.service.models import ServiceVisit
+
+    with app.app_context():
+        return db.session.scalar(select(ServiceVisit.id))
+
+
+def test_the_desk_refuses_the_same_ro_with_other_figures_and_amends_it_once(
+    app, member, staff_factory, member_client
+):
+    from app.core.audit import AuditEntry
+    from app.service.models import ServiceVisit, VisitAmendment
+
+    advisor = staff_factory("service_advisor")
+    vin = vin_of(app, member)
+    advisor.post("/admin/visits", data=visit_form(vin))
+    refused = advisor.post("/admin/visits", data=visit_form(vin, amount_yuan="5300.00"))
+    assert "already recorded with other figures" in refused.get_data(as_text=True)
+
+    visit_id = _visit_id(app)
+    listing = advisor.get("/admin/visits").get_data(as_text=True)
+    assert f'href="/admin/visits/{visit_id}/amend"' in listing
+    form = advisor.get(f"/admin/visits/{visit_id}/amend").get_data(as_text=True)
+    assert 'value="5200.00"' in form and "RO-100" in form
+    corrected = {**visit_form(vin, amount_yuan="5300.00", reason="Invoice says 5300")}
+    del corrected["ro_number"]
+    response = advisor.post(f"/admin/visits/{visit_id}/amend", data=corrected)
+    assert response.status_code == 302
+    page = advisor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Visit RO-100 amended: 5200 points reversed, 5300 earned afresh." in page
+    again = advisor.post(f"/admin/visits/{visit_id}/amend", data=corrected, follow_redirects=True)
+    assert "already has these figures; nothing changed" in again.get_data(as_text=True)
+    assert "5300</strong> points" in member_client.get("/card").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ServiceVisit, visit_id).points_awarded == 5300
+        amendment = db.session.scalar(select(VisitAmendment))
+        assert amendment.source == "staff" and amendment.actor_id is not None
+        audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "visit.amended"))
+        assert audit.actor_id == amendment.actor_id
+        assert audit.details["reason"] == "Invoice says 5300"
+
+
+def test_the_desk_needs_a_reason_and_cannot_amend_a_refunded_visit(app, member, staff_factory):
+    advisor = staff_factory("service_advisor")
+    vin = vin_of(app, member)
+    advisor.post("/admin/visits", data=visit_form(vin))
+    visit_id = _visit_id(app)
+    corrected = visit_form(vin, amount_yuan="10.00")
+    del corrected["ro_number"]
+    missing = advisor.post(f"/admin/visits/{visit_id}/amend", data=corrected)
+    assert "Say why the repair order is corrected." in missing.get_data(as_text=True)
+    advisor.post(f"/admin/visits/{visit_id}/refund")
+    refused = advisor.post(f"/admin/visits/{visit_id}/amend", data={**corrected, "reason": "Typo"})
+    assert "A refunded visit cannot be amended." in refused.get_data(as_text=True)
+
+
+def test_another_dealers_staff_cannot_amend(app, member, staff_factory):
+    advisor = staff_factory("service_advisor")
+    advisor.post("/admin/visits", data=visit_form(vin_of(app, member)))
+    other = staff_factory("service_advisor", dealer="GZ01")
+    assert other.get(f"/admin/visits/{_visit_id(app)}/amend").status_code == 404
