@@ -16,7 +16,6 @@ import app as app_package
 from app.core.states import REGISTRY, StateMachine, TransitionRefused, machines_for
 
 APP_DIR = Path(app_package.__file__).parent
-# Assignments not yet moved onto their machine (another change edits these files).
 
 
 def _status_enums() -> list[type[StrEnum]]:
