@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.states import StateMachine
 from app.extensions import db
 
 KEY_FIELD = "idempotency_key"
@@ -47,6 +48,14 @@ class KeyStatus(StrEnum):
 
     IN_PROGRESS = "in_progress"
     DONE = "done"
+
+
+# A key is claimed (in progress) with the action and done with its outcome, in one transaction.
+KEY = StateMachine(
+    KeyStatus,
+    {KeyStatus.IN_PROGRESS: {KeyStatus.DONE}, KeyStatus.DONE: set()},
+    name="idempotency key",
+)
 
 
 class IdempotencyKey(db.Model):
@@ -139,7 +148,7 @@ def claim_key(
 
 def record_outcome(row: IdempotencyKey, outcome: dict, *, now: datetime | None = None) -> None:
     """Mark the key done with the answer to give its replays."""
-    row.status = KeyStatus.DONE
+    KEY.move(row, KeyStatus.DONE)
     row.outcome = outcome
     row.finished_at = now or utcnow()
     db.session.flush()
