@@ -267,8 +267,10 @@ def member_by_card(card_number: str):
       tags: [Counter]
       summary: Find an owner by card number
       description: >
-        The 16-digit number printed on the card (spaces allowed). A replaced card still names
-        its owner, with `card_status` "replaced". A card of another dealer's owner is not found.
+        The 16-digit number printed on the card (spaces allowed): the prefix 8, 14 digits,
+        then the Luhn check digit of the first 15; a number that fails the check answers 422.
+        A replaced card still names its owner, with `card_status` "replaced". A card of
+        another dealer's owner is not found.
       parameters:
         - in: path
           name: card_number
