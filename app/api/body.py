@@ -65,14 +65,16 @@ def _reject_constant(name: str):
 
 def read_json_object() -> dict:
     """The request's body as a JSON object, or a 4xx naming what is wrong with it."""
-    if not request.is_json:
-        raise UnsupportedMediaType(
-            description=str(_l("Send the body as JSON, with 'Content-Type: application/json'."))
-        )
     try:
         raw = request.get_data()
     except RequestEntityTooLarge:
         raise too_large() from None
+    # A body sent as text/plain (or as a form) is not taken for JSON; no body at all is
+    # simply not a JSON object (400 below).
+    if raw and not request.is_json:
+        raise UnsupportedMediaType(
+            description=str(_l("Send the body as JSON, with 'Content-Type: application/json'."))
+        )
     if json_depth(raw) > MAX_DEPTH:
         raise MalformedBody(_l("The body nests too deep: at most %(max)s levels.", max=MAX_DEPTH))
     try:
