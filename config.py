@@ -32,6 +32,10 @@ class Config:
     # hide_parameters: a database error's message (logged with the traceback) would quote the
     # statement's values, mobile numbers and token hashes among them.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # The largest request body (bytes), 413 beyond: a full offline check-in upload (500 scans)
+    # is about 350 KB.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
     # Ed25519 keys for QR tokens: "kid:base64url(32-byte private key)"; older public keys
     # that still verify: "kid:base64url(public key),kid:...".
     TOKEN_SIGNING_KEY = os.environ.get("TOKEN_SIGNING_KEY")

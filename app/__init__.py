@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from app.core import assets, security
+from app.core import assets, database, security  # noqa: F401 - database: SQLite locking
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -224,6 +224,25 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(err):
         return render_error(405, _l("Not allowed"), _l("This page cannot be used that way."))
+
+    @app.errorhandler(413)
+    def too_large(err):
+        return render_error(
+            413,
+            _l("Too large"),
+            _l(
+                "The request is too large: send at most %(kb)s KB.",
+                kb=(app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024,
+            ),
+        )
+
+    @app.errorhandler(415)
+    def unsupported_media_type(err):
+        return render_error(
+            415,
+            _l("Bad request"),
+            _l("Send the body as JSON, with 'Content-Type: application/json'."),
+        )
 
     @app.errorhandler(429)
     def too_many(err):

@@ -24,8 +24,6 @@ Decisions a manager should know (the pages say them too):
   revenue / visits. A visit in the windows of two events counts for both.
 """
 
-import csv
-import io
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +53,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, local_midnight, utcnow
+from app.core.csvfile import csv_text
 from app.core.identifiers import mask_mobile
 from app.core.permissions import Role
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
@@ -132,20 +131,12 @@ def _row(*values: Any) -> list[Cell]:
     return [v if isinstance(v, Cell) else Cell(str(v)) for v in values]
 
 
-def _csv_cell(text: str) -> str:
-    """A cell Excel will not run as a formula (a name typed as =1+1 stays text)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def table_csv(table: Table) -> str:
-    """The table as CSV: UTF-8 with a BOM (Excel opens Chinese names intact), CRLF lines."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([column.label for column in table.columns])
-    for row in table.all_rows():
-        writer.writerow([_csv_cell(cell.text) for cell in row])
-    return out.getvalue()
+    """The table as CSV (see :mod:`app.core.csvfile`)."""
+    return csv_text(
+        [column.label for column in table.columns],
+        ([cell.text for cell in row] for row in table.all_rows()),
+    )
 
 
 def csv_response(filename: str, table_or_text: "Table | str") -> Response:

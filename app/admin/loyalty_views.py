@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.admin.loyalty_forms import AdjustmentForm, AmendVisitForm, RulesForm, VisitForm
 from app.admin.views import _member_or_404, bp
 from app.core.permissions import permission_required
-from app.core.web import call_service, flash_service
+from app.core.web import call_service, flash_service, page_arg
 from app.extensions import db
 from app.loyalty import adjustments, rules
 from app.service import services as visits
@@ -48,7 +48,7 @@ def visits_page():
             return redirect(url_for("admin.visits_page"))
     page = db.paginate(
         visits.dealer_visits(current_user.dealer_id),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
     )

@@ -1,6 +1,6 @@
 """Staff screens: the name checks a DMS delivery raised (R12), on the member desk."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -48,4 +48,4 @@ def resolve_name_check(check_id: int, resolution: str):
             flash(_("The owner is now called %(name)s.", name=check.member.name), "success")
         else:
             flash(_("The name %(name)s is kept.", name=check.member.name), "success")
-    return redirect(url_for("admin.name_checks_page", dealer=request.args.get("dealer", type=int)))
+    return redirect(url_for("admin.name_checks_page", dealer=dealer_arg()))

@@ -10,7 +10,7 @@ from app.cards.forms import ScanForm
 from app.core.audit import audit_query
 from app.core.errors import NotFound
 from app.core.permissions import Role, has_permission, permission_required
-from app.core.web import call_service, try_service
+from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.members import services as members
@@ -50,6 +50,7 @@ def member_search():
     field = request.args.get("field", "all")
     page = db.paginate(
         members.search_members(current_user, q, field),
+        page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
     )
@@ -211,7 +212,9 @@ def decide_transfer(transfer_id: int, decision: str):
 def audit():
     """The audit log: the dealer's, or everything for HQ."""
     dealer_id = None if current_user.role == Role.HQ_ADMIN else current_user.dealer_id
-    page = db.paginate(audit_query(dealer_id=dealer_id), per_page=50, error_out=False)
+    page = db.paginate(
+        audit_query(dealer_id=dealer_id), page=page_arg(), per_page=50, error_out=False
+    )
     return render_template("admin/audit.html", page=page)
 
 

@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.api.schemas import _REQUIRED, _Schema, _text
+from app.api.schemas import _REQUIRED, MOBILE_RULE, _Schema, _text
 from app.api.views import InvalidFields, _body, _flatten, bp
 from app.auth.models import User
 from app.auth.services import get_user_by_mobile
@@ -72,7 +72,8 @@ def _agent_mobile() -> fields.String:
         20,
         metadata={
             "description": "The staff mobile of the call-centre agent doing this step: a care "
-            "agent or dealer admin of the key's dealer. It is recorded with the step.",
+            "agent or dealer admin of the key's dealer. It is recorded with the step. "
+            + MOBILE_RULE,
             "example": "13800001111",
         },
     )

@@ -19,6 +19,22 @@ _REQUIRED = {
 }
 
 
+# The business rules a value must also meet (a value that breaks one answers 422), stated in
+# the OpenAPI document so a client can check before it sends.
+MOBILE_RULE = (
+    "Mainland mobile number: 11 digits, the first 1 and the second 3 to 9 "
+    "(`^1[3-9][0-9]{9}$`); spaces, dashes and a +86, 0086 or 86 prefix are ignored"
+)
+VIN_RULE = (
+    "17 characters from 0-9 and A-Z without I, O and Q (spaces ignored, any case); the 9th is "
+    "the ISO 3779 check digit (0-9 or X) computed from the other 16"
+)
+CARD_RULE = (
+    "16 digits (spaces ignored): the club's prefix 8, 14 digits, then the Luhn check digit of "
+    "the first 15"
+)
+
+
 class Text(fields.String):
     """A JSON string without NUL characters, which PostgreSQL cannot store in a text column."""
 
@@ -79,7 +95,7 @@ class CustomerSchema(_Schema):
     """The buyer of a delivered car."""
 
     name = _text(64, metadata={"example": "张伟"})
-    mobile = _text(32, metadata={"description": "Mainland mobile number", "example": "13912345678"})
+    mobile = _text(32, metadata={"description": MOBILE_RULE, "example": "13912345678"})
     birthday = _date(load_default=None, allow_none=True, metadata={"example": "1985-06-01"})
     employer = _text(120, required=False, load_default="")
     home_area = _text(120, required=False, load_default="")
@@ -88,7 +104,7 @@ class CustomerSchema(_Schema):
 class DeliveredVehicleSchema(_Schema):
     """The delivered car."""
 
-    vin = _text(32, metadata={"description": "17 characters with the ISO 3779 check digit"})
+    vin = _text(32, metadata={"description": VIN_RULE, "example": "LSVAU2180N2183294"})
     plate = _text(
         16,
         required=False,
@@ -118,7 +134,7 @@ class DeliverySchema(_Schema):
 class _VisitFiguresSchema(_Schema):
     """What a repair order says about the visit."""
 
-    vin = _text(32)
+    vin = _text(32, metadata={"description": VIN_RULE, "example": "LSVAU2180N2183294"})
     visited_on = _date(required=True)
     mileage_km = fields.Integer(
         required=True,
@@ -178,7 +194,9 @@ class DeliveryRecordedSchema(Schema):
     """The owner and car the delivery created or matched."""
 
     member_id = fields.Integer(required=True)
-    card_number = fields.String(required=True, metadata={"example": "8123456789012345"})
+    card_number = fields.String(
+        required=True, metadata={"description": CARD_RULE, "example": "8123456789012345"}
+    )
     vehicle_id = fields.Integer(required=True)
     owner_status = fields.String(
         required=True,

@@ -30,13 +30,18 @@ owner's is kept for the dealer's staff to check, never written over (`name_misma
 """
 
 ERROR_RESPONSES = {
-    "BadRequest": "The body is not a JSON object",
+    "BadRequest": "The body is not a JSON object, nests deeper than 32 levels or holds a lone "
+    "surrogate",
     "Unauthorized": "No API key, an unknown or wrong one, or a revoked one",
     "Forbidden": "The key may not do this",
     "NotFound": "Nothing of this dealer matches (other dealers' data is never shown)",
     "Conflict": "The request clashes with data already recorded",
     "UnprocessableEntity": "A field is missing or not valid; see `error.fields`",
+    "PayloadTooLarge": "The body is larger than the limit (1 MB by default)",
+    "UnsupportedMediaType": "The body is not sent as `Content-Type: application/json`",
 }
+# Every operation with a body may answer these (app.api.body).
+BODY_RESPONSES = {"413": "PayloadTooLarge", "415": "UnsupportedMediaType"}
 
 
 def build_spec(app: Flask) -> dict:
@@ -65,7 +70,15 @@ def build_spec(app: Flask) -> dict:
     for endpoint, view in sorted(app.view_functions.items()):
         if endpoint.startswith("api."):
             spec.path(view=view, app=app)
-    return spec.to_dict()
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                for status, name in BODY_RESPONSES.items():
+                    operation["responses"].setdefault(
+                        status, {"$ref": f"#/components/responses/{name}"}
+                    )
+    return document
 
 
 def api_spec(app: Flask) -> dict:

@@ -5,7 +5,6 @@ dealer, and serialises the result. The YAML after ``---`` in a docstring is the 
 the OpenAPI document (``app.api.spec``).
 """
 
-import json
 import logging
 from decimal import Decimal
 
@@ -17,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from app.api import schemas
 from app.api.auth import require_api_key
+from app.api.body import read_json_object
 from app.api.errors import (
     InvalidFields,
-    MalformedBody,
     domain_error_response,
     json_error,
 )
@@ -72,10 +71,6 @@ def http_error(err: HTTPException):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
 def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested messages as ``{"customer.mobile": [...]}``."""
     flat: dict[str, list[str]] = {}
@@ -95,14 +90,7 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
 
 def _body(schema) -> dict:
     """The request's JSON object, validated by ``schema``; exact decimals for numbers."""
-    try:
-        data = json.loads(
-            request.get_data() or b"", parse_float=Decimal, parse_constant=_reject_constant
-        )
-    except ValueError:
-        raise MalformedBody(_l("The body is not valid JSON.")) from None
-    if not isinstance(data, dict):
-        raise MalformedBody(_l("The body must be a JSON object."))
+    data = read_json_object()
     try:
         return schema.load(data)
     except ValidationError as err:
@@ -376,8 +364,10 @@ def member_by_card(card_number: str):
       tags: [Counter]
       summary: Find an owner by card number
       description: >
-        The 16-digit number printed on the card (spaces allowed). A replaced card still names
-        its owner, with `card_status` "replaced". A card of another dealer's owner is not found.
+        The 16-digit number printed on the card (spaces allowed): the prefix 8, 14 digits,
+        then the Luhn check digit of the first 15; a number that fails the check answers 422.
+        A replaced card still names its owner, with `card_status` "replaced". A card of
+        another dealer's owner is not found.
       parameters:
         - in: path
           name: card_number

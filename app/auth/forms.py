@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 
-from app.core.forms import MobileField
+from app.core.forms import MobileField, VisibleName
 
 _password = [
     InputRequired(_l("Enter a password.")),
@@ -30,7 +30,7 @@ class RegisterDetailsForm(FlaskForm):
 
     name = StringField(
         _l("Your name"),
-        [DataRequired(_l("Enter your name.")), Length(max=64)],
+        [DataRequired(_l("Enter your name.")), Length(max=64), VisibleName()],
         render_kw={"autocomplete": "name"},
     )
     password = PasswordField(

@@ -41,7 +41,7 @@ from app.campaigns.segments import SEGMENT_LABELS
 from app.core.clock import local_date
 from app.core.errors import ValidationFailed
 from app.core.permissions import Role, has_permission, permission_required
-from app.core.web import call_service, flash_service, try_service
+from app.core.web import call_service, dealer_arg, flash_service, int_arg, page_arg, try_service
 from app.extensions import db
 from app.loyalty.services import list_tiers, tier_label
 from app.members import services as members
@@ -74,13 +74,11 @@ def call_outcome_label(outcome: str) -> str:
 @permission_required("campaigns.manage")
 def campaign_list():
     """The dealer's campaigns (HQ: every dealer's, or one), newest window first, with counts."""
-    dealer_id = insight.scoped_dealer_id(current_user, request.args.get("dealer", type=int))
+    dealer_id = insight.scoped_dealer_id(current_user, dealer_arg())
     query = visible_campaigns(current_user)
     if dealer_id is not None:
         query = query.where(Campaign.dealer_id == dealer_id)
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
-    )
+    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     ids = [c.id for c in page.items]
     counts = {}
     if ids:
@@ -393,10 +391,10 @@ def call_list():
     outcome = request.args.get("outcome", "")
     if view not in services.VIEWS:
         view = "todo"
-    campaign_id = request.args.get("campaign", type=int)
+    campaign_id = int_arg("campaign")
     page = db.paginate(
         services.call_list(current_user, view=view, outcome=outcome, campaign_id=campaign_id),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config.get("MEMBERS_PER_PAGE", PER_PAGE),
         error_out=False,
     )

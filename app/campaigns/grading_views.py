@@ -11,7 +11,7 @@ from app.admin import insight
 from app.campaigns import grading
 from app.campaigns.grading_forms import ContactForm, GradeForm, StandardsForm
 from app.core.permissions import Role, permission_required
-from app.core.web import call_service, dealer_arg, page_arg
+from app.core.web import call_service, dealer_arg, int_arg, page_arg
 from app.extensions import db
 from app.members.models import Dealer
 
@@ -25,7 +25,7 @@ def care():
     report = grading.care_report(
         current_user,
         dealer_id=dealer_arg(),
-        consultant_id=request.args.get("consultant", type=int),
+        consultant_id=int_arg("consultant"),
         page=page_arg(),
     )
     chosen = report.facts["consultant"]
@@ -52,7 +52,7 @@ def care_csv():
         current_user,
         request.args.get("table"),
         dealer_id=dealer_arg(),
-        consultant_id=request.args.get("consultant", type=int),
+        consultant_id=int_arg("consultant"),
     )
     if export is None:
         abort(404)
@@ -168,7 +168,7 @@ def standards():
     """The dealer's contact interval and care per grade (HQ picks the dealer)."""
     dealer_id = current_user.dealer_id
     if current_user.role == Role.HQ_ADMIN:
-        dealer_id = request.args.get("dealer", type=int)
+        dealer_id = dealer_arg()
         dealers = insight.dealer_choices(current_user)
         if dealer_id is None and dealers:
             dealer_id = dealers[0].id

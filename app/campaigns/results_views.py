@@ -18,7 +18,7 @@ from app.campaigns.models import Campaign
 from app.core.clock import local_date, utcnow
 from app.core.forms import TwoDecimals
 from app.core.permissions import has_permission, permission_required
-from app.core.web import call_service, flash_service, page_arg
+from app.core.web import call_service, dealer_arg, flash_service, page_arg
 from app.extensions import db
 
 bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
@@ -93,7 +93,7 @@ def _dealer_codes() -> dict[int, str]:
 
 def _campaign_list(mode: str, *, ended_by=None, counts=None):
     """A page of the campaigns the viewer may see (HQ: of the dealer picked, if any)."""
-    scope = insight.scoped_dealer_id(current_user, request.args.get("dealer", type=int))
+    scope = insight.scoped_dealer_id(current_user, dealer_arg())
     query = visible_campaigns(current_user)
     if scope is not None:
         query = query.where(Campaign.dealer_id == scope)

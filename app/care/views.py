@@ -1,6 +1,6 @@
 """The owner's inbox and message settings; care agents' call list."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +10,7 @@ from app.care.outbox import quiet_hours_text
 from app.care.schedule import KIND_LABELS, warranty_end
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, page_arg
 from app.extensions import db
 
 bp = Blueprint("care", __name__)
@@ -32,7 +32,7 @@ def inbox():
     member = current_user.member
     page = db.paginate(
         services.inbox_query(member),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=20,
         error_out=False,
     )
@@ -115,7 +115,7 @@ def admin_tasks():
     """Owners to call today (first maintenance, maintenance due, warranty ending)."""
     page = db.paginate(
         tasks.tasks_to_call(current_user),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
     )

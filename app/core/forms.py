@@ -1,6 +1,7 @@
 """Form pieces shared by every domain: mobile number fields, decimal inputs and their
 validators."""
 
+import unicodedata
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -8,6 +9,25 @@ from wtforms import StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from app.core.identifiers import normalize_mobile
+
+# Categories that show nothing: spaces, controls, format characters (zero-width joiners, bidi
+# overrides and isolates, the BOM), unassigned and surrogate code points.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Co", "Cs"})
+
+
+def is_visible_text(text: str) -> bool:
+    """True when ``text`` shows at least one character (not only spaces, bidi or zero-width
+    marks)."""
+    return any(unicodedata.category(char) not in _INVISIBLE for char in text)
+
+
+class VisibleName:
+    """A name must show something: one made only of zero-width or bidi characters (U+200B,
+    U+202E...) would leave an empty-looking row on every list and card."""
+
+    def __call__(self, form, field):
+        if field.data and not is_visible_text(field.data):
+            raise StopValidation(_l("Enter a name with visible letters."))
 
 
 class MobileField(StringField):

@@ -12,12 +12,16 @@ with a NUL character (which PostgreSQL cannot store) in a path, query or form is
 the database would otherwise refuse the query and the answer would be a 500.
 """
 
+import re
+
 from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The largest row id (PostgreSQL INTEGER).
 MAX_ID = 2**31 - 1
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Half of a UTF-16 pair: UTF-8 cannot encode it, so no database can store it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 HSTS = "max-age=31536000; includeSubDomains"
 # The event gate scans tickets with the phone's camera; nothing else needs a device feature.
@@ -33,6 +37,16 @@ def content_security_policy(stripe_checkout: str) -> str:
     )
 
 
+def has_surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate (``\\ud800`` in JSON, say)."""
+    return _SURROGATE.search(text) is not None
+
+
+def unstorable(text: str) -> bool:
+    """True for text no database column can hold: a NUL or a lone surrogate."""
+    return "\x00" in text or has_surrogate(text)
+
+
 def init_app(app: Flask) -> None:
     """Trust ``TRUSTED_PROXIES`` proxies' forwarded headers, refuse input that names nothing,
     add the headers to responses."""
@@ -44,7 +58,7 @@ def init_app(app: Flask) -> None:
     def refuse_impossible_input():
         for value in (request.view_args or {}).values():
             if (isinstance(value, int) and value > MAX_ID) or (
-                isinstance(value, str) and "\x00" in value
+                isinstance(value, str) and unstorable(value)
             ):
                 abort(404)
         if request.blueprint == "api":
@@ -52,7 +66,7 @@ def init_app(app: Flask) -> None:
         sent = [*request.args.values()]
         if request.mimetype in FORMS:
             sent += request.form.values()
-        if any("\x00" in value for value in sent):
+        if any(unstorable(value) for value in sent):
             abort(400)
 
     @app.after_request

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 import struct
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4}
 _KIND_NAMES = {code: name for name, code in KINDS.items()}
 _HEADER = struct.Struct(">BBQHI6s")
 _SIGNATURE_BYTES = 64
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW_SECONDS = 60
 
@@ -59,11 +61,18 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
-    """Inverse of :func:`b64encode`; raises ValueError on bad input."""
+    """Inverse of :func:`b64encode`, strictly: only its own canonical spelling decodes (no
+    padding, no ``+`` or ``/``, no stray bits in the last character), so one changed character
+    always changes the bytes or is refused. Raises ValueError on anything else."""
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not base64url") from exc
+    if b64encode(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 class TokenSigner:

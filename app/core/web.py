@@ -1,11 +1,19 @@
 """Small helpers for thin views: safe redirects and calling a service from a form."""
 
+import re
 from urllib.parse import urlsplit
 
-from flask import request, url_for
+from flask import abort, request, url_for
 
 from app.core.errors import DomainError
+from app.core.security import MAX_ID
 from app.extensions import db
+
+# Control characters (CR and LF would split the Location header), DEL and lone surrogates.
+_UNSAFE_IN_NEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_INTEGER = re.compile(r"-?[0-9]+")
+# The deepest page a list offers: beyond it a page is empty anyway.
+MAX_PAGE = 10_000
 
 
 def safe_next(default_endpoint: str, **values) -> str:
@@ -19,6 +27,7 @@ def safe_next(default_endpoint: str, **values) -> str:
         and target.startswith("/")
         and not target.startswith("//")
         and "\\" not in target
+        and not _UNSAFE_IN_NEXT.search(target)
     ):
         return target
     return url_for(default_endpoint, **values)
@@ -70,11 +79,29 @@ def flash_service(service, *args, success: str, **kwargs) -> bool:
     return ok
 
 
+def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID):
+    """The integer query parameter ``name``, the one way views read one.
+
+    ``default`` when it is missing or not a plain decimal number (as ``type=int`` did);
+    404 when it is a number outside ``low``..``high``: no row has such an id, and the database
+    would refuse to compare a column with it (PostgreSQL INTEGER ends at 2**31 - 1)."""
+    text = request.args.get(name, "").strip()
+    if not _INTEGER.fullmatch(text):
+        return default
+    value = int(text) if len(text) <= 20 else high + 1
+    if not low <= value <= high:
+        abort(404)
+    return value
+
+
 def dealer_arg() -> int | None:
     """The dealer an HQ admin picked in ``?dealer=`` (the services ignore it for dealer staff)."""
-    return request.args.get("dealer", type=int)
+    return int_arg("dealer")
 
 
 def page_arg() -> int:
-    """The page number in ``?page=``, at least 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    """The page number in ``?page=``: 1 when missing or not a number, at most MAX_PAGE."""
+    text = request.args.get("page", "").strip()
+    if not _INTEGER.fullmatch(text):
+        return 1
+    return MAX_PAGE if len(text) > 20 else min(max(int(text), 1), MAX_PAGE)

@@ -1,7 +1,5 @@
 """Trip day (R7, seed 002): the cars' safety check before departure and the organisers' list."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,6 +11,7 @@ from sqlalchemy import case, select
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
+from app.core.csvfile import csv_text
 from app.core.errors import Conflict, NotFound
 from app.core.permissions import Role
 from app.events.models import (
@@ -256,12 +255,6 @@ def safety_result(check: SafetyCheck | None) -> str:
     return str(_l("Failed: %(items)s", items=", ".join(failed)))
 
 
-def _cell(value) -> str:
-    """A CSV cell Excel will not run as a formula (a name typed as =1+1 stays text)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 CSV_COLUMNS = (
     _l("Name"),
     _l("Mobile"),
@@ -281,25 +274,24 @@ def export_attendees_csv(actor: User, event_id: int, *, now: datetime | None = N
     now = now or utcnow()
     event = event_for_staff(actor, event_id)
     rows = attendee_rows(list(db.session.scalars(attendee_query(event))))
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([str(column) for column in CSV_COLUMNS])
-    for row in rows:
-        writer.writerow(
+    body = csv_text(
+        CSV_COLUMNS,
+        (
             [
-                _cell(row.name),
+                row.name,
                 row.mobile,
                 status_label(row.status),
                 row.companions,
-                _cell(row.companion_names),
-                _cell(row.car_model),
-                _cell(row.plate),
+                row.companion_names,
+                row.car_model,
+                row.plate,
                 safety_result(row.safety),
-                _cell(row.safety.notes if row.safety else ""),
+                row.safety.notes if row.safety else "",
                 local_time(row.checked_in_at),
             ]
-        )
+            for row in rows
+        ),
+    )
     record_audit(
         actor,
         "event.attendees_exported",
@@ -308,4 +300,4 @@ def export_attendees_csv(actor: User, event_id: int, *, now: datetime | None = N
         details={"rows": len(rows)},
         now=now,
     )
-    return out.getvalue()
+    return body

@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.admin import insight
 from app.core.errors import NotFound
 from app.core.permissions import member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, page_arg
 from app.events import lectures, tripday
 from app.events.models import EventKind
 from app.events.tripday_forms import NOT_OK, OK, AnswerForm, EvaluationForm, SafetyCheckForm
@@ -26,7 +26,7 @@ def _or_404(loader, *args):
 def _page(query):
     return db.paginate(
         query,
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
     )

@@ -14,7 +14,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.forms import tier_choices
 from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, page_arg
 from app.events import services
 from app.events.checkin import ticket_token
 from app.events.forms import EventForm, SignUpForm
@@ -47,7 +47,7 @@ def yuan(fen: int) -> str:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return page_arg()
 
 
 # ---------------------------------------------------------------------------------- owners

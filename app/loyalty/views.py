@@ -1,9 +1,10 @@
 """The owner's points history."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from app.core.permissions import member_required
+from app.core.web import page_arg
 from app.extensions import db
 from app.loyalty import services
 from app.loyalty.ledger import account_with_expiring
@@ -19,7 +20,7 @@ def history():
     account, expiring = account_with_expiring(member.id)
     page = db.paginate(
         services.history_query(member),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=30,
         error_out=False,
     )

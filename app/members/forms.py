@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.core.forms import VisibleName
 from app.members.models import Gender, Transmission
 from app.members.services import plate_error, vin_error
 
@@ -26,7 +27,9 @@ TRANSMISSION_LABELS = {
 class ProfileForm(FlaskForm):
     """The owner's profile."""
 
-    name = StringField(_l("Name"), [DataRequired(_l("Enter your name.")), Length(max=64)])
+    name = StringField(
+        _l("Name"), [DataRequired(_l("Enter your name.")), Length(max=64), VisibleName()]
+    )
     birthday = DateField(_l("Birthday"), [Optional()])
     gender = SelectField(_l("Gender"), choices=GENDER_CHOICES)
     occupation = StringField(

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MobileField
+from app.core.forms import MobileField, VisibleName
 from app.partners.services import CATEGORY_LABELS, MAX_LIMIT
 from app.rewards.forms import optional_int
 
@@ -71,7 +71,7 @@ class PartnerUserForm(FlaskForm):
 
     name = StringField(
         _l("Name"),
-        [DataRequired(_l("Enter a name.")), Length(max=64)],
+        [DataRequired(_l("Enter a name.")), Length(max=64), VisibleName()],
         render_kw={"autocomplete": "off"},
     )
     mobile = MobileField(_l("Mobile number"))

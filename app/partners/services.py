@@ -7,8 +7,6 @@ under concurrency. A claim is a single-use code (and QR) the perk's partner chec
 the perk's last day; another partner's code is refused and nothing changes.
 """
 
-import csv
-import io
 import re
 import secrets
 from collections import defaultdict
@@ -26,6 +24,7 @@ from app.auth.services import create_staff
 from app.cards.qr import qr_svg
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, local_midnight, utcnow
+from app.core.csvfile import csv_text
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError
@@ -704,39 +703,16 @@ def settlement_for(partner: Partner, month: date) -> Settlement:
 
 def settlement_csv(settlement: Settlement) -> bytes:
     """The settlement as CSV in UTF-8 with a BOM (so spreadsheet programs read the Chinese)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
     month = settlement.month.strftime("%Y-%m")
-    writer.writerow(
-        [
-            str(_l("Partner")),
-            str(_l("Month")),
-            str(_l("Perk")),
-            str(_l("Tier")),
-            str(_l("Perks honoured")),
-        ]
-    )
-    for line in settlement.lines:
-        writer.writerow(
-            [
-                settlement.partner.name,
-                month,
-                line.perk_title,
-                tier_label(line.tier_code),
-                line.count,
-            ]
-        )
-    for tier_code, count in settlement.by_tier.items():
-        writer.writerow(
-            [settlement.partner.name, month, str(_l("All perks")), tier_label(tier_code), count]
-        )
-    writer.writerow(
-        [
-            settlement.partner.name,
-            month,
-            str(_l("All perks")),
-            str(_l("All tiers")),
-            settlement.total,
-        ]
-    )
-    return out.getvalue().encode("utf-8-sig")
+    name = settlement.partner.name
+    rows = [
+        [name, month, line.perk_title, tier_label(line.tier_code), line.count]
+        for line in settlement.lines
+    ]
+    rows += [
+        [name, month, str(_l("All perks")), tier_label(code), count]
+        for code, count in settlement.by_tier.items()
+    ]
+    rows.append([name, month, str(_l("All perks")), str(_l("All tiers")), settlement.total])
+    header = (_l("Partner"), _l("Month"), _l("Perk"), _l("Tier"), _l("Perks honoured"))
+    return csv_text(header, rows).encode("utf-8")

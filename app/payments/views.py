@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
+from app.core.web import int_arg
 from app.extensions import csrf, db
 from app.payments import services
 from app.payments.models import PaymentStatus
@@ -46,7 +47,7 @@ def _own_payment_from_query():
         return services.get_own_payment(
             current_user.member,
             session_id=request.args.get("session_id"),
-            payment_id=request.args.get("payment_id", type=int),
+            payment_id=int_arg("payment_id"),
         )
     except NotFound:
         abort(404)
@@ -84,7 +85,7 @@ def checkout_cancelled():
     """The owner left checkout without paying: the place stays held until its due time."""
     try:
         registration = services.get_own_registration(
-            current_user.member, request.args.get("registration_id", 0, type=int)
+            current_user.member, int_arg("registration_id", 0)
         )
     except NotFound:
         abort(404)

@@ -6,6 +6,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from app.core.forms import VisibleName
 from app.members.forms import TRANSMISSION_LABELS
 
 _MOBILE_KW = {"inputmode": "tel", "autocomplete": "off"}
@@ -23,7 +24,7 @@ class ReferFriendForm(FlaskForm):
 
     friend_name = StringField(
         _l("Your friend's name"),
-        [DataRequired(_l("Enter your friend's name.")), Length(max=64)],
+        [DataRequired(_l("Enter your friend's name.")), Length(max=64), VisibleName()],
     )
     friend_mobile = StringField(
         _l("Your friend's mobile number"),
@@ -55,7 +56,9 @@ class ShowroomVisitForm(FlaskForm):
         [DataRequired(_l("Enter the visitor's mobile number.")), Length(max=20)],
         render_kw=_MOBILE_KW,
     )
-    name = StringField(_l("Name"), [DataRequired(_l("Enter the visitor's name.")), Length(max=64)])
+    name = StringField(
+        _l("Name"), [DataRequired(_l("Enter the visitor's name.")), Length(max=64), VisibleName()]
+    )
     visited_on = DateField(_l("Date of the visit"), [DataRequired(_l("Enter the date."))])
     consultant_id = SelectField(_l("Sales consultant"), coerce=optional_int)
 
@@ -64,7 +67,8 @@ class DeliveryForm(FlaskForm):
     """A delivered car: the buyer is enrolled (or matched by mobile) and the car added."""
 
     name = StringField(
-        _l("Customer's name"), [DataRequired(_l("Enter the customer's name.")), Length(max=64)]
+        _l("Customer's name"),
+        [DataRequired(_l("Enter the customer's name.")), Length(max=64), VisibleName()],
     )
     mobile = StringField(
         _l("Customer's mobile number"),

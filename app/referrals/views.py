@@ -13,7 +13,7 @@ from app.core.clock import local_date
 from app.core.errors import DomainError, NotFound
 from app.core.identifiers import normalize_mobile
 from app.core.permissions import member_required, permission_required
-from app.core.web import call_service
+from app.core.web import call_service, page_arg
 from app.extensions import db
 from app.members.delivery import (
     WAITING_FOR_PROOF,
@@ -177,7 +177,7 @@ def admin_queue():
         state = "open"
     page = db.paginate(
         referrals.staff_queue(current_user, _queue_states(state)),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
     )

@@ -105,9 +105,12 @@ def test_malformed_json_is_a_400_and_changes_nothing(api):
         "/dms/deliveries", data=b'{"delivered_on": ', content_type="application/json"
     )
     assert_error(response, 400, "bad_request")
-    assert_error(api.post("/dms/service-visits", data=b"[1, 2]"), 400, "bad_request")
-    assert_error(api.post("/dms/service-visits", data=b'{"amount_yuan": NaN}'), 400)
-    assert_error(api.post("/vouchers/redeem", data=b""), 400)
+    json = {"content_type": "application/json"}
+    assert_error(api.post("/dms/service-visits", data=b"[1, 2]", **json), 400, "bad_request")
+    assert_error(api.post("/dms/service-visits", data=b'{"amount_yuan": NaN}', **json), 400)
+    assert_error(api.post("/vouchers/redeem", data=b"", **json), 400)
+    # A body that is not declared JSON is refused before it is read.
+    assert_error(api.post("/vouchers/redeem", data=b"{}"), 415, "bad_request")
 
 
 def test_unknown_api_paths_and_wrong_methods_answer_json(api):

@@ -429,7 +429,8 @@ def test_answers_must_be_json_booleans(api, referral, value):
 def test_unknown_fields_and_malformed_bodies_are_refused(api, referral):
     body = {"agent_mobile": referral["agent"], "verdict": "approved"}
     assert_error(api.post(path(referral, "start"), body), 422, field="verdict")
-    assert_error(api.post(path(referral, "start"), data=b"[]"), 400, "bad_request")
+    response = api.post(path(referral, "start"), data=b"[]", content_type="application/json")
+    assert_error(response, 400, "bad_request")
 
 
 def test_questions_are_read_in_the_clients_language(api, referral):
