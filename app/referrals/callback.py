@@ -58,10 +58,29 @@ def wrong_colour(true: Colour, palette: list[Colour]) -> Colour | None:
     return _random.choice(candidates) if candidates else None
 
 
-def wrong_model(true: str, known: list[str]) -> str | None:
-    """Another model than ``true`` (case and spaces ignored)."""
-    norm = true.strip().casefold()
-    candidates = sorted({m for m in (*known, *COMMON_MODELS) if m.strip().casefold() != norm})
+# "New" / "all-new" in a Chinese model name (新君威, 全新朗逸) names the same family.
+_NEW_PREFIXES = ("全新", "新")
+
+
+def model_family(model: str) -> str:
+    """The family a model name belongs to: its first word, case, spacing and "new" ignored.
+
+    "Golf GTI", "golf" and "Golf-R" are one family, as are 新君威 and 君威: a trap naming a variant
+    of the true car is no error a callee can be expected to correct.
+    """
+    name = model.strip().casefold().replace("-", " ")
+    for prefix in _NEW_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix) :]
+            break
+    return name.split()[0] if name.split() else ""
+
+
+def wrong_model(true: str, known: list[str], *, avoid: tuple[str, ...] = ()) -> str | None:
+    """A model of another family than ``true`` and than every model in ``avoid`` (the cars of
+    both people on the call: the callee must not hear their own car named as the error)."""
+    families = {model_family(m) for m in (true, *avoid)}
+    candidates = sorted({m for m in (*known, *COMMON_MODELS) if model_family(m) not in families})
     return _random.choice(candidates) if candidates else None
 
 
@@ -72,9 +91,17 @@ def wrong_transmission(true: Transmission) -> Transmission:
 
 
 def draft_questions(
-    subject: Member, vehicle: Vehicle | None, *, palette: list[Colour], known_models: list[str]
+    subject: Member,
+    vehicle: Vehicle | None,
+    *,
+    palette: list[Colour],
+    known_models: list[str],
+    avoid_models: tuple[str, ...] = (),
 ) -> list[Draft]:
-    """3–4 questions about ``subject`` from what the club knows; fewer when data is missing."""
+    """3–4 questions about ``subject`` from what the club knows; fewer when data is missing.
+
+    ``avoid_models``: the models of the callee's and the subject's own cars, never a trap.
+    """
     drafts: list[Draft] = []
     open_facts = [("occupation", subject.occupation), ("home_area", subject.home_area)]
     open_facts = [(topic, value) for topic, value in open_facts if value and value.strip()]
@@ -91,7 +118,8 @@ def draft_questions(
                     vehicle.colour.code,
                 )
             )
-        model = wrong_model(vehicle.model, known_models)
+        own = tuple(v.model for v in subject.vehicles)
+        model = wrong_model(vehicle.model, known_models, avoid=(*own, *avoid_models))
         if model is not None:
             drafts.append(Draft(QuestionKind.MODEL, {"model": model}, vehicle.model))
         drafts.append(

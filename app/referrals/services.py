@@ -378,8 +378,16 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
         if callee == Callee.REFERRER
         else (referral.referrer, referral.referrer_vehicle)
     )
+    callee_member = referral.referrer if callee == Callee.REFERRER else referral.friend
+    callee_models = tuple(v.model for v in callee_member.vehicles) if callee_member else ()
     drafts = (
-        draft_questions(subject, vehicle, palette=active_colours(), known_models=_known_models())
+        draft_questions(
+            subject,
+            vehicle,
+            palette=active_colours(),
+            known_models=_known_models(),
+            avoid_models=callee_models,
+        )
         if subject is not None
         else []
     )

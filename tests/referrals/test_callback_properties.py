@@ -7,10 +7,30 @@ from hypothesis import strategies as st
 
 from app.members.models import Colour, Member, Transmission, Vehicle
 from app.members.services import active_colours, colours_confusable
-from app.referrals.callback import TRANSMISSION_FAMILY, choose_callee, draft_questions
+from app.referrals.callback import (
+    TRANSMISSION_FAMILY,
+    choose_callee,
+    draft_questions,
+    model_family,
+    wrong_model,
+)
 from app.referrals.models import Callee, QuestionKind
 
-MODELS = ["Sagitar", "Jetta", "Golf", "Magotan", "ID.4 CROZZ", "Lavida", "Tiguan L"]
+# Variants of one family ("Golf" / "Golf GTI", 君威 / 新君威) are no wrong answer (issue 16).
+MODELS = [
+    "Sagitar",
+    "Jetta",
+    "Golf",
+    "Golf GTI",
+    "golf-R",
+    "Magotan",
+    "ID.4 CROZZ",
+    "Lavida",
+    "Tiguan L",
+    "Tiguan",
+    "君威",
+    "新君威",
+]
 text = st.text(alphabet="abcdefghij 深圳南山华为", max_size=20)
 
 
@@ -39,7 +59,7 @@ def test_every_question_set_is_sound(ctx, occupation, home_area, model, colour_i
             assert claimed.id != true_colour.id
             assert not colours_confusable(claimed, true_colour)
         elif draft.kind == QuestionKind.MODEL:
-            assert draft.params["model"].casefold() != model.casefold()
+            assert model_family(draft.params["model"]) != model_family(model)
         elif draft.kind == QuestionKind.TRANSMISSION:
             claimed = Transmission(draft.params["transmission"])
             assert TRANSMISSION_FAMILY[claimed] != TRANSMISSION_FAMILY[transmission]
@@ -55,6 +75,18 @@ def test_without_a_car_too_few_questions_can_be_made(ctx):
         known_models=MODELS,
     )
     assert len(drafts) == 1
+
+
+def test_model_families_ignore_case_spacing_variants_and_new():
+    assert model_family("Golf GTI") == model_family(" golf ") == model_family("Golf-R") == "golf"
+    assert model_family("新君威") == model_family("君威") != model_family("君越")
+    assert model_family("Tiguan L") == model_family("Tiguan")
+
+
+def test_a_trap_never_names_the_callees_own_car(ctx):
+    for _ in range(200):
+        claimed = wrong_model("Golf", ["Golf GTI", "Jetta", "Sagitar"], avoid=("Jetta",))
+        assert model_family(claimed) not in {"golf", "jetta"}
 
 
 def test_the_callee_choice_is_roughly_balanced():
