@@ -6,12 +6,14 @@ list and takes the place the first one gives up; at the gate, event staff check 
 from a photo of the owner's screen.
 """
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.events.models import EventRegistration
+from app.events.models import Event, EventRegistration
 from app.extensions import db
 from tests.browser.test_journey import card_qr, log_in
 from tests.factories import make_event, make_member, make_staff, make_vehicle
@@ -95,6 +97,14 @@ def test_owner_signs_up_and_opens_the_ticket_then_the_waiting_list_moves_up(
     expect(other.get_by_role("status").first).to_contain_text("The place is yours.")
     screen = artifacts / "event-ticket-promoted.png"
     assert card_qr(other, screen).startswith("CC1.")
+
+    # The trip day: the gate opens CHECKIN_OPENS_HOURS_BEFORE (2 h) before the start.
+    with app.app_context():
+        event = db.session.get(Event, trip)
+        event.starts_at = utcnow() + timedelta(hours=1)
+        event.ends_at = event.starts_at + timedelta(days=1)
+        event.registration_closes_at = utcnow()
+        db.session.commit()
 
     gate = new_phone()
     log_in(gate, organiser)
