@@ -284,11 +284,17 @@ def refund_visit(
     visit = _visit(dealer_id, visit.ro_number)  # re-read under the lock
     if visit.status == VisitStatus.REFUNDED:
         return RefundResult(visit, False, visit.points_reversed or 0, account.balance)
+    taken = 0
     if visit.entry_id is not None:
-        reverse_entry(visit.entry_id, reason=f"refund of {visit.ro_number}", actor=actor, now=now)
+        owed_before = account.debt
+        reversal = reverse_entry(
+            visit.entry_id, reason=f"refund of {visit.ro_number}", actor=actor, now=now
+        )
+        # What the refund takes back now or as debt: points that had expired are not owed.
+        taken = (-reversal.delta if reversal is not None else 0) + account.debt - owed_before
     VISIT.move(visit, VisitStatus.REFUNDED)
     visit.refunded_at = now
-    visit.points_reversed = visit.points_awarded
+    visit.points_reversed = taken
     db.session.flush()
     record_audit(
         actor,

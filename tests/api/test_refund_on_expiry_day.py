@@ -39,6 +39,8 @@ def test_a_refund_on_the_expiry_day_takes_the_points_once(app, api, clock, membe
     response = api.post("/dms/service-visits/RO-OLD/refund")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["balance"] == 1000
+    # Its points had expired: the refund took none of them back, and says so.
+    assert response.get_json()["points_reversed"] == 0
 
     result = app.test_cli_runner().invoke(args=["loyalty", "daily"])
     assert result.exit_code == 0, result.output
