@@ -38,7 +38,8 @@ def test_a_form_with_errors_is_accessible(new_phone):
     page.goto("/register")
     page.fill("#mobile", "1234")
     page.click("form button[type=submit]")
-    assert page.locator(".error").count() >= 1
+    # count() does not wait for the answer to the form: the message does.
+    expect(page.locator("#mobile-error")).to_contain_text("11 digits")
     assert violations(page) == []
 
 
