@@ -71,7 +71,7 @@ def test_staff_pages_are_accessible(new_phone, live_server):
         assert violations(page) == [], path
     page.fill("textarea", "CC1.forged")
     page.click("form button[type=submit]")
-    assert page.locator(".result-bad").is_visible()
+    expect(page.locator(".result-bad")).to_be_visible()
     assert violations(page) == []
 
 
