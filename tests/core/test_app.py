@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.core.audit import AuditEntry, record_audit
+from app.core.tokens import generate_key_spec
 from app.extensions import db
 from config import ProductionConfig
 
@@ -130,8 +131,30 @@ def production_env(monkeypatch):
     return monkeypatch
 
 
+def production_app(production_env, **overrides):
+    """The app as production builds it (a real signing key), on an in-memory database."""
+    production_env.setenv("TOKEN_SIGNING_KEY", generate_key_spec(1))
+    return create_app(
+        ProductionConfig,
+        TOKEN_SIGNING_KEY=generate_key_spec(1),
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+        **overrides,
+    )
+
+
 def test_production_starts_with_smtp_and_a_real_sms_provider(production_env):
-    ProductionConfig.check()
+    from app.care.channels import SmtpMailer, mailer, sms_backend
+    from app.care.sms_aliyun import AliyunSmsBackend
+
+    app = production_app(
+        production_env,
+        SMS_BACKEND="aliyun",
+        SMTP_HOST="smtp.example.com",
+        **{k: v for k, v in PRODUCTION_ENV.items() if k.startswith("ALIYUN_")},
+    )
+    with app.app_context():
+        assert isinstance(sms_backend(), AliyunSmsBackend)
+        assert isinstance(mailer(), SmtpMailer)
 
 
 @pytest.mark.parametrize("backend", [None, "", "log", " log "])
@@ -162,8 +185,13 @@ def test_production_names_the_missing_aliyun_settings(production_env):
 
 
 def test_production_accepts_another_provider_class(production_env):
+    from app.care.channels import sms_backend
+    from tests.care.conftest import RecordingSms
+
     production_env.setenv("SMS_BACKEND", "tests.care.conftest:RecordingSms")
-    ProductionConfig.check()
+    app = production_app(production_env, SMS_BACKEND="tests.care.conftest:RecordingSms")
+    with app.app_context():
+        assert isinstance(sms_backend(), RecordingSms)
 
 
 def test_a_durable_audit_entry_survives_the_failed_requests_rollback(app, client):
