@@ -196,7 +196,8 @@ def events_tick_command() -> None:
     """Lapse unconfirmed waiting-list offers and unpaid places, passing them on, and, once an
     event is over, its waiting list, returning the deposits (every few minutes; safe to rerun
     and to run on two hosts at once: each event is locked in turn)."""
-    from app.events.services import expire_offers, lapse_after_event
+    from app.events.closing import lapse_after_event
+    from app.events.services import expire_offers
     from app.payments.services import expire_unpaid
 
     lapsed = expire_offers()

@@ -396,7 +396,7 @@ def delete_member_account(member: Member, *, now: datetime | None = None) -> dic
     from app.auth.services import close_user_account
     from app.cards.services import revoke_cards
     from app.care.services import erase_messages
-    from app.events.services import withdraw_member
+    from app.events.closing import withdraw_member
     from app.loyalty.ledger import forfeit_points
     from app.loyalty.services import account_for
     from app.payments.services import refund_for_cancellation

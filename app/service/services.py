@@ -242,20 +242,7 @@ def record_visit(
         recorded = visit_figures(_visit(dealer_id, ro_number))
         sent = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
         raise RepairOrderDiffers(recorded, sent) from None
-    if earned.points:
-        entry = post_points(
-            account.id,
-            earned.points,
-            kind=EntryKind.EARN,
-            source="service_visit",
-            key=f"visit:{visit.id}",
-            reference=ro_number,
-            qualifying=True,
-            actor=actor,
-            dealer_id=dealer_id,
-            now=now,
-        )
-        visit.entry_id = entry.id
+    _earn_for_visit(visit, account, earned.points, f"visit:{visit.id}", actor, now)
     record_audit(
         actor,
         "visit.recorded",
@@ -270,6 +257,24 @@ def record_visit(
         now=now,
     )
     return VisitResult(visit, True, earned.points, account.balance, account.tier_code)
+
+
+def _earn_for_visit(visit: ServiceVisit, account, points: int, key: str, actor, now) -> None:
+    """Post what a visit earns (none for a visit that earns nothing) and link the entry."""
+    if points:
+        entry = post_points(
+            account.id,
+            points,
+            kind=EntryKind.EARN,
+            source="service_visit",
+            key=key,
+            reference=visit.ro_number,
+            qualifying=True,
+            actor=actor,
+            dealer_id=visit.dealer_id,
+            now=now,
+        )
+        visit.entry_id = entry.id
 
 
 def refund_visit(
@@ -411,20 +416,7 @@ def amend_visit(
     visit.points_awarded = earned.points
     visit.entry_id = None
     db.session.flush()
-    if earned.points:
-        entry = post_points(
-            account.id,
-            earned.points,
-            kind=EntryKind.EARN,
-            source="service_visit",
-            key=f"visit:{visit.id}:amend:{number}",
-            reference=ro_number,
-            qualifying=True,
-            actor=actor,
-            dealer_id=dealer_id,
-            now=now,
-        )
-        visit.entry_id = entry.id
+    _earn_for_visit(visit, account, earned.points, f"visit:{visit.id}:amend:{number}", actor, now)
     db.session.flush()
     record_audit(
         actor,

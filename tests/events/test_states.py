@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.states import TransitionRefused
-from app.events import checkin, services
+from app.events import checkin, closing, services
 from app.events.models import CheckIn, EventKind, RegistrationStatus
 from app.extensions import db
 from app.loyalty.services import account_for
@@ -46,7 +46,7 @@ def test_a_checked_in_registration_cannot_be_cancelled_and_the_points_stay_earne
     assert registration.status == R.CONFIRMED and registration.cancelled_at is None
     assert account_for(member).balance == 300
     # Deleting the account keeps the checked-in ticket too.
-    assert services.withdraw_member(member) == []
+    assert closing.withdraw_member(member) == []
     assert registration.status == R.CONFIRMED
 
 
