@@ -231,6 +231,16 @@ def _dealer_choices() -> list:
     return groups
 
 
+def _details_form(waiting) -> RegisterDetailsForm:
+    """Step two's form; a waiting account's name and dealer (its delivery's) come filled in."""
+    form = RegisterDetailsForm()
+    form.dealer_id.choices = _dealer_choices()
+    if request.method == "GET" and waiting is not None and waiting.member is not None:
+        form.name.data = waiting.member.name
+        form.dealer_id.data = waiting.member.dealer_id
+    return form
+
+
 @bp.route("/register/details", methods=["GET", "POST"])
 def register_details():
     """Step two of joining: name, optional password, dealer and consents."""
@@ -239,11 +249,7 @@ def register_details():
         flash(_("Prove your mobile number first: it takes a minute."), "info")
         return redirect(url_for("auth.register"))
     waiting = registration.account_for_proven_mobile(mobile)
-    form = RegisterDetailsForm()
-    form.dealer_id.choices = _dealer_choices()
-    if request.method == "GET" and waiting is not None and waiting.member is not None:
-        form.name.data = waiting.member.name
-        form.dealer_id.data = waiting.member.dealer_id
+    form = _details_form(waiting)
     if form.validate_on_submit():
         ok, user = call_service(
             form,
