@@ -219,7 +219,11 @@ def _settle_debt(account: PointsAccount, now: datetime) -> None:
         _post_settlement(account, settle, now, today, None)
 
 
-def _post_settlement(account, points: int, now, today, original: PointsEntry | None) -> None:
+def _post_settlement(
+    account, points: int, now, today, original: PointsEntry | None, *, from_lot: bool = False
+) -> None:
+    """Settle ``points`` of the account's debt on behalf of ``original``: from the balance's
+    open lots, or (``from_lot``) from the points just given back to ``original`` itself."""
     entry = _new_entry(
         account,
         -points,
@@ -231,7 +235,11 @@ def _post_settlement(account, points: int, now, today, original: PointsEntry | N
         reverses_id=getattr(original, "id", None),
         dealer_id=getattr(original, "dealer_id", None),
     )
-    _draw(entry, points, today)
+    if from_lot:
+        original.remaining -= points
+        db.session.add(PointsAllocation(debit_id=entry.id, lot_id=original.id, amount=points))
+    else:
+        _draw(entry, points, today)
     account.debt -= points
     db.session.flush()
 
@@ -338,9 +346,11 @@ def refund_debit(
     allocations = db.session.scalars(
         select(PointsAllocation).where(PointsAllocation.debit_id == debit.id)
     ).all()
+    returned = []
     for allocation in allocations:
         lot = db.session.get(PointsEntry, allocation.lot_id)
         lot.remaining += allocation.amount
+        returned.append((lot, allocation.amount))
     entry = _new_entry(
         account,
         -debit.delta,
@@ -354,7 +364,16 @@ def refund_debit(
         reverses_id=debit.id,
         dealer_id=debit.dealer_id,
     )
-    # Points given back to lots that have meanwhile passed their date expire at once.
+    # Points given back to a reversed earning are the very points its reversal wanted: they
+    # settle what it still owes first, whatever their date, and neither expire nor leave the
+    # debt to be taken again from later earnings.
+    owed = {original.id: points for original, points in _owed_reversals(account.id)}
+    for lot, amount in returned:
+        part = min(owed.get(lot.id, 0), amount, account.debt)
+        if part:
+            _post_settlement(account, part, now, local_date(now), lot, from_lot=True)
+            owed[lot.id] -= part
+    # Other points given back to lots that have meanwhile passed their date expire at once.
     _record_due_expiry(account, now)
     _settle_debt(account, now)
     return entry

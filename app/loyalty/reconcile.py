@@ -7,6 +7,8 @@ The invariants:
 - ``lots``: it is also the sum of the unspent points of its lots;
 - ``debt``: points owed from a reversal are settled as soon as the owner has points that have
   not passed their date (value-dated: unrecorded expiry is not spendable);
+- ``owed``: an account's debt is at most what its reversed earnings still owe (a debt nothing
+  accounts for would take the owner's points for nothing);
 - ``allocations``: every debit drew exactly its points from lots;
 - ``overtaken``: no earning lost more than it earned: what its reversal and the debt settled
   on its behalf took, plus what of it expired, is at most its points (plus points given back
@@ -20,14 +22,14 @@ It reads only: a breach is for a person to look at, not for the job to repair.
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core.clock import local_date, utcnow
 from app.extensions import db
 from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
 
-CHECKS = ("entries", "lots", "debt", "allocations", "overtaken", "deposits")
+CHECKS = ("entries", "lots", "debt", "owed", "allocations", "overtaken", "deposits")
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,9 @@ def _allocation_breaches() -> list[Breach]:
     ]
 
 
-def _overtaken_breaches() -> list[Breach]:
-    lot = aliased(PointsEntry)
+def _taken_and_expired():
+    """Per earning: what its reversal and the settlements on its behalf took; what expired."""
     debit = aliased(PointsEntry)
-    refund = aliased(PointsEntry)
     taken = _sum_by(-PointsEntry.delta, PointsEntry.reverses_id, PointsEntry.delta < 0)
     expired = (
         select(
@@ -131,6 +132,42 @@ def _overtaken_breaches() -> list[Breach]:
         .group_by(PointsAllocation.lot_id)
         .subquery()
     )
+    return taken, expired
+
+
+def _owed_breaches() -> list[Breach]:
+    """An account's debt is at most what its reversed earnings still owe (each: its points,
+    less what expired, less what was taken for it). More means points taken for nothing."""
+    taken, expired = _taken_and_expired()
+    left = PointsEntry.delta - func.coalesce(taken.c.total, 0) - func.coalesce(expired.c.total, 0)
+    owed = (
+        select(
+            PointsEntry.account_id.label("key"),
+            func.sum(case((left > 0, left), else_=0)).label("total"),
+        )
+        .outerjoin(taken, taken.c.key == PointsEntry.id)
+        .outerjoin(expired, expired.c.key == PointsEntry.id)
+        .where(PointsEntry.reversed_at.is_not(None))
+        .group_by(PointsEntry.account_id)
+        .subquery()
+    )
+    total = func.coalesce(owed.c.total, 0)
+    rows = db.session.execute(
+        select(PointsAccount.id, PointsAccount.member_id, PointsAccount.debt, total)
+        .outerjoin(owed, owed.c.key == PointsAccount.id)
+        .where(PointsAccount.debt > total)
+        .order_by(PointsAccount.id)
+    ).all()
+    return [
+        Breach("owed", account_id, member_id, f"owes {debt}; its reversals account for {due}")
+        for account_id, member_id, debt, due in rows
+    ]
+
+
+def _overtaken_breaches() -> list[Breach]:
+    lot = aliased(PointsEntry)
+    refund = aliased(PointsEntry)
+    taken, expired = _taken_and_expired()
     # Points of a reversed lot that a cancelled debit gave back after the reversal.
     given_back = (
         select(
@@ -212,6 +249,7 @@ def reconcile_ledger(*, now: datetime | None = None) -> list[Breach]:
     now = now or utcnow()
     return [
         *_account_breaches(local_date(now)),
+        *_owed_breaches(),
         *_allocation_breaches(),
         *_overtaken_breaches(),
         *_deposit_breaches(now),

@@ -98,7 +98,7 @@ def test_lots_that_are_not_the_balance_are_reported(books):
 def test_a_debt_left_while_the_owner_has_points_is_reported(books):
     member = books["stayed_away"]
     sql("UPDATE points_accounts SET debt = 10 WHERE id = :a", a=account_id(member))
-    assert checks() == [("debt", member.id)]
+    assert ("debt", member.id) in checks()
 
 
 def test_a_debit_whose_allocations_are_not_its_points_is_reported(books):
@@ -154,3 +154,11 @@ def test_a_checked_in_owner_whose_deposit_was_not_returned_is_reported(books):
         a=account_id(came),
     )
     assert checks() == [("deposits", came.id)]
+
+
+def test_a_debt_no_reversal_accounts_for_is_reported(books):
+    """The cancelled-voucher leak: points given back to a reversed earning expired at once and
+    its debt stayed, to be taken again from the owner's next earnings."""
+    member = books["stayed_away"]
+    sql("UPDATE points_accounts SET debt = 40 WHERE id = :a", a=account_id(member))
+    assert ("owed", member.id) in checks()

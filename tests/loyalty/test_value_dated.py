@@ -87,3 +87,25 @@ def test_a_refund_racing_the_nightly_job_takes_the_points_once(pg_app):
     with pg_app.app_context():
         account = db.session.get(PointsAccount, account_id)
         assert (account.balance, account.debt) == (1000, 0)
+
+
+def test_points_given_back_to_a_reversed_earning_settle_its_debt_not_expire(books):
+    """Earn, spend it all on a voucher, the visit is refunded (the points were spent: a debt),
+    then the voucher is cancelled after the earning's date: the points it gives back are the
+    very points the reversal wanted. They settle the debt; they neither expire at once nor leave
+    the debt to be taken a second time from the owner's next earnings."""
+    from app.loyalty.ledger import refund_debit
+    from app.loyalty.reconcile import reconcile_ledger
+
+    account = account_for(make_member(make_dealer("SZ01").id))
+    lot = earn(account.id, 1000, "ro:spent")
+    books.advance(days=300)
+    voucher = post_points(account.id, -1000, kind=EntryKind.REDEEM, source="reward")
+    reverse_entry(lot.id, reason="visit refunded")
+    assert (account.balance, account.debt) == (0, 1000)
+    books.advance(days=500)  # the earning's date has passed
+    refund_debit(voucher.id, key="cancel:voucher", reason="voucher cancelled")
+    assert (account.balance, account.debt) == (0, 0)
+    earn(account.id, 500, "ro:next")
+    assert (account.balance, account.debt) == (500, 0)
+    assert reconcile_ledger() == []
