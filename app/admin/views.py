@@ -13,6 +13,7 @@ from app.core.permissions import Role, has_permission, permission_required
 from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
+from app.loyalty.ledger import account_as_of_today
 from app.members import services as members
 from app.members.models import Colour, TransferStatus
 from app.members.name_checks import count_open_name_checks
@@ -67,7 +68,7 @@ def member_detail(member_id: int):
     return render_template(
         "admin/member.html",
         member=member,
-        account=loyalty.account_for(member),
+        account=account_as_of_today(member.id),
         cards=cards.card_history(member),
         audit=db.session.scalars(audit_query(subject=member).limit(20)).all(),
     )
@@ -96,7 +97,7 @@ def scan():
         "admin/scan.html",
         form=form,
         result=result,
-        account=loyalty.account_for(result.member) if result and result.accepted else None,
+        account=account_as_of_today(result.member.id) if result and result.accepted else None,
     )
 
 

@@ -386,10 +386,10 @@ def member_by_card(card_number: str):
         422: UnprocessableEntity
     """
     from app.cards.services import card_for_dealer
-    from app.loyalty.services import account_for
+    from app.loyalty.ledger import account_as_of_today
 
     card = card_for_dealer(card_number, dealer_id=g.api_dealer_id)
-    account = account_for(card.member)
+    account = account_as_of_today(card.member.id)
     return schemas.MemberByCardSchema().dump(
         {
             "member_id": card.member.id,

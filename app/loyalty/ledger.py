@@ -470,21 +470,41 @@ def account_with_expiring(
     query (the card page is opened at a busy counter). Lots whose date has come are recorded
     as expired first (value-dated), so the balance shown is what the owner can spend."""
     now = now or utcnow()
-    today = local_date(now)
-    expiring = _expiring_sum(PointsAccount.id, today, days)
-    due = select(func.count(PointsEntry.id)).where(
-        PointsEntry.account_id == PointsAccount.id,
-        PointsEntry.remaining > 0,
-        PointsEntry.expires_on <= today,
-    )
+    expiring = _expiring_sum(PointsAccount.id, local_date(now), days)
     account, points, overdue = db.session.execute(
-        select(PointsAccount, expiring.scalar_subquery(), due.scalar_subquery()).where(
+        select(PointsAccount, expiring.scalar_subquery(), _overdue_lots(now)).where(
             PointsAccount.member_id == member_id
         )
     ).one()
     if overdue:
         expire_account(account.id, now=now)
     return account, points
+
+
+def _overdue_lots(now: datetime):
+    """How many of the account's lots have passed their date unrecorded (a scalar subquery)."""
+    return (
+        select(func.count(PointsEntry.id))
+        .where(
+            PointsEntry.account_id == PointsAccount.id,
+            PointsEntry.remaining > 0,
+            PointsEntry.expires_on <= local_date(now),
+        )
+        .scalar_subquery()
+    )
+
+
+def account_as_of_today(member_id: int, *, now: datetime | None = None) -> PointsAccount:
+    """The member's account as the owner and staff see it: lots whose date has come are
+    recorded as expired first (value-dated), so the balance shown is what can be spent today,
+    whether or not the nightly job has run."""
+    now = now or utcnow()
+    account, overdue = db.session.execute(
+        select(PointsAccount, _overdue_lots(now)).where(PointsAccount.member_id == member_id)
+    ).one()
+    if overdue:
+        expire_account(account.id, now=now)
+    return account
 
 
 def qualifying_points(account_id: int, *, since: datetime, until: datetime) -> int:

@@ -11,7 +11,7 @@ from app.core.errors import NotFound
 from app.core.forms import dealer_label
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
-from app.loyalty.services import account_for
+from app.loyalty.ledger import account_as_of_today
 from app.members import services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm
 from app.members.models import Gender, Transmission
@@ -32,7 +32,7 @@ def home():
             "members/home.html",
             member=member,
             card=active_card(member),
-            account=account_for(member),
+            account=account_as_of_today(member.id),
         )
     return render_template("members/landing.html")
 

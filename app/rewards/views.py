@@ -10,7 +10,7 @@ from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
-from app.loyalty.services import account_for
+from app.loyalty.ledger import account_as_of_today
 from app.members.services import list_dealers
 from app.rewards import services
 from app.rewards.forms import RewardForm, VoucherRedeemForm
@@ -41,7 +41,7 @@ def catalog():
     member = current_user.member
     return render_template(
         "rewards/catalog.html",
-        account=account_for(member),
+        account=account_as_of_today(member.id),
         items=services.catalog_for(member),
     )
 
