@@ -28,7 +28,8 @@ def expiring_today(app, seeded, member, clock):
 
 
 def shown_points(html: str) -> int:
-    return int(re.search(r"<strong>([\d,]+)</strong>\s*(points|积分)", html).group(1).replace(",", ""))
+    figure = re.search(r"<strong>([\d,]+)</strong>\s*(points|积分)", html).group(1)
+    return int(figure.replace(",", ""))
 
 
 def test_the_owner_sees_only_points_they_can_spend(member_client, expiring_today):
