@@ -67,6 +67,11 @@ class Config:
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
     SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
     REMEMBER_ABSOLUTE_DAYS = int(os.environ.get("REMEMBER_ABSOLUTE_DAYS", "90"))
+    # `flask housekeeping` (daily): how long an ended device session stays listed, and how long
+    # a finished owner action's idempotency key replays its outcome (a form posted later acts
+    # afresh).
+    ENDED_SESSIONS_KEPT_DAYS = int(os.environ.get("ENDED_SESSIONS_KEPT_DAYS", "30"))
+    IDEMPOTENCY_KEY_DAYS = int(os.environ.get("IDEMPOTENCY_KEY_DAYS", "7"))
     # SMS one-time codes (R12): per number per hour (the service), per address (the views).
     SMS_CODES_PER_HOUR = int(os.environ.get("SMS_CODES_PER_HOUR", "5"))
     SMS_SEND_RATE_LIMIT = os.environ.get("SMS_SEND_RATE_LIMIT", "5 per minute;30 per hour")

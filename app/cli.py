@@ -272,6 +272,21 @@ def list_api_keys_command() -> None:
         )
 
 
+@click.command("housekeeping")
+@with_appcontext
+def housekeeping_command() -> None:
+    """Delete finished idempotency keys past their replay window, long-expired SMS codes and
+    long-ended device sessions (daily; safe to rerun)."""
+    from app.core.housekeeping import purge
+
+    purged = purge()
+    db.session.commit()
+    click.echo(
+        f"Deleted {purged.keys} idempotency keys, {purged.codes} SMS codes, "
+        f"{purged.sessions} ended sessions."
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(seed_demo_command)
@@ -279,6 +294,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(totp_code_command)
     app.cli.add_command(keys_group)
     app.cli.add_command(loyalty_group)
+    app.cli.add_command(housekeeping_command)
     app.cli.add_command(api_keys_group)
     app.cli.add_command(events_group)
     app.cli.add_command(care_group)
