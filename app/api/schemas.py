@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.cards.models import CardStatus
+from app.core.forms import is_visible_text
 from app.members.models import Transmission
 from app.service.models import ServiceCategory
 
@@ -45,17 +46,25 @@ class Text(fields.String):
         return text
 
 
+def _visible(text: str) -> None:
+    """A required text must show something: not only spaces, bidi or zero-width characters."""
+    if text and not is_visible_text(text):
+        raise ValidationError(_l("Enter text with visible characters."))
+
+
 def _text(max_length: int, *, required: bool = True, **kwargs) -> fields.String:
-    """A string field of 1 to ``max_length`` characters (0 allowed when optional)."""
+    """A string field of 1 to ``max_length`` characters (0 allowed when optional); a required
+    one must show at least one character."""
+    length = validate.Length(
+        1 if required else 0,
+        max_length,
+        error=_l("Enter 1 to %(max)s characters.", max=max_length)
+        if required
+        else _l("Enter at most %(max)s characters.", max=max_length),
+    )
     return Text(
         required=required,
-        validate=validate.Length(
-            1 if required else 0,
-            max_length,
-            error=_l("Enter 1 to %(max)s characters.", max=max_length)
-            if required
-            else _l("Enter at most %(max)s characters.", max=max_length),
-        ),
+        validate=[length, _visible] if required else length,
         error_messages={**_REQUIRED, "invalid": _l("Enter text.")},
         **kwargs,
     )

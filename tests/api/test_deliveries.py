@@ -175,6 +175,9 @@ def test_a_plate_already_registered_is_a_conflict(app, api, member):
         ({"vehicle": {"transmission": "steam"}}, "vehicle.transmission"),
         ({"customer": {"mobile": "12345"}}, "customer.mobile"),
         ({"customer": {"name": ""}}, "customer.name"),
+        ({"customer": {"name": "\u200b\u202e"}}, "customer.name"),  # zero-width and bidi only
+        ({"customer": {"name": " \u3000"}}, "customer.name"),
+        ({"vehicle": {"model": "\u200d"}}, "vehicle.model"),
         ({"customer": {"birthday": "2030-01-01"}}, "customer.birthday"),
         ({"customer": {"birthday": "14/03/1988"}}, "customer.birthday"),
         ({"delivered_on": "2026-11-24"}, "delivered_on"),  # tomorrow in Shanghai
