@@ -26,6 +26,7 @@ from app.core.errors import NotFound
 from app.core.permissions import permission_required
 from app.events.checkin import (
     check_in,
+    checkin_window,
     describe_attendee,
     event_for_gate,
     gate_attendees,
@@ -100,6 +101,7 @@ def checkin_data(event_id: int):
     event = _gate_event_or_404(event_id)
     locale = str(get_locale())
     summary = gate_summary(event)
+    opens, closes = checkin_window(event)
     response = jsonify(
         {
             "event": {
@@ -107,6 +109,9 @@ def checkin_data(event_id: int):
                 "title": event.title,
                 "starts_at": event.starts_at.isoformat(),
                 "ends_at": event.ends_at.isoformat(),
+                # The phone refuses scans outside the check-in window without signal too.
+                "checkin_opens_at": opens.isoformat(),
+                "checkin_closes_at": closes.isoformat(),
             },
             "keys": current_app.extensions["token_signer"].public_keys(),
             "attendees": [

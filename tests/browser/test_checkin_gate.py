@@ -26,7 +26,7 @@ from tests.browser.test_journey import log_in
 from tests.factories import make_member, make_staff, make_vehicle
 
 POINTS = 300
-OWNERS = ("Zhang Wei", "Li Na", "Wang Fang", "Chen Jie")
+OWNERS = ("Zhang Wei", "Li Na", "Wang Fang", "Chen Jie", "Zhao Lei")
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ def test_staff_check_a_ticket_in_by_its_code_then_by_a_photo_of_its_qr(
     expect(result).to_contain_text("Companions: 2 (Li Ming, Zhang Min)")
     expect(result).to_contain_text(f"Sagitar · White · {gate['plate']}")
     expect(result.locator(".gate-note")).to_have_count(0)  # the server answered
-    expect(page.locator("#gate-count")).to_have_text("1 of 4 checked in")
+    expect(page.locator("#gate-count")).to_have_text("1 of 5 checked in")
     page.screenshot(path=artifacts / "checkin-ok.png")
     assert violations(page) == []
 
@@ -384,3 +384,35 @@ def test_without_signal_the_gate_checks_tickets_and_uploads_them_later(
     assert replay["results"][0]["status"] == "checked_in"
     assert replay["results"][0]["conflict"] is False
     assert balance(app, li_na) == POINTS
+
+
+def test_without_signal_the_phone_keeps_the_check_in_window(new_phone, gate):
+    """A phone whose list is loaded refuses, offline, a scan before the window opens (two hours
+    before the start) or after the event ended, as the server would; nothing is queued. (Zhao
+    Lei's ticket is scanned by no other test.)"""
+    page = new_phone()
+    open_gate(page, gate)
+    expect(page.locator("#gate-ready")).to_be_visible()
+    page.context.set_offline(True)
+    page.reload()
+    result = page.locator("#gate-result .gate-result")
+    data = page.evaluate(
+        "id => JSON.parse(localStorage.getItem(`carclub.gate.${id}.data`)).event", gate["event_id"]
+    )
+    opens = datetime.fromisoformat(data["checkin_opens_at"])
+
+    page.clock.set_fixed_time(opens - timedelta(minutes=10))
+    type_ticket(page, gate["tickets"]["Zhao Lei"])
+    expect(result.locator(".gate-title")).to_have_text("✗ Check-in is not open")
+    expect(result).to_contain_text(f"It opens at {hhmm(opens)}.")
+    expect(result.locator(".gate-name")).to_have_text("Zhao Lei")
+
+    page.clock.set_fixed_time(
+        datetime.fromisoformat(data["checkin_closes_at"]) + timedelta(hours=1)
+    )
+    type_ticket(page, gate["tickets"]["Zhao Lei"])
+    expect(result).to_contain_text("This event is over: its tickets no longer check in.")
+    queued = page.evaluate(
+        "id => localStorage.getItem(`carclub.gate.${id}.queue`)", gate["event_id"]
+    )
+    assert queued in (None, "[]")

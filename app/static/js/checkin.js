@@ -192,7 +192,18 @@ function start(root) {
       showResult("already_checked_in", attendee, attendee.checked_in_at, true);
       return;
     }
-    const scannedAt = new Date().toISOString();
+    // The server's window, from the list: a scan outside it would be refused on upload.
+    const now = new Date();
+    const opens = new Date(data.event.checkin_opens_at);
+    if (now < opens) {
+      showResult("outside_window", attendee, null, true, t("OpensAt", { time: hhmm(opens) }));
+      return;
+    }
+    if (now > new Date(data.event.checkin_closes_at)) {
+      showResult("outside_window", attendee, null, true, t("Over"));
+      return;
+    }
+    const scannedAt = now.toISOString();
     attendee.checked_in_at = scannedAt;
     queue.push({ ticket, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id });
     write("data", data);
