@@ -277,7 +277,7 @@ def list_api_keys_command() -> None:
 def housekeeping_command() -> None:
     """Delete finished idempotency keys past their replay window, long-expired SMS codes and
     long-ended device sessions (daily; safe to rerun)."""
-    from app.core.housekeeping import purge
+    from app.auth.housekeeping import purge
 
     purged = purge()
     db.session.commit()
