@@ -18,11 +18,11 @@ from app.auth.forms import NewPasswordForm, ProveMobileForm, RegisterDetailsForm
 from app.auth.views import _home_for, bp
 from app.core.clock import utcnow
 from app.core.errors import DomainError
-from app.core.forms import dealer_label
 from app.core.identifiers import mask_mobile, normalize_mobile
 from app.core.permissions import Role
 from app.core.web import call_service
 from app.extensions import db, limiter
+from app.members.forms import dealer_label
 from app.members.services import list_dealers
 
 PROOF_TTL = timedelta(minutes=15)

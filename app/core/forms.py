@@ -69,39 +69,3 @@ class TwoDecimals:
             raise StopValidation(_l("Enter a number below one billion."))
         if value.as_tuple().exponent < -2:
             raise StopValidation(self.message)
-
-
-def tier_choices(everyone_label) -> list:
-    """A minimum-tier select: ``everyone_label`` (no minimum), then the tiers in rank order."""
-    from wtforms.fields.choices import SelectChoice
-
-    from app.loyalty.services import list_tiers, tier_label
-
-    return [SelectChoice("", everyone_label)] + [
-        SelectChoice(t.code, tier_label(t.code)) for t in list_tiers()
-    ]
-
-
-def dealer_label(dealer) -> str:
-    """ "Shenzhen Bay Motors (SZ01)"."""
-    return f"{dealer.name} ({dealer.code})"
-
-
-def fill_dealer_choices(field, user, *, new: bool, submitted: bool) -> None:
-    """A dealer select scoped to ``user``: HQ picks group-wide or any dealer; dealer staff only
-    their own, preselected on a new row."""
-    from flask_babel import gettext as _
-    from wtforms.fields.choices import SelectChoice
-
-    from app.core.permissions import Role
-    from app.members.services import list_dealers
-
-    dealers = list_dealers()
-    if user.role == Role.HQ_ADMIN:
-        field.choices = [SelectChoice("", _("All dealers (group-wide)"))]
-    else:
-        dealers = [d for d in dealers if d.id == user.dealer_id]
-        field.choices = []
-        if new and not submitted:
-            field.data = user.dealer_id
-    field.choices += [SelectChoice(d.id, dealer_label(d)) for d in dealers]

@@ -11,7 +11,6 @@ from flask_login import current_user
 from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
-from app.core.forms import tier_choices
 from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
@@ -20,6 +19,7 @@ from app.events.checkin import ticket_token
 from app.events.forms import EventForm, SignUpForm
 from app.events.models import EventKind, RegistrationStatus
 from app.extensions import db
+from app.loyalty.forms import tier_choices
 from app.loyalty.services import tier_label
 from app.payments.services import payment_for, refund_for_cancellation
 

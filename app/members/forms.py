@@ -1,5 +1,6 @@
 """Profile, vehicle and chapter forms."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
@@ -7,8 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.core.forms import VisibleName
+from app.core.permissions import Role
 from app.members.models import Gender, Transmission
-from app.members.services import plate_error, vin_error
+from app.members.services import list_dealers, plate_error, vin_error
 
 GENDER_CHOICES = [
     SelectChoice("", _l("Prefer not to say")),
@@ -105,3 +107,22 @@ class DeleteAccountForm(FlaskForm):
         _l("I understand: my points are forfeited and my account cannot be restored."),
         [DataRequired(_l("Tick the box to confirm."))],
     )
+
+
+def dealer_label(dealer) -> str:
+    """ "Shenzhen Bay Motors (SZ01)"."""
+    return f"{dealer.name} ({dealer.code})"
+
+
+def fill_dealer_choices(field, user, *, new: bool, submitted: bool) -> None:
+    """A dealer select scoped to ``user``: HQ picks group-wide or any dealer; dealer staff only
+    their own, preselected on a new row."""
+    dealers = list_dealers()
+    if user.role == Role.HQ_ADMIN:
+        field.choices = [SelectChoice("", _("All dealers (group-wide)"))]
+    else:
+        dealers = [d for d in dealers if d.id == user.dealer_id]
+        field.choices = []
+        if new and not submitted:
+            field.data = user.dealer_id
+    field.choices += [SelectChoice(d.id, dealer_label(d)) for d in dealers]

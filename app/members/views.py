@@ -8,12 +8,11 @@ from wtforms.fields.choices import SelectChoice
 
 from app.cards.services import active_card
 from app.core.errors import NotFound
-from app.core.forms import dealer_label
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.loyalty.ledger import account_as_of_today
 from app.members import services
-from app.members.forms import ProfileForm, TransferForm, VehicleForm
+from app.members.forms import ProfileForm, TransferForm, VehicleForm, dealer_label
 from app.members.models import Gender, Transmission
 
 bp = Blueprint("members", __name__)

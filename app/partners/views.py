@@ -18,12 +18,13 @@ from flask_login import current_user
 
 from app.core.clock import local_date
 from app.core.errors import Forbidden, NotFound, ValidationFailed
-from app.core.forms import fill_dealer_choices, tier_choices
 from app.core.idempotency import once
 from app.core.permissions import Role, member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
+from app.loyalty.forms import tier_choices
 from app.loyalty.services import account_for, list_tiers
+from app.members.forms import fill_dealer_choices
 from app.members.models import Dealer
 from app.members.services import list_dealers
 from app.partners import services

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.errors import DomainError, Forbidden, NotFound
-from app.core.forms import fill_dealer_choices, tier_choices
 from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
+from app.loyalty.forms import tier_choices
 from app.loyalty.ledger import account_as_of_today
+from app.members.forms import fill_dealer_choices
 from app.members.services import list_dealers
 from app.rewards import services
 from app.rewards.forms import RewardForm, VoucherRedeemForm
