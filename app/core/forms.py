@@ -33,6 +33,11 @@ class VisibleName:
             raise StopValidation(self.message or _l("Enter a name with visible letters."))
 
 
+# A car model input: the browser suggests the managed model list (the <datalist> of the
+# ``model_suggestions`` macro in _macros.html); any other name may still be typed.
+MODEL_INPUT = {"list": "car-models", "autocomplete": "off"}
+
+
 class MobileField(StringField):
     """A mainland mobile number, normalised to 11 digits when valid."""
 

@@ -12,11 +12,17 @@ from app.core.forms import dealer_label
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.loyalty.services import account_for
-from app.members import services
+from app.members import car_models, services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm
 from app.members.models import Gender, Transmission
 
 bp = Blueprint("members", __name__)
+
+
+@bp.app_template_global()
+def car_model_names() -> list[str]:
+    """The managed list's models in use, suggested where a car's model is typed."""
+    return car_models.car_model_names()
 
 
 @bp.get("/")
