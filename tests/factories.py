@@ -9,7 +9,7 @@ from app.core.clock import utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
 from app.core.permissions import Role
 from app.extensions import db
-from app.members.models import Colour, Dealer, Member, Transmission
+from app.members.models import CarModel, Colour, Dealer, Member, Transmission
 from app.members.services import VehicleData, add_vehicle, ensure_dealer
 from tests.conftest import PASSWORD, TOTP_SECRET
 
@@ -68,6 +68,11 @@ def make_staff(role: str, dealer_id: int | None):
 def colour(code: str) -> Colour:
     """A colour of the managed list (installed by the initial migration)."""
     return db.session.query(Colour).filter_by(code=code).one()
+
+
+def car_model(name: str) -> CarModel:
+    """A model of the managed list (0017 installs the models the callback knew)."""
+    return db.session.query(CarModel).filter_by(name=name).one()
 
 
 def make_vehicle(member: Member, **overrides):

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from app.core.forms import VisibleName
+
 
 class ColourForm(FlaskForm):
     """A colour of the managed list."""
@@ -33,6 +35,40 @@ class ColourForm(FlaskForm):
         description=_l("Colours with the same group are easily mistaken for each other."),
     )
     active = BooleanField(_l("Owners can choose it"), default=True)
+
+
+class CarModelForm(FlaskForm):
+    """A model of the managed list."""
+
+    name = StringField(
+        _l("Model"),
+        [
+            DataRequired(_l("Enter the model's name.")),
+            Length(max=64, message=_l("Enter at most %(max)s characters.")),
+            VisibleName(_l("Enter a model name with visible letters.")),
+        ],
+        description=_l("Cars already recorded keep the name they were recorded with."),
+    )
+    family = StringField(
+        _l("Family"),
+        [
+            DataRequired(_l("Enter the family, e.g. Golf for Golf GTI.")),
+            Length(max=64, message=_l("Enter at most %(max)s characters.")),
+            VisibleName(_l("Enter a family with visible letters.")),
+        ],
+        description=_l(
+            "Models of one family are variants of one car: a callback never names one of them "
+            "as the wrong model for another."
+        ),
+    )
+    active = BooleanField(
+        _l("In use"),
+        default=True,
+        description=_l(
+            "Models in use are suggested where staff type a car's model and may be named in "
+            "a callback; the family counts either way."
+        ),
+    )
 
 
 def tier_form_class(tiers):

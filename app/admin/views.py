@@ -1,10 +1,11 @@
-"""Staff desk: member search and detail, card scan, tiers, colours, transfers, audit log."""
+"""Staff desk: member search and detail, card scan, tiers, colours, models, transfers, audit
+log."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.forms import ColourForm, tier_form_class
+from app.admin.forms import CarModelForm, ColourForm, tier_form_class
 from app.cards import services as cards
 from app.cards.forms import ScanForm
 from app.core.audit import audit_query
@@ -14,8 +15,9 @@ from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.loyalty.ledger import account_as_of_today
+from app.members import car_models
 from app.members import services as members
-from app.members.models import Colour, TransferStatus
+from app.members.models import CarModel, Colour, TransferStatus
 from app.members.name_checks import count_open_name_checks
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -165,6 +167,38 @@ def colour_form(colour_id: int | None):
             flash(_("Colour saved."), "success")
             return redirect(url_for("admin.colours"))
     return render_template("admin/colour_form.html", form=form, colour=colour)
+
+
+@bp.get("/models")
+@permission_required("models.manage")
+def car_model_list():
+    """The managed model list and its families."""
+    return render_template("admin/car_models.html", car_models=car_models.all_car_models())
+
+
+@bp.route("/models/new", methods=["GET", "POST"], defaults={"car_model_id": None})
+@bp.route("/models/<int:car_model_id>", methods=["GET", "POST"])
+@permission_required("models.manage")
+def car_model_form(car_model_id: int | None):
+    """Add, change or retire a model."""
+    car_model = db.session.get(CarModel, car_model_id) if car_model_id is not None else None
+    if car_model_id is not None and car_model is None:
+        abort(404)
+    form = CarModelForm(obj=car_model)
+    if form.validate_on_submit():
+        ok, _result = call_service(
+            form,
+            car_models.save_car_model,
+            current_user,
+            car_model,
+            name=form.name.data,
+            family=form.family.data,
+            active=form.active.data,
+        )
+        if ok:
+            flash(_("Model saved."), "success")
+            return redirect(url_for("admin.car_model_list"))
+    return render_template("admin/car_model_form.html", form=form, car_model=car_model)
 
 
 @bp.get("/transfers")

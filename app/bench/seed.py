@@ -1158,9 +1158,11 @@ class _Seeder:
 
     def _write_referrals(self) -> None:
         """Referral rows, their callback questions and showroom visits (a few per 100 owners)."""
+        from app.members.car_models import all_car_models
         from app.referrals.callback import wrong_model, wrong_transmission
 
         known_models = [model for model, _ in self.demo.models]
+        car_models = all_car_models()
         referrals, questions, visits = [], [], []
         for plan in self.referrals:
             r, f = plan["referrer"], plan["friend"]
@@ -1242,7 +1244,7 @@ class _Seeder:
                     ),
                     (
                         QuestionKind.MODEL,
-                        {"model": wrong_model(subject_car.model, known_models)},
+                        {"model": wrong_model(subject_car.model, car_models, known_models)},
                         subject_car.model,
                     ),
                     (

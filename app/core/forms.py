@@ -25,9 +25,17 @@ class VisibleName:
     """A name must show something: one made only of zero-width or bidi characters (U+200B,
     U+202E...) would leave an empty-looking row on every list and card."""
 
+    def __init__(self, message=None):
+        self.message = message
+
     def __call__(self, form, field):
         if field.data and not is_visible_text(field.data):
-            raise StopValidation(_l("Enter a name with visible letters."))
+            raise StopValidation(self.message or _l("Enter a name with visible letters."))
+
+
+# A car model input: the browser suggests the managed model list (the <datalist> of the
+# ``model_suggestions`` macro in _macros.html); any other name may still be typed.
+MODEL_INPUT = {"list": "car-models", "autocomplete": "off"}
 
 
 class MobileField(StringField):

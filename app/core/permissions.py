@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "tiers.edit": frozenset({Role.HQ_ADMIN}),
     "colours.manage": frozenset({Role.HQ_ADMIN}),
+    # The managed model list and its families (the callback's model traps).
+    "models.manage": frozenset({Role.HQ_ADMIN}),
     # Chapter transfers: each dealer's manager decides their side; HQ may override.
     "transfers.decide": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "visits.record": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import TwoDecimals
+from app.core.forms import MODEL_INPUT, TwoDecimals
 from app.events.models import EventKind
 from app.events.services import KIND_LABELS
 
@@ -81,7 +81,9 @@ class EventForm(FlaskForm):
     )
     min_tier_code = SelectField(_l("Minimum tier"), validate_choice=False)
     model_filter = StringField(
-        _l("Only for owners of the model (optional)"), [Optional(), Length(max=64)]
+        _l("Only for owners of the model (optional)"),
+        [Optional(), Length(max=64)],
+        render_kw=MODEL_INPUT,
     )
     price_yuan = DecimalField(
         _l("Price (yuan)"),

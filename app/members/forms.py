@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.core.forms import VisibleName
+from app.core.forms import MODEL_INPUT, VisibleName
 from app.core.permissions import Role
 from app.members.models import Gender, Transmission
 from app.members.services import list_dealers, plate_error, vin_error
@@ -78,7 +78,11 @@ class VehicleForm(FlaskForm):
         description=_l("Optional until the car is registered, e.g. 粤B12345"),
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
-    model = StringField(_l("Model"), [DataRequired(_l("Enter the model.")), Length(max=64)])
+    model = StringField(
+        _l("Model"),
+        [DataRequired(_l("Enter the model.")), Length(max=64)],
+        render_kw=MODEL_INPUT,
+    )
     colour_id = SelectField(_l("Colour"), coerce=int, validate_choice=False)
     transmission = SelectField(
         _l("Transmission"),

@@ -1,4 +1,5 @@
-"""Dealers (chapters), members, vehicles, the managed colour list, chapter transfers."""
+"""Dealers (chapters), members, vehicles, the managed colour and model lists, chapter
+transfers."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -102,6 +103,26 @@ class Colour(db.Model):
     def label(self, locale: str) -> str:
         """The colour's name in ``locale``."""
         return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class CarModel(db.Model):
+    """A car model from the managed list, and the family it belongs to.
+
+    Models of one family (Golf, Golf GTI, Golf R) are variants of one car: the referral callback
+    never names one of them as the deliberate error about another. ``key`` is the name as the
+    callback compares it (``car_models.model_key``: case, spacing, hyphens and 新/全新 ignored),
+    so "Golf-R" and "golf r" are one model.
+    """
+
+    __tablename__ = "car_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    family: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class Member(db.Model):

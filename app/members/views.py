@@ -11,11 +11,17 @@ from app.core.errors import NotFound
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.loyalty.ledger import account_as_of_today
-from app.members import services
+from app.members import car_models, services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm, dealer_label
 from app.members.models import Gender, Transmission
 
 bp = Blueprint("members", __name__)
+
+
+@bp.app_template_global()
+def car_model_names() -> list[str]:
+    """The managed list's models in use, suggested where a car's model is typed."""
+    return car_models.car_model_names()
 
 
 @bp.get("/")

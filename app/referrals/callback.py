@@ -2,7 +2,8 @@
 
 The system picks at random whom to call; the questions are about the other person: an open
 question whose answer only a friend knows, and statements with one deliberate error the callee
-must correct. A deliberate colour error never uses a colour the true one is easily confused with.
+must correct. A deliberate colour error never uses a colour the true one is easily confused with,
+and a model error never a variant of the true car (the managed list's families).
 """
 
 import secrets
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from app.members.models import Colour, Member, Transmission, Vehicle
+from app.members.car_models import ModelFamilies, clean_name, model_key
+from app.members.models import CarModel, Colour, Member, Transmission, Vehicle
 from app.members.services import colours_confusable
 from app.referrals.models import Callee, QuestionKind
 
@@ -24,18 +26,6 @@ TRANSMISSION_FAMILY = {
     Transmission.CVT: "automatic",
     Transmission.SINGLE_SPEED: "electric",
 }
-# Models a deliberate error can name besides those in the club's records.
-COMMON_MODELS = (
-    "Jetta",
-    "Sagitar",
-    "Golf",
-    "Magotan",
-    "Lavida",
-    "Bora",
-    "Passat",
-    "Tiguan L",
-    "Polo",
-)
 
 
 def choose_callee() -> Callee:
@@ -58,30 +48,27 @@ def wrong_colour(true: Colour, palette: list[Colour]) -> Colour | None:
     return _random.choice(candidates) if candidates else None
 
 
-# "New" / "all-new" in a Chinese model name (新君威, 全新朗逸) names the same family.
-_NEW_PREFIXES = ("全新", "新")
-
-
-def model_family(model: str) -> str:
-    """The family a model name belongs to: its first word, case, spacing and "new" ignored.
-
-    "Golf GTI", "golf" and "Golf-R" are one family, as are 新君威 and 君威: a trap naming a variant
-    of the true car is no error a callee can be expected to correct.
-    """
-    name = model.strip().casefold().replace("-", " ")
-    for prefix in _NEW_PREFIXES:
-        if name.startswith(prefix) and len(name) > len(prefix):
-            name = name[len(prefix) :]
-            break
-    return name.split()[0] if name.split() else ""
-
-
-def wrong_model(true: str, known: list[str], *, avoid: tuple[str, ...] = ()) -> str | None:
+def wrong_model(
+    true: str,
+    car_models: list[CarModel],
+    known: list[str],
+    *,
+    avoid: tuple[str, ...] = (),
+) -> str | None:
     """A model of another family than ``true`` and than every model in ``avoid`` (the cars of
-    both people on the call: the callee must not hear their own car named as the error)."""
-    families = {model_family(m) for m in (true, *avoid)}
-    candidates = sorted({m for m in (*known, *COMMON_MODELS) if model_family(m) not in families})
-    return _random.choice(candidates) if candidates else None
+    both people on the call: the callee must not hear their own car named as the error).
+
+    Families are the managed list's (``car_models``, active or not); the error is one of its
+    active models or of the club's cars (``known``), spelt as the list spells it.
+    """
+    families = ModelFamilies(car_models)
+    taken = {families.of(m) for m in (true, *avoid)}
+    candidates: dict[str, str] = {}
+    for name in (*(m.name for m in car_models if m.active), *known):
+        key = model_key(name)
+        if key and key not in candidates and families.of(name) not in taken:
+            candidates[key] = clean_name(name)
+    return _random.choice(sorted(candidates.values())) if candidates else None
 
 
 def wrong_transmission(true: Transmission) -> Transmission:
@@ -95,12 +82,15 @@ def draft_questions(
     vehicle: Vehicle | None,
     *,
     palette: list[Colour],
+    car_models: list[CarModel],
     known_models: list[str],
     avoid_models: tuple[str, ...] = (),
 ) -> list[Draft]:
     """3–4 questions about ``subject`` from what the club knows; fewer when data is missing.
 
-    ``avoid_models``: the models of the callee's and the subject's own cars, never a trap.
+    ``palette``: the active colours; ``car_models``: the managed model list (its families);
+    ``known_models``: the models of the club's cars; ``avoid_models``: the models of the
+    callee's and the subject's own cars, never a trap.
     """
     drafts: list[Draft] = []
     open_facts = [("occupation", subject.occupation), ("home_area", subject.home_area)]
@@ -119,7 +109,7 @@ def draft_questions(
                 )
             )
         own = tuple(v.model for v in subject.vehicles)
-        model = wrong_model(vehicle.model, known_models, avoid=(*own, *avoid_models))
+        model = wrong_model(vehicle.model, car_models, known_models, avoid=(*own, *avoid_models))
         if model is not None:
             drafts.append(Draft(QuestionKind.MODEL, {"model": model}, vehicle.model))
         drafts.append(

@@ -6,7 +6,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
-from app.core.forms import VisibleName
+from app.core.forms import MODEL_INPUT, VisibleName
 from app.members.forms import TRANSMISSION_LABELS
 
 _MOBILE_KW = {"inputmode": "tel", "autocomplete": "off"}
@@ -35,6 +35,7 @@ class ReferFriendForm(FlaskForm):
         _l("Model of interest (optional)"),
         [Length(max=64)],
         description=_l("e.g. Golf, Tiguan L"),
+        render_kw=MODEL_INPUT,
     )
 
 
@@ -88,7 +89,11 @@ class DeliveryForm(FlaskForm):
         [Length(max=16)],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
-    model = StringField(_l("Model"), [DataRequired(_l("Enter the model.")), Length(max=64)])
+    model = StringField(
+        _l("Model"),
+        [DataRequired(_l("Enter the model.")), Length(max=64)],
+        render_kw=MODEL_INPUT,
+    )
     colour = SelectField(_l("Colour"), [DataRequired(_l("Choose a colour."))])
     transmission = SelectField(
         _l("Transmission"),
@@ -114,7 +119,9 @@ class LicenceForm(FlaskForm):
         render_kw={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
     )
     model = StringField(
-        _l("Model"), [DataRequired(_l("Enter the model on the licence.")), Length(max=64)]
+        _l("Model"),
+        [DataRequired(_l("Enter the model on the licence.")), Length(max=64)],
+        render_kw=MODEL_INPUT,
     )
     colour_id = SelectField(
         _l("Colour"), [InputRequired(_l("Choose a colour."))], coerce=optional_int

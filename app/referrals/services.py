@@ -21,6 +21,7 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.members.car_models import all_car_models
 from app.members.models import Colour, Member, Vehicle
 from app.members.services import active_colours
 from app.referrals.callback import choose_callee, draft_questions
@@ -385,6 +386,7 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
             subject,
             vehicle,
             palette=active_colours(),
+            car_models=all_car_models(),
             known_models=_known_models(),
             avoid_models=callee_models,
         )

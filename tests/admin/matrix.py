@@ -26,6 +26,7 @@ from app.service.services import record_visit
 from tests.api.conftest import make_key
 from tests.conftest import login, make_app
 from tests.factories import (
+    car_model,
     colour,
     give_points,
     make_dealer,
@@ -65,6 +66,7 @@ HOLDERS = {
     "audit.view": frozenset({"dealer_admin", "hq_admin"}),
     "tiers.edit": frozenset({"hq_admin"}),
     "colours.manage": frozenset({"hq_admin"}),
+    "models.manage": frozenset({"hq_admin"}),
     "transfers.decide": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "rewards.manage": frozenset({"dealer_admin", "hq_admin"}),
     "vouchers.redeem": frozenset(
@@ -228,6 +230,7 @@ def build_desk(template_db, directory) -> Desk:
             "adjustment_id": adjustment.id,
             "member_id": owner.id,
             "colour_id": colour("white").id,
+            "car_model_id": car_model("Golf").id,
             "approve_id": to_approve.id,
             "reject_id": to_reject.id,
             "reward_id": make_reward(sz.id).id,

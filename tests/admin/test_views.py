@@ -79,6 +79,25 @@ ROUTES = (
             "active": "y",
         },
     ),
+    Route("GET", "/admin/models", "/admin/models", "models.manage", 200),
+    Route("GET", "/admin/models/new", "/admin/models/new", "models.manage", 200),
+    Route("POST", "/admin/models/new", "/admin/models/new", "models.manage", 200),
+    Route(
+        "GET",
+        "/admin/models/<int:car_model_id>",
+        "/admin/models/{car_model_id}",
+        "models.manage",
+        200,
+    ),
+    Route(
+        "POST",
+        "/admin/models/<int:car_model_id>",
+        "/admin/models/{car_model_id}",
+        "models.manage",
+        302,
+        # The model as it is, so a permitted save changes nothing.
+        {"name": "Golf", "family": "Golf", "active": "y"},
+    ),
     Route("GET", "/admin/transfers", "/admin/transfers", "transfers.decide", 200),
     Route(
         "POST",

@@ -5,13 +5,13 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.members.car_models import ModelFamilies, all_car_models, model_family
 from app.members.models import Colour, Member, Transmission, Vehicle
 from app.members.services import active_colours, colours_confusable
 from app.referrals.callback import (
     TRANSMISSION_FAMILY,
     choose_callee,
     draft_questions,
-    model_family,
     wrong_model,
 )
 from app.referrals.models import Callee, QuestionKind
@@ -47,7 +47,10 @@ def test_every_question_set_is_sound(ctx, occupation, home_area, model, colour_i
     true_colour: Colour = palette[colour_index % len(palette)]
     subject = Member(name="张三", occupation=occupation, home_area=home_area)
     car = Vehicle(model=model, colour=true_colour, transmission=transmission)
-    drafts = draft_questions(subject, car, palette=palette, known_models=MODELS)
+    car_models = all_car_models()
+    drafts = draft_questions(
+        subject, car, palette=palette, car_models=car_models, known_models=MODELS
+    )
     assert 3 <= len(drafts) <= 4
     assert sum(d.kind == QuestionKind.OPEN for d in drafts) == (
         1 if (occupation.strip() or home_area.strip()) else 0
@@ -59,7 +62,8 @@ def test_every_question_set_is_sound(ctx, occupation, home_area, model, colour_i
             assert claimed.id != true_colour.id
             assert not colours_confusable(claimed, true_colour)
         elif draft.kind == QuestionKind.MODEL:
-            assert model_family(draft.params["model"]) != model_family(model)
+            families = ModelFamilies(car_models)
+            assert families.of(draft.params["model"]) != families.of(model)
         elif draft.kind == QuestionKind.TRANSMISSION:
             claimed = Transmission(draft.params["transmission"])
             assert TRANSMISSION_FAMILY[claimed] != TRANSMISSION_FAMILY[transmission]
@@ -72,6 +76,7 @@ def test_without_a_car_too_few_questions_can_be_made(ctx):
         Member(name="李四", occupation="teacher", home_area=""),
         None,
         palette=active_colours(),
+        car_models=all_car_models(),
         known_models=MODELS,
     )
     assert len(drafts) == 1
@@ -85,8 +90,10 @@ def test_model_families_ignore_case_spacing_variants_and_new():
 
 def test_a_trap_never_names_the_callees_own_car(ctx):
     for _ in range(200):
-        claimed = wrong_model("Golf", ["Golf GTI", "Jetta", "Sagitar"], avoid=("Jetta",))
-        assert model_family(claimed) not in {"golf", "jetta"}
+        claimed = wrong_model(
+            "Golf", all_car_models(), ["Golf GTI", "Jetta", "Sagitar"], avoid=("Jetta",)
+        )
+        assert model_family(claimed, all_car_models()) not in {"golf", "jetta"}
 
 
 def test_the_callee_choice_is_roughly_balanced():
