@@ -32,7 +32,7 @@ For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known
 40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
 VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
 messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
-Campaigns are made by ``flask bench campaign`` (app/bench/campaign.py).
+Campaigns are made by ``flask bench campaign`` (bench/campaign.py).
 """
 
 import bisect
@@ -413,7 +413,7 @@ class _Seeder:
     """One run of the generator; see the module's docstring."""
 
     def __init__(self, members: int, password: str, now: datetime):
-        from app.demo import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
+        from demo.seed import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
 
         if members < 1:
             raise ValueError("members must be at least 1")
@@ -488,7 +488,7 @@ class _Seeder:
     # ---- the run
 
     def run(self) -> BenchResult:
-        from app.demo import seed_demo
+        from demo.seed import seed_demo
 
         seed_demo(0)
         self._load_context()
@@ -1408,8 +1408,8 @@ class _Seeder:
                 )
 
     def _manifest(self) -> dict:
-        from app.demo import DEMO_PASSWORD, STAFF
         from app.events.checkin import ticket_token
+        from demo.seed import DEMO_PASSWORD, STAFF
 
         admin_mobile = next(
             mobile
