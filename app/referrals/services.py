@@ -616,8 +616,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
             now=now,
         )
     if (
-        settings.fuel_reward_id
-        and referrer_account.tier_code in ("platinum", "diamond")
+        settings.gives_fuel_voucher(referrer_account.tier_code)
         and referral.referrer.user.deleted_at is None
     ):
         issue_free_voucher(
