@@ -12,9 +12,8 @@ functions, not from copies of them: a visit's points from ``visit_points_under``
 version ``rules_in_force`` gives for its day, tier moves from ``upgrade_for``, ``review_outcome``
 and ``corrected_tier`` (app.loyalty.tiers), the 12-month window, review dates, lot and voucher
 expiry from ``window_start``, ``first_review_on``/``next_review_on``, ``expiry_date`` and
-``voucher_expiry``, the referrer's fuel voucher from ``ReferralProgramme.gives_fuel_voucher``
-(tests/test_bench_seed.py checks each figure against them). What it does itself is the
-bookkeeping the services do row by row, set-based:
+``voucher_expiry`` (tests/test_bench_seed.py checks each figure against them). What it does
+itself is the bookkeeping the services do row by row, set-based:
 
 - each owner has a user (one argon2 hash, computed once, shared by all), a member profile of
   one of the demo dealers, an active card (Luhn), a points account and one or two cars with
@@ -143,6 +142,8 @@ EVENT_KINDS = (
     (EventKind.TRIP, "Self-drive day", 300, 2, 30),
 )
 WAIVER = "I take part at my own risk and drive my own car within the law."
+# The referrers reward_referral gives the fuel voucher too (seed 002's gold-card bonus).
+FUEL_VOUCHER_TIERS = ("platinum", "diamond")
 
 # SZ01's extra staff (a dealer of 50,000 owners has more than the demo's one of each): sales
 # consultants who care for graded owners and care agents who share campaign call lists.
@@ -1746,7 +1747,7 @@ class _History:
         self._earn(points, "referral", at, day, reference=reference, key=key)
         programme = s.programme
         grants = [(programme.maintenance_reward_id, f"referral:{referral_id}")]
-        if key.endswith(":referrer") and programme.gives_fuel_voucher(self.tier.code):
+        if key.endswith(":referrer") and self.tier.code in FUEL_VOUCHER_TIERS:
             grants.append((programme.fuel_reward_id, f"referral-fuel:{referral_id}"))
         for reward_id, tag in grants:
             if reward_id is not None:

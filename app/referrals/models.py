@@ -85,10 +85,6 @@ class ReferralProgramme(db.Model):
     fuel_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
     yearly_cap: Mapped[int]
 
-    def gives_fuel_voucher(self, tier_code: str) -> bool:
-        """Whether a referrer of tier ``tier_code`` also gets the fuel voucher."""
-        return self.fuel_reward_id is not None and tier_code in ("platinum", "diamond")
-
 
 class ShowroomVisit(db.Model):
     """A prospect's visit to the showroom, recorded by staff (checks pre-registration)."""

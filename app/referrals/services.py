@@ -616,7 +616,8 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
             now=now,
         )
     if (
-        settings.gives_fuel_voucher(referrer_account.tier_code)
+        settings.fuel_reward_id
+        and referrer_account.tier_code in ("platinum", "diamond")
         and referral.referrer.user.deleted_at is None
     ):
         issue_free_voucher(
