@@ -8,7 +8,7 @@ happens in the caller's one transaction: a failure writes nothing.
 
 The history is simulated owner by owner, as the services would have written it, so that every
 page, report and API works on it as on real data. Its figures come from the services' own rule
-functions, not from copies of them: a visit's points from ``visit_points_under`` with the rules
+functions, not from copies of them: a visit's points from ``visit_points`` with the rules
 version ``rules_in_force`` gives for its day, tier moves from ``upgrade_for``, ``review_outcome``
 and ``corrected_tier`` (app.loyalty.tiers), the 12-month window, review dates, lot and voucher
 expiry from ``window_start``, ``first_review_on``/``next_review_on``, ``expiry_date`` and
@@ -71,7 +71,7 @@ from app.events.models import CheckIn, Event, EventKind, EventRegistration
 from app.extensions import db
 from app.loyalty.ledger import add_months, expiry_date
 from app.loyalty.models import PointsAccount, PointsAllocation, PointsEntry, TierChange
-from app.loyalty.rules import rules_in_force, visit_points_under
+from app.loyalty.rules import rules_in_force, visit_points
 from app.loyalty.services import list_tiers
 from app.loyalty.tiers import (
     corrected_tier,
@@ -1626,13 +1626,13 @@ class _History:
         category = "maintenance" if amount_fen else next(c for c, p in CATEGORIES if roll < p)
         amount = amount_fen or s.between(*self.spend)
         visited = s.date(day)
-        points = visit_points_under(
-            s.rules_on(day),
+        points = visit_points(
             amount_fen=amount,
             category=category,
             tier_multiplier_pct=self.tier.multiplier_pct,
             purchased_on=car.purchased_on,
             visited_on=visited,
+            rules=s.rules_on(day),
         ).points
         visit_id = s.ids[ServiceVisit]()
         ro_number = f"{s.dealer_codes[self.d]}-{visit_id:08d}"

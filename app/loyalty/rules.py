@@ -77,30 +77,13 @@ def visit_points(
     tier_multiplier_pct: int,
     purchased_on: date,
     visited_on: date,
-) -> VisitPoints:
-    """Points for a visit under the rules in force on its day (:func:`visit_points_under`)."""
-    return visit_points_under(
-        rules_in_force(visited_on),
-        amount_fen=amount_fen,
-        category=category,
-        tier_multiplier_pct=tier_multiplier_pct,
-        purchased_on=purchased_on,
-        visited_on=visited_on,
-    )
-
-
-def visit_points_under(
-    rules: EarningRules,
-    *,
-    amount_fen: int,
-    category: str,
-    tier_multiplier_pct: int,
-    purchased_on: date,
-    visited_on: date,
+    rules: EarningRules | None = None,
 ) -> VisitPoints:
     """Points for a visit: yuan paid × the category's rate × tier multiplier (× anniversary),
-    under ``rules``: the version in force on the visit's day, looked up by the caller (a
-    set-based one looks each day's up once)."""
+    under ``rules``: by default the version in force on the visit's day (a set-based caller
+    passes each day's, looked up once)."""
+    if rules is None:
+        rules = rules_in_force(visited_on)
     rate = getattr(rules, CATEGORY_RATES[category])
     anniversary = is_anniversary_month(purchased_on, visited_on)
     factor = rules.anniversary_multiplier_pct if anniversary else 100
