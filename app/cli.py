@@ -1,6 +1,6 @@
-"""Command-line tools: `flask seed-demo`, `flask staff create|reset-second-factor`,
+"""Command-line tools: `flask seed-demo` (demo/), `flask staff create|reset-second-factor`,
 `flask totp-code` (development), `flask keys generate`,
-`flask api-keys create|revoke|list`."""
+`flask api-keys create|revoke|list`, and `flask bench` (bench/)."""
 
 import os
 
@@ -8,7 +8,6 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from app.bench.cli import bench_group
 from app.core.errors import DomainError
 from app.core.permissions import Role
 from app.extensions import db
@@ -19,7 +18,7 @@ from app.extensions import db
 @with_appcontext
 def seed_demo_command(member_count: int) -> None:
     """Load demo dealers, staff and owners (idempotent)."""
-    from app.demo import DEMO_PASSWORD, seed_demo
+    from demo.seed import DEMO_PASSWORD, seed_demo
 
     created = seed_demo(member_count)
     db.session.commit()
@@ -289,6 +288,10 @@ def housekeeping_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app."""
+    # The data generators live beside app/, not in it (bench/, demo/): only the composition
+    # root names them.
+    from bench.cli import bench_group
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(staff_group)
     app.cli.add_command(totp_code_command)

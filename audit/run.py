@@ -49,10 +49,10 @@ CHROME_FLAGS = (
 CATEGORIES = ("performance", "accessibility", "best-practices")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100}
 RUNS = int(os.environ.get("AUDIT_RUNS", "3"))
-# app/demo.py: the demo owner (signed up for SZ01's trip) and SZ01's event staff member.
+# demo/seed.py: the demo owner (signed up for SZ01's trip) and SZ01's event staff member.
 OWNER = "13900000001"
 EVENT_STAFF = "13800000005"
-PASSWORD = "carclub-demo"  # noqa: S105 - the published demo password of app/demo.py
+PASSWORD = "carclub-demo"  # noqa: S105 - the published demo password of demo/seed.py
 
 
 @dataclass

@@ -120,7 +120,7 @@ class Session:
 
         import pyotp
 
-        from app.demo import DEMO_TOTP_SECRET
+        from demo.seed import DEMO_TOTP_SECRET
 
         shown = re.search(r'<code class="totp-secret">([A-Z2-7 ]+)</code>', page)
         totp = pyotp.TOTP(shown.group(1).replace(" ", "") if shown else DEMO_TOTP_SECRET)

@@ -1,20 +1,34 @@
 """`flask bench seed`: owners at scale whose data the pages, reports and API take as real."""
 
 import json
+from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.cards.models import CardStatus, MemberCard
-from app.core.clock import local_date
+from app.core.clock import local_date, utcnow
 from app.core.identifiers import is_valid_plate
 from app.core.permissions import Role
 from app.extensions import db
-from app.loyalty.models import PointsAccount, PointsAllocation, PointsEntry
+from app.loyalty.ledger import expiry_date
+from app.loyalty.models import PointsAccount, PointsAllocation, PointsEntry, TierChange
+from app.loyalty.rules import visit_points
+from app.loyalty.services import list_tiers
+from app.loyalty.tiers import (
+    first_review_on,
+    next_review_on,
+    review_outcome,
+    tier_for,
+    trailing_qualifying,
+)
 from app.members.models import Dealer, Member, Vehicle
 from app.members.services import vin_error
-from app.rewards.models import Voucher
+from app.referrals.models import Referral
+from app.rewards.models import Reward, Voucher
+from app.rewards.services import voucher_expiry
 from app.service.models import ServiceVisit
 from tests.conftest import login
 
@@ -111,6 +125,123 @@ def check_ledger() -> None:
     )
 
 
+def tiers_over_time() -> dict[int, list[tuple]]:
+    """Each account's tier changes, oldest first: (at, from, to, reason, points)."""
+    changes = defaultdict(list)
+    rows = db.session.execute(
+        select(
+            TierChange.account_id,
+            TierChange.at,
+            TierChange.from_code,
+            TierChange.to_code,
+            TierChange.reason,
+            TierChange.qualifying_points,
+        ).order_by(TierChange.account_id, TierChange.at, TierChange.id)
+    )
+    for account_id, *change in rows:
+        changes[account_id].append(tuple(change))
+    return changes
+
+
+def tier_at(changes: list[tuple], moment, lowest: str, *, inclusive: bool = False) -> str:
+    """The tier an account held just before ``moment`` (at ``moment``: ``inclusive``)."""
+    code = lowest
+    for at, _from, to, *_ in changes:
+        if at < moment or (inclusive and at == moment):
+            code = to
+    return code
+
+
+def check_rules() -> None:
+    """Every figure of the bench's history is what the services' rule functions give: each
+    visit's points (visit_points, at the tier held then), each lot's expiry date, each tier
+    change and final tier, the qualifying points and review dates, the vouchers' validity and
+    the referrers' fuel vouchers."""
+    tiers = list_tiers()
+    by_code = {t.code: t for t in tiers}
+    lowest = tiers[0].code
+    changes = tiers_over_time()
+    accounts = db.session.execute(
+        select(PointsAccount, Member.joined_at).join(Member, Member.id == PointsAccount.member_id)
+    ).all()
+    account_of = {account.member_id: account.id for account, _ in accounts}
+
+    # Tier changes replay to the account's tier, each as the tier rules decide for its points.
+    for account, joined_at in accounts:
+        code = lowest
+        for _at, from_code, to_code, reason, points in changes[account.id]:
+            assert from_code == code
+            current, to = by_code[code], by_code[to_code]
+            if reason == "upgrade":
+                assert to == tier_for(points, tiers) and to.rank > current.rank
+            elif reason == "annual_review":
+                assert review_outcome(current, points, tiers) == (to, "annual_review")
+            else:  # a reversal undid an upgrade, never below what the points support
+                assert reason == "correction"
+                assert tier_for(points, tiers).rank <= to.rank < current.rank
+            code = to_code
+        assert account.tier_code == code
+        now = utcnow()
+        assert account.qualifying_points == trailing_qualifying(account.id, now)
+        first = first_review_on(local_date(joined_at))
+        today = local_date(now)
+        # The daily job of today may not have run yet (before 00:02).
+        assert account.review_on in {
+            next_review_on(first, today),
+            next_review_on(first, today - timedelta(days=1)),
+        }
+
+    # Each visit earned what visit_points gives at the tier held just before it.
+    visits = db.session.execute(
+        select(ServiceVisit, Vehicle.purchased_on, PointsEntry.delta)
+        .join(Vehicle, Vehicle.id == ServiceVisit.vehicle_id)
+        .outerjoin(PointsEntry, PointsEntry.id == ServiceVisit.entry_id)
+    ).all()
+    anniversaries, multipliers = 0, set()
+    for visit, purchased_on, delta in visits:
+        held = tier_at(changes[account_of[visit.member_id]], visit.created_at, lowest)
+        earned = visit_points(
+            amount_fen=visit.amount_fen,
+            category=visit.category.value,
+            tier_multiplier_pct=by_code[held].multiplier_pct,
+            purchased_on=purchased_on,
+            visited_on=visit.visited_on,
+        )
+        assert visit.points_awarded == earned.points == (delta or 0), visit.ro_number
+        anniversaries += earned.anniversary
+        multipliers.add(earned.tier_multiplier_pct)
+    # The check covers the anniversary month and every tier's multiplier.
+    assert anniversaries > 0
+    assert multipliers == {t.multiplier_pct for t in tiers}
+
+    # Every lot expires when the ledger says points earned that day expire.
+    lots = db.session.execute(
+        select(PointsEntry.created_at, PointsEntry.expires_on).where(PointsEntry.delta > 0)
+    ).all()
+    assert all(expires == expiry_date(local_date(at)) for at, expires in lots)
+
+    # Vouchers are valid for their reward's days; a referrer's fuel voucher goes with the tier.
+    validity = dict(db.session.execute(select(Reward.id, Reward.validity_days)).all())
+    vouchers = db.session.execute(
+        select(Voucher.reward_id, Voucher.issued_at, Voucher.expires_on, Voucher.source)
+    ).all()
+    for reward_id, issued_at, expires_on, _source in vouchers:
+        assert expires_on == voucher_expiry(local_date(issued_at), validity[reward_id])
+    fuelled = {int(src.split(":")[1]) for *_, src in vouchers if src.startswith("referral-fuel:")}
+    rewarded = db.session.execute(
+        select(Referral.id, Referral.referrer_id, Referral.rewarded_at).where(
+            Referral.rewarded_at.is_not(None)
+        )
+    ).all()
+    assert rewarded
+    assert fuelled == {
+        referral_id
+        for referral_id, referrer_id, at in rewarded
+        if tier_at(changes[account_of[referrer_id]], at, lowest, inclusive=True)
+        in {"platinum", "diamond"}
+    }
+
+
 def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_path):
     result, path = seed(bench_app, tmp_path)
     assert result.exit_code == 0, result.output
@@ -148,6 +279,8 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
         today = local_date().isoformat()
         unused = scalar(select(func.count(Voucher.id)).where(Voucher.status == "issued"))
         assert unused >= len(manifest["vouchers"])
+    with bench_app.test_request_context():  # rules_in_force keeps each day's version per request
+        check_rules()
 
     # The load test's supplies: SZ01's owners who joined more than two months ago.
     assert 0.9 * sz01_owners <= len(manifest["checkin"]["tickets"]) < sz01_owners

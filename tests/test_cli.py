@@ -5,10 +5,10 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.core.permissions import Role
 from app.core.tokens import load_signer
-from app.demo import DELIVERED_OWNERS
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
 from app.members.services import vin_error
+from demo.seed import DELIVERED_OWNERS
 
 
 def counts(app):

@@ -53,6 +53,11 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def expiry_date(earned_on: date) -> date:
+    """The day points earned on ``earned_on`` expire: EXPIRY_MONTHS later (R4)."""
+    return add_months(earned_on, EXPIRY_MONTHS)
+
+
 def lock_account(account_id: int) -> PointsAccount:
     """The account row, locked until the transaction ends."""
     account = db.session.execute(
@@ -181,7 +186,7 @@ def post_points(
             source,
             now,
             remaining=delta,
-            expires_on=add_months(today, EXPIRY_MONTHS),
+            expires_on=expiry_date(today),
             qualifying_delta=delta if qualifying else 0,
             **fields,
         )

@@ -77,9 +77,13 @@ def visit_points(
     tier_multiplier_pct: int,
     purchased_on: date,
     visited_on: date,
+    rules: EarningRules | None = None,
 ) -> VisitPoints:
-    """Points for a visit: yuan paid × the category's rate × tier multiplier (× anniversary)."""
-    rules = rules_in_force(visited_on)
+    """Points for a visit: yuan paid × the category's rate × tier multiplier (× anniversary),
+    under ``rules``: by default the version in force on the visit's day (a set-based caller
+    passes each day's, looked up once)."""
+    if rules is None:
+        rules = rules_in_force(visited_on)
     rate = getattr(rules, CATEGORY_RATES[category])
     anniversary = is_anniversary_month(purchased_on, visited_on)
     factor = rules.anniversary_multiplier_pct if anniversary else 100

@@ -30,13 +30,13 @@ def list_tiers() -> list[Tier]:
 
 def open_account(member: Member, *, now: datetime | None = None) -> PointsAccount:
     """Open the member's points account at the lowest tier; the first review is in a year."""
-    from app.loyalty.ledger import add_months
+    from app.loyalty.tiers import first_review_on
 
     lowest = list_tiers()[0]
     account = PointsAccount(
         member_id=member.id,
         tier_code=lowest.code,
-        review_on=add_months(local_date(now or utcnow()), 12),
+        review_on=first_review_on(local_date(now or utcnow())),
     )
     db.session.add(account)
     db.session.flush()

@@ -18,6 +18,7 @@ from app.loyalty.models import PointsAccount, Tier, TierChange
 from app.members.models import Member
 
 WINDOW_MONTHS = 12
+REVIEW_MONTHS = 12
 
 
 def _tiers() -> list[Tier]:
@@ -29,14 +30,55 @@ def tier_for(points: int, tiers: list[Tier]) -> Tier:
     return [t for t in tiers if t.threshold_points <= points][-1]
 
 
-def _start_of(day: date) -> datetime:
-    return local_midnight(day)
+# The rules below take the tiers from the lowest (``_tiers()``) and decide without the database,
+# so the services here and the bench's set-based generator (bench/seed.py) share them.
+
+
+def upgrade_for(current: Tier, points: int, tiers: list[Tier]) -> Tier | None:
+    """The higher tier ``points`` reach, if any: an upgrade applies at once."""
+    target = tier_for(points, tiers)
+    return target if target.rank > current.rank else None
+
+
+def review_outcome(current: Tier, points: int, tiers: list[Tier]) -> tuple[Tier, str] | None:
+    """The annual review's change as ``(tier, reason)``: up to the tier ``points`` reach
+    ("upgrade") or down by one tier at most ("annual_review"); None keeps the tier."""
+    target = tier_for(points, tiers)
+    if target.rank > current.rank:
+        return target, "upgrade"
+    if target.rank < current.rank:
+        return next(t for t in tiers if t.rank == current.rank - 1), "annual_review"
+    return None
+
+
+def corrected_tier(current: Tier, points: int, floor: Tier, tiers: list[Tier]) -> Tier | None:
+    """After an earning is reversed: the lower tier the remaining ``points`` support, never
+    below ``floor`` (the tier before the upgrade that earning brought); None to stay."""
+    supported = tier_for(points, tiers)
+    target = supported if supported.rank > floor.rank else floor
+    return target if target.rank < current.rank else None
+
+
+def window_start(day: date) -> datetime:
+    """Where the 12 months of qualifying points counted on ``day`` begin."""
+    return local_midnight(add_months(day, -WINDOW_MONTHS))
+
+
+def first_review_on(opened_on: date) -> date:
+    """An account's first annual review: a year after it was opened."""
+    return add_months(opened_on, REVIEW_MONTHS)
+
+
+def next_review_on(review_on: date, today: date) -> date:
+    """The review after ``today``: ``review_on`` moved on by whole years."""
+    while review_on <= today:
+        review_on = add_months(review_on, REVIEW_MONTHS)
+    return review_on
 
 
 def trailing_qualifying(account_id: int, now: datetime) -> int:
     """Qualifying points earned in the 12 months up to ``now``."""
-    since = _start_of(add_months(local_date(now), -WINDOW_MONTHS))
-    return qualifying_points(account_id, since=since, until=now)
+    return qualifying_points(account_id, since=window_start(local_date(now)), until=now)
 
 
 def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: datetime) -> None:
@@ -81,9 +123,9 @@ def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None
     tiers = _tiers()
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
-    target = tier_for(points, tiers)
     current = next(t for t in tiers if t.code == account.tier_code)
-    if target.rank > current.rank:
+    target = upgrade_for(current, points, tiers)
+    if target is not None:
         _change(account, target, "upgrade", points, now)
 
 
@@ -93,8 +135,7 @@ def correct_tier_after_reversal(account: PointsAccount, reversed_entry, *, now: 
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
     current = next(t for t in tiers if t.code == account.tier_code)
-    supported = tier_for(points, tiers)
-    if supported.rank >= current.rank:
+    if tier_for(points, tiers).rank >= current.rank:
         return
     upgrade = db.session.scalar(
         select(TierChange)
@@ -109,8 +150,8 @@ def correct_tier_after_reversal(account: PointsAccount, reversed_entry, *, now: 
     if upgrade is None:
         return
     floor = next(t for t in tiers if t.code == upgrade.from_code)
-    target = supported if supported.rank > floor.rank else floor
-    if target.rank < current.rank:
+    target = corrected_tier(current, points, floor, tiers)
+    if target is not None:
         _change(account, target, "correction", points, now)
 
 
@@ -136,20 +177,13 @@ def review_account(account_id: int, *, now: datetime | None = None) -> bool:
         return False
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
-    target = tier_for(points, tiers)
     current = next(t for t in tiers if t.code == account.tier_code)
-    changed = False
-    if target.rank > current.rank:
-        _change(account, target, "upgrade", points, now)
-        changed = True
-    elif target.rank < current.rank:
-        one_down = next(t for t in tiers if t.rank == current.rank - 1)
-        _change(account, one_down, "annual_review", points, now)
-        changed = True
-    while account.review_on <= today:
-        account.review_on = add_months(account.review_on, WINDOW_MONTHS)
+    outcome = review_outcome(current, points, tiers)
+    if outcome is not None:
+        _change(account, *outcome, points, now)
+    account.review_on = next_review_on(account.review_on, today)
     db.session.flush()
-    return changed
+    return outcome is not None
 
 
 def run_annual_reviews(*, now: datetime | None = None) -> int:
@@ -183,8 +217,7 @@ def tier_status(account: PointsAccount, *, now: datetime | None = None) -> TierS
     counted = 0
     if account.review_on is not None:
         # Points earned since this date still count on the review day.
-        since = _start_of(add_months(account.review_on, -WINDOW_MONTHS))
-        counted = qualifying_points(account.id, since=since, until=now)
+        counted = qualifying_points(account.id, since=window_start(account.review_on), until=now)
     return TierStatus(
         tier=current,
         qualifying=qualifying,

@@ -9,7 +9,7 @@ cancelled and exactly the points it cost return; an expired one cannot be used.
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -241,6 +241,11 @@ def catalog_for(member: Member, *, now: datetime | None = None) -> list[CatalogI
     return items
 
 
+def voucher_expiry(issued_on: date, validity_days: int) -> date:
+    """The last day a voucher issued on ``issued_on`` can be used."""
+    return issued_on + timedelta(days=validity_days)
+
+
 def new_voucher_code() -> str:
     """A fresh 10-character voucher code from the unambiguous alphabet, not used before."""
     while True:
@@ -302,7 +307,7 @@ def redeem_reward(member: Member, reward_id: int, *, now: datetime | None = None
         status=VoucherStatus.ISSUED,
         cost_points=reward.cost_points,
         issued_at=now,
-        expires_on=local_date(now) + timedelta(days=reward.validity_days),
+        expires_on=voucher_expiry(local_date(now), reward.validity_days),
         debit_entry_id=debit.id,
         source="redemption",
     )
@@ -341,7 +346,7 @@ def issue_free_voucher(
         status=VoucherStatus.ISSUED,
         cost_points=0,
         issued_at=now,
-        expires_on=local_date(now) + timedelta(days=reward.validity_days),
+        expires_on=voucher_expiry(local_date(now), reward.validity_days),
         source=tag,
     )
     db.session.add(voucher)

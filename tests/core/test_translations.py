@@ -21,16 +21,22 @@ KEYWORDS = {
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
 
 
+def messages():
+    """Every message of the application and of its data generators (bench/, demo/)."""
+    for folder in ("app", "bench", "demo"):
+        yield from extract_from_dir(
+            ROOT / folder,
+            METHODS,
+            keywords=KEYWORDS,
+            options_map={"**/templates/**.html": {"extensions": "jinja2.ext.do"}},
+        )
+
+
 def test_every_message_in_the_code_is_translated():
     with CATALOGUE.open("rb") as fh:
         catalogue = read_po(fh)
     missing = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "app",
-        METHODS,
-        keywords=KEYWORDS,
-        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.do"}},
-    ):
+    for _file, _line, message, _comments, _context in messages():
         msgid = message[0] if isinstance(message, tuple) else message
         entry = catalogue.get(msgid)
         translated = entry is not None and (

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, exists, func, select, update
 
 from app.auth.models import User
-from app.bench.seed import DEALER_CODE, RANDOM_SEED, write_rows
 from app.campaigns import incentives, services
 from app.campaigns.models import CallOutcome, CampaignCall, CampaignTarget, SurveyCall
 from app.campaigns.results import participating_visits
@@ -32,6 +31,7 @@ from app.core.permissions import Role
 from app.extensions import db
 from app.hq.months import current_month
 from app.members.models import Dealer
+from bench.seed import DEALER_CODE, RANDOM_SEED, write_rows
 
 CAMPAIGN_DAYS_AGO, CAMPAIGN_DAYS = 14, 30
 GROUP = TargetFilters(age_min=1, age_max=5)
@@ -69,7 +69,7 @@ def _at(day: date, hours: float) -> datetime:
 
 def bench_campaign(*, now: datetime | None = None) -> dict:
     """Make, time and fill the campaigns (commits); see the module's docstring."""
-    from app.demo import DEMO_PASSWORD, STAFF
+    from demo.seed import DEMO_PASSWORD, STAFF
 
     now = now or utcnow()
     today = local_date(now)

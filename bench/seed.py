@@ -6,8 +6,14 @@ rows. Ids are handed out here, from each table's current maximum, so rows can po
 before they are written (PostgreSQL's sequences are moved past them at the end). Everything
 happens in the caller's one transaction: a failure writes nothing.
 
-The history is simulated owner by owner, following the services' rules so that every page,
-report and API works on it as on real data:
+The history is simulated owner by owner, as the services would have written it, so that every
+page, report and API works on it as on real data. Its figures come from the services' own rule
+functions, not from copies of them: a visit's points from ``visit_points`` with the rules
+version ``rules_in_force`` gives for its day, tier moves from ``upgrade_for``, ``review_outcome``
+and ``corrected_tier`` (app.loyalty.tiers), the 12-month window, review dates, lot and voucher
+expiry from ``window_start``, ``first_review_on``/``next_review_on``, ``expiry_date`` and
+``voucher_expiry`` (tests/test_bench_seed.py checks each figure against them). What it does
+itself is the bookkeeping the services do row by row, set-based:
 
 - each owner has a user (one argon2 hash, computed once, shared by all), a member profile of
   one of the demo dealers, an active card (Luhn), a points account and one or two cars with
@@ -32,7 +38,7 @@ For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known
 40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
 VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
 messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
-Campaigns are made by ``flask bench campaign`` (app/bench/campaign.py).
+Campaigns are made by ``flask bench campaign`` (bench/campaign.py).
 """
 
 import bisect
@@ -49,27 +55,31 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import User
 from app.campaigns.grading import CONSULTANT_ROLES, DEFAULT_STANDARDS
 from app.campaigns.models import CareContact, OwnerGrading
 from app.cards.models import MemberCard
+from app.cards.services import CARD_PREFIX
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Conflict
 from app.core.identifiers import VIN_ALPHABET, luhn_check_digit, vin_check_digit
 from app.core.permissions import Role
 from app.events.models import CheckIn, Event, EventKind, EventRegistration
 from app.extensions import db
-from app.loyalty.ledger import add_months
-from app.loyalty.models import (
-    EarningRules,
-    PointsAccount,
-    PointsAllocation,
-    PointsEntry,
-    Tier,
-    TierChange,
+from app.loyalty.ledger import add_months, expiry_date
+from app.loyalty.models import PointsAccount, PointsAllocation, PointsEntry, TierChange
+from app.loyalty.rules import rules_in_force, visit_points
+from app.loyalty.services import list_tiers
+from app.loyalty.tiers import (
+    corrected_tier,
+    first_review_on,
+    next_review_on,
+    review_outcome,
+    upgrade_for,
+    window_start,
 )
 from app.members.models import Colour, Dealer, Member, Transmission, Vehicle
 from app.referrals.models import (
@@ -81,7 +91,13 @@ from app.referrals.models import (
     ShowroomVisit,
 )
 from app.rewards.models import Reward, Voucher
-from app.rewards.services import CODE_ALPHABET, MAX_STOCK, format_voucher_code
+from app.rewards.services import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    MAX_STOCK,
+    format_voucher_code,
+    voucher_expiry,
+)
 from app.service.models import ServiceVisit
 
 OWNER_MOBILE = "13900000000"
@@ -126,6 +142,8 @@ EVENT_KINDS = (
     (EventKind.TRIP, "Self-drive day", 300, 2, 30),
 )
 WAIVER = "I take part at my own risk and drive my own car within the law."
+# The referrers reward_referral gives the fuel voucher too (seed 002's gold-card bonus).
+FUEL_VOUCHER_TIERS = ("platinum", "diamond")
 
 # SZ01's extra staff (a dealer of 50,000 owners has more than the demo's one of each): sales
 # consultants who care for graded owners and care agents who share campaign call lists.
@@ -387,6 +405,11 @@ class _Event:
     members: set = field(default_factory=set)
 
 
+def _plain(row) -> SimpleNamespace:
+    """A copy of an ORM row's column values: read without SQLAlchemy's attribute machinery."""
+    return SimpleNamespace(**{a.key: getattr(row, a.key) for a in inspect(row).mapper.column_attrs})
+
+
 class _Seconds(dict):
     """timedelta(seconds=n), each made once."""
 
@@ -404,16 +427,15 @@ class _Car:
     colour_id: int
     transmission: Transmission
     purchased: int  # date ordinal
+    purchased_on: date  # the same day: its month of later years earns double
     km_per_day: int
-    year: int = 0  # of the purchase: the anniversary month doubles points
-    month: int = 0
 
 
 class _Seeder:
     """One run of the generator; see the module's docstring."""
 
     def __init__(self, members: int, password: str, now: datetime):
-        from app.demo import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
+        from demo.seed import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
 
         if members < 1:
             raise ValueError("members must be at least 1")
@@ -439,6 +461,7 @@ class _Seeder:
         self._seconds = _Seconds()
         self._dates: dict[int, date] = {}
         self._months: dict[tuple[int, int], int] = {}
+        self._expiries: dict[int, int] = {}
 
     # ---- small helpers
 
@@ -466,17 +489,22 @@ class _Seeder:
         """A random integer of [low, high], as randint but at a tenth of its cost."""
         return low + int(self.rand() * (high - low + 1))
 
-    def rules_on(self, ordinal: int) -> tuple[dict[str, int], int]:
-        """The earning rates and anniversary multiplier in force on day ``ordinal``."""
-        if len(self.rules) == 1:
-            return self.rules[0]
-        return self.rules[bisect.bisect(self.rule_days, ordinal) - 1]
+    def rules_on(self, ordinal: int):
+        """The earning rules in force on day ``ordinal`` of the history (looked up at the start)."""
+        return self.rules_by_day[ordinal - self.start]
 
     def year_ago(self, ordinal: int) -> datetime:
-        """Where the 12 months of qualifying points up to day ``ordinal`` begin."""
+        """Where the 12 months of qualifying points counted on day ``ordinal`` begin."""
         found = self._since.get(ordinal)
         if found is None:
-            found = self._since[ordinal] = self.at(self.plus_months(ordinal, -12), 0)
+            found = self._since[ordinal] = window_start(self.date(ordinal))
+        return found
+
+    def expiry(self, ordinal: int) -> int:
+        """The day points earned on day ``ordinal`` expire."""
+        found = self._expiries.get(ordinal)
+        if found is None:
+            found = self._expiries[ordinal] = expiry_date(self.date(ordinal)).toordinal()
         return found
 
     def _name(self) -> str:
@@ -488,7 +516,7 @@ class _Seeder:
     # ---- the run
 
     def run(self) -> BenchResult:
-        from app.demo import seed_demo
+        from demo.seed import seed_demo
 
         seed_demo(0)
         self._load_context()
@@ -566,28 +594,15 @@ class _Seeder:
                 .order_by(User.id)
             )
         )
-        tiers = db.session.scalars(select(Tier).order_by(Tier.rank)).all()
-        self.tiers = [(t.code, t.rank, t.threshold_points, t.multiplier_pct) for t in tiers]
-        self.rank = {t.code: t.rank for t in tiers}
-        # Highest threshold first: the first one reached is the tier.
-        self.tier_steps = [(t.threshold_points, t.code) for t in reversed(tiers)]
-        self.top_tier = tiers[-1].code
+        # The tiers and each day's earning rules for the rule functions, looked up before the
+        # writer takes the connection, as plain copies (read millions of times).
+        self.tiers = [_plain(t) for t in list_tiers()]
+        self.rank = {t.code: t.rank for t in self.tiers}
+        self.top_tier = self.tiers[-1]
         self.last_job_day = self.today if self.at(self.today, 120) <= self.now else self.today - 1
-        self.multiplier = {t.code: t.multiplier_pct for t in tiers}
-        rules = db.session.scalars(select(EarningRules).order_by(EarningRules.effective_from)).all()
-        self.rule_days = [r.effective_from.toordinal() for r in rules]
-        self.rules = [
-            (
-                {
-                    "maintenance": r.maintenance_rate,
-                    "repair": r.repair_rate,
-                    "accident": r.accident_rate,
-                    "other": r.other_rate,
-                },
-                r.anniversary_multiplier_pct,
-            )
-            for r in rules
-        ]
+        in_force = [rules_in_force(self.date(day)) for day in range(self.start, self.today + 1)]
+        copies = {rules.id: _plain(rules) for rules in in_force}
+        self.rules_by_day = [copies[rules.id] for rules in in_force]
         self.colours = [c.id for c in db.session.scalars(select(Colour).where(Colour.active))]
         self.programme = db.session.scalar(select(ReferralProgramme).limit(1))
         self.validity = dict(db.session.execute(select(Reward.id, Reward.validity_days)).all())
@@ -849,9 +864,10 @@ class _Seeder:
     # ---- identifiers
 
     def _card_numbers(self):
-        """Unique card numbers: 8, 14 scrambled digits of a counter, the Luhn digit."""
+        """Unique card numbers as the cards service makes them (its prefix, 14 digits, the Luhn
+        digit), the digits a scrambled counter."""
         for j in itertools.count(1):
-            payload = f"8{(j * 7_919_207_531 + 31_337) % 10**14:014d}"
+            payload = f"{CARD_PREFIX}{(j * 7_919_207_531 + 31_337) % 10**14:014d}"
             number = payload + luhn_check_digit(payload)
             if number not in self.taken_cards:
                 yield number
@@ -895,11 +911,11 @@ class _Seeder:
         return None
 
     def _voucher_code(self) -> str:
-        """A fresh voucher code: ten characters of the unambiguous alphabet."""
+        """A fresh voucher code: CODE_LENGTH characters of the unambiguous alphabet."""
         bits, pairs, taken = self.rng.getrandbits, self.code_pairs, self.taken_codes
         while True:
             number, parts = bits(50), []
-            for _ in range(5):
+            for _ in range(CODE_LENGTH // 2):
                 number, pair = divmod(number, len(pairs))
                 parts.append(pairs[pair])
             code = "".join(parts)
@@ -998,9 +1014,8 @@ class _Seeder:
                 colour_id=rng.choice(self.colours),
                 transmission=transmission,
                 purchased=purchased,
+                purchased_on=day,
                 km_per_day=self.between(20, 70),
-                year=day.year,
-                month=day.month,
             )
             insurance = self.plus_months(delivered, 12)
             while insurance <= self.today:
@@ -1410,8 +1425,8 @@ class _Seeder:
                 )
 
     def _manifest(self) -> dict:
-        from app.demo import DEMO_PASSWORD, STAFF
         from app.events.checkin import ticket_token
+        from demo.seed import DEMO_PASSWORD, STAFF
 
         admin_mobile = next(
             mobile
@@ -1455,12 +1470,12 @@ class _History:
         self.entries: list[list] = []
         self.lots: deque = deque()  # [entry row, expiry ordinal], oldest first
         self.balance = 0
-        self.tier = seeder.tiers[0][0]
-        self.review = seeder.plus_months(seeder.join[i], 12)
+        self.tier = seeder.tiers[0]  # (a copy of) a Tier row, as app.loyalty.tiers takes them
+        self.review = first_review_on(seeder.date(seeder.join[i])).toordinal()
         self.qualifying: list[list] = []  # [created_at, points]
         self.window_start = 0
         self.window_sum = 0
-        self.upgraded: tuple[datetime, str] | None = None
+        self.upgraded: tuple[datetime, SimpleNamespace] | None = None  # last upgrade: when, from
         low, high = PROFILES[seeder.profile[i]][1:]
         self.spend = (low * 100, high * 100)
 
@@ -1476,7 +1491,7 @@ class _History:
             None, None, None, reverses, reason, actor, at, self.dealer_id,
         ]  # fmt: skip
         if delta > 0:
-            expires = s.plus_months(lot_day, 24)
+            expires = s.expiry(lot_day)
             entry[E_REMAINING] = delta
             entry[10] = s.date(expires)
             self.lots.append([entry, expires])
@@ -1509,15 +1524,9 @@ class _History:
         self.window_start = start
         return self.window_sum
 
-    def _tier_for(self, points: int) -> str:
-        for threshold, code in self.s.tier_steps:
-            if threshold <= points:
-                return code
-        raise AssertionError("the lowest tier starts at 0 points")
-
-    def _change(self, to: str, reason: str, points: int, at: datetime) -> None:
+    def _change(self, to: SimpleNamespace, reason: str, points: int, at: datetime) -> None:
         self.rows[TierChange.__table__].append(
-            (self.s.ids[TierChange](), self.account_id, self.tier, to, reason, points, at)
+            (self.s.ids[TierChange](), self.account_id, self.tier.code, to.code, reason, points, at)
         )
         if reason == "upgrade":
             self.upgraded = (at, self.tier)
@@ -1530,10 +1539,10 @@ class _History:
         )  # fmt: skip
         self.qualifying.append([at, points])
         self.window_sum += points
-        if self.tier != self.s.top_tier:
+        if self.tier is not self.s.top_tier:
             total = self._trailing(day)
-            target = self._tier_for(total)
-            if target != self.tier and self.s.rank[target] > self.s.rank[self.tier]:
+            target = upgrade_for(self.tier, total, self.s.tiers)
+            if target is not None:
                 self._change(target, "upgrade", total, at)
         return entry
 
@@ -1574,14 +1583,10 @@ class _History:
         s = self.s
         at = s.at(day, 120)
         points = self._trailing(day)
-        target = self._tier_for(points)
-        if s.rank[target] > s.rank[self.tier]:
-            self._change(target, "upgrade", points, at)
-        elif s.rank[target] < s.rank[self.tier]:
-            one_down = next(code for code, rank, *_ in s.tiers if rank == s.rank[self.tier] - 1)
-            self._change(one_down, "annual_review", points, at)
-        while self.review <= day:
-            self.review = s.plus_months(self.review, 12)
+        outcome = review_outcome(self.tier, points, s.tiers)
+        if outcome is not None:
+            self._change(*outcome, points, at)
+        self.review = next_review_on(s.date(self.review), s.date(day)).toordinal()
 
     # ---- what the owner did
 
@@ -1609,7 +1614,7 @@ class _History:
                 self.member_id,
                 self.balance,
                 points,
-                self.tier,
+                self.tier.code,
                 0,
                 s.date(self.review),
             )
@@ -1622,11 +1627,15 @@ class _History:
         roll = rand()
         category = "maintenance" if amount_fen else next(c for c, p in CATEGORIES if roll < p)
         amount = amount_fen or s.between(*self.spend)
-        rates, anniversary_pct = s.rules_on(day)
         visited = s.date(day)
-        anniversary = visited.month == car.month and visited.year > car.year
-        factor = anniversary_pct if anniversary else 100
-        points = amount * rates[category] * s.multiplier[self.tier] * factor // 100_000_000
+        points = visit_points(
+            amount_fen=amount,
+            category=category,
+            tier_multiplier_pct=self.tier.multiplier_pct,
+            purchased_on=car.purchased_on,
+            visited_on=visited,
+            rules=s.rules_on(day),
+        ).points
         visit_id = s.ids[ServiceVisit]()
         ro_number = f"{s.dealer_codes[self.d]}-{visit_id:08d}"
         advisor = s.staff[self.d].advisor
@@ -1663,23 +1672,18 @@ class _History:
         self.qualifying[-1][1] = 0
         self.window_sum -= points
         visit[11], visit[12], visit[13] = "refunded", at, points
-        day = local_date(at).toordinal()
-        total = self._trailing(day)
-        supported = self._tier_for(total)
-        if (
-            s.rank[supported] < s.rank[self.tier]
-            and self.upgraded is not None
-            and self.upgraded[0] >= entry[14]
-        ):
-            floor = self.upgraded[1]
-            target = supported if s.rank[supported] > s.rank[floor] else floor
-            if s.rank[target] < s.rank[self.tier]:
+        # Only an upgrade since the earning can be undone (the services look for the first
+        # one; within these 30 minutes there is at most one).
+        if self.upgraded is not None and self.upgraded[0] >= entry[14]:
+            total = self._trailing(local_date(at).toordinal())
+            target = corrected_tier(self.tier, total, self.upgraded[1], s.tiers)
+            if target is not None:
                 self._change(target, "correction", total, at)
 
     def _redeem(self, day: int, at: datetime, reward, *, bench: bool = False) -> None:
         s, rng = self.s, self.s.rng
         if reward is None:
-            rank = s.rank[self.tier]
+            rank = self.tier.rank
             affordable = [
                 r
                 for r in s.rewards
@@ -1702,7 +1706,7 @@ class _History:
     def _voucher(self, reward_id, code, cost, at, day, days, debit_id, *, source="redemption",
                  bench=False):  # fmt: skip
         s, rng = self.s, self.s.rng
-        expires = day + days
+        expires = voucher_expiry(s.date(day), days).toordinal()
         status, redeemed_at, redeemed_by = "issued", None, None
         if not bench:
             used = rng.random() < (0.85 if expires < s.today else 0.5)
@@ -1745,7 +1749,7 @@ class _History:
         self._earn(points, "referral", at, day, reference=reference, key=key)
         programme = s.programme
         grants = [(programme.maintenance_reward_id, f"referral:{referral_id}")]
-        if key.endswith(":referrer") and self.tier in ("platinum", "diamond"):
+        if key.endswith(":referrer") and self.tier.code in FUEL_VOUCHER_TIERS:
             grants.append((programme.fuel_reward_id, f"referral-fuel:{referral_id}"))
         for reward_id, tag in grants:
             if reward_id is not None:

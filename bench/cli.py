@@ -43,7 +43,7 @@ def seed_command(member_count: int, manifest_path: Path | None, password: str) -
     API key of SZ01, signed tickets of today's event, unused voucher codes and VINs. Refuses a
     database that already has owners besides the demo's: use an empty database.
     """
-    from app.bench.seed import analyze_tables, seed_bench
+    from bench.seed import analyze_tables, seed_bench
 
     started = time.perf_counter()
     try:
@@ -83,8 +83,8 @@ def campaign_command(output_path: Path | None) -> None:
 
     Writes the campaigns' ids, the seconds and the logins the page timings need as JSON.
     """
-    from app.bench.campaign import bench_campaign
-    from app.bench.seed import analyze_tables
+    from bench.campaign import bench_campaign
+    from bench.seed import analyze_tables
 
     try:
         result = bench_campaign()
