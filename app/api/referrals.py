@@ -9,10 +9,8 @@ the answers and the call attempts record a real person, as they do in the staff 
 from dataclasses import dataclass
 
 from flask import g, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.schemas import _REQUIRED, MOBILE_RULE, _Schema, _text
@@ -23,8 +21,8 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.identifiers import mask_mobile, normalize_mobile
 from app.core.permissions import STAFF_ROLES, Role
 from app.extensions import db
-from app.members.models import Colour, Member, Transmission
-from app.referrals import services
+from app.members.models import Member
+from app.referrals import services, verification
 from app.referrals.models import (
     CallAttempt,
     Callee,
@@ -357,29 +355,14 @@ def _name(user_id: int | None) -> str | None:
     return user.name if user is not None else None
 
 
-def _expected_text(question: CrossCheckQuestion) -> str:
-    """The true answer as the agent reads it: colours and gearboxes in the language."""
-    from app.members.forms import TRANSMISSION_LABELS
-
-    if question.kind == QuestionKind.COLOUR:
-        colour = db.session.scalar(select(Colour).where(Colour.code == question.expected))
-        return colour.label(str(get_locale())) if colour else question.expected
-    if question.kind == QuestionKind.TRANSMISSION:
-        try:
-            return str(TRANSMISSION_LABELS[Transmission(question.expected)])
-        except (ValueError, KeyError):
-            return question.expected
-    return question.expected
-
-
 def _question(question: CrossCheckQuestion, referral: Referral) -> dict:
     return {
         "id": question.id,
         "position": question.position,
         "kind": question.kind.value,
         "about": question.about.value,
-        "text": services.question_text(question, referral),
-        "expected": _expected_text(question),
+        "text": verification.question_text(question, referral),
+        "expected": verification.expected_text(question),
         "expected_value": question.expected,
         "correct": question.correct,
         "answered_at": question.answered_at,
@@ -428,7 +411,7 @@ def _decision(referral: Referral) -> dict | None:
         "outcome": outcome,
         "decided_at": referral.decided_at,
         "decided_by": _name(referral.decided_by_id),
-        "wrong_answers": sum(1 for q in referral.questions if q.correct is False),
+        "wrong_answers": verification.score_callback(referral).wrong,
     }
 
 
@@ -463,8 +446,8 @@ def referral_body(referral: Referral) -> dict:
             "callback_started_at": referral.callback_started_at,
             "questions": [_question(q, referral) for q in referral.questions],
             "attempts": [_attempt(a) for a in referral.attempts],
-            "unreached_attempts": services.unreached_attempts(referral),
-            "waiting": services.is_waiting(referral),
+            "unreached_attempts": verification.unreached_attempts(referral),
+            "waiting": verification.is_waiting(referral),
             "recording_ref": referral.recording_ref,
             "review_reason": referral.review_reason,
             "decision": _decision(referral),
@@ -485,7 +468,7 @@ def _summary(referral: Referral) -> dict:
         "model_of_interest": referral.model_of_interest or "",
         "registered_at": referral.registered_at,
         "callee": referral.callee.value if referral.callee else None,
-        "waiting": services.is_waiting(referral),
+        "waiting": verification.is_waiting(referral),
     }
 
 
@@ -623,7 +606,7 @@ def callback_start(referral_id: int):
     referral = _referral(referral_id)
     data = _body(CallbackStartSchema())
     agent = _agent(data["agent_mobile"])
-    referral = services.start_callback(agent, referral.id)
+    referral = verification.start_callback(agent, referral.id)
     return referral_body(_fresh(referral))
 
 
@@ -665,15 +648,15 @@ def callback_attempt(referral_id: int):
     referral = _referral(referral_id)
     data = _body(CallAttemptSchema())
     agent = _agent(data["agent_mobile"])
-    attempt = services.record_attempt(
+    attempt = verification.record_attempt(
         agent, referral.id, reached=data["reached"], note=data["note"].strip()
     )
     referral = _fresh(referral)
     body = CallAttemptRecordedSchema().dump(
         {
             **_attempt(attempt),
-            "unreached_attempts": services.unreached_attempts(referral),
-            "waiting": services.is_waiting(referral),
+            "unreached_attempts": verification.unreached_attempts(referral),
+            "waiting": verification.is_waiting(referral),
         }
     )
     return body, 201
@@ -721,7 +704,9 @@ def callback_answer(referral_id: int, question_id: int):
     referral = _referral(referral_id)
     data = _body(AnswerSchema())
     agent = _agent(data["agent_mobile"])
-    question = services.answer_question(agent, referral.id, question_id, correct=data["correct"])
+    question = verification.answer_question(
+        agent, referral.id, question_id, correct=data["correct"]
+    )
     return QuestionSchema().dump(_question(question, referral))
 
 
@@ -765,5 +750,7 @@ def callback_complete(referral_id: int):
     referral = _referral(referral_id)
     data = _body(CallbackCompleteSchema())
     agent = _agent(data["agent_mobile"])
-    referral = services.complete_callback(agent, referral.id, recording_ref=data["recording_ref"])
+    referral = verification.complete_callback(
+        agent, referral.id, recording_ref=data["recording_ref"]
+    )
     return referral_body(_fresh(referral))

@@ -20,6 +20,7 @@ from app.partners.models import Partner
 from app.partners.services import claim_perk
 from app.payments.services import start_checkout
 from app.referrals import services as referrals
+from app.referrals import verification
 from app.rewards.services import redeem_reward
 from app.service.appointments import add_slots, book_appointment
 from app.service.services import record_visit
@@ -277,7 +278,7 @@ def _desk_referrals(dealer, owner):
     manager = make_staff("showroom_manager", dealer.id)
     facts = referrals.LicenceFacts(car.plate, car.vin, car.model, car.colour_id)
     referrals.check_licence(manager, in_callback.id, facts)
-    referrals.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
+    verification.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
     return registered, in_callback
 
 
