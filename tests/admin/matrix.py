@@ -16,8 +16,8 @@ from app.extensions import db
 from app.loyalty.adjustments import request_adjustment
 from app.members import services as members
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
+from app.partners.claims import claim_perk
 from app.partners.models import Partner
-from app.partners.services import claim_perk
 from app.payments.services import start_checkout
 from app.referrals import services as referrals
 from app.referrals import verification
