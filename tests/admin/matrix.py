@@ -22,8 +22,9 @@ from app.payments.services import start_checkout
 from app.referrals import services as referrals
 from app.referrals import verification
 from app.rewards.services import redeem_reward
-from app.service.appointments import add_slots, book_appointment
+from app.service.appointments import book_appointment
 from app.service.services import record_visit
+from app.service.workshop import add_slots
 from tests.api.conftest import make_key
 from tests.conftest import login, make_app
 from tests.factories import (
