@@ -135,6 +135,10 @@ class TransferForm(FlaskForm):
             SelectChoice(d.id, dealer_label(d)) for d in dealers if d.id != member.dealer_id
         ]
 
+    def to_transfer(self) -> dict:
+        """The request as ``request_transfer`` takes it."""
+        return {"to_dealer_id": self.to_dealer_id.data, "reason": self.reason.data or ""}
+
 
 class DeleteAccountForm(FlaskForm):
     """Confirm "delete my account" with the code sent by SMS."""

@@ -140,13 +140,7 @@ def chapter():
     form = TransferForm()
     form.setup(member, services.list_dealers())
     if form.validate_on_submit():
-        ok, _result = call_service(
-            form,
-            services.request_transfer,
-            member,
-            to_dealer_id=form.to_dealer_id.data,
-            reason=form.reason.data or "",
-        )
+        ok, _result = call_service(form, services.request_transfer, member, **form.to_transfer())
         if ok:
             flash(_("Transfer requested. Both dealers will decide shortly."), "success")
             return redirect(url_for("members.chapter"))
