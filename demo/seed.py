@@ -335,7 +335,7 @@ def _seed_slots(now) -> int:
     """SZ01's maintenance times for the coming week, 09:00-16:00 hourly, 3 cars each."""
     from datetime import time
 
-    from app.service.appointments import add_slots
+    from app.service.workshop import add_slots
 
     advisor = get_user_by_mobile(SERVICE_ADVISOR_MOBILE)
     opened = 0

@@ -232,7 +232,8 @@ def test_every_other_spelling_of_a_token_is_refused(app):
 
 def test_the_partner_settlement_csv_neutralises_formulas(app, seeded, member):
     from app.members.models import Member
-    from app.partners.services import claim_perk, parse_month, settlement_csv, settlement_for
+    from app.partners.claims import claim_perk
+    from app.partners.settlement import parse_month, settlement_csv, settlement_for
     from tests.partners.helpers import make_partner, make_perk
 
     with seeded():

@@ -220,50 +220,7 @@ def _answer(result: CheckInResult) -> dict:
 
 @bp.post("/checkin")
 def checkin():
-    """Check a ticket in at the event's gate.
-    ---
-    post:
-      tags: [Events]
-      summary: Check a ticket in
-      description: >
-        Verifies the ticket's signature and checks its registration in, once; the event's
-        attendance points are awarded once (and a points deposit returned). A second scan
-        answers 409 with the time of the check-in and is recorded for staff as a second scan.
-        Sending the same `nonce` again answers as the first time and changes nothing. Event
-        staff may call this with their session instead of a key, sending the page's CSRF token
-        in an `X-CSRFToken` header. An event of another dealer is not found.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: CheckInRequestSchema
-      responses:
-        201:
-          description: Checked in
-          content:
-            application/json:
-              schema: CheckedInSchema
-        409:
-          description: Already checked in, at `checked_in_at`
-          content:
-            application/json:
-              schema: AlreadyCheckedInSchema
-        422:
-          description: >
-            Refused: `status` says why (invalid, wrong_event, cancelled, unpaid,
-            outside_window); a body that
-            is not valid answers the usual error with `error.fields`
-          content:
-            application/json:
-              schema:
-                oneOf:
-                  - CheckInRefusedSchema
-                  - ErrorSchema
-        400: BadRequest
-        401: Unauthorized
-        403: Forbidden
-        404: NotFound
-    """
+    """Check a ticket in at the event's gate."""
     data = _body(CheckInRequestSchema())
     result = check_in(
         event_id=data["event_id"], ticket=data["ticket"], nonce=data["nonce"], **_scope()
@@ -279,34 +236,7 @@ def checkin():
 
 @bp.post("/checkin/batch")
 def checkin_batch():
-    """Upload the scans a phone made offline.
-    ---
-    post:
-      tags: [Events]
-      summary: Upload offline scans
-      description: >
-        Checks each scan in as `POST /checkin` would, earliest `scanned_at` first, and answers
-        each in the order sent. The whole upload may be sent again (after a lost answer): the
-        nonces make it change nothing. A ticket checked in on two phones is checked in once;
-        the later scan answers `already_checked_in` with `conflict` true and is reported to
-        staff. Event staff may call this with their session and the `X-CSRFToken` header.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: CheckInBatchRequestSchema
-      responses:
-        200:
-          description: One result per scan
-          content:
-            application/json:
-              schema: CheckInBatchSchema
-        400: BadRequest
-        401: Unauthorized
-        403: Forbidden
-        404: NotFound
-        422: UnprocessableEntity
-    """
+    """Upload the scans a phone made offline."""
     data = _body(CheckInBatchRequestSchema())
     results = check_in_batch(
         event_id=data["event_id"], scans=[Scan(**scan) for scan in data["scans"]], **_scope()

@@ -1,8 +1,8 @@
 """JSON API v1 for the dealer's DMS and counter systems: thin views over the domain services.
 
 Each view checks the body against its marshmallow schema, calls one service with the key's
-dealer, and serialises the result. The YAML after ``---`` in a docstring is the operation in
-the OpenAPI document (``app.api.spec``).
+dealer, and serialises the result. Each view's operation in the OpenAPI document is its entry
+in ``operations.yaml`` (``app.api.spec``).
 """
 
 import logging
@@ -101,48 +101,23 @@ def _yuan_to_fen(amount: Decimal) -> int:
     return int((amount * 100).to_integral_exact())
 
 
+def _visit_figures(data: dict) -> dict:
+    """A repair order's figures as the visit services take them (the amount in fen)."""
+    return {
+        "vin": data["vin"],
+        "visited_on": data["visited_on"],
+        "mileage_km": data["mileage_km"],
+        "amount_fen": _yuan_to_fen(data["amount_yuan"]),
+        "category": data["category"],
+    }
+
+
 # ------------------------------------------------------------------------------- views
 
 
 @bp.post("/dms/deliveries")
 def record_delivery():
-    """Record a delivery: enrol or match the owner by mobile, add the car.
-    ---
-    post:
-      tags: [DMS]
-      summary: Record a delivered car
-      description: >
-        The owner is matched by mobile number or enrolled; the car joins their garage with
-        `purchased_on` = `delivered_on`. A car attaches to an owner only once someone proved
-        the mobile number with an SMS code: until then it waits on the number's account
-        (`owner_status`: `waiting_for_proof`) and the number is invited (SMS and in-app) to
-        join with a code. A `customer.name` that differs from a proven owner's name never
-        overwrites it: it is flagged for the dealer's staff (`name_mismatch`: true). Replaying
-        the same VIN answers 200 with the same ids and changes nothing. A VIN already
-        registered to an owner of another dealer, or a customer of another dealer's chapter,
-        is a conflict.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: DeliverySchema
-      responses:
-        201:
-          description: The owner and car were created or matched
-          content:
-            application/json:
-              schema: DeliveryRecordedSchema
-        200:
-          description: A replay of a delivery already recorded; nothing changed
-          content:
-            application/json:
-              schema: DeliveryRecordedSchema
-        400: BadRequest
-        401: Unauthorized
-        403: Forbidden
-        409: Conflict
-        422: UnprocessableEntity
-    """
+    """Record a delivery: enrol or match the owner by mobile, add the car."""
     from app.members.delivery import DeliveryCustomer, DeliveryVehicle
     from app.members.delivery import record_delivery as record
 
@@ -168,45 +143,7 @@ def record_delivery():
 
 @bp.post("/dms/service-visits")
 def record_service_visit():
-    """Record a service visit (repair order) and award its points.
-    ---
-    post:
-      tags: [DMS]
-      summary: Record a service visit
-      description: >
-        Points per yuan paid by the owner for the category, times the tier multiplier, doubled
-        in the owner's purchase-anniversary month. Replaying the same `ro_number` with the same
-        figures answers 200 and awards nothing more; the same `ro_number` with other figures
-        (VIN, date, mileage, amount or category) is a 409 that gives both versions: correct a
-        visit with `/dms/service-visits/{ro_number}/amend`. An unknown VIN, or a car of another
-        dealer's owner, is not found.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: ServiceVisitSchema
-      responses:
-        201:
-          description: The visit was recorded and its points awarded
-          content:
-            application/json:
-              schema: VisitRecordedSchema
-        200:
-          description: A replay of a visit already recorded; nothing changed
-          content:
-            application/json:
-              schema: VisitRecordedSchema
-        400: BadRequest
-        401: Unauthorized
-        403: Forbidden
-        404: NotFound
-        409:
-          description: The repair order number was recorded with other figures
-          content:
-            application/json:
-              schema: RepairOrderDiffersSchema
-        422: UnprocessableEntity
-    """
+    """Record a service visit (repair order) and award its points."""
     from app.service.services import RepairOrderDiffers, record_visit
 
     data = _body(schemas.ServiceVisitSchema())
@@ -215,12 +152,8 @@ def record_service_visit():
             None,
             dealer_id=g.api_dealer_id,
             ro_number=data["ro_number"],
-            vin=data["vin"],
-            visited_on=data["visited_on"],
-            mileage_km=data["mileage_km"],
-            amount_fen=_yuan_to_fen(data["amount_yuan"]),
-            category=data["category"],
             source="dms",
+            **_visit_figures(data),
         )
     except RepairOrderDiffers as err:
         return _repair_order_differs(err)
@@ -251,33 +184,7 @@ def _repair_order_differs(err) -> tuple:
 # Repair order numbers may contain "/" (RO/2026/001).
 @bp.post("/dms/service-visits/<path:ro_number>/refund")
 def refund_service_visit(ro_number: str):
-    """Refund a service visit: reverse exactly the points it earned, once.
-    ---
-    post:
-      tags: [DMS]
-      summary: Refund a service visit
-      description: >
-        Reverses exactly the points the visit earned. A second refund answers 200 with the same
-        figures and changes nothing. A repair order of another dealer is not found.
-      parameters:
-        - in: path
-          name: ro_number
-          required: true
-          schema:
-            type: string
-            maxLength: 32
-      responses:
-        200:
-          description: The visit is refunded
-          content:
-            application/json:
-              schema: VisitRefundedSchema
-        401: Unauthorized
-        403: Forbidden
-        404: NotFound
-        409: Conflict
-        422: UnprocessableEntity
-    """
+    """Refund a service visit: reverse exactly the points it earned, once."""
     from app.service.services import refund_visit
 
     result = refund_visit(None, dealer_id=g.api_dealer_id, ro_number=ro_number)
@@ -288,47 +195,7 @@ def refund_service_visit(ro_number: str):
 
 @bp.post("/dms/service-visits/<path:ro_number>/amend")
 def amend_service_visit(ro_number: str):
-    """Amend a service visit: correct its figures, reverse its points and earn them afresh.
-    ---
-    post:
-      tags: [DMS]
-      summary: Amend a service visit
-      description: >
-        The corrected repair order (every figure, and a reason). Reverses exactly the points
-        the visit earned and earns them afresh under the new figures, once: sending the figures
-        the visit already has answers 200 with the last amendment and changes nothing. Every
-        amendment is audited with both versions. A refunded visit cannot be amended (409); a
-        repair order of another dealer is not found.
-      parameters:
-        - in: path
-          name: ro_number
-          required: true
-          schema:
-            type: string
-            maxLength: 32
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: VisitAmendmentSchema
-      responses:
-        201:
-          description: The visit was amended and its points earned afresh
-          content:
-            application/json:
-              schema: VisitAmendedSchema
-        200:
-          description: The visit already has these figures; nothing changed
-          content:
-            application/json:
-              schema: VisitAmendedSchema
-        400: BadRequest
-        401: Unauthorized
-        403: Forbidden
-        404: NotFound
-        409: Conflict
-        422: UnprocessableEntity
-    """
+    """Amend a service visit: correct its figures, reverse its points and earn them afresh."""
     from app.service.services import amend_visit
 
     data = _body(schemas.VisitAmendmentSchema())
@@ -336,13 +203,9 @@ def amend_service_visit(ro_number: str):
         None,
         dealer_id=g.api_dealer_id,
         ro_number=ro_number,
-        vin=data["vin"],
-        visited_on=data["visited_on"],
-        mileage_km=data["mileage_km"],
-        amount_fen=_yuan_to_fen(data["amount_yuan"]),
-        category=data["category"],
         reason=data["reason"],
         source="dms",
+        **_visit_figures(data),
     )
     body = schemas.VisitAmendedSchema().dump(
         {
@@ -358,33 +221,7 @@ def amend_service_visit(ro_number: str):
 
 @bp.get("/members/by-card/<card_number>")
 def member_by_card(card_number: str):
-    """Look up the owner of a member card number.
-    ---
-    get:
-      tags: [Counter]
-      summary: Find an owner by card number
-      description: >
-        The 16-digit number printed on the card (spaces allowed): the prefix 8, 14 digits,
-        then the Luhn check digit of the first 15; a number that fails the check answers 422.
-        A replaced card still names its owner, with `card_status` "replaced". A card of
-        another dealer's owner is not found.
-      parameters:
-        - in: path
-          name: card_number
-          required: true
-          schema:
-            type: string
-            example: "8123456789012345"
-      responses:
-        200:
-          description: The card's owner
-          content:
-            application/json:
-              schema: MemberByCardSchema
-        401: Unauthorized
-        404: NotFound
-        422: UnprocessableEntity
-    """
+    """Look up the owner of a member card number."""
     from app.cards.services import card_for_dealer
     from app.loyalty.ledger import account_as_of_today
 
@@ -413,39 +250,28 @@ _VOUCHER_REFUSALS = {
 }
 
 
+def _voucher_refused(refusal):
+    """A refused voucher as the API's error: 404, 409 with its ``status``, or 422."""
+    from app.rewards.services import REFUSAL_MESSAGES
+
+    status = _VOUCHER_REFUSALS.get(refusal.reason, 422)
+    if refusal.reason == "other_dealer":
+        return json_error(404, REFUSAL_MESSAGES["unknown"], code="unknown")
+    if status == 409:
+        return json_error(
+            409,
+            refusal.message,
+            code=refusal.reason,
+            status=refusal.reason,
+            redeemed_at=refusal.redeemed_at.isoformat() if refusal.redeemed_at else None,
+        )
+    fields = {"code": [refusal.message]} if status == 422 else None
+    return json_error(status, refusal.message, code=refusal.reason, fields=fields)
+
+
 @bp.post("/vouchers/redeem")
 def redeem_voucher():
-    """Redeem a voucher at the counter, once.
-    ---
-    post:
-      tags: [Counter]
-      summary: Redeem a voucher
-      description: >
-        `code` is the voucher code (any case, spaces and dashes ignored) or the text of its QR
-        code. A voucher of another dealer is answered as unknown (404). A used, cancelled or
-        expired voucher is a conflict whose `status` says which; a used one also gives
-        `redeemed_at`.
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: VoucherRedeemSchema
-      responses:
-        200:
-          description: The voucher is used now
-          content:
-            application/json:
-              schema: VoucherRedeemedSchema
-        400: BadRequest
-        401: Unauthorized
-        404: NotFound
-        409:
-          description: Already used (with `redeemed_at`), cancelled or expired
-          content:
-            application/json:
-              schema: VoucherRefusedSchema
-        422: UnprocessableEntity
-    """
+    """Redeem a voucher at the counter, once."""
     from app.rewards.services import VoucherRefused
     from app.rewards.services import redeem_voucher as redeem
 
@@ -454,21 +280,7 @@ def redeem_voucher():
         voucher = redeem(None, data["code"], dealer_id=g.api_dealer_id)
     except VoucherRefused as refusal:
         # The refusal's audit entry is durable: it is kept although this request rolls back.
-        status = _VOUCHER_REFUSALS.get(refusal.reason, 422)
-        if refusal.reason == "other_dealer":
-            from app.rewards.services import REFUSAL_MESSAGES
-
-            return json_error(404, REFUSAL_MESSAGES["unknown"], code="unknown")
-        if status == 409:
-            return json_error(
-                409,
-                refusal.message,
-                code=refusal.reason,
-                status=refusal.reason,
-                redeemed_at=refusal.redeemed_at.isoformat() if refusal.redeemed_at else None,
-            )
-        fields = {"code": [refusal.message]} if status == 422 else None
-        return json_error(status, refusal.message, code=refusal.reason, fields=fields)
+        return _voucher_refused(refusal)
     return schemas.VoucherRedeemedSchema().dump(
         {
             "status": "redeemed",
@@ -481,20 +293,7 @@ def redeem_voucher():
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3 document of this API.
-    ---
-    get:
-      tags: [Documentation]
-      summary: This document
-      security: []
-      responses:
-        200:
-          description: The OpenAPI 3 document
-          content:
-            application/json:
-              schema:
-                type: object
-    """
+    """The OpenAPI 3 document of this API."""
     from app.api.spec import api_spec
 
     return jsonify(api_spec(current_app))

@@ -255,11 +255,8 @@ def register_details():
             form,
             registration.complete_registration,
             mobile,
-            name=form.name.data,
-            password=form.password.data or None,
-            dealer_id=form.dealer_id.data,
-            marketing_opt_in=form.marketing.data,
             locale=str(get_locale()),
+            **form.to_registration(),
         )
         if ok:
             session.pop("proof", None)

@@ -50,6 +50,15 @@ class RegisterDetailsForm(FlaskForm):
     )
     marketing = BooleanField(_l("Send me club news and offers (optional, you can stop any time)."))
 
+    def to_registration(self) -> dict:
+        """The new member as ``complete_registration`` takes them (the language is the page's)."""
+        return {
+            "name": self.name.data,
+            "password": self.password.data or None,
+            "dealer_id": self.dealer_id.data,
+            "marketing_opt_in": self.marketing.data,
+        }
+
 
 class NewPasswordForm(FlaskForm):
     """After proving the number: choose a new password."""

@@ -19,6 +19,15 @@ class ChannelsForm(FlaskForm):
     notify_sms = BooleanField(_l("Send reminders by SMS to my mobile"))
     marketing = BooleanField(_l("Send me club news and offers"))
 
+    def to_channels(self) -> dict:
+        """The settings as ``update_channels`` takes them."""
+        return {
+            "email": self.email.data or "",
+            "notify_email": self.notify_email.data,
+            "notify_sms": self.notify_sms.data,
+            "marketing_opt_in": self.marketing.data,
+        }
+
 
 class CareDatesForm(FlaskForm):
     """When the car's warranty, insurance and annual inspection run out."""
@@ -30,6 +39,11 @@ class CareDatesForm(FlaskForm):
     )
     insurance_expires_on = DateField(_l("Insurance ends"), [Optional()])
     inspection_due_on = DateField(_l("Annual inspection due"), [Optional()])
+
+    def to_dates(self) -> dict:
+        """The dates as ``set_care_dates`` takes them."""
+        names = ("warranty_until", "insurance_expires_on", "inspection_due_on")
+        return {name: self[name].data for name in names}
 
 
 class CallForm(FlaskForm):

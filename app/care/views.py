@@ -50,15 +50,7 @@ def preferences():
     if not form.is_submitted():
         form.marketing.data = member.marketing_opt_in
     if form.validate_on_submit():
-        ok, _result = call_service(
-            form,
-            services.update_channels,
-            member,
-            email=form.email.data or "",
-            notify_email=form.notify_email.data,
-            notify_sms=form.notify_sms.data,
-            marketing_opt_in=form.marketing.data,
-        )
+        ok, _result = call_service(form, services.update_channels, member, **form.to_channels())
         if ok:
             flash(_("Message settings saved."), "success")
             return redirect(url_for("care.preferences"))
@@ -83,13 +75,7 @@ def vehicle_dates(vehicle_id: int):
     form = CareDatesForm(obj=vehicle)
     if form.validate_on_submit():
         ok, _result = call_service(
-            form,
-            services.set_care_dates,
-            member,
-            vehicle.id,
-            warranty_until=form.warranty_until.data,
-            insurance_expires_on=form.insurance_expires_on.data,
-            inspection_due_on=form.inspection_due_on.data,
+            form, services.set_care_dates, member, vehicle.id, **form.to_dates()
         )
         if ok:
             flash(_("Dates saved: we will remind you in time."), "success")

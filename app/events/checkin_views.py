@@ -94,36 +94,44 @@ def checkin_page(event_id: int):
     )
 
 
+def _gate_event(event) -> dict:
+    """The event as the offline gate needs it, with its check-in window."""
+    opens, closes = checkin_window(event)
+    return {
+        "id": event.id,
+        "title": event.title,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        # The phone refuses scans outside the check-in window without signal too.
+        "checkin_opens_at": opens.isoformat(),
+        "checkin_closes_at": closes.isoformat(),
+    }
+
+
+def _gate_list(event) -> list[dict]:
+    """Every attendee the gate may see, with their check-in state."""
+    locale = str(get_locale())
+    return [
+        {
+            **describe_attendee(entry.registration, locale=locale),
+            "status": entry.status,
+            "checked_in_at": entry.checked_in_at.isoformat() if entry.checked_in_at else None,
+        }
+        for entry in gate_attendees(event)
+    ]
+
+
 @bp.get("/admin/events/<int:event_id>/checkin/data")
 @permission_required("events.checkin")
 def checkin_data(event_id: int):
     """What a phone needs to check tickets without signal: public keys and attendees."""
     event = _gate_event_or_404(event_id)
-    locale = str(get_locale())
     summary = gate_summary(event)
-    opens, closes = checkin_window(event)
     response = jsonify(
         {
-            "event": {
-                "id": event.id,
-                "title": event.title,
-                "starts_at": event.starts_at.isoformat(),
-                "ends_at": event.ends_at.isoformat(),
-                # The phone refuses scans outside the check-in window without signal too.
-                "checkin_opens_at": opens.isoformat(),
-                "checkin_closes_at": closes.isoformat(),
-            },
+            "event": _gate_event(event),
             "keys": current_app.extensions["token_signer"].public_keys(),
-            "attendees": [
-                {
-                    **describe_attendee(entry.registration, locale=locale),
-                    "status": entry.status,
-                    "checked_in_at": entry.checked_in_at.isoformat()
-                    if entry.checked_in_at
-                    else None,
-                }
-                for entry in gate_attendees(event)
-            ],
+            "attendees": _gate_list(event),
             "summary": {
                 "expected": summary.expected,
                 "checked_in": summary.checked_in,

@@ -46,6 +46,16 @@ class SafetyCheckForm(FlaskForm):
         """``tyres_ok=True``... for the service."""
         return {f"{name}_ok": self[name].data == OK for name in self.ITEMS}
 
+    def load(self, check) -> None:
+        """Show an earlier check's results and notes, to redo it."""
+        for name in self.ITEMS:
+            self[name].data = OK if getattr(check, f"{name}_ok") else NOT_OK
+        self.notes.data = check.notes
+
+    def to_check(self) -> dict:
+        """The check as ``record_safety_check`` takes it."""
+        return {"notes": self.notes.data, **self.results()}
+
 
 def _rating(value):
     """'4' → 4; anything else → None, which the service refuses with its own message."""
@@ -83,6 +93,14 @@ class EvaluationForm(FlaskForm):
     def questions(self) -> list[str]:
         """The questions typed in, as given."""
         return [self.question_1.data, self.question_2.data, self.question_3.data]
+
+    def to_evaluation(self) -> dict:
+        """The evaluation as ``submit_evaluation`` takes it."""
+        return {
+            "rating": self.rating.data,
+            "comments": self.comments.data,
+            "questions": self.questions(),
+        }
 
 
 class AnswerForm(FlaskForm):

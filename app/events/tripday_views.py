@@ -10,7 +10,7 @@ from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.events import lectures, tripday
 from app.events.models import EventKind
-from app.events.tripday_forms import NOT_OK, OK, AnswerForm, EvaluationForm, SafetyCheckForm
+from app.events.tripday_forms import AnswerForm, EvaluationForm, SafetyCheckForm
 from app.events.views import bp
 from app.extensions import db
 from app.members.services import list_dealers
@@ -61,38 +61,15 @@ def attendees_csv(event_id: int):
     return insight.csv_response(f"event-{event_id}-attendees.csv", body)
 
 
-@bp.route(
-    "/admin/events/<int:event_id>/registrations/<int:registration_id>/safety",
-    methods=["GET", "POST"],
-)
-@permission_required("events.manage")
-def safety_check(event_id: int, registration_id: int):
-    """Record (or redo) a car's safety check before departure."""
+def _trip_registration_or_404(event_id: int, registration_id: int):
+    """A registration for one of the dealer's self-drive trips (only trips have safety checks)."""
     registration = _or_404(tripday.registration_for_staff, current_user, event_id, registration_id)
     if registration.event.kind != EventKind.TRIP:
         abort(404)
-    check = tripday.safety_check_for(registration)
-    form = SafetyCheckForm()
-    if check is not None and not form.is_submitted():
-        for name in form.ITEMS:
-            form[name].data = OK if getattr(check, f"{name}_ok") else NOT_OK
-        form.notes.data = check.notes
-    if form.validate_on_submit():
-        ok, saved = call_service(
-            form,
-            tripday.record_safety_check,
-            current_user,
-            event_id,
-            registration_id,
-            notes=form.notes.data,
-            **form.results(),
-        )
-        if ok:
-            if saved.passed:
-                flash(_("Safety check passed: %(name)s.", name=registration.member.name), "success")
-            else:
-                flash(_("Safety check failed: %(name)s.", name=registration.member.name), "error")
-            return redirect(url_for("events.attendees", event_id=event_id))
+    return registration
+
+
+def _safety_page(registration, check, form):
     return render_template(
         "events/tripday/safety.html",
         event=registration.event,
@@ -101,6 +78,40 @@ def safety_check(event_id: int, registration_id: int):
         form=form,
         safety_result=tripday.safety_result,
     )
+
+
+def _flash_safety(saved, name: str) -> None:
+    if saved.passed:
+        flash(_("Safety check passed: %(name)s.", name=name), "success")
+    else:
+        flash(_("Safety check failed: %(name)s.", name=name), "error")
+
+
+@bp.route(
+    "/admin/events/<int:event_id>/registrations/<int:registration_id>/safety",
+    methods=["GET", "POST"],
+)
+@permission_required("events.manage")
+def safety_check(event_id: int, registration_id: int):
+    """Record (or redo) a car's safety check before departure."""
+    registration = _trip_registration_or_404(event_id, registration_id)
+    check = tripday.safety_check_for(registration)
+    form = SafetyCheckForm()
+    if check is not None and not form.is_submitted():
+        form.load(check)
+    if form.validate_on_submit():
+        ok, saved = call_service(
+            form,
+            tripday.record_safety_check,
+            current_user,
+            event_id,
+            registration_id,
+            **form.to_check(),
+        )
+        if ok:
+            _flash_safety(saved, registration.member.name)
+            return redirect(url_for("events.attendees", event_id=event_id))
+    return _safety_page(registration, check, form)
 
 
 # ------------------------------------------------------------------------------ lectures
@@ -180,13 +191,7 @@ def evaluation(registration_id: int):
     form = EvaluationForm()
     if form.validate_on_submit():
         ok, _sent = call_service(
-            form,
-            lectures.submit_evaluation,
-            member,
-            registration_id,
-            rating=form.rating.data,
-            comments=form.comments.data,
-            questions=form.questions(),
+            form, lectures.submit_evaluation, member, registration_id, **form.to_evaluation()
         )
         if ok:
             flash(_("Thank you! Staff answer your questions within 48 hours."), "success")

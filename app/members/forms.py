@@ -1,5 +1,6 @@
-"""Profile, vehicle and chapter forms."""
+"""Profile, vehicle, chapter and delivery forms."""
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -7,10 +8,12 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.core.clock import local_date
 from app.core.forms import MODEL_INPUT, VisibleName
 from app.core.permissions import Role
+from app.members.delivery import DeliveryCustomer, DeliveryVehicle
 from app.members.models import Gender, Transmission
-from app.members.services import list_dealers, plate_error, vin_error
+from app.members.services import active_colours, list_dealers, plate_error, vin_error
 
 GENDER_CHOICES = [
     SelectChoice("", _l("Prefer not to say")),
@@ -24,6 +27,15 @@ TRANSMISSION_LABELS = {
     Transmission.CVT: _l("CVT"),
     Transmission.SINGLE_SPEED: _l("Single-speed (electric)"),
 }
+
+
+def colour_choices(value_of) -> list[SelectChoice]:
+    """The active colours in the user's language after "Choose a colour"; ``value_of(colour)``
+    is what the field posts (its code or its id)."""
+    locale = str(get_locale())
+    return [SelectChoice("", _l("Choose a colour"))] + [
+        SelectChoice(value_of(c), c.label(locale)) for c in active_colours()
+    ]
 
 
 class ProfileForm(FlaskForm):
@@ -50,6 +62,25 @@ class ProfileForm(FlaskForm):
         choices=[SelectChoice("zh", "简体中文"), SelectChoice("en", "English")],
         validate_choice=False,
     )
+
+    def load(self, member, locale: str) -> None:
+        """Fill the fields the member's columns do not (``obj=`` fills the others)."""
+        self.gender.data = member.gender.value if member.gender else ""
+        self.marketing.data = member.marketing_opt_in
+        self.language.data = locale
+
+    def to_profile(self) -> dict:
+        """The profile as ``update_profile`` takes it."""
+        return {
+            "name": self.name.data,
+            "birthday": self.birthday.data,
+            "gender": Gender(self.gender.data) if self.gender.data else None,
+            "occupation": self.occupation.data or "",
+            "home_area": self.home_area.data or "",
+            "hobbies": self.hobbies.data or "",
+            "marketing_opt_in": self.marketing.data,
+            "locale": self.language.data,
+        }
 
 
 class VehicleForm(FlaskForm):
@@ -98,6 +129,16 @@ class TransferForm(FlaskForm):
     to_dealer_id = SelectField(_l("New chapter"), coerce=int, validate_choice=False)
     reason = TextAreaField(_l("Why (optional)"), [Length(max=500)])
 
+    def setup(self, member, dealers) -> None:
+        """Offer every chapter but the member's own."""
+        self.to_dealer_id.choices = [
+            SelectChoice(d.id, dealer_label(d)) for d in dealers if d.id != member.dealer_id
+        ]
+
+    def to_transfer(self) -> dict:
+        """The request as ``request_transfer`` takes it."""
+        return {"to_dealer_id": self.to_dealer_id.data, "reason": self.reason.data or ""}
+
 
 class DeleteAccountForm(FlaskForm):
     """Confirm "delete my account" with the code sent by SMS."""
@@ -130,3 +171,72 @@ def fill_dealer_choices(field, user, *, new: bool, submitted: bool) -> None:
         if new and not submitted:
             field.data = user.dealer_id
     field.choices += [SelectChoice(d.id, dealer_label(d)) for d in dealers]
+
+
+class DeliveryForm(FlaskForm):
+    """A delivered car: the buyer is enrolled (or matched by mobile) and the car added."""
+
+    name = StringField(
+        _l("Customer's name"),
+        [DataRequired(_l("Enter the customer's name.")), Length(max=64), VisibleName()],
+    )
+    mobile = StringField(
+        _l("Customer's mobile number"),
+        [DataRequired(_l("Enter the customer's mobile number.")), Length(max=20)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    birthday = DateField(_l("Birthday (optional)"), [Optional()])
+    employer = StringField(_l("Employer or occupation (optional)"), [Length(max=120)])
+    home_area = StringField(_l("Home area (optional)"), [Length(max=120)])
+    vin = StringField(
+        _l("VIN (17 characters)"),
+        [DataRequired(_l("Enter the VIN.")), Length(max=32)],
+        render_kw={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+    )
+    plate = StringField(
+        _l("Plate (optional)"),
+        [Length(max=16)],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    model = StringField(
+        _l("Model"),
+        [DataRequired(_l("Enter the model.")), Length(max=64)],
+        render_kw=MODEL_INPUT,
+    )
+    colour = SelectField(_l("Colour"), [DataRequired(_l("Choose a colour."))])
+    transmission = SelectField(
+        _l("Transmission"),
+        choices=[SelectChoice(t.value, label) for t, label in TRANSMISSION_LABELS.items()],
+    )
+    delivered_on = DateField(_l("Delivery date"), [DataRequired(_l("Enter the delivery date."))])
+    sales_consultant = StringField(
+        _l("Sales consultant"), [DataRequired(_l("Enter the consultant's name.")), Length(max=64)]
+    )
+
+    def setup(self, staff) -> None:
+        """The colours; on a new form, today and the staff member as the consultant."""
+        self.colour.choices = colour_choices(lambda c: c.code)
+        if not self.is_submitted():
+            self.delivered_on.data = local_date()
+            self.sales_consultant.data = staff.name
+
+    def to_delivery(self) -> dict:
+        """The delivery as ``record_delivery`` takes it."""
+        return {
+            "delivered_on": self.delivered_on.data,
+            "sales_consultant": self.sales_consultant.data,
+            "customer": DeliveryCustomer(
+                name=self.name.data,
+                mobile=self.mobile.data,
+                birthday=self.birthday.data,
+                employer=self.employer.data or "",
+                home_area=self.home_area.data or "",
+            ),
+            "vehicle": DeliveryVehicle(
+                vin=self.vin.data,
+                model=self.model.data,
+                colour=self.colour.data,
+                transmission=Transmission(self.transmission.data),
+                plate=self.plate.data or "",
+            ),
+        }

@@ -12,8 +12,8 @@ from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.loyalty.ledger import account_as_of_today
 from app.members import car_models, services
-from app.members.forms import ProfileForm, TransferForm, VehicleForm, dealer_label
-from app.members.models import Gender, Transmission
+from app.members.forms import ProfileForm, TransferForm, VehicleForm
+from app.members.models import Transmission
 
 bp = Blueprint("members", __name__)
 
@@ -49,23 +49,9 @@ def profile():
     member = current_user.member
     form = ProfileForm(obj=member)
     if not form.is_submitted():
-        form.gender.data = member.gender.value if member.gender else ""
-        form.marketing.data = member.marketing_opt_in
-        form.language.data = current_user.locale or str(get_locale())
+        form.load(member, current_user.locale or str(get_locale()))
     if form.validate_on_submit():
-        ok, _result = call_service(
-            form,
-            services.update_profile,
-            member,
-            name=form.name.data,
-            birthday=form.birthday.data,
-            gender=Gender(form.gender.data) if form.gender.data else None,
-            occupation=form.occupation.data or "",
-            home_area=form.home_area.data or "",
-            hobbies=form.hobbies.data or "",
-            marketing_opt_in=form.marketing.data,
-            locale=form.language.data,
-        )
+        ok, _result = call_service(form, services.update_profile, member, **form.to_profile())
         if ok:
             flash(_("Profile saved."), "success")
             return redirect(url_for("members.profile"))
@@ -152,24 +138,11 @@ def chapter():
     """See the owner's chapter and ask to transfer to another."""
     member = current_user.member
     form = TransferForm()
-    form.to_dealer_id.choices = [
-        SelectChoice(d.id, dealer_label(d))
-        for d in services.list_dealers()
-        if d.id != member.dealer_id
-    ]
+    form.setup(member, services.list_dealers())
     if form.validate_on_submit():
-        ok, _result = call_service(
-            form,
-            services.request_transfer,
-            member,
-            to_dealer_id=form.to_dealer_id.data,
-            reason=form.reason.data or "",
-        )
+        ok, _result = call_service(form, services.request_transfer, member, **form.to_transfer())
         if ok:
-            flash(
-                _("Transfer requested. Both dealers will decide shortly."),
-                "success",
-            )
+            flash(_("Transfer requested. Both dealers will decide shortly."), "success")
             return redirect(url_for("members.chapter"))
     return render_template(
         "members/chapter.html",
@@ -190,3 +163,7 @@ def cancel_transfer():
         abort(404)
     flash(_("Transfer request withdrawn."), "info")
     return redirect(url_for("members.chapter"))
+
+
+# The staff screen that records a delivery registers its route on this blueprint.
+from app.members import delivery_views  # noqa: E402, F401

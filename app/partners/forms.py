@@ -36,6 +36,11 @@ class PartnerForm(FlaskForm):
     active = BooleanField(_l("Active: its perks are offered to owners"), default=True)
     dealer_id = SelectField(_l("Dealer"), coerce=optional_int, validate_choice=False)
 
+    def to_partner(self) -> dict:
+        """The partner as ``save_partner`` takes it."""
+        names = ("name", "category", "address", "logo_url", "active", "dealer_id")
+        return {name: self[name].data for name in names}
+
 
 class PerkForm(FlaskForm):
     """A perk of a partner; the view fills the tier choices."""
@@ -65,6 +70,20 @@ class PerkForm(FlaskForm):
     )
     active = BooleanField(_l("Offered to owners"), default=True)
 
+    def to_perk(self) -> dict:
+        """The perk as ``save_perk`` takes it."""
+        names = (
+            "title",
+            "description",
+            "min_tier_code",
+            "valid_from",
+            "valid_until",
+            "limit_per_member",
+            "total_limit",
+            "active",
+        )
+        return {name: self[name].data for name in names}
+
 
 class PartnerUserForm(FlaskForm):
     """A login for someone at the partner."""
@@ -84,6 +103,10 @@ class PartnerUserForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
         description=_l("Tell them the password; they can change it after logging in."),
     )
+
+    def to_user(self) -> dict:
+        """The login as ``create_partner_user`` takes it."""
+        return {name: self[name].data for name in ("mobile", "name", "password")}
 
 
 class PerkCheckForm(FlaskForm):

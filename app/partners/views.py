@@ -27,7 +27,8 @@ from app.loyalty.services import account_for, list_tiers
 from app.members.forms import fill_dealer_choices
 from app.members.models import Dealer
 from app.members.services import list_dealers
-from app.partners import services
+from app.partners import claims, services
+from app.partners import settlement as partner_settlement
 from app.partners.forms import PartnerForm, PartnerUserForm, PerkCheckForm, PerkForm
 from app.partners.models import Partner
 
@@ -59,16 +60,16 @@ def _settlement(partner: Partner, *, template: str, csv: bool, **context):
     """The month's settlement page, or its CSV (UTF-8 with BOM)."""
     error = None
     try:
-        month = services.parse_month(request.args.get("month"))
+        month = partner_settlement.parse_month(request.args.get("month"))
     except ValidationFailed as err:
         if csv:
             abort(400)
-        error, month = err.message, services.parse_month(None)
-    report = services.settlement_for(partner, month)
+        error, month = err.message, partner_settlement.parse_month(None)
+    report = partner_settlement.settlement_for(partner, month)
     if csv:
         name = f"settlement-{partner.id}-{month:%Y-%m}.csv"
         return Response(
-            services.settlement_csv(report),
+            partner_settlement.settlement_csv(report),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
@@ -85,7 +86,7 @@ def perks():
     """Partner perks for the owner's tier, and why others cannot be claimed."""
     member = current_user.member
     return render_template(
-        "partners/perks.html", account=account_for(member), offers=services.perks_for(member)
+        "partners/perks.html", account=account_for(member), offers=claims.perks_for(member)
     )
 
 
@@ -94,7 +95,7 @@ def perks():
 @once("partners.claim")
 def claim(perk_id: int):
     """Claim a perk and show its code."""
-    ok, claimed = try_service(services.claim_perk, current_user.member, perk_id)
+    ok, claimed = try_service(claims.claim_perk, current_user.member, perk_id)
     if not ok:
         return redirect(url_for("partners.perks"))
     flash(_("Your perk is ready. Show the code at the partner."), "success")
@@ -105,7 +106,7 @@ def claim(perk_id: int):
 @member_required
 def my_perks():
     """The owner's claimed perks: to use, used, expired."""
-    return render_template("partners/my_perks.html", lists=services.claims_for(current_user.member))
+    return render_template("partners/my_perks.html", lists=claims.claims_for(current_user.member))
 
 
 @bp.get("/me/perks/<int:claim_id>")
@@ -113,15 +114,15 @@ def my_perks():
 def my_perk(claim_id: int):
     """One claimed perk: its code and QR to show at the partner."""
     try:
-        found = services.get_own_claim(current_user.member, claim_id)
+        found = claims.get_own_claim(current_user.member, claim_id)
     except NotFound:
         abort(404)
-    status = services.claim_status(found)
+    status = claims.claim_status(found)
     return render_template(
         "partners/my_perk.html",
         claim=found,
         status=status,
-        qr=services.perk_qr(found, title=_("Perk QR code")) if status == "ready" else None,
+        qr=claims.perk_qr(found, title=_("Perk QR code")) if status == "ready" else None,
     )
 
 
@@ -136,8 +137,8 @@ def check():
     honoured = refusal = None
     if form.validate_on_submit():
         try:
-            honoured = services.check_perk_code(current_user, form.code.data)
-        except services.PerkRefused as err:
+            honoured = claims.check_perk_code(current_user, form.code.data)
+        except claims.PerkRefused as err:
             # The refusal's audit entry is durable: it is written whatever happens next.
             refusal = err
         form.code.data = ""
@@ -166,13 +167,19 @@ def settlement_csv():
 # ------------------------------------------------------------------------------------ staff
 
 
-def _partner_or_abort(partner_id: int, *, edit: bool = False) -> Partner:
+def _staff_row(load, row_id: int, *, edit: bool = False):
+    """``load``'s row for the staff member: 404 when it is not theirs to see, 403 when they may
+    see but not change it."""
     try:
-        return services.get_partner_for_staff(current_user, partner_id, edit=edit)
+        return load(current_user, row_id, edit=edit)
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
+
+
+def _partner_or_abort(partner_id: int, *, edit: bool = False) -> Partner:
+    return _staff_row(services.get_partner_for_staff, partner_id, edit=edit)
 
 
 @bp.get("/admin/partners")
@@ -204,16 +211,7 @@ def admin_edit(partner_id: int | None):
     form = _partner_form(partner)
     if form.validate_on_submit():
         ok, saved = call_service(
-            form,
-            services.save_partner,
-            current_user,
-            partner,
-            name=form.name.data,
-            category=form.category.data,
-            address=form.address.data,
-            logo_url=form.logo_url.data,
-            active=form.active.data,
-            dealer_id=form.dealer_id.data,
+            form, services.save_partner, current_user, partner, **form.to_partner()
         )
         if ok:
             flash(_("Partner saved."), "success")
@@ -259,30 +257,12 @@ def admin_perk(partner_id: int | None, perk_id: int | None):
     """Add a perk to a partner or change one."""
     perk = None
     if perk_id is not None:
-        try:
-            perk = services.get_perk_for_staff(current_user, perk_id, edit=True)
-        except NotFound:
-            abort(404)
-        except Forbidden:
-            abort(403)
-        partner_id = perk.partner_id
-    partner = _partner_or_abort(partner_id, edit=True)
+        perk = _staff_row(services.get_perk_for_staff, perk_id, edit=True)
+    partner = _partner_or_abort(perk.partner_id if perk else partner_id, edit=True)
     form = _perk_form(perk)
     if form.validate_on_submit():
         ok, _saved = call_service(
-            form,
-            services.save_perk,
-            current_user,
-            partner,
-            perk,
-            title=form.title.data,
-            description=form.description.data,
-            min_tier_code=form.min_tier_code.data,
-            valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data,
-            limit_per_member=form.limit_per_member.data,
-            total_limit=form.total_limit.data,
-            active=form.active.data,
+            form, services.save_perk, current_user, partner, perk, **form.to_perk()
         )
         if ok:
             flash(_("Perk saved."), "success")
@@ -300,13 +280,7 @@ def admin_user(partner_id: int):
     form = PartnerUserForm()
     if form.validate_on_submit():
         ok, user = call_service(
-            form,
-            services.create_partner_user,
-            current_user,
-            partner,
-            mobile=form.mobile.data,
-            name=form.name.data,
-            password=form.password.data,
+            form, services.create_partner_user, current_user, partner, **form.to_user()
         )
         if ok:
             flash(

@@ -4,10 +4,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
+from app.core.clock import local_date
 from app.core.forms import MODEL_INPUT, VisibleName
-from app.members.forms import TRANSMISSION_LABELS
+from app.members.forms import colour_choices
+from app.referrals.services import LicenceFacts
 
 _MOBILE_KW = {"inputmode": "tel", "autocomplete": "off"}
 
@@ -38,6 +40,14 @@ class ReferFriendForm(FlaskForm):
         render_kw=MODEL_INPUT,
     )
 
+    def to_referral(self) -> dict:
+        """The friend as ``register_referral`` takes them."""
+        return {
+            "friend_name": self.friend_name.data,
+            "friend_mobile": self.friend_mobile.data,
+            "model_of_interest": self.model_of_interest.data or "",
+        }
+
 
 class StaffReferralForm(ReferFriendForm):
     """A consultant registers the referral for an owner found by card number or mobile."""
@@ -63,46 +73,24 @@ class ShowroomVisitForm(FlaskForm):
     visited_on = DateField(_l("Date of the visit"), [DataRequired(_l("Enter the date."))])
     consultant_id = SelectField(_l("Sales consultant"), coerce=optional_int)
 
+    def setup(self, consultants, staff) -> None:
+        """The dealer's consultants; on a new form, today and ``staff`` if a consultant."""
+        self.consultant_id.choices = [SelectChoice("", _l("Not assigned: me"))] + [
+            SelectChoice(u.id, u.name) for u in consultants
+        ]
+        if not self.is_submitted():
+            self.visited_on.data = local_date()
+            if any(u.id == staff.id for u in consultants):
+                self.consultant_id.data = staff.id
 
-class DeliveryForm(FlaskForm):
-    """A delivered car: the buyer is enrolled (or matched by mobile) and the car added."""
-
-    name = StringField(
-        _l("Customer's name"),
-        [DataRequired(_l("Enter the customer's name.")), Length(max=64), VisibleName()],
-    )
-    mobile = StringField(
-        _l("Customer's mobile number"),
-        [DataRequired(_l("Enter the customer's mobile number.")), Length(max=20)],
-        render_kw=_MOBILE_KW,
-    )
-    birthday = DateField(_l("Birthday (optional)"), [Optional()])
-    employer = StringField(_l("Employer or occupation (optional)"), [Length(max=120)])
-    home_area = StringField(_l("Home area (optional)"), [Length(max=120)])
-    vin = StringField(
-        _l("VIN (17 characters)"),
-        [DataRequired(_l("Enter the VIN.")), Length(max=32)],
-        render_kw={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
-    )
-    plate = StringField(
-        _l("Plate (optional)"),
-        [Length(max=16)],
-        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
-    )
-    model = StringField(
-        _l("Model"),
-        [DataRequired(_l("Enter the model.")), Length(max=64)],
-        render_kw=MODEL_INPUT,
-    )
-    colour = SelectField(_l("Colour"), [DataRequired(_l("Choose a colour."))])
-    transmission = SelectField(
-        _l("Transmission"),
-        choices=[SelectChoice(t.value, label) for t, label in TRANSMISSION_LABELS.items()],
-    )
-    delivered_on = DateField(_l("Delivery date"), [DataRequired(_l("Enter the delivery date."))])
-    sales_consultant = StringField(
-        _l("Sales consultant"), [DataRequired(_l("Enter the consultant's name.")), Length(max=64)]
-    )
+    def to_visit(self) -> dict:
+        """The visit as ``record_showroom_visit`` takes it."""
+        return {
+            "mobile": self.mobile.data,
+            "name": self.name.data,
+            "visited_on": self.visited_on.data,
+            "consultant_id": self.consultant_id.data,
+        }
 
 
 class LicenceForm(FlaskForm):
@@ -126,6 +114,19 @@ class LicenceForm(FlaskForm):
     colour_id = SelectField(
         _l("Colour"), [InputRequired(_l("Choose a colour."))], coerce=optional_int
     )
+
+    def setup(self) -> None:
+        """The colours to choose from."""
+        self.colour_id.choices = colour_choices(lambda c: c.id)
+
+    def to_facts(self) -> LicenceFacts:
+        """What the licence says, as ``check_licence`` takes it."""
+        return LicenceFacts(
+            plate=self.plate.data or "",
+            vin=self.vin.data,
+            model=self.model.data,
+            colour_id=self.colour_id.data,
+        )
 
 
 class AnswerForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""How referrals read on screen: owners' plain words, the timeline, expected answers."""
+"""How referrals read on screen: owners' plain words, the timeline, the callback's people."""
 
 from dataclasses import dataclass, field
 
@@ -9,8 +9,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.core.permissions import Role
 from app.extensions import db
-from app.members.forms import TRANSMISSION_LABELS
-from app.members.models import Colour, Member, Transmission
+from app.members.models import Colour, Member
 from app.referrals.models import Callee, CrossCheckQuestion, QuestionKind, Referral
 from app.referrals.models import ReferralStatus as S
 
@@ -132,27 +131,9 @@ def subject_name(referral: Referral) -> str:
     return referral.referrer.name
 
 
-def expected_text(question: CrossCheckQuestion) -> str:
-    """The true answer as the agent reads it (colour and gearbox in the agent's language)."""
-    if question.kind == QuestionKind.COLOUR:
-        colour = db.session.scalar(select(Colour).where(Colour.code == question.expected))
-        return colour.label(str(get_locale())) if colour else question.expected
-    if question.kind == QuestionKind.TRANSMISSION:
-        try:
-            return str(TRANSMISSION_LABELS[Transmission(question.expected)])
-        except ValueError:
-            return question.expected
-    return question.expected
-
-
 def is_statement(question: CrossCheckQuestion) -> bool:
     """A statement with a deliberate error the callee must correct."""
     return question.kind != QuestionKind.OPEN
-
-
-def wrong_answers(referral: Referral) -> int:
-    """How many answers were marked wrong so far."""
-    return sum(1 for q in referral.questions if q.correct is False)
 
 
 def timeline_label(action: str) -> str:
@@ -206,6 +187,18 @@ def staff_names(*user_ids: int | None) -> dict[int, str]:
     if not wanted:
         return {}
     return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
+
+
+def referral_staff_names(referral: Referral) -> dict[int, str]:
+    """Names of everyone who handled ``referral``: registered, sold, checked, called, decided."""
+    return staff_names(
+        referral.registered_by_id,
+        referral.consultant_id,
+        referral.licence_checked_by_id,
+        referral.decided_by_id,
+        *(a.agent_id for a in referral.attempts),
+        *(q.answered_by_id for q in referral.questions),
+    )
 
 
 def dealer_consultants(dealer_id: int | None) -> list[User]:

@@ -1,11 +1,12 @@
-"""Referrals (R6): pre-registration, purchase link, licence check, callback, outcome, rewards."""
+"""Referrals (R6): pre-registration, purchase link, licence check, outcome, rewards.
+
+The callback itself (whom to call, the answers, its verdict) is in ``app.referrals.verification``.
+"""
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,15 +22,9 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
-from app.members.car_models import all_car_models
 from app.members.models import Colour, Member, Vehicle
-from app.members.services import active_colours
-from app.referrals.callback import choose_callee, draft_questions
 from app.referrals.models import (
     REFERRAL,
-    CallAttempt,
-    Callee,
-    CrossCheckQuestion,
     Referral,
     ReferralProgramme,
     ReferralStatus,
@@ -38,9 +33,6 @@ from app.referrals.models import (
 )
 
 S = ReferralStatus
-MIN_QUESTIONS = 3
-FRAUD_WRONG_ANSWERS = 2
-MAX_UNREACHED_ATTEMPTS = 3
 
 
 class TransitionRefused(Conflict):
@@ -85,7 +77,8 @@ def programme() -> ReferralProgramme:
     return db.session.scalar(select(ReferralProgramme).limit(1))
 
 
-def _audit(actor, action: str, referral: Referral, now: datetime, **details) -> None:
+def audit(actor, action: str, referral: Referral, now: datetime, **details) -> None:
+    """Record a step of ``referral`` in the audit log, under its dealer."""
     record_audit(
         actor, action, subject=referral, dealer_id=referral.dealer_id, details=details, now=now
     )
@@ -186,7 +179,7 @@ def register_referral(
             _l("Someone registered this friend first: the first registration counts."),
             field="friend_mobile",
         ) from None
-    _audit(actor, "referral.registered", referral, now, by_staff=actor.role in STAFF_ROLES)
+    audit(actor, "referral.registered", referral, now, by_staff=actor.role in STAFF_ROLES)
     return referral
 
 
@@ -197,7 +190,7 @@ def withdraw_referral(member: Member, referral_id: int, *, now: datetime | None 
     if referral is None or referral.referrer_id != member.id:
         raise NotFound(_l("No such referral."))
     move(referral, S.WITHDRAWN)
-    _audit(member.user, "referral.withdrawn", referral, now)
+    audit(member.user, "referral.withdrawn", referral, now)
     return referral
 
 
@@ -240,7 +233,7 @@ def record_showroom_visit(
         move(referral, S.VISITED)
         referral.visited_on = visited_on
         referral.consultant_id = referral.consultant_id or visit.consultant_id
-        _audit(actor, "referral.visited", referral, now, visited_on=visited_on.isoformat())
+        audit(actor, "referral.visited", referral, now, visited_on=visited_on.isoformat())
     return visit
 
 
@@ -258,7 +251,7 @@ def link_purchase(mobile: str, member: Member, vehicle: Vehicle, *, now: datetim
     referral.purchased_at = now
     referral.friend_member_id = member.id
     referral.friend_vehicle_id = vehicle.id
-    _audit(None, "referral.purchased", referral, now, vehicle_id=vehicle.id)
+    audit(None, "referral.purchased", referral, now, vehicle_id=vehicle.id)
     return referral
 
 
@@ -347,172 +340,11 @@ def check_licence(
         },
     }
     db.session.flush()
-    _audit(manager, "referral.licence_checked", referral, now, mismatches=mismatches)
+    audit(manager, "referral.licence_checked", referral, now, mismatches=mismatches)
     return referral
 
 
-# ------------------------------------------------------------------------------ callback
-
-
-def _locked(referral: Referral) -> Referral:
-    """Lock the referral's row and re-read it: concurrent steps queue here."""
-    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
-    db.session.refresh(referral)
-    return referral
-
-
-def _known_models() -> list[str]:
-    return list(db.session.scalars(select(Vehicle.model).distinct().limit(200)))
-
-
-def start_callback(agent: User, referral_id: int, *, now: datetime | None = None) -> Referral:
-    """Choose whom to call (at random, stored) and generate the questions about the other one."""
-    now = now or utcnow()
-    referral = _locked(get_referral_for_staff(agent, referral_id))
-    if referral.status in (S.CALLBACK, S.MANUAL_REVIEW):
-        return referral
-    if referral.status != S.LICENCE_CHECKED:
-        move(referral, S.CALLBACK)  # raises the clear refusal
-    callee = choose_callee()
-    subject, vehicle = (
-        (referral.friend, referral.friend_vehicle)
-        if callee == Callee.REFERRER
-        else (referral.referrer, referral.referrer_vehicle)
-    )
-    callee_member = referral.referrer if callee == Callee.REFERRER else referral.friend
-    callee_models = tuple(v.model for v in callee_member.vehicles) if callee_member else ()
-    drafts = (
-        draft_questions(
-            subject,
-            vehicle,
-            palette=active_colours(),
-            car_models=all_car_models(),
-            known_models=_known_models(),
-            avoid_models=callee_models,
-        )
-        if subject is not None
-        else []
-    )
-    referral.callee = callee
-    referral.callback_started_at = now
-    about = Callee.FRIEND if callee == Callee.REFERRER else Callee.REFERRER
-    for position, draft in enumerate(drafts, start=1):
-        db.session.add(
-            CrossCheckQuestion(
-                referral_id=referral.id,
-                position=position,
-                kind=draft.kind,
-                about=about,
-                params=draft.params,
-                expected=draft.expected,
-            )
-        )
-    if len(drafts) < MIN_QUESTIONS:
-        move(referral, S.MANUAL_REVIEW)
-        referral.review_reason = str(
-            _l(
-                "Only %(n)s questions could be made: the club's record of the other person is "
-                "incomplete.",
-                n=len(drafts),
-            )
-        )
-    else:
-        move(referral, S.CALLBACK)
-    db.session.flush()
-    db.session.expire(referral, ["questions"])
-    _audit(
-        agent,
-        "referral.callback_started",
-        referral,
-        now,
-        callee=callee.value,
-        questions=len(drafts),
-    )
-    return referral
-
-
-def record_attempt(
-    agent: User, referral_id: int, *, reached: bool, note: str = "", now: datetime | None = None
-) -> CallAttempt:
-    """Log a call; after three unreached attempts the referral waits."""
-    now = now or utcnow()
-    referral = get_referral_for_staff(agent, referral_id)
-    if referral.status != S.CALLBACK:
-        raise TransitionRefused(
-            _l("Start the callback first.")
-            if referral.status == S.LICENCE_CHECKED
-            else _l("This callback is closed.")
-        )
-    attempt = CallAttempt(
-        referral_id=referral.id, agent_id=agent.id, at=now, reached=reached, note=note
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    db.session.expire(referral, ["attempts"])
-    _audit(agent, "referral.call_attempt", referral, now, reached=reached)
-    return attempt
-
-
-def unreached_attempts(referral: Referral) -> int:
-    """How many calls did not reach the callee."""
-    return sum(1 for a in referral.attempts if not a.reached)
-
-
-def _time_of_day(moment: datetime) -> str:
-    hour = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).hour
-    return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
-
-
-def is_waiting(referral: Referral) -> bool:
-    """Not reached in the morning, the afternoon and the evening (three attempts at different
-    times of day): the referral waits for the callee to call back."""
-    if referral.status != S.CALLBACK:
-        return False
-    missed = {_time_of_day(a.at) for a in referral.attempts if not a.reached}
-    return len(missed) >= MAX_UNREACHED_ATTEMPTS
-
-
-def answer_question(
-    agent: User, referral_id: int, question_id: int, *, correct: bool, now: datetime | None = None
-) -> CrossCheckQuestion:
-    """Mark the callee's answer right or wrong, once."""
-    now = now or utcnow()
-    referral = get_referral_for_staff(agent, referral_id)
-    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
-    question = db.session.get(CrossCheckQuestion, question_id, populate_existing=True)
-    if question is None or question.referral_id != referral.id:
-        raise NotFound(_l("No such question."))
-    if referral.status != S.CALLBACK:
-        raise TransitionRefused(_l("This callback is closed."))
-    if question.correct is not None:
-        raise Conflict(_l("This question was already answered."))
-    question.correct = correct
-    question.answered_at = now
-    question.answered_by_id = agent.id
-    db.session.flush()
-    _audit(agent, "referral.answer", referral, now, question=question.position, correct=correct)
-    return question
-
-
-def complete_callback(
-    agent: User, referral_id: int, *, recording_ref: str, now: datetime | None = None
-) -> Referral:
-    """Two or more wrong answers: fraud. Otherwise approved and rewarded."""
-    now = now or utcnow()
-    referral = get_referral_for_staff(agent, referral_id)
-    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
-    db.session.refresh(referral)
-    if referral.status != S.CALLBACK:
-        raise TransitionRefused(_l("This callback is closed."))
-    recording_ref = (recording_ref or "").strip()
-    if not recording_ref:
-        raise ValidationFailed(_l("Attach the call recording reference."), field="recording_ref")
-    if any(q.correct is None for q in referral.questions):
-        raise ValidationFailed(_l("Mark every answer before finishing the call."))
-    referral.recording_ref = recording_ref
-    wrong = sum(1 for q in referral.questions if q.correct is False)
-    _decide(agent, referral, fraud=wrong >= FRAUD_WRONG_ANSWERS, now=now, wrong=wrong)
-    return referral
+# ------------------------------------------------------------------------------ decision
 
 
 def decide_manual_review(
@@ -525,26 +357,34 @@ def decide_manual_review(
 ) -> Referral:
     """A manager decides a referral the callback could not check automatically."""
     now = now or utcnow()
-    referral = _locked(get_referral_for_staff(manager, referral_id))
+    referral = locked(get_referral_for_staff(manager, referral_id))
     if referral.status != S.MANUAL_REVIEW:
         raise TransitionRefused(_l("Only a referral in manual review can be decided here."))
     if not (reason or "").strip():
         raise ValidationFailed(_l("Say why."), field="reason")
     referral.review_reason = f"{referral.review_reason or ''}\n{reason.strip()}".strip()
-    _decide(manager, referral, fraud=not approve, now=now, manual=True)
+    decide(manager, referral, fraud=not approve, now=now, manual=True)
     return referral
 
 
-def _decide(actor: User, referral: Referral, *, fraud: bool, now: datetime, **details) -> None:
+def locked(referral: Referral) -> Referral:
+    """Lock the referral's row and re-read it: concurrent steps queue here."""
+    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
+    db.session.refresh(referral)
+    return referral
+
+
+def decide(actor: User, referral: Referral, *, fraud: bool, now: datetime, **details) -> None:
+    """Approve (and reward) or mark fraud (and flag the staff involved), as decided."""
     referral.decided_by_id = actor.id
     referral.decided_at = now
     if fraud:
         move(referral, S.FRAUD)
-        _audit(actor, "referral.fraud", referral, now, **details)
+        audit(actor, "referral.fraud", referral, now, **details)
         _flag_staff(referral, now)
         return
     move(referral, S.APPROVED)
-    _audit(actor, "referral.approved", referral, now, **details)
+    audit(actor, "referral.approved", referral, now, **details)
     reward_referral(referral, now=now)
 
 
@@ -577,7 +417,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
     settings = programme()
     if _rewarded_this_year(referral.referrer_id, now) >= settings.yearly_cap:
         referral.reward_note = "yearly cap reached"
-        _audit(None, "referral.reward_capped", referral, now)
+        audit(None, "referral.reward_capped", referral, now)
         return referral
     referrer_account = account_for(referral.referrer)
     for who, member, points in (
@@ -632,7 +472,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
     move(referral, S.REWARDED)
     referral.rewarded_at = now
     db.session.flush()
-    _audit(None, "referral.rewarded", referral, now)
+    audit(None, "referral.rewarded", referral, now)
     return referral
 
 
@@ -692,28 +532,3 @@ def staff_flags(actor: User):
     if actor.role != Role.HQ_ADMIN:
         query = query.where(User.dealer_id == actor.dealer_id)
     return db.session.execute(query).all()
-
-
-def question_text(question: CrossCheckQuestion, referral: Referral) -> str:
-    """The question as the agent reads it aloud, in the agent's language."""
-    from flask_babel import get_locale
-
-    from app.members.forms import TRANSMISSION_LABELS
-    from app.members.models import Transmission
-    from app.referrals.callback import PROMPTS
-
-    subject = referral.friend if question.about == Callee.FRIEND else referral.referrer
-    name = subject.name if subject is not None else referral.friend_name
-    params = dict(question.params)
-    if question.kind == "open":
-        return str(PROMPTS[("open", params["topic"])]) % {"name": name}
-    if "colour" in params:
-        colour = db.session.scalar(select(Colour).where(Colour.code == params["colour"]))
-        params["colour"] = colour.label(str(get_locale())) if colour else params["colour"]
-    if "transmission" in params:
-        params["transmission"] = str(TRANSMISSION_LABELS[Transmission(params["transmission"])])
-    # Mid-sentence in English: "his Sagitar is white", "a manual gearbox".
-    for key in ("colour", "transmission"):
-        if key in params and params[key][:1].isupper() and params[key][1:2].islower():
-            params[key] = params[key][0].lower() + params[key][1:]
-    return str(PROMPTS[question.kind.value]) % {"name": name, **params}

@@ -1,34 +1,24 @@
 """Referral screens (R6): owners refer friends; staff pre-register, check and call back."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.auth.services import get_user_by_mobile
 from app.cards.services import card_for_dealer
 from app.core.audit import audit_query
-from app.core.clock import local_date
 from app.core.errors import DomainError, NotFound
 from app.core.identifiers import normalize_mobile
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.extensions import db
-from app.members.delivery import (
-    WAITING_FOR_PROOF,
-    DeliveryCustomer,
-    DeliveryVehicle,
-    record_delivery,
-)
-from app.members.models import Member, Transmission
-from app.members.services import active_colours, get_member_for_staff
-from app.referrals import presenters
+from app.members.models import Member
+from app.members.services import get_member_for_staff
+from app.referrals import presenters, verification
 from app.referrals import services as referrals
 from app.referrals.forms import (
     AnswerForm,
     AttemptForm,
-    DeliveryForm,
     FinishCallForm,
     LicenceForm,
     ReferFriendForm,
@@ -36,24 +26,13 @@ from app.referrals.forms import (
     ShowroomVisitForm,
     StaffReferralForm,
 )
-from app.referrals.models import ReferralStatus
+from app.referrals.models import Referral, ReferralStatus
 
 bp = Blueprint("referrals", __name__)
 
 S = ReferralStatus
 # The pre-registration queue the duty manager watches (提前报备).
 OPEN_STATES = (S.REGISTERED, S.VISITED)
-# record_delivery's field names → the delivery form's.
-DELIVERY_FIELDS = {
-    "customer.mobile": "mobile",
-    "customer.birthday": "birthday",
-    "vehicle.vin": "vin",
-    "vehicle.plate": "plate",
-    "vehicle.colour": "colour",
-    "vehicle.transmission": "transmission",
-    "vehicle.model": "model",
-    "model": "model",
-}
 
 
 @bp.app_template_global()
@@ -62,29 +41,9 @@ def referral_status_label(status) -> str:
     return referrals.status_label(ReferralStatus(status))
 
 
-def _remapped(service, fields: dict[str, str]):
-    """``service``, with the fields its errors name renamed to the form's."""
-
-    def run(*args, **kwargs):
-        try:
-            return service(*args, **kwargs)
-        except DomainError as err:
-            err.field = fields.get(err.field, err.field)
-            raise
-
-    return run
-
-
 def _flash_refusal(err: DomainError) -> None:
     db.session.rollback()
     flash(str(err.message), "error")
-
-
-def _colour_choices(value_of) -> list[SelectChoice]:
-    locale = str(get_locale())
-    return [SelectChoice("", _("Choose a colour"))] + [
-        SelectChoice(value_of(c), c.label(locale)) for c in active_colours()
-    ]
 
 
 # ---------------------------------------------------------------------------------- owners
@@ -98,13 +57,7 @@ def refer():
     form = ReferFriendForm()
     if form.validate_on_submit():
         ok, referral = call_service(
-            form,
-            referrals.register_referral,
-            current_user,
-            member,
-            friend_name=form.friend_name.data,
-            friend_mobile=form.friend_mobile.data,
-            model_of_interest=form.model_of_interest.data or "",
+            form, referrals.register_referral, current_user, member, **form.to_referral()
         )
         if ok:
             flash(
@@ -186,7 +139,7 @@ def admin_queue():
         page=page,
         state=state,
         states=list(ReferralStatus),
-        is_waiting=referrals.is_waiting,
+        is_waiting=verification.is_waiting,
     )
 
 
@@ -201,36 +154,35 @@ def _find_owner(text: str) -> Member:
     return get_member_for_staff(current_user, user.member.id)
 
 
+def _register_for_owner(owner: str, **friend) -> Referral:
+    """Register the friend of the owner found by ``owner`` (whose errors name that field)."""
+    try:
+        referrer = _find_owner(owner)
+    except DomainError as err:
+        err.field = "owner"
+        raise
+    return referrals.register_referral(current_user, referrer, **friend)
+
+
 @bp.route("/admin/referrals/new", methods=["GET", "POST"])
 @permission_required("referrals.register")
 def admin_register():
     """Register a referral for an owner at the friend's first showroom visit."""
     form = StaffReferralForm()
     if form.validate_on_submit():
-        try:
-            referrer = _find_owner(form.owner.data)
-        except DomainError as err:
-            form.owner.errors = [*form.owner.errors, err.message]
-        else:
-            ok, referral = call_service(
-                form,
-                referrals.register_referral,
-                current_user,
-                referrer,
-                friend_name=form.friend_name.data,
-                friend_mobile=form.friend_mobile.data,
-                model_of_interest=form.model_of_interest.data or "",
+        ok, referral = call_service(
+            form, _register_for_owner, form.owner.data, **form.to_referral()
+        )
+        if ok:
+            flash(
+                _(
+                    "%(friend)s is registered as a referral of %(owner)s.",
+                    friend=referral.friend_name,
+                    owner=referral.referrer.name,
+                ),
+                "success",
             )
-            if ok:
-                flash(
-                    _(
-                        "%(friend)s is registered as a referral of %(owner)s.",
-                        friend=referral.friend_name,
-                        owner=referrer.name,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("referrals.admin_detail", referral_id=referral.id))
+            return redirect(url_for("referrals.admin_detail", referral_id=referral.id))
     return render_template("referrals/admin_register.html", form=form)
 
 
@@ -239,23 +191,10 @@ def admin_register():
 def admin_prospect():
     """Record a prospect's showroom visit (date, consultant)."""
     form = ShowroomVisitForm()
-    consultants = presenters.dealer_consultants(current_user.dealer_id)
-    form.consultant_id.choices = [SelectChoice("", _("Not assigned: me"))] + [
-        SelectChoice(u.id, u.name) for u in consultants
-    ]
-    if not form.is_submitted():
-        form.visited_on.data = local_date()
-        if any(u.id == current_user.id for u in consultants):
-            form.consultant_id.data = current_user.id
+    form.setup(presenters.dealer_consultants(current_user.dealer_id), current_user)
     if form.validate_on_submit():
         ok, visit = call_service(
-            form,
-            referrals.record_showroom_visit,
-            current_user,
-            mobile=form.mobile.data,
-            name=form.name.data,
-            visited_on=form.visited_on.data,
-            consultant_id=form.consultant_id.data,
+            form, referrals.record_showroom_visit, current_user, **form.to_visit()
         )
         if ok:
             flash(
@@ -270,93 +209,16 @@ def admin_prospect():
     return render_template("referrals/admin_prospect.html", form=form)
 
 
-def _delivery_message(result) -> str:
-    """What staff are told of a recorded delivery: where the car went (R12)."""
-    if result.owner_status == WAITING_FOR_PROOF:
-        # The account's name may be anyone's until the mobile is proven: not shown.
-        return _(
-            "Delivery recorded: the %(model)s waits in the club for the buyer, who joins with "
-            "a code sent to their mobile number (an invitation is on its way).",
-            model=result.vehicle.model,
-        )
-    if result.name_mismatch:
-        return _(
-            "Delivery recorded: the %(model)s joined the garage of %(name)s, who owns this "
-            "mobile number. The name you gave differs and is on the name checks list.",
-            name=result.member.name,
-            model=result.vehicle.model,
-        )
-    return _(
-        "Delivery recorded: %(name)s's %(model)s is in the club.",
-        name=result.member.name,
-        model=result.vehicle.model,
-    )
-
-
-@bp.route("/admin/deliveries", methods=["GET", "POST"])
-@permission_required("deliveries.record")
-def admin_delivery():
-    """Record a delivery: the buyer joins the club (or is matched) and the car is added."""
-    form = DeliveryForm()
-    form.colour.choices = _colour_choices(lambda c: c.code)
-    if not form.is_submitted():
-        form.delivered_on.data = local_date()
-        form.sales_consultant.data = current_user.name
-    if form.validate_on_submit():
-        ok, result = call_service(
-            form,
-            _remapped(record_delivery, DELIVERY_FIELDS),
-            dealer_id=current_user.dealer_id,
-            delivered_on=form.delivered_on.data,
-            sales_consultant=form.sales_consultant.data,
-            customer=DeliveryCustomer(
-                name=form.name.data,
-                mobile=form.mobile.data,
-                birthday=form.birthday.data,
-                employer=form.employer.data or "",
-                home_area=form.home_area.data or "",
-            ),
-            vehicle=DeliveryVehicle(
-                vin=form.vin.data,
-                model=form.model.data,
-                colour=form.colour.data,
-                transmission=Transmission(form.transmission.data),
-                plate=form.plate.data or "",
-            ),
-            actor=current_user,
-            source="staff",
-        )
-        if ok:
-            if result.created:
-                flash(_delivery_message(result), "success")
-            else:
-                flash(_("This delivery was already recorded; nothing changed."), "info")
-            return redirect(url_for("referrals.admin_delivery"))
-    return render_template("referrals/admin_delivery.html", form=form)
-
-
 @bp.get("/admin/referrals/<int:referral_id>")
 @permission_required("referrals.view")
 def admin_detail(referral_id: int):
     """Everything about one referral, with its full timeline."""
     referral = _referral_or_404(referral_id)
-    timeline = db.session.scalars(audit_query(subject=referral)).all()
-    names = presenters.staff_names(
-        referral.registered_by_id,
-        referral.consultant_id,
-        referral.licence_checked_by_id,
-        referral.decided_by_id,
-        *(a.agent_id for a in referral.attempts),
-        *(q.answered_by_id for q in referral.questions),
-    )
     return render_template(
         "referrals/admin_detail.html",
-        referral=referral,
-        timeline=timeline,
-        names=names,
-        p=presenters,
-        waiting=referrals.is_waiting(referral),
-        question_text=referrals.question_text,
+        timeline=db.session.scalars(audit_query(subject=referral)).all(),
+        names=presenters.referral_staff_names(referral),
+        **_callback_context(referral),
     )
 
 
@@ -366,14 +228,9 @@ def admin_licence(referral_id: int):
     """The showroom manager compares the referrer's vehicle licence with the club record."""
     referral = _referral_or_404(referral_id)
     form = LicenceForm()
-    form.colour_id.choices = _colour_choices(lambda c: c.id)
+    form.setup()
     if form.validate_on_submit():
-        facts = referrals.LicenceFacts(
-            plate=form.plate.data or "",
-            vin=form.vin.data,
-            model=form.model.data,
-            colour_id=form.colour_id.data,
-        )
+        facts = form.to_facts()
         ok, _checked = call_service(form, referrals.check_licence, current_user, referral.id, facts)
         if ok:
             return redirect(url_for("referrals.admin_licence", referral_id=referral.id))
@@ -385,19 +242,28 @@ def admin_licence(referral_id: int):
 # -------------------------------------------------------------------------------- callback
 
 
+def _callback_context(referral: Referral) -> dict:
+    """What the referral and callback pages show of the callback, read as the API reads it."""
+    return {
+        "referral": referral,
+        "p": presenters,
+        "waiting": verification.is_waiting(referral),
+        "question_text": verification.question_text,
+        "expected_text": verification.expected_text,
+        "score": verification.score_callback(referral),
+    }
+
+
 def _callback_page(referral, finish_form=None, status: int = 200):
     return (
         render_template(
             "referrals/admin_callback.html",
-            referral=referral,
             callee=presenters.callee_member(referral),
             subject=presenters.subject_name(referral),
-            p=presenters,
-            waiting=referrals.is_waiting(referral),
-            unreached=referrals.unreached_attempts(referral),
-            question_text=referrals.question_text,
+            unreached=verification.unreached_attempts(referral),
             finish_form=finish_form or FinishCallForm(),
             answer_form=AnswerForm(),
+            **_callback_context(referral),
         ),
         status,
     )
@@ -420,7 +286,7 @@ def admin_start_callback(referral_id: int):
     """Choose whom to call and make the questions (once)."""
     referral = _referral_or_404(referral_id)
     try:
-        referrals.start_callback(current_user, referral.id)
+        verification.start_callback(current_user, referral.id)
     except DomainError as err:
         _flash_refusal(err)
     return _back_to_callback(referral.id)
@@ -436,7 +302,7 @@ def admin_attempt(referral_id: int):
         flash(_("Choose reached or not reached."), "error")
         return _back_to_callback(referral.id)
     try:
-        referrals.record_attempt(current_user, referral.id, reached=form.reached.data == "yes")
+        verification.record_attempt(current_user, referral.id, reached=form.reached.data == "yes")
     except DomainError as err:
         _flash_refusal(err)
     return _back_to_callback(referral.id)
@@ -452,7 +318,7 @@ def admin_answer(referral_id: int, question_id: int):
         flash(_("Choose right or wrong."), "error")
         return _back_to_callback(referral.id)
     try:
-        referrals.answer_question(
+        verification.answer_question(
             current_user, referral.id, question_id, correct=form.answer.data == "right"
         )
     except NotFound:
@@ -473,7 +339,7 @@ def admin_finish_callback(referral_id: int):
     if form.validate_on_submit():
         ok, done = call_service(
             form,
-            referrals.complete_callback,
+            verification.complete_callback,
             current_user,
             referral.id,
             recording_ref=form.recording_ref.data,

@@ -58,6 +58,23 @@ class RewardForm(FlaskForm):
     active = BooleanField(_l("Offered to owners"), default=True)
     dealer_id = SelectField(_l("Dealer"), coerce=optional_int, validate_choice=False)
 
+    def to_reward(self) -> dict:
+        """The reward as ``save_reward`` takes it."""
+        names = (
+            "name",
+            "description",
+            "kind",
+            "cost_points",
+            "stock",
+            "stock_seen",
+            "min_tier_code",
+            "validity_days",
+            "image_url",
+            "active",
+            "dealer_id",
+        )
+        return {name: self[name].data for name in names}
+
 
 class VoucherRedeemForm(FlaskForm):
     """Staff paste the scanned QR text or type the voucher code."""

@@ -134,7 +134,19 @@ def _reward_form(reward) -> RewardForm:
     fill_dealer_choices(
         form.dealer_id, current_user, new=reward is None, submitted=form.is_submitted()
     )
+    if reward is not None and not form.is_submitted():
+        form.stock_seen.data = reward.stock
     return form
+
+
+def _reward_or_abort(reward_id: int):
+    """A reward the staff member may change: 404 when not theirs to see, 403 when only seen."""
+    try:
+        return services.get_reward_for_staff(current_user, reward_id)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
 
 
 @bp.route("/admin/rewards/new", methods=["GET", "POST"], defaults={"reward_id": None})
@@ -142,34 +154,11 @@ def _reward_form(reward) -> RewardForm:
 @permission_required("rewards.manage")
 def admin_edit(reward_id: int | None):
     """Add a reward or change one."""
-    reward = None
-    if reward_id is not None:
-        try:
-            reward = services.get_reward_for_staff(current_user, reward_id)
-        except NotFound:
-            abort(404)
-        except Forbidden:
-            abort(403)
+    reward = _reward_or_abort(reward_id) if reward_id is not None else None
     form = _reward_form(reward)
-    if reward is not None and not form.is_submitted():
-        form.stock_seen.data = reward.stock
     if form.validate_on_submit():
         ok, _saved = call_service(
-            form,
-            services.save_reward,
-            current_user,
-            reward,
-            name=form.name.data,
-            description=form.description.data,
-            kind=form.kind.data,
-            cost_points=form.cost_points.data,
-            stock=form.stock.data,
-            stock_seen=form.stock_seen.data,
-            min_tier_code=form.min_tier_code.data,
-            validity_days=form.validity_days.data,
-            image_url=form.image_url.data,
-            active=form.active.data,
-            dealer_id=form.dealer_id.data,
+            form, services.save_reward, current_user, reward, **form.to_reward()
         )
         if ok:
             flash(_("Reward saved."), "success")

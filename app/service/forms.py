@@ -10,13 +10,8 @@ from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from app.service.appointments import (
-    MAX_CAPACITY,
-    MAX_EVERY_MINUTES,
-    MIN_EVERY_MINUTES,
-    NOTE_LENGTH,
-    car_label,
-)
+from app.service.appointments import NOTE_LENGTH, car_label
+from app.service.workshop import MAX_CAPACITY, MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
 
 
 def optional_int(value):
@@ -71,6 +66,14 @@ class BookingForm(_SlotChoice):
         self.vehicle_id.choices = [SelectChoice(str(v.id), car_label(v)) for v in member.vehicles]
         self.slot_id.choices = slot_choices(slots)
 
+    def to_booking(self) -> dict:
+        """The booking as ``book_appointment`` takes it."""
+        return {
+            "slot_id": self.slot_id.data,
+            "vehicle_id": self.vehicle_id.data,
+            "note": self.note.data or "",
+        }
+
 
 class ChangeForm(_SlotChoice):
     """Another free time for a booking."""
@@ -104,6 +107,11 @@ class SlotsForm(FlaskForm):
         [InputRequired(_l("Enter a number.")), NumberRange(1, MAX_CAPACITY)],
         default=2,
     )
+
+    def to_slots(self) -> dict:
+        """The times as ``add_slots`` takes them."""
+        names = ("day", "first", "last", "every_minutes", "capacity")
+        return {name: self[name].data for name in names}
 
 
 class CapacityForm(FlaskForm):

@@ -15,7 +15,7 @@ from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.rewards.services import kind_label
-from app.service import appointments
+from app.service import appointments, workshop
 from app.service.forms import BookingForm, CapacityForm, ChangeForm, SettingsForm, SlotsForm
 from app.service.models import AppointmentStatus
 
@@ -64,6 +64,38 @@ def _chosen_day(days, preferred: date | None = None) -> date | None:
     return open_days[0] if open_days else None
 
 
+def _free_times(member, day: date | None, appointment=None) -> list:
+    """The times the member can book on ``day`` (besides ``appointment``'s own)."""
+    if day is None:
+        return []
+    except_slot_id = appointment.slot_id if appointment else None
+    return appointments.bookable_slots(member, day, except_slot_id=except_slot_id)
+
+
+def _booking_page(form, member, day: date | None, appointment=None, days=None):
+    """The booking page (a new booking, or moving ``appointment``); 422 after a refusal.
+
+    ``days``: the open days if already read, else read now (after a refusal the times may have
+    filled up meanwhile: they are shown as they are now)."""
+    if days is None:
+        except_slot_id = appointment.slot_id if appointment else None
+        days = appointments.open_days(member, except_slot_id=except_slot_id)
+    page = render_template(
+        "service/book.html",
+        form=form,
+        days=days,
+        day=day,
+        appointment=appointment,
+        hours=appointments.min_hours_ahead(),
+    )
+    return page, 422 if form.is_submitted() else 200
+
+
+def _to_my_appointments(message: str):
+    flash(message, "success")
+    return redirect(url_for("service.my_appointments"))
+
+
 @bp.route("/me/appointments/new", methods=["GET", "POST"])
 @member_required
 @once("service.book")
@@ -73,37 +105,15 @@ def book():
     days = appointments.open_days(member)
     day = _chosen_day(days)
     form = BookingForm()
-    form.setup(member, appointments.bookable_slots(member, day) if day else [])
-    if form.validate_on_submit():
-        ok, appointment = call_service(
-            form,
-            appointments.book_appointment,
-            member,
-            slot_id=form.slot_id.data,
-            vehicle_id=form.vehicle_id.data,
-            note=form.note.data or "",
-        )
-        if ok:
-            flash(
-                _("Booked: %(when)s.", when=appointments.format_when(appointment.slot.starts_at)),
-                "success",
-            )
-            return redirect(url_for("service.my_appointments"))
-        # The times may have filled up meanwhile: show them as they are now.
-        days = appointments.open_days(member)
-        form.setup(member, appointments.bookable_slots(member, day) if day else [])
-    status = 422 if form.is_submitted() else 200
-    return (
-        render_template(
-            "service/book.html",
-            form=form,
-            days=days,
-            day=day,
-            appointment=None,
-            hours=appointments.min_hours_ahead(),
-        ),
-        status,
-    )
+    form.setup(member, _free_times(member, day))
+    if not form.validate_on_submit():
+        return _booking_page(form, member, day, days=days)
+    ok, booked = call_service(form, appointments.book_appointment, member, **form.to_booking())
+    if ok:
+        when = appointments.format_when(booked.slot.starts_at)
+        return _to_my_appointments(_("Booked: %(when)s.", when=when))
+    form.setup(member, _free_times(member, day))
+    return _booking_page(form, member, day)
 
 
 def _own_appointment_or_404(appointment_id: int):
@@ -125,43 +135,19 @@ def change(appointment_id: int):
         return redirect(url_for("service.my_appointments"))
     days = appointments.open_days(member, except_slot_id=appointment.slot_id)
     day = _chosen_day(days, preferred=local_date(appointment.slot.starts_at))
-
-    def free_times():
-        if day is None:
-            return []
-        return appointments.bookable_slots(member, day, except_slot_id=appointment.slot_id)
-
     form = ChangeForm()
-    form.setup(free_times())
-    if form.validate_on_submit():
-        ok, moved = call_service(
-            form,
-            appointments.change_appointment,
-            member,
-            appointment.id,
-            slot_id=form.slot_id.data,
-        )
-        if ok:
-            flash(
-                _("Moved to %(when)s.", when=appointments.format_when(moved.slot.starts_at)),
-                "success",
-            )
-            return redirect(url_for("service.my_appointments"))
-        appointment = _own_appointment_or_404(appointment_id)
-        days = appointments.open_days(member, except_slot_id=appointment.slot_id)
-        form.setup(free_times())
-    status = 422 if form.is_submitted() else 200
-    return (
-        render_template(
-            "service/book.html",
-            form=form,
-            days=days,
-            day=day,
-            appointment=appointment,
-            hours=appointments.min_hours_ahead(),
-        ),
-        status,
+    form.setup(_free_times(member, day, appointment))
+    if not form.validate_on_submit():
+        return _booking_page(form, member, day, appointment, days=days)
+    ok, moved = call_service(
+        form, appointments.change_appointment, member, appointment.id, slot_id=form.slot_id.data
     )
+    if ok:
+        when = appointments.format_when(moved.slot.starts_at)
+        return _to_my_appointments(_("Moved to %(when)s.", when=when))
+    appointment = _own_appointment_or_404(appointment_id)
+    form.setup(_free_times(member, day, appointment))
+    return _booking_page(form, member, day, appointment)
 
 
 @bp.post("/me/appointments/<int:appointment_id>/cancel")
@@ -193,14 +179,28 @@ def staff_day():
         today=local_date(),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
-        sheets=appointments.day_sheet(current_user, day),
+        sheets=workshop.day_sheet(current_user, day),
         now=utcnow(),
-        reward=appointments.kept_reward(current_user.dealer_id),
+        reward=workshop.kept_reward(current_user.dealer_id),
     )
 
 
 def _to_day(day: date):
     return redirect(url_for("service.staff_day", day=day.isoformat()))
+
+
+def _flash_slots_added(result) -> None:
+    if not result.added:
+        flash(_("These times are all open already: nothing changed."), "info")
+        return
+    message = ngettext("%(num)d time added.", "%(num)d times added.", len(result.added))
+    if result.existing:
+        message += " " + ngettext(
+            "%(num)d was open already and is unchanged.",
+            "%(num)d were open already and are unchanged.",
+            result.existing,
+        )
+    flash(message, "success")
 
 
 @bp.route("/admin/appointments/slots/new", methods=["GET", "POST"])
@@ -211,28 +211,9 @@ def add_slots():
     if not form.is_submitted():
         form.day.data = _day_arg() or local_date()
     if form.validate_on_submit():
-        ok, result = call_service(
-            form,
-            appointments.add_slots,
-            current_user,
-            day=form.day.data,
-            first=form.first.data,
-            last=form.last.data,
-            every_minutes=form.every_minutes.data,
-            capacity=form.capacity.data,
-        )
+        ok, result = call_service(form, workshop.add_slots, current_user, **form.to_slots())
         if ok:
-            if result.added:
-                message = ngettext("%(num)d time added.", "%(num)d times added.", len(result.added))
-                if result.existing:
-                    message += " " + ngettext(
-                        "%(num)d was open already and is unchanged.",
-                        "%(num)d were open already and are unchanged.",
-                        result.existing,
-                    )
-                flash(message, "success")
-            else:
-                flash(_("These times are all open already: nothing changed."), "info")
+            _flash_slots_added(result)
             return _to_day(form.day.data)
     status = 422 if form.is_submitted() else 200
     return render_template("service/slots_form.html", form=form), status
@@ -243,7 +224,7 @@ def add_slots():
 def slot_capacity(slot_id: int):
     """Change how many cars a time takes."""
     try:
-        slot = appointments.get_staff_slot(current_user, slot_id)
+        slot = workshop.get_staff_slot(current_user, slot_id)
     except NotFound:
         abort(404)
     day = local_date(slot.starts_at)
@@ -254,7 +235,7 @@ def slot_capacity(slot_id: int):
                 flash(str(error), "error")
         return _to_day(day)
     flash_service(
-        appointments.change_capacity,
+        workshop.change_capacity,
         current_user,
         slot.id,
         form.capacity.data,
@@ -271,7 +252,7 @@ OUTCOMES = {"kept": AppointmentStatus.KEPT, "no-show": AppointmentStatus.NO_SHOW
 def close(appointment_id: int, outcome: str):
     """Mark a booking kept (the dealer's reward follows) or a no-show."""
     try:
-        appointment = appointments.get_staff_appointment(current_user, appointment_id)
+        appointment = workshop.get_staff_appointment(current_user, appointment_id)
     except NotFound:
         abort(404)
     day = local_date(appointment.slot.starts_at)
@@ -281,7 +262,7 @@ def close(appointment_id: int, outcome: str):
         "no-show": _("Marked as a no-show: %(name)s.", name=name),
     }[outcome]
     if flash_service(
-        appointments.close_appointment,
+        workshop.close_appointment,
         current_user,
         appointment.id,
         OUTCOMES[outcome],
@@ -298,17 +279,17 @@ def close(appointment_id: int, outcome: str):
 def settings():
     """Which reward a kept appointment earns at this dealer."""
     form = SettingsForm()
-    rewards = appointments.reward_choices(current_user)
+    rewards = workshop.reward_choices(current_user)
     form.kept_reward_id.choices = [SelectChoice("", _("No reward"))] + [
         SelectChoice(str(r.id), f"{r.name} · {kind_label(r.kind)}") for r in rewards
     ]
     if not form.is_submitted():
-        current = appointments.settings_for(current_user.dealer_id)
+        current = workshop.settings_for(current_user.dealer_id)
         form.kept_reward_id.data = current.kept_reward_id if current else None
     if form.validate_on_submit():
         ok, _saved = call_service(
             form,
-            appointments.save_appointment_settings,
+            workshop.save_appointment_settings,
             current_user,
             kept_reward_id=form.kept_reward_id.data,
         )

@@ -16,13 +16,15 @@ from app.extensions import db
 from app.loyalty.adjustments import request_adjustment
 from app.members import services as members
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
+from app.partners.claims import claim_perk
 from app.partners.models import Partner
-from app.partners.services import claim_perk
 from app.payments.services import start_checkout
 from app.referrals import services as referrals
+from app.referrals import verification
 from app.rewards.services import redeem_reward
-from app.service.appointments import add_slots, book_appointment
+from app.service.appointments import book_appointment
 from app.service.services import record_visit
+from app.service.workshop import add_slots
 from tests.api.conftest import make_key
 from tests.conftest import login, make_app
 from tests.factories import (
@@ -277,7 +279,7 @@ def _desk_referrals(dealer, owner):
     manager = make_staff("showroom_manager", dealer.id)
     facts = referrals.LicenceFacts(car.plate, car.vin, car.model, car.colour_id)
     referrals.check_licence(manager, in_callback.id, facts)
-    referrals.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
+    verification.start_callback(make_staff("care_agent", dealer.id), in_callback.id)
     return registered, in_callback
 
 

@@ -7,7 +7,8 @@ the day with the reason flashed; saving the settings empty means "no reward".
 from datetime import time
 
 from app.core.clock import local_date
-from app.service.appointments import add_slots, book_appointment
+from app.service.appointments import book_appointment
+from app.service.workshop import add_slots
 from tests.admin.matrix import Route
 from tests.factories import make_staff
 

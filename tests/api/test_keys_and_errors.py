@@ -163,6 +163,14 @@ def test_messages_follow_accept_language(api):
 # ------------------------------------------------------------------------------ OpenAPI
 
 
+def test_every_api_view_has_one_documented_operation(app):
+    """operations.yaml holds an entry for each view of the API, and none for a view gone."""
+    from app.api.spec import documented_operations
+
+    views = {e.removeprefix("api.") for e in app.view_functions if e.startswith("api.")}
+    assert set(documented_operations()) == views
+
+
 def test_the_openapi_document_is_public_and_valid_openapi_3(api):
     response = api.get("/openapi.json", dealer=None)
     assert response.status_code == 200

@@ -1,6 +1,7 @@
 """Referrals in the API: state for a call centre, and the callback driven step by step."""
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from openapi_spec_validator import validate
@@ -21,7 +22,7 @@ from app.referrals.models import (
 )
 from app.rewards.models import Voucher
 from tests.api.conftest import assert_error
-from tests.conftest import NOW
+from tests.conftest import NOW, login
 from tests.factories import colour, make_member, make_staff, make_vehicle, next_mobile, valid_vin
 
 CJK = ("\u4e00", "\u9fff")
@@ -320,6 +321,42 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(app, api, refer
             select(StaffFlag).where(StaffFlag.referral_id == referral["id"])
         ).all()
         assert [f.user_id for f in flags] == [referral["consultant_id"]]
+
+
+@pytest.mark.parametrize("wrong", [1, 2])
+def test_the_staff_screens_and_the_api_score_a_callback_alike(app, api, referral, wrong):
+    """One scorer: answers marked on the callback screen and through the API are counted, and
+    their true answers read, the same on both, before and after the call is finished."""
+    screen = app.test_client()
+    login(screen, referral["agent"])
+    page = f"/admin/referrals/{referral['id']}/callback"
+    questions = start(api, referral)["questions"]
+    assert len(questions) >= 3
+    for i, q in enumerate(questions):
+        if i % 2:
+            assert answer(api, referral, q["id"], correct=i >= wrong).status_code == 200
+        else:
+            verdict = "right" if i >= wrong else "wrong"
+            screen.post(
+                f"{page.removesuffix('/callback')}/questions/{q['id']}", data={"answer": verdict}
+            )
+    detail = api.get(path(referral)).get_json()
+    assert [q["correct"] for q in detail["questions"]] == [
+        i >= wrong for i in range(len(questions))
+    ]
+    shown = unescape(screen.get(page).get_data(as_text=True))
+    for q in detail["questions"]:
+        assert f"<strong>{q['expected']}</strong>" in shown
+    alert = f"{wrong} wrong answers: finishing the call marks the referral as fraud."
+    assert (alert in shown) is (wrong >= 2)
+
+    finished = screen.post(f"{page}/finish", data={"recording_ref": "CC-2026-000321"})
+    assert finished.status_code == 302
+    decision = api.get(path(referral)).get_json()["decision"]
+    assert decision["wrong_answers"] == wrong
+    assert decision["outcome"] == ("fraud" if wrong >= 2 else "approved")
+    shown = unescape(screen.get(page).get_data(as_text=True))
+    assert (f"{wrong} wrong answer" + ("s" if wrong > 1 else "")) in shown
 
 
 def test_answering_twice_is_409_and_keeps_the_first_answer(app, api, referral):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.events.models import EventKind, EventRegistration
 from app.extensions import db
 from app.partners.models import PerkClaim
-from app.service import appointments
+from app.service import workshop
 from app.service.models import Appointment, AppointmentStatus
 from tests.conftest import NOW
 from tests.core.test_idempotency import form_key
@@ -73,7 +73,7 @@ def test_claiming_a_perk_twice_with_one_key_claims_once(app, seeded, member_clie
 def slots(seeded, dealers) -> list[int]:
     with seeded():
         advisor = make_staff("service_advisor", dealers["SZ01"])
-        added = appointments.add_slots(
+        added = workshop.add_slots(
             advisor, day=TOMORROW, first=time(9), last=time(11), every_minutes=60, capacity=2
         ).added
         return [slot.id for slot in added]

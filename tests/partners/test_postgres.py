@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from app.core.errors import Conflict
 from app.extensions import db
 from app.members.models import Member
+from app.partners.claims import PerkRefused, check_perk_code, claim_perk
 from app.partners.models import Perk, PerkClaim
-from app.partners.services import PerkRefused, check_perk_code, claim_perk
 from tests.factories import make_dealer, make_member
 from tests.partners.helpers import make_partner, make_partner_user, make_perk
 from tests.test_postgres_concurrency import race

@@ -14,22 +14,17 @@ from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
 from app.core.tokens import PREFIX
 from app.extensions import db
-from app.partners.models import Perk, PerkClaim
-from app.partners.services import (
+from app.partners.claims import (
     PerkRefused,
     check_perk_code,
     claim_perk,
     claims_for,
-    create_partner_user,
-    parse_month,
-    perk_stats,
     perk_token,
     perks_for,
-    save_partner,
-    save_perk,
-    settlement_csv,
-    settlement_for,
 )
+from app.partners.models import Perk, PerkClaim
+from app.partners.services import create_partner_user, perk_stats, save_partner, save_perk
+from app.partners.settlement import parse_month, settlement_csv, settlement_for
 from app.rewards.services import CODE_ALPHABET, format_voucher_code
 from tests.factories import make_member, make_staff, next_mobile
 from tests.partners.helpers import make_partner, make_partner_user, make_perk, set_tier

@@ -14,8 +14,8 @@ from app.core.audit import AuditEntry
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import Member
+from app.partners.claims import claim_perk, perk_token
 from app.partners.models import Partner, Perk, PerkClaim
-from app.partners.services import claim_perk, perk_token
 from app.rewards.services import format_voucher_code
 from tests.conftest import login
 from tests.factories import make_member, make_staff, next_mobile

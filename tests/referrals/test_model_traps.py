@@ -12,7 +12,7 @@ from app.members.car_models import ModelFamilies, all_car_models, save_car_model
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
 from app.members.models import CarModel, Dealer, Member, Transmission, Vehicle
 from app.members.services import active_colours
-from app.referrals import services
+from app.referrals import services, verification
 from app.referrals.callback import draft_questions, wrong_model
 from app.referrals.models import Callee, QuestionKind
 from app.referrals.services import LicenceFacts
@@ -149,8 +149,8 @@ def test_the_callback_reads_the_families_hq_set(
             make_staff("hq_admin", None), lamando, name="Lamando", family="Lavida", active=True
         )
     # Zhang is called: the questions are about Li Si and the Lavida.
-    monkeypatch.setattr(services, "choose_callee", lambda: Callee.REFERRER)
-    services.start_callback(make_staff("care_agent", dealers["SZ01"]), lavida_referral.id)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.REFERRER)
+    verification.start_callback(make_staff("care_agent", dealers["SZ01"]), lavida_referral.id)
 
     traps = [q.params["model"] for q in lavida_referral.questions if q.kind == "model"]
     # The club's other car is Zhang's own Sagitar (never named to him): Lamando is the only

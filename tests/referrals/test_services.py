@@ -12,7 +12,7 @@ from app.loyalty.services import account_for
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
 from app.members.models import Dealer, Transmission
 from app.members.services import update_profile
-from app.referrals import services
+from app.referrals import services, verification
 from app.referrals.models import ALLOWED, Callee, ReferralStatus, StaffFlag
 from app.referrals.services import LicenceFacts, TransitionRefused
 from app.rewards.models import Voucher
@@ -82,9 +82,9 @@ def through_licence_check(zhang, staff):
 
 @pytest.mark.parametrize("callee", [Callee.REFERRER, Callee.FRIEND])
 def test_the_seed_example_questions_are_about_the_other_person(zhang, staff, monkeypatch, callee):
-    monkeypatch.setattr(services, "choose_callee", lambda: callee)
+    monkeypatch.setattr(verification, "choose_callee", lambda: callee)
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     assert referral.status == S.CALLBACK and referral.callee == callee
     questions = referral.questions
     assert 3 <= len(questions) <= 4
@@ -104,14 +104,14 @@ def test_the_seed_example_questions_are_about_the_other_person(zhang, staff, mon
             assert q.params["model"].casefold() != car.model.casefold()
         if q.kind == "transmission":
             assert q.params["transmission"] != car.transmission.value
-        text = services.question_text(q, referral)
+        text = verification.question_text(q, referral)
         assert (referral.friend.name if other == Callee.FRIEND else "张三") in text
 
 
 def finish(referral, staff, wrong: int):
     for i, q in enumerate(referral.questions):
-        services.answer_question(staff["care_agent"], referral.id, q.id, correct=i >= wrong)
-    return services.complete_callback(
+        verification.answer_question(staff["care_agent"], referral.id, q.id, correct=i >= wrong)
+    return verification.complete_callback(
         staff["care_agent"], referral.id, recording_ref="REC-2026-001"
     )
 
@@ -122,7 +122,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(zhang, staff, d
     )
     li_si_buys()
     services.check_licence(staff["showroom_manager"], referral.id, licence_of(zhang))
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=2)
     assert referral.status == S.FRAUD and referral.recording_ref == "REC-2026-001"
     assert account_for(zhang).balance == 0
@@ -132,7 +132,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(zhang, staff, d
 
 def test_one_wrong_answer_approves_and_rewards_both_exactly_once(zhang, staff):
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=1)
     assert referral.status == S.REWARDED
     friend = referral.friend
@@ -140,7 +140,7 @@ def test_one_wrong_answer_approves_and_rewards_both_exactly_once(zhang, staff):
     with pytest.raises(TransitionRefused):
         services.reward_referral(referral)
     with pytest.raises(TransitionRefused):
-        services.complete_callback(staff["care_agent"], referral.id, recording_ref="again")
+        verification.complete_callback(staff["care_agent"], referral.id, recording_ref="again")
     assert account_for(zhang).balance == 2000
     vouchers = db.session.scalars(select(Voucher)).all()
     assert sorted(v.member_id for v in vouchers) == sorted([zhang.id, friend.id])
@@ -155,7 +155,7 @@ def test_one_wrong_answer_approves_and_rewards_both_exactly_once(zhang, staff):
 def test_a_platinum_referrer_also_gets_the_fuel_voucher(zhang, staff):
     account_for(zhang).tier_code = "platinum"
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=0)
     names = {
         v.reward.name
@@ -166,23 +166,23 @@ def test_a_platinum_referrer_also_gets_the_fuel_voucher(zhang, staff):
 
 def test_answering_twice_is_refused(zhang, staff):
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     q = referral.questions[0]
-    services.answer_question(staff["care_agent"], referral.id, q.id, correct=True)
+    verification.answer_question(staff["care_agent"], referral.id, q.id, correct=True)
     with pytest.raises(Conflict):
-        services.answer_question(staff["care_agent"], referral.id, q.id, correct=False)
+        verification.answer_question(staff["care_agent"], referral.id, q.id, correct=False)
     assert q.correct is True
 
 
 def test_the_call_cannot_finish_before_every_answer_and_a_recording(zhang, staff):
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     with pytest.raises(ValidationFailed):
-        services.complete_callback(staff["care_agent"], referral.id, recording_ref="REC")
+        verification.complete_callback(staff["care_agent"], referral.id, recording_ref="REC")
     for q in referral.questions:
-        services.answer_question(staff["care_agent"], referral.id, q.id, correct=True)
+        verification.answer_question(staff["care_agent"], referral.id, q.id, correct=True)
     with pytest.raises(ValidationFailed) as err:
-        services.complete_callback(staff["care_agent"], referral.id, recording_ref=" ")
+        verification.complete_callback(staff["care_agent"], referral.id, recording_ref=" ")
     assert err.value.field == "recording_ref"
     assert referral.status == S.CALLBACK
 
@@ -203,17 +203,17 @@ def test_a_licence_mismatch_stops_the_referral(zhang, staff):
     assert referral.status == S.LICENCE_FAILED
     assert referral.licence_details["mismatches"] == ["colour"]
     with pytest.raises(TransitionRefused):
-        services.start_callback(staff["care_agent"], referral.id)
+        verification.start_callback(staff["care_agent"], referral.id)
 
 
 def test_missing_records_send_the_referral_to_manual_review(zhang, staff, monkeypatch):
-    monkeypatch.setattr(services, "choose_callee", lambda: Callee.FRIEND)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.FRIEND)
     referral = through_licence_check(zhang, staff)
     zhang.occupation = zhang.home_area = ""
     referral.referrer_vehicle_id = None
     db.session.flush()
     db.session.expire(referral)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     assert referral.status == S.MANUAL_REVIEW and "incomplete" in referral.review_reason
     services.decide_manual_review(
         staff["showroom_manager"], referral.id, approve=True, reason="met both in person"
@@ -282,7 +282,7 @@ def test_another_dealers_staff_cannot_act_on_the_referral(zhang, staff, dealers)
     referral = through_licence_check(zhang, staff)
     stranger = make_staff("care_agent", dealers["GZ01"])
     with pytest.raises(NotFound):
-        services.start_callback(stranger, referral.id)
+        verification.start_callback(stranger, referral.id)
 
 
 def test_the_yearly_cap_stops_registration(zhang, ctx):
@@ -336,23 +336,23 @@ def test_the_funnel_counts_each_step(zhang, staff):
 
 def test_the_callback_waits_after_missing_the_callee_at_three_times_of_day(zhang, staff, clock):
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     agent = staff["care_agent"]
     clock.at = clock.at.replace(hour=1)  # 09:00 in Shanghai
-    services.record_attempt(agent, referral.id, reached=False)
-    services.record_attempt(agent, referral.id, reached=False)
-    assert not services.is_waiting(referral)  # two tries in the same morning
+    verification.record_attempt(agent, referral.id, reached=False)
+    verification.record_attempt(agent, referral.id, reached=False)
+    assert not verification.is_waiting(referral)  # two tries in the same morning
     clock.at = clock.at.replace(hour=6)  # 14:00
-    services.record_attempt(agent, referral.id, reached=False)
-    assert not services.is_waiting(referral)
+    verification.record_attempt(agent, referral.id, reached=False)
+    assert not verification.is_waiting(referral)
     clock.at = clock.at.replace(hour=11)  # 19:00
-    services.record_attempt(agent, referral.id, reached=False)
-    assert services.is_waiting(referral) and services.unreached_attempts(referral) == 4
+    verification.record_attempt(agent, referral.id, reached=False)
+    assert verification.is_waiting(referral) and verification.unreached_attempts(referral) == 4
 
 
 def test_a_closed_callback_says_so(zhang, staff):
     referral = through_licence_check(zhang, staff)
-    services.start_callback(staff["care_agent"], referral.id)
+    verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=2)
     with pytest.raises(TransitionRefused, match="closed"):
-        services.record_attempt(staff["care_agent"], referral.id, reached=True)
+        verification.record_attempt(staff["care_agent"], referral.id, reached=True)

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from app.cards.services import active_card
 from app.extensions import db
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle, record_delivery
-from app.members.models import Member, Vehicle
+from app.members.models import Member
 from app.members.services import update_profile
 from app.referrals import services as referrals
+from app.referrals import verification
 from app.referrals.models import Callee, CrossCheckQuestion, Referral, ReferralStatus, StaffFlag
 from app.rewards.models import Voucher
 from tests.factories import colour, make_member, make_staff, make_vehicle, valid_vin
@@ -417,63 +418,6 @@ def test_the_prospect_form_offers_the_dealers_consultants(seeded, staff_factory,
     assert "GZ consultant" not in html
 
 
-def delivery_data(**changes) -> dict:
-    return {
-        "name": "Li Si",
-        "mobile": FRIEND_MOBILE,
-        "employer": "Ping An",
-        "home_area": "Futian",
-        "vin": valid_vin(),
-        "plate": "粤B7Q8W9",
-        "model": "Golf",
-        "colour": "red",
-        "transmission": "manual",
-        "delivered_on": "2026-11-22",
-        "sales_consultant": "Chen Jie",
-        **changes,
-    }
-
-
-def test_staff_record_the_friends_delivery(app, seeded, staff_client, member):
-    referral_id = register(seeded, member["id"])
-    form = body(staff_client.get("/admin/deliveries"))
-    assert 'value="red"' in form
-    data = delivery_data()
-    response = staff_client.post("/admin/deliveries", data=data, follow_redirects=True)
-    assert "Delivery recorded: the Golf waits in the club for the buyer" in text(response)
-    assert referral_state(app, referral_id) == S.PURCHASED
-    with app.app_context():
-        car = db.session.scalar(select(Vehicle).where(Vehicle.vin == data["vin"]))
-        assert car.member.occupation == "Ping An"
-        assert car.plate == "粤B7Q8W9"
-    response = staff_client.post("/admin/deliveries", data=data, follow_redirects=True)
-    assert "This delivery was already recorded; nothing changed." in text(response)
-
-
-@pytest.mark.parametrize(
-    ("changes", "field", "message"),
-    [
-        ({"mobile": "123"}, "mobile", "Enter a mainland mobile number of 11 digits."),
-        (
-            {"delivered_on": "2026-12-01"},
-            "delivered_on",
-            "The delivery date cannot be in the future.",
-        ),
-        ({"plate": "XX"}, "plate", None),
-        ({"vin": "LFV2A21K0A3000001"}, "vin", None),
-    ],
-)
-def test_delivery_refusals_show_next_to_the_field(app, staff_client, changes, field, message):
-    response = staff_client.post("/admin/deliveries", data=delivery_data(**changes))
-    assert response.status_code == 200
-    shown = error(response, field)
-    assert shown
-    if message:
-        assert shown == message
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Vehicle.id))) == 0
-
-
 # --------------------------------------------------------------------------- licence check
 
 
@@ -537,7 +481,7 @@ def call(agent, referral_id: int) -> list[int]:
 def test_a_callback_with_at_most_one_wrong_answer_rewards_both(
     app, monkeypatch, agent, checked, zhang, member_client, callee, wrong
 ):
-    monkeypatch.setattr(referrals, "choose_callee", lambda: callee)
+    monkeypatch.setattr(verification, "choose_callee", lambda: callee)
     questions = call(agent, checked)
     assert len(questions) == 4
     page = text(agent.get(f"/admin/referrals/{checked}/callback"))
@@ -591,7 +535,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(
         referral_id = db.session.scalar(select(Referral.id))
     deliver(seeded, dealers["SZ01"])
     manager.post(f"/admin/referrals/{referral_id}/licence", data=licence_data(zhang))
-    monkeypatch.setattr(referrals, "choose_callee", lambda: Callee.FRIEND)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.FRIEND)
     questions = call(agent, referral_id)
     for n, question_id in enumerate(questions):
         agent.post(
@@ -618,7 +562,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(
 
 
 def test_answering_twice_or_after_the_call_changes_nothing(app, monkeypatch, agent, checked):
-    monkeypatch.setattr(referrals, "choose_callee", lambda: Callee.REFERRER)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.REFERRER)
     questions = call(agent, checked)
     first = questions[0]
     agent.post(f"/admin/referrals/{checked}/questions/{first}", data={"answer": "right"})
@@ -663,7 +607,7 @@ def test_answering_twice_or_after_the_call_changes_nothing(app, monkeypatch, age
 def test_a_question_of_another_referral_is_not_found(
     seeded, monkeypatch, agent, checked, zhang, dealers, manager
 ):
-    monkeypatch.setattr(referrals, "choose_callee", lambda: Callee.REFERRER)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.REFERRER)
     questions = call(agent, checked)
     other = register(seeded, zhang["id"], mobile="13700005555", name="Wang Wu")
     response = agent.post(
@@ -673,7 +617,7 @@ def test_a_question_of_another_referral_is_not_found(
 
 
 def test_call_attempts_are_logged(app, monkeypatch, agent, checked):
-    monkeypatch.setattr(referrals, "choose_callee", lambda: Callee.REFERRER)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.REFERRER)
     call(agent, checked)
     agent.post(f"/admin/referrals/{checked}/attempts", data={"reached": "no"})
     agent.post(f"/admin/referrals/{checked}/attempts", data={"reached": "yes"})
@@ -690,7 +634,7 @@ def test_call_attempts_are_logged(app, monkeypatch, agent, checked):
 def test_manual_review_decides_a_referral_without_enough_questions(
     app, monkeypatch, agent, manager, checked, member_client
 ):
-    monkeypatch.setattr(referrals, "draft_questions", lambda *a, **k: [])
+    monkeypatch.setattr(verification, "draft_questions", lambda *a, **k: [])
     agent.post(f"/admin/referrals/{checked}/callback/start")
     assert referral_state(app, checked) == S.MANUAL_REVIEW
     page = text(agent.get(f"/admin/referrals/{checked}/callback"))
@@ -730,7 +674,7 @@ def test_the_funnel_counts_each_step(
     app, seeded, monkeypatch, staff_factory, agent, checked, zhang, dealers
 ):
     # Li Si: rewarded. Wang Wu: visited. Zhao Liu: registered only. One GZ01 referral.
-    monkeypatch.setattr(referrals, "choose_callee", lambda: Callee.REFERRER)
+    monkeypatch.setattr(verification, "choose_callee", lambda: Callee.REFERRER)
     for question_id in call(agent, checked):
         agent.post(f"/admin/referrals/{checked}/questions/{question_id}", data={"answer": "right"})
     agent.post(f"/admin/referrals/{checked}/callback/finish", data={"recording_ref": "R"})

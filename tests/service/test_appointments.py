@@ -11,7 +11,7 @@ from app.care.models import Notification
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.rewards.models import RewardKind, Voucher
-from app.service import appointments
+from app.service import appointments, workshop
 from app.service.appointments import AppointmentRefused
 from app.service.models import Appointment, AppointmentSlot, AppointmentStatus
 from tests.conftest import NOW
@@ -30,7 +30,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 def open_time(advisor, day: date, hour: int, minute: int = 0, *, capacity: int = 2):
     """One slot of the advisor's dealer at a local time."""
-    (slot,) = appointments.add_slots(
+    (slot,) = workshop.add_slots(
         advisor,
         day=day,
         first=time(hour, minute),
@@ -73,7 +73,7 @@ def sz(ctx):
 
 def test_an_advisor_opens_a_day_of_times_in_local_time(sz):
     _dealer, advisor, _member, _car = sz
-    result = appointments.add_slots(
+    result = workshop.add_slots(
         advisor, day=TOMORROW, first=time(9), last=time(16, 30), every_minutes=30, capacity=3
     )
     assert len(result.added) == 16 and result.existing == 0
@@ -82,7 +82,7 @@ def test_an_advisor_opens_a_day_of_times_in_local_time(sz):
     assert {s.capacity for s in result.added} == {3}
     assert {s.booked for s in result.added} == {0}
 
-    again = appointments.add_slots(
+    again = workshop.add_slots(
         advisor, day=TOMORROW, first=time(8), last=time(9, 30), every_minutes=30, capacity=5
     )
     assert [s.starts_at for s in again.added] == [at(TOMORROW, 8), at(TOMORROW, 8, 30)]
@@ -107,7 +107,7 @@ def test_an_advisor_opens_a_day_of_times_in_local_time(sz):
 def test_bad_times_are_refused_and_nothing_is_opened(sz, day, first, last, every, capacity, field):
     _dealer, advisor, _member, _car = sz
     with pytest.raises(DomainError) as refused:
-        appointments.add_slots(
+        workshop.add_slots(
             advisor, day=day, first=first, last=last, every_minutes=every, capacity=capacity
         )
     assert refused.value.field == field
@@ -122,11 +122,11 @@ def test_capacity_never_goes_below_the_cars_booked(sz):
     book(other, other_car, slot)
 
     with pytest.raises(AppointmentRefused, match="2 cars are booked") as refused:
-        appointments.change_capacity(advisor, slot.id, 1)
+        workshop.change_capacity(advisor, slot.id, 1)
     assert refused.value.field == "capacity"
     assert slot.capacity == 3
 
-    appointments.change_capacity(advisor, slot.id, 2)
+    workshop.change_capacity(advisor, slot.id, 2)
     assert (slot.capacity, slot.booked) == (2, 2)
 
 
@@ -135,8 +135,8 @@ def test_another_dealers_advisor_cannot_touch_a_slot(sz):
     slot = open_time(advisor, TOMORROW, 9)
     gz_advisor = make_staff("service_advisor", make_dealer("GZ01").id)
     with pytest.raises(NotFound):
-        appointments.change_capacity(gz_advisor, slot.id, 5)
-    assert appointments.day_sheet(gz_advisor, TOMORROW) == []
+        workshop.change_capacity(gz_advisor, slot.id, 5)
+    assert workshop.day_sheet(gz_advisor, TOMORROW) == []
 
 
 # -------------------------------------------------------------------------------- booking
@@ -376,7 +376,7 @@ def labour_voucher(sz):
     """SZ01 gives a labour-hour voucher for a kept booking."""
     dealer, advisor, _member, _car = sz
     reward = make_reward(dealer.id, name="1 h labour", kind=RewardKind.LABOUR_VOUCHER)
-    appointments.save_appointment_settings(advisor, kept_reward_id=reward.id)
+    workshop.save_appointment_settings(advisor, kept_reward_id=reward.id)
     return reward
 
 
@@ -390,11 +390,11 @@ def test_a_kept_booking_earns_one_voucher_even_if_marked_twice(sz, clock, labour
     appointment = book(member, car, slot)
     clock.advance(hours=4)
 
-    appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+    workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     with pytest.raises(DomainError, match="already marked as kept"):
-        appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+        workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     with pytest.raises(DomainError, match="cannot become a no-show"):
-        appointments.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
+        workshop.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
 
     (voucher,) = vouchers_of(member)
     assert voucher.reward_id == labour_voucher.id
@@ -412,7 +412,7 @@ def test_no_voucher_when_the_dealer_offers_none(sz, clock):
     _dealer, advisor, member, car = sz
     appointment = book(member, car, open_time(advisor, TODAY, 14))
     clock.advance(hours=4)
-    appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+    workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     assert appointment.status == AppointmentStatus.KEPT
     assert appointment.voucher_id is None
     assert vouchers_of(member) == []
@@ -422,7 +422,7 @@ def test_no_voucher_once_the_reward_is_withdrawn(sz, clock, labour_voucher):
     _dealer, advisor, member, car = sz
     appointment = book(member, car, open_time(advisor, TODAY, 14))
     labour_voucher.active = False
-    appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+    workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     assert vouchers_of(member) == []
 
 
@@ -430,13 +430,13 @@ def test_a_no_show_can_be_corrected_to_kept_once(sz, clock, labour_voucher):
     _dealer, advisor, member, car = sz
     appointment = book(member, car, open_time(advisor, TODAY, 14))
     with pytest.raises(AppointmentRefused, match="once its time has come"):
-        appointments.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
+        workshop.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
     clock.advance(hours=4, minutes=30)
-    appointments.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
+    workshop.close_appointment(advisor, appointment.id, AppointmentStatus.NO_SHOW)
     assert appointment.status == AppointmentStatus.NO_SHOW
     assert vouchers_of(member) == []
 
-    appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+    workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     assert appointment.status == AppointmentStatus.KEPT
     assert len(vouchers_of(member)) == 1
 
@@ -445,11 +445,11 @@ def test_a_booking_is_marked_kept_from_its_day_on(sz, labour_voucher):
     _dealer, advisor, member, car = sz
     appointment = book(member, car, open_time(advisor, TOMORROW, 9))
     with pytest.raises(AppointmentRefused, match="from its day on"):
-        appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+        workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
     assert appointment.status == AppointmentStatus.BOOKED
     # A car that comes in early on the day is kept.
     same_day = book(member, make_vehicle(member), open_time(advisor, TODAY, 16))
-    appointments.close_appointment(advisor, same_day.id, AppointmentStatus.KEPT)
+    workshop.close_appointment(advisor, same_day.id, AppointmentStatus.KEPT)
     assert same_day.status == AppointmentStatus.KEPT
 
 
@@ -458,7 +458,7 @@ def test_a_cancelled_booking_cannot_be_kept(sz):
     appointment = book(member, car, open_time(advisor, TODAY, 14))
     appointments.cancel_appointment(member, appointment.id)
     with pytest.raises(DomainError, match="owner cancelled"):
-        appointments.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
+        workshop.close_appointment(advisor, appointment.id, AppointmentStatus.KEPT)
 
 
 def test_another_dealers_advisor_cannot_close_a_booking(sz, clock):
@@ -467,7 +467,7 @@ def test_another_dealers_advisor_cannot_close_a_booking(sz, clock):
     clock.advance(hours=4)
     gz_advisor = make_staff("service_advisor", make_dealer("GZ01").id)
     with pytest.raises(NotFound):
-        appointments.close_appointment(gz_advisor, appointment.id, AppointmentStatus.KEPT)
+        workshop.close_appointment(gz_advisor, appointment.id, AppointmentStatus.KEPT)
     assert appointment.status == AppointmentStatus.BOOKED
 
 
@@ -480,12 +480,12 @@ def test_the_reward_must_be_offered_at_the_dealer(sz):
     withdrawn = make_reward(None, active=False)
     for reward in (gz_reward, withdrawn):
         with pytest.raises(DomainError, match="offered at your dealer") as refused:
-            appointments.save_appointment_settings(advisor, kept_reward_id=reward.id)
+            workshop.save_appointment_settings(advisor, kept_reward_id=reward.id)
         assert refused.value.field == "kept_reward_id"
     group_wide = make_reward(None, kind=RewardKind.LABOUR_VOUCHER)
-    appointments.save_appointment_settings(advisor, kept_reward_id=group_wide.id)
-    assert appointments.kept_reward(advisor.dealer_id) == group_wide
-    assert gz_reward not in appointments.reward_choices(advisor)
-    assert appointments.reward_choices(advisor)[0] == group_wide
-    appointments.save_appointment_settings(advisor, kept_reward_id=None)
-    assert appointments.kept_reward(advisor.dealer_id) is None
+    workshop.save_appointment_settings(advisor, kept_reward_id=group_wide.id)
+    assert workshop.kept_reward(advisor.dealer_id) == group_wide
+    assert gz_reward not in workshop.reward_choices(advisor)
+    assert workshop.reward_choices(advisor)[0] == group_wide
+    workshop.save_appointment_settings(advisor, kept_reward_id=None)
+    assert workshop.kept_reward(advisor.dealer_id) is None

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.core.clock import local_date
 from app.extensions import db
 from app.members.models import Member
-from app.service import appointments
+from app.service import appointments, workshop
 from app.service.appointments import AppointmentRefused
 from app.service.models import Appointment, AppointmentSlot, AppointmentStatus
 from tests.factories import make_dealer, make_member, make_staff, make_vehicle
@@ -23,7 +23,7 @@ def _slot_and_owners(pg_app, owners: int, capacity: int):
     with pg_app.app_context(), pg_app.test_request_context():
         dealer = make_dealer("SZ01")
         advisor = make_staff("service_advisor", dealer.id)
-        (slot,) = appointments.add_slots(
+        (slot,) = workshop.add_slots(
             advisor,
             day=local_date(),
             first=time(18),
@@ -77,7 +77,7 @@ def test_one_car_booked_twice_at_once_holds_one_booking_that_day(pg_app):
         advisor = make_staff("service_advisor", dealer.id)
         slot_ids = [
             s.id
-            for s in appointments.add_slots(
+            for s in workshop.add_slots(
                 advisor,
                 day=local_date(),
                 first=time(17),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.rewards.models import RewardKind, Voucher
-from app.service import appointments
+from app.service import appointments, workshop
 from app.service.models import Appointment, AppointmentSlot, AppointmentStatus
 from tests.conftest import login
 from tests.factories import make_member, make_reward, make_staff, make_vehicle
@@ -48,7 +48,7 @@ def open_times(seeded, dealer_id: int, day: date, *hours, capacity: int = 2) -> 
         advisor = make_staff("service_advisor", dealer_id)
         slots = {}
         for hour in hours:
-            (slot,) = appointments.add_slots(
+            (slot,) = workshop.add_slots(
                 advisor,
                 day=day,
                 first=time(hour),
