@@ -27,11 +27,14 @@ def _tiers() -> list[Tier]:
 
 def tier_for(points: int, tiers: list[Tier]) -> Tier:
     """The highest tier whose threshold ``points`` reach."""
-    return [t for t in tiers if t.threshold_points <= points][-1]
+    for tier in reversed(tiers):
+        if tier.threshold_points <= points:
+            return tier
+    raise ValueError("the lowest tier starts at 0 points")
 
 
-# The rules below take the tiers from the lowest (``_tiers()``) and decide without the database,
-# so the services here and the bench's set-based generator (bench/seed.py) share them.
+# The rules below take the tiers from the lowest up and decide without the database, so the
+# services here and the bench's set-based generator (bench/seed.py) share them.
 
 
 def upgrade_for(current: Tier, points: int, tiers: list[Tier]) -> Tier | None:
