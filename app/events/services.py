@@ -23,8 +23,9 @@ from app.events.models import (
 )
 from app.extensions import db
 from app.loyalty.ledger import entry_by_key, post_points, refund_debit
-from app.loyalty.models import EntryKind, Tier
+from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.loyalty.tiers import tier_at_least
 from app.members.models import Member, Vehicle
 
 R = RegistrationStatus
@@ -121,10 +122,8 @@ def waiting_list(event: Event) -> list[EventRegistration]:
 def _check_eligibility(event: Event, member: Member) -> None:
     if event.dealer_id != member.dealer_id:
         raise NotFound(_l("No such event."))
-    if event.min_tier_code:
-        ranks = dict(db.session.execute(select(Tier.code, Tier.rank)).all())
-        if ranks[account_for(member).tier_code] < ranks[event.min_tier_code]:
-            raise SignUpRefused(_l("This event is for members of a higher tier."))
+    if not tier_at_least(account_for(member).tier_code, event.min_tier_code):
+        raise SignUpRefused(_l("This event is for members of a higher tier."))
     if event.model_filter and not any(
         v.model.casefold() == event.model_filter.casefold() for v in member.vehicles
     ):

@@ -27,9 +27,10 @@ from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError
 from app.extensions import db
 from app.loyalty.services import account_for, tier_label
+from app.loyalty.tiers import tier_at_least, tier_ranks
 from app.members.models import Member
 from app.partners.models import Partner, Perk, PerkClaim
-from app.partners.services import lock_perk, tier_ranks
+from app.partners.services import lock_perk
 from app.rewards.services import CODE_ALPHABET, CODE_LENGTH, normalize_code
 
 _CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -71,10 +72,10 @@ def _member_claims(member: Member, perk_id: int | None = None) -> dict[int, int]
     return dict(db.session.execute(query).all())
 
 
-def _why_not(perk: Perk, *, today: date, rank: int, ranks: dict, claimed: int) -> str:
+def _why_not(perk: Perk, *, today: date, tier_code: str, ranks: dict, claimed: int) -> str:
     if perk.valid_from > today:
         return str(_l("From %(day)s", day=format_date(perk.valid_from)))
-    if perk.min_tier_code and ranks.get(perk.min_tier_code, 0) > rank:
+    if not tier_at_least(tier_code, perk.min_tier_code, ranks=ranks):
         return str(_l("For %(tier)s members and above", tier=tier_label(perk.min_tier_code)))
     if claimed >= perk.limit_per_member:
         return str(_l("You have claimed it"))
@@ -88,7 +89,7 @@ def perks_for(member: Member, *, now: datetime | None = None) -> list[PerkOffer]
     member can claim first."""
     today = local_date(now or utcnow())
     ranks = tier_ranks()
-    rank = ranks.get(account_for(member).tier_code, 0)
+    tier_code = account_for(member).tier_code
     claims = _member_claims(member)
     perks = db.session.scalars(
         _offered_to(member)
@@ -99,7 +100,7 @@ def perks_for(member: Member, *, now: datetime | None = None) -> list[PerkOffer]
     offers = []
     for perk in perks:
         claimed = claims.get(perk.id, 0)
-        why_not = _why_not(perk, today=today, rank=rank, ranks=ranks, claimed=claimed)
+        why_not = _why_not(perk, today=today, tier_code=tier_code, ranks=ranks, claimed=claimed)
         offers.append(PerkOffer(perk, not why_not, why_not, claimed))
     return sorted(offers, key=lambda offer: not offer.can_claim)
 
@@ -132,16 +133,14 @@ def claim_perk(member: Member, perk_id: int, *, now: datetime | None = None) -> 
             code="not_started",
         )
     tier_code = account_for(member).tier_code
-    if perk.min_tier_code:
-        ranks = tier_ranks()
-        if ranks.get(tier_code, 0) < ranks.get(perk.min_tier_code, 0):
-            raise Forbidden(
-                _l(
-                    "This perk is for %(tier)s members and above.",
-                    tier=tier_label(perk.min_tier_code),
-                ),
-                code="tier",
-            )
+    if not tier_at_least(tier_code, perk.min_tier_code):
+        raise Forbidden(
+            _l(
+                "This perk is for %(tier)s members and above.",
+                tier=tier_label(perk.min_tier_code),
+            ),
+            code="tier",
+        )
     claimed = _member_claims(member, perk.id).get(perk.id, 0)
     if claimed >= perk.limit_per_member:
         raise Conflict(

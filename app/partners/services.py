@@ -18,7 +18,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
-from app.loyalty.models import Tier
+from app.loyalty.tiers import tier_ranks
 from app.members.models import Dealer
 from app.partners.models import Partner, Perk, PerkClaim
 
@@ -37,11 +37,6 @@ MAX_LIMIT = 1_000_000
 def category_label(code: str) -> str:
     """The partner category's name in the user's language."""
     return str(CATEGORY_LABELS.get(code, code))
-
-
-def tier_ranks() -> dict[str, int]:
-    """Each tier's rank by its code (gold 1 …): a perk's minimum tier compares by rank."""
-    return {code: rank for code, rank in db.session.execute(select(Tier.code, Tier.rank))}
 
 
 # --------------------------------------------------------------------------- staff: partners

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.loyalty.tiers import tier_at_least
 from app.members.models import Colour, Member, Vehicle
 from app.referrals.models import (
     REFERRAL,
@@ -33,6 +34,7 @@ from app.referrals.models import (
 )
 
 S = ReferralStatus
+FUEL_BONUS_MIN_TIER = "platinum"  # seed 002's gold-card bonus: a fuel voucher from here up
 
 
 class TransitionRefused(Conflict):
@@ -459,7 +461,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
         )
     if (
         settings.fuel_reward_id
-        and referrer_account.tier_code in ("platinum", "diamond")
+        and tier_at_least(referrer_account.tier_code, FUEL_BONUS_MIN_TIER)
         and referral.referrer.user.deleted_at is None
     ):
         issue_free_voucher(

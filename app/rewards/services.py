@@ -25,8 +25,9 @@ from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError
 from app.extensions import db
 from app.loyalty.ledger import post_points, refund_debit, spendable
-from app.loyalty.models import EntryKind, Tier
+from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for, tier_label
+from app.loyalty.tiers import tier_at_least, tier_ranks
 from app.members.models import Dealer, Member
 from app.rewards.models import VOUCHER, Reward, RewardKind, Voucher, VoucherStatus
 
@@ -53,16 +54,12 @@ def kind_label(kind: RewardKind | str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
+# ----------------------------------------------------------------------------- catalog admin
+
+
 def signer():
     """The app's token signer."""
     return current_app.extensions["token_signer"]
-
-
-def _tier_ranks() -> dict[str, int]:
-    return {code: rank for code, rank in db.session.execute(select(Tier.code, Tier.rank))}
-
-
-# ----------------------------------------------------------------------------- catalog admin
 
 
 def _can_manage(actor: User, dealer_id: int | None) -> bool:
@@ -145,7 +142,7 @@ def save_reward(
             field="validity_days",
         )
     min_tier_code = min_tier_code or None
-    if min_tier_code is not None and min_tier_code not in _tier_ranks():
+    if min_tier_code is not None and min_tier_code not in tier_ranks():
         raise ValidationFailed(_l("Choose a tier."), field="min_tier_code")
     image_url = (image_url or "").strip() or None
     # The page's Content-Security-Policy only loads images from this site.
@@ -214,8 +211,7 @@ def catalog_for(member: Member, *, now: datetime | None = None) -> list[CatalogI
     today = local_date(now or utcnow())
     account = account_for(member)
     points = spendable(account.id, today)
-    ranks = _tier_ranks()
-    rank = ranks.get(account.tier_code, 0)
+    ranks = tier_ranks()
     rewards = db.session.scalars(
         select(Reward)
         .where(
@@ -229,7 +225,7 @@ def catalog_for(member: Member, *, now: datetime | None = None) -> list[CatalogI
         why_not = ""
         if reward.stock <= 0:
             why_not = str(_l("Out of stock"))
-        elif reward.min_tier_code and ranks.get(reward.min_tier_code, 0) > rank:
+        elif not tier_at_least(account.tier_code, reward.min_tier_code, ranks=ranks):
             why_not = str(
                 _l("For %(tier)s members and above", tier=tier_label(reward.min_tier_code))
             )
@@ -279,15 +275,13 @@ def redeem_reward(member: Member, reward_id: int, *, now: datetime | None = None
     if reward.stock <= 0:
         raise Conflict(_l("Sorry, this reward is out of stock."))
     account = account_for(member)
-    if reward.min_tier_code:
-        ranks = _tier_ranks()
-        if ranks.get(account.tier_code, 0) < ranks.get(reward.min_tier_code, 0):
-            raise Forbidden(
-                _l(
-                    "This reward is for %(tier)s members and above.",
-                    tier=tier_label(reward.min_tier_code),
-                )
+    if not tier_at_least(account.tier_code, reward.min_tier_code):
+        raise Forbidden(
+            _l(
+                "This reward is for %(tier)s members and above.",
+                tier=tier_label(reward.min_tier_code),
             )
+        )
     # InsufficientPoints from the ledger says how many points the member has to spend.
     debit = post_points(
         account.id,
