@@ -20,7 +20,7 @@ from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import Role
-from app.core.tokens import TokenError
+from app.core.tokens import TokenError, signer
 from app.events.models import CheckIn, Event, EventRegistration, ScanConflict
 from app.events.services import R, return_deposit
 from app.extensions import db
@@ -45,9 +45,7 @@ MAX_BATCH = 500
 
 def ticket_token(registration: EventRegistration, *, now: datetime | None = None) -> str:
     """The signed token in the ticket's QR (kind "ticket"; it does not expire)."""
-    return current_app.extensions["token_signer"].sign(
-        "ticket", registration.id, now=now or utcnow()
-    )
+    return signer().sign("ticket", registration.id, now=now or utcnow())
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ def _check_one(
 ) -> CheckInResult:
     """One scan at ``event``'s gate, made at ``at`` and checked at ``now``."""
     try:
-        claims = current_app.extensions["token_signer"].verify(ticket, kind="ticket", now=now)
+        claims = signer().verify(ticket, kind="ticket", now=now)
     except TokenError:
         return CheckInResult("invalid")
     # Scans of one ticket queue on its row: two phones cannot both check it in.

@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -24,7 +23,7 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.permissions import Role
-from app.core.tokens import PREFIX, TokenError
+from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.services import account_for, tier_label
 from app.loyalty.tiers import tier_at_least, tier_ranks
@@ -213,7 +212,7 @@ def claims_for(member: Member, *, now: datetime | None = None) -> ClaimLists:
 
 def perk_token(claim: PerkClaim, *, now: datetime | None = None) -> str:
     """The signed token in the claim's QR (it does not expire; the claim's state decides)."""
-    return current_app.extensions["token_signer"].sign("perk", claim.id, now=now or utcnow())
+    return signer().sign("perk", claim.id, now=now or utcnow())
 
 
 def perk_qr(claim: PerkClaim, *, title: str = "") -> str:
@@ -259,9 +258,8 @@ def _lock_claim(**where) -> PerkClaim | None:
 
 def _find_claim(text: str, now: datetime) -> PerkClaim:
     if text.startswith(PREFIX):
-        signer = current_app.extensions["token_signer"]
         try:
-            claims = signer.verify(text, kind="perk", now=now)
+            claims = signer().verify(text, kind="perk", now=now)
         except TokenError as err:
             raise PerkRefused("wrong_kind" if err.reason == "wrong_kind" else "forged") from None
         claim = _lock_claim(id=claims.subject_id)

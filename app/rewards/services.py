@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
@@ -21,8 +20,8 @@ from app.cards.qr import qr_svg
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Role
-from app.core.tokens import PREFIX, TokenError
+from app.core.permissions import Role, can_manage_dealer_row
+from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.ledger import post_points, refund_debit, spendable
 from app.loyalty.models import EntryKind
@@ -57,19 +56,6 @@ def kind_label(kind: RewardKind | str) -> str:
 # ----------------------------------------------------------------------------- catalog admin
 
 
-def signer():
-    """The app's token signer."""
-    return current_app.extensions["token_signer"]
-
-
-def _can_manage(actor: User, dealer_id: int | None) -> bool:
-    if actor.role == Role.HQ_ADMIN:
-        return True
-    return (
-        actor.role == Role.DEALER_ADMIN and dealer_id is not None and dealer_id == actor.dealer_id
-    )
-
-
 def rewards_for_staff(actor: User) -> list[Reward]:
     """The rewards a staff member sees: everything for HQ, else their dealer's and group-wide."""
     query = select(Reward).order_by(Reward.active.desc(), Reward.name, Reward.id)
@@ -80,7 +66,7 @@ def rewards_for_staff(actor: User) -> list[Reward]:
 
 def can_edit_reward(actor: User, reward: Reward) -> bool:
     """True when ``actor`` may change ``reward`` (HQ: any; a dealer admin: their dealer's)."""
-    return _can_manage(actor, reward.dealer_id)
+    return can_manage_dealer_row(actor, reward.dealer_id)
 
 
 def get_reward_for_staff(actor: User, reward_id: int) -> Reward:
@@ -116,7 +102,7 @@ def save_reward(
     now = now or utcnow()
     if reward is not None and not can_edit_reward(actor, reward):
         raise Forbidden(_l("You may not change this reward."))
-    if not _can_manage(actor, dealer_id):
+    if not can_manage_dealer_row(actor, dealer_id):
         raise Forbidden(_l("You may only manage your own dealer's rewards."), field="dealer_id")
     if dealer_id is not None and db.session.get(Dealer, dealer_id) is None:
         raise ValidationFailed(_l("Choose a dealer."), field="dealer_id")
