@@ -46,10 +46,6 @@ def yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
 
-def _page() -> int:
-    return page_arg()
-
-
 # ---------------------------------------------------------------------------------- owners
 
 
@@ -59,7 +55,7 @@ def upcoming():
     """Upcoming events of the owner's dealer, filtered by type."""
     kind = request.args.get("kind")
     kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
-    page = services.upcoming_events(current_user.member, kind=kind, page=_page())
+    page = services.upcoming_events(current_user.member, kind=kind, page=page_arg())
     return render_template("events/list.html", page=page, kind=kind, kinds=list(EventKind))
 
 
@@ -219,7 +215,7 @@ def confirm(registration_id: int):
 def staff_list():
     """The dealer's events, upcoming or past, with how full they are."""
     past = request.args.get("when") == "past"
-    page = services.staff_events(current_user, past=past, page=_page())
+    page = services.staff_events(current_user, past=past, page=page_arg())
     return render_template("events/staff_list.html", page=page, past=past)
 
 
