@@ -96,7 +96,7 @@ class RulesForm(FlaskForm):
     anniversary_multiplier_pct = IntegerField(
         _l("Anniversary month multiplier (%)"), [InputRequired(), NumberRange(100, 1000)]
     )
-    points_per_yuan_value = IntegerField(
+    points_worth_one_yuan = IntegerField(
         _l("Points worth ¥1"), [InputRequired(), NumberRange(1, 100_000)]
     )
     note = TextAreaField(_l("What changes (shown to members)"), [DataRequired(), Length(max=500)])

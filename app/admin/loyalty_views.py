@@ -194,7 +194,7 @@ def earning_rules():
             accident_rate=form.accident_rate.data,
             other_rate=form.other_rate.data,
             anniversary_multiplier_pct=form.anniversary_multiplier_pct.data,
-            points_per_yuan_value=form.points_per_yuan_value.data,
+            points_worth_one_yuan=form.points_worth_one_yuan.data,
             note=form.note.data,
         )
         if ok:

@@ -146,8 +146,10 @@ class TierChange(db.Model):
 class EarningRules(db.Model):
     """One dated version of the earning rules; the newest version in force applies.
 
-    Rates are points per yuan paid, in hundredths (100 = 1 point per yuan). A new version is
-    announced before it takes effect; points already earned keep the terms they were earned under.
+    The earning rates (``maintenance_rate``...) are points earned per ¥100 the owner pays
+    (100 = 1 point per yuan); ``points_worth_one_yuan`` goes the other way: what points are
+    worth when spent. A new version is announced before it takes effect; points already
+    earned keep the terms they were earned under.
     """
 
     __tablename__ = "earning_rules"
@@ -167,8 +169,9 @@ class EarningRules(db.Model):
     accident_rate: Mapped[int]
     other_rate: Mapped[int]
     anniversary_multiplier_pct: Mapped[int]
-    # How many points are worth ¥1 (shown next to every balance).
-    points_per_yuan_value: Mapped[int]
+    # How many points are worth ¥1 (shown next to every balance). The column keeps its first
+    # name, so the schema needs no migration.
+    points_worth_one_yuan: Mapped[int] = mapped_column("points_per_yuan_value")
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]

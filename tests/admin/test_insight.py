@@ -317,7 +317,7 @@ def build_world(rng: random.Random) -> World:
 
     events = build_events(rng, dealer_ids, owners, visits)
     referrals = build_referrals(rng, dealer_ids, owners, members)
-    per_yuan = db.session.scalar(select(EarningRules.points_per_yuan_value))
+    per_yuan = db.session.scalar(select(EarningRules.points_worth_one_yuan))
     return World(dealer_ids, owners, visits, lots, events, referrals, per_yuan)
 
 
