@@ -21,8 +21,8 @@ from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import Role
 from app.core.tokens import TokenError, signer
-from app.events.models import CheckIn, Event, EventRegistration, ScanConflict
-from app.events.services import R, return_deposit
+from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus, ScanConflict
+from app.events.services import return_deposit
 from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
@@ -79,9 +79,9 @@ class BatchResult:
 
 def gate_status(registration: EventRegistration) -> str:
     """How the gate treats a registration of its event: ok, unpaid or cancelled."""
-    if registration.status == R.CONFIRMED:
+    if registration.status == RegistrationStatus.CONFIRMED:
         return "ok"
-    if registration.status == R.PENDING:
+    if registration.status == RegistrationStatus.PENDING:
         return "unpaid"
     # Waiting, offered, expired and cancelled places hold no ticket for the gate.
     return "cancelled"
@@ -281,7 +281,8 @@ def gate_summary(event: Event) -> GateSummary:
     """Counts for the gate page."""
     expected = db.session.scalar(
         select(func.count(EventRegistration.id)).where(
-            EventRegistration.event_id == event.id, EventRegistration.status == R.CONFIRMED
+            EventRegistration.event_id == event.id,
+            EventRegistration.status == RegistrationStatus.CONFIRMED,
         )
     )
     checked_in = db.session.scalar(

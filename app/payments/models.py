@@ -21,16 +21,15 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-P = PaymentStatus
 # EXPIRED → PAID: Stripe took the money after the hold ran out (the place is confirmed if still
 # free, else refunded); EXPIRED → PENDING: a new checkout while still held.
 PAYMENT = StateMachine(
     PaymentStatus,
     {
-        P.PENDING: {P.PAID, P.EXPIRED},
-        P.EXPIRED: {P.PENDING, P.PAID},
-        P.PAID: {P.REFUNDED},
-        P.REFUNDED: set(),
+        PaymentStatus.PENDING: {PaymentStatus.PAID, PaymentStatus.EXPIRED},
+        PaymentStatus.EXPIRED: {PaymentStatus.PENDING, PaymentStatus.PAID},
+        PaymentStatus.PAID: {PaymentStatus.REFUNDED},
+        PaymentStatus.REFUNDED: set(),
     },
     name="payment",
 )

@@ -29,19 +29,24 @@ class ReferralStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-S = ReferralStatus
 ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
-    S.REGISTERED: frozenset({S.VISITED, S.PURCHASED, S.WITHDRAWN}),
-    S.VISITED: frozenset({S.PURCHASED, S.WITHDRAWN}),
-    S.PURCHASED: frozenset({S.LICENCE_CHECKED, S.LICENCE_FAILED}),
-    S.LICENCE_CHECKED: frozenset({S.CALLBACK, S.MANUAL_REVIEW}),
-    S.LICENCE_FAILED: frozenset(),
-    S.CALLBACK: frozenset({S.APPROVED, S.FRAUD}),
-    S.MANUAL_REVIEW: frozenset({S.APPROVED, S.FRAUD}),
-    S.APPROVED: frozenset({S.REWARDED}),
-    S.REWARDED: frozenset(),
-    S.FRAUD: frozenset(),
-    S.WITHDRAWN: frozenset(),
+    ReferralStatus.REGISTERED: frozenset(
+        {ReferralStatus.VISITED, ReferralStatus.PURCHASED, ReferralStatus.WITHDRAWN}
+    ),
+    ReferralStatus.VISITED: frozenset({ReferralStatus.PURCHASED, ReferralStatus.WITHDRAWN}),
+    ReferralStatus.PURCHASED: frozenset(
+        {ReferralStatus.LICENCE_CHECKED, ReferralStatus.LICENCE_FAILED}
+    ),
+    ReferralStatus.LICENCE_CHECKED: frozenset(
+        {ReferralStatus.CALLBACK, ReferralStatus.MANUAL_REVIEW}
+    ),
+    ReferralStatus.LICENCE_FAILED: frozenset(),
+    ReferralStatus.CALLBACK: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
+    ReferralStatus.MANUAL_REVIEW: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
+    ReferralStatus.APPROVED: frozenset({ReferralStatus.REWARDED}),
+    ReferralStatus.REWARDED: frozenset(),
+    ReferralStatus.FRAUD: frozenset(),
+    ReferralStatus.WITHDRAWN: frozenset(),
 }
 REFERRAL = StateMachine(ReferralStatus, ALLOWED, name="referral")
 
