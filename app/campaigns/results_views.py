@@ -163,19 +163,37 @@ def _fill(form: IncentivesForm, steps: list[incentives.Step]) -> None:
         row.form.bonus_yuan.data = Decimal(step.bonus_fen) / 100
 
 
+def _incentives_form(groups, steps) -> IncentivesForm:
+    """The steps form; a GET shows the group in ``?scope=`` (else the whole campaign)."""
+    form = IncentivesForm()
+    form.scope.choices = _scope_choices(groups)
+    if request.method == "GET":
+        group_id = int_arg("scope")
+        form.scope.data = group_id if group_id in {g.id for g in groups} else None
+        _fill(form, steps.get(form.scope.data, []))
+    return form
+
+
+def _incentives_template(campaign, form, groups, steps):
+    return render_template(
+        "campaigns/incentives.html",
+        campaign=campaign,
+        form=form,
+        groups=groups,
+        steps=steps,
+        tables=incentives.incentive_tables(campaign, groups),
+        full=incentives.FULL_RATE_BP,
+    )
+
+
 @bp.route("/<int:campaign_id>/incentives", methods=["GET", "POST"])
 @permission_required("campaigns.incentives")
 def incentives_page(campaign_id: int):
     """Set the incentive steps (campaign-wide or per group) and see what each agent earns."""
     campaign = get_campaign(current_user, campaign_id)
     groups = results.groups_of(campaign)
-    form = IncentivesForm()
-    form.scope.choices = _scope_choices(groups)
     steps = incentives.steps_of(campaign)
-    if request.method == "GET":
-        group_id = int_arg("scope")
-        form.scope.data = group_id if group_id in {g.id for g in groups} else None
-        _fill(form, steps.get(form.scope.data, []))
+    form = _incentives_form(groups, steps)
     if form.validate_on_submit():
         ok, _rows = call_service(
             form,
@@ -190,15 +208,7 @@ def incentives_page(campaign_id: int):
             return redirect(
                 url_for(".incentives_page", campaign_id=campaign.id, scope=form.scope.data or None)
             )
-    return render_template(
-        "campaigns/incentives.html",
-        campaign=campaign,
-        form=form,
-        groups=groups,
-        steps=steps,
-        tables=incentives.incentive_tables(campaign, groups),
-        full=incentives.FULL_RATE_BP,
-    )
+    return _incentives_template(campaign, form, groups, steps)
 
 
 @bp.get("/survey")
