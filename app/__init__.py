@@ -272,7 +272,8 @@ def _register_template_helpers(app: Flask) -> None:
     from app.core.idempotency import new_idempotency_key
     from app.core.identifiers import mask_mobile
     from app.core.permissions import ROLE_LABELS, has_permission
-    from app.loyalty.services import points_value_yuan, tier_label
+    from app.loyalty.rules import point_value_yuan
+    from app.loyalty.services import tier_label
 
     @app.context_processor
     def inject():
@@ -288,7 +289,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=lambda role: ROLE_LABELS.get(role, role),
         tier_label=tier_label,
-        points_value=points_value_yuan,
+        point_value_yuan=point_value_yuan,
         new_idempotency_key=new_idempotency_key,
     )
 

@@ -78,6 +78,7 @@ from app.loyalty.tiers import (
     first_review_on,
     next_review_on,
     review_outcome,
+    tier_at_least,
     upgrade_for,
     window_start,
 )
@@ -90,6 +91,7 @@ from app.referrals.models import (
     ReferralProgramme,
     ShowroomVisit,
 )
+from app.referrals.services import FUEL_BONUS_MIN_TIER
 from app.rewards.models import Reward, Voucher
 from app.rewards.services import (
     CODE_ALPHABET,
@@ -142,8 +144,6 @@ EVENT_KINDS = (
     (EventKind.TRIP, "Self-drive day", 300, 2, 30),
 )
 WAIVER = "I take part at my own risk and drive my own car within the law."
-# The referrers reward_referral gives the fuel voucher too (seed 002's gold-card bonus).
-FUEL_VOUCHER_TIERS = ("platinum", "diamond")
 
 # SZ01's extra staff (a dealer of 50,000 owners has more than the demo's one of each): sales
 # consultants who care for graded owners and care agents who share campaign call lists.
@@ -1749,7 +1749,9 @@ class _History:
         self._earn(points, "referral", at, day, reference=reference, key=key)
         programme = s.programme
         grants = [(programme.maintenance_reward_id, f"referral:{referral_id}")]
-        if key.endswith(":referrer") and self.tier.code in FUEL_VOUCHER_TIERS:
+        if key.endswith(":referrer") and tier_at_least(
+            self.tier.code, FUEL_BONUS_MIN_TIER, ranks=s.rank
+        ):
             grants.append((programme.fuel_reward_id, f"referral-fuel:{referral_id}"))
         for reward_id, tag in grants:
             if reward_id is not None:

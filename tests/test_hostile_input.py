@@ -193,6 +193,25 @@ def test_the_named_pages_answer_not_found_or_the_first_page(sites):
     assert clients["hq"].get(f"/admin/insight?dealer={JUST_TOO_BIG}").status_code in (200, 404)
 
 
+_NEW_REWARD = {"name": "Fuel", "kind": "gift", "cost_points": "10", "stock": "1", "active": "y"}
+_NEW_PARTNER = {"name": "Car Care", "category": "car_care", "active": "y"}
+
+
+@pytest.mark.parametrize("value", [HUGE, JUST_TOO_BIG, "-1", "1e9", "\u0663"])
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/admin/rewards/new", {**_NEW_REWARD, "validity_days": "30"}),
+        ("/admin/partners/new", _NEW_PARTNER),
+    ],
+)
+def test_a_posted_dealer_beyond_any_row_is_refused_not_a_500(sites, path, form, value):
+    _app, clients = sites
+    response = clients["hq"].post(path, data={**form, "dealer_id": value})
+    # The form again with its error (not a redirect: nothing was saved), never a 500.
+    assert response.status_code in (200, 422)
+
+
 def test_an_id_beyond_any_row_in_a_path_is_not_found(member_client):
     assert member_client.get(f"/me/vehicles/{HUGE}").status_code == 404
 

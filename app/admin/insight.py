@@ -61,7 +61,8 @@ from app.events.services import registration_counts
 from app.extensions import db
 from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount, PointsEntry
-from app.loyalty.services import list_tiers, points_value_yuan, tier_label
+from app.loyalty.rules import point_value_yuan
+from app.loyalty.services import list_tiers, tier_label
 from app.members.models import Dealer, Member, Vehicle
 from app.referrals import services as referrals
 from app.referrals.presenters import funnel_label
@@ -713,7 +714,7 @@ def points_liability(
     rows = []
     for dealer in dealers:
         holders, points = per_dealer.get(dealer.id, (0, 0))
-        rows.append(_row(dealer.code, holders, points, points_value_yuan(points)))
+        rows.append(_row(dealer.code, holders, points, point_value_yuan(points)))
     holders = sum(h for h, _p in per_dealer.values())
     outstanding = sum(p for _h, p in per_dealer.values())
     by_dealer = Table(
@@ -726,7 +727,7 @@ def points_liability(
             Column(_("Value (¥)"), True),
         ],
         rows,
-        _row(_("Total"), holders, outstanding, points_value_yuan(outstanding))
+        _row(_("Total"), holders, outstanding, point_value_yuan(outstanding))
         if len(dealers) > 1
         else None,
     )
@@ -754,16 +755,16 @@ def points_liability(
     for k in range(FORECAST_MONTHS):
         month = bounds[k].strftime("%Y-%m")
         points = expiring.get(k, 0)
-        forecast_rows.append(_row(month, points, points_value_yuan(points)))
+        forecast_rows.append(_row(month, points, point_value_yuan(points)))
         bars.append((month, str(points), [("insight-fill-bar", "", points)]))
     later = expiring.get(FORECAST_MONTHS, 0)
-    forecast_rows.append(_row(_("Later"), later, points_value_yuan(later)))
+    forecast_rows.append(_row(_("Later"), later, point_value_yuan(later)))
     forecast = Table(
         "expiry",
         _("Points expiring per month, if not spent"),
         [Column(_("Month")), Column(_("Points expiring"), True), Column(_("Value (¥)"), True)],
         forecast_rows,
-        _row(_("Total"), outstanding, points_value_yuan(outstanding)),
+        _row(_("Total"), outstanding, point_value_yuan(outstanding)),
     )
     chart = _chart(_("Points expiring in the next 12 months"), bars)
     return Report(
@@ -772,7 +773,7 @@ def points_liability(
         [chart],
         facts={
             "outstanding": outstanding,
-            "value": points_value_yuan(outstanding),
+            "value": point_value_yuan(outstanding),
             "holders": holders,
             "next_12_months": sum(expiring.get(k, 0) for k in range(FORECAST_MONTHS)),
         },
@@ -1149,7 +1150,7 @@ def headline(actor: User, *, dealer_id: int | None = None, now: datetime | None 
         "members": db.session.scalar(members),
         "lost": db.session.scalar(select(func.count()).select_from(lost)),
         "outstanding": outstanding,
-        "value": points_value_yuan(outstanding),
+        "value": point_value_yuan(outstanding),
     }
 
 

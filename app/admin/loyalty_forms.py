@@ -96,7 +96,22 @@ class RulesForm(FlaskForm):
     anniversary_multiplier_pct = IntegerField(
         _l("Anniversary month multiplier (%)"), [InputRequired(), NumberRange(100, 1000)]
     )
-    points_per_yuan_value = IntegerField(
+    points_worth_one_yuan = IntegerField(
         _l("Points worth ¥1"), [InputRequired(), NumberRange(1, 100_000)]
     )
     note = TextAreaField(_l("What changes (shown to members)"), [DataRequired(), Length(max=500)])
+
+    VALUES = (
+        "effective_from",
+        "maintenance_rate",
+        "repair_rate",
+        "accident_rate",
+        "other_rate",
+        "anniversary_multiplier_pct",
+        "points_worth_one_yuan",
+        "note",
+    )
+
+    def values(self) -> dict:
+        """The new version's values, as ``schedule_rules`` takes them."""
+        return {name: self[name].data for name in self.VALUES}

@@ -184,19 +184,7 @@ def earning_rules():
         form.note.data = ""
         form.effective_from.data = None
     if form.validate_on_submit():
-        ok, _version = call_service(
-            form,
-            rules.schedule_rules,
-            current_user,
-            effective_from=form.effective_from.data,
-            maintenance_rate=form.maintenance_rate.data,
-            repair_rate=form.repair_rate.data,
-            accident_rate=form.accident_rate.data,
-            other_rate=form.other_rate.data,
-            anniversary_multiplier_pct=form.anniversary_multiplier_pct.data,
-            points_per_yuan_value=form.points_per_yuan_value.data,
-            note=form.note.data,
-        )
+        ok, _version = call_service(form, rules.schedule_rules, current_user, **form.values())
         if ok:
             flash(_("New rules announced."), "success")
             return redirect(url_for("admin.earning_rules"))

@@ -43,7 +43,6 @@ from app.referrals.models import (
     ReferralStatus,
 )
 
-S = ReferralStatus
 # Who may run a callback through the API: the roles that phone owners for the club.
 CALLBACK_ROLES = frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN})
 
@@ -127,9 +126,9 @@ def _person(member: Member | None, *, name: str, mobile: str) -> dict:
 
 
 def _licence(referral: Referral) -> dict | None:
-    if referral.status == S.LICENCE_FAILED or referral.licence_checked_at is not None:
+    if referral.status == ReferralStatus.LICENCE_FAILED or referral.licence_checked_at is not None:
         mismatches = list((referral.licence_details or {}).get("mismatches", []))
-        failed = referral.status == S.LICENCE_FAILED or bool(mismatches)
+        failed = referral.status == ReferralStatus.LICENCE_FAILED or bool(mismatches)
         return {
             "result": "mismatch" if failed else "matched",
             "mismatches": mismatches,
@@ -139,9 +138,9 @@ def _licence(referral: Referral) -> dict | None:
 
 
 def _decision(referral: Referral) -> dict | None:
-    if referral.status in (S.APPROVED, S.REWARDED):
+    if referral.status in (ReferralStatus.APPROVED, ReferralStatus.REWARDED):
         outcome = "approved"
-    elif referral.status == S.FRAUD:
+    elif referral.status == ReferralStatus.FRAUD:
         outcome = "fraud"
     else:
         return None

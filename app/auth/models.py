@@ -4,9 +4,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.permissions import STAFF_ROLES, Role
 from app.extensions import db
 
@@ -32,9 +33,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     mobile: Mapped[str] = mapped_column(String(11), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [r.value for r in e])
-    )
+    role: Mapped[Role] = mapped_column(string_enum(Role, 32))
     name: Mapped[str] = mapped_column(String(64))
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"), index=True)
     # A partner user checks the perks of this partner only.

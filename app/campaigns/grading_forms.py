@@ -6,12 +6,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-
-def optional_int(value):
-    """'' (none chosen) → None, else the number."""
-    if value in ("", None):
-        return None
-    return int(value)
+from app.core.forms import optional_int
 
 
 class GradeForm(FlaskForm):

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 
@@ -47,10 +47,6 @@ class SegmentThresholds(db.Model):
 
 
 # ------------------------------------------------------------------------------ campaigns
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class CampaignStatus(StrEnum):
@@ -94,7 +90,7 @@ class Campaign(db.Model):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     status: Mapped[CampaignStatus] = mapped_column(
-        _enum(CampaignStatus), default=CampaignStatus.DRAFT
+        string_enum(CampaignStatus), default=CampaignStatus.DRAFT
     )
     # What the owner is offered (预约礼, 进店礼, a voucher…), shown in invitations and scripts.
     offer: Mapped[str] = mapped_column(Text, default="")
@@ -179,7 +175,7 @@ class CampaignTarget(db.Model):
     # The care agent who calls this owner; None until the list is split.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The last call's outcome (None: not called yet) and the round it belongs to.
-    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome))
+    outcome: Mapped[CallOutcome | None] = mapped_column(string_enum(CallOutcome))
     round: Mapped[int] = mapped_column(default=1)
     # When an "interested" owner who has not come is due a second call.
     second_round_on: Mapped[date | None]
@@ -200,7 +196,7 @@ class CampaignCall(db.Model):
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     round: Mapped[int]
     called_at: Mapped[datetime]
-    outcome: Mapped[CallOutcome] = mapped_column(_enum(CallOutcome))
+    outcome: Mapped[CallOutcome] = mapped_column(string_enum(CallOutcome))
     note: Mapped[str] = mapped_column(String(500), default="")
 
 
@@ -265,7 +261,7 @@ class CareStandard(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
-    grade: Mapped[OwnerGrade] = mapped_column(Enum(OwnerGrade, native_enum=False, length=1))
+    grade: Mapped[OwnerGrade] = mapped_column(string_enum(OwnerGrade, 1))
     # Contact an owner of this grade at least every this many days (回访频次).
     interval_days: Mapped[int]
     description: Mapped[str] = mapped_column(String(300), default="")
@@ -283,7 +279,7 @@ class OwnerGrading(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    grade: Mapped[OwnerGrade] = mapped_column(Enum(OwnerGrade, native_enum=False, length=1))
+    grade: Mapped[OwnerGrade] = mapped_column(string_enum(OwnerGrade, 1))
     consultant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     graded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     graded_at: Mapped[datetime]

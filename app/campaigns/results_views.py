@@ -16,9 +16,9 @@ from app.campaigns import incentives, results, survey
 from app.campaigns.access import get_campaign, visible_campaigns
 from app.campaigns.models import Campaign
 from app.core.clock import local_date, utcnow
-from app.core.forms import TwoDecimals
+from app.core.forms import TwoDecimals, optional_int
 from app.core.permissions import has_permission, permission_required
-from app.core.web import call_service, dealer_arg, flash_service, page_arg
+from app.core.web import call_service, dealer_arg, flash_service, int_arg, page_arg
 from app.extensions import db
 
 bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
@@ -43,9 +43,9 @@ class StepForm(Form):
 
 
 class IncentivesForm(FlaskForm):
-    """The steps of the campaign (scope "") or of one of its target groups."""
+    """The steps of the campaign (scope "") or of one of its target groups (its id)."""
 
-    scope = SelectField(_l("Steps for"), choices=[])
+    scope = SelectField(_l("Steps for"), choices=[], coerce=optional_int)
     steps = FieldList(FormField(StepForm), min_entries=STEP_ROWS, max_entries=10)
 
     def validate_steps(self, field):
@@ -150,9 +150,9 @@ def results_csv(campaign_id: int):
     return insight.csv_response(name, table)
 
 
-def _scope_choices(groups) -> list[tuple[str, str]]:
+def _scope_choices(groups) -> list[tuple[str | int, str]]:
     return [("", _("Whole campaign (groups without steps of their own)"))] + [
-        (str(g.id), g.name) for g in groups
+        (g.id, g.name) for g in groups
     ]
 
 
@@ -163,34 +163,18 @@ def _fill(form: IncentivesForm, steps: list[incentives.Step]) -> None:
         row.form.bonus_yuan.data = Decimal(step.bonus_fen) / 100
 
 
-@bp.route("/<int:campaign_id>/incentives", methods=["GET", "POST"])
-@permission_required("campaigns.incentives")
-def incentives_page(campaign_id: int):
-    """Set the incentive steps (campaign-wide or per group) and see what each agent earns."""
-    campaign = get_campaign(current_user, campaign_id)
-    groups = results.groups_of(campaign)
+def _incentives_form(groups, steps) -> IncentivesForm:
+    """The steps form; a GET shows the group in ``?scope=`` (else the whole campaign)."""
     form = IncentivesForm()
     form.scope.choices = _scope_choices(groups)
-    steps = incentives.steps_of(campaign)
     if request.method == "GET":
-        scope = request.args.get("scope", "")
-        form.scope.data = scope if scope in {c for c, _label in form.scope.choices} else ""
-        _fill(form, steps.get(int(form.scope.data) if form.scope.data else None, []))
-    if form.validate_on_submit():
-        group_id = int(form.scope.data) if form.scope.data else None
-        ok, _rows = call_service(
-            form,
-            incentives.set_incentive_steps,
-            current_user,
-            campaign,
-            group_id=group_id,
-            steps=form.chosen_steps(),
-        )
-        if ok:
-            flash(_("Incentive steps saved."), "success")
-            return redirect(
-                url_for(".incentives_page", campaign_id=campaign.id, scope=form.scope.data or None)
-            )
+        group_id = int_arg("scope")
+        form.scope.data = group_id if group_id in {g.id for g in groups} else None
+        _fill(form, steps.get(form.scope.data, []))
+    return form
+
+
+def _incentives_template(campaign, form, groups, steps):
     return render_template(
         "campaigns/incentives.html",
         campaign=campaign,
@@ -200,6 +184,31 @@ def incentives_page(campaign_id: int):
         tables=incentives.incentive_tables(campaign, groups),
         full=incentives.FULL_RATE_BP,
     )
+
+
+@bp.route("/<int:campaign_id>/incentives", methods=["GET", "POST"])
+@permission_required("campaigns.incentives")
+def incentives_page(campaign_id: int):
+    """Set the incentive steps (campaign-wide or per group) and see what each agent earns."""
+    campaign = get_campaign(current_user, campaign_id)
+    groups = results.groups_of(campaign)
+    steps = incentives.steps_of(campaign)
+    form = _incentives_form(groups, steps)
+    if form.validate_on_submit():
+        ok, _rows = call_service(
+            form,
+            incentives.set_incentive_steps,
+            current_user,
+            campaign,
+            group_id=form.scope.data,
+            steps=form.chosen_steps(),
+        )
+        if ok:
+            flash(_("Incentive steps saved."), "success")
+            return redirect(
+                url_for(".incentives_page", campaign_id=campaign.id, scope=form.scope.data or None)
+            )
+    return _incentives_template(campaign, form, groups, steps)
 
 
 @bp.get("/survey")

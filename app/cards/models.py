@@ -3,9 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member
@@ -50,12 +51,7 @@ class MemberCard(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[CardStatus] = mapped_column(
-        Enum(
-            CardStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(CardStatus),
         default=CardStatus.ACTIVE,
     )
     issued_at: Mapped[datetime]

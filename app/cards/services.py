@@ -15,18 +15,13 @@ from app.core.clock import utcnow
 from app.core.errors import NotFound, ValidationFailed
 from app.core.identifiers import is_valid_luhn, luhn_check_digit
 from app.core.permissions import Role
-from app.core.tokens import PREFIX, TokenError
+from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.members.models import Member
 
 # Card numbers: "8" + 14 random digits + Luhn check digit.
 CARD_PREFIX = "8"
 REISSUE_REASONS = ("lost", "damaged", "stolen")
-
-
-def signer():
-    """The app's token signer."""
-    return current_app.extensions["token_signer"]
 
 
 def new_card_number() -> str:

@@ -93,16 +93,15 @@ class ReminderKind(StrEnum):
     POINTS_EXPIRY = "points_expiry"
 
 
-K = ReminderKind
 KIND_LABELS = {
-    K.FIRST_MAINTENANCE: _l("First maintenance"),
-    K.MAINTENANCE_DUE: _l("Maintenance due"),
-    K.WARRANTY_EXPIRY: _l("Warranty ending"),
-    K.INSPECTION: _l("Annual inspection"),
-    K.INSURANCE_EXPIRY: _l("Insurance ending"),
-    K.BIRTHDAY: _l("Birthday"),
-    K.ANNIVERSARY: _l("Purchase anniversary"),
-    K.POINTS_EXPIRY: _l("Points expiring"),
+    ReminderKind.FIRST_MAINTENANCE: _l("First maintenance"),
+    ReminderKind.MAINTENANCE_DUE: _l("Maintenance due"),
+    ReminderKind.WARRANTY_EXPIRY: _l("Warranty ending"),
+    ReminderKind.INSPECTION: _l("Annual inspection"),
+    ReminderKind.INSURANCE_EXPIRY: _l("Insurance ending"),
+    ReminderKind.BIRTHDAY: _l("Birthday"),
+    ReminderKind.ANNIVERSARY: _l("Purchase anniversary"),
+    ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
 }
 
 DEFAULTS = {
@@ -119,8 +118,10 @@ DEFAULTS = {
     "POINTS_NOTICE_DAYS": (30, 7),
 }
 # The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py).
-CALL_KINDS = frozenset({K.FIRST_MAINTENANCE, K.MAINTENANCE_DUE, K.WARRANTY_EXPIRY})
-MARKETING_KINDS = frozenset({K.ANNIVERSARY})
+CALL_KINDS = frozenset(
+    {ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE_DUE, ReminderKind.WARRANTY_EXPIRY}
+)
+MARKETING_KINDS = frozenset({ReminderKind.ANNIVERSARY})
 
 
 def setting(name: str):
@@ -279,7 +280,7 @@ def _vehicle_moments(
         ):
             due = delivered + timedelta(days=every["FIRST_MAINTENANCE_DAY"])
             key = f"first_maintenance:v{vid}"
-            moments.append(Moment(K.FIRST_MAINTENANCE, key, member_id, vid, due))
+            moments.append(Moment(ReminderKind.FIRST_MAINTENANCE, key, member_id, vid, due))
 
     found = next_maintenance(vehicle, visits, every=every)
     if found is not None:
@@ -288,7 +289,7 @@ def _vehicle_moments(
         if remind_on <= today <= due + timedelta(days=every["MAINTENANCE_OVERDUE_DAYS"]):
             moments.append(
                 Moment(
-                    K.MAINTENANCE_DUE,
+                    ReminderKind.MAINTENANCE_DUE,
                     f"maintenance_due:v{vid}:{base.id}",
                     member_id,
                     vid,
@@ -298,9 +299,9 @@ def _vehicle_moments(
             )
 
     for kind, due, notices in (
-        (K.WARRANTY_EXPIRY, warranty_end(vehicle, every=every), "WARRANTY_NOTICE_DAYS"),
-        (K.INSPECTION, vehicle.inspection_due_on, "INSPECTION_NOTICE_DAYS"),
-        (K.INSURANCE_EXPIRY, vehicle.insurance_expires_on, "INSURANCE_NOTICE_DAYS"),
+        (ReminderKind.WARRANTY_EXPIRY, warranty_end(vehicle, every=every), "WARRANTY_NOTICE_DAYS"),
+        (ReminderKind.INSPECTION, vehicle.inspection_due_on, "INSPECTION_NOTICE_DAYS"),
+        (ReminderKind.INSURANCE_EXPIRY, vehicle.insurance_expires_on, "INSURANCE_NOTICE_DAYS"),
     ):
         offset = notice_offset(due, today, every[notices]) if due else None
         if offset is not None:
@@ -310,7 +311,7 @@ def _vehicle_moments(
     if today.month == bought.month and today.year > bought.year:
         moments.append(
             Moment(
-                K.ANNIVERSARY,
+                ReminderKind.ANNIVERSARY,
                 f"anniversary:v{vid}:{today.year}",
                 member_id,
                 vid,
@@ -336,7 +337,7 @@ def _birthday_moments(today: date) -> list[Moment]:
         )
     )
     return [
-        Moment(K.BIRTHDAY, f"birthday:m{member_id}:{today.year}", member_id, None, today)
+        Moment(ReminderKind.BIRTHDAY, f"birthday:m{member_id}:{today.year}", member_id, None, today)
         for member_id, _birthday in rows
     ]
 
@@ -362,7 +363,7 @@ def _points_moments(today: date) -> list[Moment]:
         if offset is not None:
             moments.append(
                 Moment(
-                    K.POINTS_EXPIRY,
+                    ReminderKind.POINTS_EXPIRY,
                     f"points_expiry:m{member_id}:{expires_on}:{offset}",
                     member_id,
                     None,
@@ -445,7 +446,7 @@ def message_for(moment: Moment, member: Recipient, vehicle, today: date):
     t = _language()
     car, due = _car(vehicle), t.date(moment.due_on)
     kind = moment.kind
-    if kind == K.FIRST_MAINTENANCE:
+    if kind == ReminderKind.FIRST_MAINTENANCE:
         return (
             t.gettext("Time for the first maintenance of your %(car)s", car=car),
             t.gettext(
@@ -455,7 +456,7 @@ def message_for(moment: Moment, member: Recipient, vehicle, today: date):
                 delivered=t.date(vehicle.delivered_on),
             ),
         )
-    if kind == K.MAINTENANCE_DUE:
+    if kind == ReminderKind.MAINTENANCE_DUE:
         return (
             t.gettext("Your %(car)s is due for maintenance on %(date)s", car=car, date=due),
             t.gettext(
@@ -467,7 +468,7 @@ def message_for(moment: Moment, member: Recipient, vehicle, today: date):
                 date=due,
             ),
         )
-    if kind == K.WARRANTY_EXPIRY:
+    if kind == ReminderKind.WARRANTY_EXPIRY:
         return (
             t.gettext("The warranty of your %(car)s ends on %(date)s", car=car, date=due),
             t.gettext(
@@ -475,22 +476,22 @@ def message_for(moment: Moment, member: Recipient, vehicle, today: date):
                 "free of charge."
             ),
         )
-    if kind == K.INSPECTION:
+    if kind == ReminderKind.INSPECTION:
         return (
             t.gettext("Annual inspection of your %(car)s: %(date)s", car=car, date=due),
             t.gettext("Your car is due for its annual inspection (年检) by %(date)s.", date=due),
         )
-    if kind == K.INSURANCE_EXPIRY:
+    if kind == ReminderKind.INSURANCE_EXPIRY:
         return (
             t.gettext("The insurance of your %(car)s ends on %(date)s", car=car, date=due),
             t.gettext("Renew it in time: our insurance desk will gladly give you a quote."),
         )
-    if kind == K.BIRTHDAY:
+    if kind == ReminderKind.BIRTHDAY:
         return (
             t.gettext("Happy birthday, %(name)s!", name=member.name),
             t.gettext("Everyone at your owners' club wishes you a wonderful year."),
         )
-    if kind == K.ANNIVERSARY:
+    if kind == ReminderKind.ANNIVERSARY:
         years = moment.facts["years"]
         return (
             t.ngettext(

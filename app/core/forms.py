@@ -9,6 +9,7 @@ from wtforms import StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from app.core.identifiers import normalize_mobile
+from app.core.security import id_in_range, plain_int
 
 # Categories that show nothing: spaces, controls, format characters (zero-width joiners, bidi
 # overrides and isolates, the BOM), unassigned and surrogate code points.
@@ -77,3 +78,16 @@ class TwoDecimals:
             raise StopValidation(_l("Enter a number below one billion."))
         if value.as_tuple().exponent < -2:
             raise StopValidation(self.message)
+
+
+def optional_int(value):
+    """A select's ``coerce`` for an optional row id: '' (none chosen) → None, else the id.
+
+    Anything that cannot be an id (not a plain number, beyond 2**31 - 1) raises ValueError,
+    which the field shows as an invalid choice, so it never reaches the database."""
+    if value in ("", None):
+        return None
+    number = value if isinstance(value, int) else plain_int(value)
+    if not id_in_range(number):
+        raise ValueError("not an id")
+    return number

@@ -27,11 +27,12 @@ from functools import wraps
 from flask import flash, jsonify, make_response, redirect, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint, inspect, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 
@@ -70,12 +71,7 @@ class IdempotencyKey(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[KeyStatus] = mapped_column(
-        Enum(
-            KeyStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(KeyStatus),
         default=KeyStatus.IN_PROGRESS,
     )
     outcome: Mapped[dict | None] = mapped_column(JSON)

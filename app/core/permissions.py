@@ -165,6 +165,16 @@ def has_permission(user, permission: str) -> bool:
     return user.role in PERMISSIONS[permission]
 
 
+def can_manage_dealer_row(actor, dealer_id: int | None) -> bool:
+    """True when ``actor`` may change a row of ``dealer_id`` (None: group-wide), such as a
+    reward or a partner: HQ any row, a dealer admin only their own dealer's."""
+    if actor.role == Role.HQ_ADMIN:
+        return True
+    return (
+        actor.role == Role.DEALER_ADMIN and dealer_id is not None and dealer_id == actor.dealer_id
+    )
+
+
 def permission_required(permission: str):
     """View decorator: 401 for anonymous users (login redirect), 403 without the permission."""
     if permission not in PERMISSIONS:

@@ -19,6 +19,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The largest row id (PostgreSQL INTEGER).
 MAX_ID = 2**31 - 1
+# What a number too long to be any id or page stands for: beyond every range.
+_TOO_LONG = 10**20
+_INTEGER = re.compile(r"-?[0-9]+")
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Half of a UTF-16 pair: UTF-8 cannot encode it, so no database can store it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,6 +48,23 @@ def has_surrogate(text: str) -> bool:
 def unstorable(text: str) -> bool:
     """True for text no database column can hold: a NUL or a lone surrogate."""
     return "\x00" in text or has_surrogate(text)
+
+
+def plain_int(text: str | None) -> int | None:
+    """``text`` as a plain decimal integer (" 42", "-3"), else None: not "1e9", "4.0", "+4"
+    or other scripts' digits ("٣"), which ``int`` would take. A number longer than 20 digits
+    comes back as ±10**20, out of every range, rather than parsed."""
+    text = (text or "").strip()
+    if not _INTEGER.fullmatch(text):
+        return None
+    if len(text.lstrip("-")) > 20:
+        return -_TOO_LONG if text.startswith("-") else _TOO_LONG
+    return int(text)
+
+
+def id_in_range(value: int | None) -> bool:
+    """True for a number that can be a row's id (1 to MAX_ID)."""
+    return value is not None and 1 <= value <= MAX_ID
 
 
 def init_app(app: Flask) -> None:

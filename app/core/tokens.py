@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from flask import current_app
 
 PREFIX = "CC1."
 KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4}
@@ -160,6 +161,11 @@ def generate_key_spec(key_id: int = 1) -> str:
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     return f"{key_id}:{b64encode(raw)}"
+
+
+def signer() -> TokenSigner:
+    """The app's token signer, which create_app builds once from the configured keys."""
+    return current_app.extensions["token_signer"]
 
 
 def load_signer(config) -> TokenSigner:

@@ -6,12 +6,11 @@ from urllib.parse import urlsplit
 from flask import abort, request, url_for
 
 from app.core.errors import DomainError
-from app.core.security import MAX_ID
+from app.core.security import MAX_ID, plain_int
 from app.extensions import db
 
 # Control characters (CR and LF would split the Location header), DEL and lone surrogates.
 _UNSAFE_IN_NEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-_INTEGER = re.compile(r"-?[0-9]+")
 # The deepest page a list offers: beyond it a page is empty anyway.
 MAX_PAGE = 10_000
 
@@ -79,19 +78,28 @@ def flash_service(service, *args, success: str, **kwargs) -> bool:
     return ok
 
 
-def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID):
+def int_arg(
+    name: str,
+    default: int | None = None,
+    *,
+    low: int = 1,
+    high: int = MAX_ID,
+    clamp: bool = False,
+):
     """The integer query parameter ``name``, the one way views read one.
 
     ``default`` when it is missing or not a plain decimal number (as ``type=int`` did);
-    404 when it is a number outside ``low``..``high``: no row has such an id, and the database
-    would refuse to compare a column with it (PostgreSQL INTEGER ends at 2**31 - 1)."""
-    text = request.args.get(name, "").strip()
-    if not _INTEGER.fullmatch(text):
+    a number outside ``low``..``high`` is brought to the nearer end with ``clamp``, else 404:
+    no row has such an id, and the database would refuse to compare a column with it
+    (PostgreSQL INTEGER ends at 2**31 - 1)."""
+    value = plain_int(request.args.get(name))
+    if value is None:
         return default
-    value = int(text) if len(text) <= 20 else high + 1
-    if not low <= value <= high:
-        abort(404)
-    return value
+    if low <= value <= high:
+        return value
+    if clamp:
+        return min(max(value, low), high)
+    abort(404)
 
 
 def dealer_arg() -> int | None:
@@ -101,7 +109,4 @@ def dealer_arg() -> int | None:
 
 def page_arg() -> int:
     """The page number in ``?page=``: 1 when missing or not a number, at most MAX_PAGE."""
-    text = request.args.get("page", "").strip()
-    if not _INTEGER.fullmatch(text):
-        return 1
-    return MAX_PAGE if len(text) > 20 else min(max(int(text), 1), MAX_PAGE)
+    return int_arg("page", 1, high=MAX_PAGE, clamp=True)

@@ -20,9 +20,9 @@ from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import Role
-from app.core.tokens import TokenError
-from app.events.models import CheckIn, Event, EventRegistration, ScanConflict
-from app.events.services import R, return_deposit
+from app.core.tokens import TokenError, signer
+from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus, ScanConflict
+from app.events.services import return_deposit
 from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
@@ -45,9 +45,7 @@ MAX_BATCH = 500
 
 def ticket_token(registration: EventRegistration, *, now: datetime | None = None) -> str:
     """The signed token in the ticket's QR (kind "ticket"; it does not expire)."""
-    return current_app.extensions["token_signer"].sign(
-        "ticket", registration.id, now=now or utcnow()
-    )
+    return signer().sign("ticket", registration.id, now=now or utcnow())
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,9 @@ class BatchResult:
 
 def gate_status(registration: EventRegistration) -> str:
     """How the gate treats a registration of its event: ok, unpaid or cancelled."""
-    if registration.status == R.CONFIRMED:
+    if registration.status == RegistrationStatus.CONFIRMED:
         return "ok"
-    if registration.status == R.PENDING:
+    if registration.status == RegistrationStatus.PENDING:
         return "unpaid"
     # Waiting, offered, expired and cancelled places hold no ticket for the gate.
     return "cancelled"
@@ -173,7 +171,7 @@ def _check_one(
 ) -> CheckInResult:
     """One scan at ``event``'s gate, made at ``at`` and checked at ``now``."""
     try:
-        claims = current_app.extensions["token_signer"].verify(ticket, kind="ticket", now=now)
+        claims = signer().verify(ticket, kind="ticket", now=now)
     except TokenError:
         return CheckInResult("invalid")
     # Scans of one ticket queue on its row: two phones cannot both check it in.
@@ -283,7 +281,8 @@ def gate_summary(event: Event) -> GateSummary:
     """Counts for the gate page."""
     expected = db.session.scalar(
         select(func.count(EventRegistration.id)).where(
-            EventRegistration.event_id == event.id, EventRegistration.status == R.CONFIRMED
+            EventRegistration.event_id == event.id,
+            EventRegistration.status == RegistrationStatus.CONFIRMED,
         )
     )
     checked_in = db.session.scalar(

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import permission_required
+from app.core.tokens import signer
 from app.events.checkin import (
     check_in,
     checkin_window,
@@ -130,7 +131,7 @@ def checkin_data(event_id: int):
     response = jsonify(
         {
             "event": _gate_event(event),
-            "keys": current_app.extensions["token_signer"].public_keys(),
+            "keys": signer().public_keys(),
             "attendees": _gate_list(event),
             "summary": {
                 "expected": summary.expected,

@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.events.models import REGISTRATION as MACHINE
-from app.events.models import Event, EventRegistration
+from app.events.models import Event, EventRegistration, RegistrationStatus
 from app.events.services import (
     ACTIVE,
-    R,
     _cancel,
     _lock_registration,
     checked_in_at,
@@ -24,7 +23,7 @@ from app.members.models import Member
 
 # Places still waited for when the event is over: they lapse (a pending payment lapses with
 # its hold, in ``payments.expire_unpaid``).
-STILL_WAITING = (R.WAITING, R.OFFERED)
+STILL_WAITING = (RegistrationStatus.WAITING, RegistrationStatus.OFFERED)
 
 
 def withdraw_member(member: Member, *, now: datetime | None = None) -> list[EventRegistration]:
@@ -67,7 +66,7 @@ def lapse_after_event(*, now: datetime | None = None) -> int:
         _event, registration = _lock_registration(registration_id)
         if registration.status not in STILL_WAITING:
             continue
-        MACHINE.move(registration, R.EXPIRED)
+        MACHINE.move(registration, RegistrationStatus.EXPIRED)
         db.session.flush()
         return_deposit(registration, now=now)
         lapsed += 1

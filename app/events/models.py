@@ -6,7 +6,6 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -16,15 +15,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
-
-
-def _enum(cls, length=16):
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class EventKind(StrEnum):
@@ -90,7 +84,7 @@ class Event(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind))
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     place: Mapped[str] = mapped_column(String(200))
@@ -133,7 +127,7 @@ class EventRegistration(db.Model):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     companions: Mapped[int] = mapped_column(default=0)
     companion_names: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    status: Mapped[RegistrationStatus] = mapped_column(string_enum(RegistrationStatus))
     waiver_accepted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]

@@ -23,15 +23,20 @@ from app.events.models import (
 )
 from app.extensions import db
 from app.loyalty.ledger import entry_by_key, post_points, refund_debit
-from app.loyalty.models import EntryKind, Tier
+from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.loyalty.tiers import tier_at_least
 from app.members.models import Member, Vehicle
 
-R = RegistrationStatus
 # Statuses that hold a place: counted against capacity.
-HOLDS_PLACE = (R.CONFIRMED, R.OFFERED, R.PENDING)
+HOLDS_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.PENDING)
 # Statuses of a live registration: the owner may cancel it, and not sign up twice.
-ACTIVE = (R.CONFIRMED, R.WAITING, R.OFFERED, R.PENDING)
+ACTIVE = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.WAITING,
+    RegistrationStatus.OFFERED,
+    RegistrationStatus.PENDING,
+)
 
 
 class SignUpRefused(DomainError):
@@ -109,7 +114,10 @@ def waiting_list(event: Event) -> list[EventRegistration]:
     return list(
         db.session.scalars(
             select(EventRegistration)
-            .where(EventRegistration.event_id == event.id, EventRegistration.status == R.WAITING)
+            .where(
+                EventRegistration.event_id == event.id,
+                EventRegistration.status == RegistrationStatus.WAITING,
+            )
             .order_by(EventRegistration.created_at, EventRegistration.id)
         )
     )
@@ -121,10 +129,8 @@ def waiting_list(event: Event) -> list[EventRegistration]:
 def _check_eligibility(event: Event, member: Member) -> None:
     if event.dealer_id != member.dealer_id:
         raise NotFound(_l("No such event."))
-    if event.min_tier_code:
-        ranks = dict(db.session.execute(select(Tier.code, Tier.rank)).all())
-        if ranks[account_for(member).tier_code] < ranks[event.min_tier_code]:
-            raise SignUpRefused(_l("This event is for members of a higher tier."))
+    if not tier_at_least(account_for(member).tier_code, event.min_tier_code):
+        raise SignUpRefused(_l("This event is for members of a higher tier."))
     if event.model_filter and not any(
         v.model.casefold() == event.model_filter.casefold() for v in member.vehicles
     ):
@@ -178,7 +184,7 @@ def sign_up(
         vehicle_id=vehicle.id if vehicle else None,
         companions=companions,
         companion_names=(companion_names or "").strip()[:200],
-        status=R.WAITING,
+        status=RegistrationStatus.WAITING,
         waiver_accepted_at=now if accept_waiver else None,
         created_at=now,
         ticket_uuid=str(uuid.uuid4()),
@@ -211,11 +217,11 @@ def payments_enabled() -> bool:
 def _hold_place(event: Event, registration: EventRegistration, now: datetime) -> None:
     """Give ``registration`` its place: confirmed, or held until paid for a paid event."""
     if event.price_fen:
-        MACHINE.move(registration, R.PENDING)
+        MACHINE.move(registration, RegistrationStatus.PENDING)
         minutes = current_app.config.get("PAYMENT_HOLD_MINUTES", 30)
         registration.payment_due_at = now + timedelta(minutes=minutes)
     else:
-        MACHINE.move(registration, R.CONFIRMED)
+        MACHINE.move(registration, RegistrationStatus.CONFIRMED)
         registration.confirmed_at = now
     db.session.flush()
 
@@ -258,7 +264,7 @@ def _promote(event: Event, now: datetime) -> list[EventRegistration]:
     for waiting in waiting_list(event):
         if places_taken(event) + _places_needed(event, waiting.companions) > event.capacity:
             break
-        MACHINE.move(waiting, R.OFFERED)
+        MACHINE.move(waiting, RegistrationStatus.OFFERED)
         waiting.offered_at = now
         waiting.offer_expires_at = now + timedelta(hours=event.offer_hours)
         db.session.flush()
@@ -291,7 +297,7 @@ def _tell_offered(registration: EventRegistration, now: datetime) -> None:
 def _cancel(event: Event, registration: EventRegistration, now: datetime) -> EventRegistration:
     """Cancel a live or waiting place: the deposit comes back, a freed place goes to the next."""
     held = registration.status in HOLDS_PLACE
-    MACHINE.move(registration, R.CANCELLED)
+    MACHINE.move(registration, RegistrationStatus.CANCELLED)
     registration.cancelled_at = now
     db.session.flush()
     return_deposit(registration, now=now)
@@ -319,7 +325,7 @@ def confirm_offer(
     """Take the place offered from the waiting list, before the offer runs out."""
     now = now or utcnow()
     _event, registration = _lock_registration(registration_id, member)
-    if registration.status != R.OFFERED:
+    if registration.status != RegistrationStatus.OFFERED:
         raise Conflict(_l("There is no place waiting for you to confirm."))
     if now >= registration.offer_expires_at:
         raise SignUpRefused(_l("The offer ran out; the place went to the next in line."))
@@ -331,18 +337,18 @@ def confirm_paid(registration_id: int, *, now: datetime | None = None) -> bool:
     """A payment arrived: confirm the held place. False when the place is gone (refund it)."""
     now = now or utcnow()
     event, registration = _lock_registration(registration_id)
-    if registration.status == R.CONFIRMED:
+    if registration.status == RegistrationStatus.CONFIRMED:
         return True
-    if registration.status == R.PENDING:
-        MACHINE.move(registration, R.CONFIRMED)
+    if registration.status == RegistrationStatus.PENDING:
+        MACHINE.move(registration, RegistrationStatus.CONFIRMED)
         registration.confirmed_at = now
         db.session.flush()
         return True
     # Paid after the hold ran out: confirm if a place is still free, else it must be refunded.
-    if registration.status == R.EXPIRED and (
+    if registration.status == RegistrationStatus.EXPIRED and (
         places_taken(event) + _places_needed(event, registration.companions) <= event.capacity
     ):
-        MACHINE.move(registration, R.CONFIRMED)
+        MACHINE.move(registration, RegistrationStatus.CONFIRMED)
         registration.confirmed_at = now
         db.session.flush()
         return True
@@ -353,9 +359,9 @@ def release_unpaid(registration_id: int, *, now: datetime | None = None) -> bool
     """An unpaid place past its due time expires and goes to the next in line."""
     now = now or utcnow()
     event, registration = _lock_registration(registration_id)
-    if registration.status != R.PENDING or registration.payment_due_at > now:
+    if registration.status != RegistrationStatus.PENDING or registration.payment_due_at > now:
         return False
-    MACHINE.move(registration, R.EXPIRED)
+    MACHINE.move(registration, RegistrationStatus.EXPIRED)
     db.session.flush()
     _promote(event, now)
     return True
@@ -367,7 +373,10 @@ def unpaid_due(*, now: datetime | None = None) -> list[int]:
     return list(
         db.session.scalars(
             select(EventRegistration.id)
-            .where(EventRegistration.status == R.PENDING, EventRegistration.payment_due_at <= now)
+            .where(
+                EventRegistration.status == RegistrationStatus.PENDING,
+                EventRegistration.payment_due_at <= now,
+            )
             .order_by(EventRegistration.payment_due_at, EventRegistration.id)
         )
     )
@@ -378,7 +387,10 @@ def expire_offers(*, now: datetime | None = None) -> int:
     now = now or utcnow()
     event_ids = db.session.scalars(
         select(EventRegistration.event_id)
-        .where(EventRegistration.status == R.OFFERED, EventRegistration.offer_expires_at <= now)
+        .where(
+            EventRegistration.status == RegistrationStatus.OFFERED,
+            EventRegistration.offer_expires_at <= now,
+        )
         .distinct()
         .order_by(EventRegistration.event_id)
     ).all()
@@ -388,11 +400,11 @@ def expire_offers(*, now: datetime | None = None) -> int:
         for registration in db.session.scalars(
             select(EventRegistration).where(
                 EventRegistration.event_id == event_id,
-                EventRegistration.status == R.OFFERED,
+                EventRegistration.status == RegistrationStatus.OFFERED,
                 EventRegistration.offer_expires_at <= now,
             )
         ):
-            MACHINE.move(registration, R.EXPIRED)
+            MACHINE.move(registration, RegistrationStatus.EXPIRED)
             return_deposit(registration, now=now)
             lapsed += 1
         db.session.flush()
@@ -410,12 +422,12 @@ KIND_LABELS = {
 }
 
 STATUS_LABELS = {
-    R.CONFIRMED: _l("Confirmed"),
-    R.PENDING: _l("Waiting for payment"),
-    R.WAITING: _l("On the waiting list"),
-    R.OFFERED: _l("A place is offered to you"),
-    R.CANCELLED: _l("Cancelled"),
-    R.EXPIRED: _l("Lapsed"),
+    RegistrationStatus.CONFIRMED: _l("Confirmed"),
+    RegistrationStatus.PENDING: _l("Waiting for payment"),
+    RegistrationStatus.WAITING: _l("On the waiting list"),
+    RegistrationStatus.OFFERED: _l("A place is offered to you"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+    RegistrationStatus.EXPIRED: _l("Lapsed"),
 }
 
 
@@ -514,12 +526,12 @@ def get_own_registration(member: Member, registration_id: int) -> EventRegistrat
 
 def waiting_position(registration: EventRegistration) -> int | None:
     """1 for the first in line; None when not waiting."""
-    if registration.status != R.WAITING:
+    if registration.status != RegistrationStatus.WAITING:
         return None
     ahead = db.session.scalar(
         select(func.count(EventRegistration.id)).where(
             EventRegistration.event_id == registration.event_id,
-            EventRegistration.status == R.WAITING,
+            EventRegistration.status == RegistrationStatus.WAITING,
             (EventRegistration.created_at < registration.created_at)
             | (
                 (EventRegistration.created_at == registration.created_at)
@@ -537,7 +549,7 @@ def can_cancel(registration: EventRegistration, *, now: datetime | None = None) 
     return (
         registration.status in ACTIVE
         and now < (event.cancel_until or event.registration_closes_at)
-        and MACHINE.can(registration, R.CANCELLED)
+        and MACHINE.can(registration, RegistrationStatus.CANCELLED)
     )
 
 
@@ -552,7 +564,7 @@ def tickets_for(member: Member, *, now: datetime | None = None) -> dict[str, lis
     ).all()
     lists = {"upcoming": [], "past": [], "ended": []}
     for r in rows:
-        if r.status in (R.CANCELLED, R.EXPIRED):
+        if r.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             lists["ended"].append(r)
         elif r.event.ends_at <= now:
             lists["past"].append(r)

@@ -24,8 +24,6 @@ from app.events.models import (
 )
 from app.extensions import db
 
-R = RegistrationStatus
-
 SAFETY_ITEM_LABELS = {
     "tyres": _l("Tyres"),
     "lights": _l("Lights"),
@@ -35,16 +33,21 @@ SAFETY_ITEM_LABELS = {
 }
 
 STATUS_LABELS = {
-    R.CONFIRMED: _l("Confirmed"),
-    R.PENDING: _l("Awaiting payment"),
-    R.OFFERED: _l("Place offered"),
-    R.WAITING: _l("Waiting list"),
-    R.CANCELLED: _l("Cancelled"),
-    R.EXPIRED: _l("Expired"),
+    RegistrationStatus.CONFIRMED: _l("Confirmed"),
+    RegistrationStatus.PENDING: _l("Awaiting payment"),
+    RegistrationStatus.OFFERED: _l("Place offered"),
+    RegistrationStatus.WAITING: _l("Waiting list"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+    RegistrationStatus.EXPIRED: _l("Expired"),
 }
 
 # Who the organisers list, and in what order: the cars that are coming first.
-LISTED = (R.CONFIRMED, R.PENDING, R.OFFERED, R.WAITING)
+LISTED = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.PENDING,
+    RegistrationStatus.OFFERED,
+    RegistrationStatus.WAITING,
+)
 _LIST_ORDER = case(
     {status: rank for rank, status in enumerate(LISTED)}, value=EventRegistration.status
 )
@@ -104,7 +107,7 @@ def record_safety_check(
     event = registration.event
     if event.kind != EventKind.TRIP:
         raise NotFound(_l("Safety checks are for self-drive trips."))
-    if registration.status != R.CONFIRMED:
+    if registration.status != RegistrationStatus.CONFIRMED:
         raise Conflict(_l("Only cars with a confirmed place are checked."))
     if now >= event.ends_at:
         raise Conflict(_l("The trip is over: its safety checks can no longer change."))
@@ -223,7 +226,7 @@ class AttendeeSummary:
 def attendee_summary(event: Event) -> AttendeeSummary:
     """Counts over the confirmed registrations (and how many wait for a place)."""
     rows = attendee_rows(list(db.session.scalars(attendee_query(event))))
-    confirmed = [row for row in rows if row.status == R.CONFIRMED]
+    confirmed = [row for row in rows if row.status == RegistrationStatus.CONFIRMED]
     return AttendeeSummary(
         confirmed=len(confirmed),
         people=sum(row.people for row in confirmed),
@@ -231,7 +234,7 @@ def attendee_summary(event: Event) -> AttendeeSummary:
         safety_passed=sum(1 for row in confirmed if row.safety and row.safety.passed),
         safety_failed=sum(1 for row in confirmed if row.safety and not row.safety.passed),
         safety_missing=sum(1 for row in confirmed if row.safety is None),
-        waiting=sum(1 for row in rows if row.status != R.CONFIRMED),
+        waiting=sum(1 for row in rows if row.status != RegistrationStatus.CONFIRMED),
     )
 
 

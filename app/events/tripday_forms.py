@@ -6,6 +6,7 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from app.core.security import plain_int
 from app.events.lectures import MAX_ANSWER_LENGTH, MAX_COMMENTS_LENGTH, MAX_QUESTION_LENGTH
 from app.events.tripday import SAFETY_ITEM_LABELS
 
@@ -59,10 +60,7 @@ class SafetyCheckForm(FlaskForm):
 
 def _rating(value):
     """'4' → 4; anything else → None, which the service refuses with its own message."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return value if isinstance(value, int) else plain_int(value)
 
 
 class EvaluationForm(FlaskForm):

@@ -1,6 +1,6 @@
 """Trip day (safety checks, attendee list) and lectures (evaluations, questions)."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -157,7 +157,7 @@ def answer_question(event_id: int, question_id: int):
         ok, _answered = call_service(
             form, lectures.answer_question, current_user, event_id, question_id, form.answer.data
         )
-        back = url_for("events.questions", event_id=event_id, page=request.args.get("page"))
+        back = url_for("events.questions", event_id=event_id, page=page_arg())
         if ok:
             flash(_("Answer sent to the owner."), "success")
             return redirect(back)

@@ -25,8 +25,6 @@ from app.payments.services import payment_for, refund_for_cancellation
 
 bp = Blueprint("events", __name__)
 
-R = RegistrationStatus
-
 
 @bp.app_template_global()
 def event_kind_label(kind) -> str:
@@ -46,10 +44,6 @@ def yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
 
-def _page() -> int:
-    return page_arg()
-
-
 # ---------------------------------------------------------------------------------- owners
 
 
@@ -59,7 +53,7 @@ def upcoming():
     """Upcoming events of the owner's dealer, filtered by type."""
     kind = request.args.get("kind")
     kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
-    page = services.upcoming_events(current_user.member, kind=kind, page=_page())
+    page = services.upcoming_events(current_user.member, kind=kind, page=page_arg())
     return render_template("events/list.html", page=page, kind=kind, kinds=list(EventKind))
 
 
@@ -126,9 +120,9 @@ def sign_up(event_id: int):
 
 
 _SIGNED_UP = {
-    R.CONFIRMED: lambda: _("You are in. Your ticket is below."),
-    R.PENDING: lambda: _("Your place is held. Pay to confirm it."),
-    R.WAITING: lambda: _("The event is full: you are on the waiting list."),
+    RegistrationStatus.CONFIRMED: lambda: _("You are in. Your ticket is below."),
+    RegistrationStatus.PENDING: lambda: _("Your place is held. Pay to confirm it."),
+    RegistrationStatus.WAITING: lambda: _("The event is full: you are on the waiting list."),
 }
 
 
@@ -152,7 +146,7 @@ def ticket(registration_id: int):
     """One registration: the QR ticket when confirmed, else what to do next."""
     registration = _own_registration_or_404(registration_id)
     qr = None
-    if registration.status == R.CONFIRMED:
+    if registration.status == RegistrationStatus.CONFIRMED:
         qr = qr_svg(ticket_token(registration), title=_("Ticket QR code"))
     return render_template(
         "events/ticket.html",
@@ -204,7 +198,7 @@ def confirm(registration_id: int):
         db.session.rollback()
         flash(str(err.message), "error")
     else:
-        if registration.status == R.PENDING:
+        if registration.status == RegistrationStatus.PENDING:
             flash(_("The place is yours once paid."), "success")
         else:
             flash(_("The place is yours. Your ticket is below."), "success")
@@ -219,7 +213,7 @@ def confirm(registration_id: int):
 def staff_list():
     """The dealer's events, upcoming or past, with how full they are."""
     past = request.args.get("when") == "past"
-    page = services.staff_events(current_user, past=past, page=_page())
+    page = services.staff_events(current_user, past=past, page=page_arg())
     return render_template("events/staff_list.html", page=page, past=past)
 
 
@@ -275,7 +269,7 @@ def staff_detail(event_id: int):
         event=event,
         counts=services.registration_counts([event.id])[event.id],
         waiting=services.waiting_list(event),
-        offered=services.registrations_with_status(event, R.OFFERED),
+        offered=services.registrations_with_status(event, RegistrationStatus.OFFERED),
     )
 
 

@@ -86,10 +86,10 @@ class Lines:
         return self.issued - self.redeemed_net - self.expired
 
 
-def value_fen(points: int, points_per_yuan: int) -> int:
-    """``points`` in fen at ``points_per_yuan`` points = ¥1, rounded half up (away from 0)."""
+def value_fen(points: int, points_worth_one_yuan: int) -> int:
+    """``points`` in fen at ``points_worth_one_yuan`` points = ¥1, rounded half up (away from 0)."""
     sign = -1 if points < 0 else 1
-    return sign * ((abs(points) * 200 + points_per_yuan) // (2 * points_per_yuan))
+    return sign * ((abs(points) * 200 + points_worth_one_yuan) // (2 * points_worth_one_yuan))
 
 
 def valuation_day(month: Month, now: datetime):
@@ -192,14 +192,14 @@ class Statement:
     """One dealer's (or every dealer's) settlement for a month."""
 
     lines: Lines
-    points_per_yuan: int
+    points_worth_one_yuan: int
     # A total's dealer statements: its money is theirs added up, fen by fen, so the total row
     # matches the rows above it (pricing the summed points once could differ by a few fen).
     parts: tuple["Statement", ...] = ()
 
     def fen(self, points: int) -> int:
         """``points`` valued at the month's point value."""
-        return value_fen(points, self.points_per_yuan)
+        return value_fen(points, self.points_worth_one_yuan)
 
     @property
     def issued_fen(self) -> int:
@@ -251,12 +251,12 @@ def settlement_overview(
     now = now or utcnow()
     month = month or current_month(now)
     scope = dealer_scope(actor)
-    per_yuan = rules_in_force(valuation_day(month, now)).points_per_yuan_value
+    worth_one_yuan = rules_in_force(valuation_day(month, now)).points_worth_one_yuan
     per_dealer = month_lines(month, scope)
     dealers = scoped_dealers(scope)
     rows, bars = [], []
     for dealer in dealers:
-        s = Statement(per_dealer.get(dealer.id, Lines()), per_yuan)
+        s = Statement(per_dealer.get(dealer.id, Lines()), worth_one_yuan)
         rows.append(_overview_row(dealer.code, s))
         bars.append(
             (
@@ -267,8 +267,8 @@ def settlement_overview(
         )
     total = Statement(
         sum(per_dealer.values(), Lines()),
-        per_yuan,
-        parts=tuple(Statement(lines, per_yuan) for lines in per_dealer.values()),
+        worth_one_yuan,
+        parts=tuple(Statement(lines, worth_one_yuan) for lines in per_dealer.values()),
     )
     table = Table(
         "dealers",
@@ -293,7 +293,7 @@ def settlement_overview(
         [_chart(_("Net settlement per dealer (¥)"), bars)],
         facts={
             "month": month,
-            "points_per_yuan": per_yuan,
+            "points_worth_one_yuan": worth_one_yuan,
             "total": total,
             "dealer_ids": {d.code: d.id for d in dealers},
         },
@@ -308,8 +308,8 @@ def dealer_statement(
     now = now or utcnow()
     month = month or current_month(now)
     scope = dealer_scope(actor, dealer_id)
-    per_yuan = rules_in_force(valuation_day(month, now)).points_per_yuan_value
-    s = Statement(month_lines(month, scope).get(scope, Lines()), per_yuan)
+    worth_one_yuan = rules_in_force(valuation_day(month, now)).points_worth_one_yuan
+    s = Statement(month_lines(month, scope).get(scope, Lines()), worth_one_yuan)
     lines = s.lines
     dealer_funds, hq_funds, nobody = _("Dealer"), _("HQ"), _("Nobody (expired)")
     statement_rows = [
@@ -331,7 +331,7 @@ def dealer_statement(
     )
     money = Table(
         "money",
-        _("Amounts at %(points)s points = ¥1", points=per_yuan),
+        _("Amounts at %(points)s points = ¥1", points=worth_one_yuan),
         [Column(_("Item")), Column(_("Points"), True), Column(_("Value (¥)"), True)],
         [
             _row(_("Dealer funds: points issued"), lines.issued, yuan(s.issued_fen)),
@@ -345,7 +345,7 @@ def dealer_statement(
         [statement, money, sources],
         facts={
             "month": month,
-            "points_per_yuan": per_yuan,
+            "points_worth_one_yuan": worth_one_yuan,
             "statement": s,
             "net_yuan": yuan(abs(s.net_fen)),
         },

@@ -4,9 +4,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 
@@ -96,11 +97,7 @@ class PointsEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id"))
     delta: Mapped[int]
-    kind: Mapped[EntryKind] = mapped_column(
-        Enum(
-            EntryKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    kind: Mapped[EntryKind] = mapped_column(string_enum(EntryKind))
     source: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str | None] = mapped_column(String(64))
     # Replaying the same key (repair order, referral, ticket...) changes nothing.
@@ -149,8 +146,10 @@ class TierChange(db.Model):
 class EarningRules(db.Model):
     """One dated version of the earning rules; the newest version in force applies.
 
-    Rates are points per yuan paid, in hundredths (100 = 1 point per yuan). A new version is
-    announced before it takes effect; points already earned keep the terms they were earned under.
+    The earning rates (``maintenance_rate``...) are points earned per ¥100 the owner pays
+    (100 = 1 point per yuan); ``points_worth_one_yuan`` goes the other way: what points are
+    worth when spent. A new version is announced before it takes effect; points already
+    earned keep the terms they were earned under.
     """
 
     __tablename__ = "earning_rules"
@@ -170,8 +169,9 @@ class EarningRules(db.Model):
     accident_rate: Mapped[int]
     other_rate: Mapped[int]
     anniversary_multiplier_pct: Mapped[int]
-    # How many points are worth ¥1 (shown next to every balance).
-    points_per_yuan_value: Mapped[int]
+    # How many points are worth ¥1 (shown next to every balance). The column keeps its first
+    # name, so the schema needs no migration.
+    points_worth_one_yuan: Mapped[int] = mapped_column("points_per_yuan_value")
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
@@ -210,14 +210,7 @@ class PointsAdjustment(db.Model):
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
     points: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[AdjustmentStatus] = mapped_column(
-        Enum(
-            AdjustmentStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[AdjustmentStatus] = mapped_column(string_enum(AdjustmentStatus))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -15,7 +15,8 @@ from app.extensions import db
 from app.loyalty.models import EarningRules
 
 VALUE_CACHE_SECONDS = 60
-CATEGORY_RATES = {
+# The column of EarningRules that holds each service category's earning rate.
+EARNING_RATE_COLUMNS = {
     "maintenance": "maintenance_rate",
     "repair": "repair_rate",
     "accident": "accident_rate",
@@ -65,9 +66,16 @@ class VisitPoints(NamedTuple):
     millions of them."""
 
     points: int
-    rate: int
+    earning_rate_per_100_yuan: int
     tier_multiplier_pct: int
     anniversary: bool
+
+
+def earning_rate_per_100_yuan(rules: EarningRules, category: str) -> int:
+    """Points a visit of ``category`` earns per ¥100 the owner pays, before the tier and
+    anniversary multipliers (100 = one point per yuan). Not what a point is worth: that is
+    :func:`point_value_yuan`."""
+    return getattr(rules, EARNING_RATE_COLUMNS[category])
 
 
 def visit_points(
@@ -79,12 +87,12 @@ def visit_points(
     visited_on: date,
     rules: EarningRules | None = None,
 ) -> VisitPoints:
-    """Points for a visit: yuan paid × the category's rate × tier multiplier (× anniversary),
-    under ``rules``: by default the version in force on the visit's day (a set-based caller
-    passes each day's, looked up once)."""
+    """Points for a visit: yuan paid × the category's earning rate × tier multiplier
+    (× anniversary), under ``rules``: by default the version in force on the visit's day (a
+    set-based caller passes each day's, looked up once)."""
     if rules is None:
         rules = rules_in_force(visited_on)
-    rate = getattr(rules, CATEGORY_RATES[category])
+    rate = earning_rate_per_100_yuan(rules, category)
     anniversary = is_anniversary_month(purchased_on, visited_on)
     factor = rules.anniversary_multiplier_pct if anniversary else 100
     # fen/100 = yuan; rate/100 points per yuan; two percentages: divide by 100 ** 4 at the end.
@@ -92,26 +100,27 @@ def visit_points(
     return VisitPoints(points, rate, tier_multiplier_pct, anniversary)
 
 
-def points_per_yuan(on: date) -> int:
-    """How many points make a yuan on ``on``. Shown next to every balance, so each process
-    keeps the figure for VALUE_CACHE_SECONDS: a new version is announced days ahead
-    (RULES_NOTICE_DAYS), so the figure in force today cannot change meanwhile."""
-    cache = current_app.extensions.setdefault("carclub.points_per_yuan", {})
+def _points_worth_one_yuan(on: date) -> int:
+    """How many points are worth ¥1 on ``on`` (not an earning rate). Shown next to every
+    balance, so each process keeps the figure for VALUE_CACHE_SECONDS: a new version is
+    announced days ahead (RULES_NOTICE_DAYS), so the figure in force today cannot change
+    meanwhile."""
+    cache = current_app.extensions.setdefault("carclub.points_worth_one_yuan", {})
     hit = cache.get(on)
     clock = time.monotonic()
     if hit is not None and hit[1] > clock:
         return hit[0]
     if len(cache) > 64:
         cache.clear()
-    value = rules_in_force(on).points_per_yuan_value
+    value = rules_in_force(on).points_worth_one_yuan
     cache[on] = (value, clock + VALUE_CACHE_SECONDS)
     return value
 
 
 def point_value_yuan(points: int, *, on: date | None = None) -> str:
     """What ``points`` are worth in yuan under the rules in force, e.g. '12.34'."""
-    per_yuan = points_per_yuan(on or local_date(utcnow()))
-    fen = points * 100 // per_yuan
+    worth_one_yuan = _points_worth_one_yuan(on or local_date(utcnow()))
+    fen = points * 100 // worth_one_yuan
     return f"{fen // 100}.{fen % 100:02d}"
 
 
@@ -142,7 +151,7 @@ def schedule_rules(
     accident_rate: int,
     other_rate: int,
     anniversary_multiplier_pct: int,
-    points_per_yuan_value: int,
+    points_worth_one_yuan: int,
     note: str,
     now: datetime | None = None,
 ) -> EarningRules:
@@ -156,14 +165,14 @@ def schedule_rules(
         accident_rate=accident_rate,
         other_rate=other_rate,
         anniversary_multiplier_pct=anniversary_multiplier_pct,
-        points_per_yuan_value=points_per_yuan_value,
+        points_worth_one_yuan=points_worth_one_yuan,
         note=note.strip(),
         created_by_id=actor.id,
         created_at=now,
     )
     db.session.add(rules)
     db.session.flush()
-    current_app.extensions.pop("carclub.points_per_yuan", None)
+    current_app.extensions.pop("carclub.points_worth_one_yuan", None)
     record_audit(
         actor,
         "earning_rules.scheduled",

@@ -48,13 +48,6 @@ def account_for(member: Member) -> PointsAccount:
     return db.session.scalar(select(PointsAccount).where(PointsAccount.member_id == member.id))
 
 
-def points_value_yuan(points: int) -> str:
-    """What ``points`` are worth in yuan today, e.g. '12.34' at 100 points = ¥1."""
-    from app.loyalty.rules import point_value_yuan
-
-    return point_value_yuan(points)
-
-
 @dataclass
 class TierSetting:
     """An admin's new values for one tier."""

@@ -15,14 +15,31 @@ from app.core.clock import local_date, local_midnight, utcnow
 from app.extensions import db
 from app.loyalty.ledger import add_months, lock_account, qualifying_points
 from app.loyalty.models import PointsAccount, Tier, TierChange
+from app.loyalty.services import list_tiers, tier_label
 from app.members.models import Member
 
 WINDOW_MONTHS = 12
 REVIEW_MONTHS = 12
 
 
-def _tiers() -> list[Tier]:
-    return list(db.session.scalars(select(Tier).order_by(Tier.rank)))
+def tier_ranks() -> dict[str, int]:
+    """Each tier's code and rank, from the database: a higher rank is a better tier."""
+    return dict(db.session.execute(select(Tier.code, Tier.rank)).all())
+
+
+def tier_at_least(
+    code: str | None, minimum: str | None, *, ranks: dict[str, int] | None = None
+) -> bool:
+    """True when tier ``code`` is ``minimum`` or a better tier; no minimum admits every tier.
+
+    An unknown code on either side is refused (False), never guessed. ``ranks`` (from
+    :func:`tier_ranks`) spares the query when a list checks many items."""
+    if not minimum:
+        return True
+    ranks = tier_ranks() if ranks is None else ranks
+    if code not in ranks or minimum not in ranks:
+        return False
+    return ranks[code] >= ranks[minimum]
 
 
 def tier_for(points: int, tiers: list[Tier]) -> Tier:
@@ -97,7 +114,6 @@ def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: dat
     account.tier_code = to.code
     db.session.flush()
     member = db.session.get(Member, account.member_id)
-    from app.loyalty.services import tier_label
 
     if reason == "upgrade":
         render = lambda: (  # noqa: E731
@@ -123,7 +139,7 @@ def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: dat
 def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None:
     """Recount the qualifying points and upgrade at once if a higher tier is reached."""
     now = now or utcnow()
-    tiers = _tiers()
+    tiers = list_tiers()
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
     current = next(t for t in tiers if t.code == account.tier_code)
@@ -134,7 +150,7 @@ def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None
 
 def correct_tier_after_reversal(account: PointsAccount, reversed_entry, *, now: datetime) -> None:
     """Undo an upgrade that only a now-reversed earning had brought (never below its start)."""
-    tiers = _tiers()
+    tiers = list_tiers()
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
     current = next(t for t in tiers if t.code == account.tier_code)
@@ -174,7 +190,7 @@ def review_account(account_id: int, *, now: datetime | None = None) -> bool:
     """One member's annual review: keep, gain, or lose one tier; True when the tier changed."""
     now = now or utcnow()
     today = local_date(now)
-    tiers = _tiers()
+    tiers = list_tiers()
     account = lock_account(account_id)
     if account.review_on is None or account.review_on > today:
         return False
@@ -211,7 +227,7 @@ class TierStatus:
 def tier_status(account: PointsAccount, *, now: datetime | None = None) -> TierStatus:
     """Why the member holds their tier, and exactly what keeps it or reaches the next."""
     now = now or utcnow()
-    tiers = _tiers()
+    tiers = list_tiers()
     current = next(t for t in tiers if t.code == account.tier_code)
     qualifying = trailing_qualifying(account.id, now)
     higher = [t for t in tiers if t.rank > current.rank]

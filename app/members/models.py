@@ -5,18 +5,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 
 if TYPE_CHECKING:
     from app.auth.models import User
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class Gender(StrEnum):
@@ -135,7 +132,7 @@ class Member(db.Model):
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
     birthday: Mapped[date | None]
-    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    gender: Mapped[Gender | None] = mapped_column(string_enum(Gender))
     occupation: Mapped[str] = mapped_column(String(120), default="")
     home_area: Mapped[str] = mapped_column(String(120), default="")
     hobbies: Mapped[str] = mapped_column(String(255), default="")
@@ -176,7 +173,7 @@ class Vehicle(db.Model):
     plate: Mapped[str | None] = mapped_column(String(8), unique=True)
     model: Mapped[str] = mapped_column(String(64))
     colour_id: Mapped[int] = mapped_column(ForeignKey("colours.id"))
-    transmission: Mapped[Transmission] = mapped_column(_enum(Transmission))
+    transmission: Mapped[Transmission] = mapped_column(string_enum(Transmission))
     purchased_on: Mapped[date]
     delivered_on: Mapped[date | None]
     # Care dates (R8): None where unknown (the warranty then runs 3 years from delivery).
@@ -212,7 +209,7 @@ class ChapterTransfer(db.Model):
     from_dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
     to_dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
     status: Mapped[TransferStatus] = mapped_column(
-        _enum(TransferStatus), default=TransferStatus.PENDING
+        string_enum(TransferStatus), default=TransferStatus.PENDING
     )
     reason: Mapped[str] = mapped_column(Text, default="")
     requested_at: Mapped[datetime]
@@ -220,12 +217,12 @@ class ChapterTransfer(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Each dealer's side: pending, approved or rejected, by whom and when.
     from_status: Mapped[TransferStatus] = mapped_column(
-        _enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
+        string_enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
     )
     from_decided_at: Mapped[datetime | None]
     from_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     to_status: Mapped[TransferStatus] = mapped_column(
-        _enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
+        string_enum(TransferStatus), default=TransferStatus.PENDING, server_default="pending"
     )
     to_decided_at: Mapped[datetime | None]
     to_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

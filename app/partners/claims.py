@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -24,12 +23,13 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.permissions import Role
-from app.core.tokens import PREFIX, TokenError
+from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.services import account_for, tier_label
+from app.loyalty.tiers import tier_at_least, tier_ranks
 from app.members.models import Member
 from app.partners.models import Partner, Perk, PerkClaim
-from app.partners.services import lock_perk, tier_ranks
+from app.partners.services import lock_perk
 from app.rewards.services import CODE_ALPHABET, CODE_LENGTH, normalize_code
 
 _CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -71,10 +71,10 @@ def _member_claims(member: Member, perk_id: int | None = None) -> dict[int, int]
     return dict(db.session.execute(query).all())
 
 
-def _why_not(perk: Perk, *, today: date, rank: int, ranks: dict, claimed: int) -> str:
+def _why_not(perk: Perk, *, today: date, tier_code: str, ranks: dict, claimed: int) -> str:
     if perk.valid_from > today:
         return str(_l("From %(day)s", day=format_date(perk.valid_from)))
-    if perk.min_tier_code and ranks.get(perk.min_tier_code, 0) > rank:
+    if not tier_at_least(tier_code, perk.min_tier_code, ranks=ranks):
         return str(_l("For %(tier)s members and above", tier=tier_label(perk.min_tier_code)))
     if claimed >= perk.limit_per_member:
         return str(_l("You have claimed it"))
@@ -88,7 +88,7 @@ def perks_for(member: Member, *, now: datetime | None = None) -> list[PerkOffer]
     member can claim first."""
     today = local_date(now or utcnow())
     ranks = tier_ranks()
-    rank = ranks.get(account_for(member).tier_code, 0)
+    tier_code = account_for(member).tier_code
     claims = _member_claims(member)
     perks = db.session.scalars(
         _offered_to(member)
@@ -99,7 +99,7 @@ def perks_for(member: Member, *, now: datetime | None = None) -> list[PerkOffer]
     offers = []
     for perk in perks:
         claimed = claims.get(perk.id, 0)
-        why_not = _why_not(perk, today=today, rank=rank, ranks=ranks, claimed=claimed)
+        why_not = _why_not(perk, today=today, tier_code=tier_code, ranks=ranks, claimed=claimed)
         offers.append(PerkOffer(perk, not why_not, why_not, claimed))
     return sorted(offers, key=lambda offer: not offer.can_claim)
 
@@ -132,16 +132,14 @@ def claim_perk(member: Member, perk_id: int, *, now: datetime | None = None) -> 
             code="not_started",
         )
     tier_code = account_for(member).tier_code
-    if perk.min_tier_code:
-        ranks = tier_ranks()
-        if ranks.get(tier_code, 0) < ranks.get(perk.min_tier_code, 0):
-            raise Forbidden(
-                _l(
-                    "This perk is for %(tier)s members and above.",
-                    tier=tier_label(perk.min_tier_code),
-                ),
-                code="tier",
-            )
+    if not tier_at_least(tier_code, perk.min_tier_code):
+        raise Forbidden(
+            _l(
+                "This perk is for %(tier)s members and above.",
+                tier=tier_label(perk.min_tier_code),
+            ),
+            code="tier",
+        )
     claimed = _member_claims(member, perk.id).get(perk.id, 0)
     if claimed >= perk.limit_per_member:
         raise Conflict(
@@ -214,7 +212,7 @@ def claims_for(member: Member, *, now: datetime | None = None) -> ClaimLists:
 
 def perk_token(claim: PerkClaim, *, now: datetime | None = None) -> str:
     """The signed token in the claim's QR (it does not expire; the claim's state decides)."""
-    return current_app.extensions["token_signer"].sign("perk", claim.id, now=now or utcnow())
+    return signer().sign("perk", claim.id, now=now or utcnow())
 
 
 def perk_qr(claim: PerkClaim, *, title: str = "") -> str:
@@ -260,9 +258,8 @@ def _lock_claim(**where) -> PerkClaim | None:
 
 def _find_claim(text: str, now: datetime) -> PerkClaim:
     if text.startswith(PREFIX):
-        signer = current_app.extensions["token_signer"]
         try:
-            claims = signer.verify(text, kind="perk", now=now)
+            claims = signer().verify(text, kind="perk", now=now)
         except TokenError as err:
             raise PerkRefused("wrong_kind" if err.reason == "wrong_kind" else "forged") from None
         claim = _lock_claim(id=claims.subject_id)

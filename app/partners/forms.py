@@ -14,9 +14,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MobileField, VisibleName
+from app.core.forms import MobileField, VisibleName, optional_int
 from app.partners.services import CATEGORY_LABELS, MAX_LIMIT
-from app.rewards.forms import optional_int
 
 
 class PartnerForm(FlaskForm):

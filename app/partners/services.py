@@ -16,9 +16,9 @@ from app.auth.services import create_staff
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Role
+from app.core.permissions import Role, can_manage_dealer_row
 from app.extensions import db
-from app.loyalty.models import Tier
+from app.loyalty.tiers import tier_ranks
 from app.members.models import Dealer
 from app.partners.models import Partner, Perk, PerkClaim
 
@@ -39,25 +39,12 @@ def category_label(code: str) -> str:
     return str(CATEGORY_LABELS.get(code, code))
 
 
-def tier_ranks() -> dict[str, int]:
-    """Each tier's rank by its code (gold 1 …): a perk's minimum tier compares by rank."""
-    return {code: rank for code, rank in db.session.execute(select(Tier.code, Tier.rank))}
-
-
 # --------------------------------------------------------------------------- staff: partners
-
-
-def _can_manage(actor: User, dealer_id: int | None) -> bool:
-    if actor.role == Role.HQ_ADMIN:
-        return True
-    return (
-        actor.role == Role.DEALER_ADMIN and dealer_id is not None and dealer_id == actor.dealer_id
-    )
 
 
 def can_edit_partner(actor: User, partner: Partner) -> bool:
     """True when ``actor`` may change ``partner`` (HQ: any; a dealer admin: their dealer's)."""
-    return _can_manage(actor, partner.dealer_id)
+    return can_manage_dealer_row(actor, partner.dealer_id)
 
 
 def partners_for_staff(actor: User) -> list[Partner]:
@@ -114,7 +101,7 @@ def save_partner(
     now = now or utcnow()
     if partner is not None and not can_edit_partner(actor, partner):
         raise Forbidden(_l("Only HQ can change a group-wide partner."))
-    if not _can_manage(actor, dealer_id):
+    if not can_manage_dealer_row(actor, dealer_id):
         raise Forbidden(_l("You may only manage your own dealer's partners."), field="dealer_id")
     if dealer_id is not None and db.session.get(Dealer, dealer_id) is None:
         raise ValidationFailed(_l("Choose a dealer."), field="dealer_id")

@@ -14,8 +14,8 @@ from app.core.csvfile import csv_text
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.loyalty.services import tier_label
+from app.loyalty.tiers import tier_ranks
 from app.partners.models import Partner, Perk, PerkClaim
-from app.partners.services import tier_ranks
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 

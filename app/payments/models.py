@@ -3,9 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.events.models import EventRegistration
 from app.extensions import db
@@ -20,16 +21,15 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-P = PaymentStatus
 # EXPIRED → PAID: Stripe took the money after the hold ran out (the place is confirmed if still
 # free, else refunded); EXPIRED → PENDING: a new checkout while still held.
 PAYMENT = StateMachine(
     PaymentStatus,
     {
-        P.PENDING: {P.PAID, P.EXPIRED},
-        P.EXPIRED: {P.PENDING, P.PAID},
-        P.PAID: {P.REFUNDED},
-        P.REFUNDED: set(),
+        PaymentStatus.PENDING: {PaymentStatus.PAID, PaymentStatus.EXPIRED},
+        PaymentStatus.EXPIRED: {PaymentStatus.PENDING, PaymentStatus.PAID},
+        PaymentStatus.PAID: {PaymentStatus.REFUNDED},
+        PaymentStatus.REFUNDED: set(),
     },
     name="payment",
 )
@@ -52,12 +52,7 @@ class Payment(db.Model):
     amount_fen: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="cny")
     status: Mapped[PaymentStatus] = mapped_column(
-        Enum(
-            PaymentStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(PaymentStatus),
         index=True,
     )
     # "demo" when the labelled demo checkout was used (no Stripe keys, development only).

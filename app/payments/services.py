@@ -25,8 +25,6 @@ from app.payments.models import PAYMENT, Payment, PaymentStatus, StripeWebhookEv
 
 log = logging.getLogger(__name__)
 
-P = PaymentStatus
-R = RegistrationStatus
 
 CURRENCY = "cny"
 # Stripe takes a Checkout Session's expires_at from 30 minutes to 24 hours ahead; the margins
@@ -134,12 +132,12 @@ def get_own_registration(member: Member, registration_id: int) -> EventRegistrat
 def checkout_outcome(payment: Payment, *, now: datetime | None = None) -> str:
     """What the owner sees after checkout: "paid", "refunded", "pending" or "expired"."""
     now = now or utcnow()
-    if payment.status == P.PAID:
+    if payment.status == PaymentStatus.PAID:
         return "paid"
-    if payment.status == P.REFUNDED:
+    if payment.status == PaymentStatus.REFUNDED:
         return "refunded"
     registration = payment.registration
-    if registration.status == R.PENDING and registration.payment_due_at > now:
+    if registration.status == RegistrationStatus.PENDING and registration.payment_due_at > now:
         return "pending"
     return "expired"
 
@@ -147,7 +145,7 @@ def checkout_outcome(payment: Payment, *, now: datetime | None = None) -> str:
 def can_pay(registration: EventRegistration, *, now: datetime | None = None) -> bool:
     """The place is held and unpaid, and its hold has not run out."""
     now = now or utcnow()
-    return registration.status == R.PENDING and registration.payment_due_at > now
+    return registration.status == RegistrationStatus.PENDING and registration.payment_due_at > now
 
 
 def _lock_event(event_id: int) -> None:
@@ -181,9 +179,9 @@ def start_checkout(member: Member, registration_id: int, *, now: datetime | None
     _lock_event(registration.event_id)
     db.session.refresh(registration)
     payment = _lock_payment(registration.id)
-    if payment is not None and payment.status == P.PAID:
+    if payment is not None and payment.status == PaymentStatus.PAID:
         raise Conflict(_l("This place is already paid."))
-    if registration.status != R.PENDING:
+    if registration.status != RegistrationStatus.PENDING:
         raise Conflict(_l("This place is not waiting for a payment."))
     if registration.payment_due_at <= now:
         raise Conflict(_l("The time to pay for this place ran out."))
@@ -197,7 +195,7 @@ def start_checkout(member: Member, registration_id: int, *, now: datetime | None
             dealer_id=event.dealer_id,
             amount_fen=event.price_fen,
             currency=CURRENCY,
-            status=P.PENDING,
+            status=PaymentStatus.PENDING,
             created_at=now,
             expires_at=registration.payment_due_at,
         )
@@ -205,13 +203,13 @@ def start_checkout(member: Member, registration_id: int, *, now: datetime | None
         db.session.flush()
     if demo_checkout_enabled():
         payment.provider = "demo"
-        if payment.status == P.EXPIRED:
-            _move(payment, P.PENDING)
+        if payment.status == PaymentStatus.EXPIRED:
+            _move(payment, PaymentStatus.PENDING)
         payment.expires_at = registration.payment_due_at
         db.session.flush()
         return payment
 
-    if payment.status == P.PENDING and payment.checkout_session_id:
+    if payment.status == PaymentStatus.PENDING and payment.checkout_session_id:
         session = _retrieve(payment.checkout_session_id)
         if session.get("status") == "open":
             return payment
@@ -262,8 +260,8 @@ def _open_session(payment: Payment, registration: EventRegistration, now: dateti
     except stripe.StripeError as err:
         log.warning("Stripe refused a checkout session for payment %s: %s", payment.id, err)
         raise _service_down() from err
-    if payment.status == P.EXPIRED:
-        _move(payment, P.PENDING)
+    if payment.status == PaymentStatus.EXPIRED:
+        _move(payment, PaymentStatus.PENDING)
     payment.provider = "stripe"
     payment.amount_fen = event.price_fen
     payment.checkout_session_id = session.id
@@ -311,7 +309,7 @@ def _record_paid(payment: Payment, session, now: datetime) -> None:
             durable=True,
         )
         return
-    _move(payment, P.PAID)
+    _move(payment, PaymentStatus.PAID)
     payment.paid_at = now
     payment.payment_intent_id = session.get("payment_intent")
     db.session.flush()
@@ -335,13 +333,13 @@ def sync_session(session_id: str, *, now: datetime | None = None) -> Payment | N
         return None
     _lock_event(found.registration.event_id)
     payment = _lock_payment(found.registration_id)
-    if payment.status not in (P.PENDING, P.EXPIRED):
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
         return payment  # settled already: the same news twice changes nothing
     session = _retrieve(session_id)
     if _is_paid(session):
         _record_paid(payment, session, now)
-    elif session.get("status") == "expired" and payment.status == P.PENDING:
-        _move(payment, P.EXPIRED)
+    elif session.get("status") == "expired" and payment.status == PaymentStatus.PENDING:
+        _move(payment, PaymentStatus.EXPIRED)
         db.session.flush()
     return payment
 
@@ -406,7 +404,7 @@ def _refund(payment: Payment, now: datetime, *, why: str) -> None:
         except stripe.StripeError as err:
             log.warning("Stripe did not refund payment %s: %s", payment.id, err)
             raise _service_down() from err
-    _move(payment, P.REFUNDED)
+    _move(payment, PaymentStatus.REFUNDED)
     payment.refund_id = refund_id
     payment.refunded_fen = payment.amount_fen
     payment.refunded_at = now
@@ -429,17 +427,17 @@ def refund_for_cancellation(
     Returns the refunded payment, or None when nothing had been paid.
     """
     now = now or utcnow()
-    if registration.status != R.CANCELLED:
+    if registration.status != RegistrationStatus.CANCELLED:
         raise Conflict(_l("Only a cancelled registration is refunded."))
     _lock_event(registration.event_id)
     payment = _lock_payment(registration.id)
-    if payment is None or payment.status == P.EXPIRED:
+    if payment is None or payment.status == PaymentStatus.EXPIRED:
         return None
-    if payment.status == P.PENDING:
+    if payment.status == PaymentStatus.PENDING:
         _close_checkout(payment, now)
-    if payment.status == P.PAID:
+    if payment.status == PaymentStatus.PAID:
         _refund(payment, now, why="cancelled")
-    return payment if payment.status == P.REFUNDED else None
+    return payment if payment.status == PaymentStatus.REFUNDED else None
 
 
 def _close_checkout(payment: Payment, now: datetime) -> None:
@@ -461,7 +459,7 @@ def _close_checkout(payment: Payment, now: datetime) -> None:
         if _is_paid(session):
             _record_paid(payment, session, now)
             return
-    _move(payment, P.EXPIRED)
+    _move(payment, PaymentStatus.EXPIRED)
     db.session.flush()
 
 
@@ -480,9 +478,9 @@ def expire_unpaid(*, now: datetime | None = None) -> int:
         registration = db.session.get(EventRegistration, registration_id)
         _lock_event(registration.event_id)
         payment = _lock_payment(registration_id)
-        if payment is not None and payment.status == P.PENDING:
+        if payment is not None and payment.status == PaymentStatus.PENDING:
             _close_checkout(payment, now)
-            if payment.status in (P.PAID, P.REFUNDED):
+            if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
                 continue
         if events.release_unpaid(registration_id, now=now):
             freed += 1
@@ -504,11 +502,11 @@ def complete_demo_payment(
         raise NotFound(_l("No such payment."))
     _lock_event(found.registration.event_id)
     payment = _lock_payment(found.registration_id)
-    if payment.status == P.PAID:
+    if payment.status == PaymentStatus.PAID:
         return payment
-    if payment.status != P.PENDING:
+    if payment.status != PaymentStatus.PENDING:
         raise Conflict(_l("This checkout is closed."))
-    _move(payment, P.PAID)
+    _move(payment, PaymentStatus.PAID)
     payment.paid_at = now
     db.session.flush()
     record_audit(

@@ -7,18 +7,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
 from app.core.clock import local_date
-from app.core.forms import MODEL_INPUT, VisibleName
+from app.core.forms import MODEL_INPUT, VisibleName, optional_int
 from app.members.forms import colour_choices
 from app.referrals.services import LicenceFacts
 
 _MOBILE_KW = {"inputmode": "tel", "autocomplete": "off"}
-
-
-def optional_int(value):
-    """'' (none chosen) → None, else the number."""
-    if value in ("", None):
-        return None
-    return int(value)
 
 
 class ReferFriendForm(FlaskForm):

@@ -4,18 +4,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
-
-
-def _enum(cls, length=24):
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class ReferralStatus(StrEnum):
@@ -34,19 +29,24 @@ class ReferralStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-S = ReferralStatus
 ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
-    S.REGISTERED: frozenset({S.VISITED, S.PURCHASED, S.WITHDRAWN}),
-    S.VISITED: frozenset({S.PURCHASED, S.WITHDRAWN}),
-    S.PURCHASED: frozenset({S.LICENCE_CHECKED, S.LICENCE_FAILED}),
-    S.LICENCE_CHECKED: frozenset({S.CALLBACK, S.MANUAL_REVIEW}),
-    S.LICENCE_FAILED: frozenset(),
-    S.CALLBACK: frozenset({S.APPROVED, S.FRAUD}),
-    S.MANUAL_REVIEW: frozenset({S.APPROVED, S.FRAUD}),
-    S.APPROVED: frozenset({S.REWARDED}),
-    S.REWARDED: frozenset(),
-    S.FRAUD: frozenset(),
-    S.WITHDRAWN: frozenset(),
+    ReferralStatus.REGISTERED: frozenset(
+        {ReferralStatus.VISITED, ReferralStatus.PURCHASED, ReferralStatus.WITHDRAWN}
+    ),
+    ReferralStatus.VISITED: frozenset({ReferralStatus.PURCHASED, ReferralStatus.WITHDRAWN}),
+    ReferralStatus.PURCHASED: frozenset(
+        {ReferralStatus.LICENCE_CHECKED, ReferralStatus.LICENCE_FAILED}
+    ),
+    ReferralStatus.LICENCE_CHECKED: frozenset(
+        {ReferralStatus.CALLBACK, ReferralStatus.MANUAL_REVIEW}
+    ),
+    ReferralStatus.LICENCE_FAILED: frozenset(),
+    ReferralStatus.CALLBACK: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
+    ReferralStatus.MANUAL_REVIEW: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
+    ReferralStatus.APPROVED: frozenset({ReferralStatus.REWARDED}),
+    ReferralStatus.REWARDED: frozenset(),
+    ReferralStatus.FRAUD: frozenset(),
+    ReferralStatus.WITHDRAWN: frozenset(),
 }
 REFERRAL = StateMachine(ReferralStatus, ALLOWED, name="referral")
 
@@ -117,7 +117,7 @@ class Referral(db.Model):
     # First registration of a mobile wins: one referral per friend, ever.
     friend_mobile: Mapped[str] = mapped_column(String(11), unique=True)
     model_of_interest: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus), index=True)
+    status: Mapped[ReferralStatus] = mapped_column(string_enum(ReferralStatus, 24), index=True)
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     registered_at: Mapped[datetime]
@@ -128,7 +128,7 @@ class Referral(db.Model):
     licence_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     licence_checked_at: Mapped[datetime | None]
     licence_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    callee: Mapped[Callee | None] = mapped_column(_enum(Callee, 16))
+    callee: Mapped[Callee | None] = mapped_column(string_enum(Callee, 16))
     callback_started_at: Mapped[datetime | None]
     recording_ref: Mapped[str | None] = mapped_column(String(128))
     review_reason: Mapped[str | None] = mapped_column(Text)
@@ -159,8 +159,8 @@ class CrossCheckQuestion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
     position: Mapped[int]
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, 16))
-    about: Mapped[Callee] = mapped_column(_enum(Callee, 16))
+    kind: Mapped[QuestionKind] = mapped_column(string_enum(QuestionKind, 16))
+    about: Mapped[Callee] = mapped_column(string_enum(Callee, 16))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     expected: Mapped[str] = mapped_column(String(200))
     correct: Mapped[bool | None]

@@ -10,34 +10,37 @@ from app.auth.models import User
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import Colour, Member
-from app.referrals.models import Callee, CrossCheckQuestion, QuestionKind, Referral
-from app.referrals.models import ReferralStatus as S
+from app.referrals.models import Callee, CrossCheckQuestion, QuestionKind, Referral, ReferralStatus
 
 # What the owner who referred a friend reads about each state.
 OWNER_STATES = {
-    S.REGISTERED: _l("Registered. Bring your friend to the showroom: we know they are coming."),
-    S.VISITED: _l("Your friend visited the showroom."),
-    S.PURCHASED: _l("Your friend bought a car. We are checking the referral."),
-    S.LICENCE_CHECKED: _l(
+    ReferralStatus.REGISTERED: _l(
+        "Registered. Bring your friend to the showroom: we know they are coming."
+    ),
+    ReferralStatus.VISITED: _l("Your friend visited the showroom."),
+    ReferralStatus.PURCHASED: _l("Your friend bought a car. We are checking the referral."),
+    ReferralStatus.LICENCE_CHECKED: _l(
         "Your friend bought a car. We are checking the referral and may call one of you."
     ),
-    S.LICENCE_FAILED: _l(
+    ReferralStatus.LICENCE_FAILED: _l(
         "Not rewarded: the vehicle licence you showed did not match the club's record of your car."
     ),
-    S.CALLBACK: _l(
+    ReferralStatus.CALLBACK: _l(
         "Your friend bought a car. We are checking the referral and may call one of you."
     ),
-    S.MANUAL_REVIEW: _l("Your friend bought a car. The showroom manager is checking the referral."),
-    S.APPROVED: _l("Approved. Your reward is on its way."),
-    S.REWARDED: _l("Rewarded. Thank you!"),
-    S.FRAUD: _l(
+    ReferralStatus.MANUAL_REVIEW: _l(
+        "Your friend bought a car. The showroom manager is checking the referral."
+    ),
+    ReferralStatus.APPROVED: _l("Approved. Your reward is on its way."),
+    ReferralStatus.REWARDED: _l("Rewarded. Thank you!"),
+    ReferralStatus.FRAUD: _l(
         "Not rewarded: our check found that this referral was not genuine. If you disagree, "
         "ask your dealer: you can hear the call recording."
     ),
-    S.WITHDRAWN: _l("You withdrew this referral."),
+    ReferralStatus.WITHDRAWN: _l("You withdrew this referral."),
 }
 CAPPED = _l("Approved, but this year's limit of rewarded referrals was already reached.")
-WITHDRAWABLE = frozenset({S.REGISTERED, S.VISITED})
+WITHDRAWABLE = frozenset({ReferralStatus.REGISTERED, ReferralStatus.VISITED})
 
 TIMELINE_LABELS = {
     "referral.registered": _l("Registered"),
@@ -72,7 +75,7 @@ CALLEE_LABELS = {Callee.REFERRER: _l("the referrer"), Callee.FRIEND: _l("the new
 
 def owner_state(referral: Referral) -> str:
     """The referral's state in the owner's words."""
-    if referral.status == S.APPROVED and referral.reward_note:
+    if referral.status == ReferralStatus.APPROVED and referral.reward_note:
         return str(CAPPED)
     return str(OWNER_STATES[referral.status])
 

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.loyalty.tiers import tier_at_least
 from app.members.models import Colour, Member, Vehicle
 from app.referrals.models import (
     REFERRAL,
@@ -32,7 +33,7 @@ from app.referrals.models import (
     StaffFlag,
 )
 
-S = ReferralStatus
+FUEL_BONUS_MIN_TIER = "platinum"  # seed 002's gold-card bonus: a fuel voucher from here up
 
 
 class TransitionRefused(Conflict):
@@ -53,17 +54,17 @@ def move(referral: Referral, to: ReferralStatus) -> None:
 
 
 STATUS_LABELS = {
-    S.REGISTERED: _l("registered"),
-    S.VISITED: _l("visited the showroom"),
-    S.PURCHASED: _l("purchased"),
-    S.LICENCE_CHECKED: _l("licence checked"),
-    S.LICENCE_FAILED: _l("licence check failed"),
-    S.CALLBACK: _l("callback under way"),
-    S.MANUAL_REVIEW: _l("manual review"),
-    S.APPROVED: _l("approved"),
-    S.REWARDED: _l("rewarded"),
-    S.FRAUD: _l("fraud"),
-    S.WITHDRAWN: _l("withdrawn"),
+    ReferralStatus.REGISTERED: _l("registered"),
+    ReferralStatus.VISITED: _l("visited the showroom"),
+    ReferralStatus.PURCHASED: _l("purchased"),
+    ReferralStatus.LICENCE_CHECKED: _l("licence checked"),
+    ReferralStatus.LICENCE_FAILED: _l("licence check failed"),
+    ReferralStatus.CALLBACK: _l("callback under way"),
+    ReferralStatus.MANUAL_REVIEW: _l("manual review"),
+    ReferralStatus.APPROVED: _l("approved"),
+    ReferralStatus.REWARDED: _l("rewarded"),
+    ReferralStatus.FRAUD: _l("fraud"),
+    ReferralStatus.WITHDRAWN: _l("withdrawn"),
 }
 
 
@@ -92,7 +93,7 @@ def _rewarded_this_year(referrer_id: int, now: datetime) -> int:
     return db.session.scalar(
         select(func.count(Referral.id)).where(
             Referral.referrer_id == referrer_id,
-            Referral.status == S.REWARDED,
+            Referral.status == ReferralStatus.REWARDED,
             Referral.rewarded_at >= year_start,
         )
     )
@@ -164,7 +165,7 @@ def register_referral(
         friend_name=friend_name,
         friend_mobile=mobile,
         model_of_interest=(model_of_interest or "").strip(),
-        status=S.VISITED if visited == local_date(now) else S.REGISTERED,
+        status=ReferralStatus.VISITED if visited == local_date(now) else ReferralStatus.REGISTERED,
         registered_by_id=actor.id,
         consultant_id=consultant_id or (actor.id if actor.role in STAFF_ROLES else None),
         registered_at=now,
@@ -189,7 +190,7 @@ def withdraw_referral(member: Member, referral_id: int, *, now: datetime | None 
     referral = db.session.get(Referral, referral_id)
     if referral is None or referral.referrer_id != member.id:
         raise NotFound(_l("No such referral."))
-    move(referral, S.WITHDRAWN)
+    move(referral, ReferralStatus.WITHDRAWN)
     audit(member.user, "referral.withdrawn", referral, now)
     return referral
 
@@ -226,11 +227,11 @@ def record_showroom_visit(
     db.session.flush()
     referral = db.session.scalar(
         select(Referral).where(
-            Referral.friend_mobile == normalised, Referral.status == S.REGISTERED
+            Referral.friend_mobile == normalised, Referral.status == ReferralStatus.REGISTERED
         )
     )
     if referral is not None and referral.dealer_id == actor.dealer_id:
-        move(referral, S.VISITED)
+        move(referral, ReferralStatus.VISITED)
         referral.visited_on = visited_on
         referral.consultant_id = referral.consultant_id or visit.consultant_id
         audit(actor, "referral.visited", referral, now, visited_on=visited_on.isoformat())
@@ -242,12 +243,13 @@ def link_purchase(mobile: str, member: Member, vehicle: Vehicle, *, now: datetim
     now = now or utcnow()
     referral = db.session.scalar(
         select(Referral).where(
-            Referral.friend_mobile == mobile, Referral.status.in_([S.REGISTERED, S.VISITED])
+            Referral.friend_mobile == mobile,
+            Referral.status.in_([ReferralStatus.REGISTERED, ReferralStatus.VISITED]),
         )
     )
     if referral is None or referral.dealer_id != member.dealer_id:
         return None
-    move(referral, S.PURCHASED)
+    move(referral, ReferralStatus.PURCHASED)
     referral.purchased_at = now
     referral.friend_member_id = member.id
     referral.friend_vehicle_id = vehicle.id
@@ -326,7 +328,7 @@ def check_licence(
         colour = db.session.get(Colour, facts.colour_id)
         if colour is None or colour.id != record.colour_id:
             mismatches.append("colour")
-    move(referral, S.LICENCE_FAILED if mismatches else S.LICENCE_CHECKED)
+    move(referral, ReferralStatus.LICENCE_FAILED if mismatches else ReferralStatus.LICENCE_CHECKED)
     referral.referrer_vehicle_id = record.id if record is not None else referral.referrer_vehicle_id
     referral.licence_checked_by_id = manager.id
     referral.licence_checked_at = now
@@ -358,7 +360,7 @@ def decide_manual_review(
     """A manager decides a referral the callback could not check automatically."""
     now = now or utcnow()
     referral = locked(get_referral_for_staff(manager, referral_id))
-    if referral.status != S.MANUAL_REVIEW:
+    if referral.status != ReferralStatus.MANUAL_REVIEW:
         raise TransitionRefused(_l("Only a referral in manual review can be decided here."))
     if not (reason or "").strip():
         raise ValidationFailed(_l("Say why."), field="reason")
@@ -379,11 +381,11 @@ def decide(actor: User, referral: Referral, *, fraud: bool, now: datetime, **det
     referral.decided_by_id = actor.id
     referral.decided_at = now
     if fraud:
-        move(referral, S.FRAUD)
+        move(referral, ReferralStatus.FRAUD)
         audit(actor, "referral.fraud", referral, now, **details)
         _flag_staff(referral, now)
         return
-    move(referral, S.APPROVED)
+    move(referral, ReferralStatus.APPROVED)
     audit(actor, "referral.approved", referral, now, **details)
     reward_referral(referral, now=now)
 
@@ -412,7 +414,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
     from app.rewards.services import issue_free_voucher
 
     now = now or utcnow()
-    if referral.status != S.APPROVED:
+    if referral.status != ReferralStatus.APPROVED:
         raise TransitionRefused(_l("Only an approved referral is rewarded."))
     settings = programme()
     if _rewarded_this_year(referral.referrer_id, now) >= settings.yearly_cap:
@@ -459,7 +461,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
         )
     if (
         settings.fuel_reward_id
-        and referrer_account.tier_code in ("platinum", "diamond")
+        and tier_at_least(referrer_account.tier_code, FUEL_BONUS_MIN_TIER)
         and referral.referrer.user.deleted_at is None
     ):
         issue_free_voucher(
@@ -469,7 +471,7 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
             key=str(referral.id),
             now=now,
         )
-    move(referral, S.REWARDED)
+    move(referral, ReferralStatus.REWARDED)
     referral.rewarded_at = now
     db.session.flush()
     audit(None, "referral.rewarded", referral, now)
@@ -480,17 +482,17 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
 
 FUNNEL_STEPS = ("registered", "visited", "purchased", "verified", "rewarded", "fraud")
 _REACHED = {
-    S.REGISTERED: {"registered"},
-    S.WITHDRAWN: {"registered"},
-    S.VISITED: {"registered", "visited"},
-    S.PURCHASED: {"registered", "visited", "purchased"},
-    S.LICENCE_CHECKED: {"registered", "visited", "purchased"},
-    S.LICENCE_FAILED: {"registered", "visited", "purchased"},
-    S.CALLBACK: {"registered", "visited", "purchased"},
-    S.MANUAL_REVIEW: {"registered", "visited", "purchased"},
-    S.APPROVED: {"registered", "visited", "purchased", "verified"},
-    S.REWARDED: {"registered", "visited", "purchased", "verified", "rewarded"},
-    S.FRAUD: {"registered", "visited", "purchased", "verified", "fraud"},
+    ReferralStatus.REGISTERED: {"registered"},
+    ReferralStatus.WITHDRAWN: {"registered"},
+    ReferralStatus.VISITED: {"registered", "visited"},
+    ReferralStatus.PURCHASED: {"registered", "visited", "purchased"},
+    ReferralStatus.LICENCE_CHECKED: {"registered", "visited", "purchased"},
+    ReferralStatus.LICENCE_FAILED: {"registered", "visited", "purchased"},
+    ReferralStatus.CALLBACK: {"registered", "visited", "purchased"},
+    ReferralStatus.MANUAL_REVIEW: {"registered", "visited", "purchased"},
+    ReferralStatus.APPROVED: {"registered", "visited", "purchased", "verified"},
+    ReferralStatus.REWARDED: {"registered", "visited", "purchased", "verified", "rewarded"},
+    ReferralStatus.FRAUD: {"registered", "visited", "purchased", "verified", "fraud"},
 }
 
 

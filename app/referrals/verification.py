@@ -40,7 +40,6 @@ from app.referrals.services import (
     move,
 )
 
-S = ReferralStatus
 MIN_QUESTIONS = 3
 # Two or more wrong answers make the referral fraud (seed 002).
 FRAUD_WRONG_ANSWERS = 2
@@ -87,10 +86,10 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
     """Choose whom to call (at random, stored) and generate the questions about the other one."""
     now = now or utcnow()
     referral = locked(get_referral_for_staff(agent, referral_id))
-    if referral.status in (S.CALLBACK, S.MANUAL_REVIEW):
+    if referral.status in (ReferralStatus.CALLBACK, ReferralStatus.MANUAL_REVIEW):
         return referral
-    if referral.status != S.LICENCE_CHECKED:
-        move(referral, S.CALLBACK)  # raises the clear refusal
+    if referral.status != ReferralStatus.LICENCE_CHECKED:
+        move(referral, ReferralStatus.CALLBACK)  # raises the clear refusal
     callee = choose_callee()
     subject, vehicle = (
         (referral.friend, referral.friend_vehicle)
@@ -126,7 +125,7 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
             )
         )
     if len(drafts) < MIN_QUESTIONS:
-        move(referral, S.MANUAL_REVIEW)
+        move(referral, ReferralStatus.MANUAL_REVIEW)
         referral.review_reason = str(
             _l(
                 "Only %(n)s questions could be made: the club's record of the other person is "
@@ -135,7 +134,7 @@ def start_callback(agent: User, referral_id: int, *, now: datetime | None = None
             )
         )
     else:
-        move(referral, S.CALLBACK)
+        move(referral, ReferralStatus.CALLBACK)
     db.session.flush()
     db.session.expire(referral, ["questions"])
     audit(
@@ -155,10 +154,10 @@ def record_attempt(
     """Log a call; after three unreached attempts the referral waits."""
     now = now or utcnow()
     referral = get_referral_for_staff(agent, referral_id)
-    if referral.status != S.CALLBACK:
+    if referral.status != ReferralStatus.CALLBACK:
         raise TransitionRefused(
             _l("Start the callback first.")
-            if referral.status == S.LICENCE_CHECKED
+            if referral.status == ReferralStatus.LICENCE_CHECKED
             else _l("This callback is closed.")
         )
     attempt = CallAttempt(
@@ -184,7 +183,7 @@ def _time_of_day(moment: datetime) -> str:
 def is_waiting(referral: Referral) -> bool:
     """Not reached in the morning, the afternoon and the evening (three attempts at different
     times of day): the referral waits for the callee to call back."""
-    if referral.status != S.CALLBACK:
+    if referral.status != ReferralStatus.CALLBACK:
         return False
     missed = {_time_of_day(a.at) for a in referral.attempts if not a.reached}
     return len(missed) >= MAX_UNREACHED_ATTEMPTS
@@ -200,7 +199,7 @@ def answer_question(
     question = db.session.get(CrossCheckQuestion, question_id, populate_existing=True)
     if question is None or question.referral_id != referral.id:
         raise NotFound(_l("No such question."))
-    if referral.status != S.CALLBACK:
+    if referral.status != ReferralStatus.CALLBACK:
         raise TransitionRefused(_l("This callback is closed."))
     if question.correct is not None:
         raise Conflict(_l("This question was already answered."))
@@ -218,7 +217,7 @@ def complete_callback(
     """Two or more wrong answers: fraud. Otherwise approved and rewarded."""
     now = now or utcnow()
     referral = locked(get_referral_for_staff(agent, referral_id))
-    if referral.status != S.CALLBACK:
+    if referral.status != ReferralStatus.CALLBACK:
         raise TransitionRefused(_l("This callback is closed."))
     recording_ref = (recording_ref or "").strip()
     if not recording_ref:

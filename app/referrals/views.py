@@ -30,9 +30,8 @@ from app.referrals.models import Referral, ReferralStatus
 
 bp = Blueprint("referrals", __name__)
 
-S = ReferralStatus
 # The pre-registration queue the duty manager watches (提前报备).
-OPEN_STATES = (S.REGISTERED, S.VISITED)
+OPEN_STATES = (ReferralStatus.REGISTERED, ReferralStatus.VISITED)
 
 
 @bp.app_template_global()
@@ -345,7 +344,7 @@ def admin_finish_callback(referral_id: int):
             recording_ref=form.recording_ref.data,
         )
         if ok:
-            if done.status == S.FRAUD:
+            if done.status == ReferralStatus.FRAUD:
                 flash(_("Callback finished: marked as fraud, no reward."), "error")
             else:
                 flash(_("Callback finished: the referral is approved."), "success")

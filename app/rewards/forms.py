@@ -7,19 +7,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from app.core.forms import optional_int
 from app.rewards.services import (
     KIND_LABELS,
     MAX_COST_POINTS,
     MAX_STOCK,
     MAX_VALIDITY_DAYS,
 )
-
-
-def optional_int(value):
-    """'' (none chosen) → None, else the number."""
-    if value in ("", None):
-        return None
-    return int(value)
 
 
 class RewardForm(FlaskForm):

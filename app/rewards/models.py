@@ -3,16 +3,13 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
 class RewardKind(StrEnum):
@@ -60,7 +57,7 @@ class Reward(db.Model):
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("dealers.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[RewardKind] = mapped_column(_enum(RewardKind))
+    kind: Mapped[RewardKind] = mapped_column(string_enum(RewardKind, 24))
     cost_points: Mapped[int]
     stock: Mapped[int]
     min_tier_code: Mapped[str | None] = mapped_column(ForeignKey("tiers.code"))
@@ -82,7 +79,7 @@ class Voucher(db.Model):
     # Where it can be used: the reward's dealer, or the member's own dealer for group rewards.
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
     status: Mapped[VoucherStatus] = mapped_column(
-        _enum(VoucherStatus), default=VoucherStatus.ISSUED
+        string_enum(VoucherStatus, 24), default=VoucherStatus.ISSUED
     )
     cost_points: Mapped[int]
     issued_at: Mapped[datetime]

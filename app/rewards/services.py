@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
@@ -21,12 +20,13 @@ from app.cards.qr import qr_svg
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Role
-from app.core.tokens import PREFIX, TokenError
+from app.core.permissions import Role, can_manage_dealer_row
+from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.ledger import post_points, refund_debit, spendable
-from app.loyalty.models import EntryKind, Tier
+from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for, tier_label
+from app.loyalty.tiers import tier_at_least, tier_ranks
 from app.members.models import Dealer, Member
 from app.rewards.models import VOUCHER, Reward, RewardKind, Voucher, VoucherStatus
 
@@ -53,24 +53,7 @@ def kind_label(kind: RewardKind | str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
-def signer():
-    """The app's token signer."""
-    return current_app.extensions["token_signer"]
-
-
-def _tier_ranks() -> dict[str, int]:
-    return {code: rank for code, rank in db.session.execute(select(Tier.code, Tier.rank))}
-
-
 # ----------------------------------------------------------------------------- catalog admin
-
-
-def _can_manage(actor: User, dealer_id: int | None) -> bool:
-    if actor.role == Role.HQ_ADMIN:
-        return True
-    return (
-        actor.role == Role.DEALER_ADMIN and dealer_id is not None and dealer_id == actor.dealer_id
-    )
 
 
 def rewards_for_staff(actor: User) -> list[Reward]:
@@ -83,7 +66,7 @@ def rewards_for_staff(actor: User) -> list[Reward]:
 
 def can_edit_reward(actor: User, reward: Reward) -> bool:
     """True when ``actor`` may change ``reward`` (HQ: any; a dealer admin: their dealer's)."""
-    return _can_manage(actor, reward.dealer_id)
+    return can_manage_dealer_row(actor, reward.dealer_id)
 
 
 def get_reward_for_staff(actor: User, reward_id: int) -> Reward:
@@ -119,7 +102,7 @@ def save_reward(
     now = now or utcnow()
     if reward is not None and not can_edit_reward(actor, reward):
         raise Forbidden(_l("You may not change this reward."))
-    if not _can_manage(actor, dealer_id):
+    if not can_manage_dealer_row(actor, dealer_id):
         raise Forbidden(_l("You may only manage your own dealer's rewards."), field="dealer_id")
     if dealer_id is not None and db.session.get(Dealer, dealer_id) is None:
         raise ValidationFailed(_l("Choose a dealer."), field="dealer_id")
@@ -145,7 +128,7 @@ def save_reward(
             field="validity_days",
         )
     min_tier_code = min_tier_code or None
-    if min_tier_code is not None and min_tier_code not in _tier_ranks():
+    if min_tier_code is not None and min_tier_code not in tier_ranks():
         raise ValidationFailed(_l("Choose a tier."), field="min_tier_code")
     image_url = (image_url or "").strip() or None
     # The page's Content-Security-Policy only loads images from this site.
@@ -214,8 +197,7 @@ def catalog_for(member: Member, *, now: datetime | None = None) -> list[CatalogI
     today = local_date(now or utcnow())
     account = account_for(member)
     points = spendable(account.id, today)
-    ranks = _tier_ranks()
-    rank = ranks.get(account.tier_code, 0)
+    ranks = tier_ranks()
     rewards = db.session.scalars(
         select(Reward)
         .where(
@@ -229,7 +211,7 @@ def catalog_for(member: Member, *, now: datetime | None = None) -> list[CatalogI
         why_not = ""
         if reward.stock <= 0:
             why_not = str(_l("Out of stock"))
-        elif reward.min_tier_code and ranks.get(reward.min_tier_code, 0) > rank:
+        elif not tier_at_least(account.tier_code, reward.min_tier_code, ranks=ranks):
             why_not = str(
                 _l("For %(tier)s members and above", tier=tier_label(reward.min_tier_code))
             )
@@ -279,15 +261,13 @@ def redeem_reward(member: Member, reward_id: int, *, now: datetime | None = None
     if reward.stock <= 0:
         raise Conflict(_l("Sorry, this reward is out of stock."))
     account = account_for(member)
-    if reward.min_tier_code:
-        ranks = _tier_ranks()
-        if ranks.get(account.tier_code, 0) < ranks.get(reward.min_tier_code, 0):
-            raise Forbidden(
-                _l(
-                    "This reward is for %(tier)s members and above.",
-                    tier=tier_label(reward.min_tier_code),
-                )
+    if not tier_at_least(account.tier_code, reward.min_tier_code):
+        raise Forbidden(
+            _l(
+                "This reward is for %(tier)s members and above.",
+                tier=tier_label(reward.min_tier_code),
             )
+        )
     # InsufficientPoints from the ledger says how many points the member has to spend.
     debit = post_points(
         account.id,

@@ -32,15 +32,14 @@ from app.service.models import (
     AppointmentStatus,
 )
 
-A = AppointmentStatus
 # Where a booking may go from each state: the table beside the model.
 TRANSITIONS = APPOINTMENT.transitions
 
 STATUS_LABELS = {
-    A.BOOKED: _l("Booked"),
-    A.CANCELLED: _l("Cancelled"),
-    A.KEPT: _l("Kept"),
-    A.NO_SHOW: _l("No-show"),
+    AppointmentStatus.BOOKED: _l("Booked"),
+    AppointmentStatus.CANCELLED: _l("Cancelled"),
+    AppointmentStatus.KEPT: _l("Kept"),
+    AppointmentStatus.NO_SHOW: _l("No-show"),
 }
 
 # How far ahead an owner sees the days with free times.
@@ -125,7 +124,7 @@ def _check_one_a_day(
         .join(AppointmentSlot, Appointment.slot_id == AppointmentSlot.id)
         .where(
             Appointment.vehicle_id == vehicle.id,
-            Appointment.status == A.BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
             AppointmentSlot.starts_at >= start,
             AppointmentSlot.starts_at < end,
         )
@@ -178,7 +177,7 @@ def book_appointment(
         slot=slot,
         member_id=member.id,
         vehicle_id=vehicle.id,
-        status=A.BOOKED,
+        status=AppointmentStatus.BOOKED,
         note=note,
         created_at=now,
     )
@@ -201,11 +200,11 @@ def _own_live_appointment(member: Member, appointment_id: int, now: datetime) ->
     found = get_own_appointment(member, appointment_id)
     lock_row(Vehicle, found.vehicle_id)
     appointment = lock_row(Appointment, found.id)
-    if appointment.status == A.CANCELLED:
+    if appointment.status == AppointmentStatus.CANCELLED:
         raise AppointmentRefused(
             _l("This appointment is already cancelled."), code="already_cancelled"
         )
-    if appointment.status != A.BOOKED:
+    if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentRefused(_l("This appointment is closed."), code="closed")
     if appointment.slot.starts_at <= now:
         raise AppointmentRefused(
@@ -250,7 +249,7 @@ def cancel_appointment(
     now = now or utcnow()
     appointment = _own_live_appointment(member, appointment_id, now)
     slot = lock_row(AppointmentSlot, appointment.slot_id)
-    APPOINTMENT.move(appointment, A.CANCELLED)
+    APPOINTMENT.move(appointment, AppointmentStatus.CANCELLED)
     slot.booked -= 1
     appointment.cancelled_at = now
     db.session.flush()
@@ -292,7 +291,9 @@ def get_own_appointment(member: Member, appointment_id: int) -> Appointment:
 
 def can_change(appointment: Appointment, *, now: datetime | None = None) -> bool:
     """Booked and not yet begun: the owner may still move or cancel it."""
-    return appointment.status == A.BOOKED and appointment.slot.starts_at > (now or utcnow())
+    return appointment.status == AppointmentStatus.BOOKED and appointment.slot.starts_at > (
+        now or utcnow()
+    )
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def appointments_for(member: Member, *, now: datetime | None = None) -> Appointm
     ).all()
     upcoming, past, cancelled = [], [], []
     for appointment in rows:
-        if appointment.status == A.CANCELLED:
+        if appointment.status == AppointmentStatus.CANCELLED:
             cancelled.append(appointment)
         elif can_change(appointment, now=now):
             upcoming.append(appointment)
@@ -367,6 +368,6 @@ def live_bookings(slot: AppointmentSlot) -> int:
     """Bookings of the slot that are not cancelled: what ``booked`` must always equal."""
     return db.session.scalar(
         select(func.count(Appointment.id)).where(
-            Appointment.slot_id == slot.id, Appointment.status != A.CANCELLED
+            Appointment.slot_id == slot.id, Appointment.status != AppointmentStatus.CANCELLED
         )
     )

@@ -10,15 +10,9 @@ from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from app.core.forms import optional_int
 from app.service.appointments import NOTE_LENGTH, car_label
 from app.service.workshop import MAX_CAPACITY, MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
-
-
-def optional_int(value):
-    """'' (none chosen) → None, else the number."""
-    if value in ("", None):
-        return None
-    return int(value)
 
 
 def slot_choices(slots) -> list[SelectChoice]:

@@ -6,7 +6,6 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -16,13 +15,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class ServiceCategory(StrEnum):
@@ -99,10 +95,12 @@ class ServiceVisit(db.Model):
     visited_on: Mapped[date]
     mileage_km: Mapped[int]
     amount_fen: Mapped[int]
-    category: Mapped[ServiceCategory] = mapped_column(_enum(ServiceCategory))
+    category: Mapped[ServiceCategory] = mapped_column(string_enum(ServiceCategory))
     points_awarded: Mapped[int] = mapped_column(default=0)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_entries.id"))
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.RECORDED)
+    status: Mapped[VisitStatus] = mapped_column(
+        string_enum(VisitStatus), default=VisitStatus.RECORDED
+    )
     refunded_at: Mapped[datetime | None]
     points_reversed: Mapped[int | None]
     source: Mapped[str] = mapped_column(String(16))
@@ -195,7 +193,7 @@ class Appointment(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     status: Mapped[AppointmentStatus] = mapped_column(
-        _enum(AppointmentStatus), default=AppointmentStatus.BOOKED
+        string_enum(AppointmentStatus), default=AppointmentStatus.BOOKED
     )
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime]

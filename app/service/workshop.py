@@ -23,7 +23,6 @@ from app.rewards.models import Reward, RewardKind
 from app.rewards.services import issue_free_voucher
 from app.service.appointments import (
     TRANSITIONS,
-    A,
     AppointmentRefused,
     day_bounds,
     lock_row,
@@ -236,7 +235,7 @@ def day_sheet(actor: User, day: date) -> list[SlotSheet]:
         )
         for appointment in rows:
             sheet = sheets[appointment.slot_id]
-            if appointment.status == A.CANCELLED:
+            if appointment.status == AppointmentStatus.CANCELLED:
                 sheet.cancelled += 1
             else:
                 sheet.appointments.append(appointment)
@@ -255,9 +254,9 @@ def get_staff_appointment(actor: User, appointment_id: int) -> Appointment:
 
 
 _ALREADY = {
-    A.KEPT: _l("This appointment is already marked as kept."),
-    A.NO_SHOW: _l("This appointment is already marked as a no-show."),
-    A.CANCELLED: _l("The owner cancelled this appointment."),
+    AppointmentStatus.KEPT: _l("This appointment is already marked as kept."),
+    AppointmentStatus.NO_SHOW: _l("This appointment is already marked as a no-show."),
+    AppointmentStatus.CANCELLED: _l("The owner cancelled this appointment."),
 }
 
 
@@ -267,21 +266,21 @@ def close_appointment(
     """Mark a booking kept (the car came; the dealer's reward is given once) or a no-show."""
     now = now or utcnow()
     outcome = AppointmentStatus(outcome)
-    if outcome not in (A.KEPT, A.NO_SHOW):
+    if outcome not in (AppointmentStatus.KEPT, AppointmentStatus.NO_SHOW):
         raise ValueError(outcome)
     get_staff_appointment(actor, appointment_id)
     appointment = lock_row(Appointment, appointment_id)
     before = appointment.status
     if outcome not in TRANSITIONS[before]:
-        if before == outcome or before == A.CANCELLED:
+        if before == outcome or before == AppointmentStatus.CANCELLED:
             raise Conflict(_ALREADY[before])
         raise Conflict(_l("A kept appointment cannot become a no-show."))
     starts_at = appointment.slot.starts_at
-    if outcome == A.KEPT and local_date(now) < local_date(starts_at):
+    if outcome == AppointmentStatus.KEPT and local_date(now) < local_date(starts_at):
         raise AppointmentRefused(
             _l("A booking can be marked as kept from its day on."), code="too_early"
         )
-    if outcome == A.NO_SHOW and now < starts_at:
+    if outcome == AppointmentStatus.NO_SHOW and now < starts_at:
         raise AppointmentRefused(
             _l("A booking can be marked as a no-show once its time has come."), code="too_early"
         )
@@ -290,7 +289,7 @@ def close_appointment(
     appointment.closed_by_id = actor.id
     db.session.flush()
     details = {"before": before.value}
-    if outcome == A.KEPT:
+    if outcome == AppointmentStatus.KEPT:
         voucher = _reward_kept(appointment, now)
         if voucher is not None:
             details["voucher_id"] = voucher.id

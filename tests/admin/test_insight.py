@@ -34,7 +34,6 @@ TODAY = NOW.astimezone(ZONE).date()
 TIERS = ("gold", "platinum", "diamond")
 TIER_NAMES = {"gold": "Gold", "platinum": "Platinum", "diamond": "Diamond"}
 SEGMENT_NAMES = {"loyal": "Loyal", "swinging": "Swinging", "lost": "Lost"}
-R = RegistrationStatus
 
 # ------------------------------------------------------------------------ reading pages
 
@@ -317,7 +316,7 @@ def build_world(rng: random.Random) -> World:
 
     events = build_events(rng, dealer_ids, owners, visits)
     referrals = build_referrals(rng, dealer_ids, owners, members)
-    per_yuan = db.session.scalar(select(EarningRules.points_per_yuan_value))
+    per_yuan = db.session.scalar(select(EarningRules.points_worth_one_yuan))
     return World(dealer_ids, owners, visits, lots, events, referrals, per_yuan)
 
 
@@ -371,10 +370,17 @@ def make_happening(rng, code, dealer_ids, k, starts_at, ends_at, own, visits) ->
     edges_done = False
     for owner in rng.sample(own, min(len(own), rng.randint(6, 14))):
         status = rng.choices(
-            (R.CONFIRMED, R.CANCELLED, R.WAITING, R.OFFERED, R.PENDING), (60, 15, 15, 5, 5)
+            (
+                RegistrationStatus.CONFIRMED,
+                RegistrationStatus.CANCELLED,
+                RegistrationStatus.WAITING,
+                RegistrationStatus.OFFERED,
+                RegistrationStatus.PENDING,
+            ),
+            (60, 15, 15, 5, 5),
         )[0]
         companions = rng.randint(0, 2)
-        checked = status == R.CONFIRMED and started and rng.random() < 0.65
+        checked = status == RegistrationStatus.CONFIRMED and started and rng.random() < 0.65
         registration = EventRegistration(
             event_id=event.id,
             member_id=owner.id,
@@ -600,9 +606,18 @@ def events_of(world: World, dealer: str | None, *, ended: bool = False) -> list[
 def expected_attendance(world: World, dealer: str | None) -> list[list[str]]:
     rows = []
     for e in events_of(world, dealer):
-        holding = [s for s in e.seats if s.status in (R.CONFIRMED, R.OFFERED, R.PENDING)]
+        holding = [
+            s
+            for s in e.seats
+            if s.status
+            in (
+                RegistrationStatus.CONFIRMED,
+                RegistrationStatus.OFFERED,
+                RegistrationStatus.PENDING,
+            )
+        ]
         places = sum(1 if e.kind == EventKind.TRIP else 1 + s.companions for s in holding)
-        confirmed = sum(s.status == R.CONFIRMED for s in e.seats)
+        confirmed = sum(s.status == RegistrationStatus.CONFIRMED for s in e.seats)
         checked = sum(s.checked_in for s in e.seats)
         rows.append(
             [e.title]
@@ -620,7 +635,7 @@ def expected_attendance(world: World, dealer: str | None) -> list[list[str]]:
 
 
 def campaign(world: World, e: Happening) -> tuple[int, int, int, int]:
-    invited = sum(s.status == R.CONFIRMED or s.checked_in for s in e.seats)
+    invited = sum(s.status == RegistrationStatus.CONFIRMED or s.checked_in for s in e.seats)
     attendees = {s.member_id for s in e.seats if s.checked_in}
     first, last = local_day(e.starts_at), local_day(e.ends_at) + timedelta(days=30)
     counted = [

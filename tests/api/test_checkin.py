@@ -16,8 +16,6 @@ from tests.api.conftest import assert_error
 from tests.conftest import login
 from tests.factories import make_member, make_staff, make_vehicle
 
-R = RegistrationStatus
-
 
 def _trip(staff, now, title):
     return create_event(
@@ -57,7 +55,7 @@ def gate(app, seeded, dealers, clock) -> dict:
                 companion_names="Li Na, Zhang Min" if name == "Zhang Wei" else "",
             )
         cancel_registration(people["Leaver"].member, people["Leaver"].id)
-        people["Payer"].status = R.PENDING
+        people["Payer"].status = RegistrationStatus.PENDING
         db.session.flush()
         ids = {
             "event_id": trip.id,

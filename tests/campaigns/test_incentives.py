@@ -188,3 +188,20 @@ def test_agents_never_see_incentives(staff_factory, campaign_ids):
     url = f"/admin/campaigns/{campaign_ids['campaign']}"
     assert agent.get(f"{url}/incentives").status_code == 403
     assert agent.get(f"{url}/results.csv?table=incentives").status_code == 403
+
+
+def test_the_scope_in_the_address_picks_the_steps_to_change(staff_factory, campaign_ids):
+    manager = staff_factory("showroom_manager")
+    url = f"/admin/campaigns/{campaign_ids['campaign']}/incentives"
+    group = campaign_ids["group"]
+    form = {"scope": str(group), "steps-0-from_pct": "0", "steps-1-from_pct": "11"}
+    assert manager.post(url, data={**form, "steps-1-per_yuan": "6"}).status_code == 302
+    chosen = manager.get(f"{url}?scope={group}").get_data(as_text=True)
+    assert f'<option selected value="{group}">' in chosen and 'value="11.00"' in chosen
+    for other in ("", "x", "\u0663", str(group + 1000)):
+        whole = manager.get(f"{url}?scope={other}")
+        assert whole.status_code == 200
+        assert f'<option selected value="{group}">' not in whole.get_data(as_text=True)
+        assert 'value="11.00"' not in whole.get_data(as_text=True)
+    for no_row in ("0", "-1", str(2**31)):
+        assert manager.get(f"{url}?scope={no_row}").status_code == 404

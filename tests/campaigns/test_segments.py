@@ -16,7 +16,6 @@ from app.service.models import VisitStatus
 from tests.conftest import NOW
 from tests.factories import make_dealer, make_member, make_staff, make_visit
 
-S = Segment
 TODAY = date(2026, 11, 23)  # NOW in Asia/Shanghai
 FIRST = date(2025, 11, 24)  # the current 12-month period's first day
 IN = date(2026, 6, 1)  # a day inside the current period
@@ -26,36 +25,43 @@ M, R, A, OT = "maintenance", "repair", "accident", "other"
 # Defaults: high from 2 maintenance visits, ¥2,000, 30 % repairs.
 # name: (visits [(day, category, fen, refunded?)], segment now, segment in the previous period)
 TABLE = {
-    "profitable_loyal": ([(IN, M, 100_000), (IN, M, 50_000), (IN, R, 50_000)], S.PROFITABLE_LOYAL),
-    "split_loyal": ([(IN, M, 100_000), (IN, M, 100_000)], S.SPLIT_LOYAL),
-    "high_risk": ([(IN, M, 100_000), (IN, A, 100_000)], S.HIGH_RISK),
-    "high_opportunity": ([(IN, M, 200_000)], S.HIGH_OPPORTUNITY),
-    "to_develop": ([(IN, M, 100_000), (IN, M, 49_999), (IN, R, 50_000)], S.TO_DEVELOP),
-    "high_cost": ([(IN, M, 10_000), (IN, M, 10_000), (IN, M, 10_000)], S.HIGH_COST),
-    "low_cost": ([(IN, R, 50_000)], S.LOW_COST),
-    "mystery": ([], S.MYSTERY_OPPORTUNITY),
+    "profitable_loyal": (
+        [(IN, M, 100_000), (IN, M, 50_000), (IN, R, 50_000)],
+        Segment.PROFITABLE_LOYAL,
+    ),
+    "split_loyal": ([(IN, M, 100_000), (IN, M, 100_000)], Segment.SPLIT_LOYAL),
+    "high_risk": ([(IN, M, 100_000), (IN, A, 100_000)], Segment.HIGH_RISK),
+    "high_opportunity": ([(IN, M, 200_000)], Segment.HIGH_OPPORTUNITY),
+    "to_develop": ([(IN, M, 100_000), (IN, M, 49_999), (IN, R, 50_000)], Segment.TO_DEVELOP),
+    "high_cost": ([(IN, M, 10_000), (IN, M, 10_000), (IN, M, 10_000)], Segment.HIGH_COST),
+    "low_cost": ([(IN, R, 50_000)], Segment.LOW_COST),
+    "mystery": ([], Segment.MYSTERY_OPPORTUNITY),
     # Boundaries: exactly at each threshold is high, one below is low.
-    "visits_one_below": ([(IN, M, 150_000), (IN, OT, 50_000)], S.HIGH_OPPORTUNITY),
-    "spend_exactly": ([(IN, M, 199_999), (IN, OT, 1)], S.HIGH_OPPORTUNITY),
-    "spend_one_below": ([(IN, M, 199_998), (IN, OT, 1)], S.MYSTERY_OPPORTUNITY),
+    "visits_one_below": ([(IN, M, 150_000), (IN, OT, 50_000)], Segment.HIGH_OPPORTUNITY),
+    "spend_exactly": ([(IN, M, 199_999), (IN, OT, 1)], Segment.HIGH_OPPORTUNITY),
+    "spend_one_below": ([(IN, M, 199_998), (IN, OT, 1)], Segment.MYSTERY_OPPORTUNITY),
     "ratio_exactly_30": (
         [(IN, M, 0)] * 2 + [(IN, R, 0), (IN, A, 0), (IN, R, 0)] + [(IN, OT, 0)] * 5,
-        S.TO_DEVELOP,
+        Segment.TO_DEVELOP,
     ),
     "ratio_just_below": (
         [(IN, M, 0)] * 3 + [(IN, R, 0), (IN, A, 0), (IN, R, 0)] + [(IN, OT, 0)] * 5,
-        S.HIGH_COST,
+        Segment.HIGH_COST,
     ),
     # Refunded visits do not count; other visits count in the ratio's denominator only.
-    "refund_left_out": ([(IN, M, 200_000), (IN, M, 100_000, True)], S.HIGH_OPPORTUNITY),
+    "refund_left_out": ([(IN, M, 200_000), (IN, M, 100_000, True)], Segment.HIGH_OPPORTUNITY),
     # The period's first day is in it; the day before belongs to the previous period.
-    "first_day": ([(FIRST, M, 100_000), (FIRST, M, 100_000)], S.SPLIT_LOYAL),
+    "first_day": ([(FIRST, M, 100_000), (FIRST, M, 100_000)], Segment.SPLIT_LOYAL),
     "day_before": (
         [(FIRST - timedelta(days=1), M, 100_000), (FIRST - timedelta(days=1), M, 100_000)],
-        S.MYSTERY_OPPORTUNITY,
-        S.SPLIT_LOYAL,
+        Segment.MYSTERY_OPPORTUNITY,
+        Segment.SPLIT_LOYAL,
     ),
-    "moved": ([(BEFORE, R, 300_000), (IN, M, 100_000)], S.MYSTERY_OPPORTUNITY, S.HIGH_RISK),
+    "moved": (
+        [(BEFORE, R, 300_000), (IN, M, 100_000)],
+        Segment.MYSTERY_OPPORTUNITY,
+        Segment.HIGH_RISK,
+    ),
 }
 
 
@@ -89,7 +95,7 @@ def test_the_table_of_owners_gets_its_groups(db_app):
         ids = _owners(make_dealer("SZ01").id)
         found = _segments_by_owner(ids)
     expected = {
-        name: (now.value, (rest[0] if rest else S.MYSTERY_OPPORTUNITY).value)
+        name: (now.value, (rest[0] if rest else Segment.MYSTERY_OPPORTUNITY).value)
         for name, (_visits, now, *rest) in TABLE.items()
     }
     assert found == expected
@@ -112,15 +118,15 @@ def test_the_python_rule_agrees_with_the_table():
 @pytest.mark.parametrize(
     ("maintenance", "spend", "repairs", "visits", "segment"),
     [
-        (2, 200_000, 3, 10, S.PROFITABLE_LOYAL),
-        (1, 200_000, 3, 10, S.HIGH_RISK),
-        (2, 199_999, 3, 10, S.TO_DEVELOP),
-        (2, 200_000, 2, 10, S.SPLIT_LOYAL),
-        (1, 199_999, 2, 10, S.MYSTERY_OPPORTUNITY),
-        (0, 0, 0, 0, S.MYSTERY_OPPORTUNITY),
-        (0, 0, 1, 1, S.LOW_COST),
-        (5, 0, 0, 5, S.HIGH_COST),
-        (0, 10**9, 0, 1, S.HIGH_OPPORTUNITY),
+        (2, 200_000, 3, 10, Segment.PROFITABLE_LOYAL),
+        (1, 200_000, 3, 10, Segment.HIGH_RISK),
+        (2, 199_999, 3, 10, Segment.TO_DEVELOP),
+        (2, 200_000, 2, 10, Segment.SPLIT_LOYAL),
+        (1, 199_999, 2, 10, Segment.MYSTERY_OPPORTUNITY),
+        (0, 0, 0, 0, Segment.MYSTERY_OPPORTUNITY),
+        (0, 0, 1, 1, Segment.LOW_COST),
+        (5, 0, 0, 5, Segment.HIGH_COST),
+        (0, 10**9, 0, 1, Segment.HIGH_OPPORTUNITY),
     ],
 )
 def test_classify_at_the_boundaries(maintenance, spend, repairs, visits, segment):
@@ -135,9 +141,9 @@ def test_segment_members_is_a_target_filter(ctx):
     other = make_member(gz.id, name="gz split loyal")
     make_visit(other, IN, M, 100_000)
     make_visit(other, IN, M, 100_000)
-    found = set(db.session.scalars(segments.segment_members(S.SPLIT_LOYAL, dealer_id=sz.id)))
+    found = set(db.session.scalars(segments.segment_members(Segment.SPLIT_LOYAL, dealer_id=sz.id)))
     assert found == {ids["split_loyal"], ids["first_day"]}
-    everyone = set(db.session.scalars(segments.segment_members(S.SPLIT_LOYAL)))
+    everyone = set(db.session.scalars(segments.segment_members(Segment.SPLIT_LOYAL)))
     assert everyone == found | {other.id}
 
 
@@ -148,7 +154,7 @@ def test_owners_who_joined_after_the_previous_period_are_new(ctx):
     newcomer.created_at = NOW - timedelta(days=30)
     db.session.flush()
     found = _segments_by_owner({**ids, "newcomer": newcomer.id})
-    assert found["newcomer"] == (S.MYSTERY_OPPORTUNITY.value, None)
+    assert found["newcomer"] == (Segment.MYSTERY_OPPORTUNITY.value, None)
 
 
 # ---------------------------------------------------------------------------- thresholds
@@ -189,8 +195,8 @@ def test_new_thresholds_reclassify_the_owners(ctx):
     )
     found = _segments_by_owner(ids)
     # Two maintenance visits are no longer high: profitable-loyal owners become high-risk.
-    assert found["profitable_loyal"][0] == S.HIGH_RISK
-    assert found["high_cost"][0] == S.HIGH_COST
+    assert found["profitable_loyal"][0] == Segment.HIGH_RISK
+    assert found["high_cost"][0] == Segment.HIGH_COST
 
 
 @pytest.mark.parametrize(

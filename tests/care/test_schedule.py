@@ -32,8 +32,6 @@ from tests.care.helpers import add_visit, make_car, make_owner
 from tests.factories import make_dealer
 from tests.test_postgres_concurrency import race
 
-K = ReminderKind
-
 
 def _seed_owners() -> dict[str, int]:
     """Four owners of the walk below (E, closed, is never reminded); their cars' ids."""
@@ -89,25 +87,33 @@ def _seed_owners() -> dict[str, int]:
 
 # When each reminder must appear, walking the daily job from 2026-11-23 for a year.
 EXPECTED = {
-    ("2026-11-23", K.WARRANTY_EXPIRY, "B"),  # ends 2026-12-12: the window is already open
-    ("2026-11-23", K.ANNIVERSARY, "D"),  # bought in November: the month is running
-    ("2026-11-30", K.FIRST_MAINTENANCE, "A"),  # day 60 after delivery
-    ("2026-12-01", K.ANNIVERSARY, "B"),
-    ("2026-12-28", K.MAINTENANCE_DUE, "B"),  # 5,000 km more at 40 km/day: 2027-01-04
-    ("2027-01-11", K.POINTS_EXPIRY, "C"),  # 500 points expire on 2027-02-10: 30 days
-    ("2027-01-21", K.INSURANCE_EXPIRY, "B"),  # 30 days before 2027-02-20
-    ("2027-02-02", K.MAINTENANCE_DUE, "C"),  # 2,500 km in 56 days: 5,000 more by 2027-02-09
-    ("2027-02-03", K.POINTS_EXPIRY, "C"),  # 7 days
-    ("2027-02-06", K.INSURANCE_EXPIRY, "B"),  # 14 days
-    ("2027-02-28", K.BIRTHDAY, "C"),  # 29 February in a common year
-    ("2027-03-15", K.BIRTHDAY, "B"),
-    ("2027-04-12", K.MAINTENANCE_DUE, "A"),  # first maintenance 2026-12-15 at 3,000 km
-    ("2027-05-01", K.WARRANTY_EXPIRY, "D"),
-    ("2027-05-31", K.INSPECTION, "B"),
-    ("2027-06-15", K.INSPECTION, "D"),
-    ("2027-08-01", K.ANNIVERSARY, "C"),
-    ("2027-09-01", K.ANNIVERSARY, "A"),
-    ("2027-11-01", K.ANNIVERSARY, "D"),
+    (
+        "2026-11-23",
+        ReminderKind.WARRANTY_EXPIRY,
+        "B",
+    ),  # ends 2026-12-12: the window is already open
+    ("2026-11-23", ReminderKind.ANNIVERSARY, "D"),  # bought in November: the month is running
+    ("2026-11-30", ReminderKind.FIRST_MAINTENANCE, "A"),  # day 60 after delivery
+    ("2026-12-01", ReminderKind.ANNIVERSARY, "B"),
+    ("2026-12-28", ReminderKind.MAINTENANCE_DUE, "B"),  # 5,000 km more at 40 km/day: 2027-01-04
+    ("2027-01-11", ReminderKind.POINTS_EXPIRY, "C"),  # 500 points expire on 2027-02-10: 30 days
+    ("2027-01-21", ReminderKind.INSURANCE_EXPIRY, "B"),  # 30 days before 2027-02-20
+    (
+        "2027-02-02",
+        ReminderKind.MAINTENANCE_DUE,
+        "C",
+    ),  # 2,500 km in 56 days: 5,000 more by 2027-02-09
+    ("2027-02-03", ReminderKind.POINTS_EXPIRY, "C"),  # 7 days
+    ("2027-02-06", ReminderKind.INSURANCE_EXPIRY, "B"),  # 14 days
+    ("2027-02-28", ReminderKind.BIRTHDAY, "C"),  # 29 February in a common year
+    ("2027-03-15", ReminderKind.BIRTHDAY, "B"),
+    ("2027-04-12", ReminderKind.MAINTENANCE_DUE, "A"),  # first maintenance 2026-12-15 at 3,000 km
+    ("2027-05-01", ReminderKind.WARRANTY_EXPIRY, "D"),
+    ("2027-05-31", ReminderKind.INSPECTION, "B"),
+    ("2027-06-15", ReminderKind.INSPECTION, "D"),
+    ("2027-08-01", ReminderKind.ANNIVERSARY, "C"),
+    ("2027-09-01", ReminderKind.ANNIVERSARY, "A"),
+    ("2027-11-01", ReminderKind.ANNIVERSARY, "D"),
 }
 
 

@@ -24,8 +24,6 @@ from app.members.models import Member
 from tests.events.test_services import join, make_trip, owner
 from tests.factories import make_staff
 
-R = RegistrationStatus
-
 
 @pytest.fixture
 def staff(ctx, dealers):
@@ -221,9 +219,9 @@ def test_forged_altered_wrong_event_cancelled_and_unpaid_tickets_are_refused(
     cancelled_token = checkin.ticket_token(cancelled)
     services.cancel_registration(cancelled.member, cancelled.id)
     unpaid = join(owner(dealers, "Payer"), trip_day)
-    unpaid.status = R.PENDING  # a paid event's place held until paid
+    unpaid.status = RegistrationStatus.PENDING  # a paid event's place held until paid
     waiting = join(owner(dealers, "Waiter"), trip_day)
-    waiting.status = R.WAITING
+    waiting.status = RegistrationStatus.WAITING
     db.session.flush()
     at_the_gate(clock, trip_day)
 
@@ -301,7 +299,7 @@ def test_staff_of_another_dealer_and_keys_of_another_dealer_find_no_event(
 def test_the_gate_list_has_every_registration_with_its_gate_status(staff, dealers, clock, trip_day):
     confirmed = join(owner(dealers, "Ann"), trip_day)
     unpaid = join(owner(dealers, "Bob"), trip_day)
-    unpaid.status = R.PENDING
+    unpaid.status = RegistrationStatus.PENDING
     db.session.flush()
     at_the_gate(clock, trip_day)
     checkin.check_in(staff, event_id=trip_day.id, ticket=checkin.ticket_token(confirmed))
@@ -313,7 +311,7 @@ def test_the_gate_list_has_every_registration_with_its_gate_status(staff, dealer
     described = checkin.describe_attendee(confirmed)
     assert described["name"] == "Ann" and described["car"]["model"]
     assert set(described) == {"registration_id", "name", "companions", "companion_names", "car"}
-    assert db.session.get(EventRegistration, confirmed.id).status == R.CONFIRMED
+    assert db.session.get(EventRegistration, confirmed.id).status == RegistrationStatus.CONFIRMED
 
 
 # ---------------------------------------------------------------------------- the gate page
@@ -327,7 +325,7 @@ def gate_page(app, seeded, dealers, clock):
         organiser = make_staff("event_staff", dealers["SZ01"])
         trip = make_trip(organiser, clock)
         registration = join(owner(dealers, "Zhang Wei"), trip)
-        join(owner(dealers, "Unpaid owner"), trip).status = R.PENDING
+        join(owner(dealers, "Unpaid owner"), trip).status = RegistrationStatus.PENDING
         info = {"event_id": trip.id, "ticket": checkin.ticket_token(registration)}
         info["registration_id"] = registration.id
         at_the_gate(clock, trip)

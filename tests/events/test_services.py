@@ -12,8 +12,6 @@ from app.extensions import db
 from app.loyalty.services import account_for
 from tests.factories import make_event, make_member, make_staff, make_vehicle
 
-R = RegistrationStatus
-
 
 def make_trip(staff, clock, *, capacity=2, **overrides):
     overrides.setdefault("attendance_points", 300)
@@ -41,7 +39,12 @@ def test_first_come_first_served_then_the_waiting_list(staff, dealers, clock):
     trip = make_trip(staff, clock, capacity=2)
     owners = [owner(dealers, f"O{i}") for i in range(4)]
     statuses = [join(m, trip).status for m in owners]
-    assert statuses == [R.CONFIRMED, R.CONFIRMED, R.WAITING, R.WAITING]
+    assert statuses == [
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.WAITING,
+        RegistrationStatus.WAITING,
+    ]
     assert [r.member_id for r in services.waiting_list(trip)] == [owners[2].id, owners[3].id]
 
 
@@ -53,13 +56,19 @@ def test_a_cancellation_offers_the_place_and_the_offer_passes_on_when_it_runs_ou
     taken = join(first, trip)
     waiting = [join(second, trip), join(third, trip)]
     services.cancel_registration(first, taken.id)
-    assert waiting[0].status == R.OFFERED and waiting[1].status == R.WAITING
+    assert (
+        waiting[0].status == RegistrationStatus.OFFERED
+        and waiting[1].status == RegistrationStatus.WAITING
+    )
     assert waiting[0].offer_expires_at == clock.now() + timedelta(hours=48)
     clock.advance(hours=49)
     assert services.expire_offers() == 1
-    assert waiting[0].status == R.EXPIRED and waiting[1].status == R.OFFERED
+    assert (
+        waiting[0].status == RegistrationStatus.EXPIRED
+        and waiting[1].status == RegistrationStatus.OFFERED
+    )
     services.confirm_offer(third, waiting[1].id)
-    assert waiting[1].status == R.CONFIRMED
+    assert waiting[1].status == RegistrationStatus.CONFIRMED
 
 
 def test_an_offer_confirmed_in_time_keeps_the_place(staff, dealers, clock):
@@ -67,7 +76,7 @@ def test_an_offer_confirmed_in_time_keeps_the_place(staff, dealers, clock):
     a, b = owner(dealers, "A"), owner(dealers, "B")
     services.cancel_registration(a, join(a, trip).id)
     offered = join(b, trip)
-    assert offered.status == R.CONFIRMED  # the place was free again
+    assert offered.status == RegistrationStatus.CONFIRMED  # the place was free again
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,6 @@ from app.loyalty.services import account_for
 from tests.events.test_services import join, make_trip, owner
 from tests.factories import give_points, make_staff
 
-R = RegistrationStatus
-
 
 @pytest.fixture
 def staff(ctx, dealers):
@@ -43,11 +41,11 @@ def test_a_checked_in_registration_cannot_be_cancelled_and_the_points_stay_earne
     assert not services.can_cancel(registration)
     with pytest.raises(TransitionRefused, match="checked in: the registration cannot be"):
         services.cancel_registration(member, registration.id)
-    assert registration.status == R.CONFIRMED and registration.cancelled_at is None
+    assert registration.status == RegistrationStatus.CONFIRMED and registration.cancelled_at is None
     assert account_for(member).balance == 300
     # Deleting the account keeps the checked-in ticket too.
     assert closing.withdraw_member(member) == []
-    assert registration.status == R.CONFIRMED
+    assert registration.status == RegistrationStatus.CONFIRMED
 
 
 def test_the_owner_may_cancel_before_the_check_in(staff, dealers, clock):
@@ -56,7 +54,7 @@ def test_the_owner_may_cancel_before_the_check_in(staff, dealers, clock):
     registration = join(member, trip)
     assert services.can_cancel(registration)
     services.cancel_registration(member, registration.id)
-    assert registration.status == R.CANCELLED
+    assert registration.status == RegistrationStatus.CANCELLED
 
 
 def test_a_ticket_scanned_twelve_days_early_is_refused_and_awards_nothing(staff, dealers, clock):
@@ -124,7 +122,7 @@ def test_a_waiting_owners_deposit_comes_back_once_when_the_event_is_over(
         give_points(member, 100)
     join(first, lecture)
     registration = join(waiting, lecture)
-    assert registration.status == R.WAITING and account_for(waiting).balance == 20
+    assert registration.status == RegistrationStatus.WAITING and account_for(waiting).balance == 20
     ctx.commit()
     clock.at = lecture.ends_at + timedelta(minutes=1)
     runner = app.test_cli_runner()
@@ -133,7 +131,7 @@ def test_a_waiting_owners_deposit_comes_back_once_when_the_event_is_over(
     assert "1 waiting places lapsed after their event" in outputs[0].output
     assert "0 waiting places lapsed after their event" in outputs[1].output
     db.session.expire_all()
-    assert registration.status == R.EXPIRED
+    assert registration.status == RegistrationStatus.EXPIRED
     assert account_for(waiting).balance == 100
     # The owner who had the place and did not come forfeits the deposit.
     assert account_for(first).balance == 20

@@ -16,8 +16,6 @@ from tests.conftest import login
 from tests.events.test_services import make_trip
 from tests.factories import give_points, make_member, make_staff, make_vehicle
 
-R = RegistrationStatus
-
 
 @pytest.fixture
 def organiser(seeded, dealers):
@@ -153,7 +151,10 @@ def test_a_cancellation_offers_the_place_to_the_first_in_line_who_confirms_it(
         ]
     taken = second.post(f"/me/tickets/{theirs.id}/confirm", follow_redirects=True)
     assert "The place is yours." in taken.get_data(as_text=True)
-    assert [r.status for r in _registrations(app, trip)] == [R.CANCELLED, R.CONFIRMED]
+    assert [r.status for r in _registrations(app, trip)] == [
+        RegistrationStatus.CANCELLED,
+        RegistrationStatus.CONFIRMED,
+    ]
 
 
 def test_cancelling_after_the_cut_off_is_refused(app, organiser, clock, member_client, member):
@@ -167,7 +168,7 @@ def test_cancelling_after_the_cut_off_is_refused(app, organiser, clock, member_c
     assert "It is too late to cancel online" in page
     refused = member_client.post(f"/me/tickets/{registration.id}/cancel", follow_redirects=True)
     assert "It is too late to cancel online" in refused.get_data(as_text=True)
-    assert _registrations(app, trip)[0].status == R.CONFIRMED
+    assert _registrations(app, trip)[0].status == RegistrationStatus.CONFIRMED
 
 
 def test_a_paid_event_without_payments_says_so_and_takes_no_sign_up(
@@ -293,7 +294,10 @@ def test_capacity_cannot_drop_below_the_places_taken_and_a_rise_offers_places(
         staff.post(f"/admin/events/{trip}/edit", data={**fields, "capacity": "2"}).status_code
         == 302
     )
-    assert [r.status for r in _registrations(app, trip)] == [R.CONFIRMED, R.OFFERED]
+    assert [r.status for r in _registrations(app, trip)] == [
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.OFFERED,
+    ]
     other = staff_factory("event_staff", "GZ01")
     assert other.get(f"/admin/events/{trip}").status_code == 404
     assert other.post(f"/admin/events/{trip}/edit", data=fields).status_code == 404
@@ -329,6 +333,10 @@ def test_events_tick_lapses_offers_and_passes_them_on(app, seeded, dealers, orga
     result = app.test_cli_runner().invoke(args=["events", "tick"])
     assert result.exit_code == 0, result.output
     assert "1 offers lapsed" in result.output
-    assert [r.status for r in _registrations(app, trip)] == [R.CANCELLED, R.EXPIRED, R.OFFERED]
+    assert [r.status for r in _registrations(app, trip)] == [
+        RegistrationStatus.CANCELLED,
+        RegistrationStatus.EXPIRED,
+        RegistrationStatus.OFFERED,
+    ]
     again = app.test_cli_runner().invoke(args=["events", "tick"])
     assert "0 offers lapsed" in again.output

@@ -164,15 +164,15 @@ def test_a_reversal_belongs_to_the_dealer_and_month_it_is_posted(ctx, network):
 
 
 @pytest.mark.parametrize(
-    ("points", "per_yuan", "fen"),
+    ("points", "worth_one_yuan", "fen"),
     [(150, 100, 150), (1, 3, 33), (2, 3, 67), (-2, 3, -67), (0, 100, 0), (5, 10, 50)],
 )
-def test_points_are_valued_half_up_to_the_fen(points, per_yuan, fen):
-    assert value_fen(points, per_yuan) == fen
+def test_points_are_valued_half_up_to_the_fen(points, worth_one_yuan, fen):
+    assert value_fen(points, worth_one_yuan) == fen
 
 
 def test_the_point_value_of_the_months_last_day_prices_it():
-    statement = Statement(Lines(earned=1000, redeemed=3000), points_per_yuan=50)
+    statement = Statement(Lines(earned=1000, redeemed=3000), points_worth_one_yuan=50)
     assert (statement.issued_fen, statement.redeemed_fen, statement.net_fen) == (2000, 6000, 4000)
     assert statement.direction() == "HQ pays the dealer"
 
@@ -297,7 +297,7 @@ def test_the_point_value_in_force_on_the_months_last_day_prices_the_month(ctx, n
             accident_rate=50,
             other_rate=100,
             anniversary_multiplier_pct=200,
-            points_per_yuan_value=50,
+            points_worth_one_yuan=50,
             created_at=NOW,
         )
     )
@@ -347,7 +347,7 @@ def test_the_total_row_is_the_sum_of_the_dealers_rows_to_the_fen(ctx, network):
         EarningRules(
             effective_from=date(2026, 11, 1), maintenance_rate=100, repair_rate=100,
             accident_rate=50, other_rate=100, anniversary_multiplier_pct=200,
-            points_per_yuan_value=3, created_at=NOW,
+            points_worth_one_yuan=3, created_at=NOW,
         )
     )  # fmt: skip
     for code in ("SZ01", "GZ01"):

@@ -7,11 +7,11 @@ import pytest
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.loyalty.models import PointsAccount
+from app.loyalty.rules import point_value_yuan
 from app.loyalty.services import (
     TierSetting,
     apply_due_tier_changes,
     list_tiers,
-    points_value_yuan,
     schedule_tiers,
     upcoming_tier_changes,
 )
@@ -27,9 +27,9 @@ def settings(gold=0, platinum=5000, diamond=15000, multipliers=(100, 125, 150)):
 
 
 def test_points_are_shown_with_their_yuan_value(ctx):
-    assert points_value_yuan(0) == "0.00"
-    assert points_value_yuan(1234) == "12.34"
-    assert points_value_yuan(100_000) == "1000.00"
+    assert point_value_yuan(0) == "0.00"
+    assert point_value_yuan(1234) == "12.34"
+    assert point_value_yuan(100_000) == "1000.00"
 
 
 def test_tier_changes_are_announced_and_apply_on_their_day(ctx, dealers, clock):

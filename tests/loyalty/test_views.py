@@ -131,7 +131,7 @@ def test_the_card_shows_the_yuan_value_of_the_rules_in_force_that_day(
             "accident_rate": "50",
             "other_rate": "100",
             "anniversary_multiplier_pct": "200",
-            "points_per_yuan_value": "50",
+            "points_worth_one_yuan": "50",
             "note": "Points are worth twice as much",
             "effective_from": (clock.now().date() + timedelta(days=40)).isoformat(),
         },

@@ -43,8 +43,6 @@ from tests.factories import (
     next_mobile,
 )
 
-R = RegistrationStatus
-
 
 def sent_code(mobile: str) -> str:
     """The code in the newest text the log backend took for ``mobile``."""
@@ -74,7 +72,10 @@ def build_owner(sz: int) -> dict:
     lecture = make_event(staff, now=now, kind=EventKind.LECTURE, capacity=1, title="Tyres 101")
     events.sign_up(other, lecture.id)
     waiting = events.sign_up(owner, lecture.id)
-    assert (place.status, waiting.status) == (R.CONFIRMED, R.WAITING)
+    assert (place.status, waiting.status) == (
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.WAITING,
+    )
     friend = next_mobile("137")
     referral = register_referral(
         owner.user, owner, friend_name="Wang Fang", friend_mobile=friend, model_of_interest="GL8"
@@ -305,7 +306,10 @@ def test_an_owner_deletes_their_account_with_the_code_sent_by_sms(app, seeded, d
         forfeit = db.session.scalar(select(PointsEntry).where(PointsEntry.source == "forfeit"))
         assert forfeit.delta == -5000  # 5,000 earned: the voucher's 1,000 and deposit's 200 back
         regs = [db.session.get(EventRegistration, ids[k]) for k in ("place", "waiting")]
-        assert [r.status for r in regs] == [R.CANCELLED, R.CANCELLED]
+        assert [r.status for r in regs] == [
+            RegistrationStatus.CANCELLED,
+            RegistrationStatus.CANCELLED,
+        ]
         # The referral record stays, withdrawn.
         referral = db.session.get(Referral, ids["referral"])
         assert referral.status == ReferralStatus.WITHDRAWN

@@ -16,9 +16,6 @@ from tests.factories import make_member, make_staff
 from tests.payments.conftest import PRICE_FEN, make_paid_event
 from tests.payments.fake_stripe import sign, webhook
 
-R = RegistrationStatus
-P = PaymentStatus
-
 
 @pytest.fixture
 def staff(ctx, dealers):
@@ -34,7 +31,7 @@ def held_place(staff, dealers, clock, *, name="Owner", **event_fields):
     event = make_paid_event(staff, clock, **event_fields)
     member = owner(dealers, name)
     registration = events.sign_up(member, event.id)
-    assert registration.status == R.PENDING
+    assert registration.status == RegistrationStatus.PENDING
     return member, registration
 
 
@@ -74,7 +71,7 @@ def test_checkout_is_opened_at_stripe_in_cny_with_the_configured_methods(
     assert sent["success_url"].startswith("http")
     # The hold is 30 minutes but Stripe wants at least 30 from now: a minute's margin.
     assert int(sent["expires_at"]) >= (clock.now() + timedelta(minutes=31)).timestamp()
-    assert payment.status == P.PENDING and payment.amount_fen == PRICE_FEN
+    assert payment.status == PaymentStatus.PENDING and payment.amount_fen == PRICE_FEN
     assert payment.checkout_url == fake_stripe.last_session()["url"]
 
 
@@ -108,7 +105,7 @@ def test_stripe_down_at_checkout_says_so_and_keeps_nothing_half_done(
     fake_stripe.fail_next("POST", "/v1/checkout/sessions")
     with pytest.raises(services.PaymentServiceDown, match="did not answer"):
         services.start_checkout(member, registration.id)
-    assert registration.status == R.PENDING
+    assert registration.status == RegistrationStatus.PENDING
 
 
 # ----------------------------------------------------------------------------- webhook
@@ -122,8 +119,8 @@ def test_a_paid_webhook_confirms_the_place_from_stripe(staff, dealers, clock, fa
     outcome, _ = deliver(fake_stripe, payment.checkout_session_id)
 
     assert outcome == "paid"
-    assert registration.status == R.CONFIRMED
-    assert payment.status == P.PAID and payment.paid_at == clock.now()
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert payment.status == PaymentStatus.PAID and payment.paid_at == clock.now()
     assert payment.payment_intent_id.startswith("pi_")
     # Stripe was asked: the event itself is only a trigger.
     assert fake_stripe.calls("GET", f"/v1/checkout/sessions/{payment.checkout_session_id}")
@@ -141,7 +138,7 @@ def test_the_same_webhook_twice_has_one_effect(staff, dealers, clock, fake_strip
     assert len(fake_stripe.requests) == asked
     assert db.session.scalar(select(func.count(StripeWebhookEvent.id))) == 1
     assert audit_count("payment.paid") == 1
-    assert registration.status == R.CONFIRMED
+    assert registration.status == RegistrationStatus.CONFIRMED
 
 
 def test_an_event_that_claims_payment_is_not_believed(staff, dealers, clock, fake_stripe):
@@ -152,7 +149,10 @@ def test_an_event_that_claims_payment_is_not_believed(staff, dealers, clock, fak
 
     payload, headers = webhook(event)
     assert services.handle_webhook(payload, headers["Stripe-Signature"]) == "pending"
-    assert registration.status == R.PENDING and payment.status == P.PENDING
+    assert (
+        registration.status == RegistrationStatus.PENDING
+        and payment.status == PaymentStatus.PENDING
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,10 @@ def test_a_webhook_that_does_not_verify_is_refused_and_changes_nothing(
         services.handle_webhook(*tamper(payload, headers["Stripe-Signature"]))
 
     assert db.session.scalar(select(func.count(StripeWebhookEvent.id))) == 0
-    assert registration.status == R.PENDING and payment.status == P.PENDING
+    assert (
+        registration.status == RegistrationStatus.PENDING
+        and payment.status == PaymentStatus.PENDING
+    )
 
 
 def test_other_events_are_recorded_and_ignored(staff, dealers, clock, fake_stripe):
@@ -199,7 +202,7 @@ def test_stripe_down_while_handling_a_webhook_fails_so_stripe_delivers_again(
     db.session.rollback()  # the request fails: nothing of it is kept
 
     outcome, _ = deliver(fake_stripe, payment.checkout_session_id)
-    assert outcome == "paid" and registration.status == R.CONFIRMED
+    assert outcome == "paid" and registration.status == RegistrationStatus.CONFIRMED
 
 
 # ----------------------------------------------------------------------------- refunds
@@ -210,7 +213,7 @@ def paid_place(staff, dealers, clock, fake, **kw):
     payment = services.start_checkout(member, registration.id)
     fake.mark_paid(payment.checkout_session_id)
     services.sync_session(payment.checkout_session_id)
-    assert registration.status == R.CONFIRMED
+    assert registration.status == RegistrationStatus.CONFIRMED
     return member, registration, payment
 
 
@@ -222,7 +225,7 @@ def test_cancelling_a_paid_place_refunds_it_in_full_once(staff, dealers, clock, 
     again = services.refund_for_cancellation(registration)
 
     assert refunded is payment and again is payment
-    assert payment.status == P.REFUNDED and payment.refunded_fen == PRICE_FEN
+    assert payment.status == PaymentStatus.REFUNDED and payment.refunded_fen == PRICE_FEN
     (refund,) = fake_stripe.refunds.values()
     assert refund["amount"] == PRICE_FEN and refund["payment_intent"] == payment.payment_intent_id
     assert payment.refund_id == refund["id"]
@@ -239,13 +242,15 @@ def test_a_cancellation_retried_after_a_failed_request_refunds_once(
     services.refund_for_cancellation(registration)
     db.session.rollback()  # Stripe refunded, then our request failed before its commit
 
-    assert registration.status == R.CONFIRMED and payment.status == P.PAID
+    assert (
+        registration.status == RegistrationStatus.CONFIRMED and payment.status == PaymentStatus.PAID
+    )
     events.cancel_registration(member, registration.id)
     services.refund_for_cancellation(registration)
 
     assert len(fake_stripe.calls("POST", "/v1/refunds")) == 2
     (refund,) = fake_stripe.refunds.values()  # the same idempotency key: one refund
-    assert payment.status == P.REFUNDED and payment.refund_id == refund["id"]
+    assert payment.status == PaymentStatus.REFUNDED and payment.refund_id == refund["id"]
 
 
 def test_stripe_down_at_refund_time_refuses_the_cancellation(staff, dealers, clock, fake_stripe):
@@ -254,7 +259,7 @@ def test_stripe_down_at_refund_time_refuses_the_cancellation(staff, dealers, clo
     fake_stripe.fail_next("POST", "/v1/refunds")
     with pytest.raises(services.PaymentServiceDown, match="nothing was changed"):
         services.refund_for_cancellation(registration)
-    assert payment.status == P.PAID and not fake_stripe.refunds
+    assert payment.status == PaymentStatus.PAID and not fake_stripe.refunds
 
 
 def test_cancelling_an_unpaid_place_closes_its_checkout(staff, dealers, clock, fake_stripe):
@@ -264,7 +269,7 @@ def test_cancelling_an_unpaid_place_closes_its_checkout(staff, dealers, clock, f
 
     assert services.refund_for_cancellation(registration) is None
 
-    assert payment.status == P.EXPIRED
+    assert payment.status == PaymentStatus.EXPIRED
     assert fake_stripe.sessions[payment.checkout_session_id]["status"] == "expired"
     assert not fake_stripe.calls("POST", "/v1/refunds")
 
@@ -276,7 +281,7 @@ def test_paid_at_the_last_moment_then_cancelled_is_refunded(staff, dealers, cloc
     events.cancel_registration(member, registration.id)
 
     assert services.refund_for_cancellation(registration) is payment
-    assert payment.status == P.REFUNDED and len(fake_stripe.refunds) == 1
+    assert payment.status == PaymentStatus.REFUNDED and len(fake_stripe.refunds) == 1
 
 
 # -------------------------------------------------------------------------------- expiry
@@ -288,17 +293,17 @@ def test_an_unpaid_place_expires_and_is_offered_to_the_next_in_line(
     member, registration = held_place(staff, dealers, clock, capacity=1)
     payment = services.start_checkout(member, registration.id)
     waiting = events.sign_up(owner(dealers, "Next"), registration.event_id)
-    assert waiting.status == R.WAITING
+    assert waiting.status == RegistrationStatus.WAITING
 
     clock.advance(minutes=29)
     assert services.expire_unpaid() == 0
     clock.advance(minutes=2)
     assert services.expire_unpaid() == 1
 
-    assert registration.status == R.EXPIRED
-    assert payment.status == P.EXPIRED
+    assert registration.status == RegistrationStatus.EXPIRED
+    assert payment.status == PaymentStatus.EXPIRED
     assert fake_stripe.sessions[payment.checkout_session_id]["status"] == "expired"
-    assert waiting.status == R.OFFERED
+    assert waiting.status == RegistrationStatus.OFFERED
     assert services.expire_unpaid() == 0
 
 
@@ -312,7 +317,9 @@ def test_a_place_paid_just_before_the_job_runs_is_confirmed_not_expired(
 
     assert services.expire_unpaid() == 0
 
-    assert registration.status == R.CONFIRMED and payment.status == P.PAID
+    assert (
+        registration.status == RegistrationStatus.CONFIRMED and payment.status == PaymentStatus.PAID
+    )
     assert not fake_stripe.calls("POST", r"/v1/checkout/sessions/\w+/expire")
 
 
@@ -320,7 +327,7 @@ def test_an_unpaid_place_without_checkout_expires_too(staff, dealers, clock):
     _, registration = held_place(staff, dealers, clock)
     clock.advance(minutes=31)
     assert services.expire_unpaid() == 1
-    assert registration.status == R.EXPIRED
+    assert registration.status == RegistrationStatus.EXPIRED
 
 
 def test_paid_after_the_hold_ran_out_and_the_place_went_is_refunded(
@@ -342,10 +349,13 @@ def test_paid_after_the_hold_ran_out_and_the_place_went_is_refunded(
     outcome, _ = deliver(fake_stripe, payment.checkout_session_id)
 
     assert outcome == "refunded"
-    assert registration.status == R.EXPIRED and waiting.status == R.PENDING
+    assert (
+        registration.status == RegistrationStatus.EXPIRED
+        and waiting.status == RegistrationStatus.PENDING
+    )
     (refund,) = fake_stripe.refunds.values()
     assert refund["amount"] == PRICE_FEN
-    assert payment.status == P.REFUNDED and payment.refund_id == refund["id"]
+    assert payment.status == PaymentStatus.REFUNDED and payment.refund_id == refund["id"]
 
 
 def test_paid_after_the_hold_ran_out_with_a_place_still_free_is_confirmed(
@@ -359,7 +369,7 @@ def test_paid_after_the_hold_ran_out_with_a_place_still_free_is_confirmed(
     fake_stripe.mark_paid(payment.checkout_session_id)
 
     assert deliver(fake_stripe, payment.checkout_session_id)[0] == "paid"
-    assert registration.status == R.CONFIRMED and not fake_stripe.refunds
+    assert registration.status == RegistrationStatus.CONFIRMED and not fake_stripe.refunds
 
 
 # ------------------------------------------------------------------------ not configured
@@ -390,10 +400,12 @@ def test_the_demo_checkout_marks_paid_without_stripe(app, staff, dealers, clock,
 
     services.complete_demo_payment(member, payment.id)
 
-    assert payment.status == P.PAID and registration.status == R.CONFIRMED
+    assert (
+        payment.status == PaymentStatus.PAID and registration.status == RegistrationStatus.CONFIRMED
+    )
     assert not fake_stripe.requests
     events.cancel_registration(member, registration.id)
-    assert services.refund_for_cancellation(registration).status == P.REFUNDED
+    assert services.refund_for_cancellation(registration).status == PaymentStatus.REFUNDED
 
 
 def test_the_demo_checkout_is_closed_when_stripe_is_configured(staff, dealers, clock):
@@ -401,5 +413,5 @@ def test_the_demo_checkout_is_closed_when_stripe_is_configured(staff, dealers, c
     payment = services.start_checkout(member, registration.id)
     with pytest.raises(services.NotFound):
         services.complete_demo_payment(member, payment.id)
-    assert db.session.get(EventRegistration, registration.id).status == R.PENDING
-    assert db.session.get(Payment, payment.id).status == P.PENDING
+    assert db.session.get(EventRegistration, registration.id).status == RegistrationStatus.PENDING
+    assert db.session.get(Payment, payment.id).status == PaymentStatus.PENDING

@@ -18,8 +18,6 @@ from tests.factories import make_member, make_staff
 from tests.payments.conftest import make_paid_event
 from tests.payments.fake_stripe import sign, webhook
 
-R = RegistrationStatus
-P = PaymentStatus
 PAID_TEXT = "Payment received — your ticket is ready"
 
 
@@ -131,7 +129,7 @@ def test_the_return_page_shows_the_same_before_and_after_the_webhook(
         if webhook_first:
             assert deliver(client, fake_stripe, session_id).status_code == 200
         page = owner_client.get(f"/payments/return?session_id={session_id}")
-        assert registration_status(app, registration_id) == R.CONFIRMED
+        assert registration_status(app, registration_id) == RegistrationStatus.CONFIRMED
         if not webhook_first:
             assert deliver(client, fake_stripe, session_id).status_code == 200
             assert text(owner_client.get(f"/payments/return?session_id={session_id}")) == text(page)
@@ -148,7 +146,7 @@ def test_the_address_alone_confirms_nothing(app, member_client, held, fake_strip
 
     assert "Payment not finished yet" in text(page)
     assert PAID_TEXT not in text(page)
-    assert registration_status(app, held) == R.PENDING
+    assert registration_status(app, held) == RegistrationStatus.PENDING
     assert f'action="/me/registrations/{held}/pay"' in page.get_data(as_text=True)
 
 
@@ -223,15 +221,15 @@ def test_the_webhook_confirms_once_and_refuses_a_bad_signature(
     forged = {**headers, "Stripe-Signature": sign(payload, "whsec_not_ours")}
     refused = client.post("/payments/stripe/webhook", data=payload, headers=forged)
     assert refused.status_code == 400
-    assert registration_status(app, held) == R.PENDING
+    assert registration_status(app, held) == RegistrationStatus.PENDING
     with app.app_context():
         assert db.session.scalar(select(func.count(StripeWebhookEvent.id))) == 0
 
     for _ in range(2):  # Stripe delivers an event more than once
         response = client.post("/payments/stripe/webhook", data=payload, headers=headers)
         assert response.status_code == 200
-    assert registration_status(app, held) == R.CONFIRMED
-    assert payment_of(app, held).status == P.PAID
+    assert registration_status(app, held) == RegistrationStatus.CONFIRMED
+    assert payment_of(app, held).status == PaymentStatus.PAID
     with app.app_context():
         assert db.session.scalar(select(func.count(StripeWebhookEvent.id))) == 1
     assert len(fake_stripe.calls("GET", f"/v1/checkout/sessions/{session_id}")) == 1
@@ -248,7 +246,7 @@ def test_the_webhook_asks_stripe_to_deliver_again_when_stripe_cannot_be_reached(
 
     assert client.post("/payments/stripe/webhook", data=payload, headers=headers).status_code == 503
     assert client.post("/payments/stripe/webhook", data=payload, headers=headers).status_code == 200
-    assert registration_status(app, held) == R.CONFIRMED
+    assert registration_status(app, held) == RegistrationStatus.CONFIRMED
 
 
 # ----------------------------------------------------------------------------- refunds
@@ -269,7 +267,7 @@ def test_cancelling_a_paid_place_refunds_once_even_when_the_owner_presses_twice(
     (refund,) = fake_stripe.refunds.values()
     assert refund["amount"] == 12800
     payment = payment_of(app, held)
-    assert payment.status == P.REFUNDED and payment.refund_id == refund["id"]
+    assert payment.status == PaymentStatus.REFUNDED and payment.refund_id == refund["id"]
 
 
 def test_a_cancellation_stripe_cannot_refund_is_not_made(app, member_client, held, fake_stripe):
@@ -281,8 +279,8 @@ def test_a_cancellation_stripe_cannot_refund_is_not_made(app, member_client, hel
     page = member_client.post(f"/me/tickets/{held}/cancel", follow_redirects=True)
 
     assert "did not answer" in text(page)
-    assert registration_status(app, held) == R.CONFIRMED
-    assert payment_of(app, held).status == P.PAID
+    assert registration_status(app, held) == RegistrationStatus.CONFIRMED
+    assert payment_of(app, held).status == PaymentStatus.PAID
 
 
 # ------------------------------------------------------------------------ not configured
@@ -307,7 +305,7 @@ def test_a_held_place_without_stripe_keys_says_online_payment_is_not_configured(
     app.config.update(STRIPE_SECRET_KEY=None, DEMO_CHECKOUT=False)
     response = member_client.post(f"/me/registrations/{held}/pay", follow_redirects=True)
     assert "Online payment is not configured" in text(response)
-    assert registration_status(app, held) == R.PENDING
+    assert registration_status(app, held) == RegistrationStatus.PENDING
 
 
 def test_the_demo_checkout_is_labelled_and_marks_the_place_paid(
@@ -322,7 +320,7 @@ def test_the_demo_checkout_is_labelled_and_marks_the_place_paid(
     paid = member_client.post(response.headers["Location"], follow_redirects=True)
 
     assert PAID_TEXT in text(paid)
-    assert registration_status(app, held) == R.CONFIRMED
+    assert registration_status(app, held) == RegistrationStatus.CONFIRMED
     assert not fake_stripe.requests
     app.config["DEMO_CHECKOUT"] = False  # testing and production
     assert member_client.get(response.headers["Location"]).status_code == 404

@@ -18,8 +18,6 @@ from app.referrals.services import LicenceFacts, TransitionRefused
 from app.rewards.models import Voucher
 from tests.factories import colour, make_member, make_staff, make_vehicle, valid_vin
 
-S = ReferralStatus
-
 
 @pytest.fixture
 def zhang(ctx, dealers):
@@ -74,9 +72,9 @@ def through_licence_check(zhang, staff):
         zhang.user, zhang, friend_name="李四", friend_mobile="13700004444", model_of_interest="Golf"
     )
     li_si_buys()
-    assert referral.status == S.PURCHASED
+    assert referral.status == ReferralStatus.PURCHASED
     services.check_licence(staff["showroom_manager"], referral.id, licence_of(zhang))
-    assert referral.status == S.LICENCE_CHECKED
+    assert referral.status == ReferralStatus.LICENCE_CHECKED
     return referral
 
 
@@ -85,7 +83,7 @@ def test_the_seed_example_questions_are_about_the_other_person(zhang, staff, mon
     monkeypatch.setattr(verification, "choose_callee", lambda: callee)
     referral = through_licence_check(zhang, staff)
     verification.start_callback(staff["care_agent"], referral.id)
-    assert referral.status == S.CALLBACK and referral.callee == callee
+    assert referral.status == ReferralStatus.CALLBACK and referral.callee == callee
     questions = referral.questions
     assert 3 <= len(questions) <= 4
     other = Callee.FRIEND if callee == Callee.REFERRER else Callee.REFERRER
@@ -124,7 +122,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(zhang, staff, d
     services.check_licence(staff["showroom_manager"], referral.id, licence_of(zhang))
     verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=2)
-    assert referral.status == S.FRAUD and referral.recording_ref == "REC-2026-001"
+    assert referral.status == ReferralStatus.FRAUD and referral.recording_ref == "REC-2026-001"
     assert account_for(zhang).balance == 0
     flag = db.session.scalar(select(StaffFlag))
     assert flag.user_id == staff["sales_consultant"].id and flag.offence == 1
@@ -134,7 +132,7 @@ def test_one_wrong_answer_approves_and_rewards_both_exactly_once(zhang, staff):
     referral = through_licence_check(zhang, staff)
     verification.start_callback(staff["care_agent"], referral.id)
     finish(referral, staff, wrong=1)
-    assert referral.status == S.REWARDED
+    assert referral.status == ReferralStatus.REWARDED
     friend = referral.friend
     assert account_for(zhang).balance == 2000 and account_for(friend).balance == 1000
     with pytest.raises(TransitionRefused):
@@ -184,7 +182,7 @@ def test_the_call_cannot_finish_before_every_answer_and_a_recording(zhang, staff
     with pytest.raises(ValidationFailed) as err:
         verification.complete_callback(staff["care_agent"], referral.id, recording_ref=" ")
     assert err.value.field == "recording_ref"
-    assert referral.status == S.CALLBACK
+    assert referral.status == ReferralStatus.CALLBACK
 
 
 def test_a_licence_mismatch_stops_the_referral(zhang, staff):
@@ -200,7 +198,7 @@ def test_a_licence_mismatch_stops_the_referral(zhang, staff):
             plate=wrong.plate, vin=wrong.vin, model=wrong.model, colour_id=colour("black").id
         ),
     )
-    assert referral.status == S.LICENCE_FAILED
+    assert referral.status == ReferralStatus.LICENCE_FAILED
     assert referral.licence_details["mismatches"] == ["colour"]
     with pytest.raises(TransitionRefused):
         verification.start_callback(staff["care_agent"], referral.id)
@@ -214,11 +212,13 @@ def test_missing_records_send_the_referral_to_manual_review(zhang, staff, monkey
     db.session.flush()
     db.session.expire(referral)
     verification.start_callback(staff["care_agent"], referral.id)
-    assert referral.status == S.MANUAL_REVIEW and "incomplete" in referral.review_reason
+    assert (
+        referral.status == ReferralStatus.MANUAL_REVIEW and "incomplete" in referral.review_reason
+    )
     services.decide_manual_review(
         staff["showroom_manager"], referral.id, approve=True, reason="met both in person"
     )
-    assert referral.status == S.REWARDED
+    assert referral.status == ReferralStatus.REWARDED
 
 
 # ------------------------------------------------------------------- pre-registration rules
@@ -263,11 +263,11 @@ def test_registering_at_the_first_visit_counts_and_a_later_visit_moves_it_on(zha
     referral = services.register_referral(
         zhang.user, zhang, friend_name="李四", friend_mobile="13700004444"
     )
-    assert referral.status == S.REGISTERED
+    assert referral.status == ReferralStatus.REGISTERED
     services.record_showroom_visit(
         staff["sales_consultant"], mobile="13700004444", name="李四", visited_on=date(2026, 11, 23)
     )
-    assert referral.status == S.VISITED and referral.visited_on == date(2026, 11, 23)
+    assert referral.status == ReferralStatus.VISITED and referral.visited_on == date(2026, 11, 23)
 
 
 def test_a_referral_appearing_only_at_delivery_does_not_qualify(zhang):
@@ -290,7 +290,7 @@ def test_the_yearly_cap_stops_registration(zhang, ctx):
     referral = services.register_referral(
         zhang.user, zhang, friend_name="A", friend_mobile="13700004444"
     )
-    referral.status = S.REWARDED
+    referral.status = ReferralStatus.REWARDED
     referral.rewarded_at = referral.registered_at
     with pytest.raises(ValidationFailed, match="limit of 1"):
         services.register_referral(zhang.user, zhang, friend_name="B", friend_mobile="13700005555")
@@ -315,7 +315,7 @@ def test_no_transition_outside_the_allowed_ones(zhang, start, target):
         assert referral.status == start
 
 
-@pytest.mark.parametrize("status", [s for s in ReferralStatus if s != S.APPROVED])
+@pytest.mark.parametrize("status", [s for s in ReferralStatus if s != ReferralStatus.APPROVED])
 def test_rewards_come_only_from_approved(zhang, status):
     referral = services.register_referral(
         zhang.user, zhang, friend_name="A", friend_mobile="13700004444"

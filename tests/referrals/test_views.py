@@ -18,7 +18,6 @@ from app.referrals.models import Callee, CrossCheckQuestion, Referral, ReferralS
 from app.rewards.models import Voucher
 from tests.factories import colour, make_member, make_staff, make_vehicle, valid_vin
 
-S = ReferralStatus
 FRIEND_MOBILE = "13700004444"
 
 
@@ -157,7 +156,7 @@ def test_owner_refers_a_friend(app, member_client, member, clock):
         referral = db.session.scalar(select(Referral))
         assert referral.referrer_id == member["id"]
         assert referral.friend_mobile == FRIEND_MOBILE
-        assert referral.status == S.REGISTERED
+        assert referral.status == ReferralStatus.REGISTERED
 
 
 def test_the_home_page_links_to_referrals(member_client):
@@ -246,14 +245,14 @@ def test_my_referrals_show_each_state_and_withdraw(app, seeded, member_client, z
     response = member_client.post(f"/me/referrals/{mine}/withdraw", follow_redirects=True)
     assert "Referral of Li Si withdrawn." in text(response)
     assert "You withdrew this referral." in text(response)
-    assert referral_state(app, mine) == S.WITHDRAWN
+    assert referral_state(app, mine) == ReferralStatus.WITHDRAWN
 
     # Withdrawing a purchased referral is refused with the reason; someone else's is not found.
     response = member_client.post(f"/me/referrals/{other}/withdraw", follow_redirects=True)
     assert "This referral is purchased: it cannot become withdrawn." in text(response)
-    assert referral_state(app, other) == S.PURCHASED
+    assert referral_state(app, other) == ReferralStatus.PURCHASED
     assert member_client.post(f"/me/referrals/{theirs}/withdraw").status_code == 404
-    assert referral_state(app, theirs) == S.REGISTERED
+    assert referral_state(app, theirs) == ReferralStatus.REGISTERED
 
 
 def test_staff_cannot_use_the_owner_pages(staff_client):
@@ -387,7 +386,7 @@ def test_a_showroom_visit_moves_the_referral_and_blocks_late_registrations(
         follow_redirects=True,
     )
     assert "Visit of Li Si on 2026-11-23 recorded." in text(response)
-    assert referral_state(app, referral_id) == S.VISITED
+    assert referral_state(app, referral_id) == ReferralStatus.VISITED
 
     # A prospect who came yesterday cannot be referred today.
     staff_client.post(
@@ -436,7 +435,7 @@ def test_a_licence_mismatch_is_recorded_and_stops_the_referral(
     page = text(response)
     assert "Licence does not match" in page
     assert "Different from the club record: Plate, Colour" in page
-    assert referral_state(app, purchased) == S.LICENCE_FAILED
+    assert referral_state(app, purchased) == ReferralStatus.LICENCE_FAILED
 
     # Nothing more can happen to it: another check, a callback, a manual decision.
     response = manager.post(f"/admin/referrals/{purchased}/licence", data=licence_data(zhang))
@@ -447,7 +446,7 @@ def test_a_licence_mismatch_is_recorded_and_stops_the_referral(
         f"/admin/referrals/{purchased}/review", data={"decision": "approve", "reason": "ok"}
     )
     assert "Only a referral in manual review can be decided here." in text(response)
-    assert referral_state(app, purchased) == S.LICENCE_FAILED
+    assert referral_state(app, purchased) == ReferralStatus.LICENCE_FAILED
     page = text(manager.get(f"/admin/referrals/{purchased}"))
     assert "Vehicle licence checked · does not match: Plate, Colour" in page
 
@@ -455,7 +454,7 @@ def test_a_licence_mismatch_is_recorded_and_stops_the_referral(
 def test_a_matching_licence_opens_the_callback(app, checked, manager):
     page = text(manager.get(f"/admin/referrals/{checked}/licence"))
     assert "Licence matches the club record" in page
-    assert referral_state(app, checked) == S.LICENCE_CHECKED
+    assert referral_state(app, checked) == ReferralStatus.LICENCE_CHECKED
 
 
 def test_the_licence_form_shows_its_own_errors(manager, purchased):
@@ -510,7 +509,7 @@ def test_a_callback_with_at_most_one_wrong_answer_rewards_both(
     page = text(response)
     assert "Callback finished: the referral is approved." in page
     assert "✓ rewarded" in page
-    assert referral_state(app, checked) == S.REWARDED
+    assert referral_state(app, checked) == ReferralStatus.REWARDED
 
     page = text(member_client.get("/me/referrals"))
     assert "Rewarded. Thank you!" in page
@@ -550,7 +549,7 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(
         follow_redirects=True,
     )
     assert "Callback finished: marked as fraud, no reward." in text(response)
-    assert referral_state(app, referral_id) == S.FRAUD
+    assert referral_state(app, referral_id) == ReferralStatus.FRAUD
     with app.app_context():
         assert db.session.scalar(select(func.count(Voucher.id))) == 0
         assert db.session.scalar(select(StaffFlag.offence)) == 1
@@ -582,7 +581,7 @@ def test_answering_twice_or_after_the_call_changes_nothing(app, monkeypatch, age
     assert "Mark every answer before finishing the call." in text(response)
     response = agent.post(f"/admin/referrals/{checked}/callback/finish", data={})
     assert error(response, "recording_ref") == "Attach the call recording reference."
-    assert referral_state(app, checked) == S.CALLBACK
+    assert referral_state(app, checked) == ReferralStatus.CALLBACK
 
     for question_id in questions[1:]:
         agent.post(f"/admin/referrals/{checked}/questions/{question_id}", data={"answer": "right"})
@@ -599,7 +598,7 @@ def test_answering_twice_or_after_the_call_changes_nothing(app, monkeypatch, age
     assert "This callback is closed." in text(response)
     with app.app_context():
         referral = db.session.get(Referral, checked)
-        assert referral.status == S.REWARDED
+        assert referral.status == ReferralStatus.REWARDED
         assert referral.recording_ref == "REC-1"
         assert all(q.correct for q in referral.questions)
 
@@ -636,7 +635,7 @@ def test_manual_review_decides_a_referral_without_enough_questions(
 ):
     monkeypatch.setattr(verification, "draft_questions", lambda *a, **k: [])
     agent.post(f"/admin/referrals/{checked}/callback/start")
-    assert referral_state(app, checked) == S.MANUAL_REVIEW
+    assert referral_state(app, checked) == ReferralStatus.MANUAL_REVIEW
     page = text(agent.get(f"/admin/referrals/{checked}/callback"))
     assert "Only 0 questions could be made" in page
 
@@ -648,13 +647,13 @@ def test_manual_review_decides_a_referral_without_enough_questions(
         follow_redirects=True,
     )
     assert "Decision saved: rewarded." in text(response)
-    assert referral_state(app, checked) == S.REWARDED
+    assert referral_state(app, checked) == ReferralStatus.REWARDED
     response = manager.post(
         f"/admin/referrals/{checked}/review",
         data={"decision": "fraud", "reason": "changed my mind"},
     )
     assert "Only a referral in manual review can be decided here." in text(response)
-    assert referral_state(app, checked) == S.REWARDED
+    assert referral_state(app, checked) == ReferralStatus.REWARDED
     assert "Rewarded. Thank you!" in text(member_client.get("/me/referrals"))
 
 

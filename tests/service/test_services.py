@@ -203,7 +203,7 @@ def test_points_keep_the_rules_they_were_earned_under(car, ctx, clock):
             accident_rate=50,
             other_rate=100,
             anniversary_multiplier_pct=200,
-            points_per_yuan_value=100,
+            points_worth_one_yuan=100,
             note="triple points",
             created_at=clock.now(),
         )

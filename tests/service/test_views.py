@@ -135,7 +135,7 @@ def test_hq_announces_rules_in_advance_and_owners_see_them(
         "accident_rate": "50",
         "other_rate": "100",
         "anniversary_multiplier_pct": "200",
-        "points_per_yuan_value": "100",
+        "points_worth_one_yuan": "100",
         "note": "Double points for maintenance",
     }
     too_soon = hq.post("/admin/earning-rules", data={**form, "effective_from": "2026-12-01"})
