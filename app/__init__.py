@@ -21,6 +21,7 @@ from app.core import assets, database, security  # noqa: F401 - database: SQLite
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
+from app.core.money import grouped_yuan
 from app.core.tokens import load_signer
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -295,6 +296,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.filters["yuan"] = grouped_yuan
     from app.core.dates import format_local_date, format_local_datetime
 
     app.jinja_env.filters["date"] = format_local_date

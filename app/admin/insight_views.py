@@ -1,29 +1,63 @@
 """Dealer insight (R10): members by tier, segments, lost customers, points liability,
-referrals, events and campaign results; charts and CSV, scoped to the viewer's dealer."""
+referrals, events and campaign results; charts and CSV, scoped to the viewer's dealer.
+
+The figures are the domains' reports (``app/<domain>/reports.py``); these pages show them."""
 
 from flask import abort, render_template, request
 from flask_login import current_user
 
-from app.admin import insight
 from app.admin.views import bp
+from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
-from app.core.web import dealer_arg, page_arg
+from app.core.reports import Report, csv_response, export_table
+from app.core.scope import dealer_choices
+from app.core.web import page_arg, scope_arg
+from app.events import reports as events
+from app.loyalty import reports as loyalty
+from app.members import reports as members
+from app.referrals import reports as referrals
 
-_REPORTS = "members, segments, lost, liability, referrals, events, campaigns"
+# Each insight page (and its CSV) and the domain's report it shows.
+REPORTS = {
+    "members": members.members_by_tier,
+    "segments": members.segments,
+    "lost": members.lost_customers,
+    "liability": loyalty.points_liability,
+    "referrals": referrals.referral_funnel,
+    "events": events.event_attendance,
+    "campaigns": events.event_results,
+}
+# The reports whose figures depend on the day (the others count what is there now).
+DATED = frozenset({"segments", "lost", "liability", "events", "campaigns"})
+_REPORTS = ", ".join(REPORTS)
 
 
 def _warranty_arg() -> str:
     value = request.args.get("warranty", "all")
-    return value if value in insight.WARRANTY_FILTERS else "all"
+    return value if value in members.WARRANTY_FILTERS else "all"
 
 
-def _render(name: str, report: insight.Report, **filters):
+def _build(name: str, *, per_page: int | None = None, now=None) -> Report:
+    """Report ``name`` for the dealer asked for (404 outside the viewer's scope) and the page's
+    filters: a page of it when ``per_page`` is given, else every row."""
+    kwargs = {"dealer_id": scope_arg()}
+    if name in DATED:
+        kwargs["now"] = now or utcnow()
+    if name == "lost":
+        kwargs["warranty"] = _warranty_arg()
+    if per_page is not None:
+        kwargs.update(page=page_arg(), per_page=per_page)
+    return REPORTS[name](current_user, **kwargs)
+
+
+def _render(name: str, per_page: int | None = None, **filters):
     """A report page: its tables and charts, the dealer picker, CSV links with its filters."""
+    report = _build(name, per_page=per_page)
     return render_template(
         f"admin/insight/{name}.html",
         report=report,
         report_name=name,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         csv_args={"dealer": report.dealer_id, **filters},
     )
 
@@ -32,10 +66,13 @@ def _render(name: str, report: insight.Report, **filters):
 @permission_required("insight.view")
 def insight_overview():
     """The insight reports, with the figures a manager looks at first."""
+    scope = scope_arg()
+    figures = members.headline(current_user, dealer_id=scope)
+    figures.update(loyalty.headline(current_user, dealer_id=scope))
     return render_template(
         "admin/insight/overview.html",
-        headline=insight.headline(current_user, dealer_id=dealer_arg()),
-        dealers=insight.dealer_choices(current_user),
+        headline=figures,
+        dealers=dealer_choices(current_user),
         report_name="overview",
     )
 
@@ -44,14 +81,14 @@ def insight_overview():
 @permission_required("insight.view")
 def insight_members():
     """Members per dealer and tier."""
-    return _render("members", insight.members_by_tier(current_user, dealer_id=dealer_arg()))
+    return _render("members")
 
 
 @bp.get("/insight/segments")
 @permission_required("insight.view")
 def insight_segments():
     """Loyal / swinging / lost × gold / platinum / diamond."""
-    return _render("segments", insight.segments(current_user, dealer_id=dealer_arg()))
+    return _render("segments")
 
 
 @bp.get("/insight/lost")
@@ -59,61 +96,49 @@ def insight_segments():
 def insight_lost():
     """Cars unseen for 90–360 days, in and out of warranty, a page at a time."""
     warranty = _warranty_arg()
-    report = insight.lost_customers(
-        current_user,
-        dealer_id=dealer_arg(),
-        warranty=warranty,
-        page=page_arg(),
-        per_page=insight.LOST_PER_PAGE,
-    )
-    return _render("lost", report, warranty=None if warranty == "all" else warranty)
+    return _render("lost", members.LOST_PER_PAGE, warranty=None if warranty == "all" else warranty)
 
 
 @bp.get("/insight/liability")
 @permission_required("insight.view")
 def insight_liability():
     """Outstanding points, their value, and when they expire."""
-    return _render("liability", insight.points_liability(current_user, dealer_id=dealer_arg()))
+    return _render("liability")
 
 
 @bp.get("/insight/referrals")
 @permission_required("insight.view")
 def insight_referrals():
     """The referral funnel (the referrals domain's), per dealer."""
-    return _render("referrals", insight.referral_funnel(current_user, dealer_id=dealer_arg()))
+    return _render("referrals")
 
 
 @bp.get("/insight/events")
 @permission_required("insight.view")
 def insight_events():
     """Attendance per event."""
-    report = insight.event_attendance(
-        current_user, dealer_id=dealer_arg(), page=page_arg(), per_page=insight.EVENTS_PER_PAGE
-    )
-    return _render("events", report)
+    return _render("events", events.EVENTS_PER_PAGE)
 
 
 @bp.get("/insight/campaigns")
 @permission_required("insight.view")
 def insight_campaigns():
     """Events as campaigns: invited, attended, success rate, revenue, average ticket."""
-    report = insight.campaign_results(
-        current_user, dealer_id=dealer_arg(), page=page_arg(), per_page=insight.EVENTS_PER_PAGE
-    )
-    return _render("campaigns", report)
+    return _render("campaigns", events.EVENTS_PER_PAGE)
 
 
 @bp.get(f"/insight/<any({_REPORTS}):report>.csv")
 @permission_required("insight.view")
 def insight_csv(report: str):
-    """One table of a report as CSV (every row, UTF-8 with a BOM for Excel)."""
-    export = insight.export_table(
-        current_user,
-        report,
-        request.args.get("table"),
-        dealer_id=dealer_arg(),
-        warranty=_warranty_arg(),
+    """One table of a report as CSV (every row, UTF-8 with a BOM for Excel). Exporting the
+    lost-customer list is audited."""
+    now = utcnow()
+    built = _build(report, now=now)
+    export = export_table(
+        built, request.args.get("table"), prefix=f"insight-{report}", stamp=local_date(now)
     )
     if export is None:
         abort(404)
-    return insight.csv_response(export.filename, export.body)
+    if report == "lost":
+        members.record_lost_export(current_user, built, warranty=_warranty_arg(), now=now)
+    return csv_response(export.filename, export.body)

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.admin.loyalty_forms import AdjustmentForm, AmendVisitForm, RulesForm, VisitForm
 from app.admin.views import _member_or_404, bp
+from app.core.money import to_fen
 from app.core.permissions import permission_required
 from app.core.web import call_service, flash_service, page_arg
 from app.extensions import db
@@ -29,7 +30,7 @@ def visits_page():
             vin=form.vin.data,
             visited_on=form.visited_on.data,
             mileage_km=form.mileage_km.data,
-            amount_fen=int(form.amount_yuan.data * 100),
+            amount_fen=to_fen(form.amount_yuan.data),
             category=form.category.data,
         )
         if ok:
@@ -101,7 +102,7 @@ def amend_visit(visit_id: int):
             vin=form.vin.data,
             visited_on=form.visited_on.data,
             mileage_km=form.mileage_km.data,
-            amount_fen=int(form.amount_yuan.data * 100),
+            amount_fen=to_fen(form.amount_yuan.data),
             category=form.category.data,
             reason=form.reason.data,
         )

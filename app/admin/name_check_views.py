@@ -4,11 +4,11 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import insight
 from app.admin.views import bp
 from app.core.identifiers import mask_plate
 from app.core.permissions import permission_required
-from app.core.web import dealer_arg, page_arg, try_service
+from app.core.scope import dealer_choices
+from app.core.web import dealer_arg, page_arg, scope_arg, try_service
 from app.extensions import db
 from app.members import name_checks
 
@@ -21,7 +21,7 @@ bp.add_app_template_filter(mask_plate, "mask_plate")
 @permission_required("members.name_checks")
 def name_checks_page():
     """Owners a delivery named differently, newest first (HQ: every dealer's, or one)."""
-    dealer_id = insight.scoped_dealer_id(current_user, dealer_arg())
+    dealer_id = scope_arg()
     page = db.paginate(
         name_checks.open_name_checks(current_user, dealer_id=dealer_id),
         page=page_arg(),
@@ -31,7 +31,7 @@ def name_checks_page():
     return render_template(
         "admin/name_checks.html",
         page=page,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         dealer_id=dealer_id,
     )
 

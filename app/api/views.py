@@ -6,7 +6,6 @@ in ``operations.yaml`` (``app.api.spec``).
 """
 
 import logging
-from decimal import Decimal
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
@@ -23,6 +22,7 @@ from app.api.errors import (
     json_error,
 )
 from app.core.errors import DomainError, Forbidden
+from app.core.money import to_fen, yuan
 from app.core.permissions import has_permission
 from app.extensions import csrf, db
 
@@ -97,17 +97,13 @@ def _body(schema) -> dict:
         raise InvalidFields(_flatten(err.messages)) from None
 
 
-def _yuan_to_fen(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_exact())
-
-
 def _visit_figures(data: dict) -> dict:
     """A repair order's figures as the visit services take them (the amount in fen)."""
     return {
         "vin": data["vin"],
         "visited_on": data["visited_on"],
         "mileage_km": data["mileage_km"],
-        "amount_fen": _yuan_to_fen(data["amount_yuan"]),
+        "amount_fen": to_fen(data["amount_yuan"]),
         "category": data["category"],
     }
 
@@ -165,7 +161,7 @@ def record_service_visit():
 
 def _repair_order(figures: dict) -> dict:
     shown = {k: v for k, v in figures.items() if k != "amount_fen"}
-    shown["amount_yuan"] = str((Decimal(figures["amount_fen"]) / 100).quantize(Decimal("0.01")))
+    shown["amount_yuan"] = yuan(figures["amount_fen"])
     return schemas.RepairOrderSchema().dump(shown)
 
 

@@ -18,7 +18,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from app.admin import insight
 from app.auth.models import User
 from app.campaigns import services, targeting
 from app.campaigns.access import get_campaign, get_target, visible_campaigns
@@ -41,7 +40,8 @@ from app.campaigns.segments import SEGMENT_LABELS
 from app.core.clock import local_date
 from app.core.errors import ValidationFailed
 from app.core.permissions import Role, has_permission, permission_required
-from app.core.web import call_service, dealer_arg, flash_service, int_arg, page_arg, try_service
+from app.core.scope import dealer_choices
+from app.core.web import call_service, flash_service, int_arg, page_arg, scope_arg, try_service
 from app.extensions import db
 from app.loyalty.services import list_tiers, tier_label
 from app.members import services as members
@@ -74,7 +74,7 @@ def call_outcome_label(outcome: str) -> str:
 @permission_required("campaigns.manage")
 def campaign_list():
     """The dealer's campaigns (HQ: every dealer's, or one), newest window first, with counts."""
-    dealer_id = insight.scoped_dealer_id(current_user, dealer_arg())
+    dealer_id = scope_arg()
     query = visible_campaigns(current_user)
     if dealer_id is not None:
         query = query.where(Campaign.dealer_id == dealer_id)
@@ -96,7 +96,7 @@ def campaign_list():
         "campaigns/campaign_list.html",
         page=page,
         counts=counts,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         dealer_id=dealer_id,
     )
 
@@ -105,11 +105,11 @@ def _campaign_form(dealer_id: int | None) -> CampaignForm:
     form = CampaignForm()
     if current_user.role == Role.HQ_ADMIN and dealer_id is None:
         form.dealer_id.choices = [
-            SelectChoice(d.id, f"{d.code} · {d.name}") for d in insight.dealer_choices(current_user)
+            SelectChoice(d.id, f"{d.code} · {d.name}") for d in dealer_choices(current_user)
         ]
     else:
         del form.dealer_id
-    dealers = [dealer_id] if dealer_id else [d.id for d in insight.dealer_choices(current_user)]
+    dealers = [dealer_id] if dealer_id else [d.id for d in dealer_choices(current_user)]
     rewards = db.session.scalars(
         select(Reward)
         .where(Reward.active.is_(True))

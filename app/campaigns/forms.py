@@ -1,8 +1,6 @@
 """Forms of campaigns: the C3 thresholds (HQ), a campaign, its target groups, the launch,
 the call lists' changes and a call's outcome."""
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import TwoDecimals
+from app.core.money import fen_to_decimal, to_fen
 
 
 class ThresholdsForm(FlaskForm):
@@ -48,13 +47,13 @@ class ThresholdsForm(FlaskForm):
 
     def fen_of_spend(self) -> int:
         """The spend threshold in fen."""
-        return int(self.spend_yuan.data * 100)
+        return to_fen(self.spend_yuan.data)
 
     def fill(self, thresholds) -> None:
         """Show ``thresholds`` in the form."""
         self.period_months.data = thresholds.period_months
         self.maintenance_visits.data = thresholds.maintenance_visits
-        self.spend_yuan.data = Decimal(thresholds.spend_fen) / 100
+        self.spend_yuan.data = fen_to_decimal(thresholds.spend_fen)
         self.repair_ratio_pct.data = thresholds.repair_ratio_pct
 
 
@@ -121,7 +120,7 @@ class CampaignForm(FlaskForm):
             call_script=self.call_script.data or "",
             second_round_days=self.second_round_days.data,
             goal_visits=self.goal_visits.data,
-            goal_revenue_fen=revenue * 100 if revenue is not None else None,
+            goal_revenue_fen=to_fen(revenue) if revenue is not None else None,
             goal_success_rate_pct=self.goal_success_rate_pct.data,
         )
 

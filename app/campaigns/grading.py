@@ -30,18 +30,6 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from app.admin.insight import (
-    NONE,
-    Cell,
-    Column,
-    Export,
-    ListPagination,
-    Report,
-    Table,
-    _row,
-    scoped_dealer_id,
-    table_csv,
-)
 from app.auth.models import User
 from app.campaigns.models import CareContact, CareStandard, OwnerGrade, OwnerGrading
 from app.care.models import CareCall, CareTask
@@ -50,6 +38,18 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.identifiers import mask_mobile
 from app.core.permissions import Role, has_permission
+from app.core.reports import (
+    NONE,
+    Cell,
+    Column,
+    Export,
+    ListPagination,
+    Report,
+    Table,
+    export_table,
+    row,
+)
+from app.core.scope import dealer_scope, scoped_dealers, sees_dealer
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
 
@@ -91,10 +91,6 @@ def sees_every_consultant(actor: User) -> bool:
     return has_permission(actor, "campaigns.grading_standards")
 
 
-def _in_scope(actor: User, dealer_id: int) -> bool:
-    return actor.role == Role.HQ_ADMIN or actor.dealer_id == dealer_id
-
-
 def _retained(member_id_column):
     """SQL: the member owns at least one car (保有客户)."""
     return exists().where(Vehicle.member_id == member_id_column)
@@ -103,7 +99,7 @@ def _retained(member_id_column):
 def get_owner(actor: User, member_id: int) -> Member:
     """The owner, or 404 when missing or of another dealer than the actor's (HQ: any)."""
     member = db.session.get(Member, member_id)
-    if member is None or not _in_scope(actor, member.dealer_id):
+    if member is None or not sees_dealer(actor, member.dealer_id):
         abort(404)
     return member
 
@@ -191,7 +187,7 @@ def grade_owner(
     member = db.session.get(Member, member_id)
     if member is None:
         raise NotFound(_("No such owner."))
-    if not _in_scope(actor, member.dealer_id):
+    if not sees_dealer(actor, member.dealer_id):
         raise Forbidden(_("You can grade only the owners of your own dealer."))
     if grade not in {g.value for g in GRADES}:
         raise ValidationFailed(_("Choose grade A, B or C."), field="grade")
@@ -317,7 +313,7 @@ def update_standards(
         raise Forbidden(_("Your account may not change the care standards."))
     if db.session.get(Dealer, dealer_id) is None:
         raise NotFound(_("No such dealer."))
-    if not _in_scope(actor, dealer_id):
+    if not sees_dealer(actor, dealer_id):
         raise Forbidden(_("You can change only your own dealer's care standards."))
     if set(standards) != {g.value for g in GRADES}:
         raise ValidationFailed(_("Give a standard for each of the grades A, B and C."))
@@ -370,7 +366,7 @@ def log_contact(
     member = db.session.get(Member, member_id)
     if member is None:
         raise NotFound(_("No such owner."))
-    if not _in_scope(actor, member.dealer_id):
+    if not sees_dealer(actor, member.dealer_id):
         raise Forbidden(_("You can log contacts only with the owners of your own dealer."))
     if current_grading(member) is None:
         raise ValidationFailed(
@@ -542,23 +538,23 @@ def care_statuses(
             ),
         )
     ).all()
-    intervals = _intervals({row.dealer_id for row in rows})
+    intervals = _intervals({owner.dealer_id for owner in rows})
     result = []
-    for row in rows:
-        reached = [d for d in (row.last_on, row.last_at and local_date(row.last_at)) if d]
+    for owner in rows:
+        reached = [d for d in (owner.last_on, owner.last_at and local_date(owner.last_at)) if d]
         last = max(reached) if reached else None
-        base = max(local_date(row.first_at), last) if last else local_date(row.first_at)
-        grade = OwnerGrade(row.grade)
-        due = base + timedelta(days=intervals[row.dealer_id][grade])
+        base = max(local_date(owner.first_at), last) if last else local_date(owner.first_at)
+        grade = OwnerGrade(owner.grade)
+        due = base + timedelta(days=intervals[owner.dealer_id][grade])
         result.append(
             OwnerCare(
-                member_id=row.member_id,
-                name=row.name,
-                mobile=row.mobile,
-                dealer_id=row.dealer_id,
+                member_id=owner.member_id,
+                name=owner.name,
+                mobile=owner.mobile,
+                dealer_id=owner.dealer_id,
                 grade=grade,
-                consultant_id=row.consultant_id,
-                consultant=row.consultant,
+                consultant_id=owner.consultant_id,
+                consultant=owner.consultant,
                 last_contact=last,
                 due_on=due,
                 days_overdue=(today - due).days,
@@ -594,16 +590,13 @@ def _grade_counts(scope: int | None) -> Table:
     counts: dict[tuple[int, str | None], int] = {}
     for dealer_id, grade, n in db.session.execute(query):
         counts[(dealer_id, grade and OwnerGrade(grade).value)] = n
-    dealers = select(Dealer).order_by(Dealer.code)
-    if scope is not None:
-        dealers = dealers.where(Dealer.id == scope)
     keys = [g.value for g in GRADES] + [None]
     rows, totals = [], [0] * 5
-    for dealer in db.session.scalars(dealers):
+    for dealer in scoped_dealers(scope):
         figures = [counts.get((dealer.id, k), 0) for k in keys]
         figures.append(sum(figures))
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
-        rows.append(_row(f"{dealer.code} · {dealer.name}", *figures))
+        rows.append(row(f"{dealer.code} · {dealer.name}", *figures))
     return Table(
         "grades",
         _("Retained owners per grade"),
@@ -614,7 +607,7 @@ def _grade_counts(scope: int | None) -> Table:
             Column(_("Retained owners"), True),
         ],
         rows,
-        _row(_("Total"), *totals) if len(rows) > 1 else None,
+        row(_("Total"), *totals) if len(rows) > 1 else None,
         _("No dealer."),
     )
 
@@ -642,7 +635,7 @@ def _consultant_table(
     for consultant_id, e in ordered:
         ids.append(consultant_id)
         rows.append(
-            _row(
+            row(
                 e["name"],
                 sum(e["grades"].values()),
                 *(e["grades"][g] for g in GRADES),
@@ -652,7 +645,7 @@ def _consultant_table(
         )
     totals = None
     if len(rows) > 1:
-        totals = _row(
+        totals = row(
             _("Total"),
             len(statuses),
             *(sum(1 for c in statuses if c.grade == g) for g in GRADES),
@@ -688,7 +681,7 @@ def care_report(
     """Grade counts per dealer, overdue care per consultant and the overdue owners (most
     overdue first; a page of them, or all when ``page`` is None). A consultant sees their own
     owners; managers every consultant's of their dealer, HQ every dealer's."""
-    scope = scoped_dealer_id(actor, dealer_id)
+    scope = dealer_scope(actor, dealer_id)
     today = local_date(now or utcnow())
     statuses = care_statuses(scope, today)
     every = sees_every_consultant(actor)
@@ -701,7 +694,7 @@ def care_report(
         codes = {d: code for d, code in db.session.execute(select(Dealer.id, Dealer.code))}
     consultants, consultant_ids = _consultant_table(statuses, codes)
     chosen = db.session.get(User, consultant_id) if consultant_id is not None else None
-    if chosen is not None and chosen.dealer_id is not None and _in_scope(actor, chosen.dealer_id):
+    if chosen is not None and chosen.dealer_id is not None and sees_dealer(actor, chosen.dealer_id):
         statuses = [c for c in statuses if c.consultant_id == chosen.id]
     else:
         chosen = None
@@ -715,7 +708,7 @@ def care_report(
     else:
         shown = overdue
     rows = [
-        _row(
+        row(
             Cell(c.name, c.member_id),
             c.days_overdue,
             c.grade.value,
@@ -770,10 +763,9 @@ def export_care(
     the overdue owners (names, masked mobiles) is audited."""
     now = now or utcnow()
     report = care_report(actor, dealer_id=dealer_id, consultant_id=consultant_id, now=now)
+    export = export_table(report, key, prefix="abc-care", stamp=local_date(now))
     table = report.table(key)
-    if table is None:
-        return None
-    if table.key == "overdue":
+    if export is not None and table.key == "overdue":
         record_audit(
             actor,
             "abc.overdue_exported",
@@ -781,9 +773,7 @@ def export_care(
             details={"rows": len(table.rows), "consultant_id": consultant_id},
             now=now,
         )
-    scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
-    name = f"abc-care-{table.key}-{scope}-{local_date(now).isoformat()}.csv"
-    return Export(name, table_csv(table))
+    return export
 
 
 # ------------------------------------------------------------------------------ owners
@@ -799,7 +789,7 @@ def owner_list(
 ) -> tuple[Pagination, dict[int, OwnerGrading], int | None]:
     """Retained owners in scope, not graded yet or of one grade, by name: a page of them,
     their gradings in force by owner id, and the dealer scope."""
-    scope = scoped_dealer_id(actor, dealer_id)
+    scope = dealer_scope(actor, dealer_id)
     latest = _latest_gradings(scope)
     in_force = (
         select(OwnerGrading.member_id, OwnerGrading.grade)

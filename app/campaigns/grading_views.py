@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.admin import insight
 from app.campaigns import grading
 from app.campaigns.grading_forms import ContactForm, GradeForm, StandardsForm
 from app.core.permissions import Role, permission_required
-from app.core.web import call_service, dealer_arg, int_arg, page_arg
+from app.core.reports import csv_response
+from app.core.scope import dealer_choices
+from app.core.web import call_service, dealer_arg, int_arg, page_arg, scope_arg
 from app.extensions import db
 from app.members.models import Dealer
 
@@ -24,7 +25,7 @@ def care():
     """Grade counts, overdue care per consultant and the overdue owners, most overdue first."""
     report = grading.care_report(
         current_user,
-        dealer_id=dealer_arg(),
+        dealer_id=scope_arg(),
         consultant_id=int_arg("consultant"),
         page=page_arg(),
     )
@@ -32,7 +33,7 @@ def care():
     return render_template(
         "campaigns/grading.html",
         report=report,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         csv_args={
             "dealer": report.dealer_id,
             "consultant": chosen.id
@@ -51,12 +52,12 @@ def care_csv():
     export = grading.export_care(
         current_user,
         request.args.get("table"),
-        dealer_id=dealer_arg(),
+        dealer_id=scope_arg(),
         consultant_id=int_arg("consultant"),
     )
     if export is None:
         abort(404)
-    return insight.csv_response(export.filename, export.body)
+    return csv_response(export.filename, export.body)
 
 
 @bp.get("/owners")
@@ -66,7 +67,7 @@ def owners():
     grade = request.args.get("grade", "ungraded")
     grade = grade if grade in grading.OWNER_FILTERS else "ungraded"
     page, gradings, scope = grading.owner_list(
-        current_user, dealer_id=dealer_arg(), grade=grade, page=page_arg()
+        current_user, dealer_id=scope_arg(), grade=grade, page=page_arg()
     )
     return render_template(
         "campaigns/grading_owners.html",
@@ -74,7 +75,7 @@ def owners():
         gradings=gradings,
         grade=grade,
         dealer_id=scope,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         grade_label=grading.grade_label,
     )
 
@@ -169,7 +170,7 @@ def standards():
     dealer_id = current_user.dealer_id
     if current_user.role == Role.HQ_ADMIN:
         dealer_id = dealer_arg()
-        dealers = insight.dealer_choices(current_user)
+        dealers = dealer_choices(current_user)
         if dealer_id is None and dealers:
             dealer_id = dealers[0].id
     dealer = db.session.get(Dealer, dealer_id) if dealer_id else None
@@ -189,6 +190,6 @@ def standards():
         "campaigns/grading_standards.html",
         form=form,
         dealer=dealer,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         max_days=grading.MAX_INTERVAL_DAYS,
     )

@@ -30,14 +30,15 @@ from itertools import pairwise
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.admin.insight import Column, Table, _row
 from app.auth.models import User
 from app.campaigns.models import Campaign, CampaignGroup, CampaignStatus, IncentiveTier
-from app.campaigns.results import Figures, agent_names, money, rate, sums_by
+from app.campaigns.results import Figures, agent_names, rate, sums_by
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.core.money import yuan
 from app.core.permissions import Role, has_permission
+from app.core.reports import NONE, Column, Table, row
 from app.extensions import db
 
 MAX_STEPS = 10
@@ -90,9 +91,9 @@ def steps_of(campaign: Campaign) -> dict[int | None, list[Step]]:
         .order_by(IncentiveTier.from_rate_bp)
     )
     steps: dict[int | None, list[Step]] = {}
-    for row in rows:
-        steps.setdefault(row.group_id, []).append(
-            Step(row.from_rate_bp, row.per_participant_fen, row.bonus_fen)
+    for saved in rows:
+        steps.setdefault(saved.group_id, []).append(
+            Step(saved.from_rate_bp, saved.per_participant_fen, saved.bonus_fen)
         )
     return steps
 
@@ -129,14 +130,14 @@ def _check_steps(steps: list[Step]) -> None:
             raise ValidationFailed(
                 _(
                     "The amount per participating owner must be ¥0 to ¥%(max)s.",
-                    max=money(MAX_PER_PARTICIPANT_FEN),
+                    max=yuan(MAX_PER_PARTICIPANT_FEN),
                 )
             )
         if not -MAX_BONUS_FEN <= step.bonus_fen <= MAX_BONUS_FEN:
             raise ValidationFailed(
                 _(
                     "A bonus or penalty must be between −¥%(max)s and ¥%(max)s.",
-                    max=money(MAX_BONUS_FEN),
+                    max=yuan(MAX_BONUS_FEN),
                 )
             )
 
@@ -174,8 +175,8 @@ def set_incentive_steps(
             else IncentiveTier.group_id == group_id,
         )
     )
-    for row in old:
-        db.session.delete(row)
+    for saved in old:
+        db.session.delete(saved)
     db.session.flush()
     rows = [
         IncentiveTier(
@@ -254,16 +255,16 @@ def incentive_tables(campaign: Campaign, groups: list[CampaignGroup]) -> list[Ta
     for line in lines:
         f, step = line.figures, line.step
         rows.append(
-            _row(
+            row(
                 names.get(line.agent_id, ""),
                 group_names.get(line.scope, whole) if line.scope is not None else whole,
                 f.invited,
                 f.participated,
                 rate(f.participated, f.invited),
-                bp_text(step.from_rate_bp) if step else "—",
-                money(step.per_participant_fen) if step else "—",
-                money(step.bonus_fen) if step else "—",
-                money(line.amount_fen),
+                bp_text(step.from_rate_bp) if step else NONE,
+                yuan(step.per_participant_fen) if step else NONE,
+                yuan(step.bonus_fen) if step else NONE,
+                yuan(line.amount_fen),
             )
         )
     detail = Table(
@@ -287,7 +288,7 @@ def incentive_tables(campaign: Campaign, groups: list[CampaignGroup]) -> list[Ta
     for line in lines:
         totals[line.agent_id] = totals.get(line.agent_id, 0) + line.amount_fen
     total_rows = [
-        _row(names.get(agent_id, ""), money(fen))
+        row(names.get(agent_id, ""), yuan(fen))
         for agent_id, fen in sorted(totals.items(), key=lambda i: (names.get(i[0], ""), i[0]))
     ]
     summary = Table(
@@ -295,7 +296,7 @@ def incentive_tables(campaign: Campaign, groups: list[CampaignGroup]) -> list[Ta
         _("Incentive per agent, whole campaign"),
         [Column(_("Agent")), Column(_("Amount (¥)"), True)],
         total_rows,
-        _row(_("Total"), money(sum(totals.values()))) if total_rows else None,
+        row(_("Total"), yuan(sum(totals.values()))) if total_rows else None,
         _("No incentive yet: set the steps, and assign targets to agents."),
     )
     return [detail, summary]

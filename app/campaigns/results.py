@@ -39,7 +39,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, select, union
 
-from app.admin.insight import Column, Report, Table, _chart, _row, average_fen, yuan
 from app.auth.models import User
 from app.campaigns.models import (
     Campaign,
@@ -49,11 +48,19 @@ from app.campaigns.models import (
     SurveyCall,
 )
 from app.core.clock import local_date, utcnow
+from app.core.reports import (
+    NONE,
+    Column,
+    Report,
+    Table,
+    average_fen,
+    chart,
+    row,
+    yuan_or_none,
+)
 from app.extensions import db
 from app.members.models import Member
 from app.service.models import COUNTED_VISIT, ServiceVisit
-
-NONE = "—"
 
 # Vehicle-age bands: (key, label, lowest age in whole years), youngest first.
 AGE_BANDS = (
@@ -87,11 +94,6 @@ def rate(part: int, whole: int) -> str:
         return NONE
     tenths = (part * 2000 + whole) // (2 * whole)
     return f"{tenths // 10}.{tenths % 10}%"
-
-
-def money(fen: int | None) -> str:
-    """Fen as yuan with two decimals, '—' for None."""
-    return NONE if fen is None else yuan(fen)
 
 
 def attained(part: int, whole: int, goal_pct: int | None) -> str:
@@ -325,13 +327,13 @@ def _group_table(campaign, groups, per_group) -> Table:
     for g in groups:
         f = per_group.get((g.id,), Figures())
         rows.append(
-            _row(
+            row(
                 g.name,
                 f.invited,
                 f.participated,
                 rate(f.participated, f.invited),
-                money(f.fen),
-                money(f.ticket_fen),
+                yuan_or_none(f.fen),
+                yuan_or_none(f.ticket_fen),
                 _goal_pct(g.goal_success_rate_pct),
                 attained(f.participated, f.invited, g.goal_success_rate_pct),
             )
@@ -352,13 +354,13 @@ def _group_table(campaign, groups, per_group) -> Table:
             Column(_("Goal attained"), True),
         ],
         rows,
-        _row(
+        row(
             _("Total"),
             total.invited,
             total.participated,
             rate(total.participated, total.invited),
-            money(total.fen),
-            money(total.ticket_fen),
+            yuan_or_none(total.fen),
+            yuan_or_none(total.ticket_fen),
             _goal_pct(goal),
             attained(total.participated, total.invited, goal),
         )
@@ -373,7 +375,7 @@ def _model_table(groups, per_model) -> Table:
     names = {g.id: g.name for g in groups}
     bands = [key for key, _label, _low in AGE_BANDS]
     rows = [
-        _row(
+        row(
             names.get(group_id, NONE),
             model,
             band_label(band),
@@ -410,13 +412,13 @@ def _agent_table(per_agent) -> Table:
         key=lambda item: (item[0][0] is None, names.get(item[0][0], ""), item[0][0] or 0),
     )
     rows = [
-        _row(
+        row(
             names.get(agent_id, unassigned) if agent_id is not None else unassigned,
             f.invited,
             f.called,
             f.participated,
             rate(f.participated, f.invited),
-            money(f.fen),
+            yuan_or_none(f.fen),
         )
         for (agent_id,), f in ordered
     ]
@@ -433,13 +435,13 @@ def _agent_table(per_agent) -> Table:
             Column(_("Revenue (¥)"), True),
         ],
         rows,
-        _row(
+        row(
             _("Total"),
             total.invited,
             total.called,
             total.participated,
             rate(total.participated, total.invited),
-            money(total.fen),
+            yuan_or_none(total.fen),
         )
         if rows
         else None,
@@ -449,8 +451,13 @@ def _agent_table(per_agent) -> Table:
 
 def _targets_table(targets: Outsiders, others: Outsiders, owners: int) -> Table:
     def cells(label, o: Outsiders):
-        return _row(
-            label, o.owners, o.cars, o.visits, money(o.fen), money(average_fen(o.fen, o.cars))
+        return row(
+            label,
+            o.owners,
+            o.cars,
+            o.visits,
+            yuan_or_none(o.fen),
+            yuan_or_none(average_fen(o.fen, o.cars)),
         )
 
     every = Outsiders(
@@ -476,10 +483,10 @@ def _goals_table(campaign: Campaign, total: Figures) -> Table:
     def line(label, actual: str, goal: int | None, goal_shown: str, part: int, whole: int):
         """A goal's row; attainment = part ÷ whole (the actual over the goal, as fractions)."""
         if goal is None:
-            return _row(label, actual, NONE, NONE, NONE)
+            return row(label, actual, NONE, NONE, NONE)
         if not whole:
-            return _row(label, actual, goal_shown, NONE, NONE)
-        return _row(
+            return row(label, actual, goal_shown, NONE, NONE)
+        return row(
             label, actual, goal_shown, rate(part, whole), _("Yes") if part >= whole else _("No")
         )
 
@@ -494,7 +501,14 @@ def _goals_table(campaign: Campaign, total: Figures) -> Table:
             total.visits,
             g_visits or 0,
         ),
-        line(_("Revenue (¥)"), money(total.fen), g_fen, money(g_fen), total.fen, g_fen or 0),
+        line(
+            _("Revenue (¥)"),
+            yuan_or_none(total.fen),
+            g_fen,
+            yuan_or_none(g_fen),
+            total.fen,
+            g_fen or 0,
+        ),
         # The rate over the goal rate: (p ÷ n) ÷ (g ÷ 100) = 100 p ÷ (n g).
         line(
             _("Success rate"),
@@ -521,7 +535,7 @@ def _goals_table(campaign: Campaign, total: Figures) -> Table:
 
 def _survey_table(groups, per_group) -> Table:
     def cells(label, f: Figures):
-        return _row(
+        return row(
             label,
             f.participated,
             f.reached,
@@ -568,7 +582,7 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> Resu
         _survey_table(groups, per_group),
     ]
     charts = [
-        _chart(
+        chart(
             _("Success rate per target group"),
             [
                 (
@@ -581,13 +595,17 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> Resu
             ],
             scale=100,
         ),
-        _chart(
+        chart(
             _("Revenue: targets and non-targets (¥)"),
             [
-                (_("Target owners"), money(targets.fen), [("insight-fill-loyal", "", targets.fen)]),
+                (
+                    _("Target owners"),
+                    yuan_or_none(targets.fen),
+                    [("insight-fill-loyal", "", targets.fen)],
+                ),
                 (
                     _("Non-target owners"),
-                    money(others.fen),
+                    yuan_or_none(others.fen),
                     [("insight-fill-swinging", "", others.fen)],
                 ),
             ],
@@ -596,7 +614,7 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> Resu
     if per_agent:
         names = agent_names(a for (a,) in per_agent)
         charts.append(
-            _chart(
+            chart(
                 _("Success rate per agent"),
                 [
                     (
@@ -619,8 +637,8 @@ def campaign_results(campaign: Campaign, *, now: datetime | None = None) -> Resu
             "invited": total.invited,
             "participated": total.participated,
             "rate": rate(total.participated, total.invited),
-            "revenue": money(total.fen),
-            "ticket": money(total.ticket_fen),
+            "revenue": yuan_or_none(total.fen),
+            "ticket": yuan_or_none(total.ticket_fen),
             "open": today <= campaign.ends_on,
             "started": today >= campaign.starts_on,
         },

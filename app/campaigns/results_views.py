@@ -11,14 +11,16 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, FieldList, Form, FormField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from app.admin import insight
 from app.campaigns import incentives, results, survey
 from app.campaigns.access import get_campaign, visible_campaigns
 from app.campaigns.models import Campaign
 from app.core.clock import local_date, utcnow
 from app.core.forms import TwoDecimals, optional_int
+from app.core.money import fen_to_decimal, to_fen
 from app.core.permissions import has_permission, permission_required
-from app.core.web import call_service, dealer_arg, flash_service, int_arg, page_arg
+from app.core.reports import csv_response
+from app.core.scope import dealer_choices
+from app.core.web import call_service, flash_service, int_arg, page_arg, scope_arg
 from app.extensions import db
 
 bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
@@ -63,8 +65,8 @@ class IncentivesForm(FlaskForm):
             chosen.append(
                 incentives.Step(
                     from_rate_bp=int(f.from_pct.data * 100),
-                    per_participant_fen=int((f.per_yuan.data or Decimal(0)) * 100),
-                    bonus_fen=int((f.bonus_yuan.data or Decimal(0)) * 100),
+                    per_participant_fen=to_fen(f.per_yuan.data or 0),
+                    bonus_fen=to_fen(f.bonus_yuan.data or 0),
                 )
             )
         return chosen
@@ -88,12 +90,12 @@ class SurveyForm(FlaskForm):
 
 def _dealer_codes() -> dict[int, str]:
     """Dealer codes by id, for HQ's lists (others see their dealer's campaigns only)."""
-    return {d.id: d.code for d in insight.dealer_choices(current_user)}
+    return {d.id: d.code for d in dealer_choices(current_user)}
 
 
 def _campaign_list(mode: str, *, ended_by=None, counts=None):
     """A page of the campaigns the viewer may see (HQ: of the dealer picked, if any)."""
-    scope = insight.scoped_dealer_id(current_user, dealer_arg())
+    scope = scope_arg()
     query = visible_campaigns(current_user)
     if scope is not None:
         query = query.where(Campaign.dealer_id == scope)
@@ -105,7 +107,7 @@ def _campaign_list(mode: str, *, ended_by=None, counts=None):
         page=pagination,
         mode=mode,
         codes=_dealer_codes(),
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         dealer_id=scope,
         counts=counts(pagination.items) if counts else {},
     )
@@ -147,7 +149,7 @@ def results_csv(campaign_id: int):
     if table is None:
         abort(404)
     name = f"campaign-{campaign.id}-{table.key}-{local_date(utcnow()).isoformat()}.csv"
-    return insight.csv_response(name, table)
+    return csv_response(name, table)
 
 
 def _scope_choices(groups) -> list[tuple[str | int, str]]:
@@ -159,8 +161,8 @@ def _scope_choices(groups) -> list[tuple[str | int, str]]:
 def _fill(form: IncentivesForm, steps: list[incentives.Step]) -> None:
     for row, step in zip(form.steps, steps, strict=False):
         row.form.from_pct.data = Decimal(step.from_rate_bp) / 100
-        row.form.per_yuan.data = Decimal(step.per_participant_fen) / 100
-        row.form.bonus_yuan.data = Decimal(step.bonus_fen) / 100
+        row.form.per_yuan.data = fen_to_decimal(step.per_participant_fen)
+        row.form.bonus_yuan.data = fen_to_decimal(step.bonus_fen)
 
 
 def _incentives_form(groups, steps) -> IncentivesForm:

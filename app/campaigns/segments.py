@@ -49,22 +49,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, literal_column, select
 
-from app.admin.insight import (
-    Column,
-    Report,
-    Table,
-    _chart,
-    _row,
-    percent,
-    scoped_dealer_id,
-    yuan,
-)
 from app.auth.models import User
 from app.campaigns.models import SegmentThresholds
 from app.core.audit import record_audit
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Forbidden, ValidationFailed
+from app.core.money import yuan
 from app.core.permissions import Role
+from app.core.reports import Column, Report, Table, chart, percent, row
+from app.core.scope import dealer_scope
 from app.extensions import db
 from app.loyalty.ledger import add_months
 from app.members.models import Member
@@ -362,7 +355,7 @@ def segment_report(
     actor: User, *, dealer_id: int | None = None, now: datetime | None = None
 ) -> Report:
     """The groups' sizes now and in the previous period, and the movement between them."""
-    scope = scoped_dealer_id(actor, dealer_id)
+    scope = dealer_scope(actor, dealer_id)
     t = current_thresholds()
     current, previous = periods(local_date(now or utcnow()), t.period_months)
     counts = movement_counts(current, previous, t, dealer_id=scope)
@@ -375,7 +368,7 @@ def segment_report(
     size_rows = []
     for s in segments:
         size_rows.append(
-            _row(
+            row(
                 segment_label(s),
                 before_size[s],
                 now_size[s],
@@ -394,7 +387,7 @@ def segment_report(
             Column(_("Share"), True),
         ],
         size_rows,
-        _row(
+        row(
             _("Total"),
             before_total,
             total,
@@ -406,7 +399,7 @@ def segment_report(
     move_rows = []
     for b in sources:
         move_rows.append(
-            _row(segment_label(b), *(counts.get((b, s), 0) for s in segments), before_size[b])
+            row(segment_label(b), *(counts.get((b, s), 0) for s in segments), before_size[b])
         )
     moves = Table(
         "moves",
@@ -417,10 +410,10 @@ def segment_report(
             Column(_("Total"), True),
         ],
         move_rows,
-        _row(_("Total"), *(now_size[s] for s in segments), total),
+        row(_("Total"), *(now_size[s] for s in segments), total),
         _("No owner."),
     )
-    chart = _chart(
+    drawn = chart(
         _("Owners per group, this period"),
         [
             (segment_label(s), str(now_size[s]), [(f"c3-fill-{s}", "", now_size[s])])
@@ -431,7 +424,7 @@ def segment_report(
     return Report(
         scope,
         [sizes, moves],
-        [chart],
+        [drawn],
         facts={
             "current": current,
             "previous": previous,

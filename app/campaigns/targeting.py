@@ -28,7 +28,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, null, select
 
-from app.admin.insight import _warranty_inside
 from app.campaigns.models import CampaignTarget
 from app.campaigns.segments import Segment, current_thresholds, member_segments, periods
 from app.core.errors import ValidationFailed
@@ -37,6 +36,7 @@ from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount
 from app.loyalty.services import list_tiers
 from app.members.models import Member, Vehicle
+from app.members.warranty import in_warranty
 from app.service.models import COUNTED_VISIT, ServiceVisit
 
 MAX_AGE_YEARS = 30
@@ -157,7 +157,7 @@ def _conditions(dealer_id: int, filters: TargetFilters, starts_on: date, today: 
     if filters.age_max is not None:
         conditions.append(start > add_months(starts_on, -12 * (filters.age_max + 1)))
     if filters.warranty:
-        inside = _warranty_inside(starts_on)
+        inside = in_warranty(starts_on)
         conditions.append(inside if filters.warranty == "in" else ~inside)
     if filters.last_visit:
         since = today - timedelta(days=filters.last_visit_days - 1)

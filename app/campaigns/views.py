@@ -4,14 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import insight
 from app.campaigns import segments
 from app.campaigns.forms import ThresholdsForm
 from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
-from app.core.web import call_service, dealer_arg
-from app.extensions import db
-from app.members.models import Dealer
+from app.core.reports import csv_response, export_table
+from app.core.scope import dealer_choices
+from app.core.web import call_service, scope_arg
 
 bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 
@@ -20,11 +19,11 @@ bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 @permission_required("campaigns.segments")
 def segments_page():
     """The C3 groups' sizes this period and the previous one, and who moved where."""
-    report = segments.segment_report(current_user, dealer_id=dealer_arg())
+    report = segments.segment_report(current_user, dealer_id=scope_arg())
     return render_template(
         "campaigns/segments.html",
         report=report,
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         csv_args={"dealer": report.dealer_id},
         labels=segments.SEGMENT_LABELS,
     )
@@ -35,13 +34,13 @@ def segments_page():
 def segments_csv():
     """One table of the segments page as CSV (UTF-8 with a BOM for Excel)."""
     now = utcnow()
-    report = segments.segment_report(current_user, dealer_id=dealer_arg(), now=now)
-    table = report.table(request.args.get("table"))
-    if table is None:
+    report = segments.segment_report(current_user, dealer_id=scope_arg(), now=now)
+    export = export_table(
+        report, request.args.get("table"), prefix="c3-segments", stamp=local_date(now)
+    )
+    if export is None:
         abort(404)
-    scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
-    name = f"c3-segments-{table.key}-{scope}-{local_date(now).isoformat()}.csv"
-    return insight.csv_response(name, table)
+    return csv_response(export.filename, export.body)
 
 
 @bp.route("/segments/thresholds", methods=["GET", "POST"])

@@ -12,7 +12,8 @@ maintenance_due    定保提醒: a week before the next maintenance, the earlier
                    from its average daily km (delivery counts as 0 km, then every visit's
                    mileage). Window until 30 days after the due day. Call task.
 warranty_expiry    保修到期提醒: 30 days before the warranty ends (``warranty_until``, or 3 years
-                   after delivery, or after purchase when the delivery date is unknown). Call task.
+                   after delivery, or after purchase when the delivery date is unknown:
+                   app/members/warranty.py). Call task.
 inspection         年检提醒: 30 days before ``inspection_due_on``.
 insurance_expiry   保险到期提醒: 30 and 14 days before ``insurance_expires_on``.
 birthday           生日祝福: on the day (29 February: on 28 February in other years).
@@ -75,6 +76,7 @@ from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
 from app.members.models import Member, Vehicle
+from app.members.warranty import warranty_end
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,6 @@ DEFAULTS = {
     "MAINTENANCE_KM": 5000,
     "MAINTENANCE_NOTICE_DAYS": 7,
     "MAINTENANCE_OVERDUE_DAYS": 30,
-    "WARRANTY_YEARS": 3,
     "WARRANTY_NOTICE_DAYS": (30,),
     "INSPECTION_NOTICE_DAYS": (30,),
     "INSURANCE_NOTICE_DAYS": (30, 14),
@@ -258,14 +259,6 @@ def next_maintenance(
     return base, due
 
 
-def warranty_end(vehicle: Vehicle, *, every: dict | None = None) -> date:
-    """When the car's warranty ends: as entered, else 3 years after delivery (or purchase)."""
-    if vehicle.warranty_until is not None:
-        return vehicle.warranty_until
-    years = (every or intervals())["WARRANTY_YEARS"]
-    return add_months(vehicle.delivered_on or vehicle.purchased_on, 12 * years)
-
-
 def _vehicle_moments(
     vehicle: Vehicle, visits: list[_Visit], today: date, *, every: dict, anniversary_times: str
 ) -> list[Moment]:
@@ -299,7 +292,7 @@ def _vehicle_moments(
             )
 
     for kind, due, notices in (
-        (ReminderKind.WARRANTY_EXPIRY, warranty_end(vehicle, every=every), "WARRANTY_NOTICE_DAYS"),
+        (ReminderKind.WARRANTY_EXPIRY, warranty_end(vehicle), "WARRANTY_NOTICE_DAYS"),
         (ReminderKind.INSPECTION, vehicle.inspection_due_on, "INSPECTION_NOTICE_DAYS"),
         (ReminderKind.INSURANCE_EXPIRY, vehicle.insurance_expires_on, "INSURANCE_NOTICE_DAYS"),
     ):

@@ -7,11 +7,12 @@ from flask_login import current_user
 from app.care import services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.outbox import quiet_hours_text
-from app.care.schedule import KIND_LABELS, warranty_end
+from app.care.schedule import KIND_LABELS
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.extensions import db
+from app.members.warranty import warranty_end
 
 bp = Blueprint("care", __name__)
 

@@ -57,7 +57,7 @@ class MobileField(StringField):
 
 class TwoDecimals:
     """A DecimalField holding yuan or a percentage: a finite number below one billion either
-    way, with at most two decimals, so ``int(value * 100)`` is exact and safe.
+    way, with at most two decimals, so ``app.core.money.to_fen(value)`` is exact and safe.
 
     Put it first in the chain: NaN, Infinity and 1E+999999 parse as decimals, yet comparing
     NaN (NumberRange) or converting them to fen raises, so they stop the chain here. The

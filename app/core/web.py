@@ -4,8 +4,10 @@ import re
 from urllib.parse import urlsplit
 
 from flask import abort, request, url_for
+from flask_login import current_user
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
+from app.core.scope import dealer_scope
 from app.core.security import MAX_ID, plain_int
 from app.extensions import db
 
@@ -53,9 +55,7 @@ def call_service(form, service, *args, **kwargs):
 def try_service(service, *args, **kwargs):
     """Run a POST action's service: 404 for NotFound; on a DomainError roll back and flash the
     rule's message. Returns ``(True, result)`` on success and ``(False, None)`` otherwise."""
-    from flask import abort, flash
-
-    from app.core.errors import NotFound
+    from flask import flash
 
     try:
         return True, service(*args, **kwargs)
@@ -103,8 +103,18 @@ def int_arg(
 
 
 def dealer_arg() -> int | None:
-    """The dealer an HQ admin picked in ``?dealer=`` (the services ignore it for dealer staff)."""
+    """The dealer id in ``?dealer=`` as it was sent (see ``scope_arg`` for the one to show)."""
     return int_arg("dealer")
+
+
+def scope_arg() -> int | None:
+    """The dealer scope the viewer asked for in ``?dealer=`` (see :func:`dealer_scope`): HQ's
+    pick or None for every dealer, a dealer's staff their own; 404 for a dealer that does not
+    exist or is outside the viewer's scope."""
+    try:
+        return dealer_scope(current_user, dealer_arg())
+    except NotFound:
+        abort(404)
 
 
 def page_arg() -> int:

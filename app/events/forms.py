@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import MODEL_INPUT, TwoDecimals
+from app.core.money import fen_to_decimal, to_fen
 from app.events.models import EventKind
 from app.events.services import KIND_LABELS
 
@@ -146,7 +147,7 @@ class EventForm(FlaskForm):
             "max_companions": self.max_companions.data,
             "min_tier_code": self.min_tier_code.data or None,
             "model_filter": (self.model_filter.data or "").strip() or None,
-            "price_fen": int(self.price_yuan.data * 100),
+            "price_fen": to_fen(self.price_yuan.data),
             "attendance_points": self.attendance_points.data,
             "deposit_points": self.deposit_points.data,
             "waiver_text": (self.waiver_text.data or "").strip(),
@@ -172,7 +173,7 @@ class EventForm(FlaskForm):
             getattr(self, name).data = getattr(event, name)
         self.kind.data = event.kind.value
         self.min_tier_code.data = event.min_tier_code or ""
-        self.price_yuan.data = Decimal(event.price_fen) / 100
+        self.price_yuan.data = fen_to_decimal(event.price_fen)
         for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
             getattr(self, name).data = to_local(getattr(event, name))
         self.cancel_until.data = to_local(event.cancel_until)

@@ -4,9 +4,9 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import insight
 from app.core.errors import NotFound
 from app.core.permissions import member_required, permission_required
+from app.core.reports import csv_response
 from app.core.web import call_service, page_arg
 from app.events import lectures, tripday
 from app.events.models import EventKind
@@ -58,7 +58,7 @@ def attendees(event_id: int):
 def attendees_csv(event_id: int):
     """The attendee list as a CSV file Excel opens with Chinese names intact."""
     body = _or_404(tripday.export_attendees_csv, current_user, event_id)
-    return insight.csv_response(f"event-{event_id}-attendees.csv", body)
+    return csv_response(f"event-{event_id}-attendees.csv", body)
 
 
 def _trip_registration_or_404(event_id: int, registration_id: int):

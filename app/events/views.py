@@ -38,12 +38,6 @@ def registration_status_label(status) -> str:
     return str(services.STATUS_LABELS[RegistrationStatus(status)])
 
 
-@bp.app_template_filter()
-def yuan(fen: int) -> str:
-    """12345 fen → "123.45"."""
-    return f"{fen / 100:,.2f}"
-
-
 # ---------------------------------------------------------------------------------- owners
 
 

@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select
 
-from app.admin.insight import Column, Report, Table, _chart, _row, percent
 from app.auth.models import User
 from app.auth.services import INVITATION_DAYS
 from app.core.clock import utcnow
+from app.core.reports import Column, Report, Table, chart, percent, row
+from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
 from app.hq.months import Month, current_month, last_months
-from app.hq.scope import dealer_scope, scoped_dealers
 from app.members.models import Member, Vehicle
 
 TREND_MONTHS = 12
@@ -149,7 +149,7 @@ def recruitment_report(
     now = now or utcnow()
     month = month or current_month(now)
     scope = dealer_scope(actor, dealer_id)
-    dealers = scoped_dealers(scope)
+    dealers = scoped_dealers(scope, by_region=True)
     trend = last_months(month, TREND_MONTHS)
     figures = months_figures(trend, scope, now=now)
     per_dealer = figures[month]
@@ -159,18 +159,18 @@ def recruitment_report(
     rows, bars = [], []
     for dealer in dealers:
         f = per_dealer.get(dealer.id, Figures())
-        rows.append(_row(dealer.code, dealer.name, dealer.region or no_region, *_cells(f)))
+        rows.append(row(dealer.code, dealer.name, dealer.region or no_region, *_cells(f)))
         bars.append((dealer.code, f.rate, [("insight-fill-bar", "", f.rate_value)]))
     by_dealer = Table(
         "dealers",
         _("Recruitment per dealer at the end of %(month)s", month=month.key),
         [Column(_("Dealer")), Column(_("Name")), Column(_("Region")), *_columns(_("Dealer"))[1:]],
         rows,
-        _row(_("National"), "", "", *_cells(total)) if len(dealers) > 1 else None,
+        row(_("National"), "", "", *_cells(total)) if len(dealers) > 1 else None,
         empty=_("No dealer yet."),
     )
     tables = [by_dealer]
-    charts = [_chart(_("Recruitment rate per dealer"), bars, scale=100)]
+    charts = [chart(_("Recruitment rate per dealer"), bars, scale=100)]
 
     if scope is None:
         regions: dict[str, list] = {}
@@ -179,14 +179,14 @@ def recruitment_report(
         region_rows = []
         for region, members in sorted(regions.items()):
             f = sum((per_dealer.get(d.id, Figures()) for d in members), Figures())
-            region_rows.append(_row(region, len(members), *_cells(f)))
+            region_rows.append(row(region, len(members), *_cells(f)))
         tables.append(
             Table(
                 "regions",
                 _("Recruitment per region at the end of %(month)s", month=month.key),
                 [Column(_("Region")), Column(_("Dealers"), True), *_columns("")[1:]],
                 region_rows,
-                _row(_("National"), len(dealers), *_cells(total)),
+                row(_("National"), len(dealers), *_cells(total)),
                 empty=_("No dealer yet."),
             )
         )
@@ -194,7 +194,7 @@ def recruitment_report(
     trend_rows, trend_bars = [], []
     for m in trend:
         f = sum(figures[m].values(), Figures())
-        trend_rows.append(_row(m.key, f.new, *_cells(f)))
+        trend_rows.append(row(m.key, f.new, *_cells(f)))
         trend_bars.append((m.key, f.rate, [("insight-fill-bar", "", f.rate_value)]))
     tables.append(
         Table(
@@ -204,7 +204,7 @@ def recruitment_report(
             trend_rows,
         )
     )
-    charts.append(_chart(_("Recruitment rate month by month"), trend_bars, scale=100))
+    charts.append(chart(_("Recruitment rate month by month"), trend_bars, scale=100))
     return Report(
         scope,
         tables,

@@ -44,12 +44,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal_column, select, union_all
 
-from app.admin.insight import Column, Report, Table, _chart, _row, yuan
 from app.auth.models import User
 from app.core.clock import local_date, utcnow
+from app.core.money import yuan
+from app.core.reports import Column, Report, Table, chart, row
+from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
 from app.hq.months import Month, current_month
-from app.hq.scope import dealer_scope, scoped_dealers
 from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
 from app.members.models import Member
@@ -231,7 +232,7 @@ class Statement:
 
 def _overview_row(label, s: Statement) -> list:
     lines = s.lines
-    return _row(
+    return row(
         label,
         lines.issued,
         lines.redeemed_net,
@@ -253,7 +254,7 @@ def settlement_overview(
     scope = dealer_scope(actor)
     worth_one_yuan = rules_in_force(valuation_day(month, now)).points_worth_one_yuan
     per_dealer = month_lines(month, scope)
-    dealers = scoped_dealers(scope)
+    dealers = scoped_dealers(scope, by_region=True)
     rows, bars = [], []
     for dealer in dealers:
         s = Statement(per_dealer.get(dealer.id, Lines()), worth_one_yuan)
@@ -290,7 +291,7 @@ def settlement_overview(
     return Report(
         scope,
         [table],
-        [_chart(_("Net settlement per dealer (¥)"), bars)],
+        [chart(_("Net settlement per dealer (¥)"), bars)],
         facts={
             "month": month,
             "points_worth_one_yuan": worth_one_yuan,
@@ -313,31 +314,31 @@ def dealer_statement(
     lines = s.lines
     dealer_funds, hq_funds, nobody = _("Dealer"), _("HQ"), _("Nobody (expired)")
     statement_rows = [
-        _row(_("Points earned (visits, referrals, events)"), lines.earned, dealer_funds),
-        _row(_("Goodwill points granted (net)"), lines.goodwill, dealer_funds),
-        _row(_("Points reversed (refunded visits)"), -lines.reversed, dealer_funds),
-        _row(_("Points issued"), lines.issued, dealer_funds),
-        _row(_("Points redeemed (vouchers, event deposits)"), lines.redeemed, hq_funds),
-        _row(_("Points returned (cancelled vouchers, deposits)"), -lines.returned, hq_funds),
-        _row(_("Points redeemed (net)"), lines.redeemed_net, hq_funds),
-        _row(_("Points expired"), lines.expired, nobody),
+        row(_("Points earned (visits, referrals, events)"), lines.earned, dealer_funds),
+        row(_("Goodwill points granted (net)"), lines.goodwill, dealer_funds),
+        row(_("Points reversed (refunded visits)"), -lines.reversed, dealer_funds),
+        row(_("Points issued"), lines.issued, dealer_funds),
+        row(_("Points redeemed (vouchers, event deposits)"), lines.redeemed, hq_funds),
+        row(_("Points returned (cancelled vouchers, deposits)"), -lines.returned, hq_funds),
+        row(_("Points redeemed (net)"), lines.redeemed_net, hq_funds),
+        row(_("Points expired"), lines.expired, nobody),
     ]
     statement = Table(
         "statement",
         _("Statement lines (points)"),
         [Column(_("Line")), Column(_("Points"), True), Column(_("Funded by"))],
         statement_rows,
-        _row(_("Change of the members' balances"), lines.balance_change, ""),
+        row(_("Change of the members' balances"), lines.balance_change, ""),
     )
     money = Table(
         "money",
         _("Amounts at %(points)s points = ¥1", points=worth_one_yuan),
         [Column(_("Item")), Column(_("Points"), True), Column(_("Value (¥)"), True)],
         [
-            _row(_("Dealer funds: points issued"), lines.issued, yuan(s.issued_fen)),
-            _row(_("HQ funds: points redeemed"), lines.redeemed_net, yuan(s.redeemed_fen)),
+            row(_("Dealer funds: points issued"), lines.issued, yuan(s.issued_fen)),
+            row(_("HQ funds: points redeemed"), lines.redeemed_net, yuan(s.redeemed_fen)),
         ],
-        _row(s.direction(), "", yuan(abs(s.net_fen))),
+        row(s.direction(), "", yuan(abs(s.net_fen))),
     )
     sources = _sources(month, scope)
     return Report(
@@ -367,7 +368,7 @@ def _sources(month: Month, scope: int) -> Table:
         .order_by(PointsEntry.source, PointsEntry.kind)
     )
     rows = [
-        _row(
+        row(
             str(SOURCE_LABELS.get(source, source)), str(KIND_LABELS[EntryKind(kind)]), count, points
         )
         for source, kind, count, points in db.session.execute(query)
@@ -382,7 +383,7 @@ def _sources(month: Month, scope: int) -> Table:
             Column(_("Points"), True),
         ],
         rows,
-        _row(_("Total"), "", sum(int(r[2].text) for r in rows), sum(int(r[3].text) for r in rows))
+        row(_("Total"), "", sum(int(r[2].text) for r in rows), sum(int(r[3].text) for r in rows))
         if rows
         else None,
         empty=_("No points were posted for this dealer this month."),

@@ -14,9 +14,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import insight
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import permission_required
+from app.core.reports import csv_response, export_table
+from app.core.scope import dealer_choices
 from app.core.web import dealer_arg, try_service
 from app.extensions import db
 from app.hq import recruitment, settlement
@@ -48,12 +49,10 @@ def _build(service, *args, **kwargs):
 
 
 def _csv(report, prefix: str, month) -> Response:
-    table = report.table(request.args.get("table"))
-    if table is None:
+    export = export_table(report, request.args.get("table"), prefix=prefix, stamp=month.key)
+    if export is None:
         abort(404)
-    scope = db.session.get(Dealer, report.dealer_id).code if report.dealer_id else "all"
-    name = f"{prefix}-{table.key}-{scope}-{month.key}.csv"
-    return insight.csv_response(name, table)
+    return csv_response(export.filename, export.body)
 
 
 def _months():
@@ -76,7 +75,7 @@ def recruitment_page():
         report=report,
         month=month,
         months=_months(),
-        dealers=insight.dealer_choices(current_user),
+        dealers=dealer_choices(current_user),
         csv_args={"dealer": report.dealer_id, "month": month.key},
     )
 

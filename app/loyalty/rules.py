@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, ValidationFailed
+from app.core.money import yuan
 from app.extensions import db
 from app.loyalty.models import EarningRules
 
@@ -120,8 +121,7 @@ def _points_worth_one_yuan(on: date) -> int:
 def point_value_yuan(points: int, *, on: date | None = None) -> str:
     """What ``points`` are worth in yuan under the rules in force, e.g. '12.34'."""
     worth_one_yuan = _points_worth_one_yuan(on or local_date(utcnow()))
-    fen = points * 100 // worth_one_yuan
-    return f"{fen // 100}.{fen % 100:02d}"
+    return yuan(points * 100 // worth_one_yuan)
 
 
 def check_announcement(model, effective_from: date, note: str, *, now: datetime) -> None:

@@ -161,6 +161,11 @@ class Member(db.Model):
         return self.user.mobile
 
 
+# A car's warranty when its record gives no date: this many months from delivery (or purchase).
+# The one default: care reminders, the lost-customer list and campaign targeting all use it.
+DEFAULT_WARRANTY_MONTHS = 36
+
+
 class Vehicle(db.Model):
     """An owner's car."""
 
@@ -176,7 +181,8 @@ class Vehicle(db.Model):
     transmission: Mapped[Transmission] = mapped_column(string_enum(Transmission))
     purchased_on: Mapped[date]
     delivered_on: Mapped[date | None]
-    # Care dates (R8): None where unknown (the warranty then runs 3 years from delivery).
+    # Care dates (R8): None where unknown (the warranty then runs DEFAULT_WARRANTY_MONTHS from
+    # delivery, or purchase: app/members/warranty.py).
     warranty_until: Mapped[date | None]
     insurance_expires_on: Mapped[date | None]
     inspection_due_on: Mapped[date | None]

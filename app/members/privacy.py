@@ -27,6 +27,7 @@ from app.auth.models import User
 from app.core.audit import AuditEntry, record_audit
 from app.core.clock import utcnow
 from app.core.identifiers import mask_mobile
+from app.core.money import yuan
 from app.extensions import db
 from app.members.models import ChapterTransfer, Member, NameMismatch, TransferStatus, Vehicle
 
@@ -77,12 +78,6 @@ def _value(value: Any) -> Any:
     return value
 
 
-def yuan_text(fen: int) -> str:
-    """Fen as a yuan string with two decimals: 12345 → "123.45", -5 → "-0.05"."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
 def _row(obj, *, skip: tuple[str, ...] = (), **extra) -> dict[str, Any]:
     """A model row as JSON values: its columns less ``skip``, a ``*_yuan`` beside each
     ``*_fen``, plus ``extra``."""
@@ -93,7 +88,7 @@ def _row(obj, *, skip: tuple[str, ...] = (), **extra) -> dict[str, Any]:
         value = getattr(obj, column.key)
         data[column.key] = _value(value)
         if column.key.endswith("_fen") and value is not None:
-            data[column.key[: -len("_fen")] + "_yuan"] = yuan_text(value)
+            data[column.key[: -len("_fen")] + "_yuan"] = yuan(value)
     data.update({k: _value(v) for k, v in extra.items()})
     return data
 

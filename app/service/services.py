@@ -3,7 +3,6 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import current_app
@@ -16,6 +15,7 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import normalize_vin
+from app.core.money import fen_to_decimal
 from app.extensions import db
 from app.loyalty.ledger import lock_account, post_points, reverse_entry
 from app.loyalty.models import EntryKind, PointsAccount, Tier
@@ -112,7 +112,7 @@ def visit_form_data(visit: ServiceVisit):
         vin=visit.vehicle.vin,
         visited_on=visit.visited_on,
         mileage_km=visit.mileage_km,
-        amount_yuan=Decimal(visit.amount_fen) / 100,
+        amount_yuan=fen_to_decimal(visit.amount_fen),
         category=ServiceCategory(visit.category).value,
         reason="",
     )

@@ -65,8 +65,10 @@ def test_hq_sees_every_dealers_checks_and_can_filter(seeded, dealers, staff_fact
     assert "Zhang Wei" in page and "Zhou Min" in page
     only_gz = _text(hq.get(f"/admin/members/name-checks?dealer={dealers['GZ01']}"))
     assert "Zhou Min" in only_gz and "Zhang Wei" not in only_gz
-    # A dealer that does not exist, or nonsense, shows every dealer's: never a 500.
-    assert hq.get("/admin/members/name-checks?dealer=999999").status_code == 200
+    # A dealer that does not exist is a 404, not every dealer's checks; nonsense is ignored:
+    # never a 500.
+    missing = hq.get("/admin/members/name-checks?dealer=999999")
+    assert missing.status_code == 404 and "Zhang Wei" not in _text(missing)
     assert hq.get("/admin/members/name-checks?dealer=x&page=-3").status_code == 200
 
 

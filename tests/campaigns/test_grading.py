@@ -10,7 +10,7 @@ from app.campaigns import grading
 from app.campaigns.models import CareContact, CareStandard, OwnerGrading
 from app.care.models import CareCall, CareTask
 from app.core.audit import AuditEntry
-from app.core.errors import Forbidden, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import Member
 from tests.conftest import NOW
@@ -406,10 +406,15 @@ def test_a_manager_picks_one_consultant_and_pages_the_list(shop):
 
 def test_another_dealers_staff_see_none_of_these_owners(shop):
     _graded_owners(shop)
-    report = grading.care_report(shop["gz_admin"], dealer_id=shop["sz"].id, now=NOW)
+    report = grading.care_report(shop["gz_admin"], now=NOW)
     assert report.dealer_id == shop["gz"].id
     assert report.table("overdue").rows == []
     assert report.table("consultants").rows == []
+    # Asking for the other dealer by its id shows nothing of it either.
+    with pytest.raises(NotFound):
+        grading.care_report(shop["gz_admin"], dealer_id=shop["sz"].id, now=NOW)
+    with pytest.raises(NotFound):
+        grading.owner_list(shop["gz_admin"], dealer_id=shop["sz"].id)
 
 
 def test_the_overdue_export_is_audited(shop):

@@ -701,11 +701,13 @@ def test_hq_lists_every_dealers_campaigns_and_picks_one(seeded, dealers, staff_f
     picked = hq.get("/admin/campaigns/results", query_string={"dealer": dealers["GZ01"]})
     rows = tables_of(picked.get_data(as_text=True))["table-campaigns"]
     assert [row[:2] for row in rows[1:]] == [["Canton tyre week", "GZ01"]]
-    # A dealer's manager sees their own dealer's only, whatever they ask for.
+    # A dealer's manager sees their own dealer's only; asking for another dealer is a 404.
     manager = staff_factory("showroom_manager")
-    mine = manager.get("/admin/campaigns/results", query_string={"dealer": dealers["GZ01"]})
-    rows = tables_of(mine.get_data(as_text=True))["table-campaigns"]
-    assert sorted(row[0] for row in rows[1:]) == ["Nothing yet", "Spring care"]
+    rows = tables_of(manager.get("/admin/campaigns/results").get_data(as_text=True))
+    assert sorted(row[0] for row in rows["table-campaigns"][1:]) == ["Nothing yet", "Spring care"]
+    other = manager.get("/admin/campaigns/results", query_string={"dealer": dealers["GZ01"]})
+    assert other.status_code == 404
+    assert "Canton tyre week" not in other.get_data(as_text=True)
 
 
 def test_the_pages_render_in_chinese(app, staff_factory, small):

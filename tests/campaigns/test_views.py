@@ -120,12 +120,15 @@ def test_sizes_and_movements_match_an_independent_count(staff_factory, owners):
 
 def test_another_dealers_staff_see_only_their_owners(staff_factory, owners, dealers):
     client = staff_factory("showroom_manager", "GZ01")
-    tables = tables_of(
-        client.get(f"/admin/campaigns/segments?dealer={dealers['SZ01']}").get_data(as_text=True)
-    )
+    tables = tables_of(client.get("/admin/campaigns/segments").get_data(as_text=True))
     _sizes, moves = _expected_tables(owners["GZ01"])
     assert tables["table-moves"] == moves
     assert tables["table-sizes"][-1][2] == "15"
+    # Asking for the other dealer shows nothing of it: a 404, page and CSV alike.
+    for path in ("/admin/campaigns/segments", "/admin/campaigns/segments.csv"):
+        response = client.get(f"{path}?dealer={dealers['SZ01']}")
+        assert response.status_code == 404
+        assert "SZ01 owner" not in response.get_data(as_text=True)
 
 
 def test_hq_sees_every_dealer_and_may_pick_one(staff_factory, owners, dealers):

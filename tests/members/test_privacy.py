@@ -160,9 +160,12 @@ def test_the_export_holds_every_section_of_the_owner_and_nothing_of_another(ctx,
 
 
 def test_money_is_in_fen_with_a_yuan_string():
-    from app.members.privacy import yuan_text
+    from app.members.privacy import _row
+    from app.service.models import ServiceVisit
 
-    assert [yuan_text(n) for n in (12800, 5, 0, -1250)] == ["128.00", "0.05", "0.00", "-12.50"]
+    for fen, text in ((12800, "128.00"), (5, "0.05"), (0, "0.00"), (-1250, "-12.50")):
+        data = _row(ServiceVisit(amount_fen=fen))
+        assert (data["amount_fen"], data["amount_yuan"]) == (fen, text)
 
 
 def test_an_owner_downloads_their_data_as_a_json_attachment(app, seeded, dealers, clock):
