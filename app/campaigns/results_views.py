@@ -50,6 +50,12 @@ class IncentivesForm(FlaskForm):
     scope = SelectField(_l("Steps for"), choices=[], coerce=optional_int)
     steps = FieldList(FormField(StepForm), min_entries=STEP_ROWS, max_entries=10)
 
+    def validate_scope(self, field):
+        # A post without the field (not the form's own "whole campaign") must not clear the
+        # campaign's steps: only the rendered form sends it.
+        if not field.raw_data:
+            raise ValidationError(_("Choose what the steps are for."))
+
     def validate_steps(self, field):
         for row in field:
             if not row.form.is_empty() and row.form.from_pct.data is None:
