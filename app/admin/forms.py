@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, IntegerField, StringField, TextArea
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.core.forms import VisibleName
+from app.loyalty.services import TierSetting
 
 
 class ColourForm(FlaskForm):
@@ -84,6 +85,15 @@ def tier_form_class(tiers):
             _l("What changes (shown to members)"),
             [DataRequired(_l("Say what changes.")), Length(max=500)],
         )
+
+        def to_settings(self) -> list:
+            """Each tier's threshold and multiplier as typed."""
+            return [
+                TierSetting(
+                    t.code, self[f"{t.code}_threshold"].data, self[f"{t.code}_multiplier"].data
+                )
+                for t in tiers
+            ]
 
     for tier in tiers:
         setattr(

@@ -14,6 +14,7 @@ from wtforms.validators import (
 )
 
 from app.core.forms import TwoDecimals
+from app.core.money import to_fen
 from app.service.models import ServiceCategory
 
 CATEGORY_LABELS = {
@@ -55,6 +56,16 @@ class VisitForm(FlaskForm):
         choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
     )
 
+    def to_visit(self) -> dict:
+        """The repair order's figures as the visit services take them (the amount in fen)."""
+        return {
+            "vin": self.vin.data,
+            "visited_on": self.visited_on.data,
+            "mileage_km": self.mileage_km.data,
+            "amount_fen": to_fen(self.amount_yuan.data),
+            "category": self.category.data,
+        }
+
 
 class AmendVisitForm(VisitForm):
     """A recorded repair order's corrected figures, and why (the RO number stays)."""
@@ -63,6 +74,9 @@ class AmendVisitForm(VisitForm):
         _l("Why is it corrected?"),
         [DataRequired(_l("Say why the repair order is corrected.")), Length(max=200)],
     )
+
+    def to_visit(self) -> dict:
+        return {**super().to_visit(), "reason": self.reason.data}
 
 
 class AdjustmentForm(FlaskForm):

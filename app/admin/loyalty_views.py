@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from app.admin.loyalty_forms import AdjustmentForm, AmendVisitForm, RulesForm, VisitForm
 from app.admin.views import _member_or_404, bp
-from app.core.money import to_fen
 from app.core.permissions import permission_required
 from app.core.web import call_service, flash_service, page_arg
 from app.extensions import db
@@ -27,25 +26,10 @@ def visits_page():
             current_user,
             dealer_id=current_user.dealer_id,
             ro_number=form.ro_number.data,
-            vin=form.vin.data,
-            visited_on=form.visited_on.data,
-            mileage_km=form.mileage_km.data,
-            amount_fen=to_fen(form.amount_yuan.data),
-            category=form.category.data,
+            **form.to_visit(),
         )
         if ok:
-            if result.created:
-                flash(
-                    _(
-                        "Visit %(ro)s recorded: %(points)s points for %(name)s.",
-                        ro=result.visit.ro_number,
-                        points=result.points_awarded,
-                        name=result.visit.member.name,
-                    ),
-                    "success",
-                )
-            else:
-                flash(_("This repair order was already recorded; nothing changed."), "info")
+            _flash_recorded(result)
             return redirect(url_for("admin.visits_page"))
     page = db.paginate(
         visits.dealer_visits(current_user.dealer_id),
@@ -56,13 +40,26 @@ def visits_page():
     return render_template("admin/visits.html", form=form, page=page)
 
 
+def _flash_recorded(result) -> None:
+    if not result.created:
+        flash(_("This repair order was already recorded; nothing changed."), "info")
+        return
+    flash(
+        _(
+            "Visit %(ro)s recorded: %(points)s points for %(name)s.",
+            ro=result.visit.ro_number,
+            points=result.points_awarded,
+            name=result.visit.member.name,
+        ),
+        "success",
+    )
+
+
 @bp.post("/visits/<int:visit_id>/refund")
 @permission_required("visits.record")
 def refund_visit(visit_id: int):
     """Refund a visit: its points are reversed exactly, once."""
-    visit = db.session.get(ServiceVisit, visit_id)
-    if visit is None or visit.dealer_id != current_user.dealer_id:
-        abort(404)
+    visit = _dealer_visit_or_404(visit_id)
     result = visits.refund_visit(current_user, dealer_id=visit.dealer_id, ro_number=visit.ro_number)
     if result.created:
         flash(
@@ -99,12 +96,7 @@ def amend_visit(visit_id: int):
             current_user,
             dealer_id=visit.dealer_id,
             ro_number=visit.ro_number,
-            vin=form.vin.data,
-            visited_on=form.visited_on.data,
-            mileage_km=form.mileage_km.data,
-            amount_fen=to_fen(form.amount_yuan.data),
-            category=form.category.data,
-            reason=form.reason.data,
+            **form.to_visit(),
         )
         if ok:
             _flash_amended(result)

@@ -110,17 +110,11 @@ def tiers():
     tier_list = loyalty.list_tiers()
     form = tier_form_class(tier_list)()
     if form.validate_on_submit():
-        settings = [
-            loyalty.TierSetting(
-                t.code, form[f"{t.code}_threshold"].data, form[f"{t.code}_multiplier"].data
-            )
-            for t in tier_list
-        ]
         ok, schedule = call_service(
             form,
             loyalty.schedule_tiers,
             current_user,
-            settings,
+            form.to_settings(),
             effective_from=form.effective_from.data,
             note=form.note.data,
         )
