@@ -1,4 +1,5 @@
-"""Demo data for `flask seed-demo`: two dealers, one staff account per role, 50 owners."""
+"""Demo data for `flask seed-demo`: three dealers (SZ01 and GZ01 in the South with the staff and
+the 50 owners, SH01 in the East for HQ's figures), one staff account per role."""
 
 import random
 from datetime import date, timedelta
@@ -199,6 +200,8 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["slots"] = _seed_slots(now)
     created["gradings"] = _seed_grading(dealers["SZ01"][0], now)
     # The bench loads its own owners into the demo dealers (seed_demo(0)): nothing of HQ's.
+    if member_count:
+        created["dealers"] += get_dealer_by_code("SH01") is None
     created["hq"] = _seed_hq(now) if member_count else 0
     created["campaign_targets"] = _seed_campaign(now)
     return created

@@ -1,0 +1,90 @@
+"""The README's description of the demo (`make run`) is what `flask seed-demo` makes: the first
+owner's tier and welcome points, the owners' dealers, the events, rewards, partners and regions."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.auth.services import get_user_by_mobile
+from app.events.models import Event, EventKind, EventRegistration
+from app.extensions import db
+from app.loyalty.services import account_for
+from app.members.models import Dealer
+from app.partners.models import Partner
+from app.rewards.models import Reward
+from demo.seed import DEMO_WELCOME_POINTS, REWARDS
+from tests.test_readme import README
+
+DEMO = README[README.index("### Demo logins") : README.index("## Configuration")]
+
+
+@pytest.fixture(scope="module")
+def demo(template_db, tmp_path_factory):
+    """The demo data seeded once on a copy of the migrated database; yields (app, output)."""
+    import shutil
+
+    from tests.conftest import make_app
+
+    path = tmp_path_factory.mktemp("demo") / "carclub.sqlite"
+    shutil.copy(template_db, path)
+    app = make_app(f"sqlite:///{path}")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        yield app, result.output
+        db.session.remove()
+        db.engine.dispose()
+
+
+def said(pattern: str) -> re.Match:
+    found = re.search(pattern, DEMO, re.S)
+    assert found, f"the README's demo section no longer says {pattern!r}"
+    return found
+
+
+def test_the_first_owner_has_the_tier_and_welcome_points_the_readme_states(demo):
+    stated = said(r"The first demo owner\s+\((\d+)\) is (\w+): ([\d,]+) welcome points")
+    mobile, tier, welcome = stated.group(1), stated.group(2), int(stated.group(3).replace(",", ""))
+    account = account_for(get_user_by_mobile(mobile).member)
+    assert welcome == DEMO_WELCOME_POINTS
+    assert account.tier_code == tier.lower()
+    # On top of the welcome points: the service visits' points (the history shows both).
+    assert account.balance > welcome
+
+
+def test_the_owners_dealers_and_regions_are_as_the_readme_lists(demo):
+    _app, output = demo
+    first, last = said(r"owners are (\d+) … (\d+)").groups()
+    owners = range(int(first), int(last) + 1)
+    assert len(owners) == 50
+    said(r"odd ones SZ01, even ones GZ01")
+    for n in (int(first), int(first) + 1):
+        dealer = get_user_by_mobile(str(n)).member.dealer.code
+        assert dealer == ("SZ01" if n % 2 else "GZ01")
+    said(r"SZ01 and GZ01 are in the region 华南\s+and a third dealer, SH01, in 华东")
+    regions = {d.code: d.region for d in db.session.scalars(select(Dealer))}
+    assert regions == {"SZ01": "华南", "GZ01": "华南", "SH01": "华东"}
+    assert "Demo data: 3 dealers" in output
+
+
+def test_the_events_rewards_and_partners_are_the_ones_described(demo):
+    said(r"three rewards to try")
+    names = set(db.session.scalars(select(Reward.name)))
+    assert len(REWARDS) == 3 and {r[0] for r in REWARDS} <= names
+    said(r"a ticket\s+for SZ01's 10-car self-drive trip")
+    owner = get_user_by_mobile("13900000001").member
+    trips = db.session.scalars(
+        select(Event)
+        .join(EventRegistration, EventRegistration.event_id == Event.id)
+        .where(EventRegistration.member_id == owner.id, Event.kind == EventKind.TRIP)
+    ).all()
+    assert [(db.session.get(Dealer, t.dealer_id).code, t.capacity) for t in trips] == [("SZ01", 10)]
+    said(r"a lecture \(with a 50-point deposit\)")
+    lectures = db.session.scalars(select(Event).where(Event.kind == EventKind.LECTURE)).all()
+    assert [e.deposit_points for e in lectures] == [50]
+    said(r"Two group-wide\s+partners offer perks")
+    group_wide = db.session.scalar(
+        select(func.count()).select_from(Partner).where(Partner.dealer_id.is_(None))
+    )
+    assert group_wide == 2
