@@ -91,7 +91,7 @@ def _account_with(pg_app, points: int) -> int:
     with pg_app.app_context(), pg_app.test_request_context():
         account = account_for(make_member(make_dealer("SZ01").id))
         if points:
-            post_points(account.id, points, kind=EntryKind.EARN, source="test")
+            post_points(account.id, points, kind=EntryKind.EARN, source="goodwill")
         db.session.commit()
         return account.id
 
@@ -143,7 +143,7 @@ def test_twenty_redemptions_of_five_in_stock_with_points_for_three(pg_app):
 
     with pg_app.app_context(), pg_app.test_request_context():
         member = make_member(make_dealer("SZ01").id)
-        post_points(account_for(member).id, 300, kind=EntryKind.EARN, source="test")
+        post_points(account_for(member).id, 300, kind=EntryKind.EARN, source="goodwill")
         member_id, reward_id = member.id, make_reward(cost_points=100, stock=5).id
         db.session.commit()
 
@@ -171,7 +171,7 @@ def test_ten_redemptions_of_one_voucher_use_it_once(pg_app):
     with pg_app.app_context(), pg_app.test_request_context():
         dealer_id = make_dealer("SZ01").id
         member = make_member(dealer_id)
-        post_points(account_for(member).id, 100, kind=EntryKind.EARN, source="test")
+        post_points(account_for(member).id, 100, kind=EntryKind.EARN, source="goodwill")
         voucher = redeem_reward(member, make_reward(cost_points=100).id)
         voucher_id, code = voucher.id, voucher.code
         db.session.commit()

@@ -31,7 +31,13 @@ from sqlalchemy import func, select
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
-from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
+from app.loyalty.models import (
+    ENTRY_SOURCES,
+    EntryKind,
+    PointsAccount,
+    PointsAllocation,
+    PointsEntry,
+)
 from app.members.models import Member
 
 EXPIRY_MONTHS = 24
@@ -126,6 +132,8 @@ def chapter_of(account: PointsAccount) -> int | None:
 
 
 def _new_entry(account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields):
+    if source not in ENTRY_SOURCES:
+        raise ValueError(f"ledger source {source!r} has no label in ENTRY_SOURCES")
     if fields.get("dealer_id") is None:
         fields["dealer_id"] = chapter_of(account)
     entry = PointsEntry(

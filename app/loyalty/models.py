@@ -4,6 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +62,21 @@ class EntryKind(StrEnum):
     EXPIRE = "expire"
     REVERSE = "reverse"
     ADJUST = "adjust"
+
+
+# Every source a ledger entry may have, as the owner reads it in the points history. The ledger
+# refuses any other source, so a new way of earning or spending cannot show a raw code.
+ENTRY_SOURCES = {
+    "service_visit": _l("Service visit"),
+    "referral": _l("Referral reward"),
+    "event": _l("Event attendance"),
+    "event_deposit": _l("Event deposit"),
+    "reward": _l("Reward redeemed"),
+    "goodwill": _l("Goodwill points from the dealer"),
+    "expiry": _l("Points expired (older than 24 months)"),
+    "forfeit": _l("Points forfeited: the account was deleted"),
+    "debt": _l("Settles points of a refunded visit already spent"),
+}
 
 
 class PointsEntry(db.Model):

@@ -12,7 +12,14 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.loyalty.models import EntryKind, PointsAccount, PointsEntry, Tier, TierSchedule
+from app.loyalty.models import (
+    ENTRY_SOURCES,
+    EntryKind,
+    PointsAccount,
+    PointsEntry,
+    Tier,
+    TierSchedule,
+)
 from app.members.models import Member
 
 TIER_LABELS = {"gold": _l("Gold"), "platinum": _l("Platinum"), "diamond": _l("Diamond")}
@@ -152,18 +159,6 @@ def apply_due_tier_changes(*, now: datetime | None = None) -> int:
             now=now,
         )
     return len(due)
-
-
-ENTRY_SOURCES = {
-    "service_visit": _l("Service visit"),
-    "referral": _l("Referral reward"),
-    "event": _l("Event attendance"),
-    "reward": _l("Reward redeemed"),
-    "goodwill": _l("Goodwill points from the dealer"),
-    "expiry": _l("Points expired (older than 24 months)"),
-    "forfeit": _l("Points forfeited: the account was deleted"),
-    "debt": _l("Settles points of a refunded visit already spent"),
-}
 
 
 def describe_entry(entry: PointsEntry) -> str:

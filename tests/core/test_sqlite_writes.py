@@ -47,7 +47,7 @@ def test_parallel_redemptions_of_the_last_points_spend_them_once(app):
 
     with app.app_context(), app.test_request_context():
         member = make_member(make_dealer("SZ01").id)
-        post_points(account_for(member).id, 100, kind=EntryKind.EARN, source="test")
+        post_points(account_for(member).id, 100, kind=EntryKind.EARN, source="goodwill")
         member_id, reward_id = member.id, make_reward(cost_points=100, stock=5).id
         db.session.commit()
 

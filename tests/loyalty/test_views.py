@@ -3,10 +3,11 @@
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event
 
 from app.extensions import db
-from app.loyalty.ledger import post_points, reverse_entry
+from app.loyalty.ledger import post_points, refund_debit, reverse_entry
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
 from app.members.models import Member
@@ -142,3 +143,33 @@ def test_the_card_shows_the_yuan_value_of_the_rules_in_force_that_day(
     assert "≈ ¥10.00" in member_client.get("/card").get_data(as_text=True)
     clock.advance(days=40)
     assert "≈ ¥20.00" in member_client.get("/card").get_data(as_text=True)
+
+
+def test_an_event_deposit_and_its_return_read_as_words_in_both_languages(
+    app, member, member_client
+):
+    """The deposit of an event used to show as the raw code "event_deposit"."""
+    give_points(app, member["id"], 1)
+    with app.app_context(), app.test_request_context():
+        account = account_for(db.session.get(Member, member["id"]))
+        deposit = post_points(
+            account.id, -50, kind=EntryKind.REDEEM, source="event_deposit", reference="Lecture"
+        )
+        refund_debit(deposit.id, key="deposit-back", reason="event over")
+        db.session.commit()
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "event_deposit" not in page
+    assert "Event deposit · Lecture" in page and "Reversed: Event deposit · Lecture" in page
+    with app.app_context():
+        db.session.get(Member, member["id"]).user.locale = "zh"
+        db.session.commit()
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "活动押金 · Lecture" in page
+    assert "event_deposit" not in page and "Event deposit" not in page
+
+
+def test_the_ledger_refuses_a_source_the_history_could_not_name(app, member):
+    with app.app_context(), app.test_request_context():
+        account = account_for(db.session.get(Member, member["id"]))
+        with pytest.raises(ValueError, match="no label"):
+            post_points(account.id, 10, kind=EntryKind.EARN, source="mystery")
