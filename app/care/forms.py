@@ -19,6 +19,16 @@ class ChannelsForm(FlaskForm):
     notify_sms = BooleanField(_l("Send reminders by SMS to my mobile"))
     marketing = BooleanField(_l("Send me club news and offers"))
 
+    @classmethod
+    def for_member(cls, member) -> "ChannelsForm":
+        """The form as the owner's settings stand. E-mail shows unticked while there is no
+        address to send to, so the page can be saved as it opens."""
+        form = cls(obj=member)
+        if not form.is_submitted():
+            form.marketing.data = member.marketing_opt_in
+            form.notify_email.data = member.notify_email and bool(member.email)
+        return form
+
     def to_channels(self) -> dict:
         """The settings as ``update_channels`` takes them."""
         return {

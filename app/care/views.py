@@ -47,9 +47,7 @@ def inbox():
 def preferences():
     """How the owner hears from the club: e-mail, SMS, news and offers; their cars' dates."""
     member = current_user.member
-    form = ChannelsForm(obj=member)
-    if not form.is_submitted():
-        form.marketing.data = member.marketing_opt_in
+    form = ChannelsForm.for_member(member)
     if form.validate_on_submit():
         ok, _result = call_service(form, services.update_channels, member, **form.to_channels())
         if ok:
