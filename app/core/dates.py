@@ -1,6 +1,9 @@
 """Dates and times in the reader's language and time zone, for templates.
 
-The same strings as ``flask_babel.format_datetime`` / ``format_date`` (a test compares them),
+The same strings as ``flask_babel.format_datetime`` / ``format_date`` in the date locale of the
+reader's language (a test compares them): English dates read day-month-year with a 24-hour clock
+(en_GB: "7 Dec 2026", "07/12/2026, 09:30"), not the US "12/7/26, 9:30 AM"; Chinese ones read
+year first ("2026/12/7"). The catalogue stays "en"; only dates and times use the date locale,
 with each language's parsed patterns kept per process: a points history of 30 rows formats 30
 times a page, and Flask-Babel looks the locale and patterns up again for every one.
 """
@@ -13,6 +16,14 @@ from babel.dates import get_date_format, get_datetime_format, get_time_format, p
 from flask_babel import get_locale, get_timezone
 
 NAMED = ("short", "medium", "long", "full")
+# The locale whose date and time patterns each language shows.
+DATE_LOCALES = {"en": "en_GB"}
+
+
+def date_locale() -> str:
+    """The locale of the reader's dates and times (see ``DATE_LOCALES``)."""
+    code = str(get_locale())
+    return DATE_LOCALES.get(code, code)
 
 
 @lru_cache(maxsize=64)
@@ -26,7 +37,7 @@ def _patterns(code: str, fmt: str):
 
 def _reader():
     # Asked each time, not kept per request: force_locale() may change the language meanwhile.
-    return str(get_locale()), get_timezone()
+    return date_locale(), get_timezone()
 
 
 def _local(value: datetime, zone) -> datetime:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.clock import utcnow
+from app.core.dates import format_local_datetime
 from app.core.errors import NotFound
 from app.core.permissions import Role
 from app.core.tokens import TokenError, signer
@@ -101,7 +101,7 @@ def outside_window(event: Event, at: datetime) -> str | None:
         return str(
             _l(
                 "This event's check-in is not open: it opens at %(time)s.",
-                time=format_datetime(opens, "HH:mm"),
+                time=format_local_datetime(opens, "HH:mm"),
             )
         )
     if at > closes:

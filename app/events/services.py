@@ -274,9 +274,8 @@ def _promote(event: Event, now: datetime) -> list[EventRegistration]:
 
 
 def _tell_offered(registration: EventRegistration, now: datetime) -> None:
-    from flask_babel import format_datetime
-
     from app.care.services import notify
+    from app.core.dates import format_local_datetime
 
     event = registration.event
     notify(
@@ -286,7 +285,7 @@ def _tell_offered(registration: EventRegistration, now: datetime) -> None:
             _l("A place is free for you: %(title)s", title=event.title),
             _l(
                 "Confirm it in My tickets before %(when)s, or it goes to the next in line.",
-                when=format_datetime(registration.offer_expires_at, "short"),
+                when=format_local_datetime(registration.offer_expires_at, "short"),
             ),
         ),
         dedupe_key=f"event-offer:{registration.id}:{registration.offered_at.isoformat()}",

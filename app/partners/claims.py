@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -21,6 +20,7 @@ from app.auth.models import User
 from app.cards.qr import qr_svg
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
+from app.core.dates import format_local_date, format_local_datetime
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError, signer
@@ -73,7 +73,7 @@ def _member_claims(member: Member, perk_id: int | None = None) -> dict[int, int]
 
 def _why_not(perk: Perk, *, today: date, tier_code: str, ranks: dict, claimed: int) -> str:
     if perk.valid_from > today:
-        return str(_l("From %(day)s", day=format_date(perk.valid_from)))
+        return str(_l("From %(day)s", day=format_local_date(perk.valid_from)))
     if not tier_at_least(tier_code, perk.min_tier_code, ranks=ranks):
         return str(_l("For %(tier)s members and above", tier=tier_label(perk.min_tier_code)))
     if claimed >= perk.limit_per_member:
@@ -124,11 +124,12 @@ def claim_perk(member: Member, perk_id: int, *, now: datetime | None = None) -> 
         raise Conflict(_l("This perk is no longer offered."), code="inactive")
     if perk.valid_until < today:
         raise Conflict(
-            _l("This perk ended on %(day)s.", day=format_date(perk.valid_until)), code="expired"
+            _l("This perk ended on %(day)s.", day=format_local_date(perk.valid_until)),
+            code="expired",
         )
     if perk.valid_from > today:
         raise Conflict(
-            _l("This perk can be claimed from %(day)s.", day=format_date(perk.valid_from)),
+            _l("This perk can be claimed from %(day)s.", day=format_local_date(perk.valid_from)),
             code="not_started",
         )
     tier_code = account_for(member).tier_code
@@ -239,11 +240,13 @@ class PerkRefused(DomainError):
             at = claim.honoured_at
             message = _l(
                 "Already used at %(time)s on %(day)s.",
-                time=format_time(at, "HH:mm"),
-                day=format_date(at),
+                time=format_local_datetime(at, "HH:mm"),
+                day=format_local_date(at),
             )
         elif reason == "expired":
-            message = _l("Expired: its last day was %(day)s.", day=format_date(claim.expires_on))
+            message = _l(
+                "Expired: its last day was %(day)s.", day=format_local_date(claim.expires_on)
+            )
         else:
             message = REFUSAL_MESSAGES[reason]
         super().__init__(str(message), field="code", code=reason)

@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton
 from flask import current_app
-from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.care.services import notify
 from app.core.clock import local_date, local_midnight, utcnow
+from app.core.dates import date_locale, format_local_datetime
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
@@ -72,13 +72,13 @@ def car_label(vehicle: Vehicle) -> str:
 
 
 def format_day(day: date) -> str:
-    """A local day with its weekday, short: "Tue, Nov 24" / "11月24日周二"."""
-    return format_skeleton("MMMEd", day, locale=get_locale())
+    """A local day with its weekday, short: "Tue 24 Nov" / "11月24日周二"."""
+    return format_skeleton("MMMEd", day, locale=date_locale())
 
 
 def format_when(moment: datetime) -> str:
     """A slot's local day and time: "Tue, Nov 24 09:30"."""
-    return f"{format_day(local_date(moment))} {format_datetime(moment, 'HH:mm')}"
+    return f"{format_day(local_date(moment))} {format_local_datetime(moment, 'HH:mm')}"
 
 
 def lock_row(model, row_id: int):

@@ -3,13 +3,14 @@ reward a kept booking earns."""
 
 from datetime import time
 
-from flask_babel import format_datetime, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from app.core.dates import format_local_datetime
 from app.core.forms import optional_int
 from app.service.appointments import NOTE_LENGTH, car_label
 from app.service.workshop import MAX_CAPACITY, MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
@@ -21,7 +22,7 @@ def slot_choices(slots) -> list[SelectChoice]:
         SelectChoice(
             str(slot.id),
             "{} · {}".format(
-                format_datetime(slot.starts_at, "HH:mm"),
+                format_local_datetime(slot.starts_at, "HH:mm"),
                 ngettext("%(num)d place left", "%(num)d places left", slot.capacity - slot.booked),
             ),
         )

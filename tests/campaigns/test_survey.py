@@ -125,7 +125,7 @@ def test_a_manager_calls_anyone_and_the_results_count_the_latest_reaching_call(
     index = tables_of(manager.get("/admin/campaigns/survey").get_data(as_text=True))
     assert index["table-campaigns"][1][:4] == [
         "Air-con care",
-        "Nov 1, 2026 – Nov 20, 2026",
+        "1 Nov 2026 – 20 Nov 2026",
         "2",
         "0",
     ]

@@ -208,7 +208,7 @@ def test_hq_saves_thresholds_and_the_page_uses_them(app, staff_factory):
     html = client.get("/admin/campaigns/segments").get_data(as_text=True)
     assert "at least 3 maintenance visits" in html
     assert "¥1500.50" in html
-    assert "May 24, 2026" in html  # the six-month period's first day
+    assert "24 May 2026" in html  # the six-month period's first day
 
 
 @pytest.mark.parametrize(

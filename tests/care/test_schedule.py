@@ -210,7 +210,7 @@ def test_reminders_are_written_in_the_owners_language(ctx, clock):
     run_daily()
     message = db.session.scalar(select(Notification))
     assert message.kind == "insurance_expiry"
-    assert message.title.endswith("ends on December 7, 2026")
+    assert message.title.endswith("ends on 7 December 2026")
 
 
 @pytest.mark.parametrize(

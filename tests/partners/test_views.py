@@ -75,7 +75,7 @@ def test_an_owner_sees_the_perks_of_their_dealer_and_the_group(member_client, pe
     page = text(member_client.get("/perks"))
     assert "Room upgrade" in page and "Free wash" in page
     assert "Tea for two" not in page
-    assert "Diamond suite 1 Binhai Road Until Dec 23, 2026 For Diamond members and above" in page
+    assert "Diamond suite 1 Binhai Road Until 23 Dec 2026 For Diamond members and above" in page
     html = member_client.get("/perks").get_data(as_text=True)
     assert f"/perks/{perks['upgrade']}/claim" in html
     assert f"/perks/{perks['suite']}/claim" not in html
@@ -170,7 +170,7 @@ def test_the_partner_checks_a_code_once(app, front_desk, claimed, clock):
     page = text(response)
     assert response.status_code == 200
     assert "✗ Do not honour" in page
-    assert "Already used at 10:00 on Nov 23, 2026." in page
+    assert "Already used at 10:00 on 23 Nov 2026." in page
     with app.app_context():
         assert db.session.get(PerkClaim, claimed["id"]).honoured_at == clock.at.replace(minute=0)
     assert len(audit(app, "perk.honoured")) == 1
