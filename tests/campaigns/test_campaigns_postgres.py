@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.campaigns import services
-from app.campaigns.models import CampaignCall, CampaignTarget
-from app.campaigns.targeting import TargetFilters
+from app.campaigns.calls import calling, groups, services
+from app.campaigns.calls.models import CampaignCall, CampaignTarget
+from app.campaigns.calls.targeting import TargetFilters
 from app.care.models import OutboxMessage
 from app.extensions import db
 from tests.campaigns.campaign_helpers import build_fleet, campaign_data, targets_of
@@ -29,10 +29,10 @@ def launched(pg_app):
         campaign = services.create_campaign(
             fleet.manager, campaign_data(starts_on=NOW.date() - timedelta(days=1))
         )
-        services.add_group(
+        groups.add_group(
             fleet.manager, campaign.id, name="盈利忠诚", filters=TargetFilters(age_min=2)
         )
-        services.add_group(fleet.manager, campaign.id, name="Rest", filters=TargetFilters())
+        groups.add_group(fleet.manager, campaign.id, name="Rest", filters=TargetFilters())
         services.launch_campaign(fleet.manager, campaign.id, agent_ids=[agent.id])
         db.session.commit()
         targets = targets_of(campaign.id)
@@ -60,7 +60,7 @@ def test_targets_and_invitations_on_postgres(pg_app, launched):
         assert set(agents) == {launched["agent"]}
         # Five owners on the inbox and by SMS.
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 10
-        counts = services.call_list_counts(db.session.get(User, launched["agent"]), now=NOW)
+        counts = calling.call_list_counts(db.session.get(User, launched["agent"]), now=NOW)
         assert counts["all"] == 5
 
 
@@ -72,7 +72,7 @@ def test_two_calls_of_the_same_owner_at_once_are_both_kept(pg_app, launched):
         with pg_app.app_context(), pg_app.test_request_context():
             barrier.wait()
             try:
-                services.record_call(
+                calling.record_call(
                     db.session.get(User, user_id), launched["alpha"], outcome=outcome
                 )
                 db.session.commit()

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import services
-from app.campaigns.models import (
+from app.campaigns.calls import calling, invitations, services
+from app.campaigns.calls.groups import OverlapNotConfirmed, add_group, preview_group
+from app.campaigns.calls.models import (
     CallOutcome,
     Campaign,
     CampaignCall,
@@ -16,10 +17,10 @@ from app.campaigns.models import (
     CampaignStatus,
     CampaignTarget,
 )
-from app.campaigns.targeting import TargetFilters, count_matches, matching_cars
+from app.campaigns.calls.targeting import TargetFilters, count_matches, matching_cars
 from app.care.models import Notification, OutboxMessage
 from app.core.audit import AuditEntry
-from app.core.errors import Forbidden, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import Member
 from app.members.services import decide_transfer, request_transfer, set_marketing_consent
@@ -113,8 +114,8 @@ def test_filters_select_the_dealers_cars(fleet, filters, expected):
 def test_live_count_equals_the_saved_targets_and_snapshots_the_car(fleet):
     campaign = services.create_campaign(fleet.manager, campaign_data())
     filters = TargetFilters(age_min=2, age_max=5, plate_prefix="粤B")
-    preview = services.preview_group(campaign, filters)
-    group = services.add_group(fleet.manager, campaign.id, name="盈利忠诚 2–5", filters=filters)
+    preview = preview_group(campaign, filters)
+    group = add_group(fleet.manager, campaign.id, name="盈利忠诚 2–5", filters=filters)
     targets = targets_of(campaign.id)
     assert preview.cars == len(targets) == 3
     alpha = next(t for t in targets if t.vehicle_id == fleet.cars["Alpha"].id)
@@ -130,11 +131,9 @@ def test_live_count_equals_the_saved_targets_and_snapshots_the_car(fleet):
 
 def test_a_car_of_an_earlier_group_is_not_added_twice(fleet):
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    services.add_group(
-        fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("新君威",))
-    )
-    assert services.preview_group(campaign, TargetFilters()).cars == 3
-    second = services.add_group(fleet.manager, campaign.id, name="Rest", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("新君威",)))
+    assert preview_group(campaign, TargetFilters()).cars == 3
+    second = add_group(fleet.manager, campaign.id, name="Rest", filters=TargetFilters())
     targets = targets_of(campaign.id)
     assert len(targets) == 5
     assert len({t.vehicle_id for t in targets}) == 5
@@ -146,7 +145,7 @@ def test_an_empty_selection_is_refused_and_nothing_saved(fleet):
     refuse(
         ValidationFailed,
         "No car matches these filters",
-        services.add_group,
+        add_group,
         fleet.manager,
         campaign.id,
         name="Shanghai",
@@ -162,22 +161,20 @@ def test_overlapping_campaigns_warn_and_save_only_once_confirmed(fleet):
         fleet.manager,
         campaign_data(name="Winter check", starts_on=date(2026, 11, 1), ends_on=STARTS),
     )
-    services.add_group(
-        fleet.manager, earlier.id, name="Regal", filters=TargetFilters(models=("新君威",))
-    )
+    add_group(fleet.manager, earlier.id, name="Regal", filters=TargetFilters(models=("新君威",)))
     # A campaign of a window that does not touch the new one's does not count.
     services.create_campaign(
         fleet.manager,
         campaign_data(name="Spring", starts_on=date(2027, 3, 1), ends_on=date(2027, 3, 31)),
     )
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    preview = services.preview_group(campaign, TargetFilters(plate_prefix="粤B"))
+    preview = preview_group(campaign, TargetFilters(plate_prefix="粤B"))
     assert (preview.overlap_owners, preview.overlap_campaigns) == (2, ("Winter check",))
 
     refused = refuse(
-        services.OverlapNotConfirmed,
+        OverlapNotConfirmed,
         "2 of these owners are also targets of Winter check",
-        services.add_group,
+        add_group,
         fleet.manager,
         campaign.id,
         name="粤B",
@@ -187,7 +184,7 @@ def test_overlapping_campaigns_warn_and_save_only_once_confirmed(fleet):
     assert targets_of(campaign.id) == []
     assert campaign.groups == []
 
-    services.add_group(
+    add_group(
         fleet.manager,
         campaign.id,
         name="粤B",
@@ -251,10 +248,10 @@ def _many_owners(fleet, count, model):
 def test_launch_splits_the_list_evenly_with_a_share_of_every_group(fleet):
     _many_owners(fleet, 6, "Regal")
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    first = services.add_group(
+    first = add_group(
         fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("Regal",))
     )
-    second = services.add_group(
+    second = add_group(
         fleet.manager, campaign.id, name="粤B", filters=TargetFilters(plate_prefix="粤B")
     )
     agents = _agents(fleet, 3)
@@ -277,7 +274,7 @@ def test_launch_needs_targets_agents_of_the_dealer_and_a_draft(fleet):
     agent = _agents(fleet, 1)[0]
     with pytest.raises(ValidationFailed, match="Add a target group"):
         services.launch_campaign(fleet.manager, campaign.id, agent_ids=[agent.id])
-    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
     gz_agent = make_staff("care_agent", fleet.gz)
     for agent_ids in ([], [gz_agent.id], [fleet.manager.id]):
         with pytest.raises(ValidationFailed, match="care agents"):
@@ -289,7 +286,7 @@ def test_launch_needs_targets_agents_of_the_dealer_and_a_draft(fleet):
     with pytest.raises(ValidationFailed, match="can no longer change"):
         services.update_campaign(fleet.manager, campaign.id, campaign_data(name="Renamed"))
     with pytest.raises(ValidationFailed, match="can no longer change"):
-        services.add_group(fleet.manager, campaign.id, name="More", filters=TargetFilters())
+        add_group(fleet.manager, campaign.id, name="More", filters=TargetFilters())
 
 
 def test_invitations_are_queued_once_per_owner_and_never_without_marketing_consent(fleet):
@@ -297,14 +294,14 @@ def test_invitations_are_queued_once_per_owner_and_never_without_marketing_conse
     make_vehicle(fleet.owners["Alpha"], model="GL8", plate="粤B10009")
     fleet.owners["Echo"].notify_sms = False
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
     # Bravo withdraws the marketing consent after the group was saved.
     fleet.owners["Bravo"].marketing_opt_in = False
     agent = _agents(fleet, 1)[0]
     services.launch_campaign(fleet.manager, campaign.id, agent_ids=[agent.id])
     assert len(targets_of(campaign.id)) == 6
     rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == services.INVITATION_KIND)
+        select(OutboxMessage).where(OutboxMessage.kind == invitations.INVITATION_KIND)
     ).all()
     by_owner = {}
     for row in rows:
@@ -325,7 +322,7 @@ def test_invitations_are_queued_once_per_owner_and_never_without_marketing_conse
     )
     assert "Summer air-conditioning care" in rows[0].subject
     # Queued again (a rerun): nothing new.
-    assert services.queue_invitations(campaign) == 0
+    assert invitations.queue_invitations(campaign) == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == len(rows)
 
 
@@ -338,12 +335,10 @@ def test_every_car_of_an_owner_goes_to_one_agent_and_owners_split_evenly(fleet):
     for i, owner in enumerate(regal_owners[:3]):
         make_vehicle(owner, model="陆尊", plate=f"粤B9{i:04d}")
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    first = services.add_group(
+    first = add_group(
         fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("Regal",))
     )
-    services.add_group(
-        fleet.manager, campaign.id, name="粤B", filters=TargetFilters(plate_prefix="粤B")
-    )
+    add_group(fleet.manager, campaign.id, name="粤B", filters=TargetFilters(plate_prefix="粤B"))
     agents = _agents(fleet, 4)
     services.launch_campaign(fleet.manager, campaign.id, agent_ids=[a.id for a in agents])
     targets = targets_of(campaign.id)
@@ -366,9 +361,9 @@ def test_every_car_of_an_owner_goes_to_one_agent_and_owners_split_evenly(fleet):
 def test_owners_without_marketing_consent_are_never_targets(fleet):
     fleet.owners["Bravo"].marketing_opt_in = False
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    preview = services.preview_group(campaign, TargetFilters())
+    preview = preview_group(campaign, TargetFilters())
     assert (preview.cars, preview.owners) == (4, 4)
-    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
     members = {t.member_id for t in targets_of(campaign.id)}
     assert fleet.owners["Bravo"].id not in members
     assert len(members) == 4
@@ -376,7 +371,7 @@ def test_owners_without_marketing_consent_are_never_targets(fleet):
 
 def test_the_window_stays_once_the_campaign_has_groups(fleet):
     campaign = services.create_campaign(fleet.manager, campaign_data())
-    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
     for overrides, field in (
         ({"ends_on": ENDS + timedelta(days=30)}, "ends_on"),
         ({"starts_on": STARTS + timedelta(days=1)}, "starts_on"),
@@ -425,7 +420,7 @@ def test_the_bounds_of_the_start_are_allowed_and_filter_by_age(fleet, starts_on)
         fleet.manager, campaign_data(starts_on=starts_on, ends_on=starts_on)
     )
     filters = TargetFilters(age_min=1, warranty="out")
-    assert services.preview_group(campaign, filters).cars >= 0
+    assert preview_group(campaign, filters).cars >= 0
 
 
 def test_an_old_draft_keeps_its_start_when_other_details_change(fleet):
@@ -445,7 +440,7 @@ def test_models_must_be_the_dealers_and_at_most_thirty(fleet):
         refused = refuse(
             ValidationFailed,
             message,
-            services.add_group,
+            add_group,
             fleet.manager,
             campaign.id,
             name="Models",
@@ -456,16 +451,14 @@ def test_models_must_be_the_dealers_and_at_most_thirty(fleet):
     refuse(
         ValidationFailed,
         "No owner of the dealer drives Envision",
-        services.add_group,
+        add_group,
         fleet.manager,
         campaign.id,
         name="Models",
         filters=TargetFilters(models=("Envision",)),
     )
     assert targets_of(campaign.id) == []
-    services.add_group(
-        fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("新君威",))
-    )
+    add_group(fleet.manager, campaign.id, name="Regal", filters=TargetFilters(models=("新君威",)))
     assert len(targets_of(campaign.id)) == 2
 
 
@@ -473,7 +466,7 @@ def test_models_must_be_the_dealers_and_at_most_thirty(fleet):
 def launched(fleet):
     """A launched campaign of every SZ01 car, split between two agents."""
     campaign = services.create_campaign(fleet.manager, campaign_data(starts_on=TODAY))
-    services.add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
+    add_group(fleet.manager, campaign.id, name="All", filters=TargetFilters())
     agents = _agents(fleet, 2)
     services.launch_campaign(fleet.manager, campaign.id, agent_ids=[a.id for a in agents])
     return campaign, agents
@@ -494,7 +487,7 @@ def test_an_agent_cannot_record_a_call_of_another_agents_owner(fleet, launched):
     refuse(
         Forbidden,
         "another agent's call list",
-        services.record_call,
+        calling.record_call,
         other,
         target.id,
         outcome="booked",
@@ -502,7 +495,7 @@ def test_an_agent_cannot_record_a_call_of_another_agents_owner(fleet, launched):
     assert db.session.scalar(select(func.count()).select_from(CampaignCall)) == 0
     assert db.session.get(CampaignTarget, target.id).outcome is None
     # The manager may record for any target of the dealer.
-    call = services.record_call(fleet.manager, target.id, outcome="booked", note="Saturday 10:00")
+    call = calling.record_call(fleet.manager, target.id, outcome="booked", note="Saturday 10:00")
     assert (call.outcome, call.round, target.outcome) == (
         CallOutcome.BOOKED,
         1,
@@ -515,18 +508,18 @@ def test_a_call_needs_a_known_outcome_and_a_running_campaign(fleet, launched):
     target = _target(campaign, fleet, "Alpha")
     agent = _agent(agents, target)
     with pytest.raises(ValidationFailed, match="Choose what the call achieved"):
-        services.record_call(agent, target.id, outcome="maybe")
+        calling.record_call(agent, target.id, outcome="maybe")
     gz_manager = make_staff("dealer_admin", fleet.gz)
-    with pytest.raises(services.NotFound):
-        services.record_call(gz_manager, target.id, outcome="booked")
+    with pytest.raises(NotFound):
+        calling.record_call(gz_manager, target.id, outcome="booked")
     later = NOW + timedelta(days=120)
     services.close_campaign(fleet.manager, campaign.id, now=later)
     with pytest.raises(ValidationFailed, match="only while the campaign runs"):
-        services.record_call(agent, target.id, outcome="booked", now=later)
+        calling.record_call(agent, target.id, outcome="booked", now=later)
 
 
 def _view(actor, view, now):
-    return {t.id for t in db.session.scalars(services.call_list(actor, view=view, now=now))}
+    return {t.id for t in db.session.scalars(calling.call_list(actor, view=view, now=now))}
 
 
 def test_interested_but_not_come_are_called_again_after_the_second_round_delay(fleet, launched):
@@ -535,7 +528,7 @@ def test_interested_but_not_come_are_called_again_after_the_second_round_delay(f
     comes = _target(campaign, fleet, "Delta")
     booked = _target(campaign, fleet, "Charlie")
     for target, outcome in ((waits, "interested"), (comes, "interested"), (booked, "booked")):
-        services.record_call(_agent(agents, target), target.id, outcome=outcome)
+        calling.record_call(_agent(agents, target), target.id, outcome=outcome)
     assert waits.second_round_on == TODAY + timedelta(days=14)
     # Delta's car comes for service inside the window; Bravo's only at another dealer, which
     # does not count for this dealer's campaign (as on the results page).
@@ -556,11 +549,11 @@ def test_interested_but_not_come_are_called_again_after_the_second_round_delay(f
     assert waits.id in _view(agent, "second", day14)
     assert waits.id not in _view(next(a for a in agents if a is not agent), "second", day14)
 
-    call = services.record_call(agent, waits.id, outcome="booked", now=day14)
+    call = calling.record_call(agent, waits.id, outcome="booked", now=day14)
     assert (call.round, waits.round, waits.outcome) == (2, 2, CallOutcome.BOOKED)
     assert _view(fleet.manager, "second", day14) == set()
     assert _view(fleet.manager, "round2", day14) == {waits.id}
-    counts = services.call_list_counts(fleet.manager, now=day14)
+    counts = calling.call_list_counts(fleet.manager, now=day14)
     assert counts == {"todo": 2, "second": 0, "round2": 1, "came": 1, "all": 5}
 
 
@@ -576,18 +569,18 @@ def test_managers_move_one_owner_or_a_batch(fleet, launched):
     campaign, agents = launched
     first, second = agents
     target = next(t for t in targets_of(campaign.id) if t.agent_id == first.id)
-    services.reassign_target(fleet.manager, campaign.id, target.id, second.id)
+    calling.reassign_target(fleet.manager, campaign.id, target.id, second.id)
     assert target.agent_id == second.id
-    services.record_call(second, target.id, outcome="declined")
+    calling.record_call(second, target.id, outcome="declined")
     assert sum(t.agent_id == second.id for t in targets_of(campaign.id)) == 3
-    moved = services.move_targets(
+    moved = calling.move_targets(
         fleet.manager, campaign.id, from_agent_id=second.id, to_agent_id=first.id, count=50
     )
     # Only owners not yet called move: the declined one stays.
     assert moved == 2
     assert [t.id for t in targets_of(campaign.id) if t.agent_id == second.id] == [target.id]
     with pytest.raises(ValidationFailed, match="care agent"):
-        services.reassign_target(fleet.manager, campaign.id, target.id, fleet.manager.id)
+        calling.reassign_target(fleet.manager, campaign.id, target.id, fleet.manager.id)
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert "campaign.target_reassigned" in actions
     assert "campaign.targets_moved" in actions
@@ -624,7 +617,7 @@ def test_an_owner_who_withdraws_marketing_consent_is_neither_called_nor_texted(f
 
     assert target.id not in _view(agent, "all", NOW)
     assert target.id not in _view(fleet.manager, "all", NOW)
-    assert services.call_list_counts(fleet.manager, now=NOW)["all"] == 4
+    assert calling.call_list_counts(fleet.manager, now=NOW)["all"] == 4
     send_due(now=NOW + timedelta(days=1))
     texts = db.session.scalars(
         select(OutboxMessage).where(
@@ -651,11 +644,11 @@ def test_an_owner_moved_to_another_dealer_leaves_the_call_lists(fleet, launched)
     assert fleet.owners["Alpha"].dealer_id == fleet.gz
     assert target.id not in _view(fleet.manager, "all", NOW)
     assert target.id not in _view(agent, "all", NOW)
-    assert services.call_list_counts(fleet.manager, now=NOW)["all"] == 4
+    assert calling.call_list_counts(fleet.manager, now=NOW)["all"] == 4
     refuse(
         ValidationFailed,
         "moved to another dealer",
-        services.record_call,
+        calling.record_call,
         agent,
         target.id,
         outcome="booked",

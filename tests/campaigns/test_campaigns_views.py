@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.campaigns import services
-from app.campaigns.models import Campaign, CampaignCall, CampaignGroup, CampaignTarget
-from app.campaigns.targeting import TargetFilters
+from app.campaigns.calls import groups, services
+from app.campaigns.calls.models import Campaign, CampaignCall, CampaignGroup, CampaignTarget
+from app.campaigns.calls.targeting import TargetFilters
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.members.models import Member
@@ -90,7 +90,7 @@ def test_a_manager_creates_a_campaign_and_bad_input_saves_nothing(app, world):
 
 def _draft(app, world, **overrides) -> int:
     with app.app_context(), app.test_request_context():
-        manager = db.session.get(services.User, world["ids"]["manager"])
+        manager = db.session.get(User, world["ids"]["manager"])
         campaign = services.create_campaign(manager, campaign_data(**overrides))
         db.session.commit()
         return campaign.id
@@ -99,8 +99,8 @@ def _draft(app, world, **overrides) -> int:
 def test_the_group_form_counts_live_and_saves_after_the_overlap_is_confirmed(app, world):
     other = _draft(app, world, name="Winter check")
     with app.app_context(), app.test_request_context():
-        manager = db.session.get(services.User, world["ids"]["manager"])
-        services.add_group(manager, other, name="All", filters=TargetFilters(models=("新君威",)))
+        manager = db.session.get(User, world["ids"]["manager"])
+        groups.add_group(manager, other, name="All", filters=TargetFilters(models=("新君威",)))
         db.session.commit()
     campaign_id = _draft(app, world)
     manager = client_of(app, world, "manager")
@@ -178,8 +178,8 @@ def test_the_group_form_counts_live_and_saves_after_the_overlap_is_confirmed(app
 def _launched(app, world) -> int:
     campaign_id = _draft(app, world, starts_on=date(2026, 11, 1))
     with app.app_context(), app.test_request_context():
-        manager = db.session.get(services.User, world["ids"]["manager"])
-        services.add_group(manager, campaign_id, name="All", filters=TargetFilters())
+        manager = db.session.get(User, world["ids"]["manager"])
+        groups.add_group(manager, campaign_id, name="All", filters=TargetFilters())
         db.session.commit()
     manager = client_of(app, world, "manager")
     response = manager.post(

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import grading
-from app.campaigns.models import CareContact, CareStandard, OwnerGrading
+from app.campaigns.grading import care, services
+from app.campaigns.grading.models import CareContact, CareStandard, OwnerGrading
 from app.care.models import CareCall, CareTask
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden, NotFound, ValidationFailed
@@ -51,7 +51,7 @@ def _audits(action: str) -> list[AuditEntry]:
 
 def _status(owner, *, days_later: int = 0):
     today = TODAY + timedelta(days=days_later)
-    return next(c for c in grading.care_statuses(owner.dealer_id, today) if c.member_id == owner.id)
+    return next(c for c in care.care_statuses(owner.dealer_id, today) if c.member_id == owner.id)
 
 
 # ------------------------------------------------------------------------------ grades
@@ -59,13 +59,13 @@ def _status(owner, *, days_later: int = 0):
 
 def test_a_regrading_appends_and_the_newest_grade_is_in_force(shop):
     owner, consultant = shop["owner"], shop["consultant"]
-    grading.grade_owner(consultant, owner.id, grade="A", reason="Referred two friends", now=NOW)
-    grading.grade_owner(
+    services.grade_owner(consultant, owner.id, grade="A", reason="Referred two friends", now=NOW)
+    services.grade_owner(
         shop["manager"], owner.id, grade="B", reason="Services elsewhere now", now=NOW + DAY
     )
-    history = grading.grading_history(owner)
+    history = services.grading_history(owner)
     assert [g.grade.value for g in history] == ["B", "A"]
-    assert grading.current_grading(owner).grade.value == "B"
+    assert services.current_grading(owner).grade.value == "B"
     assert history[1].graded_by_id == consultant.id
     assert history[1].reason == "Referred two friends"
     # The grader was responsible the first time; the manager became so when regrading.
@@ -76,7 +76,7 @@ def test_a_regrading_appends_and_the_newest_grade_is_in_force(shop):
 
 
 def test_a_manager_names_another_consultant(shop):
-    row = grading.grade_owner(
+    row = services.grade_owner(
         shop["manager"],
         shop["owner"].id,
         grade="A",
@@ -89,9 +89,9 @@ def test_a_manager_names_another_consultant(shop):
 
 def test_hq_grades_any_dealers_owner_but_must_name_the_consultant(shop):
     with pytest.raises(ValidationFailed) as err:
-        grading.grade_owner(shop["hq"], shop["owner"].id, grade="A", reason="VIP")
+        services.grade_owner(shop["hq"], shop["owner"].id, grade="A", reason="VIP")
     assert err.value.field == "consultant_id"
-    row = grading.grade_owner(
+    row = services.grade_owner(
         shop["hq"], shop["owner"].id, grade="A", reason="VIP", consultant_id=shop["consultant"].id
     )
     assert row.dealer_id == shop["sz"].id
@@ -99,7 +99,7 @@ def test_hq_grades_any_dealers_owner_but_must_name_the_consultant(shop):
 
 def test_staff_of_another_dealer_cannot_grade_and_nothing_is_saved(shop):
     with pytest.raises(Forbidden):
-        grading.grade_owner(shop["gz_admin"], shop["owner"].id, grade="A", reason="VIP")
+        services.grade_owner(shop["gz_admin"], shop["owner"].id, grade="A", reason="VIP")
     assert _count(OwnerGrading) == 0
     assert _audits("abc.owner_graded") == []
 
@@ -111,7 +111,7 @@ def test_staff_of_another_dealer_cannot_grade_and_nothing_is_saved(shop):
 def test_the_responsible_consultant_must_call_owners_of_the_dealer(shop, consultant, why):
     user = shop.get(consultant) or make_staff(consultant, shop["sz"].id)
     with pytest.raises(ValidationFailed) as err:
-        grading.grade_owner(
+        services.grade_owner(
             shop["manager"], shop["owner"].id, grade="A", reason="VIP", consultant_id=user.id
         )
     assert err.value.field == "consultant_id", why
@@ -121,7 +121,7 @@ def test_the_responsible_consultant_must_call_owners_of_the_dealer(shop, consult
 def test_a_service_advisor_may_not_grade(shop):
     advisor = make_staff("service_advisor", shop["sz"].id)
     with pytest.raises(Forbidden):
-        grading.grade_owner(advisor, shop["owner"].id, grade="A", reason="VIP")
+        services.grade_owner(advisor, shop["owner"].id, grade="A", reason="VIP")
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_a_service_advisor_may_not_grade(shop):
 )
 def test_bad_grades_are_refused_with_a_message(shop, grade, reason, field):
     with pytest.raises(ValidationFailed) as err:
-        grading.grade_owner(shop["consultant"], shop["owner"].id, grade=grade, reason=reason)
+        services.grade_owner(shop["consultant"], shop["owner"].id, grade=grade, reason=reason)
     assert err.value.field == field
     assert err.value.message
     assert _count(OwnerGrading) == 0
@@ -144,33 +144,33 @@ def test_bad_grades_are_refused_with_a_message(shop, grade, reason, field):
 def test_an_owner_without_a_car_is_not_a_retained_owner(shop):
     carless = make_member(shop["sz"].id, name="No Car")
     with pytest.raises(ValidationFailed, match="with a car"):
-        grading.grade_owner(shop["consultant"], carless.id, grade="A", reason="VIP")
+        services.grade_owner(shop["consultant"], carless.id, grade="A", reason="VIP")
 
 
 # --------------------------------------------------------------------------- standards
 
 
 def test_defaults_until_a_dealer_saves_its_standards(shop):
-    standards = grading.current_standards(shop["sz"].id)
+    standards = services.current_standards(shop["sz"].id)
     assert {g.value: s.interval_days for g, s in standards.items()} == {"A": 30, "B": 60, "C": 90}
     assert _count(CareStandard) == 0
 
 
 def test_a_manager_saves_standards_and_the_change_is_audited(shop):
-    grading.update_standards(
+    services.update_standards(
         shop["manager"],
         shop["sz"].id,
         standards={"A": (14, "Birthday visit"), "B": (45, "Invitations"), "C": (120, "")},
         now=NOW,
     )
-    standards = grading.current_standards(shop["sz"].id)
-    assert [standards[g].interval_days for g in grading.GRADES] == [14, 45, 120]
-    assert standards[grading.GRADES[0]].description == "Birthday visit"
+    standards = services.current_standards(shop["sz"].id)
+    assert [standards[g].interval_days for g in services.GRADES] == [14, 45, 120]
+    assert standards[services.GRADES[0]].description == "Birthday visit"
     # Another dealer keeps the defaults.
-    assert grading.current_standards(shop["gz"].id)[grading.GRADES[0]].interval_days == 30
+    assert services.current_standards(shop["gz"].id)[services.GRADES[0]].interval_days == 30
     (audit,) = _audits("abc.standards_changed")
     assert audit.details["changes"]["A"] == [None, [14, "Birthday visit"]]
-    grading.update_standards(
+    services.update_standards(
         shop["manager"],
         shop["sz"].id,
         standards={"A": (21, "Birthday visit"), "B": (45, "Invitations"), "C": (120, "")},
@@ -193,7 +193,7 @@ def test_a_manager_saves_standards_and_the_change_is_audited(shop):
 )
 def test_nonsense_standards_are_refused_and_nothing_is_saved(shop, values, field, message):
     with pytest.raises(ValidationFailed, match=message) as err:
-        grading.update_standards(
+        services.update_standards(
             shop["manager"], shop["sz"].id, standards={g: (d, "") for g, d in values.items()}
         )
     assert err.value.field == field
@@ -202,7 +202,7 @@ def test_nonsense_standards_are_refused_and_nothing_is_saved(shop, values, field
 
 
 def test_equal_intervals_are_allowed(shop):
-    grading.update_standards(
+    services.update_standards(
         shop["manager"], shop["sz"].id, standards={g: (60, "") for g in ("A", "B", "C")}
     )
     assert _count(CareStandard) == 3
@@ -210,7 +210,7 @@ def test_equal_intervals_are_allowed(shop):
 
 def test_a_long_care_description_is_refused(shop):
     with pytest.raises(ValidationFailed) as err:
-        grading.update_standards(
+        services.update_standards(
             shop["manager"],
             shop["sz"].id,
             standards={"A": (30, "x" * 301), "B": (60, ""), "C": (90, "")},
@@ -221,11 +221,11 @@ def test_a_long_care_description_is_refused(shop):
 def test_only_managers_of_the_dealer_or_hq_change_standards(shop):
     values = {"A": (30, ""), "B": (60, ""), "C": (90, "")}
     with pytest.raises(Forbidden):
-        grading.update_standards(shop["consultant"], shop["sz"].id, standards=values)
+        services.update_standards(shop["consultant"], shop["sz"].id, standards=values)
     with pytest.raises(Forbidden):
-        grading.update_standards(shop["gz_admin"], shop["sz"].id, standards=values)
+        services.update_standards(shop["gz_admin"], shop["sz"].id, standards=values)
     assert _count(CareStandard) == 0
-    grading.update_standards(shop["hq"], shop["gz"].id, standards=values)
+    services.update_standards(shop["hq"], shop["gz"].id, standards=values)
     assert _count(CareStandard) == 3
 
 
@@ -234,25 +234,25 @@ def test_only_managers_of_the_dealer_or_hq_change_standards(shop):
 
 def test_due_today_is_not_overdue_the_day_after_is(shop):
     owner = shop["owner"]
-    grading.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
+    services.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
     assert _status(owner).due_on == TODAY + 30 * DAY
     assert _status(owner, days_later=29).days_overdue == -1
     assert _status(owner, days_later=30).days_overdue == 0
     assert _status(owner, days_later=31).days_overdue == 1
-    report = grading.care_report(shop["manager"], now=NOW + 30 * DAY)
+    report = care.care_report(shop["manager"], now=NOW + 30 * DAY)
     assert report.facts["overdue"] == 0
-    report = grading.care_report(shop["manager"], now=NOW + 31 * DAY)
+    report = care.care_report(shop["manager"], now=NOW + 31 * DAY)
     assert report.facts["overdue"] == 1
     assert report.table("overdue").rows[0][1].text == "1"
 
 
 def test_a_reached_contact_restarts_the_interval_a_missed_one_does_not(shop):
     owner, consultant = shop["owner"], shop["consultant"]
-    grading.grade_owner(consultant, owner.id, grade="B", reason="Regular", now=NOW)
+    services.grade_owner(consultant, owner.id, grade="B", reason="Regular", now=NOW)
     later = NOW + 50 * DAY
-    grading.log_contact(consultant, owner.id, reached=False, note="No answer", now=later)
+    services.log_contact(consultant, owner.id, reached=False, note="No answer", now=later)
     assert _status(owner).due_on == TODAY + 60 * DAY
-    grading.log_contact(consultant, owner.id, reached=True, note="Birthday call", now=later)
+    services.log_contact(consultant, owner.id, reached=True, note="Birthday call", now=later)
     status = _status(owner)
     assert status.last_contact == TODAY + 50 * DAY
     assert status.due_on == TODAY + 110 * DAY
@@ -262,8 +262,8 @@ def test_a_reached_contact_restarts_the_interval_a_missed_one_does_not(shop):
 
 def test_regrading_does_not_restart_the_clock_but_changes_the_interval(shop):
     owner = shop["owner"]
-    grading.grade_owner(shop["consultant"], owner.id, grade="C", reason="Rarely here", now=NOW)
-    grading.grade_owner(
+    services.grade_owner(shop["consultant"], owner.id, grade="C", reason="Rarely here", now=NOW)
+    services.grade_owner(
         shop["consultant"], owner.id, grade="A", reason="Bought a second car", now=NOW + 40 * DAY
     )
     # A every 30 days from the first grading: overdue by 10 days on the regrading day.
@@ -272,7 +272,7 @@ def test_regrading_does_not_restart_the_clock_but_changes_the_interval(shop):
 
 def test_a_reached_care_call_of_the_dealer_counts_as_a_contact(shop):
     owner = shop["owner"]
-    grading.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
+    services.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
     agent = make_staff("care_agent", shop["sz"].id)
     task = CareTask(
         dealer_id=shop["sz"].id,
@@ -297,8 +297,8 @@ def test_a_reached_care_call_of_the_dealer_counts_as_a_contact(shop):
 
 def test_a_contact_before_the_grading_does_not_make_a_new_grade_overdue(shop):
     owner = shop["owner"]
-    grading.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
-    grading.log_contact(
+    services.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
+    services.log_contact(
         shop["consultant"], owner.id, reached=True, contacted_on=TODAY - 20 * DAY, now=NOW
     )
     assert _status(owner).due_on == TODAY + 30 * DAY
@@ -309,9 +309,9 @@ def test_a_contact_before_the_grading_does_not_make_a_new_grade_overdue(shop):
     [(TODAY + DAY, "future"), (TODAY - 31 * DAY, "within 30 days")],
 )
 def test_a_contact_day_out_of_range_is_refused(shop, contacted_on, message):
-    grading.grade_owner(shop["consultant"], shop["owner"].id, grade="A", reason="VIP", now=NOW)
+    services.grade_owner(shop["consultant"], shop["owner"].id, grade="A", reason="VIP", now=NOW)
     with pytest.raises(ValidationFailed, match=message) as err:
-        grading.log_contact(
+        services.log_contact(
             shop["consultant"], shop["owner"].id, reached=True, contacted_on=contacted_on, now=NOW
         )
     assert err.value.field == "contacted_on"
@@ -320,21 +320,21 @@ def test_a_contact_day_out_of_range_is_refused(shop, contacted_on, message):
 
 def test_contacts_are_for_graded_owners_of_the_staffs_dealer(shop):
     with pytest.raises(ValidationFailed, match="Grade the owner first"):
-        grading.log_contact(shop["consultant"], shop["owner"].id, reached=True)
-    grading.grade_owner(shop["consultant"], shop["owner"].id, grade="A", reason="VIP")
+        services.log_contact(shop["consultant"], shop["owner"].id, reached=True)
+    services.grade_owner(shop["consultant"], shop["owner"].id, grade="A", reason="VIP")
     with pytest.raises(Forbidden):
-        grading.log_contact(shop["gz_admin"], shop["owner"].id, reached=True)
+        services.log_contact(shop["gz_admin"], shop["owner"].id, reached=True)
     assert _count(CareContact) == 0
 
 
 def test_an_owner_who_moved_to_another_dealer_leaves_the_old_dealers_care(shop):
     owner = shop["owner"]
-    grading.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
+    services.grade_owner(shop["consultant"], owner.id, grade="A", reason="VIP", now=NOW)
     owner.dealer_id = shop["gz"].id
     db.session.flush()
-    assert grading.care_statuses(shop["sz"].id, TODAY) == []
-    assert grading.care_statuses(shop["gz"].id, TODAY) == []
-    assert grading.current_grading(owner) is None
+    assert care.care_statuses(shop["sz"].id, TODAY) == []
+    assert care.care_statuses(shop["gz"].id, TODAY) == []
+    assert services.current_grading(owner) is None
 
 
 # ----------------------------------------------------------------------------- report
@@ -353,7 +353,7 @@ def _graded_owners(shop):
     for name, grade, who, days_ago in plan:
         owner = make_member(shop["sz"].id, name=name)
         make_vehicle(owner)
-        grading.grade_owner(who, owner.id, grade=grade, reason="plan", now=NOW - days_ago * DAY)
+        services.grade_owner(who, owner.id, grade=grade, reason="plan", now=NOW - days_ago * DAY)
     # A retained owner not graded, and an owner without a car (not retained).
     make_vehicle(make_member(shop["sz"].id, name="Ungraded"))
     make_member(shop["sz"].id, name="Carless")
@@ -362,7 +362,7 @@ def _graded_owners(shop):
 
 def test_the_report_lists_overdue_owners_most_overdue_first(shop):
     agent = _graded_owners(shop)
-    report = grading.care_report(shop["manager"], now=NOW)
+    report = care.care_report(shop["manager"], now=NOW)
     overdue = report.table("overdue")
     assert [(r[0].text, r[2].text, r[1].text) for r in overdue.rows] == [
         ("Owner A40", "A", "10"),
@@ -386,17 +386,17 @@ def test_the_report_lists_overdue_owners_most_overdue_first(shop):
 
 def test_a_consultant_sees_only_their_own_owners(shop):
     agent = _graded_owners(shop)
-    report = grading.care_report(agent, now=NOW)
+    report = care.care_report(agent, now=NOW)
     assert [r[0].text for r in report.table("overdue").rows] == ["Owner C100", "Owner A35"]
     assert [r[0].text for r in report.table("consultants").rows] == ["Staff care_agent"]
     # Asking for another consultant's list still shows their own.
-    report = grading.care_report(agent, consultant_id=shop["consultant"].id, now=NOW)
+    report = care.care_report(agent, consultant_id=shop["consultant"].id, now=NOW)
     assert report.facts["overdue"] == 2
 
 
 def test_a_manager_picks_one_consultant_and_pages_the_list(shop):
     _graded_owners(shop)
-    report = grading.care_report(
+    report = care.care_report(
         shop["manager"], consultant_id=shop["consultant"].id, page=1, per_page=1, now=NOW
     )
     assert [r[0].text for r in report.table("overdue").rows] == ["Owner A40"]
@@ -406,25 +406,25 @@ def test_a_manager_picks_one_consultant_and_pages_the_list(shop):
 
 def test_another_dealers_staff_see_none_of_these_owners(shop):
     _graded_owners(shop)
-    report = grading.care_report(shop["gz_admin"], now=NOW)
+    report = care.care_report(shop["gz_admin"], now=NOW)
     assert report.dealer_id == shop["gz"].id
     assert report.table("overdue").rows == []
     assert report.table("consultants").rows == []
     # Asking for the other dealer by its id shows nothing of it either.
     with pytest.raises(NotFound):
-        grading.care_report(shop["gz_admin"], dealer_id=shop["sz"].id, now=NOW)
+        care.care_report(shop["gz_admin"], dealer_id=shop["sz"].id, now=NOW)
     with pytest.raises(NotFound):
-        grading.owner_list(shop["gz_admin"], dealer_id=shop["sz"].id)
+        care.owner_list(shop["gz_admin"], dealer_id=shop["sz"].id)
 
 
 def test_the_overdue_export_is_audited(shop):
     _graded_owners(shop)
-    export = grading.export_care(shop["manager"], "overdue", now=NOW)
+    export = care.export_care(shop["manager"], "overdue", now=NOW)
     assert export.filename == "abc-care-overdue-SZ01-2026-11-23.csv"
     assert "Owner A40" in export.body
     (audit,) = _audits("abc.overdue_exported")
     assert audit.details["rows"] == 4
-    assert grading.export_care(shop["manager"], "nope", now=NOW) is None
+    assert care.export_care(shop["manager"], "nope", now=NOW) is None
 
 
 def test_the_report_and_lists_on_sqlite_and_postgresql(db_app):
@@ -432,8 +432,8 @@ def test_the_report_and_lists_on_sqlite_and_postgresql(db_app):
         shop = _shop()
         _graded_owners(shop)
         a40 = db.session.scalar(select(Member.id).where(Member.name == "Owner A40"))
-        grading.log_contact(shop["consultant"], a40, reached=True, now=NOW)
-        report = grading.care_report(shop["hq"], page=1, now=NOW)
+        services.log_contact(shop["consultant"], a40, reached=True, now=NOW)
+        report = care.care_report(shop["hq"], page=1, now=NOW)
         assert report.facts["overdue"] == 3
         grades = report.table("grades")
         # HQ: every dealer by code, and the total.
@@ -442,9 +442,9 @@ def test_the_report_and_lists_on_sqlite_and_postgresql(db_app):
             ["SZ01 · Dealer SZ01", "2", "1", "2", "2", "7"],
             ["Total", "2", "1", "2", "2", "7"],
         ]
-        page, gradings, _scope = grading.owner_list(shop["hq"], grade="A")
+        page, gradings, _scope = care.owner_list(shop["hq"], grade="A")
         assert [m.name for m in page.items] == ["Owner A35", "Owner A40"]
         assert {g.grade.value for g in gradings.values()} == {"A"}
-        page, gradings, _scope = grading.owner_list(shop["manager"], grade="ungraded")
+        page, gradings, _scope = care.owner_list(shop["manager"], grade="ungraded")
         assert [m.name for m in page.items] == ["Ungraded", "Zhang Wei"]
         assert gradings == {}

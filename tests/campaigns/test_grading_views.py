@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.campaigns import grading
-from app.campaigns.models import CareContact, CareStandard, OwnerGrading
+from app.campaigns.grading import services
+from app.campaigns.grading.models import CareContact, CareStandard, OwnerGrading
 from app.extensions import db
 from app.members.models import Member
 from tests.admin.test_insight import tables_of
@@ -62,7 +62,7 @@ def overdue(app, seeded, people, dealers):
         for name, who in (("Owner Mine", consultant), ("Owner Boss", manager)):
             owner = make_member(dealers["SZ01"], name=name)
             make_vehicle(owner)
-            grading.grade_owner(who, owner.id, grade="A", reason="VIP", now=NOW - timedelta(40))
+            services.grade_owner(who, owner.id, grade="A", reason="VIP", now=NOW - timedelta(40))
 
 
 def test_a_consultant_grades_an_owner_on_the_phone(app, people):
@@ -232,7 +232,7 @@ def test_a_manager_saves_the_care_standards(app, people):
         as_text=True
     )
     with app.app_context():
-        assert grading.current_standards(1)[grading.GRADES[0]].interval_days == 14
+        assert services.current_standards(1)[services.GRADES[0]].interval_days == 14
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,15 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.campaigns.incentives import Step, payout_fen, set_incentive_steps, step_for, steps_of
-from app.campaigns.models import Campaign, CampaignStatus, IncentiveTier
+from app.campaigns.calls.models import Campaign, CampaignStatus
+from app.campaigns.results.incentives import (
+    Step,
+    payout_fen,
+    set_incentive_steps,
+    step_for,
+    steps_of,
+)
+from app.campaigns.results.models import IncentiveTier
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError, Forbidden
 from app.extensions import db

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from app.campaigns.models import IncentiveTier
+from app.campaigns.results.models import IncentiveTier
 from app.extensions import db
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 from tests.admin.test_insight import tables_of
@@ -658,7 +658,7 @@ def test_a_campaign_without_targets_says_so(staff_factory, small):
 def test_before_and_during_the_window_the_page_says_so(app, staff_factory, small, clock):
     manager = staff_factory("showroom_manager")
     with app.app_context():
-        from app.campaigns.models import Campaign
+        from app.campaigns.calls.models import Campaign
 
         campaign = db.session.get(Campaign, small["campaign"])
         campaign.ends_on = date(2026, 11, 30)
@@ -677,7 +677,7 @@ def test_before_and_during_the_window_the_page_says_so(app, staff_factory, small
 def test_a_refunded_visit_no_longer_counts(app, staff_factory, small):
     manager = staff_factory("showroom_manager")
     with app.app_context():
-        from app.campaigns.models import CampaignTarget
+        from app.campaigns.calls.models import CampaignTarget
 
         target = db.session.scalars(
             db.select(CampaignTarget).where(CampaignTarget.campaign_id == small["campaign"])

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import segments
-from app.campaigns.models import SegmentThresholds
-from app.campaigns.segments import Segment, classify, periods
+from app.campaigns.segments import services
+from app.campaigns.segments.models import SegmentThresholds
+from app.campaigns.segments.services import Segment, classify, periods
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden, ValidationFailed
 from app.extensions import db
@@ -78,8 +78,8 @@ def _owners(dealer_id: int) -> dict[str, int]:
 
 
 def _segments_by_owner(ids, t=None) -> dict[str, tuple]:
-    current, previous = periods(TODAY, (t or segments.current_thresholds()).period_months)
-    rows = db.session.execute(segments.member_segments([current, previous], t)).all()
+    current, previous = periods(TODAY, (t or services.current_thresholds()).period_months)
+    rows = db.session.execute(services.member_segments([current, previous], t)).all()
     by_id = {row.member_id: (row.segment0, row.segment1) for row in rows}
     return {name: by_id[member_id] for name, member_id in ids.items()}
 
@@ -103,7 +103,7 @@ def test_the_table_of_owners_gets_its_groups(db_app):
 
 
 def test_the_python_rule_agrees_with_the_table():
-    t = SegmentThresholds(**segments.DEFAULTS)
+    t = SegmentThresholds(**services.DEFAULTS)
     for _name, (visits, segment, *_rest) in TABLE.items():
         counted = [v for v in visits if v[0] >= FIRST and len(v) == 3]
         figures = (
@@ -131,7 +131,7 @@ def test_the_python_rule_agrees_with_the_table():
 )
 def test_classify_at_the_boundaries(maintenance, spend, repairs, visits, segment):
     assert classify(
-        maintenance, spend, repairs, visits, SegmentThresholds(**segments.DEFAULTS)
+        maintenance, spend, repairs, visits, SegmentThresholds(**services.DEFAULTS)
     ) == (segment)
 
 
@@ -141,9 +141,9 @@ def test_segment_members_is_a_target_filter(ctx):
     other = make_member(gz.id, name="gz split loyal")
     make_visit(other, IN, M, 100_000)
     make_visit(other, IN, M, 100_000)
-    found = set(db.session.scalars(segments.segment_members(Segment.SPLIT_LOYAL, dealer_id=sz.id)))
+    found = set(db.session.scalars(services.segment_members(Segment.SPLIT_LOYAL, dealer_id=sz.id)))
     assert found == {ids["split_loyal"], ids["first_day"]}
-    everyone = set(db.session.scalars(segments.segment_members(Segment.SPLIT_LOYAL)))
+    everyone = set(db.session.scalars(services.segment_members(Segment.SPLIT_LOYAL)))
     assert everyone == found | {other.id}
 
 
@@ -172,8 +172,8 @@ def _valid(**overrides):
 
 def test_hq_changes_the_thresholds_and_it_is_audited(ctx):
     hq = make_staff("hq_admin", None)
-    row = segments.update_thresholds(hq, **_valid(), now=NOW)
-    assert segments.current_thresholds().id == row.id
+    row = services.update_thresholds(hq, **_valid(), now=NOW)
+    assert services.current_thresholds().id == row.id
     (entry,) = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "c3.thresholds_changed")
     ).all()
@@ -190,7 +190,7 @@ def test_hq_changes_the_thresholds_and_it_is_audited(ctx):
 def test_new_thresholds_reclassify_the_owners(ctx):
     ids = _owners(make_dealer("SZ01").id)
     hq = make_staff("hq_admin", None)
-    segments.update_thresholds(
+    services.update_thresholds(
         hq, **_valid(period_months=12, maintenance_visits=3, repair_ratio_pct=30)
     )
     found = _segments_by_owner(ids)
@@ -216,7 +216,7 @@ def test_new_thresholds_reclassify_the_owners(ctx):
 def test_thresholds_that_leave_a_group_unreachable_are_refused(ctx, field, value):
     hq = make_staff("hq_admin", None)
     with pytest.raises(ValidationFailed) as refused:
-        segments.update_thresholds(hq, **_valid(**{field: value}))
+        services.update_thresholds(hq, **_valid(**{field: value}))
     assert refused.value.field == field
     assert db.session.scalar(select(func.count(SegmentThresholds.id))) == 0
     audited = select(func.count(AuditEntry.id)).where(AuditEntry.action == "c3.thresholds_changed")
@@ -226,5 +226,5 @@ def test_thresholds_that_leave_a_group_unreachable_are_refused(ctx, field, value
 def test_only_hq_changes_the_thresholds(ctx):
     admin = make_staff("dealer_admin", make_dealer("SZ01").id)
     with pytest.raises(Forbidden):
-        segments.update_thresholds(admin, **_valid())
+        services.update_thresholds(admin, **_valid())
     assert db.session.scalar(select(func.count(SegmentThresholds.id))) == 0

@@ -8,8 +8,9 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns.models import Campaign, CampaignTarget, SurveyCall
-from app.campaigns.survey import record_survey_call
+from app.campaigns.calls.models import Campaign, CampaignTarget
+from app.campaigns.results.models import SurveyCall
+from app.campaigns.results.survey import record_survey_call
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns.models import SegmentThresholds
+from app.campaigns.segments.models import SegmentThresholds
 from app.extensions import db
 from app.service.models import VisitStatus
 from tests.admin.test_insight import tables_of

@@ -50,7 +50,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, literal_column, select
 
 from app.auth.models import User
-from app.campaigns.models import SegmentThresholds
+from app.campaigns.segments.models import SegmentThresholds
 from app.core.audit import record_audit
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Forbidden, ValidationFailed

@@ -31,8 +31,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignGroup, CampaignStatus, IncentiveTier
-from app.campaigns.results import Figures, agent_names, rate, sums_by
+from app.campaigns.calls.models import Campaign, CampaignGroup, CampaignStatus
+from app.campaigns.results.figures import Figures, rate, sums_by
+from app.campaigns.results.models import IncentiveTier
+from app.campaigns.results.reports import agent_names
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed

@@ -15,13 +15,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import User
-from app.campaigns import services, targeting
+from app.campaigns import access
 from app.campaigns.access import get_campaign, get_target, visible_campaigns
-from app.campaigns.forms import (
+from app.campaigns.calls import calling, groups, participation, services
+from app.campaigns.calls.forms import (
     AssignForm,
     CampaignForm,
     GroupForm,
@@ -29,14 +30,14 @@ from app.campaigns.forms import (
     MoveForm,
     OutcomeForm,
 )
-from app.campaigns.models import (
+from app.campaigns.calls.models import (
     CallOutcome,
     Campaign,
-    CampaignGroup,
     CampaignStatus,
     CampaignTarget,
 )
-from app.campaigns.segments import SEGMENT_LABELS
+from app.campaigns.calls.targeting import TargetFilters, model_choices
+from app.campaigns.segments.services import SEGMENT_LABELS
 from app.core.clock import local_date
 from app.core.errors import ValidationFailed
 from app.core.permissions import Role, has_permission, permission_required
@@ -45,7 +46,7 @@ from app.core.web import call_service, flash_service, int_arg, page_arg, scope_a
 from app.extensions import db
 from app.loyalty.services import list_tiers, tier_label
 from app.members import services as members
-from app.members.models import Dealer, Member, Vehicle
+from app.members.models import Member, Vehicle
 from app.rewards.models import Reward
 
 bp = Blueprint("campaign_admin", __name__, url_prefix="/admin/campaigns")
@@ -64,7 +65,7 @@ def campaign_status_label(status: str) -> str:
 @bp.app_template_global()
 def call_outcome_label(outcome: str) -> str:
     """A call outcome in the user's language, for templates."""
-    return services.outcome_label(outcome)
+    return calling.outcome_label(outcome)
 
 
 # ------------------------------------------------------------------------------ managers
@@ -75,27 +76,12 @@ def call_outcome_label(outcome: str) -> str:
 def campaign_list():
     """The dealer's campaigns (HQ: every dealer's, or one), newest window first, with counts."""
     dealer_id = scope_arg()
-    query = visible_campaigns(current_user)
-    if dealer_id is not None:
-        query = query.where(Campaign.dealer_id == dealer_id)
+    query = visible_campaigns(current_user, dealer_id)
     page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    ids = [c.id for c in page.items]
-    counts = {}
-    if ids:
-        rows = db.session.execute(
-            select(
-                CampaignTarget.campaign_id,
-                func.count(),
-                func.count(CampaignTarget.outcome),
-            )
-            .where(CampaignTarget.campaign_id.in_(ids))
-            .group_by(CampaignTarget.campaign_id)
-        )
-        counts = {campaign_id: (targets, called) for campaign_id, targets, called in rows}
     return render_template(
         "campaigns/campaign_list.html",
         page=page,
-        counts=counts,
+        counts=services.target_counts([c.id for c in page.items]),
         dealers=dealer_choices(current_user),
         dealer_id=dealer_id,
     )
@@ -172,52 +158,13 @@ def _agent_choices(campaign: Campaign) -> list[SelectChoice]:
 def campaign_detail(campaign_id: int):
     """A campaign: its goals, groups with their counts, the agents and their list sizes."""
     campaign = get_campaign(current_user, campaign_id)
-    group_rows = db.session.execute(
-        select(
-            CampaignGroup,
-            func.count(CampaignTarget.id),
-            func.count(CampaignTarget.member_id.distinct()),
-            func.count(CampaignTarget.outcome),
-        )
-        .outerjoin(CampaignTarget, CampaignTarget.group_id == CampaignGroup.id)
-        .where(CampaignGroup.campaign_id == campaign.id)
-        .group_by(CampaignGroup.id)
-        .order_by(CampaignGroup.position)
-    ).all()
-    agent_rows = db.session.execute(
-        select(
-            User.id,
-            User.name,
-            func.count(CampaignTarget.id),
-            func.count(CampaignTarget.outcome),
-        )
-        .join(CampaignTarget, CampaignTarget.agent_id == User.id)
-        .where(CampaignTarget.campaign_id == campaign.id)
-        .group_by(User.id, User.name)
-        .order_by(User.name)
-    ).all()
-    launch = LaunchForm()
-    launch.agents.choices = _agent_choices(campaign)
-    move = MoveForm()
-    move.from_agent_id.choices = move.to_agent_id.choices = _agent_choices(campaign)
+    agents = _agent_choices(campaign)
     return render_template(
         "campaigns/campaign_detail.html",
         campaign=campaign,
-        dealer=db.session.get(Dealer, campaign.dealer_id),
-        reward=db.session.get(Reward, campaign.reward_id) if campaign.reward_id else None,
-        groups=[
-            (
-                g,
-                targets,
-                owners,
-                called,
-                targeting.describe(targeting.TargetFilters.from_json(g.filters)),
-            )
-            for g, targets, owners, called in group_rows
-        ],
-        agents=agent_rows,
-        launch=launch,
-        move=move,
+        summary=services.campaign_summary(campaign),
+        launch=LaunchForm.for_agents(agents),
+        move=MoveForm.for_agents(agents),
         can_close=campaign.status == CampaignStatus.LAUNCHED,
     )
 
@@ -230,15 +177,44 @@ def _group_form(campaign: Campaign, formdata=None) -> GroupForm:
     form.set_choices(
         [(key.value, label) for key, label in SEGMENT_LABELS.items()],
         [(t.code, tier_label(t.code)) for t in list_tiers()],
-        targeting.model_choices(campaign.dealer_id),
+        model_choices(campaign.dealer_id),
     )
     return form
 
 
-def _count_text(preview: services.Preview) -> str:
+def _count_text(preview: groups.Preview) -> str:
     cars = ngettext("%(num)d car matches", "%(num)d cars match", preview.cars)
     owners = ngettext("%(num)d owner", "%(num)d owners", preview.owners)
     return f"{cars} · {owners}"
+
+
+def _overlap_text(preview: groups.Preview | None) -> str:
+    return groups.overlap_message(preview) if preview and preview.overlap_owners else ""
+
+
+def _form_preview(campaign: Campaign, form: GroupForm, valid: bool) -> groups.Preview | None:
+    """The count the group page shows: of every car on a first visit, of the filters posted
+    (None when the form or the filters are refused: the reason is put next to its field)."""
+    if request.method == "GET":
+        return groups.preview_group(campaign, TargetFilters())
+    if not valid:
+        return None
+    try:
+        return groups.checked_preview(campaign, form.filters())
+    except ValidationFailed as err:
+        form.show_error(err)
+        return None
+
+
+def _group_page(campaign: Campaign, form: GroupForm, preview: groups.Preview | None):
+    return render_template(
+        "campaigns/campaign_group.html",
+        campaign=campaign,
+        form=form,
+        preview=preview,
+        count_text=_count_text(preview) if preview else "",
+        overlap_text=_overlap_text(preview),
+    )
 
 
 @bp.route("/<int:campaign_id>/groups/new", methods=["GET", "POST"])
@@ -250,44 +226,15 @@ def group_new(campaign_id: int):
         flash(_("This campaign is launched: its target groups can no longer change."), "error")
         return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
     form = _group_form(campaign)
-    preview = None
-    if form.validate_on_submit():
-        filters = form.filters()
-        if request.form.get("action") == "save":
-            ok, _group = call_service(
-                form,
-                services.add_group,
-                current_user,
-                campaign.id,
-                name=form.name.data or "",
-                filters=filters,
-                goal_success_rate_pct=form.goal_success_rate_pct.data,
-                confirm_overlap=form.confirm_overlap.data,
-            )
-            if ok:
-                flash(_("Target group saved."), "success")
-                return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
-        try:
-            targeting.check_filters(filters, campaign.dealer_id)
-        except ValidationFailed as err:
-            # Shown next to its field, once (a refused save has already put it there).
-            field = getattr(form, err.field or "", None)
-            if field is not None and err.message not in field.errors:
-                field.errors = [*field.errors, err.message]
-        else:
-            preview = services.preview_group(campaign, filters)
-    elif request.method == "GET":
-        preview = services.preview_group(campaign, targeting.TargetFilters())
-    return render_template(
-        "campaigns/campaign_group.html",
-        campaign=campaign,
-        form=form,
-        preview=preview,
-        count_text=_count_text(preview) if preview else "",
-        overlap_text=services.overlap_message(preview)
-        if preview and preview.overlap_owners
-        else "",
-    )
+    valid = form.validate_on_submit()
+    if valid and request.form.get("action") == "save":
+        ok, _group = call_service(
+            form, groups.add_group, current_user, campaign.id, **form.to_group()
+        )
+        if ok:
+            flash(_("Target group saved."), "success")
+            return redirect(url_for("campaign_admin.campaign_detail", campaign_id=campaign.id))
+    return _group_page(campaign, form, _form_preview(campaign, form, valid))
 
 
 @bp.get("/<int:campaign_id>/groups/count.json")
@@ -297,12 +244,10 @@ def group_count(campaign_id: int):
     campaign = get_campaign(current_user, campaign_id)
     form = _group_form(campaign, formdata=request.args)
     form.validate()
-    filters = form.filters()
     try:
-        targeting.check_filters(filters, campaign.dealer_id)
+        preview = groups.checked_preview(campaign, form.filters())
     except ValidationFailed as err:
         return jsonify({"error": err.message, "field": err.field}), 422
-    preview = services.preview_group(campaign, filters)
     return jsonify(
         {
             "cars": preview.cars,
@@ -310,7 +255,7 @@ def group_count(campaign_id: int):
             "overlap_owners": preview.overlap_owners,
             "overlap_campaigns": list(preview.overlap_campaigns),
             "text": _count_text(preview),
-            "overlap_text": services.overlap_message(preview) if preview.overlap_owners else "",
+            "overlap_text": _overlap_text(preview),
         }
     )
 
@@ -321,7 +266,7 @@ def group_remove(campaign_id: int, group_id: int):
     """Remove a target group of a draft campaign."""
     campaign = get_campaign(current_user, campaign_id)
     flash_service(
-        services.remove_group,
+        groups.remove_group,
         current_user,
         campaign.id,
         group_id,
@@ -335,8 +280,7 @@ def group_remove(campaign_id: int, group_id: int):
 def campaign_launch(campaign_id: int):
     """Launch: split the list among the picked agents, queue the invitations."""
     campaign = get_campaign(current_user, campaign_id)
-    form = LaunchForm()
-    form.agents.choices = _agent_choices(campaign)
+    form = LaunchForm.for_agents(_agent_choices(campaign))
     agent_ids = form.agents.data if form.validate_on_submit() else []
     flash_service(
         services.launch_campaign,
@@ -362,13 +306,12 @@ def campaign_close(campaign_id: int):
 def targets_move(campaign_id: int):
     """Move a batch of owners not yet called from one agent to another."""
     campaign = get_campaign(current_user, campaign_id)
-    form = MoveForm()
-    form.from_agent_id.choices = form.to_agent_id.choices = _agent_choices(campaign)
+    form = MoveForm.for_agents(_agent_choices(campaign))
     if not form.validate_on_submit():
         flash(_("Pick both agents and how many owners to move."), "error")
     else:
         ok, moved = try_service(
-            services.move_targets,
+            calling.move_targets,
             current_user,
             campaign.id,
             from_agent_id=form.from_agent_id.data,
@@ -387,48 +330,16 @@ def targets_move(campaign_id: int):
 @permission_required("campaigns.call")
 def call_list():
     """The agent's call list (a manager's: the dealer's), one view at a time."""
-    view = request.args.get("view", "todo")
-    outcome = request.args.get("outcome", "")
-    if view not in services.VIEWS:
-        view = "todo"
-    campaign_id = int_arg("campaign")
-    page = db.paginate(
-        services.call_list(current_user, view=view, outcome=outcome, campaign_id=campaign_id),
+    listing = calling.call_list_page(
+        current_user,
+        view=request.args.get("view", "todo"),
+        outcome=request.args.get("outcome", ""),
+        campaign_id=int_arg("campaign"),
         page=page_arg(),
         per_page=current_app.config.get("MEMBERS_PER_PAGE", PER_PAGE),
-        error_out=False,
     )
-    ids = [t.id for t in page.items]
-    details = {}
-    if ids:
-        rows = db.session.execute(
-            select(
-                CampaignTarget.id,
-                Member.name,
-                User.mobile,
-                Vehicle.model,
-                Vehicle.plate,
-                services.came_condition().label("came"),
-            )
-            .join(Campaign, Campaign.id == CampaignTarget.campaign_id)
-            .join(Member, Member.id == CampaignTarget.member_id)
-            .join(User, User.id == Member.user_id)
-            .join(Vehicle, Vehicle.id == CampaignTarget.vehicle_id)
-            .where(CampaignTarget.id.in_(ids))
-        )
-        details = {row.id: row for row in rows}
-    return render_template(
-        "campaigns/calls_list.html",
-        page=page,
-        details=details,
-        view=view,
-        outcome=outcome,
-        campaign_id=campaign_id,
-        counts=services.call_list_counts(current_user, campaign_id=campaign_id),
-        campaigns=services.call_campaigns(current_user),
-        outcomes=[o.value for o in CallOutcome],
-        today=local_date(),
-    )
+    outcomes = [o.value for o in CallOutcome]
+    return render_template("campaigns/calls_list.html", **vars(listing), outcomes=outcomes)
 
 
 def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
@@ -440,8 +351,7 @@ def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
         has_permission(current_user, "campaigns.manage")
         and campaign.status == CampaignStatus.LAUNCHED
     ):
-        assign = AssignForm()
-        assign.agent_id.choices = _agent_choices(campaign)
+        assign = AssignForm.for_agents(_agent_choices(campaign))
         assign.agent_id.data = target.agent_id
     return render_template(
         "campaigns/calls_target.html",
@@ -451,10 +361,10 @@ def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
         vehicle=db.session.get(Vehicle, target.vehicle_id),
         agent=db.session.get(User, target.agent_id) if target.agent_id else None,
         reward=db.session.get(Reward, campaign.reward_id) if campaign.reward_id else None,
-        calls=services.calls_of(target),
-        came=services.has_come(target),
-        due=services.second_round_due(target, local_date()),
-        may_call=services.may_call(current_user, target),
+        calls=calling.calls_of(target),
+        came=participation.has_come(target),
+        due=calling.second_round_due(target, local_date()),
+        may_call=access.may_call(current_user, target),
         mobile=member.user.mobile if revealed else None,
         form=form or OutcomeForm(),
         assign=assign,
@@ -479,7 +389,7 @@ def call_record(target_id: int):
         flash(_("Choose what the call achieved."), "error")
         return redirect(url_for("campaign_admin.call_target", target_id=target.id))
     ok, call = try_service(
-        services.record_call,
+        calling.record_call,
         current_user,
         target.id,
         outcome=form.outcome.data,
@@ -487,7 +397,7 @@ def call_record(target_id: int):
     )
     if not ok:
         return redirect(url_for("campaign_admin.call_target", target_id=target.id))
-    message = _("Call recorded: %(outcome)s.", outcome=services.outcome_label(call.outcome))
+    message = _("Call recorded: %(outcome)s.", outcome=calling.outcome_label(call.outcome))
     if call.outcome == CallOutcome.INTERESTED and call.round == 1:
         due = target.second_round_on.isoformat()
         message += " " + _(
@@ -512,13 +422,12 @@ def call_reveal(target_id: int):
 def call_assign(target_id: int):
     """Give one owner to another care agent (managers)."""
     target = get_target(current_user, target_id, to_call=False)
-    form = AssignForm()
-    form.agent_id.choices = _agent_choices(target.campaign)
+    form = AssignForm.for_agents(_agent_choices(target.campaign))
     if not form.validate_on_submit():
         flash(_("Pick a care agent."), "error")
     else:
         flash_service(
-            services.reassign_target,
+            calling.reassign_target,
             current_user,
             target.campaign_id,
             target.id,

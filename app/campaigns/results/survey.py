@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, case, exists, func, select
 
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignGroup, CampaignTarget, SurveyCall
-from app.campaigns.results import participating_visits
+from app.campaigns.calls.models import Campaign, CampaignGroup, CampaignTarget
+from app.campaigns.calls.participation import participating_visits
+from app.campaigns.results.models import SurveyCall
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
@@ -217,3 +219,25 @@ def record_survey_call(
         now=now,
     )
     return call
+
+
+@dataclass(frozen=True)
+class SurveySheet:
+    """The callbacks page as its template names it."""
+
+    is_open: bool
+    page: Pagination | None
+    rows: list[SurveyRow]
+    everyone: bool
+    unreached: bool
+
+
+def survey_sheet(
+    actor: User, campaign: Campaign, *, page: int, unreached: bool, now: datetime | None = None
+) -> SurveySheet:
+    """Whether callbacks have started and, once they have, a page of the targets to call back."""
+    is_open = survey_open(campaign, local_date(now or utcnow()))
+    pagination, rows = (None, [])
+    if is_open:
+        pagination, rows = survey_page(actor, campaign, page=page, unreached=unreached)
+    return SurveySheet(is_open, pagination, rows, calls_everyone(actor), unreached)

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.campaigns import grading
-from app.campaigns.grading_forms import ContactForm, GradeForm, StandardsForm
+from app.campaigns.grading import services
+from app.campaigns.grading.care import care_of, care_report, export_care, owner_list
+from app.campaigns.grading.forms import ContactForm, GradeForm, StandardsForm
 from app.core.permissions import Role, permission_required
 from app.core.reports import csv_response
 from app.core.scope import dealer_choices
@@ -23,7 +24,7 @@ bp = Blueprint("grading", __name__, url_prefix="/admin/campaigns/grading")
 @permission_required("campaigns.grading")
 def care():
     """Grade counts, overdue care per consultant and the overdue owners, most overdue first."""
-    report = grading.care_report(
+    report = care_report(
         current_user,
         dealer_id=scope_arg(),
         consultant_id=int_arg("consultant"),
@@ -37,11 +38,11 @@ def care():
         csv_args={
             "dealer": report.dealer_id,
             "consultant": chosen.id
-            if chosen and grading.sees_every_consultant(current_user)
+            if chosen and services.sees_every_consultant(current_user)
             else None,
         },
-        every=grading.sees_every_consultant(current_user),
-        grade_label=grading.grade_label,
+        every=services.sees_every_consultant(current_user),
+        grade_label=services.grade_label,
     )
 
 
@@ -49,7 +50,7 @@ def care():
 @permission_required("campaigns.grading")
 def care_csv():
     """One table of the care page as CSV, every row (UTF-8 with a BOM for Excel)."""
-    export = grading.export_care(
+    export = export_care(
         current_user,
         request.args.get("table"),
         dealer_id=scope_arg(),
@@ -65,8 +66,8 @@ def care_csv():
 def owners():
     """Retained owners not graded yet, or of one grade, a page at a time."""
     grade = request.args.get("grade", "ungraded")
-    grade = grade if grade in grading.OWNER_FILTERS else "ungraded"
-    page, gradings, scope = grading.owner_list(
+    grade = grade if grade in services.OWNER_FILTERS else "ungraded"
+    page, gradings, scope = owner_list(
         current_user, dealer_id=scope_arg(), grade=grade, page=page_arg()
     )
     return render_template(
@@ -76,7 +77,7 @@ def owners():
         grade=grade,
         dealer_id=scope,
         dealers=dealer_choices(current_user),
-        grade_label=grading.grade_label,
+        grade_label=services.grade_label,
     )
 
 
@@ -86,14 +87,14 @@ def _owner_page(member, grade_form, contact_form, status=200):
         render_template(
             "campaigns/grading_owner.html",
             member=member,
-            retained=grading.is_retained(member),
-            history=grading.grading_history(member),
-            care=grading.care_of(member),
-            contacts=grading.recent_contacts(member),
-            standards=grading.current_standards(member.dealer_id),
+            retained=services.is_retained(member),
+            history=services.grading_history(member),
+            care=care_of(member),
+            contacts=services.recent_contacts(member),
+            standards=services.current_standards(member.dealer_id),
             grade_form=grade_form,
             contact_form=contact_form,
-            grade_label=grading.grade_label,
+            grade_label=services.grade_label,
         ),
         status,
     )
@@ -102,10 +103,10 @@ def _owner_page(member, grade_form, contact_form, status=200):
 def _grade_form(member, formdata=True) -> GradeForm:
     form = GradeForm() if formdata else GradeForm(formdata=None)
     mine = current_user.dealer_id == member.dealer_id and current_user.role in (
-        grading.CONSULTANT_ROLES
+        services.CONSULTANT_ROLES
     )
     form.consultant_id.choices = [SelectChoice("", _("Me") if mine else _("Choose…"))] + [
-        SelectChoice(u.id, u.name) for u in grading.consultant_choices(member.dealer_id)
+        SelectChoice(u.id, u.name) for u in services.consultant_choices(member.dealer_id)
     ]
     return form
 
@@ -114,17 +115,17 @@ def _grade_form(member, formdata=True) -> GradeForm:
 @permission_required("campaigns.grading")
 def owner(member_id: int):
     """An owner's grade, its history and care contacts; grade or regrade them."""
-    member = grading.get_owner(current_user, member_id)
+    member = services.get_owner(current_user, member_id)
     form = _grade_form(member)
     if request.method == "GET":
-        current = grading.current_grading(member)
+        current = services.current_grading(member)
         if current is not None:
             form.grade.data = current.grade.value
             form.consultant_id.data = current.consultant_id
     if form.validate_on_submit():
         ok, _row = call_service(
             form,
-            grading.grade_owner,
+            services.grade_owner,
             current_user,
             member.id,
             grade=form.grade.data,
@@ -143,12 +144,12 @@ def owner(member_id: int):
 @permission_required("campaigns.grading")
 def log_contact(member_id: int):
     """Log a care contact with the owner: reached or not."""
-    member = grading.get_owner(current_user, member_id)
+    member = services.get_owner(current_user, member_id)
     form = ContactForm()
     if form.validate_on_submit():
         ok, _contact = call_service(
             form,
-            grading.log_contact,
+            services.log_contact,
             current_user,
             member.id,
             reached=form.reached.data == "yes",
@@ -167,21 +168,13 @@ def log_contact(member_id: int):
 @permission_required("campaigns.grading_standards")
 def standards():
     """The dealer's contact interval and care per grade (HQ picks the dealer)."""
-    dealer_id = current_user.dealer_id
-    if current_user.role == Role.HQ_ADMIN:
-        dealer_id = dealer_arg()
-        dealers = dealer_choices(current_user)
-        if dealer_id is None and dealers:
-            dealer_id = dealers[0].id
-    dealer = db.session.get(Dealer, dealer_id) if dealer_id else None
-    if dealer is None:
-        abort(404)
+    dealer = _standards_dealer()
     form = StandardsForm()
     if request.method == "GET":
-        form.fill(grading.current_standards(dealer.id))
+        form.fill(services.current_standards(dealer.id))
     if form.validate_on_submit():
         ok, _rows = call_service(
-            form, grading.update_standards, current_user, dealer.id, standards=form.values()
+            form, services.update_standards, current_user, dealer.id, standards=form.values()
         )
         if ok:
             flash(_("Care standards saved."), "success")
@@ -191,5 +184,18 @@ def standards():
         form=form,
         dealer=dealer,
         dealers=dealer_choices(current_user),
-        max_days=grading.MAX_INTERVAL_DAYS,
+        max_days=services.MAX_INTERVAL_DAYS,
     )
+
+
+def _standards_dealer() -> Dealer:
+    """The dealer whose standards are shown: the viewer's own; HQ's pick in ``?dealer=``, else
+    the first dealer; 404 when there is none."""
+    dealer_id = current_user.dealer_id
+    if current_user.role == Role.HQ_ADMIN:
+        dealers = dealer_choices(current_user)
+        dealer_id = dealer_arg() or (dealers[0].id if dealers else None)
+    dealer = db.session.get(Dealer, dealer_id) if dealer_id else None
+    if dealer is None:
+        abort(404)
+    return dealer

@@ -4,8 +4,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.campaigns import segments
-from app.campaigns.forms import ThresholdsForm
+from app.campaigns.segments import services
+from app.campaigns.segments.forms import ThresholdsForm
 from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
 from app.core.reports import csv_response, export_table
@@ -19,13 +19,13 @@ bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 @permission_required("campaigns.segments")
 def segments_page():
     """The C3 groups' sizes this period and the previous one, and who moved where."""
-    report = segments.segment_report(current_user, dealer_id=scope_arg())
+    report = services.segment_report(current_user, dealer_id=scope_arg())
     return render_template(
         "campaigns/segments.html",
         report=report,
         dealers=dealer_choices(current_user),
         csv_args={"dealer": report.dealer_id},
-        labels=segments.SEGMENT_LABELS,
+        labels=services.SEGMENT_LABELS,
     )
 
 
@@ -34,7 +34,7 @@ def segments_page():
 def segments_csv():
     """One table of the segments page as CSV (UTF-8 with a BOM for Excel)."""
     now = utcnow()
-    report = segments.segment_report(current_user, dealer_id=scope_arg(), now=now)
+    report = services.segment_report(current_user, dealer_id=scope_arg(), now=now)
     export = export_table(
         report, request.args.get("table"), prefix="c3-segments", stamp=local_date(now)
     )
@@ -49,11 +49,11 @@ def thresholds():
     """Tune the C3 period and thresholds (HQ); the history of changes below."""
     form = ThresholdsForm()
     if request.method == "GET":
-        form.fill(segments.current_thresholds())
+        form.fill(services.current_thresholds())
     if form.validate_on_submit():
         ok, _row = call_service(
             form,
-            segments.update_thresholds,
+            services.update_thresholds,
             current_user,
             period_months=form.period_months.data,
             maintenance_visits=form.maintenance_visits.data,
@@ -64,5 +64,5 @@ def thresholds():
             flash(_("Segment thresholds saved."), "success")
             return redirect(url_for("campaigns.thresholds"))
     return render_template(
-        "campaigns/thresholds.html", form=form, history=segments.threshold_history()
+        "campaigns/thresholds.html", form=form, history=services.threshold_history()
     )

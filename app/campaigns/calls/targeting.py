@@ -28,8 +28,14 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, null, select
 
-from app.campaigns.models import CampaignTarget
-from app.campaigns.segments import Segment, current_thresholds, member_segments, periods
+from app.campaigns.calls.models import CampaignTarget
+from app.campaigns.segments.services import (
+    Segment,
+    current_thresholds,
+    member_segments,
+    periods,
+    segment_label,
+)
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.loyalty.ledger import add_months
@@ -271,7 +277,6 @@ def model_choices(dealer_id: int) -> list[str]:
 
 def describe(filters: TargetFilters) -> list[str]:
     """The filters as short phrases for the campaign page (empty: every car of the dealer)."""
-    from app.campaigns.segments import segment_label
     from app.loyalty.services import tier_label
 
     parts = []

@@ -1,5 +1,5 @@
-"""Campaigns on the owner base (seed 000, R11): C3 thresholds, campaigns, their target groups,
-invitation lists and calls, satisfaction callbacks and staff incentive steps."""
+"""Campaigns on the owner base (seed 000, R11): campaigns, their target groups, the
+invitation lists (targets) and their calls."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,34 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
-
-
-class SegmentThresholds(db.Model):
-    """The C3 thresholds from ``created_at`` on; the newest row is in force. Rows are never
-    updated, so the history of every change stays (the audit log names who made it)."""
-
-    __tablename__ = "c3_thresholds"
-    __table_args__ = (
-        CheckConstraint("period_months BETWEEN 1 AND 36", name="period_range"),
-        CheckConstraint("maintenance_visits >= 1", name="visits_positive"),
-        CheckConstraint("spend_fen >= 1", name="spend_positive"),
-        CheckConstraint("repair_ratio_pct BETWEEN 1 AND 100", name="ratio_range"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # The period an owner is classified over, and the previous one of equal length.
-    period_months: Mapped[int]
-    # High maintenance: at least this many maintenance visits in the period.
-    maintenance_visits: Mapped[int]
-    # High value: at least this much paid (fen) in the period.
-    spend_fen: Mapped[int]
-    # High repair ratio: at least this percentage of the period's visits were repairs.
-    repair_ratio_pct: Mapped[int]
-    created_at: Mapped[datetime]
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-# ------------------------------------------------------------------------------ campaigns
 
 
 class CampaignStatus(StrEnum):
@@ -198,112 +170,3 @@ class CampaignCall(db.Model):
     called_at: Mapped[datetime]
     outcome: Mapped[CallOutcome] = mapped_column(string_enum(CallOutcome))
     note: Mapped[str] = mapped_column(String(500), default="")
-
-
-class SurveyCall(db.Model):
-    """A satisfaction callback after the campaign (满意度回访) to a participating target."""
-
-    __tablename__ = "campaign_survey_calls"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    target_id: Mapped[int] = mapped_column(ForeignKey("campaign_targets.id"), index=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    called_at: Mapped[datetime]
-    reached: Mapped[bool]
-    # Only when reached: did the owner say they were satisfied.
-    satisfied: Mapped[bool | None]
-    note: Mapped[str] = mapped_column(String(500), default="")
-
-
-class IncentiveTier(db.Model):
-    """A step of a campaign's staff incentive (seed 000 提成方案): an agent whose success rate
-    (participating ÷ invited targets of theirs, in the group or the whole campaign) is at or
-    above ``from_rate_bp`` earns ``per_participant_fen`` for each participating target plus
-    ``bonus_fen`` (negative: a penalty, the seed's 处罚200元). The highest step reached counts."""
-
-    __tablename__ = "campaign_incentive_tiers"
-    __table_args__ = (
-        CheckConstraint("from_rate_bp BETWEEN 0 AND 10000", name="rate_range"),
-        CheckConstraint("per_participant_fen >= 0", name="per_participant_not_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    # None: the step applies to the whole campaign's targets of the agent.
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_groups.id"))
-    # Lower bound of the success rate in basis points (1 % = 100), inclusive.
-    from_rate_bp: Mapped[int]
-    per_participant_fen: Mapped[int] = mapped_column(default=0)
-    bonus_fen: Mapped[int] = mapped_column(default=0)
-
-
-# -------------------------------------------------------------------------- ABC grading
-
-
-class OwnerGrade(StrEnum):
-    """A retained owner's grade (保有客户分级 ABC, seed 003): A the most valuable."""
-
-    A = "A"
-    B = "B"
-    C = "C"
-
-
-class CareStandard(db.Model):
-    """A dealer's care standard for one grade (客户服务标准, seed 003): how often the responsible
-    consultant contacts an owner of the grade, and what the care is (birthday visit,
-    invitations…). One row per dealer and grade; changes are audit-logged."""
-
-    __tablename__ = "abc_care_standards"
-    __table_args__ = (
-        UniqueConstraint("dealer_id", "grade", name="uq_abc_care_standards_grade"),
-        CheckConstraint("interval_days BETWEEN 1 AND 365", name="interval_range"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
-    grade: Mapped[OwnerGrade] = mapped_column(string_enum(OwnerGrade, 1))
-    # Contact an owner of this grade at least every this many days (回访频次).
-    interval_days: Mapped[int]
-    description: Mapped[str] = mapped_column(String(300), default="")
-    updated_at: Mapped[datetime]
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class OwnerGrading(db.Model):
-    """An owner graded A/B/C at a dealer, by whom, why, and the consultant responsible for
-    their care. Rows are never updated: a regrading appends one, the newest is in force."""
-
-    __tablename__ = "abc_gradings"
-    __table_args__ = (Index("ix_abc_gradings_dealer_member", "dealer_id", "member_id", "id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    grade: Mapped[OwnerGrade] = mapped_column(string_enum(OwnerGrade, 1))
-    consultant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    graded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    graded_at: Mapped[datetime]
-    reason: Mapped[str] = mapped_column(String(200))
-
-    consultant = relationship("User", foreign_keys=[consultant_id])
-    graded_by = relationship("User", foreign_keys=[graded_by_id])
-
-
-class CareContact(db.Model):
-    """A care contact (回访) a consultant made with a graded owner: reached or not, a note.
-    A reached contact restarts the owner's care interval."""
-
-    __tablename__ = "abc_care_contacts"
-    __table_args__ = (Index("ix_abc_care_contacts_member", "member_id", "contacted_on"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    # The local day of the contact (it may be logged a few days later).
-    contacted_on: Mapped[date]
-    reached: Mapped[bool]
-    note: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime]
-
-    staff = relationship("User")

@@ -1,12 +1,11 @@
-"""Forms of campaigns: the C3 thresholds (HQ), a campaign, its target groups, the launch,
-the call lists' changes and a call's outcome."""
+"""Forms of campaigns: a campaign, its target groups, the launch, the call lists' changes and
+a call's outcome."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -17,47 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.forms import TwoDecimals
-from app.core.money import fen_to_decimal, to_fen
-
-
-class ThresholdsForm(FlaskForm):
-    """Period and the three thresholds; their ranges are the segments service's rule."""
-
-    period_months = IntegerField(
-        _l("Period (months)"), [InputRequired(_l("Enter the period in months."))]
-    )
-    maintenance_visits = IntegerField(
-        _l("Maintenance visits in the period (high from)"),
-        [InputRequired(_l("Enter the number of maintenance visits."))],
-    )
-    spend_yuan = DecimalField(
-        _l("Spend in the period, ¥ (high from)"),
-        [
-            InputRequired(_l("Enter the spend in yuan.")),
-            TwoDecimals(_l("Use at most two decimals (fen).")),
-        ],
-        places=2,
-        render_kw={"inputmode": "decimal"},
-    )
-    repair_ratio_pct = IntegerField(
-        _l("Repair ratio in percent of visits (high from)"),
-        [InputRequired(_l("Enter the repair ratio in percent."))],
-    )
-
-    def fen_of_spend(self) -> int:
-        """The spend threshold in fen."""
-        return to_fen(self.spend_yuan.data)
-
-    def fill(self, thresholds) -> None:
-        """Show ``thresholds`` in the form."""
-        self.period_months.data = thresholds.period_months
-        self.maintenance_visits.data = thresholds.maintenance_visits
-        self.spend_yuan.data = fen_to_decimal(thresholds.spend_fen)
-        self.repair_ratio_pct.data = thresholds.repair_ratio_pct
-
-
-# ------------------------------------------------------------------------------ campaigns
+from app.core.money import to_fen
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -108,7 +67,7 @@ class CampaignForm(FlaskForm):
 
     def data_for_service(self):
         """The campaign as the service takes it (money in fen)."""
-        from app.campaigns.services import CampaignData
+        from app.campaigns.calls.services import CampaignData
 
         revenue = self.goal_revenue_yuan.data
         return CampaignData(
@@ -176,7 +135,7 @@ class GroupForm(FlaskForm):
 
     def filters(self):
         """The filters as the targeting module takes them."""
-        from app.campaigns.targeting import TargetFilters
+        from app.campaigns.calls.targeting import TargetFilters
 
         return TargetFilters(
             segment=self.segment.data or "",
@@ -190,11 +149,34 @@ class GroupForm(FlaskForm):
             warranty=self.warranty.data or "",
         )
 
+    def to_group(self) -> dict:
+        """The group as the service's ``add_group`` takes it."""
+        return {
+            "name": self.name.data or "",
+            "filters": self.filters(),
+            "goal_success_rate_pct": self.goal_success_rate_pct.data,
+            "confirm_overlap": self.confirm_overlap.data,
+        }
+
+    def show_error(self, err) -> None:
+        """Show a refused filter's reason next to its field, once (a refused save has already
+        put it there)."""
+        field = getattr(self, err.field or "", None)
+        if field is not None and err.message not in field.errors:
+            field.errors = [*field.errors, err.message]
+
 
 class LaunchForm(FlaskForm):
     """The care agents who share the invitation list."""
 
     agents = MultiCheckboxField(_l("Care agents"), coerce=int, choices=[])
+
+    @classmethod
+    def for_agents(cls, agents: list[SelectChoice]) -> "LaunchForm":
+        """The form offering ``agents``."""
+        form = cls()
+        form.agents.choices = agents
+        return form
 
 
 class MoveForm(FlaskForm):
@@ -208,11 +190,25 @@ class MoveForm(FlaskForm):
     from_agent_id = SelectField(_l("From"), coerce=int, choices=[])
     to_agent_id = SelectField(_l("To"), coerce=int, choices=[])
 
+    @classmethod
+    def for_agents(cls, agents: list[SelectChoice]) -> "MoveForm":
+        """The form moving owners between ``agents``."""
+        form = cls()
+        form.from_agent_id.choices = form.to_agent_id.choices = agents
+        return form
+
 
 class AssignForm(FlaskForm):
     """Give one target to another agent."""
 
     agent_id = SelectField(_l("Care agent"), coerce=int, choices=[])
+
+    @classmethod
+    def for_agents(cls, agents: list[SelectChoice]) -> "AssignForm":
+        """The form offering ``agents``."""
+        form = cls()
+        form.agent_id.choices = agents
+        return form
 
 
 class OutcomeForm(FlaskForm):
