@@ -166,21 +166,32 @@ class GroupForm(FlaskForm):
             field.errors = [*field.errors, err.message]
 
 
-class LaunchForm(FlaskForm):
-    """The care agents who share the invitation list."""
+class AgentsForm(FlaskForm):
+    """A form whose ``AGENT_FIELDS`` offer the campaign dealer's care agents."""
 
-    agents = MultiCheckboxField(_l("Care agents"), coerce=int, choices=[])
+    AGENT_FIELDS: tuple[str, ...] = ()
 
     @classmethod
-    def for_agents(cls, agents: list[SelectChoice]) -> "LaunchForm":
-        """The form offering ``agents``."""
+    def for_agents(cls, agents: list[SelectChoice]):
+        """The form, its agent fields offering ``agents``."""
         form = cls()
-        form.agents.choices = agents
+        for name in cls.AGENT_FIELDS:
+            getattr(form, name).choices = agents
         return form
 
 
-class MoveForm(FlaskForm):
+class LaunchForm(AgentsForm):
+    """The care agents who share the invitation list."""
+
+    AGENT_FIELDS = ("agents",)
+
+    agents = MultiCheckboxField(_l("Care agents"), coerce=int, choices=[])
+
+
+class MoveForm(AgentsForm):
     """Move a batch of owners not yet called from one agent's list to another's."""
+
+    AGENT_FIELDS = ("from_agent_id", "to_agent_id")
 
     count = IntegerField(
         _l("Owners"),
@@ -190,25 +201,13 @@ class MoveForm(FlaskForm):
     from_agent_id = SelectField(_l("From"), coerce=int, choices=[])
     to_agent_id = SelectField(_l("To"), coerce=int, choices=[])
 
-    @classmethod
-    def for_agents(cls, agents: list[SelectChoice]) -> "MoveForm":
-        """The form moving owners between ``agents``."""
-        form = cls()
-        form.from_agent_id.choices = form.to_agent_id.choices = agents
-        return form
 
-
-class AssignForm(FlaskForm):
+class AssignForm(AgentsForm):
     """Give one target to another agent."""
 
-    agent_id = SelectField(_l("Care agent"), coerce=int, choices=[])
+    AGENT_FIELDS = ("agent_id",)
 
-    @classmethod
-    def for_agents(cls, agents: list[SelectChoice]) -> "AssignForm":
-        """The form offering ``agents``."""
-        form = cls()
-        form.agent_id.choices = agents
-        return form
+    agent_id = SelectField(_l("Care agent"), coerce=int, choices=[])
 
 
 class OutcomeForm(FlaskForm):
