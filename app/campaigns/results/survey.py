@@ -2,8 +2,8 @@
 on, agents call the participating targets back and record whether they reached the owner and,
 when they did, whether the owner was satisfied.
 
-Rules (the page says them too): only a participating target (see app.campaigns.results) of a
-campaign whose window has reached its last day can be called back; a care agent calls the
+Rules (the page says them too): only a participating target (see ``calls/participation.py``)
+of a campaign whose window has reached its last day can be called back; a care agent calls the
 targets assigned to them, a manager any target of the campaign; "satisfied" is answered only
 when the owner was reached. Every callback is a new row (a second call after an unanswered
 one is normal); the results count the latest reaching call.
