@@ -91,7 +91,10 @@ def _register_models() -> None:
     # Import every model so metadata (and Alembic autogenerate) sees all tables.
     import app.api.models
     import app.auth.models
-    import app.campaigns.models
+    import app.campaigns.calls.models
+    import app.campaigns.grading.models
+    import app.campaigns.results.models
+    import app.campaigns.segments.models
     import app.cards.models
     import app.care.models
     import app.core.audit
@@ -110,10 +113,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth import code_views  # noqa: F401 - adds the code routes to the auth blueprint
     from app.auth.views import bp as auth_bp
-    from app.campaigns.campaign_views import bp as campaign_admin_bp
-    from app.campaigns.grading_views import bp as grading_bp
-    from app.campaigns.results_views import bp as campaign_results_bp
-    from app.campaigns.views import bp as campaigns_bp
+    from app.campaigns.calls.views import bp as campaign_admin_bp
+    from app.campaigns.grading.views import bp as grading_bp
+    from app.campaigns.results.views import bp as campaign_results_bp
+    from app.campaigns.segments.views import bp as campaigns_bp
     from app.cards.views import bp as cards_bp
     from app.care.views import bp as care_bp
     from app.events.views import bp as events_bp

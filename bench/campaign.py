@@ -22,10 +22,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, exists, func, select, update
 
 from app.auth.models import User
-from app.campaigns import incentives, services
-from app.campaigns.models import CallOutcome, CampaignCall, CampaignTarget, SurveyCall
-from app.campaigns.results import participating_visits
-from app.campaigns.targeting import TargetFilters
+from app.campaigns.calls import groups, services
+from app.campaigns.calls.models import CallOutcome, CampaignCall, CampaignTarget
+from app.campaigns.calls.participation import participating_visits
+from app.campaigns.calls.targeting import TargetFilters
+from app.campaigns.results import incentives
+from app.campaigns.results.models import SurveyCall
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.permissions import Role
 from app.extensions import db
@@ -100,7 +102,7 @@ def bench_campaign(*, now: datetime | None = None) -> dict:
     db.session.commit()
     seconds = {}
     seconds["add_group"], group = _timed(
-        lambda: services.add_group(
+        lambda: groups.add_group(
             admin,
             campaign.id,
             name="Cars 1–5 years old",

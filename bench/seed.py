@@ -59,8 +59,8 @@ from sqlalchemy import bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import User
-from app.campaigns.grading import CONSULTANT_ROLES, DEFAULT_STANDARDS
-from app.campaigns.models import CareContact, OwnerGrading
+from app.campaigns.grading.models import CareContact, OwnerGrading
+from app.campaigns.grading.services import CONSULTANT_ROLES, DEFAULT_STANDARDS
 from app.cards.models import MemberCard
 from app.cards.services import CARD_PREFIX
 from app.core.clock import local_date, local_midnight, utcnow

@@ -217,17 +217,18 @@ def _seed_campaign(now) -> int:
     agent's call list (once). Returns how many targets it made."""
     from sqlalchemy import select
 
-    from app.campaigns import services as campaigns
-    from app.campaigns.models import Campaign
-    from app.campaigns.targeting import TargetFilters
+    from app.campaigns.calls import calling, services
+    from app.campaigns.calls.groups import add_group, preview_group
+    from app.campaigns.calls.models import Campaign
+    from app.campaigns.calls.targeting import TargetFilters
 
     if db.session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN)) is not None:
         return 0
     manager, agent = get_user_by_mobile(MANAGER_MOBILE), get_user_by_mobile(CARE_AGENT_MOBILE)
     today = local_date(now)
-    campaign = campaigns.create_campaign(
+    campaign = services.create_campaign(
         manager,
-        campaigns.CampaignData(
+        services.CampaignData(
             name=DEMO_CAMPAIGN,
             starts_on=today - timedelta(days=7),
             ends_on=today + timedelta(days=60),
@@ -247,8 +248,8 @@ def _seed_campaign(now) -> int:
         ("盈利忠诚 Profitable-loyal 4+ yr", TargetFilters(age_min=4, plate_prefix="粤B"), 18),
     )
     for name, filters, goal in groups:
-        if campaigns.preview_group(campaign, filters, now=now).cars:
-            campaigns.add_group(
+        if preview_group(campaign, filters, now=now).cars:
+            add_group(
                 manager,
                 campaign.id,
                 name=name,
@@ -259,8 +260,8 @@ def _seed_campaign(now) -> int:
             )
     if not campaign.groups:
         return 0
-    campaigns.launch_campaign(manager, campaign.id, agent_ids=[agent.id], now=now)
-    return campaigns.call_list_counts(agent, campaign_id=campaign.id, now=now)["all"]
+    services.launch_campaign(manager, campaign.id, agent_ids=[agent.id], now=now)
+    return calling.call_list_counts(agent, campaign_id=campaign.id, now=now)["all"]
 
 
 PARTNER_MOBILE = "13700000001"
@@ -512,8 +513,8 @@ def _seed_grading(sz01, now) -> int:
     care page shows overdue owners for the demo consultant and manager."""
     from sqlalchemy import select
 
-    from app.campaigns.grading import grade_owner, log_contact, update_standards
-    from app.campaigns.models import OwnerGrading
+    from app.campaigns.grading.models import OwnerGrading
+    from app.campaigns.grading.services import grade_owner, log_contact, update_standards
     from app.members.models import Member, Vehicle
 
     if db.session.scalar(select(OwnerGrading.id).limit(1)) is not None:

@@ -335,8 +335,9 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
 def check_grading(app, manifest, sz01_owners: int) -> None:
     """About 30 % of SZ01's owners graded A/B/C by its consultants, with care contacts since:
     the dealer admin's care page shows overdue owners among them."""
-    from app.campaigns.grading import CONSULTANT_ROLES, care_report
-    from app.campaigns.models import CareContact, OwnerGrading
+    from app.campaigns.grading.care import care_report
+    from app.campaigns.grading.models import CareContact, OwnerGrading
+    from app.campaigns.grading.services import CONSULTANT_ROLES
 
     with app.app_context():
         sz01 = scalar(select(Dealer.id).where(Dealer.code == "SZ01"))
@@ -368,7 +369,8 @@ def check_grading(app, manifest, sz01_owners: int) -> None:
 def check_campaign(app, tmp_path, manifest) -> None:
     """`flask bench campaign`: a launched campaign of SZ01 with most of its cars 1-5 years old,
     calls and callbacks, and a draft whose live count overlaps it; every page works on them."""
-    from app.campaigns.models import Campaign, CampaignTarget, IncentiveTier
+    from app.campaigns.calls.models import Campaign, CampaignTarget
+    from app.campaigns.results.models import IncentiveTier
 
     path = tmp_path / "campaign.json"
     result = app.test_cli_runner().invoke(args=["bench", "campaign", "--output", str(path)])

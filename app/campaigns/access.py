@@ -1,23 +1,27 @@
-"""Who may see which campaign: a dealer's staff their dealer's, HQ every dealer's; and who may
-open an owner of a call list: the target's agent or a manager."""
+"""Who may see which campaign: a dealer's staff their dealer's, HQ every dealer's; who may
+change one: its managers; and who may open an owner of a call list: the target's agent or a
+manager. Shared by the rooms (calls, results)."""
 
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignTarget
-from app.core.errors import NotFound
+from app.campaigns.calls.models import Campaign, CampaignStatus, CampaignTarget
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, has_permission
 from app.extensions import db
 from app.members.models import Member
 
 
-def visible_campaigns(actor: User) -> Select:
-    """A query of the campaigns ``actor`` may see, newest window first."""
+def visible_campaigns(actor: User, dealer_id: int | None = None) -> Select:
+    """A query of the campaigns ``actor`` may see (of dealer ``dealer_id`` only, when given),
+    newest window first."""
     query = select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id.desc())
     if actor.role != Role.HQ_ADMIN:
         query = query.where(Campaign.dealer_id == actor.dealer_id)
+    if dealer_id is not None:
+        query = query.where(Campaign.dealer_id == dealer_id)
     return query
 
 
@@ -39,6 +43,23 @@ def get_campaign(actor: User, campaign_id: int) -> Campaign:
         return load_campaign(actor, campaign_id)
     except NotFound:
         abort(404)
+
+
+def managed_campaign(actor: User, campaign_id: int, *, lock: bool = False) -> Campaign:
+    """The campaign, for an action only managers may take."""
+    if not has_permission(actor, "campaigns.manage"):
+        raise Forbidden(_("Only a manager may change a campaign."))
+    return load_campaign(actor, campaign_id, lock=lock)
+
+
+def draft_campaign(actor: User, campaign_id: int) -> Campaign:
+    """The draft campaign, locked, for a manager to change its details or target groups."""
+    campaign = managed_campaign(actor, campaign_id, lock=True)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise ValidationFailed(
+            _("This campaign is launched: its details and target groups can no longer change.")
+        )
+    return campaign
 
 
 def may_call(actor: User, target: CampaignTarget) -> bool:

@@ -5,7 +5,7 @@ The outcome of an event, as the page says: invited = confirmed (or checked-in) r
 attended = checked in, revenue = the attendees' service visits at the event's dealer from the
 event's first day until 30 days after its last day; average ticket = revenue / visits. A visit
 in the windows of two events counts for both. (A campaign's own results, its targets and their
-visits, are app/campaigns/results.py.)
+visits, are app/campaigns/results/.)
 """
 
 from collections.abc import Sequence

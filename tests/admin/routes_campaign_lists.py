@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import select
 
 from app.auth.services import get_user_by_mobile
-from app.campaigns import services
-from app.campaigns.models import CampaignTarget
-from app.campaigns.targeting import TargetFilters
+from app.campaigns.calls import groups, services
+from app.campaigns.calls.models import CampaignTarget
+from app.campaigns.calls.targeting import TargetFilters
 from app.extensions import db
 from tests.admin.matrix import Route
 from tests.factories import make_staff
@@ -107,11 +107,11 @@ def desk(dealer, owner) -> dict[str, int]:
     agent = make_staff("care_agent", dealer.id)
     window = {"starts_on": date(2026, 11, 1), "ends_on": date(2026, 12, 31)}
     draft = services.create_campaign(manager, services.CampaignData(name="Desk draft", **window))
-    services.add_group(manager, draft.id, name="Every car", filters=TargetFilters())
+    groups.add_group(manager, draft.id, name="Every car", filters=TargetFilters())
     launched = services.create_campaign(
         manager, services.CampaignData(name="Desk campaign", **window)
     )
-    group = services.add_group(
+    group = groups.add_group(
         manager, launched.id, name="Every car", filters=TargetFilters(), confirm_overlap=True
     )
     services.launch_campaign(manager, launched.id, agent_ids=[agent.id])

@@ -1,7 +1,7 @@
 """Permission-matrix routes: ABC grading (issue 8): owner care, owners to grade, an owner's
 grading card and contacts, the care standards."""
 
-from app.campaigns.grading import grade_owner
+from app.campaigns.grading.services import grade_owner
 from tests.admin.matrix import Route
 from tests.factories import make_staff
 

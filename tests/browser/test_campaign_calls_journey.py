@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from app.campaigns import services
-from app.campaigns.targeting import TargetFilters
+from app.campaigns.calls import groups, services
+from app.campaigns.calls.targeting import TargetFilters
 from app.core.clock import local_date
 from app.extensions import db
 from tests.browser.test_journey import log_in
@@ -45,7 +45,7 @@ def campaign(live_server):
                 call_script="Hello, this is your service centre: a free air-conditioning check…",
             ),
         )
-        services.add_group(manager, campaign.id, name="Every car", filters=TargetFilters())
+        groups.add_group(manager, campaign.id, name="Every car", filters=TargetFilters())
         services.launch_campaign(manager, campaign.id, agent_ids=[agent.id])
         draft = services.create_campaign(
             manager,

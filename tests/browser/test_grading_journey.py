@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.services import get_user_by_mobile
-from app.campaigns.grading import grade_owner
+from app.campaigns.grading.services import grade_owner
 from app.core.clock import utcnow
 from app.extensions import db
 from tests.browser.test_accessibility import violations

@@ -5,8 +5,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.campaigns import services
-from app.campaigns.models import CampaignTarget
+from app.campaigns.calls import services
+from app.campaigns.calls.models import CampaignTarget
 from app.extensions import db
 from app.loyalty.models import PointsAccount
 from tests.factories import make_member, make_staff, make_vehicle, make_visit

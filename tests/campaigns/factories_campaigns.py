@@ -4,15 +4,15 @@ made directly (not through the campaign services), flushed, never committed."""
 import itertools
 from datetime import date, datetime, timedelta
 
-from app.campaigns.models import (
+from app.campaigns.calls.models import (
     CallOutcome,
     Campaign,
     CampaignCall,
     CampaignGroup,
     CampaignStatus,
     CampaignTarget,
-    SurveyCall,
 )
+from app.campaigns.results.models import SurveyCall
 from app.extensions import db
 from tests.conftest import NOW
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from app.campaigns.models import Campaign, CampaignStatus, CampaignTarget
+from app.campaigns.calls.models import Campaign, CampaignStatus, CampaignTarget
 from app.extensions import db
 from tests.conftest import login
 

@@ -4,7 +4,8 @@ huge exponents and a third decimal give the form back with the reason; nothing i
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns.models import IncentiveTier, SegmentThresholds
+from app.campaigns.results.models import IncentiveTier
+from app.campaigns.segments.models import SegmentThresholds
 from app.extensions import db
 from tests.campaigns.factories_campaigns import make_campaign
 

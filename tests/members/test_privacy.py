@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.auth.codes import send_code
 from app.auth.models import User, UserSession
 from app.auth.services import register_member
-from app.campaigns.targeting import TargetFilters, count_matches
+from app.campaigns.calls.targeting import TargetFilters, count_matches
 from app.cards.services import active_card, card_token, check_card
 from app.care.channels import sms_backend
 from app.care.models import Notification

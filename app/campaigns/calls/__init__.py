@@ -1,0 +1,1 @@
+"""Campaigns (seed 000): their life, target groups, invitations, call lists and calls."""
