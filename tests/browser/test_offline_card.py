@@ -98,6 +98,12 @@ def test_a_card_opened_yesterday_works_offline_and_a_screenshot_is_refused(
     expect(result).to_contain_text("Offline Owner")
     expect(result).to_contain_text("without signal")
 
+    # A changed code fails a signature.
+    forged = code[:-8] + ("AAAAAAAA" if not code.endswith("AAAAAAAA") else "BBBBBBBB")
+    result = check_offline(desk, forged)
+    expect(result).to_have_class("result result-bad")
+    expect(result).to_contain_text("Forged code")
+
     # A minute later the code on a screenshot is refused; the live card's next code is not.
     screenshot = code
     for page in (owner, desk):
