@@ -46,6 +46,13 @@ class Config:
     CARD_TOKEN_REFRESH_SECONDS = int(os.environ.get("CARD_TOKEN_REFRESH_SECONDS", "60"))
     # The card page shows the same token (and its QR drawing) for this long, per process.
     CARD_TOKEN_REUSE_SECONDS = int(os.environ.get("CARD_TOKEN_REUSE_SECONDS", "30"))
+    # The card without signal (app/cards/devices.py): how long a phone's key is certified after
+    # its last visit with signal, how many phones a card may have, how often the page draws a
+    # new code, and how far a code's time may be from the checking phone's clock.
+    CARD_DEVICE_DAYS = int(os.environ.get("CARD_DEVICE_DAYS", "7"))
+    CARD_DEVICES_PER_CARD = int(os.environ.get("CARD_DEVICES_PER_CARD", "3"))
+    CARD_CODE_SECONDS = int(os.environ.get("CARD_CODE_SECONDS", "20"))
+    CARD_CODE_WINDOW_SECONDS = int(os.environ.get("CARD_CODE_WINDOW_SECONDS", "45"))
     # Earning-rule changes are announced this many days before they take effect.
     RULES_NOTICE_DAYS = int(os.environ.get("RULES_NOTICE_DAYS", "30"))
     # Goodwill points: per staff member per day, and the size that needs a second approval.

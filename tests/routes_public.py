@@ -29,6 +29,8 @@ OWNER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/card/token", "/card/token", OWNER, 200),
     Route("GET", "/card/reissue", "/card/reissue", OWNER, 200),
     Route("POST", "/card/reissue", "/card/reissue", OWNER, 200),
+    # An empty post is no public key (the card page sends JSON).
+    Route("POST", "/card/device", "/card/device", OWNER, 400),
     Route("GET", "/events", "/events", OWNER, 200),
     Route(
         "GET", "/events/<int:event_id>", "/events/{event_id}", OWNER, 200, other_dealer=NOT_THEIRS
@@ -288,6 +290,8 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/login/code", "/login/code", "visitor", 200),
     # A signed-in owner may set a password with a code too (they may have none).
     Route("GET", "/password/forgot", "/password/forgot", "anyone", 200),
+    # The site's service worker: a script, the same for everyone.
+    Route("GET", "/card/sw.js", "/card/sw.js", "anyone", 200),
     Route("POST", "/password/forgot", "/password/forgot", "anyone", 200),
     # Step two needs a fresh proof of the number: without one, back to step one.
     Route("GET", "/register/details", "/register/details", "anyone", 302),

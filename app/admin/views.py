@@ -100,6 +100,7 @@ def scan():
         form=form,
         result=result,
         account=account_as_of_today(result.member.id) if result and result.accepted else None,
+        offline=cards.offline_check_settings(),
     )
 
 

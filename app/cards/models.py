@@ -59,3 +59,23 @@ class MemberCard(db.Model):
     replace_reason: Mapped[str | None] = mapped_column(String(32))
 
     member: Mapped[Member] = relationship()
+
+
+class CardDevice(db.Model):
+    """A browser's own key (made on the phone, never leaving it) that signs the card's offline
+    codes, certified by the club until ``expires_at``. See ``cards/devices.py``."""
+
+    __tablename__ = "card_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("member_cards.id"), index=True)
+    # base64url of the raw P-256 point (65 bytes: 0x04, x, y).
+    public_key: Mapped[str] = mapped_column(String(88))
+    certified_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    # The newest code time a staff member accepted, and who: older codes are replays.
+    last_code_at: Mapped[datetime | None]
+    last_code_staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    card: Mapped[MemberCard] = relationship()

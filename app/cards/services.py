@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.cards import devices
 from app.cards.models import CARD, CardStatus, MemberCard
 from app.core.audit import record_audit
 from app.core.clock import utcnow
@@ -81,6 +82,7 @@ def reissue_card(
         CARD.move(old, CardStatus.REPLACED)
         old.replaced_at = now
         old.replace_reason = reason
+        devices.revoke_devices(old, now=now)
         # The old row must leave the one-active-card index before the new one enters it.
         db.session.flush()
     card = issue_card(member, now=now)
@@ -107,6 +109,7 @@ def revoke_cards(member: Member, *, now: datetime | None = None) -> int:
     CARD.move(card, CardStatus.REVOKED)
     card.replaced_at = now
     card.replace_reason = "account_deleted"
+    devices.revoke_devices(card, now=now)
     db.session.flush()
     return 1
 
@@ -161,6 +164,17 @@ REFUSAL_MESSAGES = {
     "reissued": _l("This card was replaced and no longer works. Ask for the current card."),
     "revoked": _l("This card was closed: its owner left the club. Do not accept it."),
     "other_dealer": _l("This owner belongs to another dealer's chapter."),
+    "stale_code": _l(
+        "This code is old (or the phone's clock is wrong): ask the owner to show the live card."
+    ),
+    "replayed": _l("This code was already shown: ask the owner to show the live card's next code."),
+    "device_expired": _l(
+        "This phone's card has not been online for too long: ask the owner to open the card "
+        "once with signal, or type the card number."
+    ),
+    "device_revoked": _l(
+        "This phone's card was signed out or replaced: ask the owner to open the card with signal."
+    ),
 }
 
 
@@ -179,7 +193,21 @@ class CardCheck:
         return str(REFUSAL_MESSAGES[self.reason]) if self.reason else ""
 
 
-def _lookup(text: str, now: datetime) -> tuple[str | None, MemberCard | None]:
+def _lookup(
+    text: str, now: datetime
+) -> tuple[str | None, MemberCard | None, devices.DeviceCode | None]:
+    if text.startswith(devices.CODE_PREFIX):
+        try:
+            code = devices.read_code(text, now=now)
+        except TokenError as err:
+            return err.reason, None, None
+        card = db.session.scalar(select(MemberCard).where(MemberCard.number == code.card_number))
+        return (None, card, code) if card is not None else ("forged", None, None)
+    reason, card = _lookup_card(text, now)
+    return reason, card, None
+
+
+def _lookup_card(text: str, now: datetime) -> tuple[str | None, MemberCard | None]:
     if text.startswith(PREFIX):
         try:
             claims = signer().verify(
@@ -199,10 +227,11 @@ def _lookup(text: str, now: datetime) -> tuple[str | None, MemberCard | None]:
 
 
 def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCheck:
-    """Check a scanned QR text or typed card number; every refusal is audit-logged."""
+    """Check a scanned QR text (a ``CC1.`` token or a phone's ``CC2.`` code) or typed card
+    number; every refusal is audit-logged."""
     now = now or utcnow()
     text = (text or "").strip()
-    reason, card = _lookup(text, now)
+    reason, card, code = _lookup(text, now)
     if card is not None and card.status != CardStatus.ACTIVE:
         reason = "revoked" if card.status == CardStatus.REVOKED else "reissued"
     if (
@@ -212,6 +241,9 @@ def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCh
         and card.member.dealer_id != actor.dealer_id
     ):
         reason = "other_dealer"
+    if code is not None and reason is None:
+        # Last: only a code accepted in every other way counts as shown.
+        reason = devices.accept_code(actor, code, card)
     if reason is not None:
         record_audit(
             actor,
@@ -225,6 +257,16 @@ def check_card(actor: User, text: str, *, now: datetime | None = None) -> CardCh
         return CardCheck(False, reason, card=card)
     record_audit(actor, "card.scanned", subject=card, dealer_id=card.member.dealer_id, now=now)
     return CardCheck(True, member=card.member, card=card)
+
+
+def offline_check_settings() -> dict:
+    """What a staff phone needs to check the live card's codes without signal: the club's
+    public keys, the time window, and the refusal messages in the staff member's language."""
+    return {
+        "keys": signer().public_keys(),
+        "window_seconds": current_app.config["CARD_CODE_WINDOW_SECONDS"],
+        "messages": {reason: str(text) for reason, text in REFUSAL_MESSAGES.items()},
+    }
 
 
 def require_active_card(member: Member) -> MemberCard:

@@ -1,13 +1,29 @@
-"""The owner's member card on the phone, its rotating QR, and lost-card reissue."""
+"""The owner's member card on the phone, its rotating QR, its key for working without signal,
+the site's service worker, and lost-card reissue."""
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.cards import services
+from app.cards import devices, services
 from app.cards.forms import ReissueForm
 from app.cards.qr import qr_svg
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
 from app.core.web import call_service
 from app.loyalty.ledger import account_with_expiring
@@ -40,7 +56,91 @@ def show():
         qr=qr_svg(token.token, title=_("Member card QR code")),
         expires_at=token.expires_at,
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],
+        code_seconds=current_app.config["CARD_CODE_SECONDS"],
+        device_days=current_app.config["CARD_DEVICE_DAYS"],
     )
+
+
+@bp.post("/device")
+@member_required
+def certify_device():
+    """Certify this browser's card key (JSON ``{"public_key": base64url}``): the answer is the
+    certificate its offline codes carry."""
+    card = _card_or_404()
+    body = request.get_json(silent=True)
+    public_key = body.get("public_key") if isinstance(body, dict) else None
+    if not isinstance(public_key, str):
+        return jsonify(error={"code": "invalid", "message": _("Send a public key.")}), 400
+    try:
+        cert = devices.certify_device(card, public_key)
+    except DomainError as err:
+        return jsonify(error={"code": "invalid", "message": str(err)}), 422
+    response = jsonify(
+        certificate=cert.certificate,
+        not_after=cert.not_after.isoformat(),
+        device_id=cert.device.id,
+        card_number=card.number,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# What the site's service worker keeps for the owner's pages and the staff card check to open
+# without signal (under static/), and the pages themselves (paths, "*" for an id).
+SITE_ASSETS = (
+    "css/app.css",
+    "js/confirm.js",
+    "js/card.js",
+    "js/card-code.js",
+    "js/card-check.js",
+    "js/site-worker.js",
+    "js/checkin-verify.js",
+    "js/vendor/noble-ed25519/index.js",
+    "js/vendor/zxing-library/index.min.js",
+    "img/icon.svg",
+    "img/favicon.ico",
+    "img/icon-192.png",
+    "manifest.webmanifest",
+)
+SITE_PAGES = (
+    "/",
+    "/card",
+    "/me/tickets",
+    "/me/tickets/*",
+    "/me/vouchers",
+    "/me/vouchers/*",
+    "/admin/scan",
+)
+SITE_WORKER = "js/site-sw.js"
+
+
+@cache
+def _asset_version(static_folder: str, mtimes: tuple[float, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in (*SITE_ASSETS, SITE_WORKER):
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The site's service worker (scope ``/``), with its pages, files and their version."""
+    folder = current_app.static_folder
+    mtimes = tuple((Path(folder) / n).stat().st_mtime for n in (*SITE_ASSETS, SITE_WORKER))
+    settings = {
+        "version": _asset_version(folder, mtimes),
+        "assets": [url_for("static", filename=name) for name in SITE_ASSETS],
+        "pages": list(SITE_PAGES),
+        "logout": [url_for("auth.logout"), url_for("auth.end_all_devices")],
+    }
+    source = (Path(folder) / SITE_WORKER).read_text(encoding="utf-8")
+    response = current_app.response_class(
+        f"const SITE = {json.dumps(settings)};\n{source}", mimetype="text/javascript"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    # Served under /card/ but controls the whole site (only the pages listed above).
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
 
 
 @bp.get("/token")

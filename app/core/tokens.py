@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 
 PREFIX = "CC1."
-KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4}
+# "device": a certificate of a phone's card key (``cards/devices.py``), not a ``CC1.`` token.
+KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4, "device": 5}
 _KIND_NAMES = {code: name for name, code in KINDS.items()}
 _HEADER = struct.Struct(">BBQHI6s")
 _SIGNATURE_BYTES = 64
@@ -132,6 +133,22 @@ class TokenSigner:
         if age < -CLOCK_SKEW_SECONDS or (max_age is not None and age > max_age):
             raise TokenError("expired")
         return TokenClaims(_KIND_NAMES[kind_code], subject_id, version, issued_at, key_id)
+
+    def sign_bytes(self, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message`` with the current key (``self.key_id``): for
+        formats that carry their own key id and kind, such as the card device certificates."""
+        return self._private.sign(message)
+
+    def verify_bytes(self, key_id: int, signature: bytes, message: bytes) -> bool:
+        """True when ``signature`` is key ``key_id``'s signature of ``message``."""
+        public = self._public.get(key_id)
+        if public is None:
+            return False
+        try:
+            public.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
 
     def public_keys(self) -> dict[str, str]:
         """The public keys a scanning device needs, by key id, base64url-encoded."""

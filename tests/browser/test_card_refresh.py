@@ -1,4 +1,6 @@
-"""The card page swaps in a fresh QR by itself, and says so when the phone is offline."""
+"""Without WebCrypto (an old browser, or plain HTTP on a real phone) the card page falls back to
+the server's tokens: it swaps in a fresh QR by itself, and says so when the phone is offline.
+With WebCrypto it draws its own codes (tests/browser/test_offline_card.py)."""
 
 from playwright.sync_api import expect
 
@@ -11,6 +13,9 @@ def test_the_card_page_fetches_a_fresh_qr_and_warns_when_offline(
     # The server shows one token for CARD_TOKEN_REUSE_SECONDS; this phone must not wait for it.
     monkeypatch.setitem(live_server.app.config, "CARD_TOKEN_REUSE_SECONDS", 0)
     page = new_phone()
+    page.add_init_script(
+        "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined})"
+    )
     register_owner(page, "Refresh Owner", "13700006666")
     page.goto("/card")
     first = page.inner_html("#qr")

@@ -110,8 +110,10 @@ def test_owner_joins_shows_card_and_replaces_it(new_phone, live_server, artifact
     expect(owner.locator(".member-card .points")).to_contain_text(re.compile(r"\d+ points"))
     old_number = owner.locator(".card-number").inner_text()
     assert re.fullmatch(r"8\d{3}( \d{4}){3}", old_number)
+    # The phone's own live code (its key certified by the club), not the server's token.
+    expect(owner.locator("#qr-box")).to_have_attribute("data-mode", "device")
     old_token = card_qr(owner, artifacts / "card-en.png")
-    assert old_token.startswith("CC1.")
+    assert old_token.startswith("CC2.")
 
     # A sales consultant of the owner's dealer checks the scanned code.
     desk = new_phone()
@@ -149,8 +151,9 @@ def test_owner_joins_shows_card_and_replaces_it(new_phone, live_server, artifact
     expect(owner).to_have_title(re.compile("会员卡"))
     expect(owner.locator(".member-card .points")).to_contain_text("积分")
     expect(owner.locator(".member-card .tier")).to_have_text("黄金")
+    expect(owner.locator("#qr-box")).to_have_attribute("data-mode", "device")
     new_token = card_qr(owner, artifacts / "card-zh.png")
-    assert new_token.startswith("CC1.")
+    assert new_token.startswith("CC2.")
     assert new_token != old_token
     result = scan(desk, new_token)
     expect(result).to_contain_text("Valid member card")

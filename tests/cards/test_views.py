@@ -1,5 +1,6 @@
 """The card on the phone, its refreshing QR, reissue, and the staff scan page."""
 
+import json
 import re
 
 from app.extensions import db
@@ -80,3 +81,47 @@ def test_a_fresh_login_sees_the_same_card(app, member):
     client = app.test_client()
     login(client, member["mobile"])
     assert len(card_numbers(client.get("/card").get_data(as_text=True))) == 1
+
+
+def post_json(client, body, *, csrf=True):
+    """A JSON post as card.js sends it: the CSRF token in the X-CSRFToken header."""
+    headers = {"X-CSRFToken": client.csrf_token()} if csrf else {}
+    return client.post(
+        "/card/device",
+        data=body if isinstance(body, str) else json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+        with_csrf=False,
+    )
+
+
+def test_the_card_page_certifies_the_browsers_key(member_client):
+    from tests.cards.test_devices import Phone
+
+    phone = Phone()
+    sent = post_json(member_client, {"public_key": phone.public_key})
+    assert sent.status_code == 200 and sent.headers["Cache-Control"] == "no-store"
+    again = post_json(member_client, {"public_key": phone.public_key})
+    assert again.json["device_id"] == sent.json["device_id"]
+    assert sent.json["not_after"].endswith("+00:00")
+    assert len(sent.json["card_number"]) == 16
+
+
+def test_certifying_a_key_needs_csrf_a_key_and_an_owner(app, member_client, staff_client):
+    bad = post_json(member_client, {"public_key": "AAAA"})
+    assert bad.status_code == 422 and bad.json["error"]["message"]
+    assert post_json(member_client, ["x"]).status_code == 400
+    assert post_json(member_client, "{").status_code == 400
+    assert post_json(member_client, {"public_key": None}).status_code == 400
+    # Without the CSRF token: refused before anything is read.
+    assert post_json(member_client, {"public_key": "x"}, csrf=False).status_code == 400
+    assert post_json(staff_client, {"public_key": "x"}).status_code == 403
+    assert post_json(app.test_client(), {"public_key": "x"}).status_code == 302
+
+
+def test_the_site_worker_may_control_the_whole_site(client):
+    response = client.get("/card/sw.js")
+    assert response.status_code == 200
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert response.mimetype == "text/javascript"
+    assert '"/card"' in response.get_data(as_text=True)

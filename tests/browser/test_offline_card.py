@@ -1,0 +1,162 @@
+"""The member card without signal (issue 18): a phone that opened the card once keeps working
+the next day offline, a staff phone offline accepts its live code and refuses a screenshot a
+minute old, and logging out forgets the card."""
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_journey import log_in, register_owner, scan
+
+TOMORROW = timedelta(hours=20)
+
+
+def live_code(page: Page) -> str:
+    """The code the card page shows once its key is certified (a ``CC2.`` code)."""
+    expect(page.locator("#qr-box")).to_have_attribute("data-mode", "device")
+    expect(page.locator("#qr")).to_have_attribute("data-code", re.compile(r"^CC2\."))
+    return page.locator("#qr").get_attribute("data-code")
+
+
+def next_code(page: Page, shown: str) -> str:
+    """The card page's next code after ``shown``."""
+    page.wait_for_function("old => document.getElementById('qr').dataset.code !== old", arg=shown)
+    return page.locator("#qr").get_attribute("data-code")
+
+
+def code_time(code: str) -> int:
+    """The Unix time a code was made (the four bytes before the device's signature)."""
+    from app.core.tokens import b64decode
+
+    raw = b64decode(code[4:])
+    return int.from_bytes(raw[-68:-64], "big")
+
+
+def second_desk(live_server) -> str:
+    """Another sales consultant of the test dealer; their mobile."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.members.models import Dealer
+    from tests.factories import make_staff
+
+    app = live_server.app
+    with app.app_context(), app.test_request_context():
+        dealer = db.session.scalar(select(Dealer).where(Dealer.code == "SZ01"))
+        mobile = make_staff("sales_consultant", dealer.id).mobile
+        db.session.commit()
+    return mobile
+
+
+def check_offline(desk: Page, code: str):
+    """Type ``code`` on the staff check page (offline: checked on the phone)."""
+    desk.fill("#code", code)
+    desk.get_by_role("button", name="Check").click()
+    result = desk.locator("#card-check-result section.result")
+    expect(result).to_be_visible()
+    return result
+
+
+def test_a_card_opened_yesterday_works_offline_and_a_screenshot_is_refused(
+    new_phone, live_server, artifacts
+):
+    owner = new_phone()
+    register_owner(owner, "Offline Owner", "13700007777")
+    owner.goto("/card")
+    first = live_code(owner)
+    assert abs(code_time(first) - time.time()) < 30
+    expect(owner.locator("#qr-box")).to_have_attribute("data-kept", "1")
+    expect(owner.locator("#qr-countdown")).to_have_text(re.compile(r"^New code in \d+ s$"))
+    expect(owner.locator(".qr-hint")).to_contain_text("Turn up your screen brightness")
+
+    desk = new_phone()
+    log_in(desk, live_server.staff_mobile)
+    desk.goto("/admin/scan")
+    expect(desk.locator("#card-check")).to_have_attribute("data-kept", "1")
+
+    # The next day, without signal: both phones open their pages from the service worker.
+    tomorrow = datetime.now(UTC) + TOMORROW
+    for page in (owner, desk):
+        page.context.set_offline(True)
+        page.clock.install(time=tomorrow)
+    reopened = owner.reload()
+    assert reopened.from_service_worker
+    code = live_code(owner)
+    assert abs(code_time(code) - tomorrow.timestamp()) < 30
+    expect(owner.locator("#qr-offline")).to_have_text("Offline: this card still works.")
+    owner.screenshot(path=artifacts / "card-offline-en.png")
+    assert desk.reload().from_service_worker
+    expect(desk.locator("#card-check-offline")).to_be_visible()
+
+    result = check_offline(desk, code)
+    expect(result).to_have_class("result result-ok")
+    expect(result).to_contain_text("Valid member card")
+    expect(result).to_contain_text("Offline Owner")
+    expect(result).to_contain_text("without signal")
+
+    # A changed code fails a signature.
+    forged = code[:-8] + ("AAAAAAAA" if not code.endswith("AAAAAAAA") else "BBBBBBBB")
+    result = check_offline(desk, forged)
+    expect(result).to_have_class("result result-bad")
+    expect(result).to_contain_text("Forged code")
+
+    # A minute later the code on a screenshot is refused; the live card's next code is not.
+    screenshot = code
+    for page in (owner, desk):
+        page.clock.fast_forward(61_000)
+    result = check_offline(desk, screenshot)
+    expect(result).to_have_class("result result-bad")
+    expect(result).to_contain_text("This code is old")
+    fresh = next_code(owner, screenshot)
+    assert code_time(fresh) >= code_time(screenshot) + 60
+    expect(check_offline(desk, fresh)).to_have_class("result result-ok")
+    # Shown again after a newer one, the older code is a replay.
+    for page in (owner, desk):
+        page.clock.fast_forward(21_000)
+    newer = next_code(owner, fresh)
+    expect(check_offline(desk, newer)).to_have_class("result result-ok")
+    result = check_offline(desk, fresh)
+    expect(result).to_have_class("result result-bad")
+    expect(result).to_contain_text("already shown")
+
+
+def test_the_server_accepts_the_live_code_and_refuses_it_at_a_second_desk(new_phone, live_server):
+    owner = new_phone()
+    register_owner(owner, "Desk Owner", "13700008888")
+    owner.goto("/card")
+    code = live_code(owner)
+    desk = new_phone()
+    log_in(desk, live_server.staff_mobile)
+    result = scan(desk, code)
+    expect(result).to_contain_text("Valid member card")
+    expect(result.locator(".result-name")).to_contain_text("Desk Owner")
+    # The same code at another desk: already shown.
+    other = new_phone()
+    log_in(other, second_desk(live_server))
+    result = scan(other, code)
+    expect(result).to_contain_text("Refused")
+    expect(result).to_contain_text("already shown")
+
+
+def test_logging_out_forgets_the_card_on_this_phone(new_phone, live_server):
+    owner = new_phone()
+    register_owner(owner, "Shared Phone Owner", "13700009999")
+    owner.goto("/card")
+    live_code(owner)
+    expect(owner.locator("#qr-box")).to_have_attribute("data-kept", "1")
+    owner.get_by_role("button", name="Log out").click()
+    owner.wait_for_url(lambda url: not url.endswith("/card"))
+    databases = owner.evaluate("indexedDB.databases().then(list => list.map(d => d.name))")
+    assert "carclub-card" not in databases
+    assert owner.evaluate("caches.open('carclub-site-pages').then(c => c.match('/card'))") is None
+
+    owner.context.set_offline(True)
+    # Nothing kept: the browser's own offline error.
+    with pytest.raises(PlaywrightError):
+        owner.goto("/card")
+    expect(owner.locator("body")).not_to_contain_text("Shared Phone Owner")
+    owner.context.set_offline(False)
