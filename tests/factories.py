@@ -197,3 +197,22 @@ def make_visit(member: Member, visited_on: date, category: str, amount_fen: int,
     db.session.add(visit)
     db.session.flush()
     return visit
+
+
+def record_car_visit(
+    car, ro: str, visited_on: date, *, mileage_km=4000, amount_fen=80_000, category="maintenance"
+):
+    """A repair order of ``car`` at its owner's dealer, recorded through the service (points
+    earned as the rules say)."""
+    from app.service.services import record_visit
+
+    return record_visit(
+        None,
+        dealer_id=car.member.dealer_id,
+        ro_number=ro,
+        vin=car.vin,
+        visited_on=visited_on,
+        mileage_km=mileage_km,
+        amount_fen=amount_fen,
+        category=category,
+    )

@@ -157,7 +157,16 @@ OWNER_ROUTES: tuple[Route, ...] = (
         other_dealer=NOT_THEIRS,
     ),
     Route("GET", "/me/tier", "/me/tier", OWNER, 200),
+    Route("GET", "/me", "/me", OWNER, 200),
     Route("GET", "/me/vehicles", "/me/vehicles", OWNER, 200),
+    Route(
+        "GET",
+        "/me/vehicles/<int:vehicle_id>",
+        "/me/vehicles/{vehicle_id}",
+        OWNER,
+        200,
+        other_dealer=NOT_THEIRS,
+    ),
     Route("GET", "/me/vehicles/new", "/me/vehicles/new", OWNER, 200),
     Route("POST", "/me/vehicles/new", "/me/vehicles/new", OWNER, 200),
     Route(

@@ -15,14 +15,7 @@ from wtforms.validators import (
 
 from app.core.forms import TwoDecimals
 from app.core.money import to_fen
-from app.service.models import ServiceCategory
-
-CATEGORY_LABELS = {
-    ServiceCategory.MAINTENANCE: _l("Maintenance"),
-    ServiceCategory.REPAIR: _l("Repair"),
-    ServiceCategory.ACCIDENT: _l("Accident repair"),
-    ServiceCategory.OTHER: _l("Other"),
-}
+from app.service.services import CATEGORY_LABELS
 
 
 class VisitForm(FlaskForm):

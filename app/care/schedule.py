@@ -189,12 +189,15 @@ class _Car(NamedTuple):
     inspection_due_on: date | None
 
 
-def _visits(today: date) -> dict[int, list[_Visit]]:
-    """Per car, the recorded visits up to ``today`` that the rules look at, in visit order:
-    those on the car's first and last visit days (the mileage estimate) and on its last
-    maintenance day, a few of its visits. ``next_maintenance`` and the first-maintenance check
-    give the same answers on them as on all the car's visits."""
+def _visits(today: date, vehicle_ids: Sequence[int] | None = None) -> dict[int, list[_Visit]]:
+    """Per car (every car, or those of ``vehicle_ids``), the recorded visits up to ``today``
+    that the rules look at, in visit order: those on the car's first and last visit days (the
+    mileage estimate) and on its last maintenance day, a few of its visits.
+    ``next_maintenance`` and the first-maintenance check give the same answers on them as on
+    all the car's visits."""
     until_today = (ServiceVisit.status == VisitStatus.RECORDED, ServiceVisit.visited_on <= today)
+    if vehicle_ids is not None:
+        until_today += (ServiceVisit.vehicle_id.in_(vehicle_ids),)
     maintenance = ServiceVisit.category == ServiceCategory.MAINTENANCE
     days = (
         select(
@@ -259,6 +262,41 @@ def next_maintenance(
     return base, due
 
 
+def first_maintenance_pending(vehicle: Vehicle, visits: list[_Visit]) -> bool:
+    """A delivered car that has had no maintenance visit since its delivery (首保 to come)."""
+    delivered = vehicle.delivered_on
+    return delivered is not None and not any(
+        v.maintenance and v.visited_on >= delivered for v in visits
+    )
+
+
+@dataclass(frozen=True)
+class MaintenanceDue:
+    """When a car's next maintenance is due, as the care reminders count it."""
+
+    due_on: date
+    first: bool  # the first maintenance after delivery
+    last_on: date | None  # the last maintenance visit, if any
+    overdue: bool
+
+
+def maintenance_due(vehicles: Sequence[Vehicle], today: date) -> dict[int, MaintenanceDue]:
+    """Per car id, the next maintenance the care schedule reminds of (the first one after
+    delivery, or the regular one after the last maintenance); cars with neither are left out."""
+    visits = _visits(today, [v.id for v in vehicles])
+    every = intervals()
+    due = {}
+    for vehicle in vehicles:
+        car_visits = visits.get(vehicle.id, [])
+        if first_maintenance_pending(vehicle, car_visits):
+            day = vehicle.delivered_on + timedelta(days=every["FIRST_MAINTENANCE_DAY"])
+            due[vehicle.id] = MaintenanceDue(day, True, None, day < today)
+        elif (found := next_maintenance(vehicle, car_visits, every=every)) is not None:
+            base, day = found
+            due[vehicle.id] = MaintenanceDue(day, False, base.visited_on, day < today)
+    return due
+
+
 def _vehicle_moments(
     vehicle: Vehicle, visits: list[_Visit], today: date, *, every: dict, anniversary_times: str
 ) -> list[Moment]:
@@ -268,9 +306,9 @@ def _vehicle_moments(
     delivered = vehicle.delivered_on
     if delivered is not None:
         age = (today - delivered).days
-        if every["FIRST_MAINTENANCE_DAY"] <= age <= every["FIRST_MAINTENANCE_LAST_DAY"] and not any(
-            v.maintenance and v.visited_on >= delivered for v in visits
-        ):
+        if every["FIRST_MAINTENANCE_DAY"] <= age <= every[
+            "FIRST_MAINTENANCE_LAST_DAY"
+        ] and first_maintenance_pending(vehicle, visits):
             due = delivered + timedelta(days=every["FIRST_MAINTENANCE_DAY"])
             key = f"first_maintenance:v{vid}"
             moments.append(Moment(ReminderKind.FIRST_MAINTENANCE, key, member_id, vid, due))

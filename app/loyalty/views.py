@@ -7,6 +7,7 @@ from app.core.permissions import member_required
 from app.core.web import page_arg
 from app.extensions import db
 from app.loyalty import services
+from app.loyalty.benefits import tier_benefits
 from app.loyalty.ledger import account_with_expiring
 
 bp = Blueprint("loyalty", __name__)
@@ -40,11 +41,11 @@ def tier():
     from app.loyalty.rules import upcoming_rules
     from app.loyalty.tiers import tier_status
 
-    account = services.account_for(current_user.member)
+    member = current_user.member
     return render_template(
         "loyalty/tier.html",
-        status=tier_status(account),
-        tiers=services.list_tiers(),
+        status=tier_status(services.account_for(member)),
+        benefits=tier_benefits(member),
         upcoming=upcoming_rules(),
         tier_changes=services.upcoming_tier_changes(),
     )

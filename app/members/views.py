@@ -1,18 +1,17 @@
 """The owner's home, profile, garage and chapter pages."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.cards.services import active_card
 from app.core.errors import NotFound
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
-from app.loyalty.ledger import account_as_of_today
 from app.members import car_models, services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm
+from app.members.home import home_summary
 from app.members.models import Transmission
 
 bp = Blueprint("members", __name__)
@@ -24,6 +23,24 @@ def car_model_names() -> list[str]:
     return car_models.car_model_names()
 
 
+# The owner's tab bar: which tab a page belongs to, by blueprint (or endpoint); any other owner
+# page is under "me".
+TABS = {
+    "members.home": "home",
+    "cards": "card",
+    "events": "events",
+    "rewards": "rewards",
+    "partners": "rewards",
+}
+
+
+@bp.app_template_global()
+def owner_tab() -> str:
+    """The tab bar's tab the current page belongs to."""
+    endpoint = request.endpoint or ""
+    return TABS.get(endpoint) or TABS.get(endpoint.partition(".")[0], "me")
+
+
 @bp.get("/")
 def home():
     """Owners see their club home; staff go to their desk; visitors see what the club offers."""
@@ -32,14 +49,15 @@ def home():
     if current_user.is_authenticated and current_user.role == Role.PARTNER:
         return redirect(url_for("partners.check"))
     if current_user.is_authenticated and current_user.is_member:
-        member = current_user.member
-        return render_template(
-            "members/home.html",
-            member=member,
-            card=active_card(member),
-            account=account_as_of_today(member.id),
-        )
+        return render_template("members/home.html", home=home_summary(current_user.member))
     return render_template("members/landing.html")
+
+
+@bp.get("/me")
+@member_required
+def me():
+    """Everything of the owner's that the tab bar does not hold: profile, points, cars..."""
+    return render_template("members/me.html", member=current_user.member)
 
 
 @bp.route("/me/profile", methods=["GET", "POST"])

@@ -30,6 +30,19 @@ from app.service.models import (
     VisitStatus,
 )
 
+CATEGORY_LABELS = {
+    ServiceCategory.MAINTENANCE: _l("Maintenance"),
+    ServiceCategory.REPAIR: _l("Repair"),
+    ServiceCategory.ACCIDENT: _l("Accident repair"),
+    ServiceCategory.OTHER: _l("Other"),
+}
+
+
+def category_label(category: ServiceCategory | str) -> str:
+    """What a visit was for, in the user's language."""
+    return str(CATEGORY_LABELS.get(ServiceCategory(category), category))
+
+
 RO_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/]{0,31}$")
 MAX_AMOUNT_FEN = 100_000_000  # ¥1,000,000: anything above is a typo
 MAX_MILEAGE_KM = 2_000_000
