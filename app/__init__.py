@@ -77,7 +77,7 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 
     _register_models()
     _register_blueprints(app)
-    images.init_app(app)  # before the hooks that read forms: upload views take larger bodies
+    images.init_app(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
     _register_template_helpers(app)

@@ -5,6 +5,8 @@ import struct
 import zlib
 
 from PIL import Image
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 SCRIPT = b"<script>alert('carclub')</script>"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -58,3 +60,26 @@ def png_bomb(width=30000, height=30000) -> bytes:
 def truncated_jpeg() -> bytes:
     data = photo((1200, 800))
     return data[: len(data) // 3]
+
+
+def upload(data: bytes, name="photo.jpg", kind="image/jpeg") -> FileStorage:
+    """A file for ``post_form``."""
+    return FileStorage(io.BytesIO(data), filename=name, content_type=kind)
+
+
+def post_form(client, url: str, fields: dict):
+    """POST ``fields`` (files as ``upload(...)``) as multipart/form-data encoded in memory: the
+    test client would spool a large body to a temporary file that a request refused unread
+    leaves open."""
+    boundary, body = encode_multipart({"csrf_token": client.csrf_token(), **fields})
+    return client.post(
+        url, data=body, content_type=f"multipart/form-data; boundary={boundary}", with_csrf=False
+    )
+
+
+def fetch(client, path: str):
+    """GET ``path`` and read the whole answer (a file response is closed)."""
+    response = client.get(path)
+    response.get_data()
+    response.close()
+    return response

@@ -365,13 +365,14 @@ def upload_view() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """The /media/ route and the larger request limit of the upload views; call it before any
-    hook that reads the request's form."""
+    """The /media/ route and the larger request limit of the upload views."""
     app.register_blueprint(bp)
     app.add_template_global(cover_srcset)
     app.add_template_global(cover_src)
 
-    @app.before_request
-    def allow_upload_size():
+    # A URL value preprocessor runs before every before_request hook, CSRF's among them, which
+    # reads the form (and would refuse the body at the app's smaller limit).
+    @app.url_value_preprocessor
+    def allow_upload_size(endpoint, values):
         if upload_view():
             request.max_content_length = app.config["UPLOAD_REQUEST_MAX_BYTES"]
