@@ -53,6 +53,18 @@ class Config:
     CARD_DEVICES_PER_CARD = int(os.environ.get("CARD_DEVICES_PER_CARD", "3"))
     CARD_CODE_SECONDS = int(os.environ.get("CARD_CODE_SECONDS", "20"))
     CARD_CODE_WINDOW_SECONDS = int(os.environ.get("CARD_CODE_WINDOW_SECONDS", "45"))
+
+    # Pictures staff upload (event, reward and perk covers; app/core/images.py): the largest
+    # file and the most pixels accepted, and the request size of the forms that carry one.
+    COVER_MAX_BYTES = int(os.environ.get("COVER_MAX_BYTES", str(8 * 1024 * 1024)))
+    COVER_MAX_PIXELS = int(os.environ.get("COVER_MAX_PIXELS", "40000000"))
+    UPLOAD_REQUEST_MAX_BYTES = int(
+        os.environ.get("UPLOAD_REQUEST_MAX_BYTES", str(4 * COVER_MAX_BYTES))
+    )
+    # Where pictures are kept: "local" (UPLOAD_FOLDER, served at /media/) or
+    # "package.module:ClassName" (e.g. an object store several hosts share).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     # Earning-rule changes are announced this many days before they take effect.
     RULES_NOTICE_DAYS = int(os.environ.get("RULES_NOTICE_DAYS", "30"))
     # Goodwill points: per staff member per day, and the size that needs a second approval.

@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from app.core import assets, database, security  # noqa: F401 - database: SQLite locking
+from app.core import assets, database, images, security  # noqa: F401 - database: SQLite locking
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -77,6 +77,7 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 
     _register_models()
     _register_blueprints(app)
+    images.init_app(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
@@ -231,6 +232,15 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(err):
+        if images.upload_view():
+            return render_error(
+                413,
+                _l("Too large"),
+                _l(
+                    "The picture is too large: send one of at most %(mb)s MB.",
+                    mb=app.config["COVER_MAX_BYTES"] // (1024 * 1024),
+                ),
+            )
         return render_error(
             413,
             _l("Too large"),

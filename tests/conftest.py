@@ -94,7 +94,7 @@ def app(template_db, tmp_path):
     """The app on a fresh copy of the migrated database. No context is pushed."""
     path = tmp_path / "carclub.sqlite"
     shutil.copy(template_db, path)
-    app = make_app(f"sqlite:///{path}")
+    app = make_app(f"sqlite:///{path}", UPLOAD_FOLDER=str(tmp_path / "uploads"))
     yield app
     with app.app_context():
         db.engine.dispose()

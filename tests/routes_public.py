@@ -331,6 +331,8 @@ SITE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/favicon.ico", "/favicon.ico", "anyone", 200),
     Route("GET", "/account-deleted", "/account-deleted", "anyone", 200),
     Route("GET", "/static/<path:filename>", "/static/css/app.css", "anyone", 200),
+    # Cover pictures, public like static files (none is stored here: 404 for everyone).
+    Route("GET", "/media/<path:name>", "/media/covers/0123456789abcdef-480.webp", "anyone", 404),
     # Unsigned: refused whoever sends it (webhooks are not configured in tests either).
     Route("POST", "/payments/stripe/webhook", "/payments/stripe/webhook", "anyone", 400),
 )

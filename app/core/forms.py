@@ -1,14 +1,19 @@
 """Form pieces shared by every domain: mobile number fields, decimal inputs and their
-validators."""
+validators, the cover picture upload."""
 
 import unicodedata
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
+from app.core.errors import ValidationFailed
 from app.core.identifiers import normalize_mobile
+from app.core.images import KEEP_COVER, prepare_cover, save_prepared
 from app.core.security import id_in_range, plain_int
 
 # Categories that show nothing: spaces, controls, format characters (zero-width joiners, bidi
@@ -91,3 +96,41 @@ def optional_int(value):
     if not id_in_range(number):
         raise ValueError("not an id")
     return number
+
+
+class CoverUpload:
+    """Form mixin: a cover picture (app/core/images.py) and a box to remove the current one.
+
+    Validating the form checks and re-encodes the picture in memory (a refusal is shown beside
+    the field); ``cover_change`` stores it when the view is about to save.
+    """
+
+    cover = FileField(
+        _l("Picture (optional)"),
+        description=_l("A photo (JPEG, PNG or WebP), landscape works best. Owners see it."),
+        render_kw={"accept": "image/jpeg,image/png,image/webp"},
+    )
+    remove_cover = BooleanField(_l("Remove the picture"))
+
+    def validate_cover(self, field) -> None:
+        """Check and re-encode the upload (it is not stored yet)."""
+        field.prepared = None
+        upload = field.data
+        if not isinstance(upload, FileStorage) or not (upload.filename or upload.content_length):
+            return
+        config = current_app.config
+        try:
+            field.prepared = prepare_cover(
+                upload.stream,
+                max_bytes=config["COVER_MAX_BYTES"],
+                max_pixels=config["COVER_MAX_PIXELS"],
+            )
+        except ValidationFailed as err:
+            raise ValidationError(err.message) from None
+
+    def cover_change(self):
+        """The new picture (stored now), None to remove the current one, or ``KEEP_COVER``."""
+        prepared = getattr(self.cover, "prepared", None)
+        if prepared is not None:
+            return save_prepared(prepared)
+        return None if self.remove_cover.data else KEEP_COVER

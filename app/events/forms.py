@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MODEL_INPUT, TwoDecimals
+from app.core.forms import MODEL_INPUT, CoverUpload, TwoDecimals
 from app.core.money import fen_to_decimal, to_fen
 from app.events.models import EventKind
 from app.events.services import KIND_LABELS
@@ -51,8 +51,8 @@ def _when(label, required=True, description=None):
     )
 
 
-class EventForm(FlaskForm):
-    """An event of the dealer; the view fills the tier choices."""
+class EventForm(CoverUpload, FlaskForm):
+    """An event of the dealer with its picture; the view fills the tier choices."""
 
     kind = SelectField(
         _l("Type"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
@@ -114,9 +114,9 @@ class EventForm(FlaskForm):
         description=_l("Owners must accept it to join a trip."),
     )
     cover_url = StringField(
-        _l("Cover image (optional)"),
+        _l("Or the address of an image on this site (optional)"),
         [Optional(), Length(max=500)],
-        description=_l("An image on this site, e.g. /static/img/events/lake.jpg"),
+        description=_l("Shown while no picture is uploaded, e.g. /static/img/events/lake.jpg"),
     )
     offer_hours = IntegerField(
         _l("Hours to confirm a place offered from the waiting list"),
@@ -132,7 +132,8 @@ class EventForm(FlaskForm):
             raise ValidationError(_l("Use an image on this site (a path starting with /)."))
 
     def event_fields(self) -> dict:
-        """The form's values as the events service takes them (UTC, fen)."""
+        """The form's values as the events service takes them (UTC, fen); a new picture is
+        stored now."""
         return {
             "kind": EventKind(self.kind.data),
             "title": self.title.data.strip(),
@@ -153,6 +154,7 @@ class EventForm(FlaskForm):
             "waiver_text": (self.waiver_text.data or "").strip(),
             "cover_url": (self.cover_url.data or "").strip() or None,
             "offer_hours": self.offer_hours.data,
+            "cover": self.cover_change(),
         }
 
     def fill_from(self, event) -> None:

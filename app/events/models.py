@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.images import HasCover, cover_check
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
@@ -67,7 +68,7 @@ REGISTRATION = StateMachine(
 )
 
 
-class Event(db.Model):
+class Event(HasCover, db.Model):
     """A club event of one dealer."""
 
     __tablename__ = "events"
@@ -80,6 +81,7 @@ class Event(db.Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("registration_closes_at > registration_opens_at", name="window_order"),
         Index("ix_events_dealer_starts", "dealer_id", "starts_at"),
+        cover_check(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +106,7 @@ class Event(db.Model):
     # A free event may hold a small points deposit at sign-up, returned at check-in (R7).
     deposit_points: Mapped[int] = mapped_column(default=0, server_default="0")
     waiver_text: Mapped[str] = mapped_column(Text, default="")
+    # An address typed before pictures were uploaded; shown while there is no ``cover``.
     cover_url: Mapped[str | None] = mapped_column(String(500))
     # Hours a promoted waiting-list place stays offered (R7: 48 h by default).
     offer_hours: Mapped[int] = mapped_column(default=48)

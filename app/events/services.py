@@ -12,6 +12,7 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role
 from app.events.models import REGISTRATION as MACHINE
 from app.events.models import (
@@ -46,14 +47,18 @@ class SignUpRefused(DomainError):
 # ------------------------------------------------------------------------------ events
 
 
-def create_event(actor: User, *, now: datetime | None = None, **fields) -> Event:
-    """Staff create an event of their dealer."""
+def create_event(actor: User, *, now: datetime | None = None, cover=KEEP_COVER, **fields) -> Event:
+    """Staff create an event of their dealer (``cover``: a stored picture, app/core/images.py)."""
     now = now or utcnow()
     _validate_event(fields)
+    fields.update(cover_columns(cover))
     event = Event(dealer_id=actor.dealer_id, created_by_id=actor.id, created_at=now, **fields)
     db.session.add(event)
     db.session.flush()
-    record_audit(actor, "event.created", subject=event, dealer_id=event.dealer_id, now=now)
+    details = {"cover": event.cover_key} if event.cover_key else None
+    record_audit(
+        actor, "event.created", subject=event, dealer_id=event.dealer_id, details=details, now=now
+    )
     return event
 
 
@@ -638,15 +643,22 @@ EDITABLE = (
     "attendance_points",
     "waiver_text",
     "cover_url",
+    "cover_key",
+    "cover_width",
+    "cover_height",
     "offer_hours",
 )
 
 
-def update_event(actor: User, event_id: int, *, now: datetime | None = None, **fields) -> Event:
-    """Staff change an event; capacity never drops below the places already held."""
+def update_event(
+    actor: User, event_id: int, *, now: datetime | None = None, cover=KEEP_COVER, **fields
+) -> Event:
+    """Staff change an event; capacity never drops below the places already held. ``cover``:
+    a new stored picture, None to remove it, or KEEP_COVER."""
     now = now or utcnow()
     get_staff_event(actor, event_id)
     event = _lock_event(event_id)
+    fields.update(cover_columns(cover))
     changes = {k: v for k, v in fields.items() if k in EDITABLE and getattr(event, k) != v}
     _validate_event({**{k: getattr(event, k) for k in EDITABLE}, **changes})
     if "capacity" in changes and changes["capacity"] < places_taken(event):
@@ -666,12 +678,17 @@ def update_event(actor: User, event_id: int, *, now: datetime | None = None, **f
             "event.updated",
             subject=event,
             dealer_id=event.dealer_id,
-            details={"fields": sorted(changes)},
+            details={"fields": sorted(changes), **_cover_change(changes)},
             now=now,
         )
         if "capacity" in changes:
             _promote(event, now)
     return event
+
+
+def _cover_change(changes: dict) -> dict:
+    """The audit's note of a new or removed picture."""
+    return {"cover": changes["cover_key"]} if "cover_key" in changes else {}
 
 
 def registration_open(event: Event, *, now: datetime | None = None) -> bool:

@@ -12,6 +12,7 @@ from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.idempotency import once
+from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.events import services
@@ -212,6 +213,7 @@ def staff_list():
 
 
 @bp.route("/admin/events/new", methods=["GET", "POST"])
+@accepts_upload
 @permission_required("events.manage")
 def create():
     """Organise a new event."""
@@ -234,6 +236,7 @@ def _staff_event_or_404(event_id: int):
 
 
 @bp.route("/admin/events/<int:event_id>/edit", methods=["GET", "POST"])
+@accepts_upload
 @permission_required("events.manage")
 def edit(event_id: int):
     """Change an event (its type, price and deposit stay as owners signed up for them)."""

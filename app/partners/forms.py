@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MobileField, VisibleName, optional_int
+from app.core.forms import CoverUpload, MobileField, VisibleName, optional_int
 from app.partners.services import CATEGORY_LABELS, MAX_LIMIT
 
 
@@ -41,8 +41,8 @@ class PartnerForm(FlaskForm):
         return {name: self[name].data for name in names}
 
 
-class PerkForm(FlaskForm):
-    """A perk of a partner; the view fills the tier choices."""
+class PerkForm(CoverUpload, FlaskForm):
+    """A perk of a partner with its picture; the view fills the tier choices."""
 
     title = StringField(_l("Title"), [DataRequired(_l("Enter a title.")), Length(max=120)])
     description = TextAreaField(
@@ -70,7 +70,7 @@ class PerkForm(FlaskForm):
     active = BooleanField(_l("Offered to owners"), default=True)
 
     def to_perk(self) -> dict:
-        """The perk as ``save_perk`` takes it."""
+        """The perk as ``save_perk`` takes it; a new picture is stored now."""
         names = (
             "title",
             "description",
@@ -81,7 +81,7 @@ class PerkForm(FlaskForm):
             "total_limit",
             "active",
         )
-        return {name: self[name].data for name in names}
+        return {**{name: self[name].data for name in names}, "cover": self.cover_change()}
 
 
 class PartnerUserForm(FlaskForm):

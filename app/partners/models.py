@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.images import HasCover, cover_check
 from app.extensions import db
 
 
@@ -26,7 +27,7 @@ class Partner(db.Model):
     perks: Mapped[list["Perk"]] = relationship(back_populates="partner", order_by="Perk.id")
 
 
-class Perk(db.Model):
+class Perk(HasCover, db.Model):
     """What a partner offers members of a tier and above, within limits and dates."""
 
     __tablename__ = "perks"
@@ -35,6 +36,7 @@ class Perk(db.Model):
         CheckConstraint("total_limit IS NULL OR total_limit > 0", name="total_limit_positive"),
         CheckConstraint("claimed_count >= 0", name="claimed_not_negative"),
         CheckConstraint("valid_until >= valid_from", name="validity_order"),
+        cover_check(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ from app.auth.services import create_staff
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role, can_manage_dealer_row
 from app.extensions import db
 from app.loyalty.tiers import tier_ranks
@@ -176,9 +177,11 @@ def save_perk(
     limit_per_member: int | None,
     total_limit: int | None,
     active: bool,
+    cover=KEEP_COVER,
     now: datetime | None = None,
 ) -> Perk:
-    """Create (``perk`` None) or change a perk of ``partner``."""
+    """Create (``perk`` None) or change a perk of ``partner``. ``cover``: a new stored picture
+    (app/core/images.py), None to remove it, or KEEP_COVER."""
     now = now or utcnow()
     if not can_edit_partner(actor, partner) or (perk is not None and perk.partner_id != partner.id):
         raise Forbidden(_l("Only HQ can change the perks of a group-wide partner."))
@@ -214,6 +217,7 @@ def save_perk(
         "limit_per_member": limit_per_member,
         "total_limit": total_limit,
         "active": active,
+        **cover_columns(cover),
     }
     if perk is None:
         perk = Perk(partner_id=partner.id, created_at=now, claimed_count=0, **values)

@@ -19,6 +19,7 @@ from flask_login import current_user
 from app.core.clock import local_date
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.idempotency import once
+from app.core.images import accepts_upload
 from app.core.permissions import Role, member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
@@ -252,6 +253,7 @@ def _perk_form(perk) -> PerkForm:
     defaults={"perk_id": None},
 )
 @bp.route("/admin/perks/<int:perk_id>/edit", methods=["GET", "POST"], defaults={"partner_id": None})
+@accepts_upload
 @permission_required("partners.manage")
 def admin_perk(partner_id: int | None, perk_id: int | None):
     """Add a perk to a partner or change one."""

@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from app.core.forms import optional_int
+from app.core.forms import CoverUpload, optional_int
 from app.rewards.services import (
     KIND_LABELS,
     MAX_COST_POINTS,
@@ -16,8 +16,8 @@ from app.rewards.services import (
 )
 
 
-class RewardForm(FlaskForm):
-    """A reward of the catalog; the view fills the tier and dealer choices."""
+class RewardForm(CoverUpload, FlaskForm):
+    """A reward of the catalog with its picture; the view fills the tier and dealer choices."""
 
     name = StringField(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
     description = TextAreaField(
@@ -45,15 +45,15 @@ class RewardForm(FlaskForm):
         description=_l("How long a voucher can be used after it is issued."),
     )
     image_url = StringField(
-        _l("Image (optional)"),
+        _l("Or the address of an image on this site (optional)"),
         [Optional(), Length(max=500)],
-        description=_l("An image on this site, e.g. /static/img/rewards/car-wash.png"),
+        description=_l("Shown while no picture is uploaded, e.g. /static/img/rewards/wash.png"),
     )
     active = BooleanField(_l("Offered to owners"), default=True)
     dealer_id = SelectField(_l("Dealer"), coerce=optional_int, validate_choice=False)
 
     def to_reward(self) -> dict:
-        """The reward as ``save_reward`` takes it."""
+        """The reward as ``save_reward`` takes it; a new picture is stored now."""
         names = (
             "name",
             "description",
@@ -67,7 +67,7 @@ class RewardForm(FlaskForm):
             "active",
             "dealer_id",
         )
-        return {name: self[name].data for name in names}
+        return {**{name: self[name].data for name in names}, "cover": self.cover_change()}
 
 
 class VoucherRedeemForm(FlaskForm):

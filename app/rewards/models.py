@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.images import HasCover, cover_check
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
@@ -43,7 +44,7 @@ VOUCHER = StateMachine(
 )
 
 
-class Reward(db.Model):
+class Reward(HasCover, db.Model):
     """A catalog item owners can redeem points for; ``dealer_id`` None means every dealer."""
 
     __tablename__ = "rewards"
@@ -51,6 +52,7 @@ class Reward(db.Model):
         CheckConstraint("cost_points > 0", name="cost_positive"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("validity_days > 0", name="validity_positive"),
+        cover_check(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +64,7 @@ class Reward(db.Model):
     stock: Mapped[int]
     min_tier_code: Mapped[str | None] = mapped_column(ForeignKey("tiers.code"))
     validity_days: Mapped[int]
+    # An address typed before pictures were uploaded; shown while there is no ``cover``.
     image_url: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]

@@ -20,6 +20,7 @@ from app.cards.qr import qr_svg
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role, can_manage_dealer_row
 from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
@@ -96,9 +97,11 @@ def save_reward(
     active: bool,
     stock_seen: int | None = None,
     dealer_id: int | None,
+    cover=KEEP_COVER,
     now: datetime | None = None,
 ) -> Reward:
-    """Create (``reward`` None) or change a reward; HQ for any dealer, a dealer admin for theirs."""
+    """Create (``reward`` None) or change a reward; HQ for any dealer, a dealer admin for theirs.
+    ``cover``: a new stored picture (app/core/images.py), None to remove it, or KEEP_COVER."""
     now = now or utcnow()
     if reward is not None and not can_edit_reward(actor, reward):
         raise Forbidden(_l("You may not change this reward."))
@@ -149,6 +152,7 @@ def save_reward(
         "image_url": image_url,
         "active": active,
         "dealer_id": dealer_id,
+        **cover_columns(cover),
     }
     if reward is None:
         reward = Reward(created_at=now, **values)

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.idempotency import once
+from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, try_service
 from app.extensions import db
@@ -151,6 +152,7 @@ def _reward_or_abort(reward_id: int):
 
 @bp.route("/admin/rewards/new", methods=["GET", "POST"], defaults={"reward_id": None})
 @bp.route("/admin/rewards/<int:reward_id>", methods=["GET", "POST"])
+@accepts_upload
 @permission_required("rewards.manage")
 def admin_edit(reward_id: int | None):
     """Add a reward or change one."""

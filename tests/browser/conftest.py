@@ -59,7 +59,7 @@ def live_server(template_db, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("live") / "carclub.sqlite"
     shutil.copy(template_db, path)
-    app = make_app(f"sqlite:///{path}")
+    app = make_app(f"sqlite:///{path}", UPLOAD_FOLDER=str(path.parent / "uploads"))
     # The card page must sign tokens that are valid now, for the scan a moment later.
     app.extensions["clock"] = SystemClock()
     with app.app_context(), app.test_request_context():
