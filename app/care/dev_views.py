@@ -9,7 +9,7 @@ is true (development); testing and production leave it out, so the address is a 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from app.care.channels import LogMailer, LogSmsBackend, mailer, sms_backend
+from app.core.channels import LogMailer, LogSmsBackend, mailer, sms_backend
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

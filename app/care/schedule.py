@@ -69,10 +69,9 @@ from app.care.outbox import (
     queue_messages,
     recipient_channels,
 )
-from app.core.clock import local_date, utcnow
+from app.core.clock import add_months, local_date, utcnow
 from app.core.dates import format_local_date
 from app.extensions import db
-from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
 from app.members.models import Member, Vehicle

@@ -8,11 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
+from app.core.qr import qr_svg
 from app.core.web import call_service, page_arg
 from app.events import services
 from app.events.checkin import ticket_token

@@ -179,7 +179,7 @@ def test_only_due_messages_are_claimed_each_once(owner, clock):
 
 def test_the_log_backend_keeps_one_sms_and_logs_no_text(owner, app, caplog):
     (message,) = _queue(owner, channels=("sms",))
-    with caplog.at_level(logging.INFO, logger="app.care.channels"):
+    with caplog.at_level(logging.INFO, logger="app.core.channels"):
         assert send_due().sent == 1
         assert send_due().sent == 0
     (record,) = [r for r in caplog.records if r.getMessage().startswith("SMS to")]

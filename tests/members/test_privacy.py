@@ -12,10 +12,10 @@ from app.auth.models import User, UserSession
 from app.auth.services import register_member
 from app.campaigns.targeting import TargetFilters, count_matches
 from app.cards.services import active_card, card_token, check_card
-from app.care.channels import sms_backend
 from app.care.models import Notification
 from app.care.services import notify
 from app.core.audit import AuditEntry
+from app.core.channels import sms_backend
 from app.core.clock import local_date, utcnow
 from app.events import services as events
 from app.events.models import EventKind, EventRegistration, RegistrationStatus
