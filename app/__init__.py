@@ -264,7 +264,7 @@ def _register_error_handlers(app: Flask) -> None:
 def _unread(user) -> int:
     if not (getattr(user, "is_authenticated", False) and user.is_member and user.member):
         return 0
-    from app.care.services import unread_count
+    from app.members.inbox import unread_count
 
     return unread_count(user.member)
 

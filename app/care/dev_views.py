@@ -39,7 +39,7 @@ def messages():
 @bp.post("/messages/send")
 def send_outbox():
     """Send the outbox's due e-mails and SMS in this process, so that they show here."""
-    from app.care.outbox import send_due
+    from app.members.outbox import send_due
 
     report = send_due(limit=100)
     flash(_("Outbox: %(sent)d sent, %(failed)d failed.", sent=report.sent, failed=report.failed))

@@ -6,12 +6,13 @@ from flask_login import current_user
 
 from app.care import services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
-from app.care.outbox import quiet_hours_text
 from app.care.schedule import KIND_LABELS
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.extensions import db
+from app.members import inbox as messages
+from app.members.outbox import quiet_hours_text
 from app.members.warranty import warranty_end
 
 bp = Blueprint("care", __name__)
@@ -32,13 +33,13 @@ def inbox():
     """Messages from the club, newest first; opening the inbox marks them read."""
     member = current_user.member
     page = db.paginate(
-        services.inbox_query(member),
+        messages.inbox_query(member),
         page=page_arg(),
         per_page=20,
         error_out=False,
     )
     unread = {m.id for m in page.items if m.read_at is None}
-    services.mark_all_read(member)
+    messages.mark_all_read(member)
     return render_template("care/inbox.html", page=page, unread=unread)
 
 
@@ -51,7 +52,7 @@ def preferences():
     if not form.is_submitted():
         form.marketing.data = member.marketing_opt_in
     if form.validate_on_submit():
-        ok, _result = call_service(form, services.update_channels, member, **form.to_channels())
+        ok, _result = call_service(form, messages.update_channels, member, **form.to_channels())
         if ok:
             flash(_("Message settings saved."), "success")
             return redirect(url_for("care.preferences"))

@@ -276,7 +276,7 @@ def _promote(event: Event, now: datetime) -> list[EventRegistration]:
 def _tell_offered(registration: EventRegistration, now: datetime) -> None:
     from flask_babel import format_datetime
 
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     event = registration.event
     notify(

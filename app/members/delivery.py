@@ -183,7 +183,7 @@ def _invite(member: Member, car: Vehicle, now: datetime) -> None:
     No name in the text (an unproven account's name may be anyone's) and no link that signs in:
     the register page sends the code. Once per account and car, so a replay sends nothing.
     """
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     link = url_for("auth.register", _external=True)
     notify(

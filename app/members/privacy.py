@@ -197,7 +197,7 @@ def _referrals(member: Member) -> list[dict[str, Any]]:
 
 
 def _messages(member: Member) -> list[dict[str, Any]]:
-    from app.care.models import Notification, OutboxMessage
+    from app.members.models import Notification, OutboxMessage
 
     inbox = [
         _row(n, skip=("member_id", "dedupe_key"), channel="in_app")
@@ -390,10 +390,11 @@ def delete_member_account(member: Member, *, now: datetime | None = None) -> dic
     (all zero when the account was deleted before: deleting twice changes nothing more)."""
     from app.auth.services import close_user_account
     from app.cards.services import revoke_cards
-    from app.care.services import erase_messages
+    from app.care.tasks import close_tasks_of
     from app.events.closing import withdraw_member
     from app.loyalty.ledger import forfeit_points
     from app.loyalty.services import account_for
+    from app.members.inbox import erase_messages
     from app.payments.services import refund_for_cancellation
     from app.rewards.services import cancel_open_vouchers
 
@@ -433,7 +434,8 @@ def delete_member_account(member: Member, *, now: datetime | None = None) -> dic
     done["payments_refunded"] = sum(
         refund_for_cancellation(r, now=now) is not None for r in registrations
     )
-    done["messages_erased"] = erase_messages(member, now=now)
+    done["messages_erased"] = erase_messages(member)
+    close_tasks_of(member, now=now)
     _erase_profile(member, now)
     done["sessions_ended"] = close_user_account(user, now=now)
     record_audit(

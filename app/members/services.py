@@ -492,7 +492,7 @@ def _decide_side(transfer: ChapterTransfer, side: str, actor: User, approve: boo
 
 def _tell_owner(transfer: ChapterTransfer, now: datetime) -> None:
     """The owner's inbox says how their transfer request ended."""
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     if transfer.status == TransferStatus.APPROVED:
         dealer = transfer.to_dealer.name

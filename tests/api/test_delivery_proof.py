@@ -5,11 +5,10 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.services import register_member
-from app.care.models import Notification, OutboxMessage
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.loyalty.services import account_for
-from app.members.models import Member, NameMismatch, Vehicle
+from app.members.models import Member, NameMismatch, Notification, OutboxMessage, Vehicle
 from tests.api.test_deliveries import delivery
 from tests.auth.flows import details_form, prove
 from tests.conftest import PASSWORD, login

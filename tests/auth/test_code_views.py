@@ -223,7 +223,7 @@ def test_the_language_switch_is_the_owners_choice(app, member_client, member):
 
 
 def test_the_profile_sets_the_language_of_pages_and_messages(app, member_client, member):
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     response = member_client.post(
         "/me/profile", data={"name": "Zhang Wei", "gender": "", "language": "zh"}

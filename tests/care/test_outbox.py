@@ -7,8 +7,11 @@ import pytest
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.care.models import Notification, OutboxMessage
-from app.care.outbox import (
+from app.care.schedule import run_daily
+from app.extensions import db
+from app.members.inbox import notify
+from app.members.models import Notification, OutboxMessage
+from app.members.outbox import (
     INTERRUPTED,
     MAX_ATTEMPTS,
     claim_next,
@@ -16,9 +19,6 @@ from app.care.outbox import (
     quiet_hours_end,
     send_due,
 )
-from app.care.schedule import run_daily
-from app.care.services import notify
-from app.extensions import db
 from tests.care.helpers import make_car, make_owner
 from tests.factories import make_dealer
 from tests.test_postgres_concurrency import race

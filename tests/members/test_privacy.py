@@ -12,8 +12,6 @@ from app.auth.models import User, UserSession
 from app.auth.services import register_member
 from app.campaigns.targeting import TargetFilters, count_matches
 from app.cards.services import active_card, card_token, check_card
-from app.care.models import Notification
-from app.care.services import notify
 from app.core.audit import AuditEntry
 from app.core.channels import sms_backend
 from app.core.clock import local_date, utcnow
@@ -24,7 +22,8 @@ from app.hq.months import current_month
 from app.hq.settlement import Lines, ledger_month_totals, month_lines
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.services import account_for
-from app.members.models import Member
+from app.members.inbox import notify
+from app.members.models import Member, Notification
 from app.members.privacy import DELETED_NAME, delete_member_account, export_member_data
 from app.members.services import reveal_mobile
 from app.referrals.models import Referral, ReferralStatus
