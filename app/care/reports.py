@@ -1,5 +1,6 @@
-"""Members' reports (R8, R10): members by tier, segments (loyal / swinging / lost) and the
-lost-customer list, and the insight overview's headline figures.
+"""The owner base's reports (R8, R10): members by tier, segments (loyal / swinging / lost) and
+the lost-customer list, and the insight overview's headline figures. They read the members, their
+points and their service visits, so they live in care, above loyalty and service.
 
 Every report is a few set-based queries (GROUP BY, CASE), never a loop over members, so it stays
 fast at 100,000 owners; each returns tables that the page shows and the CSV export writes, cell
