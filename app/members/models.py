@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.core.models import string_enum
 from app.core.states import StateMachine
@@ -80,6 +80,10 @@ class Dealer(db.Model):
     # The sales region HQ groups dealers by (华南 South, 华东 East...); set by HQ.
     region: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
+    # Its staff accounts; ``User.dealer`` is the other side, declared here so that auth's model
+    # names no domain above it.
+    staff: Mapped[list["User"]] = relationship(backref="dealer")
+
 
 class Colour(db.Model):
     """A body colour from the managed list.
@@ -149,7 +153,8 @@ class Member(db.Model):
     # invitation sent at delivery. None while the invitation is open (申请中 applying).
     joined_at: Mapped[datetime | None]
 
-    user: Mapped["User"] = relationship(back_populates="member")
+    # ``User.member`` is the other side (declared here, see ``Dealer.staff``).
+    user: Mapped["User"] = relationship(backref=backref("member", uselist=False))
     dealer: Mapped[Dealer] = relationship()
     vehicles: Mapped[list["Vehicle"]] = relationship(
         back_populates="member", order_by="Vehicle.id", cascade="all, delete-orphan"
