@@ -67,7 +67,7 @@ def staff_group() -> None:
 @with_appcontext
 def create_staff_command(mobile, name, role, dealer_code, password) -> None:
     """Create a staff or partner account."""
-    from app.auth.services import create_staff
+    from app.members.registration import create_staff
 
     try:
         user = create_staff(

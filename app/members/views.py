@@ -6,11 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.cards.services import active_card
 from app.core.errors import NotFound
 from app.core.permissions import Role, member_required
+from app.core.signals import member_home
 from app.core.web import call_service, flash_service
-from app.loyalty.ledger import account_as_of_today
 from app.members import car_models, services
 from app.members.forms import ProfileForm, TransferForm, VehicleForm
 from app.members.models import Transmission
@@ -33,12 +32,11 @@ def home():
         return redirect(url_for("partners.check"))
     if current_user.is_authenticated and current_user.is_member:
         member = current_user.member
-        return render_template(
-            "members/home.html",
-            member=member,
-            card=active_card(member),
-            account=account_as_of_today(member.id),
-        )
+        # The card and the points come from the domains answering ``member_home``.
+        page = {}
+        for _receiver, part in member_home.send(member):
+            page.update(part)
+        return render_template("members/home.html", member=member, **page)
     return render_template("members/landing.html")
 
 
@@ -165,5 +163,6 @@ def cancel_transfer():
     return redirect(url_for("members.chapter"))
 
 
-# The staff screen that records a delivery registers its route on this blueprint.
-from app.members import delivery_views  # noqa: E402, F401
+# The staff screen that records a delivery, and step two of joining, register their routes on
+# this blueprint.
+from app.members import delivery_views, join_views  # noqa: E402, F401

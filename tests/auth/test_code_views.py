@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.auth.services import register_member
 from app.extensions import db
+from app.members.registration import register_member
 from tests.auth.flows import details_form, join, last_code, prove
 from tests.conftest import PASSWORD, login
 
