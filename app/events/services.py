@@ -13,6 +13,7 @@ from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.permissions import Role
+from app.core.signals import place_cancelled
 from app.events.models import REGISTRATION as MACHINE
 from app.events.models import (
     CheckIn,
@@ -317,6 +318,15 @@ def cancel_registration(
     if now >= (event.cancel_until or event.registration_closes_at):
         raise SignUpRefused(_l("It is too late to cancel online: please call the dealer."))
     return _cancel(event, registration, now)
+
+
+def cancel_own_place(member: Member, registration_id: int, *, now: datetime | None = None) -> bool:
+    """The owner cancels their place (``cancel_registration``) and a paid one is refunded by
+    payments, which answers ``place_cancelled`` (app/core/signals.py). True when refunded."""
+    now = now or utcnow()
+    registration = cancel_registration(member, registration_id, now=now)
+    answers = place_cancelled.send(registration, now=now)
+    return any(refund is not None for _receiver, refund in answers)
 
 
 def confirm_offer(

@@ -21,7 +21,6 @@ from app.events.models import EventKind, RegistrationStatus
 from app.extensions import db
 from app.loyalty.forms import tier_choices
 from app.loyalty.services import tier_label
-from app.payments.services import payment_for, refund_for_cancellation
 
 bp = Blueprint("events", __name__)
 
@@ -151,7 +150,6 @@ def ticket(registration_id: int):
         position=services.waiting_position(registration),
         checked_in_at=services.checked_in_at(registration),
         payments_enabled=services.payments_enabled(),
-        payment=payment_for(registration) if registration.event.price_fen else None,
         now=utcnow(),
     )
 
@@ -163,8 +161,7 @@ def cancel(registration_id: int):
     """Cancel before the cut-off; a paid place is refunded, a deposit returned."""
     registration = _own_registration_or_404(registration_id)
     try:
-        services.cancel_registration(current_user.member, registration.id)
-        refunded = _refund(registration)
+        refunded = services.cancel_own_place(current_user.member, registration.id)
     except DomainError as err:
         db.session.rollback()
         flash(str(err.message), "error")
@@ -174,10 +171,6 @@ def cancel(registration_id: int):
     else:
         flash(_("Cancelled. Your place goes to the next in line."), "success")
     return redirect(url_for("events.ticket", registration_id=registration_id))
-
-
-def _refund(registration) -> bool:
-    return refund_for_cancellation(registration) is not None
 
 
 @bp.post("/me/tickets/<int:registration_id>/confirm")
