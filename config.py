@@ -125,7 +125,7 @@ class Config:
     PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
     # Care messages (R8). E-mail by SMTP when SMTP_HOST is set (without it, development only,
     # e-mails are kept for /dev/messages and not sent); SMS through the provider SMS_BACKEND
-    # names (app/care/channels.py). Production refuses to start without both.
+    # names (app/core/channels.py). Production refuses to start without both.
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
     SMTP_USER = os.environ.get("SMTP_USER")

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import configure_mappers
 
 from app.core import assets, database, images, security  # noqa: F401 - database: SQLite locking
 from app.core.audit import write_durable_audit
@@ -108,6 +109,9 @@ def _register_models() -> None:
     import app.referrals.models
     import app.rewards.models
     import app.service.models  # noqa: F401
+
+    # Backrefs (``User.member``, ``User.dealer``) exist once the mappers are configured.
+    configure_mappers()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -277,7 +281,7 @@ def _register_error_handlers(app: Flask) -> None:
 def _unread(user) -> int:
     if not (getattr(user, "is_authenticated", False) and user.is_member and user.member):
         return 0
-    from app.care.services import unread_count
+    from app.members.inbox import unread_count
 
     return unread_count(user.member)
 

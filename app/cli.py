@@ -67,7 +67,7 @@ def staff_group() -> None:
 @with_appcontext
 def create_staff_command(mobile, name, role, dealer_code, password) -> None:
     """Create a staff or partner account."""
-    from app.auth.services import create_staff
+    from app.members.registration import create_staff
 
     try:
         user = create_staff(
@@ -314,8 +314,8 @@ def care_group() -> None:
 def care_run_daily_command() -> None:
     """Create today's care reminders and call tasks, then send what is due (daily; safe to
     rerun and to run on two hosts at once)."""
-    from app.care.outbox import send_due
     from app.care.schedule import run_daily
+    from app.members.outbox import send_due
 
     report = run_daily()
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.created.items())) or "none"
@@ -334,7 +334,7 @@ def care_run_daily_command() -> None:
 def care_send_command(limit: int) -> None:
     """Send due e-mails and SMS of the outbox (every few minutes; retries with back-off;
     safe on several hosts: each message is claimed before it is sent)."""
-    from app.care.outbox import send_due
+    from app.members.outbox import send_due
 
     _echo_sent(send_due(limit=limit))
 

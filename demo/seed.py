@@ -5,12 +5,13 @@ import random
 from datetime import date, timedelta
 
 from app.auth.models import User
-from app.auth.services import create_staff, get_user_by_mobile, register_member
+from app.auth.services import get_user_by_mobile
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import Transmission
+from app.members.registration import create_staff, register_member
 from app.members.services import (
     VehicleData,
     active_colours,

@@ -4,12 +4,12 @@ import itertools
 from datetime import date
 
 from app.auth.second_factor import is_required
-from app.auth.services import create_staff, register_member
 from app.core.clock import utcnow
 from app.core.identifiers import VIN_ALPHABET, vin_check_digit
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import CarModel, Colour, Dealer, Member, Transmission
+from app.members.registration import create_staff, register_member
 from app.members.services import VehicleData, add_vehicle, ensure_dealer
 from tests.conftest import PASSWORD, TOTP_SECRET
 

@@ -40,7 +40,7 @@ def race(app, work, racers: int = RACERS) -> list:
 
 
 def test_one_mobile_registers_once_under_a_race(pg_app):
-    from app.auth.services import register_member
+    from app.members.registration import register_member
 
     with pg_app.app_context(), pg_app.test_request_context():
         dealer_id = make_dealer("SZ01").id

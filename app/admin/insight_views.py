@@ -7,14 +7,14 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from app.admin.views import bp
+from app.care import reports as members
 from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
-from app.core.reports import Report, csv_response, export_table
-from app.core.scope import dealer_choices
-from app.core.web import page_arg, scope_arg
+from app.core.reports import Report, csv_response
+from app.core.web import page_arg
 from app.events import reports as events
 from app.loyalty import reports as loyalty
-from app.members import reports as members
+from app.members.scope import dealer_choices, export_table, scope_arg
 from app.referrals import reports as referrals
 
 # Each insight page (and its CSV) and the domain's report it shows.

@@ -7,10 +7,10 @@ from flask_login import current_user
 from app.admin.views import bp
 from app.core.identifiers import mask_plate
 from app.core.permissions import permission_required
-from app.core.scope import dealer_choices
-from app.core.web import dealer_arg, page_arg, scope_arg, try_service
+from app.core.web import dealer_arg, page_arg, try_service
 from app.extensions import db
 from app.members import name_checks
+from app.members.scope import dealer_choices, scope_arg
 
 PER_PAGE = 20
 

@@ -114,6 +114,7 @@ def _visit_figures(data: dict) -> dict:
 @bp.post("/dms/deliveries")
 def record_delivery():
     """Record a delivery: enrol or match the owner by mobile, add the car."""
+    from app.cards.services import active_card
     from app.members.delivery import DeliveryCustomer, DeliveryVehicle
     from app.members.delivery import record_delivery as record
 
@@ -128,7 +129,7 @@ def record_delivery():
     body = schemas.DeliveryRecordedSchema().dump(
         {
             "member_id": result.member.id,
-            "card_number": result.card.number,
+            "card_number": active_card(result.member).number,
             "vehicle_id": result.vehicle.id,
             "owner_status": result.owner_status,
             "name_mismatch": result.name_mismatch,

@@ -11,10 +11,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms.fields.choices import SelectChoice
 
 from app.auth import codes, registration, second_factor, sessions
-from app.auth.forms import NewPasswordForm, ProveMobileForm, RegisterDetailsForm
+from app.auth.forms import NewPasswordForm, ProveMobileForm
 from app.auth.views import _home_for, bp
 from app.core.clock import utcnow
 from app.core.errors import DomainError
@@ -22,8 +21,6 @@ from app.core.identifiers import mask_mobile, normalize_mobile
 from app.core.permissions import Role
 from app.core.web import call_service
 from app.extensions import db, limiter
-from app.members.forms import dealer_label
-from app.members.services import list_dealers
 
 PROOF_TTL = timedelta(minutes=15)
 
@@ -71,7 +68,7 @@ _verify_mobile_limit = limiter.shared_limit(
 )
 
 
-def _proven_mobile() -> str | None:
+def proven_mobile() -> str | None:
     proof = session.get("proof")
     if not isinstance(proof, dict):
         return None
@@ -82,7 +79,7 @@ def _proven_mobile() -> str | None:
     return normalize_mobile(str(proof.get("mobile", "")))
 
 
-def _sign_in(user, *, remember: bool = False, then: str | None = None):
+def sign_in(user, *, remember: bool = False, then: str | None = None):
     """Start the device's session and go on; admins first give their second factor."""
     then = then or _home_for(user)
     if second_factor.is_required(user):
@@ -181,7 +178,7 @@ def _after_proof(mode: str, mobile: str, *, remember: bool):
     session["proof"] = {"mobile": mobile, "at": int(utcnow().timestamp())}
     user = registration.account_for_proven_mobile(mobile)
     if user is None or registration.is_waiting(user):
-        return redirect(url_for("auth.register_details"))
+        return redirect(url_for("members.register_details"))
     if mode == "reset":
         return redirect(url_for("auth.reset_password"))
     session.pop("proof", None)
@@ -191,7 +188,7 @@ def _after_proof(mode: str, mobile: str, *, remember: bool):
     registration.signed_in_by_code(user)
     if mode == "join":
         flash(_("This number already has an account: you are signed in."), "info")
-    return _sign_in(user, remember=remember)
+    return sign_in(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -221,57 +218,10 @@ def forgot_password():
     return _prove("reset")
 
 
-def _dealer_choices() -> list:
-    """Dealers grouped by city, so an owner finds theirs among many."""
-    groups: dict[str, list[SelectChoice]] = {}
-    for dealer in sorted(list_dealers(), key=lambda d: (d.city or "~", d.name)):
-        groups.setdefault(dealer.city or _("Other"), []).append(
-            SelectChoice(dealer.id, dealer_label(dealer))
-        )
-    return groups
-
-
-def _details_form(waiting) -> RegisterDetailsForm:
-    """Step two's form; a waiting account's name and dealer (its delivery's) come filled in."""
-    form = RegisterDetailsForm()
-    form.dealer_id.choices = _dealer_choices()
-    if request.method == "GET" and waiting is not None and waiting.member is not None:
-        form.name.data = waiting.member.name
-        form.dealer_id.data = waiting.member.dealer_id
-    return form
-
-
-@bp.route("/register/details", methods=["GET", "POST"])
-def register_details():
-    """Step two of joining: name, optional password, dealer and consents."""
-    mobile = _proven_mobile()
-    if mobile is None:
-        flash(_("Prove your mobile number first: it takes a minute."), "info")
-        return redirect(url_for("auth.register"))
-    waiting = registration.account_for_proven_mobile(mobile)
-    form = _details_form(waiting)
-    if form.validate_on_submit():
-        ok, user = call_service(
-            form,
-            registration.complete_registration,
-            mobile,
-            locale=str(get_locale()),
-            **form.to_registration(),
-        )
-        if ok:
-            session.pop("proof", None)
-            flash(_("Welcome to the club! Your member card is ready."), "success")
-            garage = not user.member.vehicles
-            return _sign_in(user, then=url_for("members.vehicles" if garage else "members.home"))
-    return render_template(
-        "auth/register.html", form=form, mobile=mobile, waiting=waiting is not None
-    )
-
-
 @bp.route("/password/reset", methods=["GET", "POST"])
 def reset_password():
     """Step two of a reset: the new password; every other device is logged out."""
-    mobile = _proven_mobile()
+    mobile = proven_mobile()
     if mobile is None:
         flash(_("Prove your mobile number first: it takes a minute."), "info")
         return redirect(url_for("auth.forgot_password"))
@@ -281,7 +231,7 @@ def reset_password():
         if ok:
             session.pop("proof", None)
             flash(_("Your password is changed. Other devices are logged out."), "success")
-            return _sign_in(user)
+            return sign_in(user)
     return render_template("auth/reset.html", form=form, mobile=mobile)
 
 

@@ -83,7 +83,7 @@ def send_code(
     raw_mobile: str, purpose: str, *, locale: str | None = None, now: datetime | None = None
 ) -> str:
     """Send a new code for ``purpose`` to the number; return the normalised number."""
-    from app.care.channels import DeliveryError, sms_backend
+    from app.core.channels import DeliveryError, sms_backend
 
     if purpose not in PURPOSES:
         raise ValueError(f"unknown code purpose: {purpose!r}")

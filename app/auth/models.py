@@ -1,7 +1,6 @@
 """Login accounts of owners, staff and partner users."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
@@ -10,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.models import string_enum
 from app.core.permissions import STAFF_ROLES, Role
 from app.extensions import db
-
-if TYPE_CHECKING:
-    from app.members.models import Dealer, Member
 
 # Roles that work for one dealer; HQ admins see every dealer.
 _DEALER_ROLES = sorted(r.value for r in STAFF_ROLES - {Role.HQ_ADMIN})
@@ -55,9 +51,8 @@ class User(UserMixin, db.Model):
     # Set when the owner deleted their account (PIPL): personal data is erased, the row stays
     # so ledger entries and audit records keep their reference.
     deleted_at: Mapped[datetime | None]
-
-    dealer: Mapped["Dealer | None"] = relationship()
-    member: Mapped["Member | None"] = relationship(back_populates="user", uselist=False)
+    # ``dealer`` (the Dealer) and ``member`` (an owner's Member) are declared in
+    # app/members/models.py as the other sides of ``Dealer.staff`` and ``Member.user``.
 
     @property
     def is_active(self) -> bool:

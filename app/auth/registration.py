@@ -3,33 +3,30 @@
 Proof comes from an SMS code (``app.auth.codes``). What happens next depends on the account
 that holds the number:
 
-- none: the owner joins (name, optional password, the dealer they choose, consents);
+- none: the owner joins (name, optional password, the dealer they choose, consents), in
+  ``app.members.registration.complete_registration``, where the club profile is made;
 - one whose number was never proven (an owner a DMS delivery enrolled, or an account made
   before codes existed, possibly by someone who typed a number that is not theirs): it is a
   waiting place nobody controls. Whoever proves the number claims it: their name, password,
   dealer and consents replace what was there, every other session of it ends, and the cars and
-  points waiting in it are theirs;
+  points waiting in it are theirs (``complete_registration`` too);
 - a proven one: the prover is its owner; they are signed in (and may set a new password).
 """
 
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
 from app.auth.services import (
-    UNUSABLE_PASSWORD,
     get_user_by_mobile,
     hash_password,
-    register_member,
 )
 from app.auth.sessions import end_all_sessions
 from app.core.audit import record_audit
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import Role
-from app.extensions import db
 
 
 def account_for_proven_mobile(mobile: str) -> User | None:
@@ -41,82 +38,6 @@ def account_for_proven_mobile(mobile: str) -> User | None:
 def is_waiting(user: User | None) -> bool:
     """True for an owner's account whose number nobody has proven yet."""
     return user is not None and user.role == Role.MEMBER and user.mobile_verified_at is None
-
-
-def complete_registration(
-    mobile: str,
-    *,
-    name: str,
-    password: str | None,
-    dealer_id: int,
-    marketing_opt_in: bool,
-    locale: str | None,
-    now: datetime | None = None,
-) -> User:
-    """Create the owner's account for a proven ``mobile``, or claim the one waiting for it."""
-    from app.members.models import Dealer
-
-    now = now or utcnow()
-    if db.session.get(Dealer, dealer_id) is None:
-        raise ValidationFailed(_l("Choose your dealer from the list."), field="dealer_id")
-    user = get_user_by_mobile(mobile)
-    if user is None:
-        return register_member(
-            mobile=mobile,
-            password=password,
-            name=name,
-            dealer_id=dealer_id,
-            marketing_opt_in=marketing_opt_in,
-            locale=locale,
-            mobile_verified_at=now,
-            now=now,
-        )
-    if not is_waiting(user):
-        raise Conflict(
-            _l("This mobile number already has an account. Sign in with a code instead."),
-            field="name",
-        )
-    return _claim(
-        user,
-        name=name,
-        password=password,
-        dealer_id=dealer_id,
-        marketing_opt_in=marketing_opt_in,
-        locale=locale,
-        now=now,
-    )
-
-
-def _claim(user: User, *, name, password, dealer_id, marketing_opt_in, locale, now) -> User:
-    from app.members.services import request_transfer
-
-    member = user.member
-    had_password = user.password_hash != UNUSABLE_PASSWORD
-    previous_name = member.name
-    user.name = member.name = name.strip()
-    user.password_hash = hash_password(password) if password else UNUSABLE_PASSWORD
-    user.locale = locale or user.locale
-    user.mobile_verified_at = now
-    if member.dealer_id != dealer_id:
-        # The delivering dealer enrolled them: moving to another chapter is a transfer both
-        # dealers approve (R11), asked for here on the owner's behalf.
-        request_transfer(member, to_dealer_id=dealer_id, reason="", now=now)
-    member.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
-    member.privacy_accepted_at = now
-    member.marketing_opt_in = marketing_opt_in
-    member.marketing_changed_at = now
-    member.joined_at = member.joined_at or now
-    end_all_sessions(user, keep_current=False, now=now)
-    db.session.flush()
-    record_audit(
-        user,
-        "account.claimed",
-        subject=user,
-        dealer_id=member.dealer_id,
-        details={"had_password": had_password, "name_changed": previous_name != member.name},
-        now=now,
-    )
-    return user
 
 
 def prove_own_mobile(user: User, *, now: datetime | None = None) -> None:

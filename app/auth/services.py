@@ -1,4 +1,5 @@
-"""Registration, authentication and passwords."""
+"""Accounts, authentication and passwords (owners and staff register in
+app/members/registration.py, where the dealer and the club profile are known)."""
 
 from datetime import datetime
 
@@ -12,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.core.identifiers import normalize_mobile
-from app.core.permissions import STAFF_ROLES, Role
+from app.core.permissions import Role
 from app.extensions import db
 
 # Stored for owners enrolled by their dealer until they accept the invitation: no argon2 hash
@@ -57,7 +58,10 @@ def get_user_by_mobile(mobile: str) -> User | None:
     return db.session.scalar(select(User).where(User.mobile == mobile))
 
 
-def _new_user(mobile: str, password: str | None, name: str, role: Role, dealer_id, now) -> User:
+def create_user(
+    mobile: str, password: str | None, name: str, role: Role, dealer_id: int | None, now: datetime
+) -> User:
+    """A new account for ``mobile`` (Conflict when one holds it); its profile is the caller's."""
     normalised = normalize_mobile(mobile)
     if normalised is None:
         raise ValidationFailed(_l("Enter a mainland mobile number of 11 digits."), field="mobile")
@@ -78,73 +82,6 @@ def _new_user(mobile: str, password: str | None, name: str, role: Role, dealer_i
         # Two registrations of one number at once: the database's unique index decides.
         db.session.rollback()
         raise Conflict(_l("This mobile number is already registered."), field="mobile") from None
-    return user
-
-
-def register_member(
-    *,
-    mobile: str,
-    password: str | None,
-    name: str,
-    dealer_id: int,
-    marketing_opt_in: bool = False,
-    locale: str | None = None,
-    mobile_verified_at: datetime | None = None,
-    now: datetime | None = None,
-) -> User:
-    """Create an owner's account, club profile, member card and points account.
-
-    ``password`` None leaves the account without a usable password (an invited owner);
-    ``mobile_verified_at`` is when the owner proved the number with an SMS code, if they did.
-    """
-    from app.cards.services import issue_card
-    from app.loyalty.services import open_account
-    from app.members.services import create_member
-
-    now = now or utcnow()
-    user = _new_user(mobile, password, name, Role.MEMBER, None, now)
-    user.locale = locale
-    user.mobile_verified_at = mobile_verified_at
-    member = create_member(
-        user, name=name, dealer_id=dealer_id, marketing_opt_in=marketing_opt_in, now=now
-    )
-    # An invited owner (no password yet) joins when they accept the invitation.
-    member.joined_at = now if password is not None else None
-    issue_card(member, now=now)
-    open_account(member, now=now)
-    return user
-
-
-def create_staff(
-    actor: User | None,
-    *,
-    mobile: str,
-    password: str,
-    name: str,
-    role: Role,
-    dealer_code: str | None,
-    now: datetime | None = None,
-) -> User:
-    """Create a staff or partner account; dealer staff must name their dealer."""
-    from app.members.services import get_dealer_by_code
-
-    now = now or utcnow()
-    dealer = get_dealer_by_code(dealer_code) if dealer_code else None
-    if dealer_code and dealer is None:
-        raise NotFound(_l("No dealer has the code %(code)s.", code=dealer_code), field="dealer")
-    if role in STAFF_ROLES - {Role.HQ_ADMIN} and dealer is None:
-        raise ValidationFailed(_l("Dealer staff must belong to a dealer."), field="dealer")
-    if role == Role.MEMBER:
-        raise ValidationFailed(_l("Owners register themselves."), field="role")
-    user = _new_user(mobile, password, name, role, dealer.id if dealer else None, now)
-    record_audit(
-        actor,
-        "staff.created",
-        subject=user,
-        dealer_id=user.dealer_id,
-        details={"role": role.value},
-        now=now,
-    )
     return user
 
 

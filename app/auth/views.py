@@ -7,8 +7,8 @@ from flask_login import current_user, login_required, logout_user
 from app.auth import second_factor, services, sessions
 from app.auth.forms import ChangePasswordForm, LoginForm, SecondFactorForm
 from app.auth.login_limits import login_refusal, record_login_failure
-from app.cards.qr import qr_svg
 from app.core.permissions import Role
+from app.core.qr import qr_svg
 from app.core.web import call_service, safe_next, try_service
 
 bp = Blueprint("auth", __name__)

@@ -138,7 +138,7 @@ _SHOWN_CARDS = 20_000
 def shown_card_token(card: MemberCard, *, now: datetime | None = None) -> CardToken:
     """The token the card page shows: the one this process issued for the card less than
     CARD_TOKEN_REUSE_SECONDS ago, else a fresh one. An owner reopening the card at a busy
-    counter gets the same QR (drawn once, see ``cards.qr``) and still at least TTL − reuse
+    counter gets the same QR (drawn once, see ``core.qr``) and still at least TTL − reuse
     seconds of validity; a reissued card never shows its old card's token."""
     now = now or utcnow()
     reuse = timedelta(seconds=current_app.config["CARD_TOKEN_REUSE_SECONDS"])

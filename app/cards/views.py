@@ -22,9 +22,9 @@ from flask_login import current_user
 
 from app.cards import devices, services
 from app.cards.forms import ReissueForm
-from app.cards.qr import qr_svg
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
+from app.core.qr import qr_svg
 from app.core.web import call_service
 from app.loyalty.ledger import account_with_expiring
 

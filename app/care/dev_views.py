@@ -9,7 +9,7 @@ is true (development); testing and production leave it out, so the address is a 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from app.care.channels import LogMailer, LogSmsBackend, mailer, sms_backend
+from app.core.channels import LogMailer, LogSmsBackend, mailer, sms_backend
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -39,7 +39,7 @@ def messages():
 @bp.post("/messages/send")
 def send_outbox():
     """Send the outbox's due e-mails and SMS in this process, so that they show here."""
-    from app.care.outbox import send_due
+    from app.members.outbox import send_due
 
     report = send_due(limit=100)
     flash(_("Outbox: %(sent)d sent, %(failed)d failed.", sent=report.sent, failed=report.failed))

@@ -1,50 +1,14 @@
-"""In-app messages to members."""
+"""Care reminders found by the daily job, care call tasks and their calls (R8)."""
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-
-class Notification(db.Model):
-    """A message in the member's in-app inbox; ``dedupe_key`` makes each one send once."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_member_read", "member_id", "read_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    created_at: Mapped[datetime]
-    read_at: Mapped[datetime | None]
-
-
-class OutboxMessage(db.Model):
-    """A message to send on one channel (in-app, e-mail, SMS), once; retried with back-off."""
-
-    __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(8))  # in_app, email, sms
-    kind: Mapped[str] = mapped_column(String(32))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    marketing: Mapped[bool] = mapped_column(default=False)
-    # One message per channel and reason: a rerun of a job never queues it twice.
-    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # sent, failed, skipped
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime]
+# app/campaigns and its tests still import the message models from here (they moved to
+# app/members/models.py, issue 17) until its rooms slice lands; then this line goes.
 
 
 class CareReminder(db.Model):

@@ -58,7 +58,13 @@ from sqlalchemy import and_, case, extract, func, or_, select
 
 from app.auth.models import User
 from app.care.models import CareReminder, CareTask
-from app.care.outbox import (
+from app.core.clock import add_months, local_date, utcnow
+from app.core.dates import format_local_date
+from app.extensions import db
+from app.loyalty.models import PointsAccount, PointsEntry
+from app.loyalty.rules import rules_in_force
+from app.members.models import Member, Vehicle
+from app.members.outbox import (
     Channel,
     Message,
     Recipient,
@@ -69,13 +75,6 @@ from app.care.outbox import (
     queue_messages,
     recipient_channels,
 )
-from app.core.clock import local_date, utcnow
-from app.core.dates import format_local_date
-from app.extensions import db
-from app.loyalty.ledger import add_months
-from app.loyalty.models import PointsAccount, PointsEntry
-from app.loyalty.rules import rules_in_force
-from app.members.models import Member, Vehicle
 from app.members.warranty import warranty_end
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 

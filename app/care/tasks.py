@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.care.models import CareCall, CareReminder, CareTask, OutboxMessage
-from app.care.outbox import Channel, queue_message, render_for
+from app.care.models import CareCall, CareReminder, CareTask
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.states import StateMachine
 from app.extensions import db
-from app.members.models import Member, Vehicle
+from app.members.models import Member, OutboxMessage, Vehicle
+from app.members.outbox import Channel, queue_message, render_for
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 
 
@@ -217,6 +217,15 @@ def record_call(
         now=now,
     )
     return call
+
+
+def close_tasks_of(member: Member, *, now: datetime | None = None) -> None:
+    """The owner deleted their account: their open care calls are closed, nobody calls."""
+    db.session.execute(
+        update(CareTask)
+        .where(CareTask.member_id == member.id, CareTask.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CLOSED, closed_at=now or utcnow())
+    )
 
 
 def close_settled_tasks(*, now: datetime | None = None) -> int:

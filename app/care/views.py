@@ -4,15 +4,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.care import services, tasks
+from app.care import history, services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
-from app.care.outbox import quiet_hours_text
 from app.care.schedule import KIND_LABELS
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
 from app.extensions import db
+from app.members import inbox as messages
+from app.members.outbox import quiet_hours_text
 from app.members.warranty import warranty_end
+from app.service.services import category_label
 
 bp = Blueprint("care", __name__)
 
@@ -32,13 +34,13 @@ def inbox():
     """Messages from the club, newest first; opening the inbox marks them read."""
     member = current_user.member
     page = db.paginate(
-        services.inbox_query(member),
+        messages.inbox_query(member),
         page=page_arg(),
         per_page=20,
         error_out=False,
     )
     unread = {m.id for m in page.items if m.read_at is None}
-    services.mark_all_read(member)
+    messages.mark_all_read(member)
     return render_template("care/inbox.html", page=page, unread=unread)
 
 
@@ -49,7 +51,7 @@ def preferences():
     member = current_user.member
     form = ChannelsForm.for_member(member)
     if form.validate_on_submit():
-        ok, _result = call_service(form, services.update_channels, member, **form.to_channels())
+        ok, _result = call_service(form, messages.update_channels, member, **form.to_channels())
         if ok:
             flash(_("Message settings saved."), "success")
             return redirect(url_for("care.preferences"))
@@ -164,3 +166,14 @@ def admin_record_call(task_id: int):
         return redirect(url_for("care.admin_task", task_id=task.id))
     flash(str(tasks.STATUS_LABELS[tasks.TaskStatus(task.status)]), "success")
     return redirect(url_for("care.admin_tasks"))
+
+
+@bp.get("/me/vehicles/<int:vehicle_id>")
+@member_required
+def car_history(vehicle_id: int):
+    """One of the owner's cars: its visits, next maintenance, insurance and inspection dates."""
+    try:
+        car = history.car_history(current_user.member, vehicle_id, page=page_arg())
+    except NotFound:
+        abort(404)
+    return render_template("care/car_history.html", car=car, category_label=category_label)

@@ -50,3 +50,15 @@ def local_midnight(day: date) -> datetime:
     """The UTC instant at which ``day`` begins in the club's time zone."""
     zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
     return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -7,7 +7,6 @@ cell for cell, and every page draws its charts the same way.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from flask import Response
@@ -15,7 +14,6 @@ from flask_sqlalchemy.pagination import Pagination
 
 from app.core.csvfile import csv_text
 from app.core.money import yuan
-from app.core.scope import scope_code
 
 NONE = "—"
 
@@ -191,19 +189,6 @@ class Export:
 
     filename: str
     body: str
-
-
-def export_table(
-    report: Report, key: str | None, *, prefix: str, stamp: date | str
-) -> Export | None:
-    """One table of ``report`` as a CSV file named ``<prefix>-<table>-<dealer or all>-<stamp>``;
-    None when the report has no such table."""
-    table = report.table(key)
-    if table is None:
-        return None
-    stamp = stamp.isoformat() if isinstance(stamp, date) else stamp
-    name = f"{prefix}-{table.key}-{scope_code(report.dealer_id)}-{stamp}.csv"
-    return Export(name, table_csv(table))
 
 
 class ListPagination(Pagination):

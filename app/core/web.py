@@ -4,10 +4,8 @@ import re
 from urllib.parse import urlsplit
 
 from flask import abort, request, url_for
-from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
-from app.core.scope import dealer_scope
 from app.core.security import MAX_ID, plain_int
 from app.extensions import db
 
@@ -103,18 +101,9 @@ def int_arg(
 
 
 def dealer_arg() -> int | None:
-    """The dealer id in ``?dealer=`` as it was sent (see ``scope_arg`` for the one to show)."""
+    """The dealer id in ``?dealer=`` as it was sent (``app.members.scope.scope_arg`` gives the
+    one to show)."""
     return int_arg("dealer")
-
-
-def scope_arg() -> int | None:
-    """The dealer scope the viewer asked for in ``?dealer=`` (see :func:`dealer_scope`): HQ's
-    pick or None for every dealer, a dealer's staff their own; 404 for a dealer that does not
-    exist or is outside the viewer's scope."""
-    try:
-        return dealer_scope(current_user, dealer_arg())
-    except NotFound:
-        abort(404)
 
 
 def page_arg() -> int:

@@ -6,11 +6,12 @@ promotion, so a freed place still goes to the next in line and a deposit comes b
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, literal, select
+from sqlalchemy.orm import aliased
 
 from app.core.clock import utcnow
 from app.events.models import REGISTRATION as MACHINE
-from app.events.models import Event, EventRegistration, RegistrationStatus
+from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
 from app.events.services import (
     ACTIVE,
     _cancel,
@@ -19,6 +20,8 @@ from app.events.services import (
     return_deposit,
 )
 from app.extensions import db
+from app.loyalty.models import PointsEntry
+from app.loyalty.reconcile import Breach
 from app.members.models import Member
 
 # Places still waited for when the event is over: they lapse (a pending payment lapses with
@@ -71,3 +74,44 @@ def lapse_after_event(*, now: datetime | None = None) -> int:
         return_deposit(registration, now=now)
         lapsed += 1
     return lapsed
+
+
+def deposit_breaches(now: datetime) -> list[Breach]:
+    """The ledger's ``deposits`` invariant (app/loyalty/reconcile.py): every ended event's points
+    deposits were returned, or kept from an owner who held a confirmed place and did not come."""
+    # A deposit may be kept only from an owner who held a place and did not come (R7).
+    keeps_deposit = (RegistrationStatus.CONFIRMED,)
+    deposit = aliased(PointsEntry)
+    returned = aliased(PointsEntry)
+    kept = and_(
+        EventRegistration.status.in_(keeps_deposit),
+        ~exists().where(CheckIn.registration_id == EventRegistration.id),
+    )
+    rows = db.session.execute(
+        select(
+            deposit.account_id,
+            EventRegistration.member_id,
+            Event.id,
+            EventRegistration.id,
+            EventRegistration.status,
+        )
+        .join(Event, Event.id == EventRegistration.event_id)
+        .join(
+            deposit, deposit.idempotency_key == literal("deposit:") + EventRegistration.ticket_uuid
+        )
+        .outerjoin(
+            returned,
+            returned.idempotency_key == literal("deposit-return:") + EventRegistration.ticket_uuid,
+        )
+        .where(Event.ends_at <= now, Event.deposit_points > 0, returned.id.is_(None), ~kept)
+        .order_by(Event.id, EventRegistration.id)
+    ).all()
+    return [
+        Breach(
+            "deposits",
+            account_id,
+            member_id,
+            f"event {event_id} ended; registration {reg_id} ({status.value}) holds its deposit",
+        )
+        for account_id, member_id, event_id, reg_id, status in rows
+    ]

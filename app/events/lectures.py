@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.care.services import notify
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -28,6 +27,7 @@ from app.events.models import (
 )
 from app.events.tripday import event_for_staff
 from app.extensions import db
+from app.members.inbox import notify
 from app.members.models import Member
 
 ANSWER_WITHIN = timedelta(hours=48)  # 客服要在48小时内完成…问题的一一解答

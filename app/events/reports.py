@@ -32,10 +32,10 @@ from app.core.reports import (
     row,
     yuan_or_none,
 )
-from app.core.scope import dealer_scope, scoped_dealers
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
 from app.events.services import registration_counts
 from app.extensions import db
+from app.members.scope import dealer_scope, scoped_dealers
 from app.service.models import COUNTED_VISIT, ServiceVisit
 
 # An event's revenue counts the attendees' visits until this many days after it ends.

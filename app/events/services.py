@@ -14,6 +14,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role
+from app.core.signals import place_cancelled
 from app.events.models import REGISTRATION as MACHINE
 from app.events.models import (
     CheckIn,
@@ -279,8 +280,8 @@ def _promote(event: Event, now: datetime) -> list[EventRegistration]:
 
 
 def _tell_offered(registration: EventRegistration, now: datetime) -> None:
-    from app.care.services import notify
     from app.core.dates import format_local_datetime
+    from app.members.inbox import notify
 
     event = registration.event
     notify(
@@ -321,6 +322,15 @@ def cancel_registration(
     if now >= (event.cancel_until or event.registration_closes_at):
         raise SignUpRefused(_l("It is too late to cancel online: please call the dealer."))
     return _cancel(event, registration, now)
+
+
+def cancel_own_place(member: Member, registration_id: int, *, now: datetime | None = None) -> bool:
+    """The owner cancels their place (``cancel_registration``) and a paid one is refunded by
+    payments, which answers ``place_cancelled`` (app/core/signals.py). True when refunded."""
+    now = now or utcnow()
+    registration = cancel_registration(member, registration_id, now=now)
+    answers = place_cancelled.send(registration, now=now)
+    return any(refund is not None for _receiver, refund in answers)
 
 
 def confirm_offer(

@@ -8,12 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.cards.qr import qr_svg
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.idempotency import once
 from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
+from app.core.qr import qr_svg
 from app.core.web import call_service, page_arg
 from app.events import services
 from app.events.checkin import ticket_token
@@ -22,7 +22,6 @@ from app.events.models import EventKind, RegistrationStatus
 from app.extensions import db
 from app.loyalty.forms import tier_choices
 from app.loyalty.services import tier_label
-from app.payments.services import payment_for, refund_for_cancellation
 
 bp = Blueprint("events", __name__)
 
@@ -152,7 +151,6 @@ def ticket(registration_id: int):
         position=services.waiting_position(registration),
         checked_in_at=services.checked_in_at(registration),
         payments_enabled=services.payments_enabled(),
-        payment=payment_for(registration) if registration.event.price_fen else None,
         now=utcnow(),
     )
 
@@ -164,8 +162,7 @@ def cancel(registration_id: int):
     """Cancel before the cut-off; a paid place is refunded, a deposit returned."""
     registration = _own_registration_or_404(registration_id)
     try:
-        services.cancel_registration(current_user.member, registration.id)
-        refunded = _refund(registration)
+        refunded = services.cancel_own_place(current_user.member, registration.id)
     except DomainError as err:
         db.session.rollback()
         flash(str(err.message), "error")
@@ -175,10 +172,6 @@ def cancel(registration_id: int):
     else:
         flash(_("Cancelled. Your place goes to the next in line."), "success")
     return redirect(url_for("events.ticket", registration_id=registration_id))
-
-
-def _refund(registration) -> bool:
-    return refund_for_cancellation(registration) is not None
 
 
 @bp.post("/me/tickets/<int:registration_id>/confirm")

@@ -6,9 +6,8 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from app.core.clock import local_date, local_midnight, utcnow
+from app.core.clock import add_months, local_date, local_midnight, utcnow
 from app.core.errors import ValidationFailed
-from app.loyalty.ledger import add_months
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -31,10 +31,10 @@ from app.auth.models import User
 from app.auth.services import INVITATION_DAYS
 from app.core.clock import utcnow
 from app.core.reports import Column, Report, Table, chart, percent, row
-from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
 from app.hq.months import Month, current_month, last_months
 from app.members.models import Member, Vehicle
+from app.members.scope import dealer_scope, scoped_dealers
 
 TREND_MONTHS = 12
 

@@ -48,12 +48,12 @@ from app.auth.models import User
 from app.core.clock import local_date, utcnow
 from app.core.money import yuan
 from app.core.reports import Column, Report, Table, chart, row
-from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
 from app.hq.months import Month, current_month
 from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
 from app.members.models import Member
+from app.members.scope import dealer_scope, scoped_dealers
 
 
 @dataclass

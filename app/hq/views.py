@@ -16,8 +16,7 @@ from flask_login import current_user
 
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import permission_required
-from app.core.reports import csv_response, export_table
-from app.core.scope import dealer_choices
+from app.core.reports import csv_response
 from app.core.web import dealer_arg, try_service
 from app.extensions import db
 from app.hq import recruitment, settlement
@@ -25,6 +24,7 @@ from app.hq import services as hq
 from app.hq.forms import RegionForm
 from app.hq.months import current_month, parse_month
 from app.members.models import Dealer
+from app.members.scope import dealer_choices, export_table
 
 bp = Blueprint("hq", __name__, url_prefix="/admin/hq")
 

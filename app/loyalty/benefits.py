@@ -1,16 +1,17 @@
 """What each tier gives an owner: its earning multiplier, and the partner perks and rewards it
-unlocks, read from the perks' and rewards' minimum tiers (nothing here is written by hand)."""
+unlocks, read from the perks' and rewards' minimum tiers (nothing here is written by hand).
+
+Partners and rewards sit above loyalty, so they answer the ``tier_offers`` signal
+(app/core/signals.py) with what the owner could see; loyalty sorts it by tier."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from app.core.signals import tier_offers
 from app.loyalty.models import Tier
 from app.loyalty.services import account_for, list_tiers
 from app.members.models import Member
-from app.partners.claims import perks_for
-from app.partners.models import Perk
-from app.rewards.models import Reward
-from app.rewards.services import catalog_for
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class TierBenefits:
     tier: Tier
     held: bool  # the owner's tier
     reached: bool  # the owner's tier or a lower one: its benefits are the owner's
-    perks: list[Perk] = field(default_factory=list)
-    rewards: list[Reward] = field(default_factory=list)
+    perks: list[Any] = field(default_factory=list)  # partners.models.Perk
+    rewards: list[Any] = field(default_factory=list)  # rewards.models.Reward
 
     @property
     def multiplier(self) -> str:
@@ -35,12 +36,13 @@ def tier_benefits(member: Member, *, now: datetime | None = None) -> list[TierBe
     tiers = list_tiers()
     lowest = tiers[0].code
     held = next(t for t in tiers if t.code == account_for(member).tier_code)
-    perks: dict[str, list[Perk]] = {t.code: [] for t in tiers}
-    rewards: dict[str, list[Reward]] = {t.code: [] for t in tiers}
-    for offer in perks_for(member, now=now):
-        perks.get(offer.perk.min_tier_code or lowest, perks[lowest]).append(offer.perk)
-    for item in catalog_for(member, now=now):
-        rewards.get(item.reward.min_tier_code or lowest, rewards[lowest]).append(item.reward)
+    offers = {"perks": {t.code: [] for t in tiers}, "rewards": {t.code: [] for t in tiers}}
+    for _receiver, answer in tier_offers.send(member, now=now):
+        for kind, items in (answer or {}).items():
+            for item in items:
+                by_tier = offers[kind]
+                by_tier.get(item.min_tier_code or lowest, by_tier[lowest]).append(item)
+    perks, rewards = offers["perks"], offers["rewards"]
     return [
         TierBenefits(
             tier=t,

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app.core.clock import local_date, utcnow
+from app.core.clock import add_months, local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.loyalty.models import (
@@ -45,18 +45,6 @@ EXPIRY_MONTHS = 24
 
 class InsufficientPoints(DomainError):
     """The member has fewer spendable points than asked for."""
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def expiry_date(earned_on: date) -> date:

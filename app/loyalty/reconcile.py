@@ -13,8 +13,9 @@ The invariants:
 - ``overtaken``: no earning lost more than it earned: what its reversal and the debt settled
   on its behalf took, plus what of it expired, is at most its points (plus points given back
   to it by a cancelled debit after it was reversed, which may expire again);
-- ``deposits``: for every ended event with a points deposit, each registration's deposit was
-  returned, or kept from an owner who held a confirmed place and did not check in.
+- ``deposits`` (checked by events, ``events.closing.deposit_breaches``, answering the
+  ``ledger_checks`` signal): for every ended event with a points deposit, each registration's
+  deposit was returned, or kept from an owner who held a confirmed place and did not check in.
 
 It reads only: a breach is for a person to look at, not for the job to repair.
 """
@@ -22,10 +23,11 @@ It reads only: a breach is for a person to look at, not for the job to repair.
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core.clock import local_date, utcnow
+from app.core.signals import ledger_checks
 from app.extensions import db
 from app.loyalty.models import EntryKind, PointsAccount, PointsAllocation, PointsEntry
 
@@ -203,47 +205,6 @@ def _overtaken_breaches() -> list[Breach]:
     ]
 
 
-def _deposit_breaches(now: datetime) -> list[Breach]:
-    from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
-
-    # A deposit may be kept only from an owner who held a place and did not come (R7).
-    keeps_deposit = (RegistrationStatus.CONFIRMED,)
-    deposit = aliased(PointsEntry)
-    returned = aliased(PointsEntry)
-    kept = and_(
-        EventRegistration.status.in_(keeps_deposit),
-        ~exists().where(CheckIn.registration_id == EventRegistration.id),
-    )
-    rows = db.session.execute(
-        select(
-            deposit.account_id,
-            EventRegistration.member_id,
-            Event.id,
-            EventRegistration.id,
-            EventRegistration.status,
-        )
-        .join(Event, Event.id == EventRegistration.event_id)
-        .join(
-            deposit, deposit.idempotency_key == literal("deposit:") + EventRegistration.ticket_uuid
-        )
-        .outerjoin(
-            returned,
-            returned.idempotency_key == literal("deposit-return:") + EventRegistration.ticket_uuid,
-        )
-        .where(Event.ends_at <= now, Event.deposit_points > 0, returned.id.is_(None), ~kept)
-        .order_by(Event.id, EventRegistration.id)
-    ).all()
-    return [
-        Breach(
-            "deposits",
-            account_id,
-            member_id,
-            f"event {event_id} ended; registration {reg_id} ({status.value}) holds its deposit",
-        )
-        for account_id, member_id, event_id, reg_id, status in rows
-    ]
-
-
 def reconcile_ledger(*, now: datetime | None = None) -> list[Breach]:
     """Every breach of the ledger's invariants as of ``now``; an empty list when the books agree."""
     now = now or utcnow()
@@ -252,5 +213,6 @@ def reconcile_ledger(*, now: datetime | None = None) -> list[Breach]:
         *_owed_breaches(),
         *_allocation_breaches(),
         *_overtaken_breaches(),
-        *_deposit_breaches(now),
+        # Rules of other domains' entries (events: deposits), app/core/signals.py.
+        *(breach for _receiver, found in ledger_checks.send(now) for breach in found),
     ]

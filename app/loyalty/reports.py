@@ -13,14 +13,13 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, literal_column, select, union_all
 
 from app.auth.models import User
-from app.core.clock import local_date, utcnow
+from app.core.clock import add_months, local_date, utcnow
 from app.core.reports import Column, Report, Table, chart, row
-from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
-from app.loyalty.ledger import add_months
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.rules import point_value_yuan
 from app.members.models import Member
+from app.members.scope import dealer_scope, scoped_dealers
 
 FORECAST_MONTHS = 12
 

@@ -10,12 +10,12 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.care.services import notify
-from app.core.clock import local_date, local_midnight, utcnow
+from app.core.clock import add_months, local_date, local_midnight, utcnow
 from app.extensions import db
-from app.loyalty.ledger import add_months, lock_account, qualifying_points
+from app.loyalty.ledger import lock_account, qualifying_points
 from app.loyalty.models import PointsAccount, Tier, TierChange
 from app.loyalty.services import list_tiers, tier_label
+from app.members.inbox import notify
 from app.members.models import Member
 
 WINDOW_MONTHS = 12

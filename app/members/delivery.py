@@ -16,16 +16,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.auth.models import User
-from app.auth.services import get_user_by_mobile, register_member
-from app.cards.models import MemberCard
-from app.cards.services import active_card
+from app.auth.services import get_user_by_mobile
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.identifiers import normalize_mobile, normalize_plate, normalize_vin
+from app.core.signals import car_delivered
 from app.extensions import db
 from app.members.models import Colour, Member, NameMismatch, Transmission, Vehicle
 from app.members.name_checks import flag_name_mismatch, open_name_check
+from app.members.registration import register_member
 from app.members.services import VehicleData, add_vehicle, plate_error, vin_error
 
 # What the response tells the dealer's system about the account the car went to.
@@ -66,7 +66,8 @@ class DeliveryVehicle:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """The owner, their active card and the car; ``created`` False when it was a replay.
+    """The owner and the car; ``created`` False when it was a replay (the owner's card is
+    ``cards.services.active_card(member)``).
 
     ``owner_status`` is ``proven`` when someone proved the account's mobile with an SMS code,
     ``waiting_for_proof`` while the car waits there for whoever proves it; ``name_mismatch``
@@ -74,7 +75,6 @@ class DeliveryResult:
     """
 
     member: Member
-    card: MemberCard
     vehicle: Vehicle
     created: bool
     owner_status: str = PROVEN
@@ -139,7 +139,6 @@ def _replay(vehicle: Vehicle, dealer_id: int, mobile: str) -> DeliveryResult:
         )
     return DeliveryResult(
         member,
-        active_card(member),
         vehicle,
         created=False,
         owner_status=_owner_status(member.user),
@@ -183,7 +182,7 @@ def _invite(member: Member, car: Vehicle, now: datetime) -> None:
     No name in the text (an unproven account's name may be anyone's) and no link that signs in:
     the register page sends the code. Once per account and car, so a replay sends nothing.
     """
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     link = url_for("auth.register", _external=True)
     notify(
@@ -301,12 +300,9 @@ def record_delivery(
     elif not _same_name(member.name, customer.name):
         mismatch = flag_name_mismatch(actor, member, car, dms_name=customer.name, now=now)
     # A friend registered by a referrer before this purchase: the referral moves on.
-    from app.referrals.services import link_purchase
-
-    link_purchase(mobile, member, car, now=now)
+    car_delivered.send(member, vehicle=car, mobile=mobile, now=now)
     return DeliveryResult(
         member,
-        active_card(member),
         car,
         created=True,
         owner_status=status,

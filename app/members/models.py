@@ -1,12 +1,12 @@
 """Dealers (chapters), members, vehicles, the managed colour and model lists, chapter
-transfers."""
+transfers, and the messages the club sends an owner (inbox and outbox)."""
 
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.core.models import string_enum
 from app.core.states import StateMachine
@@ -80,6 +80,10 @@ class Dealer(db.Model):
     # The sales region HQ groups dealers by (华南 South, 华东 East...); set by HQ.
     region: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
+    # Its staff accounts; ``User.dealer`` is the other side, declared here so that auth's model
+    # names no domain above it.
+    staff: Mapped[list["User"]] = relationship(backref="dealer")
+
 
 class Colour(db.Model):
     """A body colour from the managed list.
@@ -149,7 +153,8 @@ class Member(db.Model):
     # invitation sent at delivery. None while the invitation is open (申请中 applying).
     joined_at: Mapped[datetime | None]
 
-    user: Mapped["User"] = relationship(back_populates="member")
+    # ``User.member`` is the other side (declared here, see ``Dealer.staff``).
+    user: Mapped["User"] = relationship(backref=backref("member", uselist=False))
     dealer: Mapped[Dealer] = relationship()
     vehicles: Mapped[list["Vehicle"]] = relationship(
         back_populates="member", order_by="Vehicle.id", cascade="all, delete-orphan"
@@ -265,3 +270,42 @@ class NameMismatch(db.Model):
 
     member: Mapped[Member] = relationship()
     vehicle: Mapped["Vehicle | None"] = relationship()
+
+
+class Notification(db.Model):
+    """A message in the member's in-app inbox; ``dedupe_key`` makes each one send once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_member_read", "member_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(db.Model):
+    """A message to send on one channel (in-app, e-mail, SMS), once; retried with back-off."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # in_app, email, sms
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    marketing: Mapped[bool] = mapped_column(default=False)
+    # One message per channel and reason: a rerun of a job never queues it twice.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # sent, failed, skipped
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]

@@ -6,6 +6,10 @@ states by their stored value. Secrets are never in it (password hash, SMS code h
 keys, second factor), nor other people's data (staff are "staff", a referred friend's mobile is
 masked).
 
+Both go through the signals in app/core/signals.py: each domain answers for its own records
+(``member_export``; ``member_deleting``, ``member_forfeiting``, ``member_refunding``), so
+members names none of the domains above it.
+
 Deletion. ``delete_member_account`` closes the account in one transaction, through each
 domain's services: open vouchers are cancelled (their points return), live event places and
 waiting-list places are cancelled (deposits return, paid places are refunded), pending
@@ -24,15 +28,64 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from app.auth.models import User
+from app.auth.services import close_user_account
 from app.core.audit import AuditEntry, record_audit
 from app.core.clock import utcnow
-from app.core.identifiers import mask_mobile
 from app.core.money import yuan
+from app.core.signals import member_deleting, member_export, member_forfeiting, member_refunding
 from app.extensions import db
-from app.members.models import ChapterTransfer, Member, NameMismatch, TransferStatus, Vehicle
+from app.members.inbox import erase_messages
+from app.members.models import (
+    ChapterTransfer,
+    Member,
+    NameMismatch,
+    Notification,
+    OutboxMessage,
+    TransferStatus,
+    Vehicle,
+)
+from app.members.services import cancel_transfer
 
 EXPORT_FORMAT = "carclub-member-data"
 EXPORT_VERSION = 1
+
+# The export's sections, in the document's order; members fills its own, the other domains
+# answer ``member_export`` with theirs.
+SECTIONS = (
+    "profile",
+    "consents",
+    "vehicles",
+    "cards",
+    "points_account",
+    "ledger",
+    "vouchers",
+    "event_registrations",
+    "payments",
+    "lecture_evaluations",
+    "lecture_questions",
+    "service_visits",
+    "appointments",
+    "perk_claims",
+    "chapter_transfers",
+    "referrals",
+    "messages",
+    "audit",
+)
+
+# What a deletion reports it did, in counts; the domains answering the deletion's signals
+# report theirs under these names.
+DELETION_COUNTS = (
+    "vouchers_cancelled",
+    "registrations_cancelled",
+    "payments_refunded",
+    "referrals_withdrawn",
+    "transfers_cancelled",
+    "appointments_cancelled",
+    "cards_revoked",
+    "sessions_ended",
+    "points_forfeited",
+    "messages_erased",
+)
 
 # Stored in place of a deleted owner's name; pages show ``display_name`` (translated).
 DELETED_NAME = "[deleted]"
@@ -70,7 +123,7 @@ def is_deleted(member: Member) -> bool:
 # ---------------------------------------------------------------------------- export
 
 
-def _value(value: Any) -> Any:
+def export_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -78,7 +131,7 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _row(obj, *, skip: tuple[str, ...] = (), **extra) -> dict[str, Any]:
+def export_row(obj, *, skip: tuple[str, ...] = (), **extra) -> dict[str, Any]:
     """A model row as JSON values: its columns less ``skip``, a ``*_yuan`` beside each
     ``*_fen``, plus ``extra``."""
     data: dict[str, Any] = {}
@@ -86,16 +139,16 @@ def _row(obj, *, skip: tuple[str, ...] = (), **extra) -> dict[str, Any]:
         if column.key in skip:
             continue
         value = getattr(obj, column.key)
-        data[column.key] = _value(value)
+        data[column.key] = export_value(value)
         if column.key.endswith("_fen") and value is not None:
             data[column.key[: -len("_fen")] + "_yuan"] = yuan(value)
-    data.update({k: _value(v) for k, v in extra.items()})
+    data.update({k: export_value(v) for k, v in extra.items()})
     return data
 
 
-def _rows(model, *where, order=None, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def export_rows(model, *where, order=None, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     query = select(model).where(*where).order_by(*(order or (model.id,)))
-    return [_row(obj, skip=skip) for obj in db.session.scalars(query)]
+    return [export_row(obj, skip=skip) for obj in db.session.scalars(query)]
 
 
 def _profile(member: Member) -> dict[str, Any]:
@@ -104,18 +157,18 @@ def _profile(member: Member) -> dict[str, Any]:
         "member_id": member.id,
         "name": member.name,
         "mobile": user.mobile,
-        "mobile_verified_at": _value(user.mobile_verified_at),
-        "birthday": _value(member.birthday),
-        "gender": _value(member.gender),
+        "mobile_verified_at": export_value(user.mobile_verified_at),
+        "birthday": export_value(member.birthday),
+        "gender": export_value(member.gender),
         "occupation": member.occupation,
         "home_area": member.home_area,
         "hobbies": member.hobbies,
         "email": member.email,
         "language": user.locale,
         "dealer": {"code": member.dealer.code, "name": member.dealer.name},
-        "created_at": _value(member.created_at),
-        "joined_at": _value(member.joined_at),
-        "last_login_at": _value(user.last_login_at),
+        "created_at": export_value(member.created_at),
+        "joined_at": export_value(member.joined_at),
+        "last_login_at": export_value(user.last_login_at),
     }
 
 
@@ -125,82 +178,21 @@ def _consents(member: Member) -> list[dict[str, Any]]:
             "consent": "privacy_notice",
             "given": True,
             "version": member.privacy_version,
-            "at": _value(member.privacy_accepted_at),
+            "at": export_value(member.privacy_accepted_at),
         },
         {
             "consent": "marketing",
             "given": member.marketing_opt_in,
-            "at": _value(member.marketing_changed_at),
+            "at": export_value(member.marketing_changed_at),
         },
         {"consent": "notify_email", "given": member.notify_email, "at": None},
         {"consent": "notify_sms", "given": member.notify_sms, "at": None},
     ]
 
 
-def _points(member: Member) -> tuple[list, list]:
-    from app.loyalty.models import PointsAccount, PointsEntry
-
-    account = db.session.scalar(select(PointsAccount).where(PointsAccount.member_id == member.id))
-    if account is None:
-        return [], []
-    ledger = _rows(
-        PointsEntry,
-        PointsEntry.account_id == account.id,
-        order=(PointsEntry.created_at, PointsEntry.id),
-        skip=("account_id", "idempotency_key", "actor_id"),
-    )
-    return [_row(account, skip=("member_id",))], ledger
-
-
-def _registrations(member: Member) -> list[dict[str, Any]]:
-    from app.events.models import EventRegistration
-
-    rows = db.session.scalars(
-        select(EventRegistration)
-        .where(EventRegistration.member_id == member.id)
-        .order_by(EventRegistration.id)
-    )
-    return [
-        _row(
-            r,
-            skip=("member_id", "ticket_uuid"),
-            event_title=r.event.title,
-            event_starts_at=r.event.starts_at,
-            event_place=r.event.place,
-        )
-        for r in rows
-    ]
-
-
-def _referrals(member: Member) -> list[dict[str, Any]]:
-    from app.referrals.models import Referral
-
-    rows = db.session.scalars(
-        select(Referral).where(Referral.referrer_id == member.id).order_by(Referral.id)
-    )
-    return [
-        {
-            "id": r.id,
-            "friend_name": r.friend_name,
-            # The friend's number is their data: the owner who typed it sees it masked.
-            "friend_mobile": mask_mobile(r.friend_mobile),
-            "model_of_interest": r.model_of_interest,
-            "status": _value(r.status),
-            "registered_at": _value(r.registered_at),
-            "visited_on": _value(r.visited_on),
-            "purchased_at": _value(r.purchased_at),
-            "decided_at": _value(r.decided_at),
-            "rewarded_at": _value(r.rewarded_at),
-        }
-        for r in rows
-    ]
-
-
 def _messages(member: Member) -> list[dict[str, Any]]:
-    from app.care.models import Notification, OutboxMessage
-
     inbox = [
-        _row(n, skip=("member_id", "dedupe_key"), channel="in_app")
+        export_row(n, skip=("member_id", "dedupe_key"), channel="in_app")
         for n in db.session.scalars(
             select(Notification)
             .where(Notification.member_id == member.id)
@@ -208,7 +200,7 @@ def _messages(member: Member) -> list[dict[str, Any]]:
         )
     ]
     outbox = [
-        _row(
+        export_row(
             m,
             skip=(
                 "member_id",
@@ -246,7 +238,7 @@ def _audit(member: Member) -> list[dict[str, Any]]:
     )
     return [
         {
-            "at": _value(e.at),
+            "at": export_value(e.at),
             "action": e.action,
             # Staff are named in the club's log, not in the owner's copy.
             "by": "you" if e.actor_id == user.id else ("staff" if e.actor_id else "system"),
@@ -258,50 +250,31 @@ def _audit(member: Member) -> list[dict[str, Any]]:
 
 
 def export_member_data(member: Member, *, now: datetime | None = None) -> dict[str, Any]:
-    """Every record the club keeps about ``member``, as a JSON-serialisable dict."""
-    from app.cards.models import MemberCard
-    from app.events.models import LectureEvaluation, LectureQuestion
-    from app.partners.models import PerkClaim
-    from app.payments.models import Payment
-    from app.rewards.models import Voucher
-    from app.service.models import Appointment, ServiceVisit
-
+    """Every record the club keeps about ``member``, as a JSON-serialisable dict: members' own
+    sections, and those of each domain answering ``member_export`` (app/core/signals.py)."""
     now = now or utcnow()
     mine = member.id
-    account, ledger = _points(member)
+    sections = {
+        "profile": [_profile(member)],
+        "consents": _consents(member),
+        "vehicles": export_rows(Vehicle, Vehicle.member_id == mine, skip=("member_id",)),
+        "chapter_transfers": export_rows(
+            ChapterTransfer, ChapterTransfer.member_id == mine, skip=("member_id",)
+        ),
+        "messages": _messages(member),
+        "audit": _audit(member),
+    }
+    for _receiver, answer in member_export.send(member):
+        sections.update(answer)
+    if set(sections) != set(SECTIONS):
+        differ = sorted(set(sections) ^ set(SECTIONS))
+        raise RuntimeError(f"The export's sections differ from SECTIONS: {differ}")
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_VERSION,
-        "generated_at": _value(now),
+        "generated_at": export_value(now),
         "privacy_notice_version": current_app.config["PRIVACY_NOTICE_VERSION"],
-        "profile": [_profile(member)],
-        "consents": _consents(member),
-        "vehicles": _rows(Vehicle, Vehicle.member_id == mine, skip=("member_id",)),
-        "cards": _rows(MemberCard, MemberCard.member_id == mine, skip=("member_id",)),
-        "points_account": account,
-        "ledger": ledger,
-        "vouchers": _rows(Voucher, Voucher.member_id == mine, skip=("member_id",)),
-        "event_registrations": _registrations(member),
-        "payments": _rows(
-            Payment,
-            Payment.member_id == mine,
-            skip=("member_id", "checkout_session_id", "checkout_url", "payment_intent_id"),
-        ),
-        "lecture_evaluations": _rows(
-            LectureEvaluation, LectureEvaluation.member_id == mine, skip=("member_id",)
-        ),
-        "lecture_questions": _rows(
-            LectureQuestion, LectureQuestion.member_id == mine, skip=("member_id",)
-        ),
-        "service_visits": _rows(ServiceVisit, ServiceVisit.member_id == mine, skip=("member_id",)),
-        "appointments": _rows(Appointment, Appointment.member_id == mine, skip=("member_id",)),
-        "perk_claims": _rows(PerkClaim, PerkClaim.member_id == mine, skip=("member_id",)),
-        "chapter_transfers": _rows(
-            ChapterTransfer, ChapterTransfer.member_id == mine, skip=("member_id",)
-        ),
-        "referrals": _referrals(member),
-        "messages": _messages(member),
-        "audit": _audit(member),
+        **{name: sections[name] for name in SECTIONS},
     }
 
 
@@ -340,23 +313,8 @@ def _erase_profile(member: Member, now: datetime) -> None:
     db.session.flush()
 
 
-def _withdraw_pending(member: Member, now: datetime) -> dict[str, int]:
-    """Referrals not bought on yet, a transfer request and future appointments."""
-    from app.members.services import cancel_transfer
-    from app.referrals.models import Referral, ReferralStatus
-    from app.referrals.services import withdraw_referral
-    from app.service.appointments import AppointmentRefused, cancel_appointment
-    from app.service.models import Appointment, AppointmentStatus
-
-    pending = db.session.scalars(
-        select(Referral.id).where(
-            Referral.referrer_id == member.id,
-            Referral.status.in_([ReferralStatus.REGISTERED, ReferralStatus.VISITED]),
-        )
-    ).all()
-    for referral_id in pending:
-        withdraw_referral(member, referral_id, now=now)
-    transfers = 0
+def _cancel_transfer(member: Member, now: datetime) -> int:
+    """The owner's pending chapter transfer, withdrawn: 1, or 0 when there was none."""
     if db.session.scalar(
         select(ChapterTransfer.id).where(
             ChapterTransfer.member_id == member.id,
@@ -364,76 +322,41 @@ def _withdraw_pending(member: Member, now: datetime) -> dict[str, int]:
         )
     ):
         cancel_transfer(member, now=now)
-        transfers = 1
-    appointments = 0
-    booked = db.session.scalars(
-        select(Appointment.id).where(
-            Appointment.member_id == member.id, Appointment.status == AppointmentStatus.BOOKED
-        )
-    ).all()
-    for appointment_id in booked:
-        try:
-            cancel_appointment(member, appointment_id, now=now)
-            appointments += 1
-        except AppointmentRefused:
-            continue  # begun already: the dealer closes it as kept or missed
-    return {
-        "referrals_withdrawn": len(pending),
-        "transfers_cancelled": transfers,
-        "appointments_cancelled": appointments,
-    }
+        return 1
+    return 0
+
+
+def _answers(signal, member: Member, now: datetime) -> dict[str, int]:
+    """The counts the receivers of one deletion step return, added up by name."""
+    counts: dict[str, int] = {}
+    for receiver, answer in signal.send(member, now=now):
+        unknown = set(answer) - set(DELETION_COUNTS)
+        if unknown:
+            raise RuntimeError(f"{receiver.__module__} counts {sorted(unknown)} nobody reports")
+        for name, count in answer.items():
+            counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 def delete_member_account(member: Member, *, now: datetime | None = None) -> dict[str, int]:
     """Delete the owner's account (PIPL): cancel what is open, settle points and payments,
     revoke card and sessions, erase personal data; audited. Returns what was done, in counts
     (all zero when the account was deleted before: deleting twice changes nothing more)."""
-    from app.auth.services import close_user_account
-    from app.cards.services import revoke_cards
-    from app.care.services import erase_messages
-    from app.events.closing import withdraw_member
-    from app.loyalty.ledger import forfeit_points
-    from app.loyalty.services import account_for
-    from app.payments.services import refund_for_cancellation
-    from app.rewards.services import cancel_open_vouchers
-
     now = now or utcnow()
     # Every change of this owner queues here; a second deletion then sees the first one.
     db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
     user = db.session.get(User, member.user_id, populate_existing=True)
-    done = dict.fromkeys(
-        (
-            "vouchers_cancelled",
-            "registrations_cancelled",
-            "payments_refunded",
-            "referrals_withdrawn",
-            "transfers_cancelled",
-            "appointments_cancelled",
-            "cards_revoked",
-            "sessions_ended",
-            "points_forfeited",
-            "messages_erased",
-        ),
-        0,
-    )
+    done = dict.fromkeys(DELETION_COUNTS, 0)
     if user.deleted_at is not None:
         return done
-    done["vouchers_cancelled"] = len(cancel_open_vouchers(member, now=now))
-    registrations = withdraw_member(member, now=now)
-    done["registrations_cancelled"] = len(registrations)
-    done |= _withdraw_pending(member, now)
-    done["cards_revoked"] = revoke_cards(member, now=now)
-    account = account_for(member)
-    if account is not None:
-        done["points_forfeited"] = forfeit_points(
-            account.id, reason="account deleted by its owner", now=now
-        )
-    # Refunds last among the money: Stripe's idempotency key makes a retry after a failure
-    # later in this transaction refund once.
-    done["payments_refunded"] = sum(
-        refund_for_cancellation(r, now=now) is not None for r in registrations
-    )
-    done["messages_erased"] = erase_messages(member, now=now)
+    # What is open is cancelled first (vouchers and places give their points back), then the
+    # balance left is forfeited, so the account stands at 0 and its entries still sum to it;
+    # refunds come last among the money (see app/core/signals.py).
+    done |= _answers(member_deleting, member, now)
+    done["transfers_cancelled"] = _cancel_transfer(member, now)
+    done |= _answers(member_forfeiting, member, now)
+    done |= _answers(member_refunding, member, now)
+    done["messages_erased"] = erase_messages(member)
     _erase_profile(member, now)
     done["sessions_ended"] = close_user_account(user, now=now)
     record_audit(

@@ -21,6 +21,7 @@ from app.core.identifiers import (
     normalize_vin,
 )
 from app.core.permissions import Role
+from app.core.signals import member_search
 from app.extensions import db
 from app.members.models import (
     TRANSFER,
@@ -492,7 +493,7 @@ def _decide_side(transfer: ChapterTransfer, side: str, actor: User, approve: boo
 
 def _tell_owner(transfer: ChapterTransfer, now: datetime) -> None:
     """The owner's inbox says how their transfer request ended."""
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     if transfer.status == TransferStatus.APPROVED:
         dealer = transfer.to_dealer.name
@@ -604,8 +605,6 @@ def get_member_for_staff(actor: User, member_id: int) -> Member:
 
 
 def _search_condition(field: str, q: str):
-    from app.cards.models import MemberCard
-
     conditions = []
     if field in ("all", "name"):
         conditions.append(func.lower(Member.name).contains(q.lower(), autoescape=True))
@@ -633,12 +632,10 @@ def _search_condition(field: str, q: str):
                     Vehicle.member_id == Member.id, Vehicle.vin.contains(vin, autoescape=True)
                 )
             )
-    if field in ("all", "card"):
-        number = "".join(ch for ch in q if ch.isdigit())
-        if len(number) == 16:
-            conditions.append(
-                exists().where(MemberCard.member_id == Member.id, MemberCard.number == number)
-            )
+    # The card number is cards' (app/core/signals.py, ``member_search``).
+    for _receiver, condition in member_search.send(field, q=q):
+        if condition is not None:
+            conditions.append(condition)
     if field in ("all", "hobby"):
         conditions.append(func.lower(Member.hobbies).contains(q.lower(), autoescape=True))
     return or_(*conditions) if conditions else None

@@ -183,5 +183,6 @@ def cancel_transfer():
     return redirect(url_for("members.chapter"))
 
 
-# The staff screen that records a delivery registers its route on this blueprint.
-from app.members import delivery_views  # noqa: E402, F401
+# The staff screen that records a delivery, and step two of joining, register their routes on
+# this blueprint.
+from app.members import delivery_views, join_views  # noqa: E402, F401

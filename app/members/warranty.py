@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import and_, func, or_
 
-from app.loyalty.ledger import add_months
+from app.core.clock import add_months
 from app.members.models import DEFAULT_WARRANTY_MONTHS, Vehicle
 
 

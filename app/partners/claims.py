@@ -17,12 +17,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.cards.qr import qr_svg
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.dates import format_local_date, format_local_datetime
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.permissions import Role
+from app.core.qr import qr_svg
 from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.services import account_for, tier_label

@@ -12,7 +12,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.auth.services import create_staff
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -21,6 +20,7 @@ from app.core.permissions import Role, can_manage_dealer_row
 from app.extensions import db
 from app.loyalty.tiers import tier_ranks
 from app.members.models import Dealer
+from app.members.registration import create_staff
 from app.partners.models import Partner, Perk, PerkClaim
 
 CATEGORY_LABELS = {

@@ -440,6 +440,23 @@ def refund_for_cancellation(
     return payment if payment.status == PaymentStatus.REFUNDED else None
 
 
+def refund_cancelled_places(member: Member, *, now: datetime | None = None) -> int:
+    """The owner's account is being deleted and its places were cancelled: each still paid is
+    refunded in full, each checkout still open is closed. Returns how many were refunded."""
+    now = now or utcnow()
+    registrations = db.session.scalars(
+        select(EventRegistration)
+        .join(Payment, Payment.registration_id == EventRegistration.id)
+        .where(
+            EventRegistration.member_id == member.id,
+            EventRegistration.status == RegistrationStatus.CANCELLED,
+            Payment.status.in_([PaymentStatus.PAID, PaymentStatus.PENDING]),
+        )
+        .order_by(EventRegistration.id)
+    ).all()
+    return sum(refund_for_cancellation(r, now=now) is not None for r in registrations)
+
+
 def _close_checkout(payment: Payment, now: datetime) -> None:
     """An unpaid checkout whose place is going: unless Stripe says it was paid after all (then
     the payment is recorded and, the place being gone, refunded), expire it at Stripe."""

@@ -14,6 +14,12 @@ from app.payments.models import PaymentStatus
 bp = Blueprint("payments", __name__)
 
 
+@bp.app_template_global()
+def payment_of(registration):
+    """The payment of a registration, if checkout was ever opened (the ticket page shows it)."""
+    return services.payment_for(registration)
+
+
 def ticket_url(registration_id: int) -> str:
     """The owner's ticket page for a registration."""
     return url_for("events.ticket", registration_id=registration_id)

@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 
 from app.auth.models import User
 from app.core.reports import Column, Report, Table, chart, percent, row
-from app.core.scope import dealer_scope
 from app.extensions import db
 from app.members.models import Dealer
+from app.members.scope import dealer_scope
 from app.referrals import services as referrals
 from app.referrals.presenters import funnel_label
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.care.services import notify
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -23,6 +22,7 @@ from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
 from app.loyalty.tiers import tier_at_least
+from app.members.inbox import notify
 from app.members.models import Colour, Member, Vehicle
 from app.referrals.models import (
     REFERRAL,

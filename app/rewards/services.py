@@ -16,12 +16,12 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.cards.qr import qr_svg
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role, can_manage_dealer_row
+from app.core.qr import qr_svg
 from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
 from app.loyalty.ledger import post_points, refund_debit, spendable

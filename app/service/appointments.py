@@ -19,11 +19,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.care.services import notify
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.dates import date_locale, format_local_datetime
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
+from app.members.inbox import notify
 from app.members.models import Dealer, Member, Vehicle
 from app.service.models import (
     APPOINTMENT,

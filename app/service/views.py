@@ -12,13 +12,12 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import NotFound
 from app.core.idempotency import once
 from app.core.permissions import member_required, permission_required
-from app.core.web import call_service, flash_service, page_arg
+from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.rewards.services import kind_label
-from app.service import appointments, history, workshop
+from app.service import appointments, workshop
 from app.service.forms import BookingForm, CapacityForm, ChangeForm, SettingsForm, SlotsForm
 from app.service.models import AppointmentStatus
-from app.service.services import category_label
 
 bp = Blueprint("service", __name__)
 
@@ -41,17 +40,6 @@ def _day_arg() -> date | None:
 
 
 # ---------------------------------------------------------------------------------- owners
-
-
-@bp.get("/me/vehicles/<int:vehicle_id>")
-@member_required
-def car_history(vehicle_id: int):
-    """One of the owner's cars: its visits, next maintenance, insurance and inspection dates."""
-    try:
-        car = history.car_history(current_user.member, vehicle_id, page=page_arg())
-    except NotFound:
-        abort(404)
-    return render_template("service/car_history.html", car=car, category_label=category_label)
 
 
 @bp.get("/me/appointments")

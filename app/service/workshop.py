@@ -13,11 +13,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.care.services import notify
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.members.inbox import notify
 from app.members.models import Dealer, Member
 from app.rewards.models import Reward, RewardKind
 from app.rewards.services import issue_free_voucher

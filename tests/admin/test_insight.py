@@ -756,8 +756,8 @@ def _all_pages(client, path: str, key: str, **query) -> list[list[str]]:
 @pytest.fixture
 def small_pages(monkeypatch):
     """Short pages, so the generated data set spans several."""
+    from app.care import reports as members
     from app.events import reports as events
-    from app.members import reports as members
 
     monkeypatch.setattr(members, "LOST_PER_PAGE", 5)
     monkeypatch.setattr(events, "EVENTS_PER_PAGE", 4)
@@ -1261,9 +1261,9 @@ def test_empty_reports_say_so(app, dealers, staff_factory):
 def test_the_reports_run_on_postgresql(pg_app):
     """The same reports on PostgreSQL, whose queries differ (the events' windows as arrays) or
     take other plans (the partial indexes, a dealer's semi-joins)."""
+    from app.care import reports as members
     from app.events import reports as events
     from app.loyalty import reports as loyalty
-    from app.members import reports as members
     from app.referrals import reports as referrals
 
     with pg_app.app_context(), pg_app.test_request_context():

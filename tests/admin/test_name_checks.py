@@ -6,12 +6,12 @@ from html import unescape
 
 from sqlalchemy import select
 
-from app.auth.services import register_member
 from app.core.audit import AuditEntry
 from app.core.clock import utcnow
 from app.extensions import db
 from app.members.models import Member, NameMismatch
 from app.members.name_checks import flag_name_mismatch
+from app.members.registration import register_member
 from tests.factories import make_member, make_vehicle, next_mobile
 
 

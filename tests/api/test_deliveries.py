@@ -7,10 +7,9 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.cards.models import MemberCard
-from app.care.models import Notification
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.members.models import Member, Transmission, Vehicle
+from app.members.models import Member, Notification, Transmission, Vehicle
 from tests.api.conftest import assert_error
 from tests.factories import make_staff, next_mobile, valid_vin
 

@@ -4,12 +4,11 @@ owner's name is never overwritten by the DMS's: it is flagged for staff."""
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.services import register_member
-from app.care.models import Notification, OutboxMessage
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.loyalty.services import account_for
-from app.members.models import Member, NameMismatch, Vehicle
+from app.members.models import Member, NameMismatch, Notification, OutboxMessage, Vehicle
+from app.members.registration import register_member
 from tests.api.test_deliveries import delivery
 from tests.auth.flows import details_form, prove
 from tests.conftest import PASSWORD, login

@@ -2,7 +2,7 @@
 
 import re
 
-from app.care.channels import sms_backend
+from app.core.channels import sms_backend
 
 
 def last_code(app, mobile: str) -> str:

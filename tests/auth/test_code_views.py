@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.auth.services import register_member
 from app.extensions import db
+from app.members.registration import register_member
 from tests.auth.flows import details_form, join, last_code, prove
 from tests.conftest import PASSWORD, login
 
@@ -223,7 +223,7 @@ def test_the_language_switch_is_the_owners_choice(app, member_client, member):
 
 
 def test_the_profile_sets_the_language_of_pages_and_messages(app, member_client, member):
-    from app.care.services import notify
+    from app.members.inbox import notify
 
     response = member_client.post(
         "/me/profile", data={"name": "Zhang Wei", "gender": "", "language": "zh"}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.auth.codes import DELETE_ACCOUNT, SIGN_IN, send_code, verify_code
 from app.auth.models import SmsCode
-from app.care.channels import sms_backend
+from app.core.channels import sms_backend
 from app.core.errors import ValidationFailed
 from app.extensions import db
 

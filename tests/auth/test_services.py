@@ -2,12 +2,13 @@
 
 import pytest
 
-from app.auth.services import authenticate, change_password, create_staff, register_member
+from app.auth.services import authenticate, change_password
 from app.cards.services import active_card
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import is_valid_luhn
 from app.core.permissions import Role
 from app.loyalty.services import account_for
+from app.members.registration import create_staff, register_member
 from tests.conftest import PASSWORD
 
 

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from app.care.services import notify
 from app.core.clock import utcnow
 from app.events.models import EventKind
 from app.events.services import sign_up
@@ -18,6 +17,7 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
+from app.members.inbox import notify
 from app.members.services import get_dealer_by_code
 from app.service.services import refund_visit
 from tests.browser.conftest import PHONE

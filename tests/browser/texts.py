@@ -8,7 +8,7 @@ SERVED: dict[str, object] = {}
 
 def sms_code(mobile: str) -> str:
     """The newest one-time code the served app texted to ``mobile`` (log SMS backend)."""
-    from app.care.channels import LogSmsBackend
+    from app.core.channels import LogSmsBackend
 
     backend = SERVED["app"].extensions.get("sms_backend")
     text = backend.last_text(mobile) if isinstance(backend, LogSmsBackend) else None

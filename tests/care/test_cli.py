@@ -4,8 +4,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from app.care.models import CareReminder, OutboxMessage
+from app.care.models import CareReminder
 from app.extensions import db
+from app.members.models import OutboxMessage
 from tests.care.helpers import make_car, make_owner
 
 

@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from app.auth.codes import SIGN_IN, send_code
-from app.care.outbox import queue_message
 from app.extensions import db
+from app.members.outbox import queue_message
 from tests.care.conftest import RecordingSms
 from tests.care.helpers import make_owner
 from tests.conftest import make_app

@@ -10,9 +10,9 @@ import re
 import pytest
 
 from app.auth.codes import SIGN_IN, send_code, verify_code
-from app.care.channels import sms_backend
-from app.care.outbox import queue_message, send_due
+from app.core.channels import sms_backend
 from app.extensions import db
+from app.members.outbox import queue_message, send_due
 from tests.api.conftest import ApiClient, make_key
 from tests.api.test_deliveries import delivery
 from tests.care.fake_aliyun import FakeAliyunSms, aliyun_settings

@@ -7,8 +7,11 @@ import pytest
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.care.models import Notification, OutboxMessage
-from app.care.outbox import (
+from app.care.schedule import run_daily
+from app.extensions import db
+from app.members.inbox import notify
+from app.members.models import Notification, OutboxMessage
+from app.members.outbox import (
     INTERRUPTED,
     MAX_ATTEMPTS,
     claim_next,
@@ -16,9 +19,6 @@ from app.care.outbox import (
     quiet_hours_end,
     send_due,
 )
-from app.care.schedule import run_daily
-from app.care.services import notify
-from app.extensions import db
 from tests.care.helpers import make_car, make_owner
 from tests.factories import make_dealer
 from tests.test_postgres_concurrency import race
@@ -179,7 +179,7 @@ def test_only_due_messages_are_claimed_each_once(owner, clock):
 
 def test_the_log_backend_keeps_one_sms_and_logs_no_text(owner, app, caplog):
     (message,) = _queue(owner, channels=("sms",))
-    with caplog.at_level(logging.INFO, logger="app.care.channels"):
+    with caplog.at_level(logging.INFO, logger="app.core.channels"):
         assert send_due().sent == 1
         assert send_due().sent == 0
     (record,) = [r for r in caplog.records if r.getMessage().startswith("SMS to")]

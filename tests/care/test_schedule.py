@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.care import schedule
-from app.care.models import CareReminder, CareTask, Notification, OutboxMessage
+from app.care.models import CareReminder, CareTask
 from app.care.schedule import (
     ReminderKind,
     _vehicle_moments,
@@ -26,7 +26,7 @@ from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
-from app.members.models import Member, Vehicle
+from app.members.models import Member, Notification, OutboxMessage, Vehicle
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 from tests.care.helpers import add_visit, make_car, make_owner
 from tests.factories import make_dealer

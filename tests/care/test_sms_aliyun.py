@@ -7,12 +7,12 @@ import socket
 import pytest
 
 from app.auth.codes import SIGN_IN, send_code, verify_code
-from app.care.channels import DeliveryError, sms_backend
-from app.care.models import OutboxMessage
-from app.care.outbox import queue_message, send_due
-from app.care.sms_aliyun import AliyunSmsBackend
+from app.core.channels import DeliveryError, sms_backend
 from app.core.errors import ValidationFailed
+from app.core.sms_aliyun import AliyunSmsBackend
 from app.extensions import db
+from app.members.models import OutboxMessage
+from app.members.outbox import queue_message, send_due
 from tests.care.fake_aliyun import (
     ACCESS_KEY_ID,
     SIGN_NAME,

@@ -5,13 +5,13 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.care.models import CareCall, CareTask, OutboxMessage
+from app.care.models import CareCall, CareTask
 from app.care.schedule import run_daily
 from app.care.tasks import record_call
 from app.core.audit import AuditEntry
 from app.core.errors import Conflict, NotFound
 from app.extensions import db
-from app.members.models import Member, Vehicle
+from app.members.models import Member, OutboxMessage, Vehicle
 from tests.care.helpers import add_visit, make_car, make_owner
 from tests.factories import make_staff
 

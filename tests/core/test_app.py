@@ -143,8 +143,8 @@ def production_app(production_env, **overrides):
 
 
 def test_production_starts_with_smtp_and_a_real_sms_provider(production_env):
-    from app.care.channels import SmtpMailer, mailer, sms_backend
-    from app.care.sms_aliyun import AliyunSmsBackend
+    from app.core.channels import SmtpMailer, mailer, sms_backend
+    from app.core.sms_aliyun import AliyunSmsBackend
 
     app = production_app(
         production_env,
@@ -185,7 +185,7 @@ def test_production_names_the_missing_aliyun_settings(production_env):
 
 
 def test_production_accepts_another_provider_class(production_env):
-    from app.care.channels import sms_backend
+    from app.core.channels import sms_backend
     from tests.care.conftest import RecordingSms
 
     production_env.setenv("SMS_BACKEND", "tests.care.conftest:RecordingSms")

@@ -103,8 +103,8 @@ def test_a_guard_refuses_with_its_reason_and_changes_nothing(ctx):
 def test_the_outbox_and_care_set_based_updates_follow_their_tables():
     """The sender's and the account deletion's UPDATEs keep their WHERE; their moves are in the
     tables (claim, interrupted lease, results, account closed)."""
-    from app.care.outbox import OUTBOX, OutboxStatus
     from app.care.tasks import TASK, TaskStatus
+    from app.members.outbox import OUTBOX, OutboxStatus
 
     o = OutboxStatus
     assert OUTBOX.sources(o.SENDING) == (o.PENDING,)  # claim_next

@@ -6,13 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.care.models import Notification
 from app.core.audit import AuditEntry
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.events import lectures, services
 from app.events.models import EventKind, LectureEvaluation, LectureQuestion
 from app.extensions import db
-from app.members.models import Member
+from app.members.models import Member, Notification
 from tests.conftest import login
 from tests.factories import make_member, make_staff
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.care.models import Notification
 from app.events import checkin, services
 from app.events.models import Event, EventKind, EventRegistration, RegistrationStatus
 from app.extensions import db
 from app.loyalty.ledger import InsufficientPoints
 from app.loyalty.services import account_for
+from app.members.models import Notification
 from tests.conftest import login
 from tests.events.test_services import make_trip
 from tests.factories import give_points, make_member, make_staff, make_vehicle

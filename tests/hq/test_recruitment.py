@@ -5,12 +5,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.auth.registration import complete_registration
-from app.auth.services import register_member
 from app.core.errors import NotFound
 from app.extensions import db
 from app.hq.months import Month
 from app.hq.recruitment import month_figures, recruitment_report
+from app.members.registration import complete_registration, register_member
 from tests.conftest import PASSWORD
 from tests.factories import make_staff, make_vehicle, next_mobile
 

@@ -23,7 +23,7 @@ def _actions(transfer_id: int) -> list[tuple[str, int, dict]]:
 
 
 def _inbox(member) -> list[tuple[str, str]]:
-    from app.care.models import Notification
+    from app.members.models import Notification
 
     return [
         (n.title, n.body)

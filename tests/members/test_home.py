@@ -4,11 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.care.services import notify
 from app.core.clock import utcnow
 from app.events.services import sign_up
 from app.loyalty.services import account_for
 from app.members.home import home_summary
+from app.members.inbox import notify
 from tests.factories import (
     give_points,
     make_event,

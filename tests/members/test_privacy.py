@@ -9,13 +9,10 @@ from sqlalchemy import func, select
 
 from app.auth.codes import send_code
 from app.auth.models import User, UserSession
-from app.auth.services import register_member
 from app.campaigns.calls.targeting import TargetFilters, count_matches
 from app.cards.services import active_card, card_token, check_card
-from app.care.channels import sms_backend
-from app.care.models import Notification
-from app.care.services import notify
 from app.core.audit import AuditEntry
+from app.core.channels import sms_backend
 from app.core.clock import local_date, utcnow
 from app.events import services as events
 from app.events.models import EventKind, EventRegistration, RegistrationStatus
@@ -24,8 +21,10 @@ from app.hq.months import current_month
 from app.hq.settlement import Lines, ledger_month_totals, month_lines
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.services import account_for
-from app.members.models import Member
+from app.members.inbox import notify
+from app.members.models import Member, Notification
 from app.members.privacy import DELETED_NAME, delete_member_account, export_member_data
+from app.members.registration import register_member
 from app.members.services import reveal_mobile
 from app.referrals.models import Referral, ReferralStatus
 from app.referrals.services import register_referral
@@ -160,11 +159,11 @@ def test_the_export_holds_every_section_of_the_owner_and_nothing_of_another(ctx,
 
 
 def test_money_is_in_fen_with_a_yuan_string():
-    from app.members.privacy import _row
+    from app.members.privacy import export_row
     from app.service.models import ServiceVisit
 
     for fen, text in ((12800, "128.00"), (5, "0.05"), (0, "0.00"), (-1250, "-12.50")):
-        data = _row(ServiceVisit(amount_fen=fen))
+        data = export_row(ServiceVisit(amount_fen=fen))
         assert (data["amount_fen"], data["amount_yuan"]) == (fen, text)
 
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.care.models import Notification
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
+from app.members.models import Notification
 from app.rewards.models import RewardKind, Voucher
 from app.service import appointments, workshop
 from app.service.appointments import AppointmentRefused

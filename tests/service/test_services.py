@@ -5,13 +5,13 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.care.models import Notification
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EarningRules, EntryKind, TierChange
 from app.loyalty.services import account_for
 from app.loyalty.tiers import run_annual_reviews, tier_status
+from app.members.models import Notification
 from app.service.services import record_visit, refund_visit
 from tests.factories import make_member, make_vehicle
 

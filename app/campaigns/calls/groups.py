@@ -22,11 +22,11 @@ from app.campaigns.calls.targeting import (
     check_filters,
     matching_cars,
 )
-from app.care.outbox import insert_rows
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.members.outbox import insert_rows
 
 
 class OverlapNotConfirmed(Conflict):

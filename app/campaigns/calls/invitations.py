@@ -10,11 +10,11 @@ from app.campaigns.calls.models import (
     Campaign,
     CampaignTarget,
 )
-from app.care.outbox import Channel, Message, load_recipients, queue_messages
-from app.care.outbox import recipient_channels as owner_channels
 from app.core.clock import utcnow
 from app.extensions import db
 from app.members.models import Member
+from app.members.outbox import Channel, Message, load_recipients, queue_messages
+from app.members.outbox import recipient_channels as owner_channels
 
 INVITATION_KIND = "campaign_invitation"
 # Invitations go to the owner's inbox and by SMS (when they keep SMS on), never by e-mail.

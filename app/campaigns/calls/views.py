@@ -41,12 +41,12 @@ from app.campaigns.segments.services import SEGMENT_LABELS
 from app.core.clock import local_date
 from app.core.errors import ValidationFailed
 from app.core.permissions import Role, has_permission, permission_required
-from app.core.scope import dealer_choices
-from app.core.web import call_service, flash_service, int_arg, page_arg, scope_arg, try_service
+from app.core.web import call_service, flash_service, int_arg, page_arg, try_service
 from app.extensions import db
 from app.loyalty.services import list_tiers, tier_label
 from app.members import services as members
 from app.members.models import Member, Vehicle
+from app.members.scope import dealer_choices, scope_arg
 from app.rewards.models import Reward
 
 bp = Blueprint("campaign_admin", __name__, url_prefix="/admin/campaigns")

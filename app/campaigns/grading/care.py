@@ -36,9 +36,9 @@ from app.core.reports import (
     export_table,
     row,
 )
-from app.core.scope import dealer_scope, scoped_dealers, sees_dealer
 from app.extensions import db
 from app.members.models import Dealer, Member
+from app.members.scope import dealer_scope, scoped_dealers, sees_dealer
 
 PER_PAGE = 25
 

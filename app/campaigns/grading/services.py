@@ -33,9 +33,9 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, has_permission
-from app.core.scope import sees_dealer
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
+from app.members.scope import sees_dealer
 
 GRADES = (OwnerGrade.A, OwnerGrade.B, OwnerGrade.C)
 GRADE_LABELS = {

@@ -12,10 +12,10 @@ from app.campaigns.grading.care import care_of, care_report, export_care, owner_
 from app.campaigns.grading.forms import ContactForm, GradeForm, StandardsForm
 from app.core.permissions import Role, permission_required
 from app.core.reports import csv_response
-from app.core.scope import dealer_choices
-from app.core.web import call_service, dealer_arg, int_arg, page_arg, scope_arg
+from app.core.web import call_service, dealer_arg, int_arg, page_arg
 from app.extensions import db
 from app.members.models import Dealer
+from app.members.scope import dealer_choices, scope_arg
 
 bp = Blueprint("grading", __name__, url_prefix="/admin/campaigns/grading")
 

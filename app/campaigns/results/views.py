@@ -12,9 +12,9 @@ from app.campaigns.results.forms import IncentivesForm, SurveyForm
 from app.core.clock import local_date, utcnow
 from app.core.permissions import has_permission, permission_required
 from app.core.reports import csv_response
-from app.core.scope import dealer_choices
-from app.core.web import call_service, flash_service, int_arg, page_arg, scope_arg
+from app.core.web import call_service, flash_service, int_arg, page_arg
 from app.extensions import db
+from app.members.scope import dealer_choices, scope_arg
 
 bp = Blueprint("campaign_results", __name__, url_prefix="/admin/campaigns")
 

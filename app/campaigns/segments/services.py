@@ -57,10 +57,10 @@ from app.core.errors import Forbidden, ValidationFailed
 from app.core.money import yuan
 from app.core.permissions import Role
 from app.core.reports import Column, Report, Table, chart, percent, row
-from app.core.scope import dealer_scope
 from app.extensions import db
 from app.loyalty.ledger import add_months
 from app.members.models import Member
+from app.members.scope import dealer_scope
 from app.service.models import COUNTED_VISIT, ServiceCategory, ServiceVisit
 
 

@@ -8,9 +8,9 @@ from app.campaigns.segments import services
 from app.campaigns.segments.forms import ThresholdsForm
 from app.core.clock import local_date, utcnow
 from app.core.permissions import permission_required
-from app.core.reports import csv_response, export_table
-from app.core.scope import dealer_choices
-from app.core.web import call_service, scope_arg
+from app.core.reports import csv_response
+from app.core.web import call_service
+from app.members.scope import dealer_choices, export_table, scope_arg
 
 bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 

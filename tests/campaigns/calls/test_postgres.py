@@ -11,8 +11,8 @@ from app.auth.models import User
 from app.campaigns.calls import calling, groups, services
 from app.campaigns.calls.models import CampaignCall, CampaignTarget
 from app.campaigns.calls.targeting import TargetFilters
-from app.care.models import OutboxMessage
 from app.extensions import db
+from app.members.models import OutboxMessage
 from tests.campaigns.campaign_helpers import build_fleet, campaign_data, targets_of
 from tests.conftest import NOW
 from tests.factories import make_dealer, make_staff

@@ -18,11 +18,10 @@ from app.campaigns.calls.models import (
     CampaignTarget,
 )
 from app.campaigns.calls.targeting import TargetFilters, count_matches, matching_cars
-from app.care.models import Notification, OutboxMessage
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.members.models import Member
+from app.members.models import Member, Notification, OutboxMessage
 from app.members.services import decide_transfer, request_transfer, set_marketing_consent
 from tests.campaigns.campaign_helpers import (
     ENDS,
@@ -607,7 +606,7 @@ def test_a_draft_closes_never(fleet):
 def test_an_owner_who_withdraws_marketing_consent_is_neither_called_nor_texted(fleet, launched):
     """PIPL: consent can be withdrawn at any time, and the campaign stops at once: the owner
     leaves the agents' lists and the invitation queued for them is not sent."""
-    from app.care.outbox import send_due
+    from app.members.outbox import send_due
 
     campaign, agents = launched
     target = _target(campaign, fleet, "Alpha")

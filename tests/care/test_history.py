@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from app.care.history import VISITS_PER_PAGE, car_history
 from app.core.errors import NotFound
-from app.service.history import VISITS_PER_PAGE, car_history
 from app.service.services import amend_visit, refund_visit
 from tests.factories import make_member, make_vehicle, make_visit, record_car_visit
 

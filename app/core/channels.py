@@ -11,7 +11,7 @@ SMS, the backend SMS_BACKEND names:
 
 - ``log`` (the default; development and tests): ``LogSmsBackend`` sends nothing and keeps the
   last texts in memory for the development page.
-- ``aliyun``: ``AliyunSmsBackend`` (app/care/sms_aliyun.py), Alibaba Cloud SMS on its official
+- ``aliyun``: ``AliyunSmsBackend`` (app/core/sms_aliyun.py), Alibaba Cloud SMS on its official
   SDK, configured by the ALIYUN_SMS_* settings.
 - ``package.module:ClassName``: another provider, a class taking the app config and having
   ``send(mobile, text, *, reference, template="notice", params=None)`` (``SmsBackend``).
@@ -191,7 +191,7 @@ class LogSmsBackend:
 
 
 # SMS_BACKEND values that name a backend shipped here.
-SMS_BACKENDS = {"aliyun": "app.care.sms_aliyun:AliyunSmsBackend"}
+SMS_BACKENDS = {"aliyun": "app.core.sms_aliyun:AliyunSmsBackend"}
 
 
 def _load_backend(spec: str, config):

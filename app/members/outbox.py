@@ -39,12 +39,11 @@ from flask_babel import force_locale
 from sqlalchemy import JSON, Text, any_, cast, column, func, literal, select, update
 
 from app.auth.models import User
-from app.care.channels import DeliveryError, mailer, sms_backend
-from app.care.models import Notification, OutboxMessage
+from app.core.channels import DeliveryError, mailer, sms_backend
 from app.core.clock import utcnow
 from app.core.states import StateMachine
 from app.extensions import db
-from app.members.models import Member
+from app.members.models import Member, Notification, OutboxMessage
 
 
 class Channel(StrEnum):

@@ -5,12 +5,18 @@ A dealer id that names no dealer, or a dealer outside the viewer's scope, is Not
 pages answer 404): it never widens the view to every dealer, nor falls back silently.
 """
 
+from datetime import date
+
+from flask import abort
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.errors import NotFound
 from app.core.permissions import Role
+from app.core.reports import Export, Report, table_csv
+from app.core.web import dealer_arg
 from app.extensions import db
 from app.members.models import Dealer
 
@@ -53,3 +59,26 @@ def scoped_dealers(scope: int | None, *, by_region: bool = False) -> list[Dealer
 def scope_code(scope: int | None) -> str:
     """The scope in a file name: the dealer's code, or 'all'."""
     return db.session.get(Dealer, scope).code if scope is not None else "all"
+
+
+def scope_arg() -> int | None:
+    """The dealer scope the viewer asked for in ``?dealer=`` (see :func:`dealer_scope`): HQ's
+    pick or None for every dealer, a dealer's staff their own; 404 for a dealer that does not
+    exist or is outside the viewer's scope."""
+    try:
+        return dealer_scope(current_user, dealer_arg())
+    except NotFound:
+        abort(404)
+
+
+def export_table(
+    report: Report, key: str | None, *, prefix: str, stamp: date | str
+) -> Export | None:
+    """One table of ``report`` as a CSV file named ``<prefix>-<table>-<dealer or all>-<stamp>``;
+    None when the report has no such table."""
+    table = report.table(key)
+    if table is None:
+        return None
+    stamp = stamp.isoformat() if isinstance(stamp, date) else stamp
+    name = f"{prefix}-{table.key}-{scope_code(report.dealer_id)}-{stamp}.csv"
+    return Export(name, table_csv(table))

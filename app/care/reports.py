@@ -1,10 +1,11 @@
-"""Members' reports (R8, R10): members by tier, segments (loyal / swinging / lost) and the
-lost-customer list, and the insight overview's headline figures.
+"""The owner base's reports (R8, R10): members by tier, segments (loyal / swinging / lost) and
+the lost-customer list, and the insight overview's headline figures. They read the members, their
+points and their service visits, so they live in care, above loyalty and service.
 
 Every report is a few set-based queries (GROUP BY, CASE), never a loop over members, so it stays
 fast at 100,000 owners; each returns tables that the page shows and the CSV export writes, cell
 for cell (app/core/reports.py). Reports are scoped to the viewer's dealer; HQ sees every dealer
-and may pick one (app/core/scope.py).
+and may pick one (app/members/scope.py).
 
 Decisions a manager should know (the pages say them too):
 
@@ -31,11 +32,11 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.identifiers import mask_mobile
 from app.core.reports import NONE, Cell, Column, ListPagination, Report, Table, chart, row
-from app.core.scope import dealer_scope, scoped_dealers
 from app.extensions import db
 from app.loyalty.models import PointsAccount
 from app.loyalty.services import list_tiers, tier_label
 from app.members.models import Member, Vehicle
+from app.members.scope import dealer_scope, scoped_dealers
 from app.members.warranty import in_warranty, warranty_end
 from app.service.models import COUNTED_VISIT, ServiceVisit
 

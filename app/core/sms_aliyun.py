@@ -28,7 +28,7 @@ from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from app.care.channels import DeliveryError
+from app.core.channels import DeliveryError
 from app.core.identifiers import mask_mobile
 from config import ALIYUN_SMS_REQUIRED
 
