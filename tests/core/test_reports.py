@@ -10,10 +10,10 @@ from app.core.reports import (
     average_fen,
     chart,
     csv_response,
-    export_table,
     row,
     yuan_or_none,
 )
+from app.members.scope import export_table
 
 
 def test_a_table_downloads_as_an_uncached_utf8_csv_attachment(app):

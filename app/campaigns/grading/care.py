@@ -33,12 +33,11 @@ from app.core.reports import (
     ListPagination,
     Report,
     Table,
-    export_table,
     row,
 )
 from app.extensions import db
 from app.members.models import Dealer, Member
-from app.members.scope import dealer_scope, scoped_dealers, sees_dealer
+from app.members.scope import dealer_scope, export_table, scoped_dealers, sees_dealer
 
 PER_PAGE = 25
 
