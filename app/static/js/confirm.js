@@ -106,6 +106,23 @@
     });
   });
 
+  // Tabs that jump within the page (vouchers, perks): the one last chosen is the current one.
+  function markChosenTab() {
+    document.querySelectorAll("nav.tabs").forEach(function (nav) {
+      var links = nav.querySelectorAll("a[href^='#']");
+      var chosen = location.hash && nav.querySelector("a[href='" + CSS.escape(location.hash) + "']");
+      if (!links.length || !chosen) {
+        return;
+      }
+      links.forEach(function (link) {
+        link.removeAttribute("aria-current");
+      });
+      chosen.setAttribute("aria-current", "true");
+    });
+  }
+  window.addEventListener("hashchange", markChosenTab);
+  markChosenTab();
+
   function showFirstError() {
     var error = document.querySelector("main .error-summary, main .alert-error");
     if (!error) {
