@@ -45,7 +45,8 @@ def test_the_chosen_tab_or_filter_is_marked_and_looks_chosen(new_phone, demo):
     demo_log_in(owner, DEMO_OWNER)
     owner.goto("/events")
     assert_chosen(owner, "Event types", "All")
-    owner.get_by_role("navigation", name="Event types").get_by_role("link", name="Self-drive trip").click()
+    types = owner.get_by_role("navigation", name="Event types")
+    types.get_by_role("link", name="Self-drive trip").click()
     owner.wait_for_url("**/events?kind=trip")
     assert_chosen(owner, "Event types", "Self-drive trip")
     for path, name, first, then in (
@@ -78,7 +79,7 @@ def test_a_refused_sign_up_shows_and_reads_out_its_error_in_the_first_screen(new
     expect(summary).to_contain_text("Accept the waiver to join a trip.")
     expect(summary).to_be_focused()
     box = summary.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= 844
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844
     # Its link leads to the field to correct.
     summary.get_by_role("link").click()
     expect(owner.locator("#accept_waiver")).to_be_focused()
