@@ -188,9 +188,15 @@ def check_shell(page, path: str, tab: str) -> None:
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
     assert page.evaluate(SMALL_TARGETS_JS, SHELL_TARGETS) == [], path
     # The tab bar hides nothing: the page's end scrolls clear of it.
-    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
-    footer = page.locator("footer").bounding_box()
-    assert footer["y"] + footer["height"] <= bar.bounding_box()["y"] + 1, path
+    # Scrolled and measured in one go: the card's script may still be filling the page in.
+    footer_end, bar_top = page.evaluate(
+        """() => {
+        window.scrollTo(0, document.documentElement.scrollHeight);
+        return [document.querySelector('footer').getBoundingClientRect().bottom,
+                document.querySelector('.tabbar').getBoundingClientRect().top];
+    }"""
+    )
+    assert footer_end <= bar_top + 1, path
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
