@@ -40,12 +40,11 @@ def test_owner_redeems_a_reward_and_the_counter_uses_the_voucher_once(
     expect(package).to_contain_text("You need 18000 more points")
     expect(package.get_by_role("button")).to_have_count(0)
 
-    # Redeeming asks first.
-    asked = []
-    owner.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    # Redeeming asks first, in the confirmation sheet.
     owner.get_by_role("button", name="Redeem Car wash voucher").click()
+    sheet = owner.get_by_role("dialog", name="Spend 800 points on “Car wash voucher”?")
+    sheet.get_by_role("button", name="Spend 800 points").click()
     owner.wait_for_url("**/me/vouchers/*")
-    assert asked == ["Spend 800 points on “Car wash voucher”?"]
     expect(owner.get_by_role("status").first).to_contain_text("Your voucher is ready")
     expect(owner.get_by_role("heading", level=1)).to_have_text("Car wash voucher")
     expect(owner.locator(".voucher-status")).to_have_text("Ready to use")
@@ -93,8 +92,8 @@ def test_reward_pages_are_accessible(shop, new_phone, live_server):
     log_in(owner, OWNER_MOBILE)
     owner.goto("/rewards")
     assert violations(owner) == []
-    owner.once("dialog", lambda dialog: dialog.accept())
     owner.get_by_role("button", name="Redeem Car wash voucher").click()
+    owner.get_by_role("dialog").get_by_role("button", name="Spend 800 points").click()
     owner.wait_for_url("**/me/vouchers/*")
     assert violations(owner) == [], owner.url
     owner.goto("/me/vouchers")
