@@ -21,11 +21,13 @@ from flask_wtf.csrf import generate_csrf
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.cards.services import offline_check_settings
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import permission_required
 from app.core.tokens import signer
 from app.events.checkin import (
+    card_key,
     check_in,
     checkin_window,
     describe_attendee,
@@ -42,6 +44,7 @@ GATE_ASSETS = (
     "js/confirm.js",
     "js/checkin.js",
     "js/checkin-verify.js",
+    "js/card-code.js",
     "js/vendor/noble-ed25519/index.js",
     "js/vendor/zxing-library/index.min.js",
     "img/icon.svg",
@@ -110,13 +113,16 @@ def _gate_event(event) -> dict:
 
 
 def _gate_list(event) -> list[dict]:
-    """Every attendee the gate may see, with their check-in state."""
+    """Every attendee the gate may see, with their check-in state, their ticket's short code
+    and their card (hashed): what the phone matches a typed code or a card code to."""
     locale = str(get_locale())
     return [
         {
             **describe_attendee(entry.registration, locale=locale),
             "status": entry.status,
             "checked_in_at": entry.checked_in_at.isoformat() if entry.checked_in_at else None,
+            "code": entry.registration.ticket_code,
+            "card": card_key(event, entry.card_number) if entry.card_number else None,
         }
         for entry in gate_attendees(event)
     ]
@@ -133,6 +139,8 @@ def checkin_data(event_id: int):
             "event": _gate_event(event),
             "keys": signer().public_keys(),
             "attendees": _gate_list(event),
+            # Members' live card codes are checked on the phone too (cards/devices.py).
+            "cards": offline_check_settings(),
             "summary": {
                 "expected": summary.expected,
                 "checked_in": summary.checked_in,

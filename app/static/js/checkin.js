@@ -5,6 +5,7 @@
 // carries a random nonce: an upload sent twice, or a scan the server saw before the phone gave
 // up waiting, is counted once.
 import { verifyToken } from "./checkin-verify.js";
+import { CODE_PREFIX, verifyCode } from "./card-code.js";
 
 const ONLINE_WAIT_MS = 800; // the gate answers in under a second, with or without the server
 const REPEAT_MS = 3000; // a code held in front of the camera is read once
@@ -15,6 +16,8 @@ const PAGE_CACHE = "carclub-gate-pages";
 const MARKS = { ok: "✓", warn: "!", bad: "✗" };
 const DECODE_SCALES = [1, 0.6, 0.4, 0.8, 0.5, 0.7, 0.35, 0.9];
 const MIN_DECODE_SIDE = 120;
+const CODE_PATTERN = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/; // a ticket's short code
+const normalizeCode = (text) => text.replace(/[\s-]+/g, "").toUpperCase();
 
 const root = document.getElementById("gate");
 if (root) { start(root); }
@@ -181,12 +184,51 @@ function start(root) {
     }
   }
 
-  async function checkOffline(ticket, nonce) {
+  async function sha256Hex(text) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // The attendee a scanned or typed text names, checked on this phone; or the refusal shown.
+  async function findOffline(text) {
+    const attendees = Object.values(data.attendees);
+    if (text.startsWith(CODE_PREFIX)) {
+      // The owner's live member card, judged by this phone's clock (cards/devices.py).
+      const cards = data.cards || {};
+      const verdict = await verifyCode(text, data.keys, { windowSeconds: cards.window_seconds });
+      if (!verdict.valid) {
+        const messages = cards.messages || {};
+        return { refusal: ["card_refused", messages[verdict.reason] || messages.forged] };
+      }
+      const key = (await sha256Hex(`${eventId}:${verdict.cardNumber}`)).slice(0, 32);
+      const mine = attendees.filter((a) => a.card === key);
+      const attendee = mine.find((a) => a.status === "ok") || mine[0];
+      return attendee ? { attendee } : { refusal: ["not_signed_up"] };
+    }
+    if (text.startsWith("CC1.")) {
+      const verdict = await verifyToken(text, data.keys, "ticket");
+      if (!verdict.valid) { return { refusal: ["invalid"] }; }
+      const attendee = data.attendees[verdict.subjectId];
+      return attendee ? { attendee } : { refusal: ["wrong_event"] };
+    }
+    // A ticket's short code: only those of this phone's list are known without signal.
+    const code = normalizeCode(text);
+    if (!CODE_PATTERN.test(code)) { return { refusal: ["invalid"] }; }
+    const attendee = attendees.find((a) => a.code === code);
+    return attendee ? { attendee } : { refusal: ["invalid", t("NoSuchCode")] };
+  }
+
+  async function checkOffline(text, nonce, registrationId) {
     if (!data) { showProblem(t("NoList")); return; }
-    const verdict = await verifyToken(ticket, data.keys, "ticket");
-    if (!verdict.valid) { showResult("invalid", null, null, true); return; }
-    const attendee = data.attendees[verdict.subjectId];
-    if (!attendee) { showResult("wrong_event", null, null, true); return; }
+    let attendee = registrationId ? data.attendees[registrationId] : null;
+    if (!attendee) {
+      const found = await findOffline(text);
+      if (found.refusal) {
+        showResult(found.refusal[0], null, null, true, found.refusal[1]);
+        return;
+      }
+      attendee = found.attendee;
+    }
     if (attendee.status !== "ok") { showResult(attendee.status, attendee, null, true); return; }
     if (attendee.checked_in_at) {
       showResult("already_checked_in", attendee, attendee.checked_in_at, true);
@@ -205,7 +247,10 @@ function start(root) {
     }
     const scannedAt = now.toISOString();
     attendee.checked_in_at = scannedAt;
-    queue.push({ ticket, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id });
+    const scan = registrationId
+      ? { registration_id: registrationId, nonce, scanned_at: scannedAt, manual: true }
+      : { ticket: text, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id };
+    queue.push(scan);
     write("data", data);
     write("queue", queue);
     notice = "";
@@ -218,7 +263,9 @@ function start(root) {
     const nonce = randomNonce();
     const answer = navigator.onLine ? await checkOnline(ticket, nonce) : null;
     if (answer) {
-      showResult(answer.status, answer.attendee, answer.checked_in_at, false, answer.message);
+      // A member card the server refused: its message says why (old code, signed-out phone).
+      const status = answer.status === "invalid" && ticket.startsWith(CODE_PREFIX) ? "card_refused" : answer.status;
+      showResult(status, answer.attendee, answer.checked_in_at, false, answer.message);
       remember(answer.attendee, answer.checked_in_at);
     } else {
       await checkOffline(ticket, nonce);
@@ -253,7 +300,8 @@ function start(root) {
     try {
       const response = await post(cfg.batchUrl, {
         event_id: eventId,
-        scans: batch.map(({ ticket, nonce, scanned_at }) => ({ ticket, nonce, scanned_at })),
+        scans: batch.map(({ ticket, nonce, scanned_at, registration_id, manual }) => (
+          manual ? { registration_id, nonce, scanned_at } : { ticket, nonce, scanned_at })),
       });
       if (response.status === 200) {
         const body = await response.json();
@@ -314,7 +362,9 @@ function start(root) {
         const attendee = attendees[scan.registration_id];
         if (attendee && !attendee.checked_in_at) { attendee.checked_in_at = scan.scanned_at; }
       }
-      data = { event: fresh.event, keys: fresh.keys, attendees, generated_at: fresh.generated_at };
+      data = {
+        event: fresh.event, keys: fresh.keys, cards: fresh.cards, attendees, generated_at: fresh.generated_at,
+      };
       write("data", data);
       needsLogin = false;
     } catch (err) {
