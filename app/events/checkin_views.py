@@ -61,7 +61,9 @@ class TicketForm(FlaskForm):
     ticket = TextAreaField(
         _l("Ticket code"),
         [DataRequired(_l("Scan or type a ticket code.")), Length(max=512)],
-        description=_l("The text of the ticket's QR code, starting with CC1."),
+        description=_l(
+            "The ticket's code (like K7QX-2MXP), the text of its QR code, or a member card's code."
+        ),
         render_kw={"rows": 2, "autocomplete": "off", "spellcheck": "false"},
     )
 

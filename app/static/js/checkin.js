@@ -164,11 +164,11 @@ function start(root) {
     });
   }
 
-  async function checkOnline(ticket, nonce) {
+  async function checkOnline(what, nonce) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ONLINE_WAIT_MS);
     try {
-      const response = await post(cfg.checkUrl, { event_id: eventId, ticket, nonce }, controller.signal);
+      const response = await post(cfg.checkUrl, { event_id: eventId, ...what, nonce }, controller.signal);
       if ([201, 409, 422].includes(response.status)) {
         const body = await response.json();
         // A 422 without a status is a body the API refused (e.g. too long): not a ticket.
@@ -221,6 +221,7 @@ function start(root) {
   async function checkOffline(text, nonce, registrationId) {
     if (!data) { showProblem(t("NoList")); return; }
     let attendee = registrationId ? data.attendees[registrationId] : null;
+    if (registrationId && !attendee) { showResult("invalid", null, null, true); return; }
     if (!attendee) {
       const found = await findOffline(text);
       if (found.refusal) {
@@ -261,7 +262,7 @@ function start(root) {
 
   async function scanOnce(ticket) {
     const nonce = randomNonce();
-    const answer = navigator.onLine ? await checkOnline(ticket, nonce) : null;
+    const answer = navigator.onLine ? await checkOnline({ ticket }, nonce) : null;
     if (answer) {
       // A member card the server refused: its message says why (old code, signed-out phone).
       const status = answer.status === "invalid" && ticket.startsWith(CODE_PREFIX) ? "card_refused" : answer.status;
@@ -271,6 +272,87 @@ function start(root) {
       await checkOffline(ticket, nonce);
     }
     renderStatus();
+  }
+
+  // A tap on the list: recorded as manual; the nonce makes a double tap one check-in.
+  async function tapOnce(registrationId, nonce) {
+    const answer = navigator.onLine ? await checkOnline({ registration_id: registrationId }, nonce) : null;
+    if (answer) {
+      showResult(answer.status, answer.attendee, answer.checked_in_at, false, answer.message);
+      remember(answer.attendee, answer.checked_in_at);
+    } else {
+      await checkOffline(null, nonce, registrationId);
+    }
+    renderStatus();
+    renderMatches();
+    // The answer, on top, in view.
+    network.parentElement.scrollIntoView({ block: "start" });
+  }
+
+  // ----------------------------------------------------------------------------- search
+
+  const MAX_MATCHES = 8;
+  const searchBox = $("gate-search");
+  const searchField = $("gate-search-field");
+  const matches = $("gate-matches");
+  const folded = (text) => String(text || "").toLowerCase().replace(/[\s·.\-]+/g, "");
+
+  function statusLine(attendee) {
+    if (attendee.checked_in_at) { return t("InAt", { time: hhmm(attendee.checked_in_at) }); }
+    if (attendee.status !== "ok") { return cfg[titleOf(attendee.status)] || attendee.status; }
+    return "";
+  }
+
+  function matchRow(attendee) {
+    const row = element("li", "gate-match");
+    row.dataset.registrationId = attendee.registration_id;
+    const who = element("div", "gate-match-who");
+    who.append(element("p", "gate-match-name", attendee.name));
+    const car = attendee.car ? [attendee.car.model, attendee.car.colour, attendee.car.plate].filter(Boolean) : [];
+    const companions = attendee.companions ? t("Companions", { n: attendee.companions }) : "";
+    const details = [car.join(" · "), companions].filter(Boolean).join(" · ");
+    if (details) { who.append(element("p", "gate-match-line", details)); }
+    const state = statusLine(attendee);
+    if (state) { who.append(element("p", "gate-match-state", state)); }
+    row.append(who);
+    if (attendee.status === "ok" && !attendee.checked_in_at) {
+      const button = element("button", "btn btn-primary gate-match-button", t("CheckIn"));
+      button.type = "button";
+      button.addEventListener("click", () => askToCheckIn(row, attendee));
+      row.append(button);
+    }
+    return row;
+  }
+
+  function askToCheckIn(row, attendee) {
+    // One nonce per confirmation sheet: a double tap on "Yes" checks in once.
+    const nonce = randomNonce();
+    const sheet = element("div", "gate-confirm");
+    sheet.setAttribute("role", "group");
+    sheet.append(element("p", "gate-confirm-text", t("Confirm", { name: attendee.name })));
+    const yes = element("button", "btn btn-primary", t("ConfirmYes"));
+    yes.type = "button";
+    const no = element("button", "btn", t("Cancel"));
+    no.type = "button";
+    yes.addEventListener("click", () => {
+      yes.disabled = true;
+      scans = scans.then(() => tapOnce(attendee.registration_id, nonce)).catch(() => showProblem(t("Invalid")));
+    });
+    no.addEventListener("click", renderMatches);
+    sheet.append(yes, no);
+    row.replaceChildren(sheet);
+    yes.focus();
+  }
+
+  function renderMatches() {
+    const query = folded(searchField.value);
+    if (!query || !data) { matches.replaceChildren(); return; }
+    const found = Object.values(data.attendees).filter((a) =>
+      folded(a.name).includes(query) || (a.car && folded(a.car.plate).includes(query)));
+    const rows = found.slice(0, MAX_MATCHES).map(matchRow);
+    if (!found.length) { rows.push(element("li", "empty", t("NoMatch"))); }
+    if (found.length > MAX_MATCHES) { rows.push(element("li", "help", t("More"))); }
+    matches.replaceChildren(...rows);
   }
 
   function handleCode(text, fromCamera) {
@@ -514,6 +596,8 @@ function start(root) {
   // ------------------------------------------------------------------------------ start
 
   $("gate-scanner").hidden = false;
+  searchBox.hidden = false;
+  searchField.addEventListener("input", renderMatches);
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { startButton.hidden = true; }
   startButton.addEventListener("click", startCamera);
   stopButton.addEventListener("click", stopCamera);
