@@ -93,6 +93,7 @@ SITE_ASSETS = (
     "js/card.js",
     "js/card-code.js",
     "js/card-check.js",
+    "js/scanner.js",
     "js/site-worker.js",
     "js/checkin-verify.js",
     "js/vendor/noble-ed25519/index.js",

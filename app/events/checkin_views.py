@@ -25,6 +25,7 @@ from app.cards.services import offline_check_settings
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import permission_required
+from app.core.security import uses_camera
 from app.core.tokens import signer
 from app.events.checkin import (
     card_key,
@@ -45,6 +46,7 @@ GATE_ASSETS = (
     "js/checkin.js",
     "js/checkin-verify.js",
     "js/card-code.js",
+    "js/scanner.js",
     "js/vendor/noble-ed25519/index.js",
     "js/vendor/zxing-library/index.min.js",
     "img/icon.svg",
@@ -76,6 +78,7 @@ def _gate_event_or_404(event_id: int):
 
 
 @bp.route("/admin/events/<int:event_id>/checkin", methods=["GET", "POST"])
+@uses_camera
 @permission_required("events.checkin")
 def checkin_page(event_id: int):
     """The gate: scan tickets with the camera, online or not."""

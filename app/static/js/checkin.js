@@ -1,21 +1,21 @@
-// The event gate: scan tickets with the camera (or a photo, or the code field) and show the
-// answer big and in colour. With signal the server checks each scan; without it (or when the
+// The event gate: scan tickets with the camera (scanner.js, or a photo, or the code field) and
+// show the answer big and in colour. What it reads: a ticket's QR, a ticket's short code typed,
+// or the owner's live member card (card-code.js); staff can also find an attendee by name or
+// plate in the list and check them in by a tap (recorded as manual). With signal the server checks each scan; without it (or when the
 // server is slow) this phone verifies the signature with the event's public keys and its copy
 // of the attendee list, queues the scan and uploads it when the signal returns. Every scan
 // carries a random nonce: an upload sent twice, or a scan the server saw before the phone gave
 // up waiting, is counted once.
 import { verifyToken } from "./checkin-verify.js";
 import { CODE_PREFIX, verifyCode } from "./card-code.js";
+import { mountScanner } from "./scanner.js";
 
 const ONLINE_WAIT_MS = 800; // the gate answers in under a second, with or without the server
-const REPEAT_MS = 3000; // a code held in front of the camera is read once
 const REFRESH_MS = 30000;
 const MAX_UPLOAD = 200;
 const KEEP_LIST_MS = 2 * 24 * 3600 * 1000; // attendee lists are dropped two days after the event
 const PAGE_CACHE = "carclub-gate-pages";
 const MARKS = { ok: "✓", warn: "!", bad: "✗" };
-const DECODE_SCALES = [1, 0.6, 0.4, 0.8, 0.5, 0.7, 0.35, 0.9];
-const MIN_DECODE_SIDE = 120;
 const CODE_PATTERN = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/; // a ticket's short code
 const normalizeCode = (text) => text.replace(/[\s-]+/g, "").toUpperCase();
 
@@ -31,11 +31,6 @@ function start(root) {
   const count = $("gate-count");
   const queueLine = $("gate-queue");
   const ready = $("gate-ready");
-  const video = $("gate-video");
-  const startButton = $("gate-camera-start");
-  const stopButton = $("gate-camera-stop");
-  const cameraError = $("gate-camera-error");
-  const photo = $("gate-photo");
   const form = $("gate-form");
   const field = form.querySelector("textarea");
   const reports = $("gate-conflict-list");
@@ -57,8 +52,6 @@ function start(root) {
   let uploading = false;
   let retryTimer = null;
   let retryDelay = 5000;
-  let lastCode = "";
-  let lastCodeAt = 0;
   let notice = ""; // the last upload's outcome
   let scans = Promise.resolve();
 
@@ -355,13 +348,9 @@ function start(root) {
     matches.replaceChildren(...rows);
   }
 
-  function handleCode(text, fromCamera) {
+  function handleCode(text) {
     const ticket = String(text || "").trim();
     if (!ticket) { return scans; }
-    const seenAgain = fromCamera && ticket === lastCode && Date.now() - lastCodeAt < REPEAT_MS;
-    lastCode = ticket;
-    lastCodeAt = Date.now(); // still in view: keep ignoring it until it has been away a while
-    if (seenAgain) { return scans; }
     // One scan at a time, in order.
     scans = scans.then(() => scanOnce(ticket)).catch(() => showProblem(t("Invalid")));
     return scans;
@@ -475,152 +464,22 @@ function start(root) {
     }
   }
 
-  // ----------------------------------------------------------------------------- decode
-
-  let detectorPromise = null;
-  let zxingPromise = null;
-
-  function nativeDetector() {
-    detectorPromise = detectorPromise || (async () => {
-      if (!("BarcodeDetector" in window)) { return null; }
-      try {
-        const formats = await window.BarcodeDetector.getSupportedFormats();
-        return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-      } catch (err) {
-        return null;
-      }
-    })();
-    return detectorPromise;
-  }
-
-  function zxing() {
-    if (window.ZXing) { return Promise.resolve(window.ZXing); }
-    zxingPromise = zxingPromise || new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = cfg.zxingUrl;
-      script.onload = () => resolve(window.ZXing);
-      script.onerror = () => { zxingPromise = null; reject(new Error("QR decoder not loaded")); };
-      document.head.append(script);
-    });
-    return zxingPromise;
-  }
-
-  /**
-   * The text of a QR code in an image (video frame, photo), or null. The JavaScript decoder
-   * misses some codes at some sizes (its module-size estimate), so it tries ``scales`` of the
-   * image in turn; the camera tries one scale per frame.
-   */
-  async function decodeImage(image, canvas, maxSide, scales) {
-    const detector = await nativeDetector();
-    if (detector) {
-      try {
-        const codes = await detector.detect(image);
-        return codes.length ? codes[0].rawValue : null;
-      } catch (err) { /* fall back to the JavaScript decoder */ }
-    }
-    const width = image.videoWidth || image.width;
-    const height = image.videoHeight || image.height;
-    if (!width || !height) { return null; }
-    const fit = Math.min(1, maxSide / Math.max(width, height));
-    for (const scale of scales) {
-      canvas.width = Math.round(width * fit * scale);
-      canvas.height = Math.round(height * fit * scale);
-      if (Math.min(canvas.width, canvas.height) < MIN_DECODE_SIDE) { continue; }
-      canvas.getContext("2d", { willReadFrequently: true }).drawImage(image, 0, 0, canvas.width, canvas.height);
-      const text = await decodeCanvas(canvas);
-      if (text) { return text; }
-    }
-    return null;
-  }
-
-  async function decodeCanvas(canvas) {
-    const ZXing = await zxing();
-    const hints = new Map([[ZXing.DecodeHintType.TRY_HARDER, true]]);
-    const bitmap = new ZXing.BinaryBitmap(
-      new ZXing.HybridBinarizer(new ZXing.HTMLCanvasElementLuminanceSource(canvas)));
-    try {
-      return new ZXing.QRCodeReader().decode(bitmap, hints).getText();
-    } catch (err) {
-      return null; // no code in this image
-    }
-  }
-
-  // ----------------------------------------------------------------------------- camera
-
-  let stream = null;
-  let scanning = false;
-
-  async function startCamera() {
-    cameraError.hidden = true;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: { ideal: "environment" } }, audio: false,
-      });
-      video.srcObject = stream;
-      await video.play();
-    } catch (err) {
-      stopCamera();
-      cameraError.textContent = t("CameraError");
-      cameraError.hidden = false;
-      return;
-    }
-    $("gate-video-box").hidden = false;
-    startButton.hidden = true;
-    stopButton.hidden = false;
-    // The answer and the camera on one screen.
-    network.parentElement.scrollIntoView({ block: "start" });
-    scanning = true;
-    const canvas = document.createElement("canvas");
-    let frame = 0;
-    while (scanning) {
-      if (video.readyState >= 2) {
-        const scale = DECODE_SCALES[frame % DECODE_SCALES.length];
-        frame += 1;
-        const code = await decodeImage(video, canvas, 800, [scale]).catch(() => null);
-        if (code && scanning) { await handleCode(code, true); }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  function stopCamera() {
-    scanning = false;
-    if (stream) { stream.getTracks().forEach((track) => track.stop()); }
-    stream = null;
-    video.srcObject = null;
-    $("gate-video-box").hidden = true;
-    startButton.hidden = false;
-    stopButton.hidden = true;
-  }
-
   // ------------------------------------------------------------------------------ start
 
-  $("gate-scanner").hidden = false;
+  mountScanner($("gate-scanner"), {
+    onCode: handleCode,
+    onProblem: showProblem,
+    // The answer and the camera on one screen.
+    onStart: () => network.parentElement.scrollIntoView({ block: "start" }),
+  });
   searchBox.hidden = false;
   searchField.addEventListener("input", renderMatches);
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { startButton.hidden = true; }
-  startButton.addEventListener("click", startCamera);
-  stopButton.addEventListener("click", stopCamera);
-
-  photo.addEventListener("change", async () => {
-    const file = photo.files && photo.files[0];
-    if (!file) { return; }
-    try {
-      const image = await createImageBitmap(file);
-      const code = await decodeImage(image, document.createElement("canvas"), 1600, DECODE_SCALES);
-      if (code) { await handleCode(code, false); } else { showProblem(t("NoCode")); }
-    } catch (err) {
-      showProblem(t("NoCode"));
-    } finally {
-      photo.value = "";
-    }
-  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const code = field.value;
     field.value = "";
-    handleCode(code, false);
+    handleCode(code);
   });
   // Keyboard-wedge scanners type the code and press Enter.
   field.addEventListener("keydown", (event) => {
