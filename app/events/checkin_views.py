@@ -7,11 +7,6 @@ and uploads them later (``POST /api/v1/checkin/batch``). A service worker keeps 
 its scripts available offline. Without JavaScript, the ticket field posts to the page itself.
 """
 
-import hashlib
-import json
-from functools import cache
-from pathlib import Path
-
 from flask import abort, current_app, jsonify, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -22,6 +17,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.cards.services import offline_check_settings
+from app.core.assets import service_worker
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import permission_required
@@ -160,30 +156,8 @@ def checkin_data(event_id: int):
     return response
 
 
-@cache
-def _asset_version(static_folder: str, mtimes: tuple[float, ...]) -> str:
-    digest = hashlib.sha256()
-    for name in (*GATE_ASSETS, SERVICE_WORKER):
-        digest.update((Path(static_folder) / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @bp.get("/admin/events/checkin-sw.js")
 @permission_required("events.checkin")
 def checkin_service_worker():
-    """The gate's service worker, with the list and version of the files it keeps offline.
-
-    A new version of any of them changes this script, so phones fetch them again.
-    """
-    folder = current_app.static_folder
-    mtimes = tuple((Path(folder) / n).stat().st_mtime for n in (*GATE_ASSETS, SERVICE_WORKER))
-    settings = {
-        "version": _asset_version(folder, mtimes),
-        "assets": [url_for("static", filename=name) for name in GATE_ASSETS],
-    }
-    source = (Path(folder) / SERVICE_WORKER).read_text(encoding="utf-8")
-    response = current_app.response_class(
-        f"const GATE = {json.dumps(settings)};\n{source}", mimetype="text/javascript"
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    """The gate's service worker, with the list and version of the files it keeps offline."""
+    return service_worker(SERVICE_WORKER, GATE_ASSETS)
