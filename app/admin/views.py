@@ -11,6 +11,7 @@ from app.cards.forms import ScanForm
 from app.core.audit import audit_query
 from app.core.errors import NotFound
 from app.core.permissions import Role, has_permission, permission_required
+from app.core.security import uses_camera
 from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
@@ -87,6 +88,7 @@ def reveal_mobile(member_id: int):
 
 
 @bp.route("/scan", methods=["GET", "POST"])
+@uses_camera
 @permission_required("cards.scan")
 def scan():
     """Check a member card: paste the scanned QR text or type the card number."""

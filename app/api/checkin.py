@@ -1,5 +1,9 @@
 """The event gate in the JSON API (R7): check a ticket in, and upload scans made offline.
 
+A scan's ``ticket`` is the text read at the gate: a ticket's QR, its short code typed, or the
+owner's live member card code; ``registration_id`` instead checks an attendee in from the
+gate's list by a tap (recorded as manual).
+
 A dealer's scanning device calls these with its API key (the key's dealer scopes the event);
 the staff check-in page calls them with the staff member's session and the CSRF token in an
 ``X-CSRFToken`` header (``app.api.views.SESSION_ENDPOINTS``). Unlike the other endpoints, a
@@ -9,7 +13,7 @@ scan answers with a ``status`` body the gate shows as it is, refusals included.
 from flask import g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.schemas import _REQUIRED, _Schema, _text
 from app.api.views import _body, bp
@@ -21,6 +25,7 @@ from app.events.checkin import (
     Scan,
     check_in,
     check_in_batch,
+    check_in_manually,
     describe_attendee,
 )
 from app.extensions import db
@@ -45,11 +50,41 @@ def _event_id() -> fields.Integer:
 def _ticket() -> fields.String:
     return _text(
         512,
+        required=False,
+        load_default=None,
         metadata={
-            "description": "The text of the ticket's QR code: `CC1.` + base64url(header + "
-            "Ed25519 signature)"
+            "description": "What the gate read: the text of the ticket's QR code (`CC1.` + "
+            "base64url(header + Ed25519 signature)), the ticket's short code as typed (8 "
+            "characters, any case, dashes and spaces ignored), or the owner's live member card "
+            "code (`CC2.`, valid within CARD_CODE_WINDOW_SECONDS of the scan). Send this or "
+            "`registration_id`"
         },
     )
+
+
+def _registration_id() -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=validate.Range(1, MAX_ID, error=_l("Enter a registration id.")),
+        error_messages={"invalid": _l("Enter a whole number.")},
+        metadata={
+            "description": "Check this attendee in from the gate's list, without a ticket "
+            "(recorded as manual and audit-logged). Send this or `ticket`",
+            "example": 7,
+        },
+    )
+
+
+class _OneOf:
+    """A scan names the ticket it read or the registration tapped, not both."""
+
+    @validates_schema
+    def _ticket_or_registration(self, data, **kwargs):
+        if (data.get("ticket") is None) == (data.get("registration_id") is None):
+            raise ValidationError(
+                _l("Send a ticket or a registration id, not both."), field_name="ticket"
+            )
 
 
 def _nonce(**kwargs) -> fields.String:
@@ -68,18 +103,20 @@ def _nonce(**kwargs) -> fields.String:
 # ------------------------------------------------------------------------------ requests
 
 
-class CheckInRequestSchema(_Schema):
-    """One scan at the gate, online."""
+class CheckInRequestSchema(_OneOf, _Schema):
+    """One scan (or tap) at the gate, online."""
 
     event_id = _event_id()
     ticket = _ticket()
+    registration_id = _registration_id()
     nonce = _nonce(load_default=None)
 
 
-class OfflineScanSchema(_Schema):
-    """A scan made without signal."""
+class OfflineScanSchema(_OneOf, _Schema):
+    """A scan (or tap) made without signal."""
 
     ticket = _ticket()
+    registration_id = _registration_id()
     nonce = _nonce(required=True)
     scanned_at = fields.AwareDateTime(
         required=True,
@@ -153,7 +190,8 @@ class CheckInRefusedSchema(Schema):
         metadata={
             "enum": _REFUSALS,
             "description": "invalid: forged, altered or unreadable; wrong_event: a ticket of "
-            "another event; cancelled: the registration is cancelled, expired or not "
+            "another event; not_signed_up: a member card whose owner has not signed up for "
+            "this event; cancelled: the registration is cancelled, expired or not "
             "confirmed; unpaid: the place of a paid event is not paid yet; outside_window: "
             "the event's check-in is not open (from CHECKIN_OPENS_HOURS_BEFORE hours before "
             "its start until its end)",
@@ -222,9 +260,17 @@ def _answer(result: CheckInResult) -> dict:
 def checkin():
     """Check a ticket in at the event's gate."""
     data = _body(CheckInRequestSchema())
-    result = check_in(
-        event_id=data["event_id"], ticket=data["ticket"], nonce=data["nonce"], **_scope()
-    )
+    if data["registration_id"] is not None:
+        result = check_in_manually(
+            event_id=data["event_id"],
+            registration_id=data["registration_id"],
+            nonce=data["nonce"],
+            **_scope(),
+        )
+    else:
+        result = check_in(
+            event_id=data["event_id"], ticket=data["ticket"], nonce=data["nonce"], **_scope()
+        )
     if result.status == "checked_in":
         return _answer(result), 201
     if result.status == "already_checked_in":

@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.cards.models import CardDevice, MemberCard
+from app.cards.models import CardDevice, CardStatus, MemberCard
 from app.core.clock import utcnow
 from app.core.errors import ValidationFailed
 from app.core.tokens import KINDS, TokenError, b64decode, b64encode, signer
@@ -217,6 +217,18 @@ def read_code(text: str, *, now: datetime | None = None) -> DeviceCode:
     if abs((now - made_at).total_seconds()) > current_app.config["CARD_CODE_WINDOW_SECONDS"]:
         raise TokenError("stale_code")
     return DeviceCode(f"{number:016d}", device_id, name, made_at, not_after_at)
+
+
+def card_of_code(code: DeviceCode) -> MemberCard | None:
+    """The card in use that ``code``'s device belongs to; None when the device is unknown,
+    revoked or of another card, or the card was replaced or closed."""
+    device = db.session.get(CardDevice, code.device_id)
+    if device is None or device.revoked_at is not None:
+        return None
+    card = device.card
+    if card.number != code.card_number or card.status != CardStatus.ACTIVE:
+        return None
+    return card
 
 
 def accept_code(actor: User, code: DeviceCode, card: MemberCard) -> str | None:

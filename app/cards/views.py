@@ -1,11 +1,6 @@
 """The owner's member card on the phone, its rotating QR, its key for working without signal,
 the site's service worker, and lost-card reissue."""
 
-import hashlib
-import json
-from functools import cache
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
@@ -22,6 +17,7 @@ from flask_login import current_user
 
 from app.cards import devices, services
 from app.cards.forms import ReissueForm
+from app.core import assets
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
 from app.core.qr import qr_svg
@@ -93,6 +89,7 @@ SITE_ASSETS = (
     "js/card.js",
     "js/card-code.js",
     "js/card-check.js",
+    "js/scanner.js",
     "js/site-worker.js",
     "js/checkin-verify.js",
     "js/vendor/noble-ed25519/index.js",
@@ -114,30 +111,15 @@ SITE_PAGES = (
 SITE_WORKER = "js/site-sw.js"
 
 
-@cache
-def _asset_version(static_folder: str, mtimes: tuple[float, ...]) -> str:
-    digest = hashlib.sha256()
-    for name in (*SITE_ASSETS, SITE_WORKER):
-        digest.update((Path(static_folder) / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @bp.get("/sw.js")
 def service_worker():
     """The site's service worker (scope ``/``), with its pages, files and their version."""
-    folder = current_app.static_folder
-    mtimes = tuple((Path(folder) / n).stat().st_mtime for n in (*SITE_ASSETS, SITE_WORKER))
-    settings = {
-        "version": _asset_version(folder, mtimes),
-        "assets": [url_for("static", filename=name) for name in SITE_ASSETS],
-        "pages": list(SITE_PAGES),
-        "logout": [url_for("auth.logout"), url_for("auth.end_all_devices")],
-    }
-    source = (Path(folder) / SITE_WORKER).read_text(encoding="utf-8")
-    response = current_app.response_class(
-        f"const SITE = {json.dumps(settings)};\n{source}", mimetype="text/javascript"
+    response = assets.service_worker(
+        SITE_WORKER,
+        SITE_ASSETS,
+        pages=list(SITE_PAGES),
+        logout=[url_for("auth.logout"), url_for("auth.end_all_devices")],
     )
-    response.headers["Cache-Control"] = "no-cache"
     # Served under /card/ but controls the whole site (only the pages listed above).
     response.headers["Service-Worker-Allowed"] = "/"
     return response

@@ -9,10 +9,11 @@ itself, set STATIC_GZIP=0.
 
 import gzip
 import hashlib
-from functools import lru_cache
+import json
+from functools import cache, lru_cache
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, request, url_for
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -26,6 +27,38 @@ COMPRESSIBLE = {
     "application/manifest+json",
 }
 MIN_COMPRESS_BYTES = 512
+# What both service workers load first (importScripts): keeping, pages, files.
+WORKER_COMMON = "js/sw-common.js"
+
+
+@cache
+def _files_version(static_folder: str, names: tuple[str, ...], mtimes: tuple[float, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def service_worker(script: str, assets: tuple[str, ...], **settings):
+    """The service worker ``script`` (under static/) preceded by ``const WORKER = {version,
+    assets, common, ...settings}``: the files it keeps (under static/), their version (a hash
+    of them and of the worker), and the shared code it loads. A new version of any of them
+    changes the script, so phones fetch them again."""
+    folder = current_app.static_folder
+    names = (*assets, WORKER_COMMON, script)
+    mtimes = tuple((Path(folder) / name).stat().st_mtime for name in names)
+    worker = {
+        "version": _files_version(folder, names, mtimes),
+        "assets": [url_for("static", filename=name) for name in assets],
+        "common": url_for("static", filename=WORKER_COMMON),
+        **settings,
+    }
+    source = (Path(folder) / script).read_text(encoding="utf-8")
+    response = current_app.response_class(
+        f"const WORKER = {json.dumps(worker)};\n{source}", mimetype="text/javascript"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Identifiers owners type in: mainland mobile numbers, VINs, plates, card numbers."""
 
 import re
+import secrets
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -106,3 +107,22 @@ def luhn_check_digit(payload: str) -> str:
 def is_valid_luhn(number: str) -> bool:
     """True for a digit string whose last digit is its Luhn check digit."""
     return len(number) >= 2 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+
+
+# Short codes read aloud and typed (vouchers, perk claims, tickets): no 0/O, 1/I/L.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def random_code(length: int) -> str:
+    """``length`` characters drawn at random from CODE_ALPHABET."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalize_code(text: str) -> str:
+    """A typed short code without spaces or dashes, in capitals."""
+    return re.sub(r"[\s\-]+", "", text or "").upper()
+
+
+def is_code(text: str, length: int) -> bool:
+    """True for ``length`` characters of CODE_ALPHABET (a normalised short code)."""
+    return len(text) == length and all(ch in CODE_ALPHABET for ch in text)

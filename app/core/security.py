@@ -14,7 +14,7 @@ the database would otherwise refuse the query and the answer would be a 500.
 
 import re
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The largest row id (PostgreSQL INTEGER).
@@ -27,8 +27,21 @@ FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 HSTS = "max-age=31536000; includeSubDomains"
-# The event gate scans tickets with the phone's camera; nothing else needs a device feature.
-PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
+# No page needs a device feature, except the staff scanning pages' camera (``uses_camera``).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+CAMERA_POLICY = PERMISSIONS_POLICY.replace("camera=()", "camera=(self)")
+
+
+def uses_camera(view):
+    """Mark a view whose page scans codes with the phone's camera: its Permissions-Policy
+    allows the camera (for this site only); every other page's forbids it."""
+    view.uses_camera = True
+    return view
+
+
+def _permissions_policy() -> str:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return CAMERA_POLICY if getattr(view, "uses_camera", False) else PERMISSIONS_POLICY
 
 
 def content_security_policy(stripe_checkout: str) -> str:
@@ -98,7 +111,7 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        headers.setdefault("Permissions-Policy", _permissions_policy())
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         # Only over HTTPS: a browser ignores it on HTTP, and a development server has no TLS.
         if request.is_secure:

@@ -5,8 +5,16 @@ event's public keys and attendee list (``gate_attendees``); it uploads those off
 later (``check_in_batch``). Each scan carries the phone's random nonce, so an upload replayed
 after a lost answer changes nothing; a ticket checked in on two phones is checked in once and
 the second scan is recorded as a ``ScanConflict``.
+
+What the gate reads is one of: the ticket's QR (``CC1.``, a signed token of the registration),
+the ticket's short code typed (``K7QX-2MXP``, any case, with or without the dash), or the
+owner's live member card (``CC2.``, ``cards/devices.py``): the card stands for the owner's
+sign-up to this event when it was made within CARD_CODE_WINDOW_SECONDS of the gate's clock.
+Staff may also check an attendee in from the list by a tap (``check_in_manually``), recorded
+as ``manual`` and audit-logged.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,13 +24,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
+from app.cards import devices
+from app.cards.models import CardStatus, MemberCard
+from app.cards.services import REFUSAL_MESSAGES as CARD_REFUSALS
+from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.dates import format_local_datetime
 from app.core.errors import NotFound
+from app.core.identifiers import is_code, normalize_code
 from app.core.permissions import Role
-from app.core.tokens import TokenError, signer
+from app.core.tokens import PREFIX, TokenError, signer
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus, ScanConflict
-from app.events.services import return_deposit
+from app.events.services import TICKET_CODE_LENGTH, return_deposit
 from app.extensions import db
 from app.loyalty.ledger import post_points
 from app.loyalty.models import EntryKind
@@ -35,12 +48,14 @@ STATUSES = (
     "already_checked_in",
     "invalid",
     "wrong_event",
+    "not_signed_up",
     "cancelled",
     "unpaid",
     "outside_window",
 )
 # The most scans one upload may carry.
 MAX_BATCH = 500
+MANUAL = "manual"
 
 
 def ticket_token(registration: EventRegistration, *, now: datetime | None = None) -> str:
@@ -57,15 +72,19 @@ class CheckInResult:
     registration: EventRegistration | None = None
     checked_in_at: datetime | None = None
     message: str | None = None
+    # True when this call made the check-in (not a replay of an earlier one).
+    new: bool = False
 
 
 @dataclass(frozen=True)
 class Scan:
-    """A scan made without signal: the QR's text, the phone's nonce and the phone's time."""
+    """A scan made without signal: the QR's text (or typed code), the phone's nonce and the
+    phone's time; or, with ``registration_id`` instead of a text, a tap on the list."""
 
-    ticket: str
+    ticket: str | None
     nonce: str
     scanned_at: datetime
+    registration_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,9 +173,125 @@ def check_in_batch(
         # A phone's clock may be ahead: a time in the future is replaced by the upload's time,
         # the latest moment the scan can have happened.
         at = min(scan.scanned_at, now)
-        result = _check_one(actor, event, scan.ticket, scan.nonce, at=at, now=now, source="offline")
+        if scan.registration_id is not None:
+            result = _check_in_listed(
+                actor, event, scan.registration_id, scan.nonce, at=at, now=now, offline=True
+            )
+        else:
+            # A member card's code is judged by the gate's clock when it was scanned.
+            result = _check_one(
+                actor,
+                event,
+                scan.ticket or "",
+                scan.nonce,
+                at=at,
+                now=now,
+                source="offline",
+                seen_at=scan.scanned_at,
+            )
         results[index] = BatchResult(scan.nonce, result, result.status == "already_checked_in")
     return [results[i] for i in range(len(scans))]
+
+
+def check_in_manually(
+    actor: User | None,
+    *,
+    event_id: int,
+    registration_id: int,
+    nonce: str | None = None,
+    dealer_id: int | None = None,
+    now: datetime | None = None,
+) -> CheckInResult:
+    """Check an attendee in from the gate's list by a tap (no ticket shown), once; audit-logged
+    as manual."""
+    now = now or utcnow()
+    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    return _check_in_listed(actor, event, registration_id, nonce, at=now, now=now, offline=False)
+
+
+def _check_in_listed(
+    actor: User | None,
+    event: Event,
+    registration_id: int,
+    nonce: str | None,
+    *,
+    at: datetime,
+    now: datetime,
+    offline: bool,
+) -> CheckInResult:
+    registration = _lock_registration(EventRegistration.id == registration_id)
+    if registration is None or registration.event_id != event.id:
+        # Another dealer's registration is not revealed.
+        return CheckInResult("invalid")
+    result = _admit(actor, event, registration, nonce, at=at, now=now, source=MANUAL)
+    if result.new:
+        record_audit(
+            actor,
+            "event.checked_in_manually",
+            subject=registration,
+            dealer_id=event.dealer_id,
+            details={"event_id": event.id, "offline": offline},
+            now=now,
+        )
+    return result
+
+
+def _lock_registration(*where) -> EventRegistration | None:
+    """The registration, locked: scans of one ticket queue on its row, so two phones cannot
+    both check it in."""
+    return db.session.execute(
+        select(EventRegistration)
+        .where(*where)
+        .order_by(EventRegistration.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _registration_for(
+    event: Event, text: str, *, now: datetime, seen_at: datetime
+) -> EventRegistration | CheckInResult:
+    """The registration a scanned or typed text names, or the gate's refusal."""
+    text = (text or "").strip()
+    if text.startswith(devices.CODE_PREFIX):
+        try:
+            code = devices.read_code(text, now=seen_at)
+        except TokenError as err:
+            return CheckInResult("invalid", message=str(CARD_REFUSALS[err.reason]))
+        card = devices.card_of_code(code)
+        if card is None:
+            return CheckInResult("invalid", message=str(CARD_REFUSALS["device_revoked"]))
+        # The owner's sign-up: the confirmed one if any, else the latest (to say why not).
+        registration = _lock_registration(
+            EventRegistration.event_id == event.id,
+            EventRegistration.member_id == card.member_id,
+            EventRegistration.status == RegistrationStatus.CONFIRMED,
+        ) or _lock_registration(
+            EventRegistration.event_id == event.id,
+            EventRegistration.member_id == card.member_id,
+        )
+        return registration or CheckInResult("not_signed_up")
+    if text.startswith(PREFIX):
+        try:
+            claims = signer().verify(text, kind="ticket", now=now)
+        except TokenError:
+            return CheckInResult("invalid")
+        registration = _lock_registration(EventRegistration.id == claims.subject_id)
+        if registration is None:
+            return CheckInResult("invalid")
+        if registration.event_id != event.id:
+            return CheckInResult("wrong_event")
+        return registration
+    code = normalize_code(text)
+    if not is_code(code, TICKET_CODE_LENGTH):
+        return CheckInResult("invalid")
+    registration = _lock_registration(
+        EventRegistration.event_id == event.id, EventRegistration.ticket_code == code
+    )
+    return registration or CheckInResult(
+        "invalid", message=str(_l("No ticket of this event has this code."))
+    )
 
 
 def _check_one(
@@ -168,23 +303,26 @@ def _check_one(
     at: datetime,
     now: datetime,
     source: str,
+    seen_at: datetime | None = None,
 ) -> CheckInResult:
     """One scan at ``event``'s gate, made at ``at`` and checked at ``now``."""
-    try:
-        claims = signer().verify(ticket, kind="ticket", now=now)
-    except TokenError:
-        return CheckInResult("invalid")
-    # Scans of one ticket queue on its row: two phones cannot both check it in.
-    registration = db.session.execute(
-        select(EventRegistration)
-        .where(EventRegistration.id == claims.subject_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if registration is None:
-        return CheckInResult("invalid")
-    if registration.event_id != event.id:
-        return CheckInResult("wrong_event")
+    found = _registration_for(event, ticket, now=now, seen_at=seen_at or now)
+    if isinstance(found, CheckInResult):
+        return found
+    return _admit(actor, event, found, nonce, at=at, now=now, source=source)
+
+
+def _admit(
+    actor: User | None,
+    event: Event,
+    registration: EventRegistration,
+    nonce: str | None,
+    *,
+    at: datetime,
+    now: datetime,
+    source: str,
+) -> CheckInResult:
+    """Check ``registration`` (locked, of ``event``) in at ``at``, once."""
     status = gate_status(registration)
     if status != "ok":
         return CheckInResult(status, registration)
@@ -236,7 +374,7 @@ def _check_one(
             dealer_id=event.dealer_id,
             now=now,
         )
-    return CheckInResult("checked_in", registration, at)
+    return CheckInResult("checked_in", registration, at, new=True)
 
 
 # ------------------------------------------------------------------------ the gate's lists
@@ -249,15 +387,20 @@ class GateEntry:
     registration: EventRegistration
     status: str  # ok, unpaid or cancelled
     checked_in_at: datetime | None
+    card_number: str | None  # the owner's card in use, which also opens the gate
 
 
 def gate_attendees(event: Event) -> list[GateEntry]:
     """Every registration of ``event`` with its gate status and check-in time, by name: what a
     phone needs to check tickets without signal."""
     rows = db.session.execute(
-        select(EventRegistration, CheckIn.checked_in_at)
+        select(EventRegistration, CheckIn.checked_in_at, MemberCard.number)
         .join(Member, Member.id == EventRegistration.member_id)
         .outerjoin(CheckIn, CheckIn.registration_id == EventRegistration.id)
+        .outerjoin(
+            MemberCard,
+            (MemberCard.member_id == Member.id) & (MemberCard.status == CardStatus.ACTIVE),
+        )
         .where(EventRegistration.event_id == event.id)
         .options(
             selectinload(EventRegistration.member),
@@ -265,7 +408,13 @@ def gate_attendees(event: Event) -> list[GateEntry]:
         )
         .order_by(Member.name, EventRegistration.id)
     ).all()
-    return [GateEntry(r, gate_status(r), at) for r, at in rows]
+    return [GateEntry(r, gate_status(r), at, number) for r, at, number in rows]
+
+
+def card_key(event: Event, card_number: str) -> str:
+    """How the gate's list names an attendee's card: a hash salted with the event (the phone
+    hashes the number a card code carries the same way), so the list holds no card numbers."""
+    return hashlib.sha256(f"{event.id}:{card_number}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

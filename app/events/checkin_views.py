@@ -7,11 +7,6 @@ and uploads them later (``POST /api/v1/checkin/batch``). A service worker keeps 
 its scripts available offline. Without JavaScript, the ticket field posts to the page itself.
 """
 
-import hashlib
-import json
-from functools import cache
-from pathlib import Path
-
 from flask import abort, current_app, jsonify, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -21,11 +16,15 @@ from flask_wtf.csrf import generate_csrf
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.cards.services import offline_check_settings
+from app.core.assets import service_worker
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.permissions import permission_required
+from app.core.security import uses_camera
 from app.core.tokens import signer
 from app.events.checkin import (
+    card_key,
     check_in,
     checkin_window,
     describe_attendee,
@@ -42,6 +41,8 @@ GATE_ASSETS = (
     "js/confirm.js",
     "js/checkin.js",
     "js/checkin-verify.js",
+    "js/card-code.js",
+    "js/scanner.js",
     "js/vendor/noble-ed25519/index.js",
     "js/vendor/zxing-library/index.min.js",
     "img/icon.svg",
@@ -58,7 +59,9 @@ class TicketForm(FlaskForm):
     ticket = TextAreaField(
         _l("Ticket code"),
         [DataRequired(_l("Scan or type a ticket code.")), Length(max=512)],
-        description=_l("The text of the ticket's QR code, starting with CC1."),
+        description=_l(
+            "The ticket's code (like K7QX-2MXP), the text of its QR code, or a member card's code."
+        ),
         render_kw={"rows": 2, "autocomplete": "off", "spellcheck": "false"},
     )
 
@@ -71,6 +74,7 @@ def _gate_event_or_404(event_id: int):
 
 
 @bp.route("/admin/events/<int:event_id>/checkin", methods=["GET", "POST"])
+@uses_camera
 @permission_required("events.checkin")
 def checkin_page(event_id: int):
     """The gate: scan tickets with the camera, online or not."""
@@ -110,13 +114,16 @@ def _gate_event(event) -> dict:
 
 
 def _gate_list(event) -> list[dict]:
-    """Every attendee the gate may see, with their check-in state."""
+    """Every attendee the gate may see, with their check-in state, their ticket's short code
+    and their card (hashed): what the phone matches a typed code or a card code to."""
     locale = str(get_locale())
     return [
         {
             **describe_attendee(entry.registration, locale=locale),
             "status": entry.status,
             "checked_in_at": entry.checked_in_at.isoformat() if entry.checked_in_at else None,
+            "code": entry.registration.ticket_code,
+            "card": card_key(event, entry.card_number) if entry.card_number else None,
         }
         for entry in gate_attendees(event)
     ]
@@ -133,6 +140,8 @@ def checkin_data(event_id: int):
             "event": _gate_event(event),
             "keys": signer().public_keys(),
             "attendees": _gate_list(event),
+            # Members' live card codes are checked on the phone too (cards/devices.py).
+            "cards": offline_check_settings(),
             "summary": {
                 "expected": summary.expected,
                 "checked_in": summary.checked_in,
@@ -147,30 +156,8 @@ def checkin_data(event_id: int):
     return response
 
 
-@cache
-def _asset_version(static_folder: str, mtimes: tuple[float, ...]) -> str:
-    digest = hashlib.sha256()
-    for name in (*GATE_ASSETS, SERVICE_WORKER):
-        digest.update((Path(static_folder) / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @bp.get("/admin/events/checkin-sw.js")
 @permission_required("events.checkin")
 def checkin_service_worker():
-    """The gate's service worker, with the list and version of the files it keeps offline.
-
-    A new version of any of them changes this script, so phones fetch them again.
-    """
-    folder = current_app.static_folder
-    mtimes = tuple((Path(folder) / n).stat().st_mtime for n in (*GATE_ASSETS, SERVICE_WORKER))
-    settings = {
-        "version": _asset_version(folder, mtimes),
-        "assets": [url_for("static", filename=name) for name in GATE_ASSETS],
-    }
-    source = (Path(folder) / SERVICE_WORKER).read_text(encoding="utf-8")
-    response = current_app.response_class(
-        f"const GATE = {json.dumps(settings)};\n{source}", mimetype="text/javascript"
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    """The gate's service worker, with the list and version of the files it keeps offline."""
+    return service_worker(SERVICE_WORKER, GATE_ASSETS)

@@ -122,6 +122,8 @@ class EventRegistration(db.Model):
         CheckConstraint("companions >= 0", name="companions_not_negative"),
         # With the owner, so the insight reports read an event's attendees from the index alone.
         Index("ix_event_registrations_event_status", "event_id", "status", "id", "member_id"),
+        # The ticket's short code is typed at its event's gate: unique per event.
+        UniqueConstraint("event_id", "ticket_code", name="uq_event_registrations_event_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +143,8 @@ class EventRegistration(db.Model):
     payment_due_at: Mapped[datetime | None]
     # An opaque id for the ticket; the QR carries a signed token of the registration.
     ticket_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    # What the owner reads out or staff type when the QR cannot be scanned (e.g. K7QX2MXP).
+    ticket_code: Mapped[str] = mapped_column(String(8))
 
     event: Mapped[Event] = relationship()
     member: Mapped[Member] = relationship()
@@ -159,6 +163,7 @@ class CheckIn(db.Model):
     checked_in_at: Mapped[datetime]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # online or offline (a scan: ticket, short code or member card), manual (a tap on the list)
     source: Mapped[str] = mapped_column(String(16), default="online")
 
 

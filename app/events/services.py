@@ -12,6 +12,7 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.identifiers import random_code
 from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role
 from app.core.signals import place_cancelled
@@ -145,6 +146,28 @@ def _check_eligibility(event: Event, member: Member) -> None:
         )
 
 
+# A ticket's short code: 8 characters of CODE_ALPHABET (31**8, about 8.5e11, per event).
+TICKET_CODE_LENGTH = 8
+
+
+def new_ticket_code(event_id: int) -> str:
+    """A short code no other registration of the event has."""
+    while True:
+        code = random_code(TICKET_CODE_LENGTH)
+        taken = db.session.scalar(
+            select(EventRegistration.id).where(
+                EventRegistration.event_id == event_id, EventRegistration.ticket_code == code
+            )
+        )
+        if taken is None:
+            return code
+
+
+def format_ticket_code(code: str) -> str:
+    """K7QX-2MXP: how a ticket's short code is shown."""
+    return f"{code[:4]}-{code[4:]}" if code else ""
+
+
 def sign_up(
     member: Member,
     event_id: int,
@@ -194,6 +217,7 @@ def sign_up(
         waiver_accepted_at=now if accept_waiver else None,
         created_at=now,
         ticket_uuid=str(uuid.uuid4()),
+        ticket_code=new_ticket_code(event.id),
     )
     db.session.add(registration)
     db.session.flush()

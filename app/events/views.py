@@ -26,6 +26,12 @@ from app.loyalty.services import tier_label
 bp = Blueprint("events", __name__)
 
 
+@bp.app_template_filter()
+def ticket_code(code: str) -> str:
+    """K7QX-2MXP."""
+    return services.format_ticket_code(code)
+
+
 @bp.app_template_global()
 def event_kind_label(kind) -> str:
     """ "Self-drive trip", "Owner lecture"..."""

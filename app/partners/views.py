@@ -21,6 +21,7 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.idempotency import once
 from app.core.images import accepts_upload
 from app.core.permissions import Role, member_required, permission_required
+from app.core.security import uses_camera
 from app.core.web import call_service, try_service
 from app.extensions import db, login_manager
 from app.loyalty.forms import tier_choices
@@ -131,6 +132,7 @@ def my_perk(claim_id: int):
 
 
 @bp.route("/partner", methods=["GET", "POST"])
+@uses_camera
 @partner_required
 def check():
     """The partner checks a perk code once: paste the scanned QR text or type the code."""

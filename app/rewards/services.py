@@ -7,7 +7,6 @@ cancelled and exactly the points it cost return; an expired one cannot be used.
 """
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,6 +18,7 @@ from app.auth.models import User
 from app.core.audit import apply_changes, plain, record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.identifiers import CODE_ALPHABET, normalize_code, random_code
 from app.core.images import KEEP_COVER, cover_columns
 from app.core.permissions import Role, can_manage_dealer_row
 from app.core.qr import qr_svg
@@ -31,8 +31,6 @@ from app.loyalty.tiers import tier_at_least, tier_ranks
 from app.members.models import Dealer, Member
 from app.rewards.models import VOUCHER, Reward, RewardKind, Voucher, VoucherStatus
 
-# Voucher codes are read aloud and typed at the counter: no 0/O, 1/I/L.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 _CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 
@@ -235,7 +233,7 @@ def voucher_expiry(issued_on: date, validity_days: int) -> date:
 def new_voucher_code() -> str:
     """A fresh 10-character voucher code from the unambiguous alphabet, not used before."""
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = random_code(CODE_LENGTH)
         if db.session.scalar(select(Voucher.id).where(Voucher.code == code)) is None:
             return code
 
@@ -500,11 +498,6 @@ class AlreadyRedeemed(VoucherRefused):
     def __init__(self, voucher: Voucher):
         super().__init__("already_redeemed", voucher=voucher)
         self.redeemed_at = voucher.redeemed_at
-
-
-def normalize_code(text: str) -> str:
-    """A typed voucher code without spaces or dashes, in capitals."""
-    return re.sub(r"[\s\-]+", "", text or "").upper()
 
 
 def _find_voucher(text: str, now: datetime) -> Voucher:

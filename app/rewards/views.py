@@ -8,6 +8,7 @@ from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.idempotency import once
 from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
+from app.core.security import uses_camera
 from app.core.web import call_service, try_service
 from app.extensions import db
 from app.loyalty.forms import tier_choices
@@ -169,6 +170,7 @@ def admin_edit(reward_id: int | None):
 
 
 @bp.route("/admin/vouchers/redeem", methods=["GET", "POST"])
+@uses_camera
 @permission_required("vouchers.redeem")
 def admin_redeem():
     """Redeem a voucher at the counter: paste the scanned QR text or type the code."""

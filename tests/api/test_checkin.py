@@ -7,7 +7,13 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from app.events import checkin
-from app.events.models import CheckIn, EventKind, RegistrationStatus, ScanConflict
+from app.events.models import (
+    CheckIn,
+    EventKind,
+    EventRegistration,
+    RegistrationStatus,
+    ScanConflict,
+)
 from app.events.services import cancel_registration, create_event, sign_up
 from app.extensions import db
 from app.loyalty.services import account_for
@@ -392,9 +398,81 @@ def test_the_openapi_document_lists_both_endpoints(api):
     assert schemas["CheckInRefused"]["properties"]["status"]["enum"] == [
         "invalid",
         "wrong_event",
+        "not_signed_up",
         "cancelled",
         "unpaid",
         "outside_window",
     ]
-    assert schemas["OfflineScan"]["required"] == ["nonce", "scanned_at", "ticket"]
+    # A scan names the ticket read or the registration tapped (one of them, checked on load).
+    assert schemas["OfflineScan"]["required"] == ["nonce", "scanned_at"]
+    assert {"ticket", "registration_id"} <= set(schemas["OfflineScan"]["properties"])
     assert {"CheckedIn", "AlreadyCheckedIn", "CheckInBatch", "GateAttendee"} <= set(schemas)
+
+
+# ------------------------------------------------- short codes, member cards, taps (issue 18)
+
+
+def test_a_batch_takes_a_member_card_a_short_code_and_a_tap(app, api, gate, clock, dealers):
+    from app.cards.services import active_card
+    from tests.cards.test_devices import Phone
+
+    with app.app_context(), app.test_request_context():
+        registration = db.session.get(EventRegistration, gate["registration_id"])
+        phone = Phone().certify(active_card(registration.member))
+        scanned = clock.now()
+        card_code = phone.code(scanned - timedelta(seconds=5))
+        stale = phone.code(scanned - timedelta(seconds=61))
+        short = registration.ticket_code.lower()
+        db.session.commit()
+    at = scanned.isoformat()
+    # The stale card code is refused; the live one checks the owner in; the short code and the
+    # tap then find the owner already in: one check-in.
+    scans = [
+        {"ticket": stale, "nonce": "card-stale-01", "scanned_at": at},
+        {"ticket": card_code, "nonce": "card-live-01", "scanned_at": at},
+        {"ticket": f"{short[:4]}-{short[4:]}", "nonce": "code-typed-01", "scanned_at": at},
+        {"registration_id": gate["registration_id"], "nonce": "tap-000001", "scanned_at": at},
+    ]
+    clock.advance(minutes=30)
+    response = api.post("/checkin/batch", {"event_id": gate["event_id"], "scans": scans})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == [
+        "invalid",
+        "checked_in",
+        "already_checked_in",
+        "already_checked_in",
+    ]
+    assert results[0]["message"].startswith("This code is old")
+    assert rows(app, CheckIn, gate["registration_id"]) == 1
+
+
+def test_a_tap_checks_in_online_as_manual(app, api, gate):
+    body = {"event_id": gate["event_id"], "registration_id": gate["registration_id"]}
+    response = api.post("/checkin", {**body, "nonce": "tap-online-01"})
+    assert response.status_code == 201
+    assert response.get_json()["attendee"] == attendee(gate)
+    with app.app_context():
+        source = db.session.scalar(
+            select(CheckIn.source).where(CheckIn.registration_id == gate["registration_id"])
+        )
+    assert source == "manual"
+    # Another event's registration is not tapped in.
+    other = {"event_id": gate["other_event_id"], "registration_id": gate["registration_id"]}
+    assert api.post("/checkin", other).get_json()["status"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "scan",
+    [
+        {"ticket": "CC1.x", "registration_id": 1},
+        {},
+        {"registration_id": 0},
+        {"registration_id": "1"},
+    ],
+)
+def test_a_scan_names_a_ticket_or_a_registration(api, gate, scan):
+    body = {"event_id": gate["event_id"], **scan}
+    response = api.post("/checkin", body)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_failed"

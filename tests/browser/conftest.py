@@ -118,6 +118,19 @@ def new_phone(browser, live_server):
         context.close()
 
 
+def launch_with_camera(browser, video: Path):
+    """A second Chromium whose fake camera films ``video`` (a Y4M file), camera allowed."""
+    return browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """``test-artifacts/`` at the repository root, for screenshots."""

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.auth.second_factor import code_at
 from app.auth.services import get_user_by_mobile
-from app.care.services import notify
 from app.core.clock import local_date, utcnow
 from app.extensions import db
+from app.members.inbox import notify
 from app.partners.claims import claim_perk
 from app.partners.models import Perk
 from app.referrals.services import register_referral

@@ -20,7 +20,7 @@ from app.events.services import create_event, sign_up
 from app.extensions import db
 from app.loyalty.services import account_for
 from app.members.services import get_dealer_by_code
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser.conftest import PHONE, launch_with_camera
 from tests.browser.test_accessibility import violations
 from tests.browser.test_journey import log_in
 from tests.factories import make_member, make_staff, make_vehicle
@@ -264,15 +264,7 @@ def test_the_camera_reads_a_ticket(browser, live_server, gate, tmp_path, artifac
     qr_png(gate["tickets"]["Wang Fang"], png)
     y4m_of(png, video)
     # A second Chromium whose fake camera films the ticket.
-    camera_browser = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-    )
+    camera_browser = launch_with_camera(browser, video)
     try:
         context = camera_browser.new_context(
             base_url=live_server.url, permissions=["camera"], **PHONE

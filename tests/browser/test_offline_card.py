@@ -148,8 +148,11 @@ def test_logging_out_forgets_the_card_on_this_phone(new_phone, live_server):
     owner.goto("/card")
     live_code(owner)
     expect(owner.locator("#qr-box")).to_have_attribute("data-kept", "1")
+    # Log out sits on "Me" (the tab bar's last tab) since the owner shell.
+    owner.get_by_role("link", name="Me", exact=True).click()
+    owner.wait_for_url("**/me")
     owner.get_by_role("button", name="Log out").click()
-    owner.wait_for_url(lambda url: not url.endswith("/card"))
+    owner.wait_for_url(lambda url: not url.endswith("/me"))
     databases = owner.evaluate("indexedDB.databases().then(list => list.map(d => d.name))")
     assert "carclub-card" not in databases
     assert owner.evaluate("caches.open('carclub-site-pages').then(c => c.match('/card'))") is None
@@ -160,3 +163,124 @@ def test_logging_out_forgets_the_card_on_this_phone(new_phone, live_server):
         owner.goto("/card")
     expect(owner.locator("body")).not_to_contain_text("Shared Phone Owner")
     owner.context.set_offline(False)
+
+
+# ------------------------------------------------------------------ the gate takes the card
+
+
+def card_event(live_server, owner_mobile: str) -> dict:
+    """An SZ01 meet-up whose check-in is open now and all of tomorrow, an event staff member,
+    and the owner with ``owner_mobile`` signed up for it."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.core.clock import utcnow
+    from app.events.models import EventKind
+    from app.events.services import sign_up
+    from app.extensions import db
+    from app.members.models import Dealer
+    from tests.factories import make_event, make_staff
+
+    app = live_server.app
+    with app.app_context(), app.test_request_context():
+        dealer = db.session.scalar(select(Dealer).where(Dealer.code == "SZ01"))
+        staff = make_staff("event_staff", dealer.id)
+        now = utcnow()
+        event = make_event(
+            staff,
+            now=now,
+            kind=EventKind.OTHER,
+            title="Owners' breakfast",
+            starts_at=now + timedelta(hours=1),
+            ends_at=now + timedelta(days=2),
+            registration_closes_at=now + timedelta(minutes=30),
+            max_companions=0,
+            attendance_points=50,
+        )
+        member = db.session.scalar(select(User).where(User.mobile == owner_mobile)).member
+        registration = sign_up(member, event.id)
+        db.session.commit()
+        return {"event_id": event.id, "staff": staff.mobile, "registration_id": registration.id}
+
+
+def gate_records(live_server, registration_id: int) -> list[str]:
+    """The sources of the registration's check-ins."""
+    from sqlalchemy import select
+
+    from app.events.models import CheckIn
+    from app.extensions import db
+
+    with live_server.app.app_context():
+        return list(
+            db.session.scalars(
+                select(CheckIn.source).where(CheckIn.registration_id == registration_id)
+            )
+        )
+
+
+def gate_check(gate: Page, code: str):
+    """Type ``code`` in the gate's code field; the answer shown."""
+    gate.fill("#ticket", code)
+    gate.get_by_role("button", name="Check", exact=True).click()
+    result = gate.locator("#gate-result .gate-result")
+    expect(result).to_be_visible()
+    return result
+
+
+def test_the_offline_gate_takes_a_card_opened_yesterday_and_refuses_a_minute_old_code(
+    new_phone, live_server, artifacts
+):
+    owner = new_phone()
+    register_owner(owner, "Gate Card Owner", "13700006666")
+    event = card_event(live_server, "13700006666")
+    owner.goto("/card")
+    live_code(owner)
+    expect(owner.locator("#qr-box")).to_have_attribute("data-kept", "1")
+
+    # Event staff open the gate with signal: the page, its scripts and the list are kept.
+    gate = new_phone()
+    log_in(gate, event["staff"])
+    gate.goto(f"/admin/events/{event['event_id']}/checkin")
+    expect(gate.locator("#gate-ready")).to_be_visible()
+
+    # The next day, without signal on either phone.
+    tomorrow = datetime.now(UTC) + TOMORROW
+    for page in (owner, gate):
+        page.context.set_offline(True)
+        page.clock.install(time=tomorrow)
+    assert owner.reload().from_service_worker
+    assert gate.reload().from_service_worker
+    expect(gate.locator("#gate-network")).to_have_text("Offline: tickets are checked on this phone")
+    screenshot = live_code(owner)
+
+    # A minute later the code on a screenshot is refused, and nothing is queued.
+    for page in (owner, gate):
+        page.clock.fast_forward(61_000)
+    result = gate_check(gate, screenshot)
+    expect(result).to_have_class("gate-result gate-bad")
+    expect(result).to_contain_text("This code is old")
+    expect(gate.locator("#gate-queue")).to_be_hidden()
+
+    # The live card's code checks the owner in on the gate phone.
+    code = next_code(owner, screenshot)
+    result = gate_check(gate, code)
+    expect(result).to_have_class("gate-result gate-ok")
+    expect(result.locator(".gate-name")).to_have_text("Gate Card Owner")
+    expect(result.locator(".gate-note")).to_contain_text("without signal")
+    expect(gate.locator("#gate-queue")).to_have_text("Scans waiting to upload: 1")
+    gate.screenshot(path=artifacts / "checkin-card-offline.png")
+    # Shown again, the card finds the owner already in.
+    for page in (owner, gate):
+        page.clock.fast_forward(21_000)
+    result = gate_check(gate, next_code(owner, code))
+    expect(result).to_have_class("gate-result gate-warn")
+    assert gate_records(live_server, event["registration_id"]) == []
+
+    # Signal again: the upload checks the owner in once.
+    with gate.expect_response("**/api/v1/checkin/batch") as upload:
+        gate.context.set_offline(False)
+    assert upload.value.status == 200
+    answer = upload.value.json()
+    assert [r["status"] for r in answer["results"]] == ["checked_in"]
+    expect(gate.locator("#gate-queue")).to_have_text("Offline scans uploaded: 1")
+    assert gate_records(live_server, event["registration_id"]) == ["offline"]

@@ -124,4 +124,7 @@ def test_the_site_worker_may_control_the_whole_site(client):
     assert response.status_code == 200
     assert response.headers["Service-Worker-Allowed"] == "/"
     assert response.mimetype == "text/javascript"
-    assert '"/card"' in response.get_data(as_text=True)
+    source = response.get_data(as_text=True)
+    assert '"/card"' in source
+    assert "importScripts(WORKER.common)" in source and "sw-common.js" in source
+    assert "scanner.js" in source  # the staff card check's camera, offline too

@@ -13,7 +13,7 @@ from app.core.tokens import generate_key_spec
 from app.extensions import db
 from app.members.models import Member
 from config import ProductionConfig
-from tests.conftest import PASSWORD, CSRFClient, make_app
+from tests.conftest import PASSWORD, CSRFClient, login, make_app
 from tests.factories import make_dealer, make_member
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -40,11 +40,48 @@ def assert_hardened(response) -> None:
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
-    policy = dict(p.strip().split("=", 1) for p in headers["Permissions-Policy"].split(","))
-    # The event gate scans tickets with the camera; nothing may use the microphone or location.
-    assert policy["camera"] == "(self)"
+    policy = permissions(response)
+    # Only the staff scanning pages may use the camera; nothing the microphone or location.
+    assert policy["camera"] == "()"
     assert policy["microphone"] == "()"
     assert policy["geolocation"] == "()"
+
+
+def permissions(response) -> dict:
+    header = response.headers["Permissions-Policy"]
+    return dict(p.strip().split("=", 1) for p in header.split(","))
+
+
+# Where staff scan codes with the phone's camera (issue 18).
+CAMERA_PAGES = {"events.checkin_page", "admin.scan", "rewards.admin_redeem", "partners.check"}
+
+
+def test_only_the_scanning_pages_allow_the_camera(app):
+    marked = {name for name, view in app.view_functions.items() if getattr(view, "uses_camera", 0)}
+    assert marked == CAMERA_PAGES
+
+
+@pytest.mark.parametrize("role", ["sales_consultant", "partner"])
+def test_a_scanning_page_allows_the_camera_for_this_site_only(app, seeded, dealers, role):
+    from tests.factories import make_staff
+    from tests.partners.helpers import make_partner, make_partner_user
+
+    with seeded():
+        if role == "partner":
+            mobile, path = make_partner_user(make_partner()).mobile, "/partner"
+        else:
+            mobile, path = make_staff(role, dealers["SZ01"]).mobile, "/admin/scan"
+    client = app.test_client()
+    login(client, mobile)
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = permissions(response)
+    assert policy["camera"] == "(self)"
+    assert policy["microphone"] == "()"
+    # The rest of the site, the same person: no camera.
+    other = client.get("/partner/settlement" if role == "partner" else "/admin/")
+    assert other.status_code == 200
+    assert permissions(other)["camera"] == "()"
 
 
 def test_an_html_page_has_the_security_headers_and_no_hsts_over_http(client):

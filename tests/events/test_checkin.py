@@ -390,11 +390,18 @@ def test_the_service_worker_keeps_the_gates_files(app, staff_factory, gate_page)
     assert response.mimetype == "text/javascript"
     assert response.headers["Cache-Control"] == "no-cache"
     first_line, source = response.get_data(as_text=True).split("\n", 1)
-    assert first_line.startswith("const GATE = ") and "GATE.version" in source
-    settings = json.loads(first_line.removeprefix("const GATE = ").rstrip(";"))
+    assert first_line.startswith("const WORKER = ") and "WORKER.version" in source
+    settings = json.loads(first_line.removeprefix("const WORKER = ").rstrip(";"))
     assert len(settings["version"]) == 16
+    # The code both workers share, loaded first.
+    assert "importScripts(WORKER.common)" in source
+    assert settings["common"].split("?v=")[0] == "/static/js/sw-common.js"
+    with client.get(settings["common"]) as common:
+        assert common.status_code == 200
     assert {
         "/static/js/checkin.js",
+        "/static/js/scanner.js",
+        "/static/js/card-code.js",
         "/static/js/checkin-verify.js",
         "/static/js/vendor/noble-ed25519/index.js",
         "/static/js/vendor/zxing-library/index.min.js",

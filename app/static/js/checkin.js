@@ -1,20 +1,23 @@
-// The event gate: scan tickets with the camera (or a photo, or the code field) and show the
-// answer big and in colour. With signal the server checks each scan; without it (or when the
+// The event gate: scan tickets with the camera (scanner.js, or a photo, or the code field) and
+// show the answer big and in colour. What it reads: a ticket's QR, a ticket's short code typed,
+// or the owner's live member card (card-code.js); staff can also find an attendee by name or
+// plate in the list and check them in by a tap (recorded as manual). With signal the server checks each scan; without it (or when the
 // server is slow) this phone verifies the signature with the event's public keys and its copy
 // of the attendee list, queues the scan and uploads it when the signal returns. Every scan
 // carries a random nonce: an upload sent twice, or a scan the server saw before the phone gave
 // up waiting, is counted once.
 import { verifyToken } from "./checkin-verify.js";
+import { CODE_PREFIX, verifyCode } from "./card-code.js";
+import { mountScanner } from "./scanner.js";
 
 const ONLINE_WAIT_MS = 800; // the gate answers in under a second, with or without the server
-const REPEAT_MS = 3000; // a code held in front of the camera is read once
 const REFRESH_MS = 30000;
 const MAX_UPLOAD = 200;
 const KEEP_LIST_MS = 2 * 24 * 3600 * 1000; // attendee lists are dropped two days after the event
 const PAGE_CACHE = "carclub-gate-pages";
 const MARKS = { ok: "✓", warn: "!", bad: "✗" };
-const DECODE_SCALES = [1, 0.6, 0.4, 0.8, 0.5, 0.7, 0.35, 0.9];
-const MIN_DECODE_SIDE = 120;
+const CODE_PATTERN = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/; // a ticket's short code
+const normalizeCode = (text) => text.replace(/[\s-]+/g, "").toUpperCase();
 
 const root = document.getElementById("gate");
 if (root) { start(root); }
@@ -28,11 +31,6 @@ function start(root) {
   const count = $("gate-count");
   const queueLine = $("gate-queue");
   const ready = $("gate-ready");
-  const video = $("gate-video");
-  const startButton = $("gate-camera-start");
-  const stopButton = $("gate-camera-stop");
-  const cameraError = $("gate-camera-error");
-  const photo = $("gate-photo");
   const form = $("gate-form");
   const field = form.querySelector("textarea");
   const reports = $("gate-conflict-list");
@@ -54,8 +52,6 @@ function start(root) {
   let uploading = false;
   let retryTimer = null;
   let retryDelay = 5000;
-  let lastCode = "";
-  let lastCodeAt = 0;
   let notice = ""; // the last upload's outcome
   let scans = Promise.resolve();
 
@@ -161,11 +157,11 @@ function start(root) {
     });
   }
 
-  async function checkOnline(ticket, nonce) {
+  async function checkOnline(what, nonce) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ONLINE_WAIT_MS);
     try {
-      const response = await post(cfg.checkUrl, { event_id: eventId, ticket, nonce }, controller.signal);
+      const response = await post(cfg.checkUrl, { event_id: eventId, ...what, nonce }, controller.signal);
       if ([201, 409, 422].includes(response.status)) {
         const body = await response.json();
         // A 422 without a status is a body the API refused (e.g. too long): not a ticket.
@@ -181,12 +177,52 @@ function start(root) {
     }
   }
 
-  async function checkOffline(ticket, nonce) {
+  async function sha256Hex(text) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // The attendee a scanned or typed text names, checked on this phone; or the refusal shown.
+  async function findOffline(text) {
+    const attendees = Object.values(data.attendees);
+    if (text.startsWith(CODE_PREFIX)) {
+      // The owner's live member card, judged by this phone's clock (cards/devices.py).
+      const cards = data.cards || {};
+      const verdict = await verifyCode(text, data.keys, { windowSeconds: cards.window_seconds });
+      if (!verdict.valid) {
+        const messages = cards.messages || {};
+        return { refusal: ["card_refused", messages[verdict.reason] || messages.forged] };
+      }
+      const key = (await sha256Hex(`${eventId}:${verdict.cardNumber}`)).slice(0, 32);
+      const mine = attendees.filter((a) => a.card === key);
+      const attendee = mine.find((a) => a.status === "ok") || mine[0];
+      return attendee ? { attendee } : { refusal: ["not_signed_up"] };
+    }
+    if (text.startsWith("CC1.")) {
+      const verdict = await verifyToken(text, data.keys, "ticket");
+      if (!verdict.valid) { return { refusal: ["invalid"] }; }
+      const attendee = data.attendees[verdict.subjectId];
+      return attendee ? { attendee } : { refusal: ["wrong_event"] };
+    }
+    // A ticket's short code: only those of this phone's list are known without signal.
+    const code = normalizeCode(text);
+    if (!CODE_PATTERN.test(code)) { return { refusal: ["invalid"] }; }
+    const attendee = attendees.find((a) => a.code === code);
+    return attendee ? { attendee } : { refusal: ["invalid", t("NoSuchCode")] };
+  }
+
+  async function checkOffline(text, nonce, registrationId) {
     if (!data) { showProblem(t("NoList")); return; }
-    const verdict = await verifyToken(ticket, data.keys, "ticket");
-    if (!verdict.valid) { showResult("invalid", null, null, true); return; }
-    const attendee = data.attendees[verdict.subjectId];
-    if (!attendee) { showResult("wrong_event", null, null, true); return; }
+    let attendee = registrationId ? data.attendees[registrationId] : null;
+    if (registrationId && !attendee) { showResult("invalid", null, null, true); return; }
+    if (!attendee) {
+      const found = await findOffline(text);
+      if (found.refusal) {
+        showResult(found.refusal[0], null, null, true, found.refusal[1]);
+        return;
+      }
+      attendee = found.attendee;
+    }
     if (attendee.status !== "ok") { showResult(attendee.status, attendee, null, true); return; }
     if (attendee.checked_in_at) {
       showResult("already_checked_in", attendee, attendee.checked_in_at, true);
@@ -205,7 +241,10 @@ function start(root) {
     }
     const scannedAt = now.toISOString();
     attendee.checked_in_at = scannedAt;
-    queue.push({ ticket, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id });
+    const scan = registrationId
+      ? { registration_id: registrationId, nonce, scanned_at: scannedAt, manual: true }
+      : { ticket: text, nonce, scanned_at: scannedAt, registration_id: attendee.registration_id };
+    queue.push(scan);
     write("data", data);
     write("queue", queue);
     notice = "";
@@ -216,9 +255,11 @@ function start(root) {
 
   async function scanOnce(ticket) {
     const nonce = randomNonce();
-    const answer = navigator.onLine ? await checkOnline(ticket, nonce) : null;
+    const answer = navigator.onLine ? await checkOnline({ ticket }, nonce) : null;
     if (answer) {
-      showResult(answer.status, answer.attendee, answer.checked_in_at, false, answer.message);
+      // A member card the server refused: its message says why (old code, signed-out phone).
+      const status = answer.status === "invalid" && ticket.startsWith(CODE_PREFIX) ? "card_refused" : answer.status;
+      showResult(status, answer.attendee, answer.checked_in_at, false, answer.message);
       remember(answer.attendee, answer.checked_in_at);
     } else {
       await checkOffline(ticket, nonce);
@@ -226,13 +267,90 @@ function start(root) {
     renderStatus();
   }
 
-  function handleCode(text, fromCamera) {
+  // A tap on the list: recorded as manual; the nonce makes a double tap one check-in.
+  async function tapOnce(registrationId, nonce) {
+    const answer = navigator.onLine ? await checkOnline({ registration_id: registrationId }, nonce) : null;
+    if (answer) {
+      showResult(answer.status, answer.attendee, answer.checked_in_at, false, answer.message);
+      remember(answer.attendee, answer.checked_in_at);
+    } else {
+      await checkOffline(null, nonce, registrationId);
+    }
+    renderStatus();
+    renderMatches();
+    // The answer, on top, in view.
+    network.parentElement.scrollIntoView({ block: "start" });
+  }
+
+  // ----------------------------------------------------------------------------- search
+
+  const MAX_MATCHES = 8;
+  const searchBox = $("gate-search");
+  const searchField = $("gate-search-field");
+  const matches = $("gate-matches");
+  const folded = (text) => String(text || "").toLowerCase().replace(/[\s·.\-]+/g, "");
+
+  function statusLine(attendee) {
+    if (attendee.checked_in_at) { return t("InAt", { time: hhmm(attendee.checked_in_at) }); }
+    if (attendee.status !== "ok") { return cfg[titleOf(attendee.status)] || attendee.status; }
+    return "";
+  }
+
+  function matchRow(attendee) {
+    const row = element("li", "gate-match");
+    row.dataset.registrationId = attendee.registration_id;
+    const who = element("div", "gate-match-who");
+    who.append(element("p", "gate-match-name", attendee.name));
+    const car = attendee.car ? [attendee.car.model, attendee.car.colour, attendee.car.plate].filter(Boolean) : [];
+    const companions = attendee.companions ? t("Companions", { n: attendee.companions }) : "";
+    const details = [car.join(" · "), companions].filter(Boolean).join(" · ");
+    if (details) { who.append(element("p", "gate-match-line", details)); }
+    const state = statusLine(attendee);
+    if (state) { who.append(element("p", "gate-match-state", state)); }
+    row.append(who);
+    if (attendee.status === "ok" && !attendee.checked_in_at) {
+      const button = element("button", "btn btn-primary gate-match-button", t("CheckIn"));
+      button.type = "button";
+      button.addEventListener("click", () => askToCheckIn(row, attendee));
+      row.append(button);
+    }
+    return row;
+  }
+
+  function askToCheckIn(row, attendee) {
+    // One nonce per confirmation sheet: a double tap on "Yes" checks in once.
+    const nonce = randomNonce();
+    const sheet = element("div", "gate-confirm");
+    sheet.setAttribute("role", "group");
+    sheet.append(element("p", "gate-confirm-text", t("Confirm", { name: attendee.name })));
+    const yes = element("button", "btn btn-primary", t("ConfirmYes"));
+    yes.type = "button";
+    const no = element("button", "btn", t("Cancel"));
+    no.type = "button";
+    yes.addEventListener("click", () => {
+      yes.disabled = true;
+      scans = scans.then(() => tapOnce(attendee.registration_id, nonce)).catch(() => showProblem(t("Invalid")));
+    });
+    no.addEventListener("click", renderMatches);
+    sheet.append(yes, no);
+    row.replaceChildren(sheet);
+    yes.focus();
+  }
+
+  function renderMatches() {
+    const query = folded(searchField.value);
+    if (!query || !data) { matches.replaceChildren(); return; }
+    const found = Object.values(data.attendees).filter((a) =>
+      folded(a.name).includes(query) || (a.car && folded(a.car.plate).includes(query)));
+    const rows = found.slice(0, MAX_MATCHES).map(matchRow);
+    if (!found.length) { rows.push(element("li", "empty", t("NoMatch"))); }
+    if (found.length > MAX_MATCHES) { rows.push(element("li", "help", t("More"))); }
+    matches.replaceChildren(...rows);
+  }
+
+  function handleCode(text) {
     const ticket = String(text || "").trim();
     if (!ticket) { return scans; }
-    const seenAgain = fromCamera && ticket === lastCode && Date.now() - lastCodeAt < REPEAT_MS;
-    lastCode = ticket;
-    lastCodeAt = Date.now(); // still in view: keep ignoring it until it has been away a while
-    if (seenAgain) { return scans; }
     // One scan at a time, in order.
     scans = scans.then(() => scanOnce(ticket)).catch(() => showProblem(t("Invalid")));
     return scans;
@@ -253,7 +371,8 @@ function start(root) {
     try {
       const response = await post(cfg.batchUrl, {
         event_id: eventId,
-        scans: batch.map(({ ticket, nonce, scanned_at }) => ({ ticket, nonce, scanned_at })),
+        scans: batch.map(({ ticket, nonce, scanned_at, registration_id, manual }) => (
+          manual ? { registration_id, nonce, scanned_at } : { ticket, nonce, scanned_at })),
       });
       if (response.status === 200) {
         const body = await response.json();
@@ -314,7 +433,9 @@ function start(root) {
         const attendee = attendees[scan.registration_id];
         if (attendee && !attendee.checked_in_at) { attendee.checked_in_at = scan.scanned_at; }
       }
-      data = { event: fresh.event, keys: fresh.keys, attendees, generated_at: fresh.generated_at };
+      data = {
+        event: fresh.event, keys: fresh.keys, cards: fresh.cards, attendees, generated_at: fresh.generated_at,
+      };
       write("data", data);
       needsLogin = false;
     } catch (err) {
@@ -343,150 +464,22 @@ function start(root) {
     }
   }
 
-  // ----------------------------------------------------------------------------- decode
-
-  let detectorPromise = null;
-  let zxingPromise = null;
-
-  function nativeDetector() {
-    detectorPromise = detectorPromise || (async () => {
-      if (!("BarcodeDetector" in window)) { return null; }
-      try {
-        const formats = await window.BarcodeDetector.getSupportedFormats();
-        return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-      } catch (err) {
-        return null;
-      }
-    })();
-    return detectorPromise;
-  }
-
-  function zxing() {
-    if (window.ZXing) { return Promise.resolve(window.ZXing); }
-    zxingPromise = zxingPromise || new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = cfg.zxingUrl;
-      script.onload = () => resolve(window.ZXing);
-      script.onerror = () => { zxingPromise = null; reject(new Error("QR decoder not loaded")); };
-      document.head.append(script);
-    });
-    return zxingPromise;
-  }
-
-  /**
-   * The text of a QR code in an image (video frame, photo), or null. The JavaScript decoder
-   * misses some codes at some sizes (its module-size estimate), so it tries ``scales`` of the
-   * image in turn; the camera tries one scale per frame.
-   */
-  async function decodeImage(image, canvas, maxSide, scales) {
-    const detector = await nativeDetector();
-    if (detector) {
-      try {
-        const codes = await detector.detect(image);
-        return codes.length ? codes[0].rawValue : null;
-      } catch (err) { /* fall back to the JavaScript decoder */ }
-    }
-    const width = image.videoWidth || image.width;
-    const height = image.videoHeight || image.height;
-    if (!width || !height) { return null; }
-    const fit = Math.min(1, maxSide / Math.max(width, height));
-    for (const scale of scales) {
-      canvas.width = Math.round(width * fit * scale);
-      canvas.height = Math.round(height * fit * scale);
-      if (Math.min(canvas.width, canvas.height) < MIN_DECODE_SIDE) { continue; }
-      canvas.getContext("2d", { willReadFrequently: true }).drawImage(image, 0, 0, canvas.width, canvas.height);
-      const text = await decodeCanvas(canvas);
-      if (text) { return text; }
-    }
-    return null;
-  }
-
-  async function decodeCanvas(canvas) {
-    const ZXing = await zxing();
-    const hints = new Map([[ZXing.DecodeHintType.TRY_HARDER, true]]);
-    const bitmap = new ZXing.BinaryBitmap(
-      new ZXing.HybridBinarizer(new ZXing.HTMLCanvasElementLuminanceSource(canvas)));
-    try {
-      return new ZXing.QRCodeReader().decode(bitmap, hints).getText();
-    } catch (err) {
-      return null; // no code in this image
-    }
-  }
-
-  // ----------------------------------------------------------------------------- camera
-
-  let stream = null;
-  let scanning = false;
-
-  async function startCamera() {
-    cameraError.hidden = true;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: { ideal: "environment" } }, audio: false,
-      });
-      video.srcObject = stream;
-      await video.play();
-    } catch (err) {
-      stopCamera();
-      cameraError.textContent = t("CameraError");
-      cameraError.hidden = false;
-      return;
-    }
-    $("gate-video-box").hidden = false;
-    startButton.hidden = true;
-    stopButton.hidden = false;
-    // The answer and the camera on one screen.
-    network.parentElement.scrollIntoView({ block: "start" });
-    scanning = true;
-    const canvas = document.createElement("canvas");
-    let frame = 0;
-    while (scanning) {
-      if (video.readyState >= 2) {
-        const scale = DECODE_SCALES[frame % DECODE_SCALES.length];
-        frame += 1;
-        const code = await decodeImage(video, canvas, 800, [scale]).catch(() => null);
-        if (code && scanning) { await handleCode(code, true); }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  function stopCamera() {
-    scanning = false;
-    if (stream) { stream.getTracks().forEach((track) => track.stop()); }
-    stream = null;
-    video.srcObject = null;
-    $("gate-video-box").hidden = true;
-    startButton.hidden = false;
-    stopButton.hidden = true;
-  }
-
   // ------------------------------------------------------------------------------ start
 
-  $("gate-scanner").hidden = false;
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { startButton.hidden = true; }
-  startButton.addEventListener("click", startCamera);
-  stopButton.addEventListener("click", stopCamera);
-
-  photo.addEventListener("change", async () => {
-    const file = photo.files && photo.files[0];
-    if (!file) { return; }
-    try {
-      const image = await createImageBitmap(file);
-      const code = await decodeImage(image, document.createElement("canvas"), 1600, DECODE_SCALES);
-      if (code) { await handleCode(code, false); } else { showProblem(t("NoCode")); }
-    } catch (err) {
-      showProblem(t("NoCode"));
-    } finally {
-      photo.value = "";
-    }
+  mountScanner($("gate-scanner"), {
+    onCode: handleCode,
+    onProblem: showProblem,
+    // The answer and the camera on one screen.
+    onStart: () => network.parentElement.scrollIntoView({ block: "start" }),
   });
+  searchBox.hidden = false;
+  searchField.addEventListener("input", renderMatches);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const code = field.value;
     field.value = "";
-    handleCode(code, false);
+    handleCode(code);
   });
   // Keyboard-wedge scanners type the code and press Enter.
   field.addEventListener("keydown", (event) => {
