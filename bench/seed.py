@@ -65,7 +65,7 @@ from app.cards.models import MemberCard
 from app.cards.services import CARD_PREFIX
 from app.core.clock import local_date, local_midnight, utcnow
 from app.core.errors import Conflict
-from app.core.identifiers import VIN_ALPHABET, luhn_check_digit, vin_check_digit
+from app.core.identifiers import CODE_ALPHABET, VIN_ALPHABET, luhn_check_digit, vin_check_digit
 from app.core.permissions import Role
 from app.events.models import CheckIn, Event, EventKind, EventRegistration
 from app.extensions import db
@@ -94,7 +94,6 @@ from app.referrals.models import (
 from app.referrals.services import FUEL_BONUS_MIN_TIER
 from app.rewards.models import Reward, Voucher
 from app.rewards.services import (
-    CODE_ALPHABET,
     CODE_LENGTH,
     MAX_STOCK,
     format_voucher_code,
@@ -193,7 +192,7 @@ COLUMNS = {
     EventRegistration.__table__: (
         "id event_id member_id vehicle_id companions companion_names status waiver_accepted_at "
         "created_at confirmed_at offered_at offer_expires_at cancelled_at payment_due_at "
-        "ticket_uuid"
+        "ticket_uuid ticket_code"
     ),
     CheckIn.__table__: "id registration_id event_id checked_in_at staff_id nonce source",
     Voucher.__table__: (
@@ -512,6 +511,18 @@ class _Seeder:
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    @staticmethod
+    def ticket_code(registration_id: int) -> str:
+        """A registration's short ticket code: its id scrambled by a bijection of the 8-letter
+        codes (a multiplier prime to 31**8), so no two of the bench's tickets share one."""
+        n = len(CODE_ALPHABET)
+        value = (registration_id * 2_654_435_761) % n**8
+        letters = []
+        for _ in range(8):
+            value, digit = divmod(value, n)
+            letters.append(CODE_ALPHABET[digit])
+        return "".join(letters)
 
     # ---- the run
 
@@ -1124,6 +1135,7 @@ class _Seeder:
                 created + timedelta(hours=2) if cancelled else None,
                 None,
                 ticket,
+                self.ticket_code(registration_id),
             )
         )
         if not cancelled:
@@ -1165,6 +1177,7 @@ class _Seeder:
                 None,
                 None,
                 self.uuid(),
+                self.ticket_code(registration_id),
             )
         )
         self.tickets.append(registration_id)

@@ -50,6 +50,7 @@ def desk_events(dealer, owner) -> dict[str, int]:
         created_at=now - timedelta(days=10),
         confirmed_at=now - timedelta(days=10),
         ticket_uuid="00000000-0000-4000-8000-000000000001",
+        ticket_code="LSTN2345",
     )
     db.session.add(seat)
     db.session.flush()

@@ -304,6 +304,7 @@ def _owners_things(sz, gz, owner, ids: dict) -> dict:
         created_at=now - timedelta(days=10),
         confirmed_at=now - timedelta(days=10),
         ticket_uuid="00000000-0000-4000-8000-000000000002",
+        ticket_code="SEAT2345",
     )
     db.session.add(seat)
     paid = create_event(

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.audit import AuditEntry
+from app.core.identifiers import CODE_ALPHABET
 from app.events.models import CheckIn, Event, EventKind, EventRegistration, RegistrationStatus
 from app.extensions import db
 from app.loyalty.models import EarningRules, EntryKind, PointsEntry
@@ -388,6 +389,7 @@ def make_happening(rng, code, dealer_ids, k, starts_at, ends_at, own, visits) ->
             companions=companions,
             created_at=starts_at - timedelta(days=10),
             ticket_uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+            ticket_code="".join(rng.choice(CODE_ALPHABET) for _ in range(8)),
         )
         db.session.add(registration)
         db.session.flush()

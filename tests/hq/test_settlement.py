@@ -280,6 +280,7 @@ def _referral_and_registration(owner, *, referral_at, event_at):
         status=RegistrationStatus.CONFIRMED,
         created_at=NOW,
         ticket_uuid="0f8fad5b-d9cb-469f-a165-70867728950e",
+        ticket_code="HQST2345",
     )
     db.session.add_all([referral, registration])
     db.session.flush()
