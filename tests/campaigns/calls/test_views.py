@@ -134,14 +134,18 @@ def test_the_group_form_counts_live_and_saves_after_the_overlap_is_confirmed(app
             data={"age_min": "5", "age_max": "2", "action": "count"},
         )
     )
-    assert page.count("The youngest age must not be above the oldest.") == 1
+    # Once beside the field and once in the error summary at the top, which links to it.
+    assert page.count("The youngest age must not be above the oldest.") == 2
+    assert "Please correct 1 answer:" in page
     page = _text(
         manager.post(
             f"/admin/campaigns/{campaign_id}/groups/new",
             data={"name": "Odd", "age_min": "5", "age_max": "2", "action": "save"},
         )
     )
-    assert page.count("The youngest age must not be above the oldest.") == 1
+    # Once beside the field and once in the error summary at the top, which links to it.
+    assert page.count("The youngest age must not be above the oldest.") == 2
+    assert "Please correct 1 answer:" in page
 
     # Without JavaScript: the Count button.
     form = {"name": "盈利忠诚", "plate_prefix": "粤B", "age_min": "2", "age_max": "5"}
