@@ -9,8 +9,9 @@ into audit/node_modules) with Debian's Chromium on each page, as a phone.
 It prints a table, writes bench/results/lighthouse.json and lighthouse.md, and exits with 1
 when a page misses a target: performance >= 95, accessibility 100, best practices 100.
 
-A page whose first run misses the performance target is run AUDIT_RUNS times (3) and scored
-by the median run: performance is timed on a CPU that other processes share.
+Every page is run AUDIT_RUNS times (3) and scored by the median run: performance is timed on a
+CPU that other processes share, so one lucky run proves nothing. The event page audited is the
+demo owner's trip, which has a cover picture (demo/seed.py draws one for each demo event).
 
 Environment: CHROME_PATH (/usr/bin/chromium), AUDIT_RUNS, AUDIT_KEEP_REPORTS (a folder to keep
 each page's full Lighthouse JSON report in, to read the details of a score).
@@ -127,17 +128,22 @@ def performance(lhr: dict) -> float:
 
 
 def median_run(url: str, cookie: str, stem: Path) -> tuple[Path, dict, int]:
-    """One run, or the median of RUNS when the first misses the performance target.
+    """RUNS runs of the page, scored by the median one (by performance).
 
-    Performance is timed on a CPU other processes share, so one slow run can be noise; Lighthouse's
-    advice is the median of several runs. Accessibility and best practices do not vary.
+    Performance is timed on a CPU other processes share, so one run, lucky or slow, is noise;
+    Lighthouse's advice is the median of several runs. Accessibility and best practices do not
+    vary between runs.
     """
-    runs = [(stem.with_suffix(".1.json"), lighthouse(url, cookie, stem.with_suffix(".1.json")))]
-    if (first := round(performance(runs[0][1]) * 100)) < TARGETS["performance"]:
-        print(f"  performance {first}: {RUNS} runs, scored by the median one", flush=True)
-        for n in range(2, RUNS + 1):
-            out = stem.with_suffix(f".{n}.json")
-            runs.append((out, lighthouse(url, cookie, out)))
+    runs = []
+    for n in range(1, RUNS + 1):
+        out = stem.with_suffix(f".{n}.json")
+        runs.append((out, lighthouse(url, cookie, out)))
+    print(
+        "  performance "
+        + ", ".join(str(round(performance(lhr) * 100)) for _out, lhr in runs)
+        + (f": the median of {RUNS} counts" if RUNS > 1 else ""),
+        flush=True,
+    )
     runs.sort(key=lambda run: performance(run[1]))
     return (*runs[len(runs) // 2], len(runs))
 
@@ -243,6 +249,8 @@ def main() -> int:
             owner = Session(base, OWNER, PASSWORD)
             staff = Session(base, EVENT_STAFF, PASSWORD)
             event = owners_event(owner.get("/events"))
+            if 'class="cover event-hero"' not in owner.get(event):
+                raise RuntimeError(f"{event} shows no cover picture: the audit scores one with")
             event_id = event.rsplit("/", 1)[1]
             gate = f"/admin/events/{event_id}/checkin"
             staff.get(gate)  # the event staff member may open this gate
@@ -251,6 +259,8 @@ def main() -> int:
                 ("Card", "/card", "owner", owner),
                 ("Events", "/events", "owner", owner),
                 ("Event detail", event, "owner", owner),
+                ("Rewards", "/rewards", "owner", owner),
+                ("Points history", "/me/points", "owner", owner),
                 ("Gate (check-in)", gate, "event staff", staff),
             ]
             pages, lhr = [], {}

@@ -361,8 +361,56 @@ def _seed_slots(now) -> int:
 EVENT_STAFF_MOBILE = "13800000005"
 
 
+# Demo covers, drawn rather than downloaded: (sky top, sky bottom, water or floor, hills) RGB.
+COVERS = {
+    "trip": ((64, 134, 196), (178, 214, 236), (38, 112, 140), (46, 94, 62)),
+    "lecture": ((62, 66, 92), (120, 126, 160), (196, 170, 128), (88, 76, 64)),
+    "dinner": ((26, 32, 70), (214, 120, 74), (30, 60, 96), (24, 28, 40)),
+}
+
+
+def demo_cover(kind: str):
+    """A 1600x800 picture for a demo event (a lake under hills, a lounge, a dusk bay), stored as
+    staff uploads are (app/core/images.py: checked, re-encoded, two widths)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from app.core.images import store_cover
+
+    top, bottom, low, hills = COVERS[kind]
+    width, height = 1600, 800
+    picture = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(picture)
+    horizon = int(height * 0.62)
+    for y in range(horizon):
+        t = y / horizon
+        draw.line(
+            [(0, y), (width, y)],
+            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
+    draw.rectangle([0, horizon, width, height], fill=low)
+    draw.polygon(
+        [
+            (0, horizon),
+            (260, 330),
+            (520, horizon - 40),
+            (820, 290),
+            (1180, horizon - 20),
+            (1420, 360),
+            (width, horizon),
+        ],
+        fill=hills,
+    )
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    out.seek(0)
+    return store_cover(out)
+
+
 def _seed_events(now) -> int:
-    """SZ01's coming trip (a 10-car drive like seed 002), a lecture and a paid dinner (once)."""
+    """SZ01's coming trip (a 10-car drive like seed 002), a lecture and a paid dinner (once),
+    each with a drawn cover."""
     from sqlalchemy import select
 
     from app.events.models import Event, EventKind
@@ -392,6 +440,7 @@ def _seed_events(now) -> int:
             "I take part at my own risk, drive my own car within the law, follow the lead car "
             "and the organisers' instructions, and have valid insurance."
         ),
+        cover=demo_cover("trip"),
         now=now,
     )
     create_event(
@@ -408,6 +457,7 @@ def _seed_events(now) -> int:
         max_companions=1,
         attendance_points=100,
         deposit_points=50,
+        cover=demo_cover("lecture"),
         now=now,
     )
     create_event(
@@ -423,6 +473,7 @@ def _seed_events(now) -> int:
         capacity=60,
         max_companions=1,
         price_fen=19_900,
+        cover=demo_cover("dinner"),
         now=now,
     )
     owner = get_user_by_mobile(DEMO_OWNER)

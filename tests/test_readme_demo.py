@@ -2,6 +2,7 @@
 owner's tier and welcome points, the owners' dealers, the events, rewards, partners and regions."""
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -28,7 +29,7 @@ def demo(template_db, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("demo") / "carclub.sqlite"
     shutil.copy(template_db, path)
-    app = make_app(f"sqlite:///{path}")
+    app = make_app(f"sqlite:///{path}", UPLOAD_FOLDER=str(path.parent / "uploads"))
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -88,3 +89,15 @@ def test_the_events_rewards_and_partners_are_the_ones_described(demo):
         select(func.count()).select_from(Partner).where(Partner.dealer_id.is_(None))
     )
     assert group_wide == 2
+
+
+def test_each_demo_event_has_a_cover_stored_as_an_upload(demo):
+    app, _output = demo
+    said(r"each event has a cover picture the seed draws")
+    events = db.session.scalars(select(Event)).all()
+    assert len(events) == 3 and all(e.cover_key for e in events)
+    for event in events:
+        assert (event.cover_width, event.cover_height) == (960, 480)
+        for width in (480, 960):
+            name = f"covers/{event.cover_key}-{width}.webp"
+            assert (Path(app.config["UPLOAD_FOLDER"]) / name).stat().st_size > 1000
