@@ -208,12 +208,13 @@ def test_the_tab_bar_is_on_every_owner_page(phone, owner, size, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_home_tier_and_service_history_are_accessible(phone, owner, artifacts, lang):
+def test_home_card_tier_and_service_history_are_accessible(phone, owner, artifacts, lang):
     page = phone(owner["mobile"], "390", lang)
     folder = artifacts / "shell"
     folder.mkdir(exist_ok=True)
     for path, name in (
         ("/", "home"),
+        ("/card", "card"),
         ("/me/tier", "tier"),
         (f"/me/vehicles/{owner['car']}", "service-history"),
         ("/me", "me"),
