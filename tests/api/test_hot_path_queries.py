@@ -1,0 +1,53 @@
+"""The hot paths' SQL, pinned (issue 19): the owner's card page and a gate check-in each run a
+known number of statements, so a change that adds a query to them fails here and says which.
+The figures are what the code does today; lowering them is issue 19's work, raising them needs
+a reason written here."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db
+from tests.api.test_checkin import gate  # noqa: F401 - the gate fixture
+
+# Statements of one request on SQLite (BEGIN IMMEDIATE included: app/core's write lock), after
+# a first request warmed the session and the caches, as measured on 2026-12-07.
+# The card page: the session (with the user), the card, the points account, the unread count.
+CARD_PAGE = 5
+# A check-in: the key (and its last use), the event, the registration, the check-in's two
+# lookups and insert, then the attendance points through the ledger (account, lots, entry,
+# tier, qualifying sum) and the attendee's car and colour for the answer.
+CHECK_IN = 20
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app's engine runs inside the block."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement.split()[0] + " " + " ".join(statement.split()[1:4]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_card_page_runs_its_pinned_number_of_statements(app, member_client):
+    assert member_client.get("/card").status_code == 200
+    with statements(app) as seen:
+        assert member_client.get("/card").status_code == 200
+    assert len(seen) == CARD_PAGE, "\n".join(seen)
+
+
+def test_a_check_in_runs_its_pinned_number_of_statements(app, api, gate):  # noqa: F811
+    warm = {"event_id": gate["event_id"], "ticket": gate["cancelled"], "nonce": "warm-0001"}
+    assert api.post("/checkin", warm).status_code == 422
+    body = {"event_id": gate["event_id"], "ticket": gate["ticket"], "nonce": "pin-0001"}
+    with statements(app) as seen:
+        assert api.post("/checkin", body).status_code == 201
+    assert len(seen) == CHECK_IN, "\n".join(seen)
