@@ -9,7 +9,7 @@ from app.core.signals import member_deleting, member_home
 
 @member_home.connect
 def _home_maintenance(member, *, cars, now, **_):
-    from app.care.schedule import maintenance_due
+    from app.care.maintenance import maintenance_due
     from app.core.clock import local_date
 
     return {"maintenance": maintenance_due(cars, local_date(now)) if cars else {}}

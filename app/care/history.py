@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from app.care.schedule import MaintenanceDue, maintenance_due
+from app.care.maintenance import MaintenanceDue, maintenance_due
 from app.core.clock import local_date, utcnow
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle

@@ -23,10 +23,11 @@ anniversary        购车周年: on the first day of the purchase month in later
 points_expiry      积分到期: 30 and 7 days before points expire, per expiry date.
 =================  ==========================================================================
 
-Every interval is a constant in ``DEFAULTS`` and can be overridden with a ``CARE_<NAME>``
-config value (e.g. ``CARE_MAINTENANCE_KM = 7500``). A notice with several offsets (30 and 14
-days) sends the one whose window holds today: a job that did not run for a while sends the
-latest notice, not all of them.
+Every interval is a constant in ``DEFAULTS`` (app/care/settings.py) and can be overridden with
+a ``CARE_<NAME>`` config value (e.g. ``CARE_MAINTENANCE_KM = 7500``). When a car's maintenance
+is due is app/care/maintenance.py (the owner's home and car page show the same day). A notice
+with several offsets (30 and 14 days) sends the one whose window holds today: a job that did
+not run for a while sends the latest notice, not all of them.
 
 Finding the moments takes a few queries, whatever the number of owners: the active owners'
 cars (their dates only), the few visits per car the maintenance rules look at (on its first
@@ -48,17 +49,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from operator import attrgetter
 from typing import NamedTuple
 
-from flask import current_app, g
+from flask import g
 from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, extract, func, or_, select
+from sqlalchemy import extract, func, or_, select
 
 from app.auth.models import User
+from app.care.maintenance import Visit, first_maintenance_pending, next_maintenance, visits_by_car
 from app.care.models import CareReminder, CareTask
-from app.core.clock import add_months, local_date, utcnow
+from app.care.settings import intervals, setting
+from app.core.clock import local_date, utcnow
 from app.core.dates import format_local_date
 from app.extensions import db
 from app.loyalty.models import PointsAccount, PointsEntry
@@ -76,7 +78,6 @@ from app.members.outbox import (
     recipient_channels,
 )
 from app.members.warranty import warranty_end
-from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 
 log = logging.getLogger(__name__)
 
@@ -105,33 +106,11 @@ KIND_LABELS = {
     ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
 }
 
-DEFAULTS = {
-    "FIRST_MAINTENANCE_DAY": 60,
-    "FIRST_MAINTENANCE_LAST_DAY": 90,
-    "MAINTENANCE_MONTHS": 6,
-    "MAINTENANCE_KM": 5000,
-    "MAINTENANCE_NOTICE_DAYS": 7,
-    "MAINTENANCE_OVERDUE_DAYS": 30,
-    "WARRANTY_NOTICE_DAYS": (30,),
-    "INSPECTION_NOTICE_DAYS": (30,),
-    "INSURANCE_NOTICE_DAYS": (30, 14),
-    "POINTS_NOTICE_DAYS": (30, 7),
-}
 # The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py).
 CALL_KINDS = frozenset(
     {ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE_DUE, ReminderKind.WARRANTY_EXPIRY}
 )
 MARKETING_KINDS = frozenset({ReminderKind.ANNIVERSARY})
-
-
-def setting(name: str):
-    """An interval of the schedule: ``CARE_<name>`` from the config, else the default."""
-    return current_app.config.get(f"CARE_{name}", DEFAULTS[name])
-
-
-def intervals() -> dict:
-    """Every interval of the schedule by name (``setting``), read once for many cars."""
-    return {name: setting(name) for name in DEFAULTS}
 
 
 @dataclass(frozen=True)
@@ -169,13 +148,6 @@ def _is_leap(year: int) -> bool:
 # ------------------------------------------------------------------------- finding moments
 
 
-class _Visit(NamedTuple):
-    id: int
-    visited_on: date
-    mileage_km: int
-    maintenance: bool
-
-
 class _Car(NamedTuple):
     """What the rules read of a car (a named tuple: a SQLAlchemy row is slower to read)."""
 
@@ -188,116 +160,8 @@ class _Car(NamedTuple):
     inspection_due_on: date | None
 
 
-def _visits(today: date, vehicle_ids: Sequence[int] | None = None) -> dict[int, list[_Visit]]:
-    """Per car (every car, or those of ``vehicle_ids``), the recorded visits up to ``today``
-    that the rules look at, in visit order: those on the car's first and last visit days (the
-    mileage estimate) and on its last maintenance day, a few of its visits.
-    ``next_maintenance`` and the first-maintenance check give the same answers on them as on
-    all the car's visits."""
-    until_today = (ServiceVisit.status == VisitStatus.RECORDED, ServiceVisit.visited_on <= today)
-    if vehicle_ids is not None:
-        until_today += (ServiceVisit.vehicle_id.in_(vehicle_ids),)
-    maintenance = ServiceVisit.category == ServiceCategory.MAINTENANCE
-    days = (
-        select(
-            ServiceVisit.vehicle_id,
-            func.min(ServiceVisit.visited_on).label("first"),
-            func.max(ServiceVisit.visited_on).label("last"),
-            func.max(case((maintenance, ServiceVisit.visited_on))).label("maintained"),
-        )
-        .where(*until_today)
-        .group_by(ServiceVisit.vehicle_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            ServiceVisit.vehicle_id,
-            ServiceVisit.id,
-            ServiceVisit.visited_on,
-            ServiceVisit.mileage_km,
-            ServiceVisit.category,
-        )
-        .join(
-            days,
-            and_(
-                days.c.vehicle_id == ServiceVisit.vehicle_id,
-                ServiceVisit.visited_on.in_([days.c.first, days.c.last, days.c.maintained]),
-            ),
-        )
-        .where(*until_today)
-    )
-    by_vehicle: dict[int, list[_Visit]] = defaultdict(list)
-    for vehicle_id, visit_id, visited_on, mileage, category in rows:
-        by_vehicle[vehicle_id].append(
-            _Visit(visit_id, visited_on, mileage, category == ServiceCategory.MAINTENANCE)
-        )
-    # Sorting each car's few visits here is cheaper than a sort of all of them in SQL.
-    in_visit_order = attrgetter("visited_on", "id")
-    for car_visits in by_vehicle.values():
-        car_visits.sort(key=in_visit_order)
-    return by_vehicle
-
-
-def next_maintenance(
-    vehicle: Vehicle, visits: list[_Visit], *, every: dict | None = None
-) -> tuple[_Visit, date] | None:
-    """The last maintenance visit and the next one's due day (by months or km, the earlier);
-    ``every``: the ``intervals()`` when the caller has them."""
-    maintenance = [v for v in visits if v.maintenance]
-    if not maintenance:
-        return None
-    every = every or intervals()
-    base = maintenance[-1]
-    due = add_months(base.visited_on, every["MAINTENANCE_MONTHS"])
-    points = [(v.visited_on, v.mileage_km) for v in visits]
-    if vehicle.delivered_on is not None:
-        points.insert(0, (vehicle.delivered_on, 0))
-    (first_day, first_km), (last_day, last_km) = min(points), max(points)
-    span, driven = (last_day - first_day).days, last_km - first_km
-    if span > 0 and driven > 0:
-        # Days to drive the remaining km at the car's average, in whole days, rounded up.
-        remaining = base.mileage_km + every["MAINTENANCE_KM"] - last_km
-        due = min(due, last_day + timedelta(days=max(0, -(-remaining * span // driven))))
-    return base, due
-
-
-def first_maintenance_pending(vehicle: Vehicle, visits: list[_Visit]) -> bool:
-    """A delivered car that has had no maintenance visit since its delivery (首保 to come)."""
-    delivered = vehicle.delivered_on
-    return delivered is not None and not any(
-        v.maintenance and v.visited_on >= delivered for v in visits
-    )
-
-
-@dataclass(frozen=True)
-class MaintenanceDue:
-    """When a car's next maintenance is due, as the care reminders count it."""
-
-    due_on: date
-    first: bool  # the first maintenance after delivery
-    last_on: date | None  # the last maintenance visit, if any
-    overdue: bool
-
-
-def maintenance_due(vehicles: Sequence[Vehicle], today: date) -> dict[int, MaintenanceDue]:
-    """Per car id, the next maintenance the care schedule reminds of (the first one after
-    delivery, or the regular one after the last maintenance); cars with neither are left out."""
-    visits = _visits(today, [v.id for v in vehicles])
-    every = intervals()
-    due = {}
-    for vehicle in vehicles:
-        car_visits = visits.get(vehicle.id, [])
-        if first_maintenance_pending(vehicle, car_visits):
-            day = vehicle.delivered_on + timedelta(days=every["FIRST_MAINTENANCE_DAY"])
-            due[vehicle.id] = MaintenanceDue(day, True, None, day < today)
-        elif (found := next_maintenance(vehicle, car_visits, every=every)) is not None:
-            base, day = found
-            due[vehicle.id] = MaintenanceDue(day, False, base.visited_on, day < today)
-    return due
-
-
 def _vehicle_moments(
-    vehicle: Vehicle, visits: list[_Visit], today: date, *, every: dict, anniversary_times: str
+    vehicle: Vehicle, visits: list[Visit], today: date, *, every: dict, anniversary_times: str
 ) -> list[Moment]:
     moments = []
     member_id, vid = vehicle.member_id, vehicle.id
@@ -406,7 +270,7 @@ def _points_moments(today: date) -> list[Moment]:
 
 def find_moments(today: date) -> list[Moment]:
     """Every care moment whose window holds ``today``, in key order (stable across hosts)."""
-    visits = _visits(today)
+    visits = visits_by_car(today)
     cars = db.session.execute(
         select(*(getattr(Vehicle, name) for name in _Car._fields))
         .join(Member, Member.id == Vehicle.member_id)

@@ -11,7 +11,8 @@ from app.core.signals import ledger_checks, member_deleting, member_export, memb
 
 @member_home.connect
 def _home_events(member, *, now, limit, **_):
-    from app.events.services import registration_open, tickets_for, upcoming_events
+    from app.events.browsing import tickets_for, upcoming_events
+    from app.events.services import registration_open
 
     cards = upcoming_events(member, now=now).cards
     open_events = [c.event for c in cards if c.mine is None and registration_open(c.event, now=now)]

@@ -1,7 +1,6 @@
 """Events (R7): sign-up with capacity and a waiting list, offers, tickets, check-in."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -130,10 +129,27 @@ def waiting_list(event: Event) -> list[EventRegistration]:
     )
 
 
+EVENTS_PER_PAGE = 10
+
+
+def places_taken_by_event(event_ids: list[int]) -> dict[int, int]:
+    """Places held per event, in one query (trips count cars, others seats)."""
+    if not event_ids:
+        return {}
+    per = case((Event.kind == EventKind.TRIP, 1), else_=1 + EventRegistration.companions)
+    rows = db.session.execute(
+        select(EventRegistration.event_id, func.sum(per))
+        .join(Event, Event.id == EventRegistration.event_id)
+        .where(EventRegistration.event_id.in_(event_ids), EventRegistration.status.in_(HOLDS_PLACE))
+        .group_by(EventRegistration.event_id)
+    ).all()
+    return {event_id: int(total) for event_id, total in rows}
+
+
 # ---------------------------------------------------------------------------- sign-up
 
 
-def _check_eligibility(event: Event, member: Member) -> None:
+def check_eligibility(event: Event, member: Member) -> None:
     if event.dealer_id != member.dealer_id:
         raise NotFound(_l("No such event."))
     if not tier_at_least(account_for(member).tier_code, event.min_tier_code):
@@ -182,7 +198,7 @@ def sign_up(
     now = now or utcnow()
     # Every sign-up of this event queues on the event row: capacity is counted once at a time.
     event = _lock_event(event_id)
-    _check_eligibility(event, member)
+    check_eligibility(event, member)
     if not registration_open(event, now=now):
         raise SignUpRefused(_l("Registration for this event is not open."))
     if not 0 <= companions <= event.max_companions:
@@ -469,149 +485,6 @@ STATUS_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class EventCard:
-    """An event as an owner sees it in the list: places left and their own registration."""
-
-    event: Event
-    places_left: int
-    mine: EventRegistration | None
-
-
-def upcoming_events(
-    member: Member, *, kind: EventKind | None = None, page: int = 1, now: datetime | None = None
-):
-    """The member's dealer's events that have not ended, soonest first, a page at a time."""
-    now = now or utcnow()
-    query = (
-        select(Event)
-        .where(Event.dealer_id == member.dealer_id, Event.ends_at > now)
-        .order_by(Event.starts_at, Event.id)
-    )
-    if kind is not None:
-        query = query.where(Event.kind == kind)
-    result = db.paginate(query, page=page, per_page=EVENTS_PER_PAGE, error_out=False)
-    events = list(result.items)
-    taken = _places_taken_by_event([e.id for e in events])
-    mine = {
-        r.event_id: r
-        for r in db.session.scalars(
-            select(EventRegistration).where(
-                EventRegistration.member_id == member.id,
-                EventRegistration.event_id.in_([e.id for e in events]),
-                EventRegistration.status.in_(ACTIVE),
-            )
-        )
-    }
-    result.cards = [
-        EventCard(e, max(e.capacity - taken.get(e.id, 0), 0), mine.get(e.id)) for e in events
-    ]
-    return result
-
-
-EVENTS_PER_PAGE = 10
-
-
-def _places_taken_by_event(event_ids: list[int]) -> dict[int, int]:
-    """Places held per event, in one query (trips count cars, others seats)."""
-    if not event_ids:
-        return {}
-    per = case((Event.kind == EventKind.TRIP, 1), else_=1 + EventRegistration.companions)
-    rows = db.session.execute(
-        select(EventRegistration.event_id, func.sum(per))
-        .join(Event, Event.id == EventRegistration.event_id)
-        .where(EventRegistration.event_id.in_(event_ids), EventRegistration.status.in_(HOLDS_PLACE))
-        .group_by(EventRegistration.event_id)
-    ).all()
-    return {event_id: int(total) for event_id, total in rows}
-
-
-def get_member_event(member: Member, event_id: int) -> Event:
-    """An event of the member's dealer, or NotFound."""
-    event = db.session.get(Event, event_id)
-    if event is None or event.dealer_id != member.dealer_id:
-        raise NotFound(_l("No such event."))
-    return event
-
-
-def own_registration(member: Member, event: Event) -> EventRegistration | None:
-    """The member's live registration for ``event``, if any."""
-    return db.session.scalar(
-        select(EventRegistration).where(
-            EventRegistration.event_id == event.id,
-            EventRegistration.member_id == member.id,
-            EventRegistration.status.in_(ACTIVE),
-        )
-    )
-
-
-def why_not_eligible(event: Event, member: Member) -> str | None:
-    """The reason the member cannot sign up for ``event`` (tier, model), else None."""
-    try:
-        _check_eligibility(event, member)
-    except DomainError as err:
-        return str(err.message)
-    return None
-
-
-def get_own_registration(member: Member, registration_id: int) -> EventRegistration:
-    """One of the member's registrations, or NotFound (another owner's is not found)."""
-    registration = db.session.get(EventRegistration, registration_id)
-    if registration is None or registration.member_id != member.id:
-        raise NotFound(_l("No such registration."))
-    return registration
-
-
-def waiting_position(registration: EventRegistration) -> int | None:
-    """1 for the first in line; None when not waiting."""
-    if registration.status != RegistrationStatus.WAITING:
-        return None
-    ahead = db.session.scalar(
-        select(func.count(EventRegistration.id)).where(
-            EventRegistration.event_id == registration.event_id,
-            EventRegistration.status == RegistrationStatus.WAITING,
-            (EventRegistration.created_at < registration.created_at)
-            | (
-                (EventRegistration.created_at == registration.created_at)
-                & (EventRegistration.id < registration.id)
-            ),
-        )
-    )
-    return ahead + 1
-
-
-def can_cancel(registration: EventRegistration, *, now: datetime | None = None) -> bool:
-    """Whether the owner may still cancel online."""
-    now = now or utcnow()
-    event = registration.event
-    return (
-        registration.status in ACTIVE
-        and now < (event.cancel_until or event.registration_closes_at)
-        and MACHINE.can(registration, RegistrationStatus.CANCELLED)
-    )
-
-
-def tickets_for(member: Member, *, now: datetime | None = None) -> dict[str, list]:
-    """The member's registrations: upcoming (live), past, and cancelled or lapsed."""
-    now = now or utcnow()
-    rows = db.session.scalars(
-        select(EventRegistration)
-        .join(Event, Event.id == EventRegistration.event_id)
-        .where(EventRegistration.member_id == member.id)
-        .order_by(Event.starts_at.desc(), EventRegistration.id.desc())
-    ).all()
-    lists = {"upcoming": [], "past": [], "ended": []}
-    for r in rows:
-        if r.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
-            lists["ended"].append(r)
-        elif r.event.ends_at <= now:
-            lists["past"].append(r)
-        else:
-            lists["upcoming"].append(r)
-    lists["upcoming"].reverse()  # the next one first
-    return lists
-
-
 # ------------------------------------------------------------------------------- staff
 
 
@@ -641,7 +514,7 @@ def registration_counts(event_ids: list[int]) -> dict[int, dict[str, int]]:
         .group_by(EventRegistration.event_id, EventRegistration.status)
     ):
         counts[event_id][RegistrationStatus(status).value] = n
-    for event_id, taken in _places_taken_by_event(event_ids).items():
+    for event_id, taken in places_taken_by_event(event_ids).items():
         counts[event_id]["places"] = taken
     for event_id, n in db.session.execute(
         select(CheckIn.event_id, func.count())

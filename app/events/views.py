@@ -15,7 +15,7 @@ from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
 from app.core.qr import qr_svg
 from app.core.web import call_service, page_arg
-from app.events import services
+from app.events import browsing, services
 from app.events.checkin import ticket_token
 from app.events.forms import EventForm, SignUpForm
 from app.events.models import EventKind, RegistrationStatus
@@ -53,13 +53,13 @@ def upcoming():
     """Upcoming events of the owner's dealer, filtered by type."""
     kind = request.args.get("kind")
     kind = EventKind(kind) if kind in {k.value for k in EventKind} else None
-    page = services.upcoming_events(current_user.member, kind=kind, page=page_arg())
+    page = browsing.upcoming_events(current_user.member, kind=kind, page=page_arg())
     return render_template("events/list.html", page=page, kind=kind, kinds=list(EventKind))
 
 
 def _member_event_or_404(event_id: int):
     try:
-        return services.get_member_event(current_user.member, event_id)
+        return browsing.get_member_event(current_user.member, event_id)
     except NotFound:
         abort(404)
 
@@ -71,9 +71,9 @@ def _detail(event, form, status=200):
             "events/detail.html",
             event=event,
             form=form,
-            mine=services.own_registration(member, event),
+            mine=browsing.own_registration(member, event),
             places_left=max(event.capacity - services.places_taken(event), 0),
-            why_not=services.why_not_eligible(event, member),
+            why_not=browsing.why_not_eligible(event, member),
             is_open=services.registration_open(event),
             payments_enabled=services.payments_enabled(),
             min_tier=tier_label(event.min_tier_code) if event.min_tier_code else None,
@@ -130,12 +130,12 @@ _SIGNED_UP = {
 @member_required
 def tickets():
     """The owner's events: upcoming, past, cancelled."""
-    return render_template("events/tickets.html", lists=services.tickets_for(current_user.member))
+    return render_template("events/tickets.html", lists=browsing.tickets_for(current_user.member))
 
 
 def _own_registration_or_404(registration_id: int):
     try:
-        return services.get_own_registration(current_user.member, registration_id)
+        return browsing.get_own_registration(current_user.member, registration_id)
     except NotFound:
         abort(404)
 
@@ -153,8 +153,8 @@ def ticket(registration_id: int):
         r=registration,
         event=registration.event,
         qr=qr,
-        can_cancel=services.can_cancel(registration),
-        position=services.waiting_position(registration),
+        can_cancel=browsing.can_cancel(registration),
+        position=browsing.waiting_position(registration),
         checked_in_at=services.checked_in_at(registration),
         payments_enabled=services.payments_enabled(),
         now=utcnow(),

@@ -24,7 +24,7 @@ class CarDue:
     """One of the owner's cars and its next maintenance (None when the schedule cannot tell)."""
 
     vehicle: Vehicle
-    due: Any  # care.schedule.MaintenanceDue | None
+    due: Any  # care.maintenance.MaintenanceDue | None
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,16 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.care import schedule
+from app.care.maintenance import Visit, next_maintenance, visits_by_car
 from app.care.models import CareReminder, CareTask
 from app.care.schedule import (
     ReminderKind,
     _vehicle_moments,
-    _Visit,
-    _visits,
     find_moments,
-    intervals,
-    next_maintenance,
     notice_offset,
     run_daily,
 )
+from app.care.settings import intervals
 from app.core.clock import local_date, utcnow
 from app.extensions import db
 from app.loyalty.ledger import post_points
@@ -234,7 +232,7 @@ def test_maintenance_is_due_by_months_when_the_car_is_driven_little(ctx):
         make_owner(sz.id, name="Slow"), purchased_on=date(2026, 1, 1), delivered_on=date(2026, 1, 5)
     )
     add_visit(car, on=date(2026, 4, 1), km=1_000)
-    _base, due = next_maintenance(car, _visits(date(2026, 4, 2))[car.id])
+    _base, due = next_maintenance(car, visits_by_car(date(2026, 4, 2))[car.id])
     assert due == date(2026, 10, 1)  # 6 months; 5,000 km would take over a year
 
 
@@ -244,10 +242,10 @@ def test_a_repair_visit_updates_the_mileage_estimate(ctx):
         make_owner(sz.id, name="Busy"), purchased_on=date(2026, 1, 1), delivered_on=date(2026, 1, 1)
     )
     add_visit(car, on=date(2026, 3, 2), km=3_000)  # 60 days: 50 km a day
-    _base, due = next_maintenance(car, _visits(date(2026, 3, 3))[car.id])
+    _base, due = next_maintenance(car, visits_by_car(date(2026, 3, 3))[car.id])
     assert due == date(2026, 6, 10)  # 5,000 km more: 100 days
     add_visit(car, on=date(2026, 4, 1), km=7_000, category=ServiceCategory.REPAIR)
-    _base, due = next_maintenance(car, _visits(date(2026, 4, 2))[car.id])
+    _base, due = next_maintenance(car, visits_by_car(date(2026, 4, 2))[car.id])
     # 7,000 km in 90 days: the last 1,000 km take 13 days.
     assert due == date(2026, 4, 14)
 
@@ -365,7 +363,7 @@ def _every_car_moment():
         .order_by(ServiceVisit.visited_on, ServiceVisit.id)
     ):
         maintenance = v.category == ServiceCategory.MAINTENANCE
-        visits[v.vehicle_id].append(_Visit(v.id, v.visited_on, v.mileage_km, maintenance))
+        visits[v.vehicle_id].append(Visit(v.id, v.visited_on, v.mileage_km, maintenance))
     cars = db.session.scalars(
         select(Vehicle).join(Member).join(User, User.id == Member.user_id).where(User.active)
     ).all()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.states import TransitionRefused
-from app.events import checkin, closing, services
+from app.events import browsing, checkin, closing, services
 from app.events.models import CheckIn, EventKind, RegistrationStatus
 from app.extensions import db
 from app.loyalty.services import account_for
@@ -38,7 +38,7 @@ def test_a_checked_in_registration_cannot_be_cancelled_and_the_points_stay_earne
     result = checkin.check_in(staff, event_id=trip.id, ticket=checkin.ticket_token(registration))
     assert result.status == "checked_in" and account_for(member).balance == 300
     # The button is gone; the request itself is refused and changes nothing.
-    assert not services.can_cancel(registration)
+    assert not browsing.can_cancel(registration)
     with pytest.raises(TransitionRefused, match="checked in: the registration cannot be"):
         services.cancel_registration(member, registration.id)
     assert registration.status == RegistrationStatus.CONFIRMED and registration.cancelled_at is None
@@ -52,7 +52,7 @@ def test_the_owner_may_cancel_before_the_check_in(staff, dealers, clock):
     trip = make_trip(staff, clock)
     member = owner(dealers)
     registration = join(member, trip)
-    assert services.can_cancel(registration)
+    assert browsing.can_cancel(registration)
     services.cancel_registration(member, registration.id)
     assert registration.status == RegistrationStatus.CANCELLED
 
@@ -68,7 +68,7 @@ def test_a_ticket_scanned_twelve_days_early_is_refused_and_awards_nothing(staff,
     assert "check-in is not open: it opens at" in result.message
     assert check_ins(registration) == 0 and account_for(member).balance == 0
     # The owner may still cancel: nothing was checked in.
-    assert services.can_cancel(registration)
+    assert browsing.can_cancel(registration)
     # Offline scans made 12 days early and uploaded at the gate are refused as well.
     clock.at = trip.starts_at
     (early,) = checkin.check_in_batch(
