@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -298,3 +298,20 @@ def pytest_terminal_summary(terminalreporter):
         "PostgreSQL tests run: {} passed, {} failed; browser tests run: {} passed, {} failed; "
         "{} of them skipped".format(*counts["postgres"], *counts["browser"], len(skipped))
     )
+
+
+@contextmanager
+def count_queries(app):
+    """The SQL statements the app's engine runs inside the block (a list, filled as they run)."""
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)

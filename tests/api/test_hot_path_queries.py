@@ -3,12 +3,8 @@ known number of statements, so a change that adds a query to them fails here and
 The figures are what the code does today; lowering them is issue 19's work, raising them needs
 a reason written here."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from app.extensions import db
 from tests.api.test_checkin import gate  # noqa: F401 - the gate fixture
+from tests.conftest import count_queries
 
 # Statements of one request on SQLite (BEGIN IMMEDIATE included: app/core's write lock), after
 # a first request warmed the session and the caches, as measured on 2026-12-07.
@@ -20,34 +16,22 @@ CARD_PAGE = 5
 CHECK_IN = 20
 
 
-@contextmanager
-def statements(app):
-    """The SQL statements the app's engine runs inside the block."""
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement.split()[0] + " " + " ".join(statement.split()[1:4]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def shown(statements: list[str]) -> str:
+    """Each statement's first words, one a line: enough to see which query came or went."""
+    return "\n".join(" ".join(s.split()[:4]) for s in statements)
 
 
 def test_the_card_page_runs_its_pinned_number_of_statements(app, member_client):
     assert member_client.get("/card").status_code == 200
-    with statements(app) as seen:
+    with count_queries(app) as seen:
         assert member_client.get("/card").status_code == 200
-    assert len(seen) == CARD_PAGE, "\n".join(seen)
+    assert len(seen) == CARD_PAGE, shown(seen)
 
 
 def test_a_check_in_runs_its_pinned_number_of_statements(app, api, gate):  # noqa: F811
     warm = {"event_id": gate["event_id"], "ticket": gate["cancelled"], "nonce": "warm-0001"}
     assert api.post("/checkin", warm).status_code == 422
     body = {"event_id": gate["event_id"], "ticket": gate["ticket"], "nonce": "pin-0001"}
-    with statements(app) as seen:
+    with count_queries(app) as seen:
         assert api.post("/checkin", body).status_code == 201
-    assert len(seen) == CHECK_IN, "\n".join(seen)
+    assert len(seen) == CHECK_IN, shown(seen)

@@ -1,16 +1,15 @@
 """The owner's points history and the card's expiry notice."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.loyalty.ledger import post_points, refund_debit, reverse_entry
 from app.loyalty.models import EntryKind
 from app.loyalty.services import account_for
 from app.members.models import Member
+from tests.conftest import count_queries
 
 
 def give_points(app, member_id, n, points=100, **kw):
@@ -29,22 +28,6 @@ def give_points(app, member_id, n, points=100, **kw):
         ]
         db.session.commit()
         return [e.id for e in entries]
-
-
-@contextmanager
-def count_queries(app):
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_history_says_why_each_line_changed_the_balance(app, member, member_client):
