@@ -34,20 +34,28 @@ def bench_group() -> None:
     show_default=True,
     help="The known owner's password (every generated owner shares it).",
 )
+@click.option(
+    "--supply",
+    default=30_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Tickets and unused vouchers the load test gets at least.",
+)
 @with_appcontext
-def seed_command(member_count: int, manifest_path: Path | None, password: str) -> None:
+def seed_command(member_count: int, manifest_path: Path | None, password: str, supply: int) -> None:
     """Fill an empty, migrated database with N owners and three years of their history.
 
     Makes the demo dealers and staff, then the owners in bulk (COPY on PostgreSQL), and writes
     a manifest of what the load test needs: the known owner's and a dealer admin's logins, an
-    API key of SZ01, signed tickets of today's event, unused voucher codes and VINs. Refuses a
-    database that already has owners besides the demo's: use an empty database.
+    API key of SZ01, signed tickets of today's open days, unused voucher codes and VINs (at
+    least SUPPLY tickets and vouchers). Refuses a database that already has owners besides the
+    demo's: use an empty database.
     """
     from bench.seed import analyze_tables, seed_bench
 
     started = time.perf_counter()
     try:
-        result = seed_bench(members=member_count, password=password)
+        result = seed_bench(members=member_count, password=password, supply=supply)
     except DomainError as err:
         db.session.rollback()
         raise click.ClickException(str(err.message)) from None

@@ -34,10 +34,15 @@ graded A/B/C (seed 003) by its consultants, a few regraded, with the care contac
 now and then late: some owners' care is overdue (a random stream of its own).
 
 For the load benchmark (``bench/run.py``) it also makes, in dealer SZ01: a known owner (mobile
-13900000000 and the given password), an API key of SZ01's systems, an event today with up to
+13900000000 and the given password), an API key of SZ01's systems, an open day today with up to
 40,000 confirmed registrations (their signed tickets), up to 40,000 unused vouchers and 2,000
-VINs, all listed in the manifest. Not generated: audit-log entries of the history, in-app
-messages of past tier changes, care reminders, appointments, perk claims, chapter transfers.
+VINs, all listed in the manifest. So that a load run never runs out of work, there are at least
+``supply`` (30,000 by default) tickets and unused vouchers at every scale: when SZ01 has fewer
+owners, they are registered for several open days of today (one ticket each), and the vouchers
+are topped up with free vouchers of the car wash (source ``bench:<n>``, as
+``issue_free_voucher`` tags its vouchers), handed round the same owners. Not generated:
+audit-log entries of the history, in-app messages of past tier changes, care reminders,
+appointments, perk claims, chapter transfers.
 Campaigns are made by ``flask bench campaign`` (bench/campaign.py).
 """
 
@@ -106,6 +111,9 @@ DEFAULT_PASSWORD = "bench-password-1"  # noqa: S105 - documented bench login  # 
 DEALER_CODE = "SZ01"
 CHECKIN_TICKETS = 40_000
 ACTIVE_VOUCHERS = 40_000
+# Tickets and unused vouchers the load test gets at least, whatever the scale: a POST path at a
+# few thousand requests/s for BENCH_SECONDS must not run out.
+SUPPLY = 30_000
 MANIFEST_VINS = 2_000
 HISTORY_DAYS = 3 * 365
 # Owners simulated between two writes: a few hundred thousand rows.
@@ -242,12 +250,17 @@ def refuse_if_seeded() -> None:
 
 
 def seed_bench(
-    *, members: int, password: str = DEFAULT_PASSWORD, now: datetime | None = None
+    *,
+    members: int,
+    password: str = DEFAULT_PASSWORD,
+    supply: int = SUPPLY,
+    now: datetime | None = None,
 ) -> BenchResult:
-    """Create the demo dealers and staff, then ``members`` owners with their history (flushes,
-    never commits); refuses a database that already has owners besides the demo's."""
+    """Create the demo dealers and staff, then ``members`` owners with their history and at
+    least ``supply`` tickets and unused vouchers for the load test (flushes, never commits);
+    refuses a database that already has owners besides the demo's."""
     refuse_if_seeded()
-    return _Seeder(members, password, now or utcnow()).run()
+    return _Seeder(members, password, now or utcnow(), supply=supply).run()
 
 
 def analyze_tables() -> None:
@@ -433,12 +446,13 @@ class _Car:
 class _Seeder:
     """One run of the generator; see the module's docstring."""
 
-    def __init__(self, members: int, password: str, now: datetime):
+    def __init__(self, members: int, password: str, now: datetime, *, supply: int = SUPPLY):
         from demo.seed import AREAS, DEALERS, GIVEN, HOBBIES, MODELS, OCCUPATIONS, SURNAMES
 
         if members < 1:
             raise ValueError("members must be at least 1")
         self.n = members
+        self.supply = supply
         self.password = password
         self.now = now
         self.today = local_date(now).toordinal()
@@ -531,12 +545,13 @@ class _Seeder:
 
         seed_demo(0)
         self._load_context()
-        self._make_catalog_key_and_event()
+        self._make_catalog_and_key()
+        self._plan_members()
+        self._make_bench_events()
         db.session.flush()
         connection = db.session.connection()
         self.sink = _Sink(connection)
         self._start_ids()
-        self._plan_members()
         self._plan_referrals()
         self._write_past_events()
         # Millions of short-lived rows: the cycle collector would only walk them again and again.
@@ -547,6 +562,7 @@ class _Seeder:
                     self._owner(i)
                 self.sink.flush()
             self._write_staff_and_grades()
+            self._write_supply_vouchers()
             self.sink.close()
         except BaseException:
             # The writer must let go of the connection before the caller rolls back.
@@ -627,10 +643,9 @@ class _Seeder:
 
         self.password_hash = hash_password(self.password)
 
-    def _make_catalog_key_and_event(self) -> None:
-        """The few rows made by the real services: rewards, the API key, today's event."""
+    def _make_catalog_and_key(self) -> None:
+        """The few rows made by the real services: rewards and the API key."""
         from app.api.auth import create_api_key
-        from app.events.services import create_event
         from app.rewards.services import save_reward
 
         now = self.now
@@ -655,26 +670,37 @@ class _Seeder:
                 SimpleNamespace(id=reward.id, name=name, cost=cost, tier=tier, days=days, issued=0)
             )
         _, self.api_key = create_api_key(None, dealer_code=DEALER_CODE, name="bench load")
-        sz01_owners = (self.n + len(self.dealers) - 1) // len(self.dealers)
-        self.tickets_wanted = min(CHECKIN_TICKETS, sz01_owners)
-        # Its check-in is open from the seed on (it opens 2 hours before the start) for a day.
+
+    def _make_bench_events(self) -> None:
+        """Today's open days of SZ01 (by the real service), enough for ``supply`` tickets of the
+        ticket owners, one each: one open day from 30,000 owners of SZ01 on."""
+        from app.events.services import create_event
+
+        now = self.now
+        places = len(self.ticket_owners)
+        count = max(1, -(-self.supply // places)) if places else 1
+        # Check-in is open from the seed on (it opens 2 hours before the start) for a day.
         starts = now + timedelta(hours=1)
         organiser = db.session.get(User, self.staff[0].events)
-        self.bench_event = create_event(
-            organiser,
-            kind=EventKind.OTHER,
-            title="Owners' open day",
-            description="The showroom's open day: coffee, a workshop tour and the new models.",
-            place="SZ01 showroom",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=24),
-            registration_opens_at=starts - timedelta(days=30),
-            registration_closes_at=starts - timedelta(minutes=1),
-            capacity=self.tickets_wanted + self.tickets_wanted // 10 + 10,
-            max_companions=1,
-            attendance_points=100,
-            now=now,
-        )
+        self.bench_events = [
+            create_event(
+                organiser,
+                kind=EventKind.OTHER,
+                title="Owners' open day" + (f" ({k + 1})" if count > 1 else ""),
+                description="The showroom's open day: coffee, a workshop tour and the new models.",
+                place="SZ01 showroom",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=24),
+                registration_opens_at=starts - timedelta(days=30),
+                registration_closes_at=starts - timedelta(minutes=1),
+                capacity=places + places // 10 + 10,
+                max_companions=1,
+                attendance_points=100,
+                now=now,
+            )
+            for k in range(count)
+        ]
+        self.tickets: dict[int, list[int]] = {event.id: [] for event in self.bench_events}
 
     def _start_ids(self) -> None:
         def after(model) -> itertools.count:
@@ -730,10 +756,9 @@ class _Seeder:
         sz01 = [i for i in range(n) if self.dealer_of[i] == 0]
         # The known owner's history stays as it is: no ticket or voucher of theirs is used up.
         settled = [i for i in sz01[1:] if self.join[i] <= self.today - 60]
-        self.ticket_owners = set(settled[: self.tickets_wanted])
+        self.ticket_owners = set(settled[:CHECKIN_TICKETS])
         self.voucher_owners = set(settled[:ACTIVE_VOUCHERS])
         self.vin_owners = set(sz01[:MANIFEST_VINS])
-        self.tickets: list[int] = []
         self.voucher_codes: list[str] = []
         self.vins: list[str] = []
         self.first_car: dict[int, _Car] = {}
@@ -1155,8 +1180,12 @@ class _Seeder:
         return ticket
 
     def _bench_registration(self, member_id: int, joined_at: datetime) -> None:
-        """A confirmed place at today's event of SZ01 (its ticket goes in the manifest)."""
-        event = self.bench_event
+        """A confirmed place at each of today's open days of SZ01 (the tickets go in the
+        manifest)."""
+        for event in self.bench_events:
+            self._bench_place(event, member_id, joined_at)
+
+    def _bench_place(self, event, member_id: int, joined_at: datetime) -> None:
         created = self.now - timedelta(minutes=self.between(60, 14 * 24 * 60))
         created = max(min(created, event.registration_closes_at), joined_at)
         registration_id = self.ids[EventRegistration]()
@@ -1180,7 +1209,42 @@ class _Seeder:
                 self.ticket_code(registration_id),
             )
         )
-        self.tickets.append(registration_id)
+        self.tickets[event.id].append(registration_id)
+
+    def _write_supply_vouchers(self) -> None:
+        """Free car-wash vouchers of today for the voucher owners, in turn, until the load test
+        has ``supply`` unused vouchers (none when the owners' own are enough)."""
+        owners = sorted(self.voucher_owners)
+        wanted = self.supply - len(self.voucher_codes)
+        if wanted <= 0 or not owners:
+            return
+        reward = self.rewards[0]
+        expires = voucher_expiry(local_date(self.now), reward.days)
+        dealer_id = self.dealers[0].id
+        rows = self.sink.rows[Voucher.__table__]
+        for k in range(wanted):
+            code = self._voucher_code()
+            member_id = self.member_base + owners[k % len(owners)]
+            rows.append(
+                (
+                    self.ids[Voucher](),
+                    code,
+                    reward.id,
+                    member_id,
+                    dealer_id,
+                    "issued",
+                    0,
+                    self.now,
+                    expires,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"bench:{k + 1}",
+                )
+            )
+            self.voucher_codes.append(code)
 
     # ---- after every owner
 
@@ -1452,11 +1516,17 @@ class _Seeder:
             "owner": {"mobile": OWNER_MOBILE, "password": self.password},
             "staff": {"mobile": admin_mobile, "password": DEMO_PASSWORD},
             "api_key": self.api_key,
+            # Event by event, so that check-ins in a row are different owners'.
             "checkin": {
-                "event_id": self.bench_event.id,
+                "event_ids": list(self.tickets),
                 # ticket_token reads only the registration's id.
                 "tickets": [
-                    ticket_token(SimpleNamespace(id=rid), now=self.now) for rid in self.tickets
+                    {
+                        "event_id": event_id,
+                        "ticket": ticket_token(SimpleNamespace(id=rid), now=self.now),
+                    }
+                    for event_id, registrations in self.tickets.items()
+                    for rid in registrations
                 ],
             },
             "vouchers": [format_voucher_code(code) for code in self.voucher_codes],

@@ -33,6 +33,9 @@ from app.service.models import ServiceVisit
 from tests.conftest import login
 
 MEMBERS = 300
+# More than SZ01's 150 owners can hold at one open day: the seed adds open days and free
+# vouchers until the load test has this many of each.
+SUPPLY = 400
 MANIFEST_KEYS = [
     "members",
     "dealer_code",
@@ -55,7 +58,16 @@ def bench_app(db_app):
 def seed(app, tmp_path, members: int = MEMBERS):
     path = tmp_path / "bench-manifest.json"
     result = app.test_cli_runner().invoke(
-        args=["bench", "seed", "--members", str(members), "--manifest", str(path)]
+        args=[
+            "bench",
+            "seed",
+            "--members",
+            str(members),
+            "--manifest",
+            str(path),
+            "--supply",
+            str(SUPPLY),
+        ]
     )
     return result, path
 
@@ -282,9 +294,17 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
     with bench_app.test_request_context():  # rules_in_force keeps each day's version per request
         check_rules()
 
-    # The load test's supplies: SZ01's owners who joined more than two months ago.
-    assert 0.9 * sz01_owners <= len(manifest["checkin"]["tickets"]) < sz01_owners
-    assert len(set(manifest["vouchers"])) == len(manifest["checkin"]["tickets"])
+    # The load test's supplies: SZ01's owners who joined more than two months ago, a ticket
+    # each for each of today's open days, and an unused voucher each, topped up to SUPPLY.
+    checkin = manifest["checkin"]
+    tickets = checkin["tickets"]
+    events = checkin["event_ids"]
+    holders = len(tickets) // len(events)
+    assert 0.9 * sz01_owners <= holders < sz01_owners
+    assert len(events) == -(-SUPPLY // holders) > 1
+    assert [t["event_id"] for t in tickets] == [e for e in events for _ in range(holders)]
+    assert len({t["ticket"] for t in tickets}) == len(tickets) >= SUPPLY
+    assert len(set(manifest["vouchers"])) == len(manifest["vouchers"]) == SUPPLY
     assert len(set(manifest["vins"])) == sz01_owners
 
     client = bench_app.test_client()
@@ -304,12 +324,13 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
     def post(path, body):
         return api.post(f"/api/v1{path}", json=body, headers=key, with_csrf=False)
 
-    checkin = manifest["checkin"]
-    ticket = checkin["tickets"][0]
-    answer = post("/checkin", {"event_id": checkin["event_id"], "ticket": ticket})
-    assert answer.status_code == 201, answer.get_json()
-    answer = post("/vouchers/redeem", {"code": manifest["vouchers"][0]})
-    assert answer.status_code == 200, answer.get_json()
+    # The first and last ticket (another open day), a paid and a free voucher.
+    for ticket in (tickets[0], tickets[-1]):
+        answer = post("/checkin", ticket)
+        assert answer.status_code == 201, answer.get_json()
+    for code in (manifest["vouchers"][0], manifest["vouchers"][-1]):
+        answer = post("/vouchers/redeem", {"code": code})
+        assert answer.status_code == 200, answer.get_json()
     visit = {
         "ro_number": "BENCH-TEST-1",
         "vin": manifest["vins"][0],
