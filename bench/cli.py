@@ -112,3 +112,91 @@ def campaign_command(output_path: Path | None) -> None:
         f"Campaign {result['campaign_id']}: {result['targets']:,} targets, "
         f"{result['invitations']:,} invitations, {result['calls']:,} calls ({seconds})."
     )
+
+
+@bench_group.command("sessions")
+@click.option(
+    "--owners",
+    "owner_count",
+    default=1_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Owners to sign in, spread over all owners (all of them when there are fewer).",
+)
+@click.option(
+    "--user-agent",
+    default=None,
+    help="The phone's User-Agent [default: an iPhone's Safari, bench.serve.PHONE_USER_AGENT].",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the Cookie headers, one a line.",
+)
+@with_appcontext
+def sessions_command(owner_count: int, user_agent: str | None, output_path: Path) -> None:
+    """Sign owners in on a phone and write the Cookie header each one's phone then sends.
+
+    Each session is a real device session (``app.auth.sessions.start_session``) made in a
+    request from 127.0.0.1 with the phone's User-Agent, holding the CSRF token the login form
+    put there, and signed as Flask signs its session cookie: what the login form gives, without
+    its rate limit and password hash per owner. Owners with an active card only.
+    """
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.auth.sessions import start_session
+    from app.cards.models import CardStatus, MemberCard
+    from app.core.permissions import Role
+    from app.members.models import Member
+    from bench.serve import PHONE_USER_AGENT
+
+    agent = user_agent or PHONE_USER_AGENT
+    ids = db.session.scalars(
+        select(User.id)
+        .join(Member, Member.user_id == User.id)
+        .join(MemberCard, MemberCard.member_id == Member.id)
+        .where(
+            User.role == Role.MEMBER,
+            User.active.is_(True),
+            User.deleted_at.is_(None),
+            MemberCard.status == CardStatus.ACTIVE,
+        )
+        .order_by(User.id)
+    ).all()
+    # Each login below has a session of its own: this one's read must not hold the database.
+    db.session.close()
+    if not ids:
+        raise click.ClickException("No owner with an active card: seed the database first.")
+    step = len(ids) / min(owner_count, len(ids))
+    chosen = [ids[int(k * step)] for k in range(min(owner_count, len(ids)))]
+    app = current_app._get_current_object()
+    serializer = app.session_interface.get_signing_serializer(app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    lines = []
+    for user_id in chosen:
+        # A context of its own for each login, as each request has (``g`` keeps the CSRF
+        # token and the user of the app context).
+        with (
+            app.app_context(),
+            app.test_request_context(
+                "/login",
+                method="POST",
+                headers={"User-Agent": agent},
+                environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            ),
+        ):
+            generate_csrf()
+            start_session(db.session.get(User, user_id))
+            db.session.commit()
+            lines.append(f"{name}={serializer.dumps(dict(session))}\n")
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    # Each line signs an owner in: readable by its owner only.
+    fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.writelines(lines)
+    click.echo(f"Signed in {len(lines):,} of {len(ids):,} owners: {output_path}.")

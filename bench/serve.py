@@ -15,10 +15,16 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# What the owners' phones send (the load test's requests and its signed-in sessions).
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 
 
 def free_port() -> int:
@@ -64,9 +70,25 @@ def production_env(instance: Path, database_url: str | None = None) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: its base URL and the master's process id (its workers are its
+    children)."""
+
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
 def gunicorn(module: str, env: dict, probe: str = "/login"):
     """Serve ``module`` with gunicorn.conf.py on a free port; yields the base URL."""
+    with serve(module, env, probe) as server:
+        yield server.base
+
+
+@contextlib.contextmanager
+def serve(module: str, env: dict, probe: str = "/login"):
+    """Serve ``module`` with gunicorn.conf.py on a free port; yields the Server."""
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), module],
@@ -84,7 +106,7 @@ def gunicorn(module: str, env: dict, probe: str = "/login"):
             time.sleep(0.1)
         else:
             raise RuntimeError(f"gunicorn {module} did not answer on {base}{probe}")
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

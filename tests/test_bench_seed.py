@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.models import User
+from app.auth.models import User, UserSession
 from app.cards.models import CardStatus, MemberCard
 from app.core.clock import local_date, utcnow
 from app.core.identifiers import is_valid_plate
@@ -351,6 +351,39 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
 
     check_grading(bench_app, manifest, sz01_owners)
     check_campaign(bench_app, tmp_path, manifest)
+    check_sessions(bench_app, tmp_path)
+
+
+def check_sessions(app, tmp_path) -> None:
+    """`flask bench sessions`: signed-in phones whose cookie opens the card and points pages
+    from the same User-Agent, and whose session no answer signs again."""
+    from bench.serve import PHONE_USER_AGENT
+
+    path = tmp_path / "sessions.txt"
+    result = app.test_cli_runner().invoke(
+        args=["bench", "sessions", "--owners", "7", "--output", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = path.read_text().splitlines()
+    assert len(lines) == 7 and len(set(lines)) == 7
+    with app.app_context():
+        devices = db.session.scalars(
+            select(UserSession).order_by(UserSession.id.desc()).limit(7)
+        ).all()
+        assert {d.user_agent for d in devices} == {PHONE_USER_AGENT}
+        assert len({d.user_id for d in devices}) == 7
+    for line in lines[:3]:
+        name, value = line.split("=", 1)
+        client = app.test_client()
+        client.set_cookie(name, value)
+        for page in ("/card", "/me/points"):
+            answer = client.get(page, headers={"User-Agent": PHONE_USER_AGENT})
+            assert answer.status_code == 200, page
+            assert not answer.headers.getlist("Set-Cookie"), page
+        # Another browser with the copied cookie is not this phone: Flask-Login's session
+        # protection marks the session as not fresh (signing it again).
+        other = client.get("/card", headers={"User-Agent": "curl/8"})
+        assert other.headers.getlist("Set-Cookie")
 
 
 def check_grading(app, manifest, sz01_owners: int) -> None:
