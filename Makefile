@@ -45,8 +45,10 @@ security: $(STAMP)
 	$(BIN)/bandit -q -c pyproject.toml -r app demo bench/seed.py bench/campaign.py bench/cli.py \
 	  config.py wsgi.py
 
-## bench: requests/s and latency under gunicorn + wrk at 1,000 and 100,000 owners
-## (PostgreSQL when DATABASE_URL is set, SQLite otherwise); results in bench/results/
+## bench: CPU per request (÷ hello's, measured alongside), requests/s and latency under
+## gunicorn + wrk at 1,000 and 100,000 owners (PostgreSQL when DATABASE_URL is set, SQLite
+## otherwise); results in bench/results/. Quick: BENCH_SCALES=1000 BENCH_SECONDS=5
+## BENCH_SKIP_REPORTS=1 BENCH_RESULTS=/tmp/bench make bench
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
