@@ -12,6 +12,12 @@ owner's live member card (``CC2.``, ``cards/devices.py``): the card stands for t
 sign-up to this event when it was made within CARD_CODE_WINDOW_SECONDS of the gate's clock.
 Staff may also check an attendee in from the list by a tap (``check_in_manually``), recorded
 as ``manual`` and audit-logged.
+
+A scan is the gate's hot path (issue 19): the event's gate facts are kept per process
+(``GATE_EVENTS``, forgotten when an event changes), the registration is read and locked with
+its owner and car in one statement, and the check-in is one ``INSERT … ON CONFLICT DO
+NOTHING``; only a scan that does not check a ticket in now (a replay, a second scan, a refusal)
+reads more.
 """
 
 import hashlib
@@ -20,14 +26,16 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.cards import devices
 from app.cards.models import CardStatus, MemberCard
 from app.cards.services import REFUSAL_MESSAGES as CARD_REFUSALS
 from app.core.audit import record_audit
+from app.core.caches import ProcessCache
 from app.core.clock import utcnow
 from app.core.dates import format_local_datetime
 from app.core.errors import NotFound
@@ -37,9 +45,8 @@ from app.core.tokens import PREFIX, TokenError, signer
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus, ScanConflict
 from app.events.services import TICKET_CODE_LENGTH, return_deposit
 from app.extensions import db
-from app.loyalty.ledger import post_points
+from app.loyalty.ledger import post_member_points
 from app.loyalty.models import EntryKind
-from app.loyalty.services import account_for
 from app.members.models import Member, Vehicle
 
 # What the gate answers, best first.
@@ -128,15 +135,56 @@ def outside_window(event: Event, at: datetime) -> str | None:
     return None
 
 
-def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
-    """The event whose gate ``actor`` (or a key of ``dealer_id``) may run; NotFound otherwise."""
-    event = db.session.get(Event, event_id)
+def _in_scope(event, actor: User | None, dealer_id: int | None):
+    """``event`` if ``actor`` (or a key of ``dealer_id``) may run its gate; NotFound otherwise."""
     scope = (
         dealer_id if actor is None else (None if actor.role == Role.HQ_ADMIN else actor.dealer_id)
     )
     if event is None or (scope is not None and event.dealer_id != scope):
         raise NotFound(_l("No such event."))
     return event
+
+
+def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
+    """The event whose gate ``actor`` (or a key of ``dealer_id``) may run; NotFound otherwise."""
+    return _in_scope(db.session.get(Event, event_id), actor, dealer_id)
+
+
+@dataclass(frozen=True)
+class GateEvent:
+    """What a scan needs of its event (a copy kept per process: no session holds it)."""
+
+    id: int
+    dealer_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    attendance_points: int
+    deposit_points: int
+
+
+# A gate scans hundreds of tickets of one event; an edited event is forgotten at once.
+GATE_EVENTS = ProcessCache("gate_events", ttl=30, watches=(Event,))
+_GATE_EVENT = select(
+    Event.id,
+    Event.dealer_id,
+    Event.title,
+    Event.starts_at,
+    Event.ends_at,
+    Event.attendance_points,
+    Event.deposit_points,
+).where(Event.id == bindparam("event_id"))
+
+
+def _load_gate_event(event_id: int) -> GateEvent | None:
+    row = db.session.execute(_GATE_EVENT, {"event_id": event_id}).one_or_none()
+    return None if row is None else GateEvent(*row)
+
+
+def gate_event(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> GateEvent:
+    """``event_for_gate`` for a scan: the event's gate facts, from the process's cache."""
+    found = GATE_EVENTS.get(event_id, lambda: _load_gate_event(event_id))
+    return _in_scope(found, actor, dealer_id)
 
 
 def check_in(
@@ -150,7 +198,7 @@ def check_in(
 ) -> CheckInResult:
     """Check a scanned ticket in, once; the attendance points are awarded once."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     return _check_one(actor, event, ticket, nonce, at=now, now=now, source="online")
 
 
@@ -166,7 +214,7 @@ def check_in_batch(
     nothing. Results are in the order of ``scans``. A scan made outside the event's check-in
     window is refused (``outside_window``)."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     results: dict[int, BatchResult] = {}
     for index in sorted(range(len(scans)), key=lambda i: scans[i].scanned_at):
         scan = scans[index]
@@ -205,13 +253,13 @@ def check_in_manually(
     """Check an attendee in from the gate's list by a tap (no ticket shown), once; audit-logged
     as manual."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     return _check_in_listed(actor, event, registration_id, nonce, at=now, now=now, offline=False)
 
 
 def _check_in_listed(
     actor: User | None,
-    event: Event,
+    event: GateEvent,
     registration_id: int,
     nonce: str | None,
     *,
@@ -219,7 +267,7 @@ def _check_in_listed(
     now: datetime,
     offline: bool,
 ) -> CheckInResult:
-    registration = _lock_registration(EventRegistration.id == registration_id)
+    registration = _lock_registration(_BY_ID, registration_id=registration_id)
     if registration is None or registration.event_id != event.id:
         # Another dealer's registration is not revealed.
         return CheckInResult("invalid")
@@ -236,17 +284,38 @@ def _check_in_listed(
     return result
 
 
-def _lock_registration(*where) -> EventRegistration | None:
-    """The registration, locked: scans of one ticket queue on its row, so two phones cannot
-    both check it in."""
-    return db.session.execute(
+def _locking(*where) -> Select:
+    """A registration with its owner and car (what the gate shows), its row locked: scans of
+    one ticket queue on it, so two phones cannot both check it in."""
+    return (
         select(EventRegistration)
+        .options(
+            joinedload(EventRegistration.member, innerjoin=True),
+            joinedload(EventRegistration.vehicle).joinedload(Vehicle.colour, innerjoin=True),
+        )
         .where(*where)
         .order_by(EventRegistration.id.desc())
         .limit(1)
-        .with_for_update()
+        .with_for_update(of=EventRegistration)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    )
+
+
+_R = EventRegistration
+# Built once: every scan runs one of them.
+_BY_ID = _locking(_R.id == bindparam("registration_id"))
+_BY_CODE = _locking(_R.event_id == bindparam("event_id"), _R.ticket_code == bindparam("code"))
+_BY_MEMBER = _locking(_R.event_id == bindparam("event_id"), _R.member_id == bindparam("member_id"))
+_CONFIRMED_BY_MEMBER = _locking(
+    _R.event_id == bindparam("event_id"),
+    _R.member_id == bindparam("member_id"),
+    _R.status == RegistrationStatus.CONFIRMED,
+)
+
+
+def _lock_registration(statement: Select, **params) -> EventRegistration | None:
+    """The registration ``statement`` finds, locked."""
+    return db.session.execute(statement, params).scalar_one_or_none()
 
 
 def _registration_for(
@@ -264,20 +333,15 @@ def _registration_for(
             return CheckInResult("invalid", message=str(CARD_REFUSALS["device_revoked"]))
         # The owner's sign-up: the confirmed one if any, else the latest (to say why not).
         registration = _lock_registration(
-            EventRegistration.event_id == event.id,
-            EventRegistration.member_id == card.member_id,
-            EventRegistration.status == RegistrationStatus.CONFIRMED,
-        ) or _lock_registration(
-            EventRegistration.event_id == event.id,
-            EventRegistration.member_id == card.member_id,
-        )
+            _CONFIRMED_BY_MEMBER, event_id=event.id, member_id=card.member_id
+        ) or _lock_registration(_BY_MEMBER, event_id=event.id, member_id=card.member_id)
         return registration or CheckInResult("not_signed_up")
     if text.startswith(PREFIX):
         try:
             claims = signer().verify(text, kind="ticket", now=now)
         except TokenError:
             return CheckInResult("invalid")
-        registration = _lock_registration(EventRegistration.id == claims.subject_id)
+        registration = _lock_registration(_BY_ID, registration_id=claims.subject_id)
         if registration is None:
             return CheckInResult("invalid")
         if registration.event_id != event.id:
@@ -286,9 +350,7 @@ def _registration_for(
     code = normalize_code(text)
     if not is_code(code, TICKET_CODE_LENGTH):
         return CheckInResult("invalid")
-    registration = _lock_registration(
-        EventRegistration.event_id == event.id, EventRegistration.ticket_code == code
-    )
+    registration = _lock_registration(_BY_CODE, event_id=event.id, code=code)
     return registration or CheckInResult(
         "invalid", message=str(_l("No ticket of this event has this code."))
     )
@@ -296,7 +358,7 @@ def _registration_for(
 
 def _check_one(
     actor: User | None,
-    event: Event,
+    event: GateEvent,
     ticket: str,
     nonce: str | None,
     *,
@@ -312,9 +374,18 @@ def _check_one(
     return _admit(actor, event, found, nonce, at=at, now=now, source=source)
 
 
+_CHECK_INS = CheckIn.__table__
+# INSERT … ON CONFLICT DO NOTHING, in each database's construct: a ticket checked in already (or
+# a nonce spent) inserts nothing, and a concurrent scan of the same ticket waits for this one.
+_NEW_CHECK_IN = {
+    name: dialect.insert(_CHECK_INS).on_conflict_do_nothing().returning(_CHECK_INS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _admit(
     actor: User | None,
-    event: Event,
+    event: GateEvent,
     registration: EventRegistration,
     nonce: str | None,
     *,
@@ -326,6 +397,22 @@ def _admit(
     status = gate_status(registration)
     if status != "ok":
         return CheckInResult(status, registration)
+    staff_id = getattr(actor, "id", None)
+    if outside_window(event, at) is None:
+        # The common case first: a ticket not checked in yet, with a new nonce (or none).
+        inserted = db.session.execute(
+            _NEW_CHECK_IN[db.session.get_bind().dialect.name],
+            {
+                "registration_id": registration.id,
+                "event_id": event.id,
+                "checked_in_at": at,
+                "staff_id": staff_id,
+                "nonce": nonce,
+                "source": source,
+            },
+        ).first()
+        if inserted is not None:
+            return _checked_in(actor, event, registration, at=at, now=now)
     if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
         if replayed.registration_id == registration.id:
             return CheckInResult("checked_in", registration, replayed.checked_in_at)
@@ -340,7 +427,7 @@ def _admit(
                 ScanConflict(
                     registration_id=registration.id,
                     scanned_at=at,
-                    staff_id=getattr(actor, "id", None),
+                    staff_id=staff_id,
                     nonce=nonce,
                 )
             )
@@ -353,17 +440,30 @@ def _admit(
             registration_id=registration.id,
             event_id=event.id,
             checked_in_at=at,
-            staff_id=getattr(actor, "id", None),
+            staff_id=staff_id,
             nonce=nonce,
             source=source,
         )
     )
     db.session.flush()
+    return _checked_in(actor, event, registration, at=at, now=now)
+
+
+def _checked_in(
+    actor: User | None,
+    event: GateEvent,
+    registration: EventRegistration,
+    *,
+    at: datetime,
+    now: datetime,
+) -> CheckInResult:
+    """What a new check-in brings: the deposit back and the attendance points, through the
+    ledger."""
     if event.deposit_points:  # fixed once owners have signed up
         return_deposit(registration, actor=actor, now=now)
     if event.attendance_points:
-        post_points(
-            account_for(registration.member).id,
+        post_member_points(
+            registration.member_id,
             event.attendance_points,
             kind=EntryKind.EARN,
             source="event",
