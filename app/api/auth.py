@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from flask import g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, event, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.api.models import ApiKey
 from app.core.audit import record_audit
@@ -35,6 +36,7 @@ _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 LAST_USED_EVERY = timedelta(minutes=1)
 
 KEYS = ProcessCache("api_keys", ttl=60, watches=(ApiKey,))
+_USE = "api_key_use"  # the session's note of a key use to write at the commit
 _KEYS = ApiKey.__table__
 _KEY_BY_PREFIX = select(
     _KEYS.c.id, _KEYS.c.dealer_id, _KEYS.c.key_hash, _KEYS.c.revoked_at, _KEYS.c.last_used_at
@@ -140,13 +142,24 @@ def authenticate_key(header: str | None, *, now: datetime | None = None) -> Live
         raise Unauthorized(_l("This API key was revoked."))
     now = now or utcnow()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
-        # Only if no other process wrote it meanwhile. On the connection, past the session's
-        # hooks: when a key was used is not a change the caches must forget.
-        db.session.connection().execute(
-            _MARK_USED, {"key_id": api_key.id, "stale": now - LAST_USED_EVERY, "now": now}
-        )
+        # Written when the call's transaction commits (a call that fails saves nothing).
+        db.session.info[_USE] = {"key_id": api_key.id, "stale": now - LAST_USED_EVERY, "now": now}
         KEYS.update_on_commit(prefix, replace(api_key, last_used_at=now))
     return api_key
+
+
+@event.listens_for(Session, "before_commit")
+def _write_key_use(session) -> None:
+    if (use := session.info.pop(_USE, None)) is not None:
+        # Only if no other process wrote it meanwhile. On the connection, past the session's
+        # hooks: when a key was used is not a change the caches must forget.
+        session.connection().execute(_MARK_USED, use)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_key_use(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_USE, None)
 
 
 def _load_key(prefix: str) -> LiveKey | None:
