@@ -27,7 +27,9 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.clock import add_months, local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
@@ -155,6 +157,61 @@ def _new_entry(
     return entry
 
 
+_ENTRIES = PointsEntry.__table__
+_ACCOUNTS = PointsAccount.__table__
+# Built once: every earning runs them (issue 19), as Core statements rather than a flush.
+_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_WRITE_ACCOUNT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=bindparam("new_balance"), qualifying_points=bindparam("new_qualifying"))
+)
+
+
+def _new_lot(
+    account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields
+) -> PointsEntry:
+    """A positive entry (a lot) inserted by one statement; the session holds it as a loaded
+    entry, as ``_new_entry`` would leave it after its flush. ``account.balance`` is raised
+    here and written by ``_write_account``."""
+    if source not in ENTRY_SOURCES:
+        raise ValueError(f"ledger source {source!r} has no label in ENTRY_SOURCES")
+    if fields.get("dealer_id") is None:
+        fields["dealer_id"] = chapter_of(account)
+    values = {
+        "account_id": account.id,
+        "delta": delta,
+        "kind": kind,
+        "source": source,
+        "created_at": now,
+        "remaining": delta,
+        "expires_on": expiry_date(local_date(now)),
+        "reversed_at": None,
+        "reverses_id": None,
+        **fields,
+    }
+    values["id"] = db.session.execute(_INSERT_ENTRY, values).scalar_one()
+    entry = PointsEntry(**values)
+    make_transient_to_detached(entry)
+    db.session.add(entry)
+    account.balance += delta
+    return entry
+
+
+def _write_account(account: PointsAccount) -> None:
+    """Write the locked account's balance and qualifying points with one UPDATE; the session's
+    copy is left clean, as after a flush."""
+    values = {
+        "account_id": account.id,
+        "new_balance": account.balance,
+        "new_qualifying": account.qualifying_points,
+    }
+    with db.session.no_autoflush:  # not the account's pending change first: it is this one
+        db.session.execute(_WRITE_ACCOUNT, values)
+    for name in ("balance", "qualifying_points"):
+        set_committed_value(account, name, getattr(account, name))
+
+
 @cache
 def _facts_query(*, spending: bool, qualifying: bool) -> Select:
     """What a posting reads of the locked account in one statement: the entry already posted
@@ -270,25 +327,15 @@ def _post(
         "dealer_id": dealer_id,
     }
     if delta > 0:
-        entry = _new_entry(
-            account,
-            delta,
-            kind,
-            source,
-            now,
-            flush=False,
-            remaining=delta,
-            expires_on=expiry_date(today),
-            qualifying_delta=delta if qualifying else 0,
-            **fields,
+        entry = _new_lot(
+            account, delta, kind, source, now, qualifying_delta=delta if qualifying else 0, **fields
         )
         if earning_for_tier:
             from app.loyalty.tiers import refresh_tier
 
             # The new entry is in the window: the qualifying points are those before it and it.
             refresh_tier(account, now=now, points=facts.qualifying + delta)
-        # One flush: the entry, and the account's balance, qualifying points and tier.
-        db.session.flush()
+        _write_account(account)
         _settle_debt(account, now)
         return entry
     if facts.spendable < -delta:
