@@ -28,7 +28,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.cards import devices
@@ -47,7 +47,7 @@ from app.events.services import TICKET_CODE_LENGTH, return_deposit
 from app.extensions import db
 from app.loyalty.ledger import post_member_points
 from app.loyalty.models import EntryKind
-from app.members.models import Member, Vehicle
+from app.members.models import Colour, Member, Vehicle
 
 # What the gate answers, best first.
 STATUSES = (
@@ -81,6 +81,35 @@ class CheckInResult:
     message: str | None = None
     # True when this call made the check-in (not a replay of an earlier one).
     new: bool = False
+    # What the gate shows of the registration's owner, read with it.
+    attendee: "Attendee | None" = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Who a ticket lets in, as the gate shows them: no contact details."""
+
+    registration_id: int
+    name: str
+    companions: int
+    companion_names: str
+    car_model: str | None  # None: no car (not a trip)
+    car_plate: str | None
+    car_colour: Colour | None
+
+    @classmethod
+    def of(cls, registration: EventRegistration) -> "Attendee":
+        """From a registration with its owner and car loaded."""
+        vehicle = registration.vehicle
+        return cls(
+            registration.id,
+            registration.member.name,
+            registration.companions,
+            registration.companion_names,
+            vehicle.model if vehicle else None,
+            vehicle.plate if vehicle else None,
+            vehicle.colour if vehicle else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -267,11 +296,12 @@ def _check_in_listed(
     now: datetime,
     offline: bool,
 ) -> CheckInResult:
-    registration = _lock_registration(_BY_ID, registration_id=registration_id)
-    if registration is None or registration.event_id != event.id:
+    found = _lock_registration(_BY_ID, registration_id=registration_id)
+    if found is None or found[0].event_id != event.id:
         # Another dealer's registration is not revealed.
         return CheckInResult("invalid")
-    result = _admit(actor, event, registration, nonce, at=at, now=now, source=MANUAL)
+    registration = found[0]
+    result = _admit(actor, event, found, nonce, at=at, now=now, source=MANUAL)
     if result.new:
         record_audit(
             actor,
@@ -285,14 +315,13 @@ def _check_in_listed(
 
 
 def _locking(*where) -> Select:
-    """A registration with its owner and car (what the gate shows), its row locked: scans of
-    one ticket queue on it, so two phones cannot both check it in."""
+    """A registration, its row locked (scans of one ticket queue on it, so two phones cannot
+    both check it in), with what the gate shows of its owner and car as plain columns."""
     return (
-        select(EventRegistration)
-        .options(
-            joinedload(EventRegistration.member, innerjoin=True),
-            joinedload(EventRegistration.vehicle).joinedload(Vehicle.colour, innerjoin=True),
-        )
+        select(EventRegistration, Member.name, Vehicle.model, Vehicle.plate, Colour)
+        .join(Member, Member.id == EventRegistration.member_id)
+        .outerjoin(Vehicle, Vehicle.id == EventRegistration.vehicle_id)
+        .outerjoin(Colour, Colour.id == Vehicle.colour_id)
         .where(*where)
         .order_by(EventRegistration.id.desc())
         .limit(1)
@@ -313,9 +342,25 @@ _CONFIRMED_BY_MEMBER = _locking(
 )
 
 
-def _lock_registration(statement: Select, **params) -> EventRegistration | None:
-    """The registration ``statement`` finds, locked."""
-    return db.session.execute(statement, params).scalar_one_or_none()
+Found = tuple[EventRegistration, Attendee]
+
+
+def _lock_registration(statement: Select, **params) -> Found | None:
+    """The registration ``statement`` finds, locked, and its attendee."""
+    row = db.session.execute(statement, params).one_or_none()
+    if row is None:
+        return None
+    registration, name, model, plate, colour = row
+    attendee = Attendee(
+        registration.id,
+        name,
+        registration.companions,
+        registration.companion_names,
+        model,
+        plate,
+        colour,
+    )
+    return registration, attendee
 
 
 def _registration_for(
@@ -332,26 +377,26 @@ def _registration_for(
         if card is None:
             return CheckInResult("invalid", message=str(CARD_REFUSALS["device_revoked"]))
         # The owner's sign-up: the confirmed one if any, else the latest (to say why not).
-        registration = _lock_registration(
+        found = _lock_registration(
             _CONFIRMED_BY_MEMBER, event_id=event.id, member_id=card.member_id
         ) or _lock_registration(_BY_MEMBER, event_id=event.id, member_id=card.member_id)
-        return registration or CheckInResult("not_signed_up")
+        return found or CheckInResult("not_signed_up")
     if text.startswith(PREFIX):
         try:
             claims = signer().verify(text, kind="ticket", now=now)
         except TokenError:
             return CheckInResult("invalid")
-        registration = _lock_registration(_BY_ID, registration_id=claims.subject_id)
-        if registration is None:
+        found = _lock_registration(_BY_ID, registration_id=claims.subject_id)
+        if found is None:
             return CheckInResult("invalid")
-        if registration.event_id != event.id:
+        if found[0].event_id != event.id:
             return CheckInResult("wrong_event")
-        return registration
+        return found
     code = normalize_code(text)
     if not is_code(code, TICKET_CODE_LENGTH):
         return CheckInResult("invalid")
-    registration = _lock_registration(_BY_CODE, event_id=event.id, code=code)
-    return registration or CheckInResult(
+    found = _lock_registration(_BY_CODE, event_id=event.id, code=code)
+    return found or CheckInResult(
         "invalid", message=str(_l("No ticket of this event has this code."))
     )
 
@@ -386,17 +431,22 @@ _NEW_CHECK_IN = {
 def _admit(
     actor: User | None,
     event: GateEvent,
-    registration: EventRegistration,
+    found: Found,
     nonce: str | None,
     *,
     at: datetime,
     now: datetime,
     source: str,
 ) -> CheckInResult:
-    """Check ``registration`` (locked, of ``event``) in at ``at``, once."""
+    """Check the registration ``found`` (locked, of ``event``) in at ``at``, once."""
+    registration, attendee = found
+
+    def answer(status: str, checked_in_at=None, **more) -> CheckInResult:
+        return CheckInResult(status, registration, checked_in_at, attendee=attendee, **more)
+
     status = gate_status(registration)
     if status != "ok":
-        return CheckInResult(status, registration)
+        return answer(status)
     staff_id = getattr(actor, "id", None)
     if outside_window(event, at) is None:
         # The common case first: a ticket not checked in yet, with a new nonce (or none).
@@ -412,10 +462,10 @@ def _admit(
             },
         ).first()
         if inserted is not None:
-            return _checked_in(actor, event, registration, at=at, now=now)
+            return _checked_in(actor, event, registration, at=at, now=now, answer=answer)
     if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
         if replayed.registration_id == registration.id:
-            return CheckInResult("checked_in", registration, replayed.checked_in_at)
+            return answer("checked_in", replayed.checked_in_at)
         # A nonce already spent on another ticket proves nothing about this scan.
         nonce = None
     done = db.session.scalar(select(CheckIn).where(CheckIn.registration_id == registration.id))
@@ -432,9 +482,9 @@ def _admit(
                 )
             )
             db.session.flush()
-        return CheckInResult("already_checked_in", registration, done.checked_in_at)
+        return answer("already_checked_in", done.checked_in_at)
     if (reason := outside_window(event, at)) is not None:
-        return CheckInResult("outside_window", registration, message=reason)
+        return answer("outside_window", message=reason)
     db.session.add(
         CheckIn(
             registration_id=registration.id,
@@ -446,7 +496,7 @@ def _admit(
         )
     )
     db.session.flush()
-    return _checked_in(actor, event, registration, at=at, now=now)
+    return _checked_in(actor, event, registration, at=at, now=now, answer=answer)
 
 
 def _checked_in(
@@ -456,6 +506,7 @@ def _checked_in(
     *,
     at: datetime,
     now: datetime,
+    answer,
 ) -> CheckInResult:
     """What a new check-in brings: the deposit back and the attendance points, through the
     ledger."""
@@ -474,7 +525,7 @@ def _checked_in(
             dealer_id=event.dealer_id,
             now=now,
         )
-    return CheckInResult("checked_in", registration, at, new=True)
+    return answer("checked_in", at, new=True)
 
 
 # ------------------------------------------------------------------------ the gate's lists
@@ -570,19 +621,20 @@ def scan_conflicts(event: Event, *, limit: int = 50) -> list[ConflictEntry]:
     return [ConflictEntry(r, c.scanned_at, at, name) for c, r, at, name in rows]
 
 
-def describe_attendee(registration: EventRegistration, *, locale: str = "en") -> dict:
+def describe_attendee(who: Attendee | EventRegistration, *, locale: str = "en") -> dict:
     """Who the gate lets in: name, companions and car (no contact details)."""
-    vehicle = registration.vehicle
+    if isinstance(who, EventRegistration):
+        who = Attendee.of(who)
     return {
-        "registration_id": registration.id,
-        "name": registration.member.name,
-        "companions": registration.companions,
-        "companion_names": registration.companion_names,
+        "registration_id": who.registration_id,
+        "name": who.name,
+        "companions": who.companions,
+        "companion_names": who.companion_names,
         "car": None
-        if vehicle is None
+        if who.car_model is None
         else {
-            "model": vehicle.model,
-            "colour": vehicle.colour.label(locale),
-            "plate": vehicle.plate,
+            "model": who.car_model,
+            "colour": who.car_colour.label(locale),
+            "plate": who.car_plate,
         },
     }
