@@ -77,6 +77,11 @@ def lock_account(account_id: int, *, by=_LOCK_BY_ID) -> PointsAccount:
     return account
 
 
+def lock_member_account(member_id: int) -> PointsAccount:
+    """The member's account row, locked until the transaction ends (one statement)."""
+    return lock_account(member_id, by=_LOCK_BY_MEMBER)
+
+
 def entry_by_key(key: str) -> PointsEntry | None:
     """The entry posted under an idempotency key, if any."""
     return db.session.scalar(select(PointsEntry).where(PointsEntry.idempotency_key == key))
