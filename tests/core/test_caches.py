@@ -1,8 +1,6 @@
 """Per-process caches (issue 19): kept for a time-to-live, forgotten when their rows change in
 this process (at the transaction's end) or in another (PostgreSQL's NOTIFY)."""
 
-from datetime import timedelta
-
 import psycopg
 import pytest
 from sqlalchemy import select, update
@@ -91,5 +89,5 @@ def test_a_change_here_is_announced_on_postgresql(pg_app):
             tier = db.session.scalar(select(Tier).where(Tier.code == "diamond"))
             tier.threshold_points = 21000
             db.session.commit()
-        heard = [n.payload for n in other.notifies(timeout=timedelta(seconds=5).seconds)]
+        heard = [n.payload for n in other.notifies(timeout=5)]
     assert heard == ["tiers"]
