@@ -2,19 +2,26 @@
 
 A key is ``<prefix>.<secret>``. The prefix finds the row; only the SHA-256 of the whole key is
 stored, and it is compared in constant time. A key acts for its dealer only.
+
+Each process keeps the keys it has seen for a short while (``app.core.caches``): every API call
+would otherwise read its key's row. A revoked key is forgotten at once, in every process, so
+the next call with it is refused.
 """
 
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from flask import g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.api.models import ApiKey
 from app.core.audit import record_audit
+from app.core.caches import ProcessCache
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
@@ -24,6 +31,35 @@ PREFIX_BYTES = 6  # 12 hex characters
 SECRET_BYTES = 32
 # Compared against when the prefix is unknown, so a miss costs as much as a wrong secret.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+# When a key was last used is written at most this often: a write per call would queue a
+# dealer's calls on the key's row.
+LAST_USED_EVERY = timedelta(minutes=1)
+
+KEYS = ProcessCache("api_keys", ttl=60, watches=(ApiKey,))
+_USE = "api_key_use"  # the session's note of a key use to write at the commit
+_KEYS = ApiKey.__table__
+_KEY_BY_PREFIX = select(
+    _KEYS.c.id, _KEYS.c.dealer_id, _KEYS.c.key_hash, _KEYS.c.revoked_at, _KEYS.c.last_used_at
+).where(_KEYS.c.prefix == bindparam("prefix"))
+_MARK_USED = (
+    update(_KEYS)
+    .where(
+        _KEYS.c.id == bindparam("key_id"),
+        or_(_KEYS.c.last_used_at.is_(None), _KEYS.c.last_used_at < bindparam("stale")),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    """What a call needs of its key: which it is and its dealer."""
+
+    id: int
+    dealer_id: int
+    key_hash: str
+    revoked: bool
+    last_used_at: datetime | None
 
 
 class Unauthorized(DomainError):
@@ -91,28 +127,47 @@ def list_api_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.dealer_id, ApiKey.id)))
 
 
-def authenticate_key(header: str | None, *, now: datetime | None = None) -> ApiKey:
+def authenticate_key(header: str | None, *, now: datetime | None = None) -> LiveKey:
     """The live key in an ``Authorization: Bearer <key>`` header; raises Unauthorized otherwise."""
     scheme, _, key = (header or "").strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized(_l("Send your API key as 'Authorization: Bearer <key>'."))
     prefix, dot, _secret = key.partition(".")
-    api_key = (
-        db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-        if dot and len(prefix) <= 16
-        else None
-    )
+    api_key = KEYS.get(prefix, lambda: _load_key(prefix)) if dot and len(prefix) <= 16 else None
     matches = hmac.compare_digest(api_key.key_hash if api_key else _DUMMY_HASH, hash_key(key))
     if api_key is None or not matches:
         raise Unauthorized(_l("This API key is not valid."))
-    if api_key.revoked_at is not None:
+    if api_key.revoked:
         raise Unauthorized(_l("This API key was revoked."))
     now = now or utcnow()
-    # Written at most once a minute: a write per call would queue a dealer's calls on this row.
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        api_key.last_used_at = now
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
+        # Written when the call's transaction commits (a call that fails saves nothing).
+        db.session.info[_USE] = {"key_id": api_key.id, "stale": now - LAST_USED_EVERY, "now": now}
+        KEYS.update_on_commit(prefix, replace(api_key, last_used_at=now))
     return api_key
+
+
+@event.listens_for(Session, "before_commit")
+def _write_key_use(session) -> None:
+    if (use := session.info.pop(_USE, None)) is not None:
+        # Only if no other process wrote it meanwhile. On the connection, past the session's
+        # hooks: when a key was used is not a change the caches must forget.
+        session.connection().execute(_MARK_USED, use)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_key_use(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_USE, None)
+
+
+def _load_key(prefix: str) -> LiveKey | None:
+    row = db.session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
+    if row is None:
+        return None
+    revoked = row.revoked_at is not None
+    return LiveKey(row.id, row.dealer_id, row.key_hash, revoked, row.last_used_at)
 
 
 def require_api_key() -> None:

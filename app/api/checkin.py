@@ -240,9 +240,9 @@ def _scope() -> dict:
 
 
 def _attendee(result: CheckInResult) -> dict | None:
-    if result.registration is None:
+    if result.attendee is None:
         return None
-    return describe_attendee(result.registration, locale=str(get_locale()))
+    return describe_attendee(result.attendee, locale=str(get_locale()))
 
 
 def _answer(result: CheckInResult) -> dict:

@@ -12,6 +12,12 @@ owner's live member card (``CC2.``, ``cards/devices.py``): the card stands for t
 sign-up to this event when it was made within CARD_CODE_WINDOW_SECONDS of the gate's clock.
 Staff may also check an attendee in from the list by a tap (``check_in_manually``), recorded
 as ``manual`` and audit-logged.
+
+A scan is the gate's hot path (issue 19): the event's gate facts are kept per process
+(``GATE_EVENTS``, forgotten when an event changes), the registration is read and locked with
+its owner and car in one statement, and the check-in is one ``INSERT … ON CONFLICT DO
+NOTHING``; only a scan that does not check a ticket in now (a replay, a second scan, a refusal)
+reads more.
 """
 
 import hashlib
@@ -20,7 +26,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -28,6 +35,7 @@ from app.cards import devices
 from app.cards.models import CardStatus, MemberCard
 from app.cards.services import REFUSAL_MESSAGES as CARD_REFUSALS
 from app.core.audit import record_audit
+from app.core.caches import ProcessCache
 from app.core.clock import utcnow
 from app.core.dates import format_local_datetime
 from app.core.errors import NotFound
@@ -37,10 +45,9 @@ from app.core.tokens import PREFIX, TokenError, signer
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus, ScanConflict
 from app.events.services import TICKET_CODE_LENGTH, return_deposit
 from app.extensions import db
-from app.loyalty.ledger import post_points
+from app.loyalty.ledger import post_member_points
 from app.loyalty.models import EntryKind
-from app.loyalty.services import account_for
-from app.members.models import Member, Vehicle
+from app.members.models import Colour, Member, Vehicle
 
 # What the gate answers, best first.
 STATUSES = (
@@ -74,6 +81,35 @@ class CheckInResult:
     message: str | None = None
     # True when this call made the check-in (not a replay of an earlier one).
     new: bool = False
+    # What the gate shows of the registration's owner, read with it.
+    attendee: "Attendee | None" = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Who a ticket lets in, as the gate shows them: no contact details."""
+
+    registration_id: int
+    name: str
+    companions: int
+    companion_names: str
+    car_model: str | None  # None: no car (not a trip)
+    car_plate: str | None
+    car_colour: Colour | None
+
+    @classmethod
+    def of(cls, registration: EventRegistration) -> "Attendee":
+        """From a registration with its owner and car loaded."""
+        vehicle = registration.vehicle
+        return cls(
+            registration.id,
+            registration.member.name,
+            registration.companions,
+            registration.companion_names,
+            vehicle.model if vehicle else None,
+            vehicle.plate if vehicle else None,
+            vehicle.colour if vehicle else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,15 +164,56 @@ def outside_window(event: Event, at: datetime) -> str | None:
     return None
 
 
-def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
-    """The event whose gate ``actor`` (or a key of ``dealer_id``) may run; NotFound otherwise."""
-    event = db.session.get(Event, event_id)
+def _in_scope(event, actor: User | None, dealer_id: int | None):
+    """``event`` if ``actor`` (or a key of ``dealer_id``) may run its gate; NotFound otherwise."""
     scope = (
         dealer_id if actor is None else (None if actor.role == Role.HQ_ADMIN else actor.dealer_id)
     )
     if event is None or (scope is not None and event.dealer_id != scope):
         raise NotFound(_l("No such event."))
     return event
+
+
+def event_for_gate(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> Event:
+    """The event whose gate ``actor`` (or a key of ``dealer_id``) may run; NotFound otherwise."""
+    return _in_scope(db.session.get(Event, event_id), actor, dealer_id)
+
+
+@dataclass(frozen=True)
+class GateEvent:
+    """What a scan needs of its event (a copy kept per process: no session holds it)."""
+
+    id: int
+    dealer_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    attendance_points: int
+    deposit_points: int
+
+
+# A gate scans hundreds of tickets of one event; an edited event is forgotten at once.
+GATE_EVENTS = ProcessCache("gate_events", ttl=30, watches=(Event,))
+_GATE_EVENT = select(
+    Event.id,
+    Event.dealer_id,
+    Event.title,
+    Event.starts_at,
+    Event.ends_at,
+    Event.attendance_points,
+    Event.deposit_points,
+).where(Event.id == bindparam("event_id"))
+
+
+def _load_gate_event(event_id: int) -> GateEvent | None:
+    row = db.session.execute(_GATE_EVENT, {"event_id": event_id}).one_or_none()
+    return None if row is None else GateEvent(*row)
+
+
+def gate_event(actor: User | None, event_id: int, *, dealer_id: int | None = None) -> GateEvent:
+    """``event_for_gate`` for a scan: the event's gate facts, from the process's cache."""
+    found = GATE_EVENTS.get(event_id, lambda: _load_gate_event(event_id))
+    return _in_scope(found, actor, dealer_id)
 
 
 def check_in(
@@ -150,7 +227,7 @@ def check_in(
 ) -> CheckInResult:
     """Check a scanned ticket in, once; the attendance points are awarded once."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     return _check_one(actor, event, ticket, nonce, at=now, now=now, source="online")
 
 
@@ -166,7 +243,7 @@ def check_in_batch(
     nothing. Results are in the order of ``scans``. A scan made outside the event's check-in
     window is refused (``outside_window``)."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     results: dict[int, BatchResult] = {}
     for index in sorted(range(len(scans)), key=lambda i: scans[i].scanned_at):
         scan = scans[index]
@@ -205,13 +282,13 @@ def check_in_manually(
     """Check an attendee in from the gate's list by a tap (no ticket shown), once; audit-logged
     as manual."""
     now = now or utcnow()
-    event = event_for_gate(actor, event_id, dealer_id=dealer_id)
+    event = gate_event(actor, event_id, dealer_id=dealer_id)
     return _check_in_listed(actor, event, registration_id, nonce, at=now, now=now, offline=False)
 
 
 def _check_in_listed(
     actor: User | None,
-    event: Event,
+    event: GateEvent,
     registration_id: int,
     nonce: str | None,
     *,
@@ -219,11 +296,12 @@ def _check_in_listed(
     now: datetime,
     offline: bool,
 ) -> CheckInResult:
-    registration = _lock_registration(EventRegistration.id == registration_id)
-    if registration is None or registration.event_id != event.id:
+    found = _lock_registration(_BY_ID, registration_id=registration_id)
+    if found is None or found[0].event_id != event.id:
         # Another dealer's registration is not revealed.
         return CheckInResult("invalid")
-    result = _admit(actor, event, registration, nonce, at=at, now=now, source=MANUAL)
+    registration = found[0]
+    result = _admit(actor, event, found, nonce, at=at, now=now, source=MANUAL)
     if result.new:
         record_audit(
             actor,
@@ -236,17 +314,53 @@ def _check_in_listed(
     return result
 
 
-def _lock_registration(*where) -> EventRegistration | None:
-    """The registration, locked: scans of one ticket queue on its row, so two phones cannot
-    both check it in."""
-    return db.session.execute(
-        select(EventRegistration)
+def _locking(*where) -> Select:
+    """A registration, its row locked (scans of one ticket queue on it, so two phones cannot
+    both check it in), with what the gate shows of its owner and car as plain columns."""
+    return (
+        select(EventRegistration, Member.name, Vehicle.model, Vehicle.plate, Colour)
+        .join(Member, Member.id == EventRegistration.member_id)
+        .outerjoin(Vehicle, Vehicle.id == EventRegistration.vehicle_id)
+        .outerjoin(Colour, Colour.id == Vehicle.colour_id)
         .where(*where)
         .order_by(EventRegistration.id.desc())
         .limit(1)
-        .with_for_update()
+        .with_for_update(of=EventRegistration)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    )
+
+
+_R = EventRegistration
+# Built once: every scan runs one of them.
+_BY_ID = _locking(_R.id == bindparam("registration_id"))
+_BY_CODE = _locking(_R.event_id == bindparam("event_id"), _R.ticket_code == bindparam("code"))
+_BY_MEMBER = _locking(_R.event_id == bindparam("event_id"), _R.member_id == bindparam("member_id"))
+_CONFIRMED_BY_MEMBER = _locking(
+    _R.event_id == bindparam("event_id"),
+    _R.member_id == bindparam("member_id"),
+    _R.status == RegistrationStatus.CONFIRMED,
+)
+
+
+Found = tuple[EventRegistration, Attendee]
+
+
+def _lock_registration(statement: Select, **params) -> Found | None:
+    """The registration ``statement`` finds, locked, and its attendee."""
+    row = db.session.execute(statement, params).one_or_none()
+    if row is None:
+        return None
+    registration, name, model, plate, colour = row
+    attendee = Attendee(
+        registration.id,
+        name,
+        registration.companions,
+        registration.companion_names,
+        model,
+        plate,
+        colour,
+    )
+    return registration, attendee
 
 
 def _registration_for(
@@ -263,40 +377,33 @@ def _registration_for(
         if card is None:
             return CheckInResult("invalid", message=str(CARD_REFUSALS["device_revoked"]))
         # The owner's sign-up: the confirmed one if any, else the latest (to say why not).
-        registration = _lock_registration(
-            EventRegistration.event_id == event.id,
-            EventRegistration.member_id == card.member_id,
-            EventRegistration.status == RegistrationStatus.CONFIRMED,
-        ) or _lock_registration(
-            EventRegistration.event_id == event.id,
-            EventRegistration.member_id == card.member_id,
-        )
-        return registration or CheckInResult("not_signed_up")
+        found = _lock_registration(
+            _CONFIRMED_BY_MEMBER, event_id=event.id, member_id=card.member_id
+        ) or _lock_registration(_BY_MEMBER, event_id=event.id, member_id=card.member_id)
+        return found or CheckInResult("not_signed_up")
     if text.startswith(PREFIX):
         try:
             claims = signer().verify(text, kind="ticket", now=now)
         except TokenError:
             return CheckInResult("invalid")
-        registration = _lock_registration(EventRegistration.id == claims.subject_id)
-        if registration is None:
+        found = _lock_registration(_BY_ID, registration_id=claims.subject_id)
+        if found is None:
             return CheckInResult("invalid")
-        if registration.event_id != event.id:
+        if found[0].event_id != event.id:
             return CheckInResult("wrong_event")
-        return registration
+        return found
     code = normalize_code(text)
     if not is_code(code, TICKET_CODE_LENGTH):
         return CheckInResult("invalid")
-    registration = _lock_registration(
-        EventRegistration.event_id == event.id, EventRegistration.ticket_code == code
-    )
-    return registration or CheckInResult(
+    found = _lock_registration(_BY_CODE, event_id=event.id, code=code)
+    return found or CheckInResult(
         "invalid", message=str(_l("No ticket of this event has this code."))
     )
 
 
 def _check_one(
     actor: User | None,
-    event: Event,
+    event: GateEvent,
     ticket: str,
     nonce: str | None,
     *,
@@ -312,23 +419,53 @@ def _check_one(
     return _admit(actor, event, found, nonce, at=at, now=now, source=source)
 
 
+_CHECK_INS = CheckIn.__table__
+# INSERT … ON CONFLICT DO NOTHING, in each database's construct: a ticket checked in already (or
+# a nonce spent) inserts nothing, and a concurrent scan of the same ticket waits for this one.
+_NEW_CHECK_IN = {
+    name: dialect.insert(_CHECK_INS).on_conflict_do_nothing().returning(_CHECK_INS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _admit(
     actor: User | None,
-    event: Event,
-    registration: EventRegistration,
+    event: GateEvent,
+    found: Found,
     nonce: str | None,
     *,
     at: datetime,
     now: datetime,
     source: str,
 ) -> CheckInResult:
-    """Check ``registration`` (locked, of ``event``) in at ``at``, once."""
+    """Check the registration ``found`` (locked, of ``event``) in at ``at``, once."""
+    registration, attendee = found
+
+    def answer(status: str, checked_in_at=None, **more) -> CheckInResult:
+        return CheckInResult(status, registration, checked_in_at, attendee=attendee, **more)
+
     status = gate_status(registration)
     if status != "ok":
-        return CheckInResult(status, registration)
+        return answer(status)
+    staff_id = getattr(actor, "id", None)
+    if outside_window(event, at) is None:
+        # The common case first: a ticket not checked in yet, with a new nonce (or none).
+        inserted = db.session.execute(
+            _NEW_CHECK_IN[db.session.get_bind().dialect.name],
+            {
+                "registration_id": registration.id,
+                "event_id": event.id,
+                "checked_in_at": at,
+                "staff_id": staff_id,
+                "nonce": nonce,
+                "source": source,
+            },
+        ).first()
+        if inserted is not None:
+            return _checked_in(actor, event, registration, at=at, now=now, answer=answer)
     if nonce and (replayed := db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))):
         if replayed.registration_id == registration.id:
-            return CheckInResult("checked_in", registration, replayed.checked_in_at)
+            return answer("checked_in", replayed.checked_in_at)
         # A nonce already spent on another ticket proves nothing about this scan.
         nonce = None
     done = db.session.scalar(select(CheckIn).where(CheckIn.registration_id == registration.id))
@@ -340,30 +477,44 @@ def _admit(
                 ScanConflict(
                     registration_id=registration.id,
                     scanned_at=at,
-                    staff_id=getattr(actor, "id", None),
+                    staff_id=staff_id,
                     nonce=nonce,
                 )
             )
             db.session.flush()
-        return CheckInResult("already_checked_in", registration, done.checked_in_at)
+        return answer("already_checked_in", done.checked_in_at)
     if (reason := outside_window(event, at)) is not None:
-        return CheckInResult("outside_window", registration, message=reason)
+        return answer("outside_window", message=reason)
     db.session.add(
         CheckIn(
             registration_id=registration.id,
             event_id=event.id,
             checked_in_at=at,
-            staff_id=getattr(actor, "id", None),
+            staff_id=staff_id,
             nonce=nonce,
             source=source,
         )
     )
     db.session.flush()
+    return _checked_in(actor, event, registration, at=at, now=now, answer=answer)
+
+
+def _checked_in(
+    actor: User | None,
+    event: GateEvent,
+    registration: EventRegistration,
+    *,
+    at: datetime,
+    now: datetime,
+    answer,
+) -> CheckInResult:
+    """What a new check-in brings: the deposit back and the attendance points, through the
+    ledger."""
     if event.deposit_points:  # fixed once owners have signed up
         return_deposit(registration, actor=actor, now=now)
     if event.attendance_points:
-        post_points(
-            account_for(registration.member).id,
+        post_member_points(
+            registration.member_id,
             event.attendance_points,
             kind=EntryKind.EARN,
             source="event",
@@ -374,7 +525,7 @@ def _admit(
             dealer_id=event.dealer_id,
             now=now,
         )
-    return CheckInResult("checked_in", registration, at, new=True)
+    return answer("checked_in", at, new=True)
 
 
 # ------------------------------------------------------------------------ the gate's lists
@@ -470,19 +621,20 @@ def scan_conflicts(event: Event, *, limit: int = 50) -> list[ConflictEntry]:
     return [ConflictEntry(r, c.scanned_at, at, name) for c, r, at, name in rows]
 
 
-def describe_attendee(registration: EventRegistration, *, locale: str = "en") -> dict:
+def describe_attendee(who: Attendee | EventRegistration, *, locale: str = "en") -> dict:
     """Who the gate lets in: name, companions and car (no contact details)."""
-    vehicle = registration.vehicle
+    if isinstance(who, EventRegistration):
+        who = Attendee.of(who)
     return {
-        "registration_id": registration.id,
-        "name": registration.member.name,
-        "companions": registration.companions,
-        "companion_names": registration.companion_names,
+        "registration_id": who.registration_id,
+        "name": who.name,
+        "companions": who.companions,
+        "companion_names": who.companion_names,
         "car": None
-        if vehicle is None
+        if who.car_model is None
         else {
-            "model": vehicle.model,
-            "colour": vehicle.colour.label(locale),
-            "plate": vehicle.plate,
+            "model": who.car_model,
+            "colour": who.car_colour.label(locale),
+            "plate": who.car_plate,
         },
     }

@@ -89,8 +89,8 @@ def checkin_page(event_id: int):
         event=event,
         form=form,
         result=result,
-        attendee=describe_attendee(result.registration, locale=str(get_locale()))
-        if result and result.registration
+        attendee=describe_attendee(result.attendee, locale=str(get_locale()))
+        if result and result.attendee
         else None,
         summary=gate_summary(event),
         conflicts=scan_conflicts(event),

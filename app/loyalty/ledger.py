@@ -24,9 +24,12 @@ and the unspent points of the lots, and every lot it counts is spendable.
 """
 
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.clock import add_months, local_date, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
@@ -52,17 +55,31 @@ def expiry_date(earned_on: date) -> date:
     return add_months(earned_on, EXPIRY_MONTHS)
 
 
-def lock_account(account_id: int) -> PointsAccount:
-    """The account row, locked until the transaction ends."""
-    account = db.session.execute(
+def _lock_where(column) -> Select:
+    return (
         select(PointsAccount)
-        .where(PointsAccount.id == account_id)
+        .where(column == bindparam("found_by"))
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    )
+
+
+# Built once: a posting runs these on every earning and spending (issue 19).
+_LOCK_BY_ID = _lock_where(PointsAccount.id)
+_LOCK_BY_MEMBER = _lock_where(PointsAccount.member_id)
+
+
+def lock_account(account_id: int, *, by=_LOCK_BY_ID) -> PointsAccount:
+    """The account row, locked until the transaction ends."""
+    account = db.session.execute(by, {"found_by": account_id}).scalar_one_or_none()
     if account is None:
         raise NotFound(_l("No such points account."))
     return account
+
+
+def lock_member_account(member_id: int) -> PointsAccount:
+    """The member's account row, locked until the transaction ends (one statement)."""
+    return lock_account(member_id, by=_LOCK_BY_MEMBER)
 
 
 def entry_by_key(key: str) -> PointsEntry | None:
@@ -82,13 +99,15 @@ def _open_lots_query(account_id: int, today: date):
     return select(PointsEntry).where(*_open_lots(account_id, today))
 
 
+def _spendable(account_id, today) -> Select:
+    return select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+        *_open_lots(account_id, today)
+    )
+
+
 def spendable(account_id: int, today: date) -> int:
     """Points of unexpired lots: what the member can spend today."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
-            *_open_lots(account_id, today)
-        )
-    )
+    return db.session.scalar(_spendable(account_id, today))
 
 
 def _draw(debit: PointsEntry, amount: int, today: date, *, first: PointsEntry | None = None) -> int:
@@ -119,7 +138,16 @@ def chapter_of(account: PointsAccount) -> int | None:
     return db.session.scalar(select(Member.dealer_id).where(Member.id == account.member_id))
 
 
-def _new_entry(account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields):
+def _new_entry(
+    account: PointsAccount,
+    delta: int,
+    kind: EntryKind,
+    source: str,
+    now,
+    *,
+    flush: bool = True,
+    **fields,
+):
     if source not in ENTRY_SOURCES:
         raise ValueError(f"ledger source {source!r} has no label in ENTRY_SOURCES")
     if fields.get("dealer_id") is None:
@@ -129,14 +157,96 @@ def _new_entry(account: PointsAccount, delta: int, kind: EntryKind, source: str,
     )
     account.balance += delta
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
 
 
-def _after_qualifying_change(account: PointsAccount, now: datetime) -> None:
-    from app.loyalty.tiers import refresh_tier
+_ENTRIES = PointsEntry.__table__
+_ACCOUNTS = PointsAccount.__table__
+# Built once: every earning runs them (issue 19), as Core statements rather than a flush.
+_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_WRITE_ACCOUNT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values(balance=bindparam("new_balance"), qualifying_points=bindparam("new_qualifying"))
+)
 
-    refresh_tier(account, now=now)
+
+def _new_lot(
+    account: PointsAccount, delta: int, kind: EntryKind, source: str, now, **fields
+) -> PointsEntry:
+    """A positive entry (a lot) inserted by one statement; the session holds it as a loaded
+    entry, as ``_new_entry`` would leave it after its flush. ``account.balance`` is raised
+    here and written by ``_write_account``."""
+    if source not in ENTRY_SOURCES:
+        raise ValueError(f"ledger source {source!r} has no label in ENTRY_SOURCES")
+    if fields.get("dealer_id") is None:
+        fields["dealer_id"] = chapter_of(account)
+    values = {
+        "account_id": account.id,
+        "delta": delta,
+        "kind": kind,
+        "source": source,
+        "created_at": now,
+        "remaining": delta,
+        "expires_on": expiry_date(local_date(now)),
+        "reversed_at": None,
+        "reverses_id": None,
+        **fields,
+    }
+    values["id"] = db.session.execute(_INSERT_ENTRY, values).scalar_one()
+    entry = PointsEntry(**values)
+    make_transient_to_detached(entry)
+    db.session.add(entry)
+    account.balance += delta
+    return entry
+
+
+def _write_account(account: PointsAccount) -> None:
+    """Write the locked account's balance and qualifying points with one UPDATE; the session's
+    copy is left clean, as after a flush."""
+    values = {
+        "account_id": account.id,
+        "new_balance": account.balance,
+        "new_qualifying": account.qualifying_points,
+    }
+    with db.session.no_autoflush:  # not the account's pending change first: it is this one
+        db.session.execute(_WRITE_ACCOUNT, values)
+    for name in ("balance", "qualifying_points"):
+        set_committed_value(account, name, getattr(account, name))
+
+
+@cache
+def _facts_query(*, spending: bool, qualifying: bool) -> Select:
+    """What a posting reads of the locked account in one statement: the entry already posted
+    under its key, how many lots are past their date unrecorded, and what it needs of the
+    spendable points (spending) or of the qualifying points in the tier's window (an earning
+    that counts for the tier). Read after the lock, so it sees every posting before it."""
+    account = bindparam("account_id")
+    facts = [
+        select(PointsEntry.id)
+        .where(PointsEntry.idempotency_key == bindparam("key"))
+        .scalar_subquery()
+        .label("existing"),
+        select(func.count(PointsEntry.id))
+        .where(
+            PointsEntry.account_id == account,
+            PointsEntry.remaining > 0,
+            PointsEntry.expires_on <= bindparam("today"),
+        )
+        .scalar_subquery()
+        .label("overdue"),
+    ]
+    if spending:
+        facts.append(_spendable(account, bindparam("today")).scalar_subquery().label("spendable"))
+    if qualifying:
+        facts.append(
+            _qualifying(account, bindparam("since"), bindparam("until"))
+            .scalar_subquery()
+            .label("qualifying")
+        )
+    return select(*facts)
 
 
 def post_points(
@@ -159,14 +269,61 @@ def post_points(
     settled with (default: the member's chapter). Returns the existing entry, unchanged, when
     ``key`` was posted before.
     """
+    return _post(
+        _LOCK_BY_ID,
+        account_id,
+        delta,
+        kind=kind,
+        source=source,
+        key=key,
+        reference=reference,
+        qualifying=qualifying,
+        reason=reason,
+        actor=actor,
+        dealer_id=dealer_id,
+        now=now,
+    )
+
+
+def post_member_points(member_id: int, delta: int, **posting) -> PointsEntry:
+    """``post_points`` to the member's account, which the lock itself finds (one statement
+    less for a caller that knows the member, not the account)."""
+    return _post(_LOCK_BY_MEMBER, member_id, delta, **posting)
+
+
+def _post(
+    lock,
+    found_by: int,
+    delta: int,
+    *,
+    kind: EntryKind,
+    source: str,
+    key: str | None = None,
+    reference: str | None = None,
+    qualifying: bool = False,
+    reason: str = "",
+    actor=None,
+    dealer_id: int | None = None,
+    now: datetime | None = None,
+) -> PointsEntry:
     if delta == 0:
         raise Conflict(_l("A ledger entry must change the balance."))
     now = now or utcnow()
     today = local_date(now)
-    account = lock_account(account_id)
-    if key is not None and (existing := entry_by_key(key)) is not None:
-        return existing
-    _record_due_expiry(account, now)
+    account = lock_account(found_by, by=lock)
+    earning_for_tier = qualifying and delta > 0
+    params = {"account_id": account.id, "key": key, "today": today}
+    if earning_for_tier:
+        from app.loyalty.tiers import window_start
+
+        params.update(since=window_start(today), until=now)
+    facts = db.session.execute(
+        _facts_query(spending=delta < 0, qualifying=earning_for_tier), params
+    ).one()
+    if facts.existing is not None:
+        return db.session.get(PointsEntry, facts.existing)
+    if facts.overdue:
+        _record_due_expiry(account, now)
     fields = {
         "idempotency_key": key,
         "reference": reference,
@@ -175,24 +332,19 @@ def post_points(
         "dealer_id": dealer_id,
     }
     if delta > 0:
-        entry = _new_entry(
-            account,
-            delta,
-            kind,
-            source,
-            now,
-            remaining=delta,
-            expires_on=expiry_date(today),
-            qualifying_delta=delta if qualifying else 0,
-            **fields,
+        entry = _new_lot(
+            account, delta, kind, source, now, qualifying_delta=delta if qualifying else 0, **fields
         )
+        if earning_for_tier:
+            from app.loyalty.tiers import refresh_tier
+
+            # The new entry is in the window: the qualifying points are those before it and it.
+            refresh_tier(account, now=now, points=facts.qualifying + delta)
+        _write_account(account)
         _settle_debt(account, now)
-        if qualifying:
-            _after_qualifying_change(account, now)
         return entry
-    available = spendable(account.id, today)
-    if available < -delta:
-        raise InsufficientPoints(_l("Not enough points: %(have)s available.", have=available))
+    if facts.spendable < -delta:
+        raise InsufficientPoints(_l("Not enough points: %(have)s available.", have=facts.spendable))
     entry = _new_entry(account, delta, kind, source, now, **fields)
     _draw(entry, -delta, today)
     db.session.flush()
@@ -508,14 +660,16 @@ def account_as_of_today(member_id: int, *, now: datetime | None = None) -> Point
     return account
 
 
+def _qualifying(account_id, since, until) -> Select:
+    return select(func.coalesce(func.sum(PointsEntry.qualifying_delta), 0)).where(
+        PointsEntry.account_id == account_id,
+        PointsEntry.qualifying_delta > 0,
+        PointsEntry.reversed_at.is_(None),
+        PointsEntry.created_at >= since,
+        PointsEntry.created_at <= until,
+    )
+
+
 def qualifying_points(account_id: int, *, since: datetime, until: datetime) -> int:
     """Points that count for the tier, earned in [since, until] and not reversed."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.qualifying_delta), 0)).where(
-            PointsEntry.account_id == account_id,
-            PointsEntry.qualifying_delta > 0,
-            PointsEntry.reversed_at.is_(None),
-            PointsEntry.created_at >= since,
-            PointsEntry.created_at <= until,
-        )
-    )
+    return db.session.scalar(_qualifying(account_id, since, until))

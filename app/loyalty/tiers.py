@@ -10,6 +10,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.core.caches import ProcessCache
 from app.core.clock import add_months, local_date, local_midnight, utcnow
 from app.extensions import db
 from app.loyalty.ledger import lock_account, qualifying_points
@@ -20,6 +21,30 @@ from app.members.models import Member
 
 WINDOW_MONTHS = 12
 REVIEW_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class TierFigures:
+    """A tier's figures as the rules below read them (a copy: no session holds it)."""
+
+    code: str
+    rank: int
+    threshold_points: int
+    multiplier_pct: int
+
+
+# Every earning that counts for the tier reads them; they change a few times a year.
+TIERS = ProcessCache("tiers", ttl=60, watches=(Tier,))
+_TIER_FIGURES = select(Tier.code, Tier.rank, Tier.threshold_points, Tier.multiplier_pct).order_by(
+    Tier.rank
+)
+
+
+def tier_table() -> tuple[TierFigures, ...]:
+    """The tiers' figures, lowest first (kept per process; forgotten when a tier changes)."""
+    return TIERS.get(
+        "all", lambda: tuple(TierFigures(*row) for row in db.session.execute(_TIER_FIGURES))
+    )
 
 
 def tier_ranks() -> dict[str, int]:
@@ -136,11 +161,15 @@ def _change(account: PointsAccount, to: Tier, reason: str, points: int, now: dat
     notify(member, f"tier_{reason}", render, dedupe_key=f"tier-change:{change.id}", now=now)
 
 
-def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None:
-    """Recount the qualifying points and upgrade at once if a higher tier is reached."""
+def refresh_tier(
+    account: PointsAccount, *, now: datetime | None = None, points: int | None = None
+) -> None:
+    """Recount the qualifying points (or take ``points``, the ledger's count of them) and
+    upgrade at once if a higher tier is reached."""
     now = now or utcnow()
-    tiers = list_tiers()
-    points = trailing_qualifying(account.id, now)
+    tiers = tier_table()
+    if points is None:
+        points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
     current = next(t for t in tiers if t.code == account.tier_code)
     target = upgrade_for(current, points, tiers)
@@ -150,7 +179,7 @@ def refresh_tier(account: PointsAccount, *, now: datetime | None = None) -> None
 
 def correct_tier_after_reversal(account: PointsAccount, reversed_entry, *, now: datetime) -> None:
     """Undo an upgrade that only a now-reversed earning had brought (never below its start)."""
-    tiers = list_tiers()
+    tiers = tier_table()
     points = trailing_qualifying(account.id, now)
     account.qualifying_points = points
     current = next(t for t in tiers if t.code == account.tier_code)
@@ -190,7 +219,7 @@ def review_account(account_id: int, *, now: datetime | None = None) -> bool:
     """One member's annual review: keep, gain, or lose one tier; True when the tier changed."""
     now = now or utcnow()
     today = local_date(now)
-    tiers = list_tiers()
+    tiers = tier_table()
     account = lock_account(account_id)
     if account.review_on is None or account.review_on > today:
         return False

@@ -17,9 +17,10 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import normalize_vin
 from app.core.money import fen_to_decimal
 from app.extensions import db
-from app.loyalty.ledger import lock_account, post_points, reverse_entry
-from app.loyalty.models import EntryKind, PointsAccount, Tier
+from app.loyalty.ledger import lock_account, lock_member_account, post_points, reverse_entry
+from app.loyalty.models import EntryKind, PointsAccount
 from app.loyalty.rules import visit_points
+from app.loyalty.tiers import tier_table
 from app.members.models import Member, Vehicle
 from app.members.services import vin_error
 from app.service.models import (
@@ -214,7 +215,7 @@ def record_visit(
             _l("The visit date is before the car was bought."), field="visited_on"
         )
     # Every visit of this member queues on the account lock, so replays see the first one.
-    account = lock_account(_account(vehicle.member_id).id)
+    account = lock_member_account(vehicle.member_id)
     existing = _visit(dealer_id, ro_number)
     if existing is not None:
         recorded = visit_figures(existing)
@@ -224,7 +225,7 @@ def record_visit(
         return VisitResult(
             existing, False, existing.points_awarded, account.balance, account.tier_code
         )
-    tier = db.session.scalar(select(Tier).where(Tier.code == account.tier_code))
+    tier = next(t for t in tier_table() if t.code == account.tier_code)
     earned = visit_points(
         amount_fen=amount_fen,
         category=category,
@@ -298,7 +299,7 @@ def refund_visit(
     visit = _visit(dealer_id, (ro_number or "").strip())
     if visit is None:
         raise NotFound(_l("No visit with this repair order number at this dealer."))
-    account = lock_account(_account(visit.member_id).id)
+    account = lock_member_account(visit.member_id)
     visit = _visit(dealer_id, visit.ro_number)  # re-read under the lock
     if visit.status == VisitStatus.REFUNDED:
         return RefundResult(visit, False, visit.points_reversed or 0, account.balance)
@@ -399,7 +400,7 @@ def amend_visit(
             actor=actor,
             now=now,
         )
-    tier = db.session.scalar(select(Tier).where(Tier.code == account.tier_code))
+    tier = next(t for t in tier_table() if t.code == account.tier_code)
     earned = visit_points(
         amount_fen=amount_fen,
         category=category,

@@ -156,6 +156,34 @@ def test_refused_tickets_answer_422_with_the_reason(app, api, gate, ticket, even
     assert balance(app, gate["member_id"]) == 0
 
 
+def test_an_edited_events_check_in_window_applies_at_once(app, api, gate, clock, seeded, dealers):
+    """The gate's event is kept per process (app.core.caches): an edit is not hidden by it."""
+    from app.auth.models import User
+    from app.events.services import update_event
+
+    refused = {"event_id": gate["event_id"], "ticket": gate["cancelled"], "nonce": "edit-0001"}
+    assert api.post("/checkin", refused).get_json()["status"] == "cancelled"  # now cached
+    with seeded():
+        staff_id = make_staff("event_staff", dealers["SZ01"]).id
+        update_event(
+            db.session.get(User, staff_id),
+            gate["event_id"],
+            starts_at=clock.now() + timedelta(days=1),
+            ends_at=clock.now() + timedelta(days=2),
+        )
+    body = {"event_id": gate["event_id"], "ticket": gate["ticket"], "nonce": "edit-0002"}
+    later = api.post("/checkin", body)
+    assert later.status_code == 422 and later.get_json()["status"] == "outside_window"
+    with seeded():
+        update_event(
+            db.session.get(User, staff_id),
+            gate["event_id"],
+            starts_at=gate["starts_at"],
+            ends_at=gate["starts_at"] + timedelta(days=1),
+        )
+    assert api.post("/checkin", {**body, "nonce": "edit-0003"}).status_code == 201
+
+
 def test_another_dealers_key_finds_no_event(app, api, gate):
     body = {"event_id": gate["event_id"], "ticket": gate["ticket"]}
     assert_error(api.post("/checkin", body, dealer="GZ01"), 404)

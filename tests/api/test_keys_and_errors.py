@@ -206,3 +206,68 @@ def test_the_openapi_document_is_public_and_valid_openapi_3(api):
         "$ref": "#/components/schemas/VisitAmendment"
     }
     assert "reason" in schemas["VisitAmendment"]["required"]
+
+
+def test_when_a_key_was_last_used_is_written_at_most_once_a_minute(
+    app, api, api_keys, member, clock
+):
+    from app.cards.services import active_card
+    from app.members.models import Member
+
+    with app.app_context():
+        path = f"/members/by-card/{active_card(db.session.get(Member, member['id'])).number}"
+    prefix = api_keys["SZ01"].split(".")[0]
+
+    def last_used():
+        with app.app_context():
+            return db.session.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))
+
+    # A call that fails saves nothing, its key's use neither; the next call's does.
+    assert api.get(f"/members/by-card/{UNKNOWN_CARD}").status_code == 404
+    assert last_used() is None
+    assert api.get(path).status_code == 200
+    first = clock.now()
+    assert last_used() == first
+    clock.advance(seconds=59)
+    assert api.get(path).status_code == 200
+    assert last_used() == first
+    clock.advance(seconds=2)
+    assert api.get(path).status_code == 200
+    assert last_used() == clock.now()
+
+
+@pytest.mark.postgres
+def test_a_key_revoked_by_another_process_is_refused_by_the_next_call(pg_app, tmp_path):
+    """The key is cached in this process; ``flask api-keys revoke`` runs in another one."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.api.conftest import ApiClient, make_key
+    from tests.factories import make_dealer
+
+    with pg_app.app_context():
+        make_dealer("SZ01")
+        db.session.commit()
+    key = make_key(pg_app, "SZ01")
+    api = ApiClient(pg_app, {"SZ01": key})
+    assert api.get(f"/members/by-card/{UNKNOWN_CARD}").status_code == 404
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "CARCLUB_ENV": "development",
+        "CARCLUB_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    revoked = subprocess.run(
+        [sys.executable, "-m", "flask", "api-keys", "revoke", key.split(".")[0]],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    error = assert_error(api.get(f"/members/by-card/{UNKNOWN_CARD}"), 401, "unauthorized")
+    assert "revoked" in error["message"]
