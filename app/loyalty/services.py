@@ -169,13 +169,3 @@ def describe_entry(entry: PointsEntry) -> str:
     if entry.reference:
         label = f"{label} · {entry.reference}"
     return label
-
-
-def history_query(member: Member):
-    """The member's ledger, newest first."""
-    return (
-        select(PointsEntry)
-        .join(PointsAccount, PointsAccount.id == PointsEntry.account_id)
-        .where(PointsAccount.member_id == member.id)
-        .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-    )
