@@ -22,7 +22,7 @@ def history():
         account=history.account,
         page=history.page,
         expiring=history.expiring,
-        describe=services.describe_entry,
+        describe=services.entry_describer(),
     )
 
 

@@ -4,6 +4,9 @@ which. Lowering the figures is welcome; raising them needs a reason written here
 
 import pytest
 
+from app.extensions import db
+from app.loyalty.ledger import reverse_entry
+from app.members.models import Member
 from tests.conftest import count_queries
 from tests.loyalty.test_views import give_points
 
@@ -69,3 +72,18 @@ def test_the_history_reads_no_more_than_a_page_of_entries(app, member, member_cl
     assert "count(" not in entries
     assert "RO-64" in page and "RO-35" in page
     assert "RO-65<" not in page and "RO-34<" not in page
+
+
+def test_each_line_keeps_its_own_reference_and_kind_when_labels_are_shared(
+    app, member, member_client
+):
+    """A page translates each source's label once: lines of one source still differ."""
+    ids = give_points(app, member["id"], 3)
+    with app.app_context(), app.test_request_context():
+        reverse_entry(ids[1], reason="refund")
+        db.session.get(Member, member["id"]).user.locale = "zh"
+        db.session.commit()
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "维修保养 · RO-0" in page and "维修保养 · RO-2" in page
+    assert "冲正：维修保养 · RO-1" in page
+    assert page.count("维修保养 · RO-1") == 2
