@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 
 from app.core.clock import local_date, utcnow
 from app.extensions import db
@@ -37,6 +37,24 @@ class PointsHistory:
     account: PointsAccount
     expiring: int
     page: LedgerPage
+
+
+# Built once, not on every request (building it cost about as much Python as running it): the
+# columns the page shows of an account's entries, newest first, one page.
+_PAGE_OF_ENTRIES = (
+    select(
+        PointsEntry.delta,
+        PointsEntry.kind,
+        PointsEntry.source,
+        PointsEntry.reference,
+        PointsEntry.reason,
+        PointsEntry.created_at,
+    )
+    .where(PointsEntry.account_id == bindparam("account_id"))
+    .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
 
 
 def _entry_count(account_id):
@@ -70,18 +88,7 @@ def points_history(
     items = []
     if start < total:
         items = db.session.execute(
-            select(
-                PointsEntry.delta,
-                PointsEntry.kind,
-                PointsEntry.source,
-                PointsEntry.reference,
-                PointsEntry.reason,
-                PointsEntry.created_at,
-            )
-            .where(PointsEntry.account_id == account.id)
-            .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-            .limit(per_page)
-            .offset(start)
+            _PAGE_OF_ENTRIES, {"account_id": account.id, "limit": per_page, "offset": start}
         ).all()
     pager = LedgerPage(page=page, per_page=per_page, error_out=False, items=items, total=total)
     return PointsHistory(account=account, expiring=expiring, page=pager)
