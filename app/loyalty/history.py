@@ -6,13 +6,14 @@ expiring points and its number of entries, then the page's entries, newest first
 read, as plain rows of the columns the page shows.
 """
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Integer, bindparam, func, select
 
-from app.core.clock import local_date, utcnow
+from app.core.clock import local_date, local_midnight, utcnow
 from app.extensions import db
 from app.loyalty.ledger import _expiring_sum, _overdue_lots, expire_account
 from app.loyalty.models import PointsAccount, PointsEntry
@@ -61,6 +62,19 @@ def _entry_count(account_id):
     return select(func.count(PointsEntry.id)).where(PointsEntry.account_id == account_id)
 
 
+@functools.lru_cache(maxsize=4)
+def _account_statement(today: date, days: int):
+    """The account of ``:member_id`` with its points expiring within ``days`` of ``today``, how
+    many of its lots are past their date unrecorded, and its number of entries. Built once a
+    day rather than on every request: building it cost twice the Python of running it."""
+    return select(
+        PointsAccount,
+        _expiring_sum(PointsAccount.id, today, days).scalar_subquery(),
+        _overdue_lots(local_midnight(today)),
+        _entry_count(PointsAccount.id).scalar_subquery(),
+    ).where(PointsAccount.member_id == bindparam("member_id"))
+
+
 def points_history(
     member_id: int,
     *,
@@ -73,12 +87,7 @@ def points_history(
     points that expire within ``days`` and page ``page`` of the ledger, newest first."""
     now = now or utcnow()
     account, expiring, overdue, total = db.session.execute(
-        select(
-            PointsAccount,
-            _expiring_sum(PointsAccount.id, local_date(now), days).scalar_subquery(),
-            _overdue_lots(now),
-            _entry_count(PointsAccount.id).scalar_subquery(),
-        ).where(PointsAccount.member_id == member_id)
+        _account_statement(local_date(now), days), {"member_id": member_id}
     ).one()
     if overdue:
         expire_account(account.id, now=now)

@@ -87,3 +87,17 @@ def test_each_line_keeps_its_own_reference_and_kind_when_labels_are_shared(
     assert "维修保养 · RO-0" in page and "维修保养 · RO-2" in page
     assert "冲正：维修保养 · RO-1" in page
     assert page.count("维修保养 · RO-1") == 2
+
+
+def test_the_history_reads_each_day_as_of_that_day(app, member, member_client, clock):
+    """The account's statement is built once a day: the next day's page is read as of it."""
+    give_points(app, member["id"], 1, points=250)
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "<strong>250</strong> points" in page and "expire in the next 60 days" not in page
+    clock.advance(days=700)
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "250 points expire in the next 60 days." in page
+    clock.advance(days=40)
+    page = member_client.get("/me/points").get_data(as_text=True)
+    assert "<strong>0</strong> points" in page and "expire in the next 60 days" not in page
+    assert "Points expired (older than 24 months)" in page and "-250" in page
