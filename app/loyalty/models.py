@@ -93,7 +93,9 @@ class PointsEntry(db.Model):
             "remaining IS NULL OR (remaining >= 0 AND remaining <= delta)", name="remaining_in_lot"
         ),
         Index("ix_points_entries_account_lots", "account_id", "expires_on", "id"),
-        Index("ix_points_entries_account_created", "account_id", "created_at"),
+        # The owner's points history, newest first: a page's entries in order from the index
+        # alone, whatever the ledger's length (id breaks ties of the same instant).
+        Index("ix_points_entries_account_history", "account_id", "created_at", "id"),
         # The monthly settlement: a month's entries per dealer and line, from the index alone.
         Index(
             "ix_points_entries_settlement", "created_at", "dealer_id", "account_id", "kind", "delta"

@@ -1,6 +1,8 @@
 """Points accounts and the tier configuration."""
 
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -161,21 +163,27 @@ def apply_due_tier_changes(*, now: datetime | None = None) -> int:
     return len(due)
 
 
-def describe_entry(entry: PointsEntry) -> str:
-    """Why an entry changed the balance, in the member's language."""
-    label = str(ENTRY_SOURCES.get(entry.source, entry.source))
-    if entry.kind == EntryKind.REVERSE and entry.source != "debt":
+def _source_label(source: str, kind: EntryKind) -> str:
+    label = str(ENTRY_SOURCES.get(source, source))
+    if kind == EntryKind.REVERSE and source != "debt":
         label = str(_l("Reversed: %(what)s", what=label))
+    return label
+
+
+def describe_entry(entry: PointsEntry, *, labels: dict | None = None) -> str:
+    """Why an entry changed the balance, in the member's language; ``labels`` keeps each
+    source's translated label for the next entries of the same page."""
+    key = (entry.source, entry.kind)
+    if labels is None:
+        label = _source_label(*key)
+    elif (label := labels.get(key)) is None:
+        label = labels[key] = _source_label(*key)
     if entry.reference:
         label = f"{label} · {entry.reference}"
     return label
 
 
-def history_query(member: Member):
-    """The member's ledger, newest first."""
-    return (
-        select(PointsEntry)
-        .join(PointsAccount, PointsAccount.id == PointsEntry.account_id)
-        .where(PointsAccount.member_id == member.id)
-        .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-    )
+def entry_describer() -> Callable[[PointsEntry], str]:
+    """describe_entry for one page in one language: a page of 30 entries has a few sources,
+    each translated once rather than once an entry."""
+    return functools.partial(describe_entry, labels={})

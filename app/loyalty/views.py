@@ -5,10 +5,9 @@ from flask_login import current_user
 
 from app.core.permissions import member_required
 from app.core.web import page_arg
-from app.extensions import db
 from app.loyalty import services
 from app.loyalty.benefits import tier_benefits
-from app.loyalty.ledger import account_with_expiring
+from app.loyalty.history import points_history
 
 bp = Blueprint("loyalty", __name__)
 
@@ -17,20 +16,13 @@ bp = Blueprint("loyalty", __name__)
 @member_required
 def history():
     """Every points movement, newest first, each saying why."""
-    member = current_user.member
-    account, expiring = account_with_expiring(member.id)
-    page = db.paginate(
-        services.history_query(member),
-        page=page_arg(),
-        per_page=30,
-        error_out=False,
-    )
+    history = points_history(current_user.member.id, page=page_arg())
     return render_template(
         "loyalty/history.html",
-        account=account,
-        page=page,
-        expiring=expiring,
-        describe=services.describe_entry,
+        account=history.account,
+        page=history.page,
+        expiring=history.expiring,
+        describe=services.entry_describer(),
     )
 
 
