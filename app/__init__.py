@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import configure_mappers
 
-from app.core import assets, database, images, security  # noqa: F401 - database: SQLite locking
+from app.core import assets, database, images, security
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -59,6 +59,7 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(
         app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item
     )
@@ -181,11 +182,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def commit_session(response):
-        """One commit per request: only when the request succeeded."""
-        if response.status_code < 400:
-            db.session.commit()
-        else:
+        """One commit per request: only when the request succeeded and changed something."""
+        if response.status_code >= 400:
             db.session.rollback()
+        elif database.changed(db.session):
+            db.session.commit()
         write_durable_audit()
         return response
 

@@ -6,10 +6,11 @@ a reason written here."""
 from tests.api.test_checkin import gate  # noqa: F401 - the gate fixture
 from tests.conftest import count_queries
 
-# Statements of one request on SQLite (BEGIN IMMEDIATE included: app/core's write lock), after
+# Statements of one request on SQLite (a BEGIN IMMEDIATE counts: app/core's write lock), after
 # a first request warmed the session and the caches, as measured on 2026-12-07.
-# The card page: the session (with the user), the card, the points account, the unread count.
-CARD_PAGE = 5
+# The card page (5 until issue 19): the session (with the user), the card, the points account,
+# the unread count. A GET that only reads begins no transaction (app/core/database.py).
+CARD_PAGE = 4
 # A check-in: the key (and its last use), the event, the registration, the check-in's two
 # lookups and insert, then the attendance points through the ledger (account, lots, entry,
 # tier, qualifying sum) and the attendee's car and colour for the answer.
