@@ -282,6 +282,8 @@ def _register_error_handlers(app: Flask) -> None:
 def _unread(user) -> int:
     if not (getattr(user, "is_authenticated", False) and user.is_member and user.member):
         return 0
+    if "unread_messages" in g:
+        return g.unread_messages  # the page loaded it with its own figures (the card page)
     from app.members.inbox import unread_count
 
     return unread_count(user.member)

@@ -6,6 +6,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -22,7 +23,6 @@ from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
 from app.core.qr import qr_svg
 from app.core.web import call_service
-from app.loyalty.ledger import account_with_expiring
 
 bp = Blueprint("cards", __name__, url_prefix="/card")
 # The server draws a card QR only for a browser that cannot (no JavaScript): with one mask,
@@ -41,17 +41,18 @@ def _card_or_404():
 @member_required
 def show():
     """The member card: name, tier, balance, number and a fresh QR (drawn by the page)."""
-    member = current_user.member
-    card = _card_or_404()
-    account, expiring = account_with_expiring(member.id)
+    try:
+        page = services.card_page(current_user.member)
+    except NotFound:
+        abort(404)
+    # The layout's unread badge came with the page's figures.
+    g.unread_messages = page.unread
     return render_template(
         "cards/card.html",
-        member=member,
-        card=card,
-        number=services.format_card_number(card.number),
-        account=account,
-        expiring=expiring,
-        token=services.shown_card_token(card),
+        member=current_user.member,
+        page=page,
+        number=services.format_card_number(page.number),
+        token=services.shown_card_token(page),
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],
         code_seconds=current_app.config["CARD_CODE_SECONDS"],
         device_days=current_app.config["CARD_DEVICE_DAYS"],

@@ -8,9 +8,10 @@ from tests.conftest import count_queries
 
 # Statements of one request on SQLite (a BEGIN IMMEDIATE counts: app/core's write lock), after
 # a first request warmed the session and the caches, as measured on 2026-12-07.
-# The card page (5 until issue 19): the session (with the user), the card, the points account,
-# the unread count. A GET that only reads begins no transaction (app/core/database.py).
-CARD_PAGE = 4
+# The card page (5 until issue 19): the session with the user, owner and dealer; then the card,
+# the points account and the unread count in one statement. A GET that only reads begins no
+# transaction (app/core/database.py).
+CARD_PAGE = 2
 # A check-in: the key (and its last use), the event, the registration, the check-in's two
 # lookups and insert, then the attendance points through the ledger (account, lots, entry,
 # tier, qualifying sum) and the attendee's car and colour for the answer.

@@ -159,3 +159,45 @@ def test_the_site_worker_may_control_the_whole_site(client):
     assert '"/card"' in source
     assert "importScripts(WORKER.common)" in source and "sw-common.js" in source
     assert "scanner.js" in source  # the staff card check's camera, offline too
+
+
+def test_phones_opening_the_card_at_once_on_the_expiry_day_expire_the_points_once(db_app):
+    # The card page only reads until it finds lots past their date; recording their expiry
+    # locks the account first (app/core/database.py), so only one request records it.
+    import threading
+
+    from sqlalchemy import select
+
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
+    from app.loyalty.services import account_for
+    from tests.factories import make_dealer, make_member
+
+    with db_app.app_context(), db_app.test_request_context():
+        member = make_member(make_dealer("SZ01").id)
+        account_id = account_for(member).id
+        post_points(account_id, 1000, kind=EntryKind.EARN, source="service_visit", key="ro:1")
+        mobile = member.user.mobile
+        db.session.commit()
+    db_app.extensions["clock"].advance(days=731)
+    phones = [db_app.test_client() for _ in range(4)]
+    for phone in phones:
+        login(phone, mobile)
+    barrier, codes = threading.Barrier(len(phones)), []
+
+    def open_card(phone):
+        barrier.wait()
+        codes.append(phone.get("/card").status_code)
+
+    threads = [threading.Thread(target=open_card, args=(phone,)) for phone in phones]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * len(phones)
+    with db_app.app_context():
+        kinds = db.session.scalars(
+            select(PointsEntry.kind).where(PointsEntry.account_id == account_id)
+        ).all()
+        assert kinds.count(EntryKind.EXPIRE) == 1
+        assert db.session.get(PointsAccount, account_id).balance == 0
