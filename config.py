@@ -30,8 +30,12 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'carclub.sqlite'}")
     # hide_parameters: a database error's message (logged with the traceback) would quote the
-    # statement's values, mobile numbers and token hashes among them.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # statement's values, mobile numbers and token hashes among them. No pre-ping (a round trip
+    # before every request's first statement): a connection is replaced once half an hour old
+    # (proxies and firewalls may cut long-lived ones), and one the database dropped anyway (a
+    # restart) fails its request once, after which SQLAlchemy replaces every pooled
+    # connection (SQLAlchemy's "Dealing with Disconnects", the optimistic way).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800, "hide_parameters": True}
     # The largest request body (bytes), 413 beyond: a full offline check-in upload (500 scans)
     # is about 350 KB.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))

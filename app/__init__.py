@@ -13,12 +13,13 @@ from flask import (
     send_from_directory,
     session,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
 from sqlalchemy.orm import configure_mappers
 
-from app.core import assets, database, images, security  # noqa: F401 - database: SQLite locking
+from app.core import assets, database, images, security
 from app.core.audit import write_durable_audit
 from app.core.clock import SystemClock
 from app.core.models import render_migration_item
@@ -59,6 +60,7 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(
         app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item
     )
@@ -181,11 +183,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def commit_session(response):
-        """One commit per request: only when the request succeeded."""
-        if response.status_code < 400:
-            db.session.commit()
-        else:
+        """One commit per request: only when the request succeeded and changed something."""
+        if response.status_code >= 400:
             db.session.rollback()
+        elif database.changed(db.session):
+            db.session.commit()
         write_durable_audit()
         return response
 
@@ -281,9 +283,41 @@ def _register_error_handlers(app: Flask) -> None:
 def _unread(user) -> int:
     if not (getattr(user, "is_authenticated", False) and user.is_member and user.member):
         return 0
+    if "unread_messages" in g:
+        return g.unread_messages  # the page loaded it with its own figures (the card page)
     from app.members.inbox import unread_count
 
     return unread_count(user.member)
+
+
+def _translate_from_the_render(app: Flask) -> None:
+    """Templates translate with the catalogue their render looked up once (the context
+    processor's ``babel_translations``), not through Flask-Babel's lookup at every ``_()``
+    (a page has about thirty); a macro imported without context looks it up as before."""
+
+    def catalogue(context):
+        found = context.get("babel_translations")
+        return get_translations() if found is None else found
+
+    @pass_context
+    def gettext(context, string):
+        return catalogue(context).ugettext(string)
+
+    @pass_context
+    def ngettext(context, singular, plural, n):
+        return catalogue(context).ungettext(singular, plural, n)
+
+    @pass_context
+    def pgettext(context, message_context, string):
+        return catalogue(context).upgettext(message_context, string)
+
+    @pass_context
+    def npgettext(context, message_context, singular, plural, n):
+        return catalogue(context).unpgettext(message_context, singular, plural, n)
+
+    app.jinja_env.install_gettext_callables(
+        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    )
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -299,6 +333,7 @@ def _register_template_helpers(app: Flask) -> None:
 
         return {
             "current_locale": str(get_locale()),
+            "babel_translations": get_translations(),
             "can": lambda permission: has_permission(current_user, permission),
             "unread_messages": _unread(current_user),
         }
@@ -311,6 +346,7 @@ def _register_template_helpers(app: Flask) -> None:
         new_idempotency_key=new_idempotency_key,
     )
 
+    _translate_from_the_render(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["yuan"] = grouped_yuan

@@ -12,13 +12,14 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app, has_request_context, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import contains_eager
 
 from app.auth.models import User, UserSession
 from app.core.clock import utcnow
@@ -84,19 +85,31 @@ def is_alive(row: UserSession, now: datetime) -> bool:
     )
 
 
+@cache
+def _session_query():
+    # One statement for every request: the device row, its user, the owner's profile and the
+    # staff's dealer (every page uses them). Built once (making it costs more than running
+    # it), joined by hand so that the ORM fills the relationships from the row (cheaper than
+    # joinedload's).
+    return (
+        select(UserSession)
+        .join(UserSession.user)
+        .outerjoin(User.member)
+        .outerjoin(User.dealer)
+        .where(UserSession.key_hash == bindparam("key_hash"))
+        .options(
+            contains_eager(UserSession.user).options(
+                contains_eager(User.member), contains_eager(User.dealer)
+            )
+        )
+    )
+
+
 def load_session_user(key: str) -> User | None:
     """Flask-Login loader: the user of a live device session, with member and dealer loaded."""
     if not key or len(key) > _KEY_MAX:
         return None
-    # One statement: the device row, its user, the owner's profile and the staff's dealer
-    # (every page uses them).
-    row = db.session.scalar(
-        select(UserSession)
-        .where(UserSession.key_hash == _hash(key))
-        .options(
-            joinedload(UserSession.user).options(joinedload(User.member), joinedload(User.dealer))
-        )
-    )
+    row = db.session.scalar(_session_query(), {"key_hash": _hash(key)})
     now = utcnow()
     if row is None or not is_alive(row, now):
         return None

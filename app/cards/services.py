@@ -3,10 +3,11 @@
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.auth.models import User
 from app.cards import devices
@@ -18,6 +19,9 @@ from app.core.identifiers import is_valid_luhn, luhn_check_digit
 from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
+from app.loyalty.ledger import account_figures, expire_account, figures_as_of
+from app.loyalty.models import PointsAccount
+from app.members.inbox import unread_messages
 from app.members.models import Member
 
 # Card numbers: "8" + 14 random digits + Luhn check digit.
@@ -267,6 +271,55 @@ def offline_check_settings() -> dict:
         "window_seconds": current_app.config["CARD_CODE_WINDOW_SECONDS"],
         "messages": {reason: str(text) for reason, text in REFUSAL_MESSAGES.items()},
     }
+
+
+@dataclass(frozen=True)
+class CardPage:
+    """What the owner's card page shows: the active card (``id``, ``number``), the points as
+    of today, those expiring within 60 days, and the unread messages (the layout's badge)."""
+
+    id: int
+    number: str
+    balance: int
+    tier_code: str
+    expiring: int
+    unread: int
+
+
+@cache
+def _card_page_query():
+    # Built once: making the statement and its cache key would cost more than running it.
+    return (
+        select(
+            MemberCard.id,
+            MemberCard.number,
+            *account_figures(),
+            unread_messages(MemberCard.member_id).label("unread"),
+        )
+        .join(PointsAccount, PointsAccount.member_id == MemberCard.member_id)
+        .where(
+            MemberCard.member_id == bindparam("member_id"),
+            MemberCard.status == CardStatus.ACTIVE,
+        )
+    )
+
+
+def card_page(member: Member, *, now: datetime | None = None) -> CardPage:
+    """The card page's figures in one statement (it is opened at a busy counter); NotFound
+    without an active card."""
+    now = now or utcnow()
+    # Core, not the ORM: plain values, no objects to track.
+    row = (
+        db.session.connection()
+        .execute(_card_page_query(), {"member_id": member.id, **figures_as_of(now)})
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(_l("You have no active card."))
+    if row.overdue:
+        expire_account(row.account_id, now=now)
+        return card_page(member, now=now)
+    return CardPage(row.id, row.number, row.balance, row.tier_code, row.expiring, row.unread)
 
 
 def require_active_card(member: Member) -> MemberCard:

@@ -6,6 +6,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -22,9 +23,11 @@ from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
 from app.core.qr import qr_svg
 from app.core.web import call_service
-from app.loyalty.ledger import account_with_expiring
 
 bp = Blueprint("cards", __name__, url_prefix="/card")
+# The server draws a card QR only for a browser that cannot (no JavaScript): with one mask,
+# not the best of eight (segno's search costs most of the drawing; any mask scans).
+CARD_QR_MASK = 0
 
 
 def _card_or_404():
@@ -37,24 +40,36 @@ def _card_or_404():
 @bp.get("")
 @member_required
 def show():
-    """The member card: name, tier, balance, number and a fresh QR."""
-    member = current_user.member
-    card = _card_or_404()
-    account, expiring = account_with_expiring(member.id)
-    token = services.shown_card_token(card)
+    """The member card: name, tier, balance, number and a fresh QR (drawn by the page)."""
+    try:
+        page = services.card_page(current_user.member)
+    except NotFound:
+        abort(404)
+    # The layout's unread badge came with the page's figures.
+    g.unread_messages = page.unread
     return render_template(
         "cards/card.html",
-        member=member,
-        card=card,
-        number=services.format_card_number(card.number),
-        account=account,
-        expiring=expiring,
-        qr=qr_svg(token.token, title=_("Member card QR code")),
-        expires_at=token.expires_at,
+        member=current_user.member,
+        page=page,
+        number=services.format_card_number(page.number),
+        token=services.shown_card_token(page),
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],
         code_seconds=current_app.config["CARD_CODE_SECONDS"],
         device_days=current_app.config["CARD_DEVICE_DAYS"],
     )
+
+
+@bp.get("/qr.svg")
+@member_required
+def qr():
+    """The card's QR as a picture, for a browser without JavaScript (the page draws its own)."""
+    card = _card_or_404()
+    response = current_app.response_class(
+        qr_svg(services.shown_card_token(card).token, mask=CARD_QR_MASK, standalone=True),
+        mimetype="image/svg+xml",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/device")
@@ -132,7 +147,9 @@ def token():
     card = _card_or_404()
     fresh = services.shown_card_token(card)
     response = jsonify(
-        svg=qr_svg(fresh.token, title=_("Member card QR code")),
+        token=fresh.token,
+        # For a page kept from before the page drew its own QR (the service worker's copy).
+        svg=qr_svg(fresh.token, title=_("Member card QR code"), mask=CARD_QR_MASK),
         expires_at=fresh.expires_at.isoformat(),
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],
     )

@@ -66,15 +66,25 @@ def init_app(app: Flask) -> None:
     def version(path: Path, mtime_ns: int) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
+    def current_version(filename: str) -> str | None:
+        path = Path(app.static_folder) / filename
+        try:
+            return version(path, path.stat().st_mtime_ns)
+        except OSError:
+            return None  # a missing file: Flask answers 404 as usual
+
+    # A release restarts the processes: the files' versions are read once per process (a page
+    # links about ten), unless templates are reloaded when they change (debug), where a
+    # changed file gets its new version at once.
+    fixed_version = lru_cache(maxsize=512)(current_version)
+
     @app.url_defaults
     def add_version(endpoint: str, values: dict) -> None:
         if endpoint != "static" or "v" in values or "filename" not in values:
             return
-        path = Path(app.static_folder) / values["filename"]
-        try:
-            values["v"] = version(path, path.stat().st_mtime_ns)
-        except OSError:
-            return  # a missing file: Flask answers 404 as usual
+        reading = current_version if app.jinja_env.auto_reload else fixed_version
+        if (found := reading(values["filename"])) is not None:
+            values["v"] = found
 
     default_max_age = app.get_send_file_max_age
 

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Date, Select, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -605,27 +605,53 @@ def expire_points(*, now: datetime | None = None) -> int:
     return sum(expire_account(a, now=now) for a in accounts_with_expired_lots(now=now))
 
 
-def _expiring_sum(account_id, today: date, days: int):
+def _day(day):
+    """A date written into the statement (a value, or the name of a parameter given when the
+    statement runs) rather than sent as a parameter: PostgreSQL then plans a prepared
+    statement of the owner's screens once a day, not at every call (with the dates sent as
+    parameters its generic plan looks dearer than each call's own, so it plans each anew)."""
+    if isinstance(day, str):
+        return bindparam(day, type_=Date, literal_execute=True)
+    return literal(day, Date, literal_execute=True)
+
+
+def _expiring_sum(account_id, today, until):
+    """Points of the account's open lots that expire by ``until`` (dates, see :func:`_day`)."""
     return select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
-        *_open_lots(account_id, today), PointsEntry.expires_on <= today + timedelta(days=days)
+        *_open_lots(account_id, _day(today)), PointsEntry.expires_on <= _day(until)
+    )
+
+
+def _overdue_lots(today):
+    """How many of the account's lots have passed their date unrecorded (a scalar subquery)."""
+    return (
+        select(func.count(PointsEntry.id))
+        .where(
+            PointsEntry.account_id == PointsAccount.id,
+            PointsEntry.remaining > 0,
+            PointsEntry.expires_on <= _day(today),
+        )
+        .scalar_subquery()
     )
 
 
 def expiring_soon(account_id: int, *, days: int = 60, now: datetime | None = None) -> int:
     """Points that expire within ``days`` (shown on the card)."""
-    return db.session.scalar(_expiring_sum(account_id, local_date(now or utcnow()), days))
+    today = local_date(now or utcnow())
+    return db.session.scalar(_expiring_sum(account_id, today, today + timedelta(days=days)))
 
 
 def account_with_expiring(
     member_id: int, *, days: int = 60, now: datetime | None = None
 ) -> tuple[PointsAccount, int]:
     """The member's account as of today and the points that expire within ``days``, in one
-    query (the card page is opened at a busy counter). Lots whose date has come are recorded
-    as expired first (value-dated), so the balance shown is what the owner can spend."""
+    query. Lots whose date has come are recorded as expired first (value-dated), so the
+    balance shown is what the owner can spend."""
     now = now or utcnow()
-    expiring = _expiring_sum(PointsAccount.id, local_date(now), days)
+    today = local_date(now)
+    expiring = _expiring_sum(PointsAccount.id, today, today + timedelta(days=days))
     account, points, overdue = db.session.execute(
-        select(PointsAccount, expiring.scalar_subquery(), _overdue_lots(now)).where(
+        select(PointsAccount, expiring.scalar_subquery(), _overdue_lots(today)).where(
             PointsAccount.member_id == member_id
         )
     ).one()
@@ -634,17 +660,28 @@ def account_with_expiring(
     return account, points
 
 
-def _overdue_lots(now: datetime):
-    """How many of the account's lots have passed their date unrecorded (a scalar subquery)."""
+def account_figures() -> tuple:
+    """What an owner's screen shows of a points account, as columns for a statement that
+    selects from ``PointsAccount`` (the card page's one query, built once): ``account_id``,
+    ``balance``, ``tier_code``, ``expiring`` (the points that expire within 60 days) and
+    ``overdue``, the lots whose date has come unrecorded. Run the statement with
+    :func:`figures_as_of` among its parameters; when ``overdue`` is not 0, record the expiry
+    (:func:`expire_account`) and read again: the balance shown is what the owner can spend
+    (value-dated)."""
+    expiring = _expiring_sum(PointsAccount.id, "figures_today", "figures_until")
     return (
-        select(func.count(PointsEntry.id))
-        .where(
-            PointsEntry.account_id == PointsAccount.id,
-            PointsEntry.remaining > 0,
-            PointsEntry.expires_on <= local_date(now),
-        )
-        .scalar_subquery()
+        PointsAccount.id.label("account_id"),
+        PointsAccount.balance,
+        PointsAccount.tier_code,
+        expiring.scalar_subquery().label("expiring"),
+        _overdue_lots("figures_today").label("overdue"),
     )
+
+
+def figures_as_of(now: datetime, *, days: int = 60) -> dict:
+    """The parameters of :func:`account_figures` as of ``now``."""
+    today = local_date(now)
+    return {"figures_today": today, "figures_until": today + timedelta(days=days)}
 
 
 def account_as_of_today(member_id: int, *, now: datetime | None = None) -> PointsAccount:
@@ -653,7 +690,9 @@ def account_as_of_today(member_id: int, *, now: datetime | None = None) -> Point
     whether or not the nightly job has run."""
     now = now or utcnow()
     account, overdue = db.session.execute(
-        select(PointsAccount, _overdue_lots(now)).where(PointsAccount.member_id == member_id)
+        select(PointsAccount, _overdue_lots(local_date(now))).where(
+            PointsAccount.member_id == member_id
+        )
     ).one()
     if overdue:
         expire_account(account.id, now=now)

@@ -72,13 +72,19 @@ def inbox_query(member: Member):
     )
 
 
+def unread_messages(member_id):
+    """How many messages the member has not opened, as a scalar subquery (``member_id`` a
+    value or a column of the enclosing statement)."""
+    return (
+        select(func.count(Notification.id))
+        .where(Notification.member_id == member_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
 def unread_count(member: Member) -> int:
     """How many messages the member has not opened."""
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.member_id == member.id, Notification.read_at.is_(None)
-        )
-    )
+    return db.session.scalar(select(unread_messages(member.id)))
 
 
 def mark_all_read(member: Member, *, now: datetime | None = None) -> None:

@@ -31,3 +31,32 @@ def test_the_card_page_fetches_a_fresh_qr_and_warns_when_offline(
     page.evaluate("window.dispatchEvent(new Event('offline'))")
     expect(page.locator("#qr-offline")).to_be_visible()
     page.context.set_offline(False)
+
+
+def test_without_javascript_the_card_shows_the_servers_qr(
+    browser, new_phone, live_server, artifacts
+):
+    from app.auth.models import User
+    from app.cards.services import check_card
+    from app.extensions import db
+    from tests.browser.conftest import PHONE
+    from tests.browser.test_journey import card_qr
+
+    page = new_phone()
+    register_owner(page, "Script Free", "13700007777")
+    context = browser.new_context(
+        base_url=live_server.url,
+        java_script_enabled=False,
+        storage_state=page.context.storage_state(),
+        **PHONE,
+    )
+    try:
+        plain = context.new_page()
+        plain.goto("/card")
+        token = card_qr(plain, artifacts / "card-no-script.png")
+    finally:
+        context.close()
+    app = live_server.app
+    with app.app_context(), app.test_request_context():
+        staff = db.session.scalar(db.select(User).filter_by(mobile=live_server.staff_mobile))
+        assert check_card(staff, token).member.name == "Script Free"

@@ -11,31 +11,62 @@ def card_numbers(page: str) -> list[str]:
     return re.findall(r"\d{4} \d{4} \d{4} \d{4}", page)
 
 
-def test_the_card_shows_name_tier_points_and_a_qr(member_client):
+def shown_token(page: str) -> str:
+    """The signed token the card page gives its script to draw as a QR."""
+    return re.search(r'data-token="(CC1\.[A-Za-z0-9_-]+)"', page).group(1)
+
+
+def test_the_card_shows_name_tier_points_and_a_qr(app, member_client):
+    from app.cards.services import check_card
+    from app.core.permissions import Role
+    from tests.factories import make_staff
+
     page = member_client.get("/card").get_data(as_text=True)
     assert "Zhang Wei" in page
     assert "Gold" in page
     assert "0</strong> points" in page
     assert "≈ ¥0.00" in page
-    assert "<svg" in page and 'class="qr"' in page
     assert len(card_numbers(page)) == 1
+    # The page draws the token's QR; a browser without JavaScript shows the server's picture.
+    assert '<noscript><img src="/card/qr.svg"' in page
+    with app.app_context(), app.test_request_context():
+        staff = make_staff(Role.HQ_ADMIN, None)
+        assert check_card(staff, shown_token(page)).member.name == "Zhang Wei"
 
 
-def test_the_token_endpoint_returns_a_fresh_qr_after_half_a_minute(member_client, clock):
+def test_the_qr_picture_is_the_token_the_page_shows(member_client):
+    from app.cards.views import CARD_QR_MASK
+    from app.core.qr import qr_svg
+
+    page = member_client.get("/card").get_data(as_text=True)
+    picture = member_client.get("/card/qr.svg")
+    assert picture.mimetype == "image/svg+xml"
+    assert picture.headers["Cache-Control"] == "no-store"
+    # Drawn with one fixed mask, not the best of eight (tests/browser reads it from a screen).
+    drawn = qr_svg(shown_token(page), mask=CARD_QR_MASK, standalone=True)
+    assert picture.get_data(as_text=True) == drawn
+    assert drawn.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+
+
+def test_the_token_endpoint_returns_a_fresh_token_after_half_a_minute(member_client, clock):
     first = member_client.get("/card/token")
     again = member_client.get("/card/token")
     clock.advance(seconds=30)
     second = member_client.get("/card/token")
     assert first.headers["Cache-Control"] == "no-store"
-    assert first.json["svg"].startswith("<svg") and first.json["svg"] == again.json["svg"]
-    assert second.json["svg"] != first.json["svg"]
+    assert first.json["token"].startswith("CC1.") and first.json["token"] == again.json["token"]
+    assert second.json["token"] != first.json["token"]
+    # The QR drawn too, for a card page kept from before the page drew its own.
+    assert first.json["svg"].startswith("<svg") and second.json["svg"] != first.json["svg"]
     assert first.json["expires_at"].endswith("+00:00")
 
 
 def test_card_pages_are_for_owners_only(client, staff_client):
     assert client.get("/card").status_code == 302
+    assert client.get("/card/qr.svg").status_code == 302
     assert staff_client.get("/card").status_code == 403
     assert staff_client.get("/card/token").status_code == 403
+    assert staff_client.get("/card/qr.svg").status_code == 403
 
 
 def test_reissue_needs_confirmation_and_then_changes_the_number(member_client):
@@ -128,3 +159,45 @@ def test_the_site_worker_may_control_the_whole_site(client):
     assert '"/card"' in source
     assert "importScripts(WORKER.common)" in source and "sw-common.js" in source
     assert "scanner.js" in source  # the staff card check's camera, offline too
+
+
+def test_phones_opening_the_card_at_once_on_the_expiry_day_expire_the_points_once(db_app):
+    # The card page only reads until it finds lots past their date; recording their expiry
+    # locks the account first (app/core/database.py), so only one request records it.
+    import threading
+
+    from sqlalchemy import select
+
+    from app.loyalty.ledger import post_points
+    from app.loyalty.models import EntryKind, PointsAccount, PointsEntry
+    from app.loyalty.services import account_for
+    from tests.factories import make_dealer, make_member
+
+    with db_app.app_context(), db_app.test_request_context():
+        member = make_member(make_dealer("SZ01").id)
+        account_id = account_for(member).id
+        post_points(account_id, 1000, kind=EntryKind.EARN, source="service_visit", key="ro:1")
+        mobile = member.user.mobile
+        db.session.commit()
+    db_app.extensions["clock"].advance(days=731)
+    phones = [db_app.test_client() for _ in range(4)]
+    for phone in phones:
+        login(phone, mobile)
+    barrier, codes = threading.Barrier(len(phones)), []
+
+    def open_card(phone):
+        barrier.wait()
+        codes.append(phone.get("/card").status_code)
+
+    threads = [threading.Thread(target=open_card, args=(phone,)) for phone in phones]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * len(phones)
+    with db_app.app_context():
+        kinds = db.session.scalars(
+            select(PointsEntry.kind).where(PointsEntry.account_id == account_id)
+        ).all()
+        assert kinds.count(EntryKind.EXPIRE) == 1
+        assert db.session.get(PointsAccount, account_id).balance == 0

@@ -63,7 +63,8 @@ def test_images_are_not_recompressed(client):
         assert "Content-Encoding" not in response.headers
 
 
-def test_a_changed_file_gets_a_new_url(app, tmp_path, monkeypatch):
+def changing_css(app, tmp_path, monkeypatch):
+    """Serve static files from ``tmp_path``; returns (its app.css, the URL url_for gives it)."""
     css = tmp_path / "css" / "app.css"
     css.parent.mkdir()
     css.write_text("body{}")
@@ -73,8 +74,26 @@ def test_a_changed_file_gets_a_new_url(app, tmp_path, monkeypatch):
         with app.test_request_context():
             return url_for("static", filename="css/app.css")
 
-    first = url()
-    assert url() == first
+    return css, url
+
+
+def change(css) -> None:
     css.write_text("body{color:red}")
     os.utime(css, ns=(css.stat().st_atime_ns, css.stat().st_mtime_ns + 1_000_000))
+
+
+def test_a_changed_file_gets_a_new_url_where_templates_reload(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app.jinja_env, "auto_reload", True)  # debug
+    css, url = changing_css(app, tmp_path, monkeypatch)
+    first = url()
+    assert url() == first
+    change(css)
     assert url() != first
+
+
+def test_a_process_reads_each_version_once_elsewhere(app, tmp_path, monkeypatch):
+    # A release restarts the processes; a page need not look at its ten files each time.
+    css, url = changing_css(app, tmp_path, monkeypatch)
+    first = url()
+    change(css)
+    assert url() == first

@@ -1,9 +1,10 @@
-// The member card's QR. With WebCrypto this browser keeps its own card key (made here, never
+// The member card's QR. The page carries the server's short-lived signed token and draws its QR
+// here (zxing), at once. With WebCrypto this browser keeps its own card key (made here, never
 // readable, in IndexedDB), has the club certify it whenever there is signal, and draws a fresh
 // signed code every few seconds by itself, so the card works without signal and a screenshot
 // stops working within a minute (app/cards/devices.py). Without WebCrypto it falls back to
-// fetching the server's short-lived token every minute. The site's service worker keeps this
-// page for opening without signal.
+// fetching a new server token every minute. The site's service worker keeps this page for
+// opening without signal.
 import { makeCode, newDeviceKey, publicKeyText } from "./card-code.js";
 import { base64urlDecode } from "./checkin-verify.js";
 import { keepThisPage } from "./site-worker.js";
@@ -171,6 +172,15 @@ function start(box) {
 
   // ------------------------------------------------------------- without WebCrypto
 
+  function showToken(token, svg) {
+    if (window.ZXing) {
+      drawQr(token);
+    } else if (svg) {
+      // Our own server's drawing (segno output), never user input.
+      qr.innerHTML = svg;
+    }
+  }
+
   function markStale() {
     const stale = Date.now() >= expiresAt;
     box.classList.toggle("stale", stale);
@@ -181,8 +191,7 @@ function start(box) {
     fetch(cfg.refreshUrl, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
       .then((r) => { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then((data) => {
-        // The SVG comes from our own server (segno output), never from user input.
-        qr.innerHTML = data.svg;
+        showToken(data.token, data.svg);
         expiresAt = Date.parse(data.expires_at);
         markStale();
       })
@@ -205,6 +214,7 @@ function start(box) {
     .then((kept) => { if (kept) { box.dataset.kept = "1"; } })
     .catch(() => { /* the card works online without it */ });
   // A page opened without signal shows yesterday's server token until the first code.
+  if (window.ZXing) { drawQr(cfg.token); } else { refresh(); }
   markStale();
   setUp()
     .then(async (ready) => {
