@@ -23,6 +23,7 @@ from app.api.models import ApiKey
 from app.core.audit import record_audit
 from app.core.caches import ProcessCache
 from app.core.clock import utcnow
+from app.core.database import WRITE_AT_COMMIT
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.services import get_dealer_by_code
@@ -144,12 +145,14 @@ def authenticate_key(header: str | None, *, now: datetime | None = None) -> Live
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_EVERY:
         # Written when the call's transaction commits (a call that fails saves nothing).
         db.session.info[_USE] = {"key_id": api_key.id, "stale": now - LAST_USED_EVERY, "now": now}
+        db.session.info[WRITE_AT_COMMIT] = True
         KEYS.update_on_commit(prefix, replace(api_key, last_used_at=now))
     return api_key
 
 
 @event.listens_for(Session, "before_commit")
 def _write_key_use(session) -> None:
+    session.info.pop(WRITE_AT_COMMIT, None)
     if (use := session.info.pop(_USE, None)) is not None:
         # Only if no other process wrote it meanwhile. On the connection, past the session's
         # hooks: when a key was used is not a change the caches must forget.
@@ -160,6 +163,7 @@ def _write_key_use(session) -> None:
 def _forget_key_use(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_USE, None)
+        session.info.pop(WRITE_AT_COMMIT, None)
 
 
 def _load_key(prefix: str) -> LiveKey | None:

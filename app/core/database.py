@@ -49,12 +49,24 @@ def init_app(app: Flask) -> None:
         g.pop("wrote", None)
 
 
+# A write a hook makes when the transaction commits (e.g. an API key's last use, written by
+# a before_commit listener): a read-only GET that notes one in ``session.info`` still commits.
+WRITE_AT_COMMIT = "write_at_commit"
+
+
 def changed(session) -> bool:
     """Whether the request has anything to commit: a form's always; a GET or HEAD when it
-    changed objects not flushed yet or ran a statement that wrote."""
+    changed objects not flushed yet, ran a statement that wrote, or noted a write for the
+    commit (``WRITE_AT_COMMIT``)."""
     if not g.get("reads_first"):
         return True
-    return bool(g.get("wrote") or session.new or session.dirty or session.deleted)
+    return bool(
+        g.get("wrote")
+        or session.info.get(WRITE_AT_COMMIT)
+        or session.new
+        or session.dirty
+        or session.deleted
+    )
 
 
 @event.listens_for(Engine, "connect")

@@ -8,7 +8,7 @@ read, as plain rows of the columns the page shows.
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Integer, bindparam, func, select
@@ -69,7 +69,7 @@ def _account_statement(today: date, days: int):
     day rather than on every request: building it cost twice the Python of running it."""
     return select(
         PointsAccount,
-        _expiring_sum(PointsAccount.id, today, days).scalar_subquery(),
+        _expiring_sum(PointsAccount.id, today, today + timedelta(days=days)).scalar_subquery(),
         _overdue_lots(local_midnight(today)),
         _entry_count(PointsAccount.id).scalar_subquery(),
     ).where(PointsAccount.member_id == bindparam("member_id"))
