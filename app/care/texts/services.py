@@ -375,6 +375,7 @@ def task_scripts(task, member, vehicle, agent, due_on=None) -> list[Script]:
     code = member.user.locale or "zh"
     code = code if code in LANGUAGES else "zh"
     dealer = db.session.get(Dealer, task.dealer_id)
+    labels = [kind_label(kind) for kind in kinds]  # in the agent's language
     with force_locale(code):
         values = {
             "name": member.name,
@@ -385,7 +386,7 @@ def task_scripts(task, member, vehicle, agent, due_on=None) -> list[Script]:
             "plate": (vehicle.plate or "") if vehicle else "",
             "due_date": language().date(due_on) if due_on else "",
         }
+        texts = [text_in_force(task.dealer_id, kind, code).body for kind in kinds]
         return [
-            Script(kind_label(kind), render(text_in_force(task.dealer_id, kind, code).body, values))
-            for kind in kinds
+            Script(name, render(text, values)) for name, text in zip(labels, texts, strict=True)
         ]
