@@ -111,6 +111,12 @@ def text_page(kind: str, language: str):
     return _text_page(_kind(kind, language), language, scope_arg())
 
 
+def _saved(version) -> str:
+    if version is None:
+        return _("Nothing changed: this is the text in force.")
+    return _("Version %(n)s saved: it is in force now.", n=version.version)
+
+
 @bp.post("/<kind>/<language>")
 @permission_required("care.texts_edit")
 def text_save(kind: str, language: str):
@@ -131,12 +137,7 @@ def text_save(kind: str, language: str):
             base_version=form.base_version.data,
         )
         if ok:
-            flash(
-                _("Version %(n)s saved: it is in force now.", n=version.version)
-                if version
-                else _("Nothing changed: this is the text in force."),
-                "success",
-            )
+            flash(_saved(version), "success")
             return redirect(_here(".text_page", scope, kind=kind, language=language))
     return _text_page(text_kind_, language, scope, form)
 
