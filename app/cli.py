@@ -321,10 +321,11 @@ def care_run_daily_command() -> None:
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.created.items())) or "none"
     click.echo(
         f"Created {report.total} care reminders ({kinds}); "
-        f"closed {report.tasks_closed} call tasks of owners who came in."
+        f"closed {report.tasks_closed} call tasks (the owner came in, or a birthday passed)."
     )
     if report.failed:
         click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)
+    _send_broadcasts()
     _echo_sent(send_due())
 
 
@@ -336,7 +337,27 @@ def care_send_command(limit: int) -> None:
     safe on several hosts: each message is claimed before it is sent)."""
     from app.members.outbox import send_due
 
+    _send_broadcasts(quiet=True)
     _echo_sent(send_due(limit=limit))
+
+
+@care_group.command("send-broadcasts")
+@with_appcontext
+def care_send_broadcasts_command() -> None:
+    """Send the greetings and weather warnings whose time has come (run by run-daily and
+    send; safe to rerun and on several hosts: each owner gets a broadcast once)."""
+    _send_broadcasts()
+
+
+def _send_broadcasts(*, quiet: bool = False) -> None:
+    from app.campaigns.broadcasts.sending import send_due_broadcasts
+
+    report = send_due_broadcasts()
+    if report.sent or report.queued or report.skipped_consent or not quiet:
+        click.echo(
+            f"Broadcasts: {report.sent} finished; {report.queued} owners sent to, "
+            f"{report.skipped_consent} left out without marketing consent."
+        )
 
 
 def _echo_sent(report) -> None:

@@ -20,6 +20,7 @@ from app.members.services import (
     get_dealer_by_code,
     update_profile,
 )
+from demo.care_texts import seed_care_texts
 
 # Printed by `flask seed-demo` and in the README: demo accounts only.
 DEMO_PASSWORD = "carclub-demo"  # nosec B105
@@ -205,6 +206,9 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
         created["dealers"] += get_dealer_by_code("SH01") is None
     created["hq"] = _seed_hq(now) if member_count else 0
     created["campaign_targets"] = _seed_campaign(now)
+    # Not under the bench's owners: its timed daily job would send them the greeting.
+    sz01 = dealers["SZ01"][0]
+    created["broadcasts"] = seed_care_texts(sz01, "13800000006", now) if member_count else 0
     return created
 
 

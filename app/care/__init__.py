@@ -4,6 +4,7 @@ Care answers members' signals (app/core/signals.py): the home page shows each ca
 maintenance; nobody calls a deleted owner.
 """
 
+from app.care.texts import models as _text_models  # noqa: F401 - the metadata has its table
 from app.core.signals import member_deleting, member_home
 
 

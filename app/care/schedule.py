@@ -2,7 +2,8 @@
 
 ``run_daily`` (``flask care run-daily``) looks at every active owner and car and creates a
 ``CareReminder`` for each care moment whose notice window holds today, with its outbox messages
-(and, for the moments the seed says to phone about, a care task for an agent):
+(and, for the moments the seed says to phone about, a care task for an agent). The texts are the
+dealer's care manager's where they wrote one (app/care/texts/), else the built-in ones:
 
 =================  ==========================================================================
 first_maintenance  首保提示: day 60 after delivery (window until day 90), unless the car already
@@ -16,7 +17,8 @@ warranty_expiry    保修到期提醒: 30 days before the warranty ends (``warra
                    app/members/warranty.py). Call task.
 inspection         年检提醒: 30 days before ``inspection_due_on``.
 insurance_expiry   保险到期提醒: 30 and 14 days before ``insurance_expires_on``.
-birthday           生日祝福: on the day (29 February: on 28 February in other years).
+birthday           生日祝福: on the day (29 February: on 28 February in other years). Call task;
+                   the SMS waits until two hours after opening (app/care/birthdays.py).
 anniversary        购车周年: on the first day of the purchase month in later years, the month in
                    which service visits earn the anniversary multiplier (app/loyalty/rules.py).
                    A marketing message: only for owners who opted in.
@@ -51,17 +53,19 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from flask import g
-from flask_babel import force_locale, get_locale, get_translations
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, func, or_, select
 
 from app.auth.models import User
+from app.care.birthdays import close_past_birthday_tasks, greeting_deadline, responsible_staff
 from app.care.maintenance import Visit, first_maintenance_pending, next_maintenance, visits_by_car
 from app.care.models import CareReminder, CareTask
 from app.care.settings import intervals, setting
+from app.care.texts.placeholders import render
+from app.care.texts.reminders import message_for, reminder_values
+from app.care.texts.services import TextBook
 from app.core.clock import local_date, utcnow
-from app.core.dates import format_local_date
 from app.extensions import db
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.loyalty.rules import rules_in_force
@@ -106,9 +110,15 @@ KIND_LABELS = {
     ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
 }
 
-# The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py).
+# The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py;
+# the birthday's SMS when one fails, or at the deadline: app/care/birthdays.py).
 CALL_KINDS = frozenset(
-    {ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE_DUE, ReminderKind.WARRANTY_EXPIRY}
+    {
+        ReminderKind.FIRST_MAINTENANCE,
+        ReminderKind.MAINTENANCE_DUE,
+        ReminderKind.WARRANTY_EXPIRY,
+        ReminderKind.BIRTHDAY,
+    }
 )
 MARKETING_KINDS = frozenset({ReminderKind.ANNIVERSARY})
 
@@ -292,118 +302,20 @@ def find_moments(today: date) -> list[Moment]:
 # ---------------------------------------------------------------------------- the messages
 
 
-def _car(vehicle: Vehicle | None) -> str:
-    if vehicle is None:
-        return ""
-    return f"{vehicle.model} {vehicle.plate}" if vehicle.plate else vehicle.model
-
-
 def _multiplier(today: date) -> str:
     rules = rules_in_force(today)
     pct = rules.anniversary_multiplier_pct if rules is not None else 100
     return f"{pct / 100:g}"
 
 
-class _Language:
-    """The current language's gettext, ngettext and long dates: flask_babel looks the language
-    and its catalogue up again on every call, a third of a run's time rendering reminders."""
-
-    def __init__(self) -> None:
-        self.translations = get_translations()
-        self.dates: dict[date, str] = {}
-
-    def gettext(self, string: str, **variables) -> str:
-        text = self.translations.ugettext(string)
-        return text % variables if variables else text
-
-    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
-        return self.translations.ungettext(singular, plural, num) % {"num": num, **variables}
-
-    def date(self, day: date) -> str:
-        if day not in self.dates:
-            self.dates[day] = format_local_date(day, "long")
-        return self.dates[day]
-
-
-def _language() -> _Language:
-    """The current language's ``_Language``, kept for the app context."""
-    languages = g.setdefault("_care_languages", {})
-    key = str(get_locale())
-    if key not in languages:
-        languages[key] = _Language()
-    return languages[key]
-
-
-def message_for(moment: Moment, member: Recipient, vehicle, today: date):
-    """The reminder's (title, body) to ``member`` about ``vehicle`` (its model, plate and
-    delivery date; None for the owner's own moments); run it in the member's language."""
-    t = _language()
-    car, due = _car(vehicle), t.date(moment.due_on)
-    kind = moment.kind
-    if kind == ReminderKind.FIRST_MAINTENANCE:
-        return (
-            t.gettext("Time for the first maintenance of your %(car)s", car=car),
-            t.gettext(
-                "Your car was delivered on %(delivered)s: its first maintenance is due within "
-                "three months of delivery. Book a visit and bring the maintenance booklet and "
-                "the vehicle licence (行驶证).",
-                delivered=t.date(vehicle.delivered_on),
-            ),
-        )
-    if kind == ReminderKind.MAINTENANCE_DUE:
-        return (
-            t.gettext("Your %(car)s is due for maintenance on %(date)s", car=car, date=due),
-            t.gettext(
-                "Its last maintenance was on %(last)s; cars need one every %(months)s months or "
-                "%(km)s km, whichever comes first. Book a visit before %(date)s.",
-                last=t.date(moment.facts["last_on"]),
-                months=setting("MAINTENANCE_MONTHS"),
-                km=f"{setting('MAINTENANCE_KM'):,}",
-                date=due,
-            ),
-        )
-    if kind == ReminderKind.WARRANTY_EXPIRY:
-        return (
-            t.gettext("The warranty of your %(car)s ends on %(date)s", car=car, date=due),
-            t.gettext(
-                "Book a check-up before then, so that anything the warranty covers is repaired "
-                "free of charge."
-            ),
-        )
-    if kind == ReminderKind.INSPECTION:
-        return (
-            t.gettext("Annual inspection of your %(car)s: %(date)s", car=car, date=due),
-            t.gettext("Your car is due for its annual inspection (年检) by %(date)s.", date=due),
-        )
-    if kind == ReminderKind.INSURANCE_EXPIRY:
-        return (
-            t.gettext("The insurance of your %(car)s ends on %(date)s", car=car, date=due),
-            t.gettext("Renew it in time: our insurance desk will gladly give you a quote."),
-        )
-    if kind == ReminderKind.BIRTHDAY:
-        return (
-            t.gettext("Happy birthday, %(name)s!", name=member.name),
-            t.gettext("Everyone at your owners' club wishes you a wonderful year."),
-        )
-    if kind == ReminderKind.ANNIVERSARY:
-        years = moment.facts["years"]
-        return (
-            t.ngettext(
-                "%(num)d year with your %(car)s",
-                "%(num)d years with your %(car)s",
-                years,
-                car=car,
-            ),
-            t.gettext(
-                "Thank you for driving with us. This month, every service visit of this car "
-                "earns %(times)s× points.",
-                times=moment.facts["times"],
-            ),
-        )
-    return (
-        t.gettext("%(points)s points expire on %(date)s", points=moment.facts["points"], date=due),
-        t.gettext("Use them before then: see what they buy in the rewards catalogue."),
-    )
+def _texts(moment: Moment, member: Recipient, car, today: date, book: TextBook):
+    """The reminder's (title, body): the text the owner's dealer's manager wrote for its kind
+    (app/care/texts/), else the built-in one; run it in the member's language."""
+    custom = book.find(moment.kind, member.dealer_id, member.locale)
+    if custom is None:
+        return message_for(moment, member, car, today)
+    values = reminder_values(moment, member, car, dealer=book.dealer_name(member.dealer_id))
+    return render(custom[0], values), render(custom[1], values)
 
 
 # ------------------------------------------------------------------------------ the job
@@ -442,6 +354,7 @@ def create_reminders(
     owners = load_recipients(m.member_id for m in moments)
     cars = _cars({m.vehicle_id for m in moments if m.vehicle_id})
 
+    book = TextBook.load()
     by_language = defaultdict(list)
     for moment in moments:
         by_language[owners[moment.member_id].locale].append(moment)
@@ -451,7 +364,7 @@ def create_reminders(
             for moment in group:
                 member, car = owners[moment.member_id], cars.get(moment.vehicle_id)
                 try:
-                    title, body = (str(part) for part in message_for(moment, member, car, today))
+                    title, body = (str(part) for part in _texts(moment, member, car, today, book))
                 except Exception:
                     log.exception("Care reminder %s failed", moment.key)
                     failed.append(moment.key)
@@ -479,15 +392,27 @@ def create_reminders(
         )
     }
     tasks, messages = [], []
+    birthdays = [m.member_id for m in ready if m.kind == ReminderKind.BIRTHDAY]
+    assignees = responsible_staff(ReminderKind.BIRTHDAY, birthdays)
     for moment in ready:
         if moment.key not in inserted:
             continue  # another host's, made meanwhile
         member = owners[moment.member_id]
         channels = recipient_channels(member)
+        title, body = texts[moment.key]
+        if moment.kind in CALL_KINDS and Channel.SMS in channels:
+            # The SMS waits: it is the fallback when the agent cannot reach the owner. The
+            # birthday's is queued now, to go at the deadline unless the call reached them.
+            channels.remove(Channel.SMS)
+            if moment.kind == ReminderKind.BIRTHDAY:
+                sms = (Channel.SMS,)
+                deadline = greeting_deadline(today)
+                messages.append(
+                    Message(
+                        member, str(moment.kind), title, body, moment.key, sms, send_at=deadline
+                    )
+                )
         if moment.kind in CALL_KINDS:
-            # The SMS waits: it is the fallback when the agent cannot reach the owner.
-            if Channel.SMS in channels:
-                channels.remove(Channel.SMS)
             tasks.append(
                 {
                     "dealer_id": member.dealer_id,
@@ -497,10 +422,10 @@ def create_reminders(
                     "kind": str(moment.kind),
                     "due_on": today,
                     "status": "open",
+                    "assigned_to_id": assignees.get(member.id),
                     "created_at": now,
                 }
             )
-        title, body = texts[moment.key]
         messages.append(
             Message(
                 member,
@@ -541,6 +466,7 @@ def run_daily(*, now: datetime | None = None) -> DailyReport:
     now = now or utcnow()
     report = DailyReport()
     report.tasks_closed = close_settled_tasks(now=now)
+    report.tasks_closed += close_past_birthday_tasks(now=now)
     db.session.commit()
 
     def create(batch: Sequence[Moment]) -> None:

@@ -14,6 +14,11 @@ DEFAULTS = {
     "INSPECTION_NOTICE_DAYS": (30,),
     "INSURANCE_NOTICE_DAYS": (30, 14),
     "POINTS_NOTICE_DAYS": (30, 7),
+    # The birthday call (app/care/birthdays.py): the dealer opens at this hour (local time); the
+    # greeting's SMS goes this many minutes later when the call has not reached the owner, so
+    # that it arrives within two hours of opening (上班后两小时) with the sender every 5 minutes.
+    "OPENING_HOUR": 9,
+    "BIRTHDAY_SMS_MINUTES": 105,
 }
 
 

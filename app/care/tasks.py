@@ -1,5 +1,6 @@
 """Care agents' call tasks (seed 002): phone the owner; after three unanswered calls at
-different times of day within three days, send the reminder by SMS and close the task.
+different times of day within three days, send the reminder by SMS and close the task (the
+birthday call: after one, its greeting held back until then, app/care/birthdays.py).
 
 对于无法接通的客户要在三日内三个不同时间段三次拨打客户电话, 仍然无法联系的采取短信提醒.
 """
@@ -20,7 +21,13 @@ from app.core.errors import Conflict, NotFound
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, OutboxMessage, Vehicle
-from app.members.outbox import Channel, queue_message, render_for
+from app.members.outbox import (
+    Channel,
+    queue_message,
+    release_message,
+    render_for,
+    withdraw_message,
+)
 from app.service.models import ServiceCategory, ServiceVisit, VisitStatus
 
 
@@ -56,6 +63,9 @@ STATUS_LABELS = {
 }
 UNREACHED_CALLS = 3
 UNREACHED_WINDOW_DAYS = 3
+# Kinds whose SMS was queued with the task, held back for the call (app/care/birthdays.py): one
+# missed call sends it (如暂时无法联系), reaching the owner withdraws it.
+SMS_HELD_FOR_CALL = frozenset({"birthday"})
 # Tasks a maintenance visit settles: the owner came in, no need to call any more.
 SETTLED_BY_MAINTENANCE = ("first_maintenance", "maintenance_due")
 
@@ -146,8 +156,25 @@ def missed_times_of_day(task: CareTask, *, now: datetime | None = None) -> set[T
     }
 
 
+def calls_before_message(task: CareTask) -> int:
+    """How many calls at different times of day must miss before the message goes."""
+    return 1 if task.kind in SMS_HELD_FOR_CALL else UNREACHED_CALLS
+
+
+def _held_sms(task: CareTask) -> str | None:
+    """The outbox key of the SMS held back for this task's call, if its kind has one."""
+    if task.kind not in SMS_HELD_FOR_CALL or task.reminder_id is None:
+        return None
+    return f"{db.session.get(CareReminder, task.reminder_id).key}:{Channel.SMS}"
+
+
 def _fallback_message(task: CareTask, member: Member, now: datetime) -> None:
-    """Queue the reminder as an SMS (or an e-mail to an owner who turned SMS off)."""
+    """Queue the reminder as an SMS (or an e-mail to an owner who turned SMS off); a message
+    held back for the call goes now instead."""
+    held = _held_sms(task)
+    if held is not None:
+        release_message(held, now=now)
+        return
     reminder = db.session.get(CareReminder, task.reminder_id) if task.reminder_id else None
     original = (
         db.session.scalar(
@@ -203,7 +230,10 @@ def record_call(
     if reached:
         TASK.move(task, TaskStatus.REACHED)
         task.closed_at = now
-    elif len(missed_times_of_day(task, now=now)) >= UNREACHED_CALLS:
+        held = _held_sms(task)
+        if held is not None:
+            withdraw_message(held, "reached by phone")
+    elif len(missed_times_of_day(task, now=now)) >= calls_before_message(task):
         _fallback_message(task, db.session.get(Member, task.member_id), now)
         TASK.move(task, TaskStatus.SMS_SENT)
         task.closed_at = now

@@ -4,9 +4,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.care import history, services, tasks
+from app.care import birthdays, history, services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.schedule import KIND_LABELS
+from app.care.texts.services import task_scripts
+from app.care.texts.views import bp as texts_bp
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
@@ -17,6 +19,8 @@ from app.members.warranty import warranty_end
 from app.service.services import category_label
 
 bp = Blueprint("care", __name__)
+# The care texts' pages (/admin/care/texts): endpoints care.texts.*.
+bp.register_blueprint(texts_bp)
 
 
 @bp.app_template_global()
@@ -117,6 +121,7 @@ def admin_tasks():
 
 def _task_page(task, form=None, status: int = 200):
     view = tasks.describe(task)
+    due_on = view.reminder.due_on if view.reminder else None
     return (
         render_template(
             "care/admin_task.html",
@@ -126,7 +131,9 @@ def _task_page(task, form=None, status: int = 200):
             reminder=view.reminder,
             calls=tasks.calls_of(task),
             missed=tasks.missed_times_of_day(task),
-            needed=tasks.UNREACHED_CALLS,
+            needed=tasks.calls_before_message(task),
+            scripts=task_scripts(task, view.member, view.vehicle, current_user, due_on),
+            sms_deadline=birthdays.sms_deadline(task),
             form=form or CallForm(),
             status_labels=tasks.STATUS_LABELS,
             time_labels=tasks.TIME_OF_DAY_LABELS,

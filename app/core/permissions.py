@@ -124,6 +124,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Partners (R9), care (R8), appointments, insight (R10).
     "partners.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    # Care texts (seed 002, 关怀话术): the dealer's care manager (its admin) edits the dealer's,
+    # HQ the group's and any dealer's; care agents read the scripts they call with.
+    "care.texts": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "care.texts_edit": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.
@@ -135,6 +139,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "campaigns.call": frozenset({Role.CARE_AGENT, Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
     "campaigns.results": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "campaigns.incentives": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # Holiday greetings and weather warnings to chosen owners (seed 002): the care manager.
+    "campaigns.broadcasts": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # ABC grading of retained owners (seed 003): consultants, care agents and managers grade
     # and log care contacts; managers set the care standard per grade (回访频次) and see every
     # consultant's overdue owners, a consultant sees their own.

@@ -91,3 +91,11 @@ ledger_checks = _signals.signal(
     entries under a rule of its own returns the breaches of that rule, a list of
     ``loyalty.reconcile.Breach`` (events: points deposits).""",
 )
+
+care_assignees = _signals.signal(
+    "care-assignees",
+    doc="""The daily care job makes call tasks (sender: the task's kind, e.g. ``"birthday"``;
+    ``member_ids`` the owners). Each receiver returns a dict, owner's member id → id of the staff
+    member responsible for the owner's care, for the owners it knows one of (campaigns: the
+    consultant of the owner's ABC grading).""",
+)

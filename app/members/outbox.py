@@ -323,6 +323,8 @@ class Message:
     key: str
     channels: tuple[str, ...]
     marketing: bool = False
+    # E-mail and SMS wait until then (and the quiet hours); None: as soon as may be.
+    send_at: datetime | None = None
 
 
 def queue_messages(
@@ -349,6 +351,9 @@ def queue_messages(
             else:
                 status = OutboxStatus.SENT if in_app else OutboxStatus.PENDING
             dedupe_key = f"{message.key}:{channel}"
+            due = later[kind]
+            if message.send_at is not None and message.send_at > now:
+                due = not_before(message.send_at, kind)
             rows.append(
                 {
                     "member_id": recipient.id,
@@ -360,7 +365,7 @@ def queue_messages(
                     "dedupe_key": dedupe_key,
                     "status": str(status),
                     "attempts": 1 if status == OutboxStatus.SENT else 0,
-                    "next_attempt_at": now if in_app else later[kind],
+                    "next_attempt_at": now if in_app else due,
                     "sent_at": now if status == OutboxStatus.SENT else None,
                     "last_error": reason,
                     "created_at": now,
@@ -405,6 +410,36 @@ def queue_message(
     """
     message = Message(Recipient.of(member), kind, title, body, key, tuple(channels), marketing)
     return queue_messages([message], inbox_written=inbox_written, now=now)
+
+
+def release_message(dedupe_key: str, *, now: datetime | None = None) -> bool:
+    """A pending message held back (``send_at``) goes as soon as the quiet hours let it.
+    Returns whether there was one."""
+    now = now or utcnow()
+    message = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    if message is None:
+        return False
+    message.next_attempt_at = min(message.next_attempt_at, not_before(now, message.kind))
+    db.session.flush()
+    return True
+
+
+def withdraw_message(dedupe_key: str, reason: str) -> bool:
+    """A pending message is no longer to go (skipped with ``reason``): the SMS held back for a
+    call that reached the owner. Returns whether one was withdrawn."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.dedupe_key == dedupe_key,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SKIPPED, last_error=reason)
+    )
+    return result.rowcount > 0
 
 
 # --------------------------------------------------------------------------------- sending

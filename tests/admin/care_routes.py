@@ -3,6 +3,7 @@ and what the desk needs of them. Each part keeps its routes and desk data in its
 
 from tests.admin import (
     routes_appointments,
+    routes_broadcasts,
     routes_campaign_lists,
     routes_campaign_results,
     routes_campaigns,
@@ -12,6 +13,7 @@ from tests.admin import (
     routes_insight,
     routes_name_checks,
     routes_partners,
+    routes_texts,
 )
 
 PARTS = (
@@ -25,6 +27,8 @@ PARTS = (
     routes_campaign_lists,
     routes_campaign_results,
     routes_name_checks,
+    routes_texts,
+    routes_broadcasts,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

@@ -95,6 +95,8 @@ HOLDERS = {
     "events.answer": frozenset({"event_staff", "service_advisor", "dealer_admin", "hq_admin"}),
     "partners.manage": frozenset({"dealer_admin", "hq_admin"}),
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
+    "care.texts": frozenset({"care_agent", "dealer_admin", "hq_admin"}),
+    "care.texts_edit": frozenset({"dealer_admin", "hq_admin"}),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
@@ -110,6 +112,7 @@ HOLDERS = {
     "campaigns.call": frozenset({"care_agent", "showroom_manager", "dealer_admin"}),
     "campaigns.results": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.incentives": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
+    "campaigns.broadcasts": frozenset({"dealer_admin", "hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

@@ -10,20 +10,26 @@ from app.members.models import OutboxMessage
 from tests.care.helpers import make_car, make_owner
 
 
-def test_the_daily_job_reminds_then_sends_and_a_rerun_does_nothing(app, seeded, dealers, sms):
+def test_the_daily_job_reminds_then_sends_and_a_rerun_does_nothing(
+    app, seeded, dealers, sms, clock
+):
     with seeded():
         owner = make_owner(dealers["SZ01"], name="Cron", birthday=date(1980, 11, 23))
         make_car(owner, purchased_on=date(2024, 1, 1), inspection_due_on=date(2026, 12, 20))
     runner = app.test_cli_runner()
 
-    first = runner.invoke(args=["care", "run-daily"])
+    first = runner.invoke(args=["care", "run-daily"])  # 10:00 in Shenzhen
     assert first.exit_code == 0, first.output
     assert "Created 2 care reminders (birthday 1, inspection 1)" in first.output
-    assert "Sent 2 messages" in first.output  # the two SMS; the inbox got both at once
+    # The inspection's SMS; the birthday's waits for the agent's call until 10:45.
+    assert "Sent 1 messages" in first.output
 
     again = runner.invoke(args=["care", "run-daily"])
     assert "Created 0 care reminders (none)" in again.output
     assert "Sent 0 messages" in again.output
+    assert len(sms.sent) == 1
+    clock.advance(minutes=45)
+    assert "Sent 1 messages" in runner.invoke(args=["care", "send"]).output
     assert len(sms.sent) == 2
     with app.app_context():
         assert db.session.scalar(select(func.count(CareReminder.id))) == 2

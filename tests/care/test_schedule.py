@@ -141,8 +141,9 @@ def test_a_year_of_daily_runs_reminds_each_moment_once_on_its_day(ctx, clock):
         clock.advance(days=1)
 
     assert sorted(appeared) == sorted(EXPECTED)
-    # A's first-maintenance call was settled by the visit; the other calls are still to make.
-    assert tasks_closed == {"2026-12-15": 1}
+    # A's first-maintenance call was settled by the visit; the birthday calls closed the next
+    # day (their greeting went by SMS at the deadline); the other calls are still to make.
+    assert tasks_closed == {"2026-12-15": 1, "2027-03-01": 1, "2027-03-16": 1}
     tasks = {
         (db.session.get(Member, t.member_id).name, t.kind, t.status, t.dealer_id)
         for t in db.session.scalars(select(CareTask))
@@ -155,6 +156,8 @@ def test_a_year_of_daily_runs_reminds_each_moment_once_on_its_day(ctx, clock):
         ("B", "maintenance_due", "open", sz),
         ("C", "maintenance_due", "open", sz),
         ("D", "warranty_expiry", "open", gz),
+        ("B", "birthday", "sms_sent", sz),
+        ("C", "birthday", "sms_sent", sz),
     }
     # Every reminder reached the inbox once, except the offer B declined.
     inbox = db.session.scalar(select(func.count(Notification.id)))
@@ -274,9 +277,11 @@ def test_two_hosts_running_the_job_at_once_remind_once(pg_app, monkeypatch, batc
     assert sum(total for total, _failed in results) == 22
     with pg_app.app_context():
         assert db.session.scalar(select(func.count(CareReminder.id))) == 22
-        assert db.session.scalar(select(func.count(CareTask.id))) == 1
+        # B's warranty call and the 20 birthday calls.
+        assert db.session.scalar(select(func.count(CareTask.id))) == 21
         assert db.session.scalar(select(func.count(Notification.id))) == 22
-        # The inbox for all; SMS for D's offer and the 20 greetings (B's waits for the call).
+        # The inbox for all; SMS for D's offer and the 20 greetings (held back for the calls);
+        # B's waits for the call to fail.
         assert db.session.scalar(select(func.count(OutboxMessage.id))) == 22 + 21
 
 

@@ -94,12 +94,9 @@ class CampaignForm(FlaskForm):
         self.goal_revenue_yuan.data = fen // 100 if fen is not None else None
 
 
-class GroupForm(FlaskForm):
-    """A target group: its name, goal and filters. "Count" shows how many cars match, "Save"
-    adds the group; the overlap box confirms a selection that overlaps another campaign."""
+class TargetFilterForm(FlaskForm):
+    """The campaign target filters (targeting.py), shared by target groups and broadcasts."""
 
-    name = StringField(_l("Group name"), [Length(max=120)], description=_l("e.g. 盈利忠诚 2–5 yr"))
-    goal_success_rate_pct = _optional_int(_l("Goal: success rate, %"))
     segment = SelectField(_l("C3 group"), choices=[], default="")
     tiers = MultiCheckboxField(_l("Tiers"), choices=[])
     models = MultiCheckboxField(_l("Models"), choices=[])
@@ -125,7 +122,6 @@ class GroupForm(FlaskForm):
             SelectChoice("out", _l("Out of warranty")),
         ],
     )
-    confirm_overlap = BooleanField(_l("Save anyway: these owners may hear from two campaigns"))
 
     def set_choices(self, segments, tiers, models) -> None:
         """The filters' choices: C3 groups, tiers and the dealer's models."""
@@ -149,6 +145,30 @@ class GroupForm(FlaskForm):
             warranty=self.warranty.data or "",
         )
 
+    def fill_filters(self, filters) -> None:
+        """Show saved ``filters`` in the form."""
+        for name in ("segment", "plate_prefix", "last_visit", "warranty"):
+            getattr(self, name).data = getattr(filters, name)
+        for name in ("age_min", "age_max", "last_visit_days"):
+            getattr(self, name).data = getattr(filters, name)
+        self.tiers.data, self.models.data = list(filters.tiers), list(filters.models)
+
+    def show_error(self, err) -> None:
+        """Show a refused filter's reason next to its field, once (a refused save has already
+        put it there)."""
+        field = getattr(self, err.field or "", None)
+        if field is not None and err.message not in field.errors:
+            field.errors = [*field.errors, err.message]
+
+
+class GroupForm(TargetFilterForm):
+    """A target group: its name, goal and filters. "Count" shows how many cars match, "Save"
+    adds the group; the overlap box confirms a selection that overlaps another campaign."""
+
+    name = StringField(_l("Group name"), [Length(max=120)], description=_l("e.g. 盈利忠诚 2–5 yr"))
+    goal_success_rate_pct = _optional_int(_l("Goal: success rate, %"))
+    confirm_overlap = BooleanField(_l("Save anyway: these owners may hear from two campaigns"))
+
     def to_group(self) -> dict:
         """The group as the service's ``add_group`` takes it."""
         return {
@@ -157,13 +177,6 @@ class GroupForm(FlaskForm):
             "goal_success_rate_pct": self.goal_success_rate_pct.data,
             "confirm_overlap": self.confirm_overlap.data,
         }
-
-    def show_error(self, err) -> None:
-        """Show a refused filter's reason next to its field, once (a refused save has already
-        put it there)."""
-        field = getattr(self, err.field or "", None)
-        if field is not None and err.message not in field.errors:
-            field.errors = [*field.errors, err.message]
 
 
 class AgentsForm(FlaskForm):

@@ -146,11 +146,15 @@ def age_in_years(start: date, on: date) -> int:
     return max(years, 0)
 
 
-def _conditions(dealer_id: int, filters: TargetFilters, starts_on: date, today: date) -> list:
+def _conditions(
+    dealer_id: int, filters: TargetFilters, starts_on: date, today: date, consenting_only: bool
+) -> list:
     """The WHERE conditions on Vehicle joined to Member (and PointsAccount for tiers). Calls
     and invitations of a campaign are marketing: only owners who accepted marketing messages
-    are selected."""
-    conditions = [Member.dealer_id == dealer_id, Member.marketing_opt_in.is_(True)]
+    are selected (unless ``consenting_only`` is off: a broadcast counts the others)."""
+    conditions = [Member.dealer_id == dealer_id]
+    if consenting_only:
+        conditions.append(Member.marketing_opt_in.is_(True))
     if filters.models:
         conditions.append(Vehicle.model.in_(filters.models))
     if filters.plate_prefix:
@@ -198,12 +202,14 @@ def matching_cars(
     today: date,
     exclude_campaign_id: int | None = None,
     with_segment: bool = False,
+    consenting_only: bool = True,
 ) -> Select:
     """A query of the matching cars: (vehicle_id, member_id, vin, model, start, segment).
 
     ``exclude_campaign_id``: leave out the cars already targeted by that campaign (an earlier
     group). ``with_segment``: fill the segment column even when no segment is filtered (the
-    target's snapshot); otherwise it is NULL unless filtered on."""
+    target's snapshot); otherwise it is NULL unless filtered on. ``consenting_only``: only
+    owners who accepted marketing messages (off: every owner, for a broadcast's counts)."""
     need_segment = bool(filters.segment) or with_segment
     segment_column = None
     query = select(Vehicle.id.label("vehicle_id")).join(Member, Member.id == Vehicle.member_id)
@@ -215,7 +221,7 @@ def matching_cars(
             query = query.where(c3.c.segment0 == filters.segment)
     if filters.tiers:
         query = query.outerjoin(PointsAccount, PointsAccount.member_id == Member.id)
-    query = query.where(*_conditions(dealer_id, filters, starts_on, today))
+    query = query.where(*_conditions(dealer_id, filters, starts_on, today, consenting_only))
     if exclude_campaign_id is not None:
         query = query.where(
             ~exists().where(

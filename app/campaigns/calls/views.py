@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from app.auth.models import User
 from app.campaigns import access
 from app.campaigns.access import get_campaign, get_target, visible_campaigns
+from app.campaigns.broadcasts.views import bp as broadcasts_bp
 from app.campaigns.calls import calling, groups, participation, services
 from app.campaigns.calls.forms import (
     AssignForm,
@@ -50,6 +51,9 @@ from app.members.scope import dealer_choices, scope_arg
 from app.rewards.models import Reward
 
 bp = Blueprint("campaign_admin", __name__, url_prefix="/admin/campaigns")
+# Greetings and weather warnings (/admin/campaigns/broadcasts): endpoints
+# campaign_admin.broadcasts.*.
+bp.register_blueprint(broadcasts_bp)
 
 PER_PAGE = 20
 # The session key of the target whose full mobile was just revealed (shown once).

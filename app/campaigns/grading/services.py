@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, func, select
 
 from app.auth.models import User
 from app.campaigns.grading.models import CareContact, CareStandard, OwnerGrade, OwnerGrading
@@ -103,6 +103,33 @@ def current_grading(member: Member) -> OwnerGrading | None:
         .order_by(OwnerGrading.id.desc())
         .limit(1)
     ).first()
+
+
+def responsible_consultants(member_ids) -> dict[int, int]:
+    """The consultant responsible for each graded owner (the grading in force at the owner's
+    dealer), while they are active staff of that dealer: member id → user id."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(OwnerGrading.id))
+        .join(
+            Member,
+            and_(Member.id == OwnerGrading.member_id, Member.dealer_id == OwnerGrading.dealer_id),
+        )
+        .where(OwnerGrading.member_id.in_(ids))
+        .group_by(OwnerGrading.member_id)
+    )
+    rows = db.session.execute(
+        select(OwnerGrading.member_id, OwnerGrading.consultant_id)
+        .join(User, User.id == OwnerGrading.consultant_id)
+        .where(
+            OwnerGrading.id.in_(newest),
+            User.active.is_(True),
+            User.dealer_id == OwnerGrading.dealer_id,
+        )
+    )
+    return dict(rows.all())
 
 
 def grading_history(member: Member) -> list[OwnerGrading]:
