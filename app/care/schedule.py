@@ -525,6 +525,7 @@ class DailyReport:
 
     created: Counter = field(default_factory=Counter)
     tasks_closed: int = 0
+    complaints_escalated: int = 0
     failed: list[str] = field(default_factory=list)
 
     @property
@@ -534,14 +535,17 @@ class DailyReport:
 
 
 def run_daily(*, now: datetime | None = None) -> DailyReport:
-    """The daily care job: close settled call tasks, then create today's reminders, a batch
-    per transaction (commits). Safe to rerun and to run on two hosts at once."""
+    """The daily care job: close settled call tasks, escalate overdue complaint cases to their
+    dealer admin, then create today's reminders, a batch per transaction (commits). Safe to
+    rerun and to run on two hosts at once."""
+    from app.care.followups.complaints import escalate_overdue
     from app.care.tasks import close_settled_tasks
 
     now = now or utcnow()
     report = DailyReport()
     report.tasks_closed = close_settled_tasks(now=now)
     db.session.commit()
+    report.complaints_escalated = escalate_overdue(now=now)
 
     def create(batch: Sequence[Moment]) -> None:
         created, failed = create_reminders(batch, now=now)

@@ -124,6 +124,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Partners (R9), care (R8), appointments, insight (R10).
     "partners.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    # Complaint cases (seed 002 客户投诉): care agents, the service desk and managers of the
+    # dealer handle them; HQ sees every dealer's.
+    "care.complaints": frozenset(
+        {
+            Role.CARE_AGENT,
+            Role.SERVICE_ADVISOR,
+            Role.SHOWROOM_MANAGER,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.
