@@ -104,6 +104,8 @@ KIND_LABELS = {
     ReminderKind.BIRTHDAY: _l("Birthday"),
     ReminderKind.ANNIVERSARY: _l("Purchase anniversary"),
     ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
+    # Not a reminder: the callback after a visit (app/care/followups/visits.py).
+    "visit_followup": _l("After a visit"),
 }
 
 # The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py).

@@ -29,6 +29,7 @@ from app.care.followups.models import (
     CaseStatus,
     ComplaintCase,
     ComplaintNote,
+    VisitSurvey,
 )
 from app.care.settings import setting
 from app.core.audit import record_audit
@@ -38,7 +39,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import PERMISSIONS, Role
 from app.extensions import db
 from app.members.inbox import notify
-from app.members.models import Member
+from app.members.models import Dealer, Member
 from app.members.outbox import Channel, queue_message, render_for
 from app.members.scope import sees_dealer
 from app.service.models import ServiceVisit
@@ -480,6 +481,52 @@ def notes_of(case: ComplaintCase) -> list[ComplaintNote]:
             .order_by(ComplaintNote.created_at, ComplaintNote.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case with what a list of cases shows of it."""
+
+    case: ComplaintCase
+    member: Member
+    dealer: Dealer
+    assignee: User | None
+    escalated_to: User | None
+
+
+def case_rows(cases: list[ComplaintCase]) -> list[CaseRow]:
+    """The cases with their owners, dealers and staff (a query for each kind, not per case)."""
+    members = _by_id(Member, {c.member_id for c in cases})
+    dealers = _by_id(Dealer, {c.dealer_id for c in cases})
+    users = _by_id(User, {u for c in cases for u in (c.assignee_id, c.escalated_to_id) if u})
+    return [
+        CaseRow(
+            case,
+            members[case.member_id],
+            dealers[case.dealer_id],
+            users.get(case.assignee_id),
+            users.get(case.escalated_to_id),
+        )
+        for case in cases
+    ]
+
+
+def _by_id(model, ids: set[int]) -> dict:
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def survey_of(case: ComplaintCase) -> VisitSurvey | None:
+    """The questionnaire of the case's visit (answered or not), if any."""
+    if case.visit_id is None:
+        return None
+    return db.session.scalar(select(VisitSurvey).where(VisitSurvey.visit_id == case.visit_id))
+
+
+def visit_of(case: ComplaintCase) -> ServiceVisit | None:
+    """The visit the complaint is about, if any."""
+    return case.visit
 
 
 def owner_notes(case: ComplaintCase) -> list[ComplaintNote]:

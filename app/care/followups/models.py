@@ -12,11 +12,12 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
+from app.service.models import ServiceVisit
 
 
 class SurveyStatus(StrEnum):
@@ -75,6 +76,8 @@ class VisitSurvey(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
+
+    visit: Mapped[ServiceVisit] = relationship()
 
 
 class CaseStatus(StrEnum):
@@ -163,6 +166,8 @@ class ComplaintCase(db.Model):
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+    visit: Mapped[ServiceVisit | None] = relationship()
 
 
 class ComplaintNote(db.Model):
