@@ -105,11 +105,11 @@ def admin_complaint(case_id: int):
     return _case_page(_case_or_404(case_id))
 
 
-def _act(case, form_name: str, form, service, *args, success: str):
-    """Validate the case page's ``form``, run the service, flash and redirect; or show the page
-    again with the form's errors (422)."""
+def _act(case, form_name: str, form, service, values, *, success: str):
+    """Validate the case page's ``form``, run the service with ``values(form)``, flash and
+    redirect; or show the page again with the form's errors (422)."""
     if form.validate_on_submit():
-        ok, _result = call_service(form, service, current_user, case.id, *args(form))
+        ok, _result = call_service(form, service, current_user, case.id, *values(form))
         if ok:
             flash(success, "success")
             return redirect(url_for("care.admin_complaint", case_id=case.id))
