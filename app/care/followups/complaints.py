@@ -37,6 +37,7 @@ from app.core.clock import utcnow
 from app.core.dates import format_local_datetime
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import PERMISSIONS, Role
+from app.core.security import id_in_range
 from app.extensions import db
 from app.members.inbox import notify
 from app.members.models import Dealer, Member
@@ -167,7 +168,7 @@ def _tell_received(member: Member, case: ComplaintCase, now: datetime) -> None:
 
 
 def _own_visit(member: Member, visit_id: int) -> ServiceVisit:
-    visit = db.session.get(ServiceVisit, visit_id)
+    visit = db.session.get(ServiceVisit, visit_id) if id_in_range(visit_id) else None
     if visit is None or visit.member_id != member.id:
         raise NotFound(_l("No such visit."), field="visit_id")
     return visit
@@ -383,12 +384,12 @@ def _take(case: ComplaintCase) -> None:
 
 
 def assign_case(
-    actor: User, case_id: int, assignee_id: int, *, now: datetime | None = None
+    actor: User, case_id: int, assignee_id: int | None, *, now: datetime | None = None
 ) -> ComplaintCase:
     """Give the case to a staff member of its dealer (it is in progress from now on)."""
     now = now or utcnow()
     case = _locked(staff_case(actor, case_id).id)
-    assignee = db.session.get(User, assignee_id)
+    assignee = db.session.get(User, assignee_id) if id_in_range(assignee_id) else None
     if not _handles_complaints(assignee, case.dealer_id):
         raise ValidationFailed(
             _l("Choose someone of this dealer who handles complaints."), field="assignee_id"
