@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from app.care.followups.complaints import TEXT_MAX
 from app.care.followups.surveys import ADVISOR_RATINGS, SCORES
@@ -88,6 +88,12 @@ class ComplaintForm(FlaskForm):
         ]
         if not self.is_submitted() and chosen is not None:
             self.visit_id.data = chosen
+
+    def validate_visit_id(self, field) -> None:
+        """Something other than a visit's number (or none) is not a choice of this form."""
+        sent = (field.raw_data or [""])[0]
+        if sent and field.data is None:
+            raise ValidationError(_l("Choose one of your visits, or none."))
 
     def to_complaint(self) -> dict:
         """The complaint as ``raise_complaint`` takes it."""
