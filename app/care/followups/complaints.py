@@ -151,7 +151,7 @@ def _tell_received(member: Member, case: ComplaintCase, now: datetime) -> None:
             _l("We are sorry: your dealer will call you"),
             _l(
                 "Thank you for telling us. Your dealer looks into it and gets back to you by "
-                "%(time)s. Follow it in Me → My complaints.",
+                "%(time)s. Follow it in Me → Feedback and complaints.",
                 time=format_local_datetime(case.deadline_at, "short"),
             ),
         ),
@@ -462,8 +462,8 @@ def resolve_case(
         lambda: (
             _l("Your complaint is resolved"),
             _l(
-                "%(resolution)s — Is it settled? Confirm it, or tell us it is not, in Me → My "
-                "complaints.",
+                "%(resolution)s — Is it settled? Confirm it, or tell us it is not, in Me → "
+                "Feedback and complaints.",
                 resolution=resolution,
             ),
         ),

@@ -78,7 +78,7 @@ def start_followup(visit: ServiceVisit, *, now: datetime | None = None) -> CareT
             _l("How was your visit?"),
             _l(
                 "Thank you for coming in on %(date)s. How did we do? Three quick questions "
-                "in the app: Me → My visits and complaints.",
+                "in the app: Me → Feedback and complaints.",
                 date=format_local_date(visit.visited_on),
             ),
         ),
