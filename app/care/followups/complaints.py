@@ -530,6 +530,12 @@ def visit_of(case: ComplaintCase) -> ServiceVisit | None:
     return case.visit
 
 
+def note_authors(notes: list[ComplaintNote]) -> dict[int, str]:
+    """The names of the staff who wrote these notes, by user id (one query)."""
+    staff = _by_id(User, {n.author_id for n in notes if n.author_id and not n.from_owner})
+    return {user_id: user.name for user_id, user in staff.items()}
+
+
 def owner_notes(case: ComplaintCase) -> list[ComplaintNote]:
     """What the owner added to their complaint, oldest first (staff notes are not theirs)."""
     return [note for note in notes_of(case) if note.from_owner]

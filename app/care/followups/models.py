@@ -99,6 +99,15 @@ CASE_LABELS = {
     CaseStatus.REOPENED: _l("Reopened by the owner"),
     CaseStatus.WITHDRAWN: _l("Withdrawn"),
 }
+# What the owner reads of their complaint's status.
+OWNER_LABELS = {
+    CaseStatus.OPEN: _l("Received"),
+    CaseStatus.IN_PROGRESS: _l("Being handled"),
+    CaseStatus.RESOLVED: _l("Resolved: please confirm"),
+    CaseStatus.CONFIRMED: _l("Closed"),
+    CaseStatus.REOPENED: _l("Reopened: being handled again"),
+    CaseStatus.WITHDRAWN: _l("Withdrawn"),
+}
 _C = CaseStatus
 # Staff resolve (directly, or after taking the case); only the owner confirms or reopens; a
 # deleted account withdraws what is still open. A confirmed case is closed for good.

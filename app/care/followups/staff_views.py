@@ -75,6 +75,7 @@ def _case_or_404(case_id: int):
 def _case_page(case, *, assign=None, note=None, resolve=None, status: int = 200):
     """One case with its forms (those given keep their errors)."""
     row = complaints.case_rows([case])[0]
+    notes = complaints.notes_of(case)
     assign = assign or AssignForm()
     assign.setup(complaints.assignable_staff(case), case.assignee_id)
     return (
@@ -84,7 +85,8 @@ def _case_page(case, *, assign=None, note=None, resolve=None, status: int = 200)
             case=case,
             visit=complaints.visit_of(case),
             survey=complaints.survey_of(case),
-            notes=complaints.notes_of(case),
+            notes=notes,
+            authors=complaints.note_authors(notes),
             assign=assign,
             note=note or NoteForm(),
             resolve=resolve or ResolveForm(),

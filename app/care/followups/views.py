@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.care.followups import complaints, surveys
 from app.care.followups.forms import ComplaintForm, ReopenForm, SurveyForm
-from app.care.followups.models import CASE_LABELS, SOURCE_LABELS
+from app.care.followups.models import OWNER_LABELS, SOURCE_LABELS
 from app.care.followups.visits import SURVEY_KIND
 from app.care.settings import setting
 from app.care.views import bp
@@ -60,7 +60,7 @@ def feedback():
         "care/followups/feedback.html",
         pending=surveys.pending_surveys(member, limit=10),
         page=page,
-        labels=CASE_LABELS,
+        labels=OWNER_LABELS,
         category_label=category_label,
     )
 
@@ -72,7 +72,7 @@ def _survey_page(survey, form, status: int = 200):
             survey=survey,
             form=form,
             case=surveys.case_of_survey(survey),
-            case_labels=CASE_LABELS,
+            case_labels=OWNER_LABELS,
             category_label=category_label,
         ),
         status,
@@ -137,7 +137,7 @@ def my_complaint(case_id: int):
     return render_template(
         "care/followups/complaint.html",
         case=case,
-        labels=CASE_LABELS,
+        labels=OWNER_LABELS,
         sources=SOURCE_LABELS,
         additions=complaints.owner_notes(case),
         reopen=ReopenForm(),
