@@ -20,6 +20,7 @@ from app.members.services import (
     get_dealer_by_code,
     update_profile,
 )
+from demo.followups import seed_followups
 
 # Printed by `flask seed-demo` and in the README: demo accounts only.
 DEMO_PASSWORD = "carclub-demo"  # nosec B105
@@ -205,6 +206,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
         created["dealers"] += get_dealer_by_code("SH01") is None
     created["hq"] = _seed_hq(now) if member_count else 0
     created["campaign_targets"] = _seed_campaign(now)
+    created["followups"] = seed_followups(now, SERVICE_ADVISOR_MOBILE, CARE_AGENT_MOBILE)
     return created
 
 
