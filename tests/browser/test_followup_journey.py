@@ -71,6 +71,7 @@ def test_a_low_score_opens_a_complaint_that_staff_resolve_and_the_owner_confirms
     agent.goto("/admin/")
     agent.get_by_role("link", name=re.compile("Complaints")).click()
     agent.wait_for_url("**/admin/care/complaints*")
+    _check(agent, artifacts, "phone-complaints-staff-list.png")
     agent.get_by_role("link", name=re.compile("Lin Tao")).click()
     expect(agent.locator(".complaint-text")).to_contain_text("waited two hours")
     _check(agent)
@@ -100,3 +101,9 @@ def test_a_low_score_opens_a_complaint_that_staff_resolve_and_the_owner_confirms
     owner.goto("/me/feedback")
     expect(owner.locator(".complaints")).to_contain_text("Closed")
     _check(owner, artifacts, "phone-feedback.png")
+
+    # Raising one from "me": an empty complaint is refused with the reason, next to the field.
+    owner.get_by_role("link", name="Raise a complaint").click()
+    owner.get_by_role("button", name="Send the complaint").click()
+    expect(owner.locator("#text-error")).to_contain_text("Tell us what went wrong.")
+    _check(owner, artifacts, "phone-complaint-new.png")
