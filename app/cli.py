@@ -321,7 +321,8 @@ def care_run_daily_command() -> None:
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.created.items())) or "none"
     click.echo(
         f"Created {report.total} care reminders ({kinds}); "
-        f"closed {report.tasks_closed} call tasks (the owner came in, or a birthday passed)."
+        f"closed {report.tasks_closed} call tasks (the owner came in, or a birthday passed); "
+        f"escalated {report.complaints_escalated} overdue complaints to their dealer admin."
     )
     if report.failed:
         click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)

@@ -21,6 +21,7 @@ from app.members.services import (
     update_profile,
 )
 from demo.care_texts import seed_care_texts
+from demo.followups import seed_followups
 
 # Printed by `flask seed-demo` and in the README: demo accounts only.
 DEMO_PASSWORD = "carclub-demo"  # nosec B105
@@ -209,6 +210,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     # Not under the bench's owners: its timed daily job would send them the greeting.
     sz01 = dealers["SZ01"][0]
     created["broadcasts"] = seed_care_texts(sz01, "13800000006", now) if member_count else 0
+    created["followups"] = seed_followups(now, SERVICE_ADVISOR_MOBILE, CARE_AGENT_MOBILE)
     return created
 
 

@@ -101,3 +101,20 @@ def test_each_demo_event_has_a_cover_stored_as_an_upload(demo):
         for width in (480, 960):
             name = f"covers/{event.cover_key}-{width}.webp"
             assert (Path(app.config["UPLOAD_FOLDER"]) / name).stat().st_size > 1000
+
+
+def test_the_after_visit_demo_is_as_the_readme_says(demo):
+    from app.care.followups.models import CaseStatus, ComplaintCase, SurveyStatus, VisitSurvey
+
+    said(r"the demo owner has a\s+questionnaire to answer")
+    said(r"13900000003 answered 9 of 10 and\s+13900000005's 4 of 10 opened a complaint case")
+
+    def surveys(mobile):
+        member = get_user_by_mobile(mobile).member
+        return db.session.scalars(select(VisitSurvey).where(VisitSurvey.member_id == member.id))
+
+    assert SurveyStatus.PENDING in {s.status for s in surveys("13900000001")}
+    assert 9 in {s.score for s in surveys("13900000003")}
+    owner = get_user_by_mobile("13900000005").member
+    case = db.session.scalar(select(ComplaintCase).where(ComplaintCase.member_id == owner.id))
+    assert case.status == CaseStatus.IN_PROGRESS and case.assignee_id is not None

@@ -1,18 +1,23 @@
 """Dealer insight (R10): members by tier, segments, lost customers, points liability,
-referrals, events and campaign results; charts and CSV, scoped to the viewer's dealer.
+referrals, events and campaign results, satisfaction after visits; charts and CSV, scoped to the
+viewer's dealer.
 
 The figures are the domains' reports (``app/<domain>/reports.py``); these pages show them."""
 
-from flask import abort, render_template, request
+from flask import abort, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin.views import bp
 from app.care import reports as members
+from app.care.followups import reports as followups
 from app.core.clock import local_date, utcnow
+from app.core.errors import ValidationFailed
 from app.core.permissions import permission_required
 from app.core.reports import Report, csv_response
 from app.core.web import page_arg
 from app.events import reports as events
+from app.hq.months import current_month, parse_month
 from app.loyalty import reports as loyalty
 from app.members.scope import dealer_choices, export_table, scope_arg
 from app.referrals import reports as referrals
@@ -26,15 +31,29 @@ REPORTS = {
     "referrals": referrals.referral_funnel,
     "events": events.event_attendance,
     "campaigns": events.event_results,
+    "satisfaction": followups.satisfaction,
 }
 # The reports whose figures depend on the day (the others count what is there now).
-DATED = frozenset({"segments", "lost", "liability", "events", "campaigns"})
+DATED = frozenset({"segments", "lost", "liability", "events", "campaigns", "satisfaction"})
+# The reports of one month (?month=YYYY-MM, this month by default).
+MONTHLY = frozenset({"satisfaction"})
 _REPORTS = ", ".join(REPORTS)
 
 
 def _warranty_arg() -> str:
     value = request.args.get("warranty", "all")
     return value if value in members.WARRANTY_FILTERS else "all"
+
+
+def _month_arg():
+    """The month asked for (?month=YYYY-MM), or 400 with the reason."""
+    try:
+        return parse_month(request.args.get("month"))
+    except ValidationFailed as err:
+        page = render_template(
+            "errors/error.html", code=400, title=_("No such month"), message=err.message
+        )
+        abort(make_response(page, 400))
 
 
 def _build(name: str, *, per_page: int | None = None, now=None) -> Report:
@@ -45,6 +64,8 @@ def _build(name: str, *, per_page: int | None = None, now=None) -> Report:
         kwargs["now"] = now or utcnow()
     if name == "lost":
         kwargs["warranty"] = _warranty_arg()
+    if name in MONTHLY:
+        kwargs["month"] = _month_arg()
     if per_page is not None:
         kwargs.update(page=page_arg(), per_page=per_page)
     return REPORTS[name](current_user, **kwargs)
@@ -59,6 +80,7 @@ def _render(name: str, per_page: int | None = None, **filters):
         report_name=name,
         dealers=dealer_choices(current_user),
         csv_args={"dealer": report.dealer_id, **filters},
+        months=[current_month().shift(-k) for k in range(12)],
     )
 
 
@@ -127,6 +149,13 @@ def insight_campaigns():
     return _render("campaigns", events.EVENTS_PER_PAGE)
 
 
+@bp.get("/insight/satisfaction")
+@permission_required("insight.view")
+def insight_satisfaction():
+    """Satisfaction after visits, a month: per dealer and service advisor."""
+    return _render("satisfaction", month=_month_arg().key)
+
+
 @bp.get(f"/insight/<any({_REPORTS}):report>.csv")
 @permission_required("insight.view")
 def insight_csv(report: str):
@@ -134,9 +163,8 @@ def insight_csv(report: str):
     lost-customer list is audited."""
     now = utcnow()
     built = _build(report, now=now)
-    export = export_table(
-        built, request.args.get("table"), prefix=f"insight-{report}", stamp=local_date(now)
-    )
+    stamp = built.facts["month"] if report in MONTHLY else local_date(now)
+    export = export_table(built, request.args.get("table"), prefix=f"insight-{report}", stamp=stamp)
     if export is None:
         abort(404)
     if report == "lost":

@@ -1,11 +1,20 @@
-"""Owner care (R8): reminders found by the daily job, care call tasks, the cars' care dates.
+"""Owner care (R8): reminders found by the daily job, care call tasks, the cars' care dates, and
+after every visit a callback, a questionnaire and complaint cases (app/care/followups/).
 
-Care answers members' signals (app/core/signals.py): the home page shows each car's next
-maintenance; nobody calls a deleted owner.
+Care answers the signals of the domains below it (app/core/signals.py): the home page shows each
+car's next maintenance and the questionnaires waiting; a recorded visit starts its follow-up and
+a refund stops it; the export has the owner's answers and complaints; nobody calls a deleted
+owner.
 """
 
 from app.care.texts import models as _text_models  # noqa: F401 - the metadata has its table
-from app.core.signals import member_deleting, member_home
+from app.core.signals import (
+    member_deleting,
+    member_export,
+    member_home,
+    visit_recorded,
+    visit_refunded,
+)
 
 
 @member_home.connect
@@ -16,9 +25,57 @@ def _home_maintenance(member, *, cars, now, **_):
     return {"maintenance": maintenance_due(cars, local_date(now)) if cars else {}}
 
 
+@member_home.connect
+def _home_surveys(member, *, limit, **_):
+    from app.care.followups.surveys import pending_surveys
+
+    return {"surveys": pending_surveys(member, limit=limit)}
+
+
 @member_deleting.connect
 def _close_tasks(member, *, now, **_):
+    from app.care.followups.complaints import withdraw_cases_of
+    from app.care.followups.surveys import cancel_surveys_of
     from app.care.tasks import close_tasks_of
 
     close_tasks_of(member, now=now)
+    cancel_surveys_of(member)
+    withdraw_cases_of(member, now=now)
     return {}
+
+
+@member_export.connect
+def _export_feedback(member, **_):
+    from app.care.followups.complaints import own_cases, owner_notes
+    from app.care.followups.models import VisitSurvey
+    from app.extensions import db
+    from app.members.privacy import export_row, export_rows
+
+    staff_only = ("member_id", "key", "assignee_id", "resolved_by_id", "escalated_to_id")
+    cases = [
+        {
+            **export_row(case, skip=(*staff_only, "created_by_id")),
+            "my_additions": [
+                export_row(n, skip=("case_id", "author_id")) for n in owner_notes(case)
+            ],
+        }
+        for case in db.session.scalars(own_cases(member))
+    ]
+    surveys = export_rows(
+        VisitSurvey, VisitSurvey.member_id == member.id, skip=("member_id", "advisor_id")
+    )
+    return {"visit_surveys": surveys, "complaints": cases}
+
+
+@visit_recorded.connect
+def _start_followup(visit, *, now, **_):
+    from app.care.followups.visits import start_followup
+
+    start_followup(visit, now=now)
+
+
+@visit_refunded.connect
+def _stop_followup(visit, *, now, **_):
+    from app.care.followups.visits import stop_followup
+
+    stop_followup(visit, now=now)

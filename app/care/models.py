@@ -36,6 +36,10 @@ class CareTask(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("care_reminders.id"), unique=True)
+    # The after-visit callback (kind "visit_followup"): one per visit, to make by ``deadline_at``
+    # (48 hours after the visit was recorded, seed 002); other kinds have no deadline.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("service_visits.id"), unique=True)
+    deadline_at: Mapped[datetime | None]
     kind: Mapped[str] = mapped_column(String(32))
     due_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(12), default="open")  # reached, sms_sent, closed
@@ -55,3 +59,9 @@ class CareCall(db.Model):
     called_at: Mapped[datetime]
     reached: Mapped[bool]
     note: Mapped[str] = mapped_column(String(500), default="")
+    # An after-visit callback that reached the owner: were they satisfied (None otherwise).
+    satisfied: Mapped[bool | None]
+
+
+# The after-visit questionnaire and complaint cases live in their room, app/care/followups/.
+from app.care.followups.models import ComplaintCase, ComplaintNote, VisitSurvey  # noqa: E402, F401

@@ -108,6 +108,8 @@ KIND_LABELS = {
     ReminderKind.BIRTHDAY: _l("Birthday"),
     ReminderKind.ANNIVERSARY: _l("Purchase anniversary"),
     ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
+    # Not a reminder: the callback after a visit (app/care/followups/visits.py).
+    "visit_followup": _l("After a visit"),
 }
 
 # The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py;
@@ -450,6 +452,7 @@ class DailyReport:
 
     created: Counter = field(default_factory=Counter)
     tasks_closed: int = 0
+    complaints_escalated: int = 0
     failed: list[str] = field(default_factory=list)
 
     @property
@@ -459,8 +462,10 @@ class DailyReport:
 
 
 def run_daily(*, now: datetime | None = None) -> DailyReport:
-    """The daily care job: close settled call tasks, then create today's reminders, a batch
-    per transaction (commits). Safe to rerun and to run on two hosts at once."""
+    """The daily care job: close settled call tasks, escalate overdue complaint cases to their
+    dealer admin, then create today's reminders, a batch per transaction (commits). Safe to
+    rerun and to run on two hosts at once."""
+    from app.care.followups.complaints import escalate_overdue
     from app.care.tasks import close_settled_tasks
 
     now = now or utcnow()
@@ -468,6 +473,7 @@ def run_daily(*, now: datetime | None = None) -> DailyReport:
     report.tasks_closed = close_settled_tasks(now=now)
     report.tasks_closed += close_past_birthday_tasks(now=now)
     db.session.commit()
+    report.complaints_escalated = escalate_overdue(now=now)
 
     def create(batch: Sequence[Moment]) -> None:
         created, failed = create_reminders(batch, now=now)

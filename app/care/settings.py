@@ -1,5 +1,6 @@
-"""The care schedule's intervals (app/care/schedule.py describes each): a constant in
-``DEFAULTS``, overridden by a ``CARE_<NAME>`` config value (e.g. ``CARE_MAINTENANCE_KM = 7500``)."""
+"""The care schedule's intervals (app/care/schedule.py describes each) and the after-visit
+follow-up's limits (app/care/followups/): a constant in ``DEFAULTS``, overridden by a
+``CARE_<NAME>`` config value (e.g. ``CARE_MAINTENANCE_KM = 7500``, ``CARE_FOLLOWUP_HOURS = 24``)."""
 
 from flask import current_app
 
@@ -19,6 +20,16 @@ DEFAULTS = {
     # that it arrives within two hours of opening (上班后两小时) with the sender every 5 minutes.
     "OPENING_HOUR": 9,
     "BIRTHDAY_SMS_MINUTES": 105,
+    # After a visit (seed 002): the callback within 48 hours of the visit being recorded; a
+    # visit recorded more than a week after it happened gets neither call nor questionnaire.
+    "FOLLOWUP_HOURS": 48,
+    "FOLLOWUP_MAX_AGE_DAYS": 7,
+    # A questionnaire scored at most this (of 10) opens a complaint case; a case is due
+    # this many days after it opens (the dealer admin hears of it once when it is overdue);
+    # an owner has at most this many complaints open at once.
+    "COMPLAINT_SCORE_MAX": 6,
+    "COMPLAINT_DEADLINE_DAYS": 3,
+    "COMPLAINTS_OPEN_MAX": 5,
 }
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.care.models import CareCall, CareReminder, CareTask
 from app.core.audit import record_audit
@@ -20,6 +20,7 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.states import StateMachine
 from app.extensions import db
+from app.loyalty.models import PointsAccount, Tier
 from app.members.models import Member, OutboxMessage, Vehicle
 from app.members.outbox import (
     Channel,
@@ -94,8 +95,15 @@ def time_of_day(moment: datetime) -> TimeOfDay:
 
 
 def tasks_to_call(actor, *, now: datetime | None = None):
-    """The actor's dealer's open tasks due by today, oldest first."""
+    """The actor's dealer's open tasks due by today: the highest tier first (seed 002 receives
+    VIP owners first), then the after-visit callbacks by their deadline, then the oldest."""
     today = local_date(now or utcnow())
+    tier_rank = (
+        select(Tier.rank)
+        .join(PointsAccount, PointsAccount.tier_code == Tier.code)
+        .where(PointsAccount.member_id == CareTask.member_id)
+        .scalar_subquery()
+    )
     return (
         select(CareTask)
         .where(
@@ -103,7 +111,13 @@ def tasks_to_call(actor, *, now: datetime | None = None):
             CareTask.status == TaskStatus.OPEN,
             CareTask.due_on <= today,
         )
-        .order_by(CareTask.due_on, CareTask.id)
+        .order_by(
+            func.coalesce(tier_rank, 0).desc(),
+            CareTask.deadline_at.is_(None),
+            CareTask.deadline_at,
+            CareTask.due_on,
+            CareTask.id,
+        )
     )
 
 
@@ -176,13 +190,17 @@ def _fallback_message(task: CareTask, member: Member, now: datetime) -> None:
         release_message(held, now=now)
         return
     reminder = db.session.get(CareReminder, task.reminder_id) if task.reminder_id else None
+    # What the owner was told in the app: the reminder, or the visit's questionnaire invitation.
+    key = reminder.key if reminder is not None else None
+    if key is None and task.visit_id is not None:
+        from app.care.followups.visits import survey_key
+
+        key = survey_key(task.visit_id)
     original = (
         db.session.scalar(
-            select(OutboxMessage).where(
-                OutboxMessage.dedupe_key == f"{reminder.key}:{Channel.IN_APP}"
-            )
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == f"{key}:{Channel.IN_APP}")
         )
-        if reminder is not None
+        if key is not None
         else None
     )
     subject = original.subject if original is not None else ""

@@ -184,3 +184,7 @@ def car_history(vehicle_id: int):
     except NotFound:
         abort(404)
     return render_template("care/car_history.html", car=car, category_label=category_label)
+
+
+# The after-visit pages (questionnaire, complaints) register their routes on this blueprint.
+from app.care.followups import staff_views, views  # noqa: E402, F401

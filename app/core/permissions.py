@@ -128,6 +128,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # HQ the group's and any dealer's; care agents read the scripts they call with.
     "care.texts": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "care.texts_edit": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # Complaint cases (seed 002 客户投诉): care agents, the service desk and managers of the
+    # dealer handle them; HQ sees every dealer's.
+    "care.complaints": frozenset(
+        {
+            Role.CARE_AGENT,
+            Role.SERVICE_ADVISOR,
+            Role.SHOWROOM_MANAGER,
+            Role.DEALER_ADMIN,
+            Role.HQ_ADMIN,
+        }
+    ),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.

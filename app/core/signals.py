@@ -26,6 +26,19 @@ car_delivered = _signals.signal(
     to a friend's pre-registration.""",
 )
 
+visit_recorded = _signals.signal(
+    "visit-recorded",
+    doc="""A service visit (repair order) was recorded for the first time, at the desk or by the
+    DMS (sender: the ``ServiceVisit``; ``now``). Care starts the after-visit follow-up: the
+    callback task and the owner's questionnaire.""",
+)
+
+visit_refunded = _signals.signal(
+    "visit-refunded",
+    doc="""A service visit was refunded: it no longer counts (sender: the ``ServiceVisit``;
+    ``now``). Care closes the visit's callback task and withdraws its questionnaire.""",
+)
+
 tier_offers = _signals.signal(
     "tier-offers",
     doc="""The tier page lists what each tier opens (sender: the ``Member``; ``now``). Each

@@ -2,8 +2,8 @@
 
 Members sits below the domains that hold these figures, so it asks them: each answers the
 ``member_home`` signal (app/core/signals.py) in its package's ``__init__.py`` with its part —
-cards the card, loyalty the account, tier and expiring points, care the cars' next maintenance,
-events the owner's next events and those open for sign-up.
+cards the card, loyalty the account, tier and expiring points, care the cars' next maintenance
+and the questionnaires waiting, events the owner's next events and those open for sign-up.
 """
 
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ class HomeSummary:
     cars: list[CarDue]
     tickets: list  # the owner's next events (events.models.EventRegistration)
     open_events: list  # open for sign-up, the owner not in them yet (events.models.Event)
+    surveys: list  # visits' questionnaires waiting for the owner (care VisitSurvey)
     expiring_points: int  # within the next 60 days, as the card says
     unread: int
 
@@ -46,7 +47,7 @@ def home_summary(member: Member, *, now: datetime | None = None) -> HomeSummary:
     """The card summary, tier progress, cars with their next service, and what is new."""
     now = now or utcnow()
     cars = list(member.vehicles)
-    parts = {"card": None, "maintenance": {}, "tickets": [], "open_events": []}
+    parts = {"card": None, "maintenance": {}, "tickets": [], "open_events": [], "surveys": []}
     for _receiver, part in member_home.send(member, cars=cars, now=now, limit=NEW_ITEMS):
         parts.update(part or {})
     due = parts.pop("maintenance")

@@ -65,6 +65,8 @@ SECTIONS = (
     "lecture_questions",
     "service_visits",
     "appointments",
+    "visit_surveys",
+    "complaints",
     "perk_claims",
     "chapter_transfers",
     "referrals",

@@ -16,6 +16,7 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import normalize_vin
 from app.core.money import fen_to_decimal
+from app.core.signals import visit_recorded, visit_refunded
 from app.extensions import db
 from app.loyalty.ledger import lock_account, lock_member_account, post_points, reverse_entry
 from app.loyalty.models import EntryKind, PointsAccount
@@ -270,6 +271,8 @@ def record_visit(
         },
         now=now,
     )
+    # Care starts the after-visit callback and questionnaire (app/care/__init__.py).
+    visit_recorded.send(visit, now=now)
     return VisitResult(visit, True, earned.points, account.balance, account.tier_code)
 
 
@@ -323,6 +326,7 @@ def refund_visit(
         details={"ro": visit.ro_number, "points_reversed": visit.points_reversed},
         now=now,
     )
+    visit_refunded.send(visit, now=now)
     return RefundResult(visit, True, visit.points_reversed, account.balance)
 
 

@@ -1,7 +1,7 @@
 """Care texts as versioned templates and broadcasts of greetings and weather warnings (issue 20)
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-14 10:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@ from tests.admin import (
     routes_campaign_results,
     routes_campaigns,
     routes_care,
+    routes_followups,
     routes_grading,
     routes_hq,
     routes_insight,
@@ -19,6 +20,7 @@ from tests.admin import (
 PARTS = (
     routes_partners,
     routes_care,
+    routes_followups,
     routes_appointments,
     routes_insight,
     routes_campaigns,

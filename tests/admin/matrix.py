@@ -97,6 +97,9 @@ HOLDERS = {
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
     "care.texts": frozenset({"care_agent", "dealer_admin", "hq_admin"}),
     "care.texts_edit": frozenset({"dealer_admin", "hq_admin"}),
+    "care.complaints": frozenset(
+        {"care_agent", "service_advisor", "showroom_manager", "dealer_admin", "hq_admin"}
+    ),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),

@@ -3,10 +3,19 @@
 from tests.admin.matrix import Route
 
 _CSV_RULE = (
-    "/admin/insight/<any(members, segments, lost, liability, referrals, events, campaigns)"
-    ":report>.csv"
+    "/admin/insight/<any(members, segments, lost, liability, referrals, events, campaigns, "
+    "satisfaction):report>.csv"
 )
-_PAGES = ("members", "segments", "lost", "liability", "referrals", "events", "campaigns")
+_PAGES = (
+    "members",
+    "segments",
+    "lost",
+    "liability",
+    "referrals",
+    "events",
+    "campaigns",
+    "satisfaction",
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin/insight", "/admin/insight", "insight.view", 200),
