@@ -96,6 +96,7 @@ HOLDERS = {
     "partners.manage": frozenset({"dealer_admin", "hq_admin"}),
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
+    "appointments.book_for_owner": frozenset({"service_advisor", "care_agent", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.thresholds": frozenset({"hq_admin"}),
