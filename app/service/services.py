@@ -22,6 +22,7 @@ from app.loyalty.models import EntryKind, PointsAccount, Tier
 from app.loyalty.rules import visit_points
 from app.members.models import Member, Vehicle
 from app.members.services import vin_error
+from app.service.kept_reward import reward_after_visit
 from app.service.models import (
     VISIT,
     ServiceCategory,
@@ -269,6 +270,8 @@ def record_visit(
         },
         now=now,
     )
+    # A kept booking's reward waits for the day's spend (seed 002: 整体消费满100送20工时卷).
+    reward_after_visit(visit, now)
     return VisitResult(visit, True, earned.points, account.balance, account.tier_code)
 
 
@@ -448,6 +451,7 @@ def amend_visit(
         },
         now=now,
     )
+    reward_after_visit(visit, now)
     return AmendResult(visit, amendment, True, account.balance, account.tier_code)
 
 

@@ -15,7 +15,7 @@ from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.rewards.services import kind_label
-from app.service import appointments, workshop
+from app.service import appointments, kept_reward, workshop
 from app.service.forms import BookingForm, CapacityForm, ChangeForm, SettingsForm, SlotsForm
 from app.service.models import AppointmentStatus
 
@@ -181,7 +181,8 @@ def staff_day():
         next_day=day + timedelta(days=1),
         sheets=workshop.day_sheet(current_user, day),
         now=utcnow(),
-        reward=workshop.kept_reward(current_user.dealer_id),
+        reward=kept_reward.kept_reward(current_user.dealer_id),
+        min_spend_fen=kept_reward.reward_min_spend_fen(current_user.dealer_id),
     )
 
 
@@ -284,14 +285,10 @@ def settings():
         SelectChoice(str(r.id), f"{r.name} · {kind_label(r.kind)}") for r in rewards
     ]
     if not form.is_submitted():
-        current = workshop.settings_for(current_user.dealer_id)
-        form.kept_reward_id.data = current.kept_reward_id if current else None
+        form.load(kept_reward.settings_for(current_user.dealer_id))
     if form.validate_on_submit():
         ok, _saved = call_service(
-            form,
-            workshop.save_appointment_settings,
-            current_user,
-            kept_reward_id=form.kept_reward_id.data,
+            form, workshop.save_appointment_settings, current_user, **form.to_settings()
         )
         if ok:
             flash(_("Appointment settings saved."), "success")
