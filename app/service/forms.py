@@ -44,7 +44,7 @@ class _SlotChoice(FlaskForm):
     slot_id = RadioField(
         _l("Time"),
         [InputRequired(_l("Choose a time."))],
-        coerce=int,
+        coerce=optional_int,  # a number beyond an id is no choice, not a crash
         validate_choice=False,  # the service says why a time cannot be booked
         invalid_value_message=_l("Choose a time."),
     )
@@ -56,7 +56,7 @@ class BookingForm(_SlotChoice):
     vehicle_id = SelectField(
         _l("Car"),
         [InputRequired(_l("Choose your car."))],
-        coerce=int,
+        coerce=optional_int,  # a number beyond an id is no choice, not a crash
         validate_choice=False,
         invalid_value_message=_l("Choose your car."),
     )

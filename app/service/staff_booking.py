@@ -80,8 +80,8 @@ def _owner_car(member: Member, vehicle_id: int | None) -> Vehicle:
 def book_for_owner(
     actor: User,
     member: Member,
-    vehicle_id: int | None,
-    slot_id: int | None,
+    vehicle_id: int | None = None,
+    slot_id: int | None = None,
     *,
     note: str = "",
     source: str = "desk",
