@@ -21,7 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from app.core.dates import format_local_datetime
 from app.core.forms import TwoDecimals, optional_int
 from app.core.money import fen_to_decimal, to_fen
-from app.service.appointments import NOTE_LENGTH, car_label
+from app.service.appointments import NOTE_LENGTH, car_label, format_when
 from app.service.models import DEFAULT_REWARD_MIN_SPEND_FEN
 from app.service.workshop import MAX_CAPACITY, MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
 
@@ -38,6 +38,32 @@ def slot_choices(slots) -> list[SelectChoice]:
         )
         for slot in slots
     ]
+
+
+def slot_pick_choices(slots) -> list[SelectChoice]:
+    """Select choices over several days: "Tue, Nov 24 09:30 · 2 places left", after "none"."""
+    return [SelectChoice("", _l("No time booked"))] + [
+        SelectChoice(
+            str(slot.id),
+            "{} · {}".format(
+                format_when(slot.starts_at),
+                ngettext("%(num)d place left", "%(num)d places left", slot.capacity - slot.booked),
+            ),
+        )
+        for slot in slots
+    ]
+
+
+class SlotPick(FlaskForm):
+    """A time to book for the owner while on the phone (a campaign call, a care task): a form
+    mixin; the view fills the choices with ``slot_pick_choices(free_slots_ahead(member))``."""
+
+    slot_id = SelectField(
+        _l("Book a service time"),
+        coerce=optional_int,
+        validate_choice=False,  # the service says why a time cannot be booked
+        description=_l("With “Booked”: the owner is told and can cancel."),
+    )
 
 
 class _SlotChoice(FlaskForm):

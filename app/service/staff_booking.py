@@ -9,22 +9,24 @@ told in their inbox (and SMS) and cancels it as any booking of theirs. Booking t
 into the same time again answers the booking already made (a double submit, a retried call).
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.audit import record_audit
-from app.core.clock import utcnow
-from app.core.errors import NotFound
+from app.core.clock import local_date, local_midnight, utcnow
+from app.core.errors import Forbidden, NotFound
 from app.core.permissions import has_permission
 from app.extensions import db
 from app.members.models import Member, Vehicle
 from app.members.scope import sees_dealer
 from app.service.appointments import (
+    BOOKING_DAYS,
     AppointmentRefused,
     _book,
+    _bookable_query,
     _checked_note,
     _tell,
     bookable_slots,
@@ -68,6 +70,21 @@ def owner_free_slots(
     return bookable_slots(member, day, now=now)
 
 
+# A call's list of times: enough for the coming weeks, short enough for a phone's picker.
+MAX_SLOTS_LISTED = 120
+
+
+def free_slots_ahead(member: Member, *, now: datetime | None = None) -> list[AppointmentSlot]:
+    """The times staff may book for the owner over the coming weeks, soonest first (the list
+    a campaign call or a care task picks from)."""
+    now = now or utcnow()
+    until = local_midnight(local_date(now) + timedelta(days=BOOKING_DAYS))
+    query = _bookable_query(member, now).where(AppointmentSlot.starts_at < until)
+    return list(
+        db.session.scalars(query.order_by(AppointmentSlot.starts_at).limit(MAX_SLOTS_LISTED))
+    )
+
+
 def _owner_car(member: Member, vehicle_id: int | None) -> Vehicle:
     vehicle = db.session.get(Vehicle, vehicle_id) if vehicle_id else None
     if vehicle is None or vehicle.member_id != member.id:
@@ -90,7 +107,7 @@ def book_for_owner(
     """Book a maintenance time for an owner of the actor's dealer; the owner is told."""
     now = now or utcnow()
     if not has_permission(actor, PERMISSION):
-        raise NotFound(_l("No such owner."))
+        raise Forbidden(_l("Your role does not book service times."))
     member = get_bookable_owner(actor, member.id)
     note = _checked_note(note)
     vehicle = _owner_car(member, vehicle_id)
