@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.audit import AuditEntry
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.extensions import db
 from app.members.models import Notification
 from app.service import appointments
@@ -42,7 +42,8 @@ def test_a_care_agent_books_for_an_owner_who_is_told_and_can_cancel(desk):
     assert slot.booked == 1
     message = db.session.scalar(select(Notification).where(Notification.member_id == member.id))
     assert message.kind == "appointment_booked"
-    assert "My appointments" in message.body and "cancel" in message.body
+    # In the owner's language (Chinese here): where to cancel.
+    assert "我的预约" in message.body and "取消" in message.body
     audit = db.session.scalar(
         select(AuditEntry).where(AuditEntry.action == "appointment.booked_for_owner")
     )
@@ -115,6 +116,6 @@ def test_another_dealers_staff_owner_or_slot_is_not_found(desk):
 def test_staff_without_the_permission_book_nothing(desk):
     dealer, _advisor, _agent, member, car, slot = desk
     consultant = make_staff("sales_consultant", dealer.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden):
         book_for_owner(consultant, member, car.id, slot.id, now=NOW)
     assert db.session.scalar(select(func.count(Appointment.id))) == 0
