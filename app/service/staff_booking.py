@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, local_midnight, utcnow
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import has_permission
 from app.extensions import db
 from app.members.models import Member, Vehicle
@@ -148,3 +148,20 @@ def book_for_owner(
         now=now,
     )
     return appointment
+
+
+def book_during_call(
+    actor: User,
+    member: Member,
+    vehicle_id: int,
+    slot_id: int,
+    *,
+    source: str,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book the time chosen on a call (a campaign call, a care task) before the call is saved,
+    in its transaction: a time that is gone is the form's error, not a missing page."""
+    try:
+        return book_for_owner(actor, member, vehicle_id, slot_id, source=source, now=now)
+    except NotFound:
+        raise ValidationFailed(_l("No such time. Choose another one."), field="slot_id") from None

@@ -36,7 +36,7 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, has_permission
 from app.extensions import db
 from app.members.models import Member, Vehicle
-from app.service.staff_booking import book_for_owner
+from app.service.staff_booking import book_during_call
 
 MAX_NOTE = 500
 
@@ -237,11 +237,8 @@ def _book_the_time(actor: User, target: CampaignTarget, outcome, slot_id: int, n
             _("To book the chosen time, record the call as “Booked”."), field="slot_id"
         )
     member = db.session.get(Member, target.member_id)
-    try:
-        source = f"campaign:{target.campaign_id}"
-        book_for_owner(actor, member, target.vehicle_id, slot_id, source=source, now=now)
-    except NotFound:
-        raise ValidationFailed(_("No such time. Choose another one."), field="slot_id") from None
+    source = f"campaign:{target.campaign_id}"
+    book_during_call(actor, member, target.vehicle_id, slot_id, source=source, now=now)
 
 
 def calls_of(target: CampaignTarget) -> list[CampaignCall]:
