@@ -140,6 +140,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         }
     ),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
+    # 主动预约 (seed 002): the service desk and care agents book a time for an owner.
+    "appointments.book_for_owner": frozenset(
+        {Role.SERVICE_ADVISOR, Role.CARE_AGENT, Role.DEALER_ADMIN}
+    ),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.
     "campaigns.segments": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),

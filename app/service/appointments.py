@@ -163,12 +163,40 @@ def book_appointment(
 ) -> Appointment:
     """Book a maintenance time of the member's dealer for one of their cars."""
     now = now or utcnow()
+    note = _checked_note(note)
+    vehicle = _own_car(member, vehicle_id)
+    appointment = _book(member, vehicle, slot_id, note, now=now)
+    _tell(
+        appointment,
+        "appointment_booked",
+        _l("Service appointment booked"),
+        _l(
+            "%(car)s at %(dealer)s, %(when)s. You can change or cancel it in My appointments.",
+        ),
+        dedupe_key=f"appointment:{appointment.id}:booked",
+        now=now,
+    )
+    return appointment
+
+
+def _checked_note(note: str | None) -> str:
     note = (note or "").strip()
     if len(note) > NOTE_LENGTH:
         raise ValidationFailed(
             _l("Keep the note to %(n)s characters.", n=NOTE_LENGTH), field="note"
         )
-    vehicle = _own_car(member, vehicle_id)
+    return note
+
+
+def _book(
+    member: Member,
+    vehicle: Vehicle,
+    slot_id: int,
+    note: str,
+    *,
+    now: datetime,
+    booked_by_id: int | None = None,
+) -> Appointment:
     slot = lock_row(AppointmentSlot, slot_id)
     _check_bookable(slot, member, now)
     _check_one_a_day(vehicle, slot)
@@ -180,19 +208,10 @@ def book_appointment(
         status=AppointmentStatus.BOOKED,
         note=note,
         created_at=now,
+        booked_by_id=booked_by_id,
     )
     db.session.add(appointment)
     db.session.flush()
-    _tell(
-        appointment,
-        "appointment_booked",
-        _l("Service appointment booked"),
-        _l(
-            "%(car)s at %(dealer)s, %(when)s. You can change or cancel it in My appointments.",
-        ),
-        dedupe_key=f"appointment:{appointment.id}:booked",
-        now=now,
-    )
     return appointment
 
 

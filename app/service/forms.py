@@ -6,13 +6,23 @@ from datetime import time
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField, TimeField
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.dates import format_local_datetime
-from app.core.forms import optional_int
-from app.service.appointments import NOTE_LENGTH, car_label
+from app.core.forms import TwoDecimals, optional_int
+from app.core.money import fen_to_decimal, to_fen
+from app.service.appointments import NOTE_LENGTH, car_label, format_when
+from app.service.models import DEFAULT_REWARD_MIN_SPEND_FEN
 from app.service.workshop import MAX_CAPACITY, MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
 
 
@@ -30,11 +40,37 @@ def slot_choices(slots) -> list[SelectChoice]:
     ]
 
 
+def slot_pick_choices(slots) -> list[SelectChoice]:
+    """Select choices over several days: "Tue, Nov 24 09:30 · 2 places left", after "none"."""
+    return [SelectChoice("", _l("No time booked"))] + [
+        SelectChoice(
+            str(slot.id),
+            "{} · {}".format(
+                format_when(slot.starts_at),
+                ngettext("%(num)d place left", "%(num)d places left", slot.capacity - slot.booked),
+            ),
+        )
+        for slot in slots
+    ]
+
+
+class SlotPick(FlaskForm):
+    """A time to book for the owner while on the phone (a campaign call, a care task): a form
+    mixin; the view fills the choices with ``slot_pick_choices(free_slots_ahead(member))``."""
+
+    slot_id = SelectField(
+        _l("Book a service time"),
+        coerce=optional_int,
+        validate_choice=False,  # the service says why a time cannot be booked
+        description=_l("With “Booked”: the owner is told and can cancel."),
+    )
+
+
 class _SlotChoice(FlaskForm):
     slot_id = RadioField(
         _l("Time"),
         [InputRequired(_l("Choose a time."))],
-        coerce=int,
+        coerce=optional_int,  # a number beyond an id is no choice, not a crash
         validate_choice=False,  # the service says why a time cannot be booked
         invalid_value_message=_l("Choose a time."),
     )
@@ -46,7 +82,7 @@ class BookingForm(_SlotChoice):
     vehicle_id = SelectField(
         _l("Car"),
         [InputRequired(_l("Choose your car."))],
-        coerce=int,
+        coerce=optional_int,  # a number beyond an id is no choice, not a crash
         validate_choice=False,
         invalid_value_message=_l("Choose your car."),
     )
@@ -126,3 +162,31 @@ class SettingsForm(FlaskForm):
         validate_choice=False,
         description=_l("Given once when you mark the booking kept, e.g. a labour-hour voucher."),
     )
+    # 整体消费满100送20工时卷 (seed 002): the day's spend the reward takes.
+    reward_min_spend = DecimalField(
+        _l("When the visit's total reaches (yuan)"),
+        [Optional(), TwoDecimals(), NumberRange(min=0)],
+        places=2,
+        render_kw={"inputmode": "decimal"},
+        description=_l(
+            "The car's repair orders on the booking's day, added up. 0: no visit needed."
+        ),
+    )
+
+    def load(self, settings) -> None:
+        """Show the saved settings (or the defaults) before the first submit."""
+        if settings is not None:
+            self.kept_reward_id.data = settings.kept_reward_id
+            self.reward_min_spend.data = fen_to_decimal(settings.reward_min_spend_fen)
+        else:
+            self.reward_min_spend.data = fen_to_decimal(DEFAULT_REWARD_MIN_SPEND_FEN)
+
+    def to_settings(self) -> dict:
+        """The settings as ``save_appointment_settings`` takes them."""
+        return {
+            "kept_reward_id": self.kept_reward_id.data,
+            # Left empty: the threshold stays as it is.
+            "reward_min_spend_fen": None
+            if self.reward_min_spend.data is None
+            else to_fen(self.reward_min_spend.data),
+        }

@@ -200,6 +200,8 @@ class Appointment(db.Model):
     cancelled_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The staff member who booked for the owner (service desk, care agent); None: the owner.
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The labour-hour voucher a kept booking earned, if the dealer offers one.
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"))
 
@@ -208,10 +210,19 @@ class Appointment(db.Model):
     vehicle: Mapped[Vehicle] = relationship()
 
 
+# 预约保养客户,整体消费满100送20工时卷 (seed 002): the reward once the visit's spend reaches ¥100.
+DEFAULT_REWARD_MIN_SPEND_FEN = 10_000
+
+
 class AppointmentSettings(db.Model):
-    """Per dealer: the reward (e.g. a labour-hour voucher) a kept appointment earns."""
+    """Per dealer: the reward (e.g. a labour-hour voucher) a kept appointment earns, and the
+    spend of the car's visit that day it takes (0: the kept booking alone earns it)."""
 
     __tablename__ = "appointment_settings"
+    __table_args__ = (CheckConstraint("reward_min_spend_fen >= 0", name="min_spend_not_negative"),)
 
     dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), primary_key=True)
     kept_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    reward_min_spend_fen: Mapped[int] = mapped_column(
+        default=DEFAULT_REWARD_MIN_SPEND_FEN, server_default=str(DEFAULT_REWARD_MIN_SPEND_FEN)
+    )

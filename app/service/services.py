@@ -24,6 +24,7 @@ from app.loyalty.rules import visit_points
 from app.loyalty.tiers import tier_table
 from app.members.models import Member, Vehicle
 from app.members.services import vin_error
+from app.service.kept_reward import reward_after_visit
 from app.service.models import (
     VISIT,
     ServiceCategory,
@@ -273,6 +274,8 @@ def record_visit(
     )
     # Care starts the after-visit callback and questionnaire (app/care/__init__.py).
     visit_recorded.send(visit, now=now)
+    # A kept booking's reward waits for the day's spend (seed 002: 整体消费满100送20工时卷).
+    reward_after_visit(visit, now)
     return VisitResult(visit, True, earned.points, account.balance, account.tier_code)
 
 
@@ -453,6 +456,7 @@ def amend_visit(
         },
         now=now,
     )
+    reward_after_visit(visit, now)
     return AmendResult(visit, amendment, True, account.balance, account.tier_code)
 
 

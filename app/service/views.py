@@ -15,7 +15,7 @@ from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, flash_service
 from app.extensions import db
 from app.rewards.services import kind_label
-from app.service import appointments, workshop
+from app.service import appointments, kept_reward, staff_booking, workshop
 from app.service.forms import BookingForm, CapacityForm, ChangeForm, SettingsForm, SlotsForm
 from app.service.models import AppointmentStatus
 
@@ -181,7 +181,8 @@ def staff_day():
         next_day=day + timedelta(days=1),
         sheets=workshop.day_sheet(current_user, day),
         now=utcnow(),
-        reward=workshop.kept_reward(current_user.dealer_id),
+        reward=kept_reward.kept_reward(current_user.dealer_id),
+        min_spend_fen=kept_reward.reward_min_spend_fen(current_user.dealer_id),
     )
 
 
@@ -284,17 +285,57 @@ def settings():
         SelectChoice(str(r.id), f"{r.name} · {kind_label(r.kind)}") for r in rewards
     ]
     if not form.is_submitted():
-        current = workshop.settings_for(current_user.dealer_id)
-        form.kept_reward_id.data = current.kept_reward_id if current else None
+        form.load(kept_reward.settings_for(current_user.dealer_id))
     if form.validate_on_submit():
         ok, _saved = call_service(
-            form,
-            workshop.save_appointment_settings,
-            current_user,
-            kept_reward_id=form.kept_reward_id.data,
+            form, workshop.save_appointment_settings, current_user, **form.to_settings()
         )
         if ok:
             flash(_("Appointment settings saved."), "success")
             return redirect(url_for("service.staff_day"))
     status = 422 if form.is_submitted() else 200
     return render_template("service/settings.html", form=form), status
+
+
+# ------------------------------------------------------------------- staff book for an owner
+
+
+def _bookable_owner_or_404(member_id: int):
+    try:
+        return staff_booking.get_bookable_owner(current_user, member_id)
+    except NotFound:
+        abort(404)
+
+
+def _staff_booking_page(form, member, day: date | None, days):
+    page = render_template(
+        "service/staff_book.html",
+        form=form,
+        member=member,
+        days=days,
+        day=day,
+        hours=appointments.min_hours_ahead(),
+    )
+    return page, 422 if form.is_submitted() else 200
+
+
+@bp.route("/admin/appointments/owners/<int:member_id>/book", methods=["GET", "POST"])
+@permission_required(staff_booking.PERMISSION)
+@once("service.book_for_owner")
+def book_for_owner(member_id: int):
+    """主动预约: book a time for an owner of the dealer (a car, a day, a free time)."""
+    member = _bookable_owner_or_404(member_id)
+    days = staff_booking.owner_open_days(member)
+    day = _chosen_day(days)
+    form = BookingForm()
+    form.setup(member, _free_times(member, day))
+    if form.validate_on_submit():
+        ok, booked = call_service(
+            form, staff_booking.book_for_owner, current_user, member, **form.to_booking()
+        )
+        if ok:
+            when = appointments.format_when(booked.slot.starts_at)
+            flash(_("Booked for %(name)s: %(when)s.", name=member.name, when=when), "success")
+            return redirect(url_for("admin.member_detail", member_id=member.id))
+        form.setup(member, _free_times(member, day))
+    return _staff_booking_page(form, member, day, staff_booking.owner_open_days(member))

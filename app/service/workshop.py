@@ -17,18 +17,18 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.members.inbox import notify
 from app.members.models import Dealer, Member
 from app.rewards.models import Reward, RewardKind
-from app.rewards.services import issue_free_voucher
 from app.service.appointments import (
     TRANSITIONS,
     AppointmentRefused,
     day_bounds,
     lock_row,
 )
+from app.service.kept_reward import reward_kept
 from app.service.models import (
     APPOINTMENT,
+    DEFAULT_REWARD_MIN_SPEND_FEN,
     Appointment,
     AppointmentSettings,
     AppointmentSlot,
@@ -40,6 +40,8 @@ MAX_SLOTS_AT_ONCE = 96
 MIN_EVERY_MINUTES = 5
 MAX_EVERY_MINUTES = 720
 MAX_DAYS_AHEAD = 366
+# ¥100,000: far above any visit, below what a typo of extra zeros would give.
+MAX_MIN_SPEND_FEN = 10_000_000
 
 
 def _zone() -> ZoneInfo:
@@ -290,7 +292,7 @@ def close_appointment(
     db.session.flush()
     details = {"before": before.value}
     if outcome == AppointmentStatus.KEPT:
-        voucher = _reward_kept(appointment, now)
+        voucher = reward_kept(appointment, now)
         if voucher is not None:
             details["voucher_id"] = voucher.id
     record_audit(
@@ -304,45 +306,7 @@ def close_appointment(
     return appointment
 
 
-def _reward_kept(appointment: Appointment, now: datetime):
-    """The dealer's reward for a kept booking, if it offers one, once per appointment."""
-    if appointment.voucher_id is not None:
-        return None
-    reward = kept_reward(appointment.slot.dealer_id)
-    if reward is None or not reward.active:
-        return None
-    voucher = issue_free_voucher(
-        appointment.member, reward, source="appointment", key=str(appointment.id), now=now
-    )
-    appointment.voucher_id = voucher.id
-    db.session.flush()
-    notify(
-        appointment.member,
-        "appointment_reward",
-        lambda: (
-            _l("Thank you for coming"),
-            _l("Your kept appointment earned a voucher: %(reward)s.", reward=reward.name),
-        ),
-        dedupe_key=f"appointment:{appointment.id}:reward",
-        now=now,
-    )
-    return voucher
-
-
 # ----------------------------------------------------------------------------- settings
-
-
-def settings_for(dealer_id: int) -> AppointmentSettings | None:
-    """The dealer's appointment settings, if any were saved."""
-    return db.session.get(AppointmentSettings, dealer_id)
-
-
-def kept_reward(dealer_id: int) -> Reward | None:
-    """The reward a kept booking at the dealer earns, or None."""
-    settings = settings_for(dealer_id)
-    if settings is None or settings.kept_reward_id is None:
-        return None
-    return db.session.get(Reward, settings.kept_reward_id)
 
 
 def reward_choices(actor: User) -> list[Reward]:
@@ -362,9 +326,14 @@ def reward_choices(actor: User) -> list[Reward]:
 
 
 def save_appointment_settings(
-    actor: User, *, kept_reward_id: int | None, now: datetime | None = None
+    actor: User,
+    *,
+    kept_reward_id: int | None,
+    reward_min_spend_fen: int | None = None,
+    now: datetime | None = None,
 ) -> AppointmentSettings:
-    """Choose the reward a kept booking at the actor's dealer earns (None: no reward)."""
+    """Choose the reward a kept booking at the actor's dealer earns (None: no reward) and the
+    spend of the day's visit it takes (None: unchanged; 0: none)."""
     now = now or utcnow()
     dealer_id = _staff_dealer(actor)
     if kept_reward_id is not None:
@@ -373,23 +342,36 @@ def save_appointment_settings(
             raise ValidationFailed(
                 _l("Choose a reward offered at your dealer."), field="kept_reward_id"
             )
+    if reward_min_spend_fen is not None and not 0 <= reward_min_spend_fen <= MAX_MIN_SPEND_FEN:
+        raise ValidationFailed(
+            _l("Give a spend from 0 to %(max)s yuan.", max=MAX_MIN_SPEND_FEN // 100),
+            field="reward_min_spend",
+        )
     settings = db.session.execute(
         select(AppointmentSettings)
         .where(AppointmentSettings.dealer_id == dealer_id)
         .with_for_update()
     ).scalar_one_or_none()
     if settings is None:
-        settings = AppointmentSettings(dealer_id=dealer_id)
+        settings = AppointmentSettings(
+            dealer_id=dealer_id, reward_min_spend_fen=DEFAULT_REWARD_MIN_SPEND_FEN
+        )
         db.session.add(settings)
-    before = settings.kept_reward_id
+    before = (settings.kept_reward_id, settings.reward_min_spend_fen)
     settings.kept_reward_id = kept_reward_id
+    if reward_min_spend_fen is not None:
+        settings.reward_min_spend_fen = reward_min_spend_fen
     db.session.flush()
-    if before != kept_reward_id:
+    after = (settings.kept_reward_id, settings.reward_min_spend_fen)
+    if before != after:
         record_audit(
             actor,
             "appointment.settings_changed",
             dealer_id=dealer_id,
-            details={"kept_reward_id": [before, kept_reward_id]},
+            details={
+                "kept_reward_id": [before[0], after[0]],
+                "reward_min_spend_fen": [before[1], after[1]],
+            },
             now=now,
         )
     return settings

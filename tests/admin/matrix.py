@@ -101,6 +101,7 @@ HOLDERS = {
         {"care_agent", "service_advisor", "showroom_manager", "dealer_admin", "hq_admin"}
     ),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
+    "appointments.book_for_owner": frozenset({"service_advisor", "care_agent", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.thresholds": frozenset({"hq_admin"}),

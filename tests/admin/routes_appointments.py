@@ -41,6 +41,23 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/admin/appointments/settings", "/admin/appointments/settings", P, 200),
     Route("POST", "/admin/appointments/settings", "/admin/appointments/settings", P, 302),
+    # Staff book for an owner (issue 20): another dealer's owner is not found.
+    Route(
+        "GET",
+        "/admin/appointments/owners/<int:member_id>/book",
+        "/admin/appointments/owners/{member_id}/book",
+        "appointments.book_for_owner",
+        200,
+        other_dealer=404,
+    ),
+    Route(
+        "POST",
+        "/admin/appointments/owners/<int:member_id>/book",
+        "/admin/appointments/owners/{member_id}/book",
+        "appointments.book_for_owner",
+        422,
+        other_dealer=404,
+    ),
 )
 
 

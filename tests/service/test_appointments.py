@@ -11,7 +11,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.members.models import Notification
 from app.rewards.models import RewardKind, Voucher
-from app.service import appointments, workshop
+from app.service import appointments, kept_reward, workshop
 from app.service.appointments import AppointmentRefused
 from app.service.models import Appointment, AppointmentSlot, AppointmentStatus
 from tests.conftest import NOW
@@ -376,7 +376,8 @@ def labour_voucher(sz):
     """SZ01 gives a labour-hour voucher for a kept booking."""
     dealer, advisor, _member, _car = sz
     reward = make_reward(dealer.id, name="1 h labour", kind=RewardKind.LABOUR_VOUCHER)
-    workshop.save_appointment_settings(advisor, kept_reward_id=reward.id)
+    # No spend asked here: tests/service/test_kept_reward.py has the threshold.
+    workshop.save_appointment_settings(advisor, kept_reward_id=reward.id, reward_min_spend_fen=0)
     return reward
 
 
@@ -484,8 +485,8 @@ def test_the_reward_must_be_offered_at_the_dealer(sz):
         assert refused.value.field == "kept_reward_id"
     group_wide = make_reward(None, kind=RewardKind.LABOUR_VOUCHER)
     workshop.save_appointment_settings(advisor, kept_reward_id=group_wide.id)
-    assert workshop.kept_reward(advisor.dealer_id) == group_wide
+    assert kept_reward.kept_reward(advisor.dealer_id) == group_wide
     assert gz_reward not in workshop.reward_choices(advisor)
     assert workshop.reward_choices(advisor)[0] == group_wide
     workshop.save_appointment_settings(advisor, kept_reward_id=None)
-    assert workshop.kept_reward(advisor.dealer_id) is None
+    assert kept_reward.kept_reward(advisor.dealer_id) is None

@@ -264,7 +264,9 @@ def test_the_advisor_runs_the_day_and_a_kept_booking_earns_the_voucher(
         reward_id = reward.id
     settings = advisor.get("/admin/appointments/settings")
     assert "1 h labour · Labour-hour voucher" in body(settings)
-    response = advisor.post("/admin/appointments/settings", data={"kept_reward_id": reward_id})
+    response = advisor.post(
+        "/admin/appointments/settings", data={"kept_reward_id": reward_id, "reward_min_spend": "0"}
+    )
     assert response.status_code == 302
 
     page = body(advisor.get("/admin/appointments"))

@@ -36,6 +36,7 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Role, has_permission
 from app.extensions import db
 from app.members.models import Member, Vehicle
+from app.service.staff_booking import book_during_call
 
 MAX_NOTE = 500
 
@@ -161,10 +162,14 @@ def record_call(
     *,
     outcome: str,
     note: str = "",
+    slot_id: int | None = None,
     now: datetime | None = None,
 ) -> CampaignCall:
     """Record one invitation call and its outcome; the target keeps the last outcome. Only the
     target's agent, or a manager of the dealer, may; only while the campaign runs.
+
+    "Booked" with a time books it for the target's car (``book_for_owner``, the owner's rules,
+    seed 002 主动预约) in the same transaction: a refused booking records no call.
 
     An interested owner's second call is due ``second_round_days`` after the call; a call from
     that day on is round 2. The target row is locked, so two calls at once are both kept and the
@@ -201,6 +206,8 @@ def record_call(
         raise ValidationFailed(
             _("A note has at most %(max)s characters.", max=MAX_NOTE), field="note"
         )
+    if slot_id is not None:
+        _book_the_time(actor, target, outcome, slot_id, now)
     today = local_date(now)
     round_ = 2 if target.round == 2 or second_round_due(target, today) else 1
     call = CampaignCall(
@@ -222,6 +229,16 @@ def record_call(
         )
     db.session.flush()
     return call
+
+
+def _book_the_time(actor: User, target: CampaignTarget, outcome, slot_id: int, now) -> None:
+    if outcome != CallOutcome.BOOKED:
+        raise ValidationFailed(
+            _("To book the chosen time, record the call as “Booked”."), field="slot_id"
+        )
+    member = db.session.get(Member, target.member_id)
+    source = f"campaign:{target.campaign_id}"
+    book_during_call(actor, member, target.vehicle_id, slot_id, source=source, now=now)
 
 
 def calls_of(target: CampaignTarget) -> list[CampaignCall]:

@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.money import to_fen
+from app.service.forms import SlotPick
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -223,8 +224,8 @@ class AssignForm(AgentsForm):
     agent_id = SelectField(_l("Care agent"), coerce=int, choices=[])
 
 
-class OutcomeForm(FlaskForm):
-    """One call's outcome (a button each) and a note."""
+class OutcomeForm(SlotPick):
+    """One call's outcome (a button each), a note, and a service time to book with "Booked"."""
 
     outcome = SelectField(
         _l("Outcome"),

@@ -49,6 +49,8 @@ from app.members import services as members
 from app.members.models import Member, Vehicle
 from app.members.scope import dealer_choices, scope_arg
 from app.rewards.models import Reward
+from app.service import staff_booking
+from app.service.forms import slot_pick_choices
 
 bp = Blueprint("campaign_admin", __name__, url_prefix="/admin/campaigns")
 # Greetings and weather warnings (/admin/campaigns/broadcasts): endpoints
@@ -370,9 +372,22 @@ def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
         due=calling.second_round_due(target, local_date()),
         may_call=access.may_call(current_user, target),
         mobile=member.user.mobile if revealed else None,
-        form=form or OutcomeForm(),
+        form=_with_times(form or OutcomeForm(), target, member),
         assign=assign,
     )
+
+
+def _with_times(form: OutcomeForm, target: CampaignTarget, member: Member) -> OutcomeForm:
+    """The free service times the caller may book with "Booked" (none without the right)."""
+    slots = []
+    if (
+        has_permission(current_user, staff_booking.PERMISSION)
+        and target.campaign.status == CampaignStatus.LAUNCHED
+        and member.dealer_id == current_user.dealer_id
+    ):
+        slots = staff_booking.free_slots_ahead(member)
+    form.slot_id.choices = slot_pick_choices(slots)
+    return form
 
 
 @bp.get("/calls/<int:target_id>")
@@ -398,10 +413,13 @@ def call_record(target_id: int):
         target.id,
         outcome=form.outcome.data,
         note=form.note.data or "",
+        slot_id=form.slot_id.data,
     )
     if not ok:
         return redirect(url_for("campaign_admin.call_target", target_id=target.id))
     message = _("Call recorded: %(outcome)s.", outcome=calling.outcome_label(call.outcome))
+    if form.slot_id.data is not None:
+        message += " " + _("The service time is booked and the owner is told.")
     if call.outcome == CallOutcome.INTERESTED and call.round == 1:
         due = target.second_round_on.isoformat()
         message += " " + _(
