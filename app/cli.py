@@ -323,6 +323,10 @@ def care_run_daily_command() -> None:
         f"Created {report.total} care reminders ({kinds}); "
         f"closed {report.tasks_closed} call tasks of owners who came in."
     )
+    click.echo(
+        f"Recall: {report.recalls_made} lost owners to call; "
+        f"{report.recalls_closed} recalls closed as the owner came back."
+    )
     if report.failed:
         click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)
     _echo_sent(send_due())

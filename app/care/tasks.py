@@ -31,6 +31,9 @@ class TaskStatus(StrEnum):
     REACHED = "reached"
     SMS_SENT = "sms_sent"
     CLOSED = "closed"
+    # The number is dead or wrong (空号、错号): no SMS either; the owner goes on the correction
+    # list (app/care/contact.py).
+    WRONG_NUMBER = "wrong_number"
 
 
 _K = TaskStatus
@@ -39,10 +42,11 @@ _K = TaskStatus
 TASK = StateMachine(
     TaskStatus,
     {
-        _K.OPEN: {_K.REACHED, _K.SMS_SENT, _K.CLOSED},
+        _K.OPEN: {_K.REACHED, _K.SMS_SENT, _K.CLOSED, _K.WRONG_NUMBER},
         _K.REACHED: set(),
         _K.SMS_SENT: set(),
         _K.CLOSED: set(),
+        _K.WRONG_NUMBER: set(),
     },
     name="care_task",
 )
@@ -53,6 +57,7 @@ STATUS_LABELS = {
     TaskStatus.REACHED: _l("Reached"),
     TaskStatus.SMS_SENT: _l("Not reached: message sent"),
     TaskStatus.CLOSED: _l("Closed: the owner came in"),
+    TaskStatus.WRONG_NUMBER: _l("Number dead or wrong: to correct"),
 }
 UNREACHED_CALLS = 3
 UNREACHED_WINDOW_DAYS = 3
