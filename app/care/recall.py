@@ -314,6 +314,19 @@ def run_recall(*, now: datetime | None = None) -> tuple[int, int]:
 # --------------------------------------------------------------------------- agents' list
 
 
+# The kinds of task an agent can narrow the call list to.
+FILTER_KINDS = ("first_maintenance", "maintenance_due", "warranty_expiry", RECALL)
+
+
+def task_filters(args) -> dict:
+    """The call list's filters from the query string; unknown values are ignored."""
+    kind, group = args.get("kind"), args.get("class")
+    return {
+        "kind": kind if kind in FILTER_KINDS else None,
+        "group": group if group in CLASS_GROUPS else None,
+    }
+
+
 def filter_tasks(query, *, kind: str | None = None, group: str | None = None):
     """The call list narrowed to one kind of task and, for recalls, one class (or total)."""
     if kind:

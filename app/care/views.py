@@ -1,10 +1,19 @@
 """The owner's inbox and message settings; care agents' call list."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.care import history, services, tasks
+from app.care import history, recall, services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.schedule import KIND_LABELS
 from app.core.errors import DomainError, NotFound
@@ -99,9 +108,11 @@ def _task_or_404(task_id: int):
 @bp.get("/admin/care/tasks")
 @permission_required("care.tasks")
 def admin_tasks():
-    """Owners to call today (first maintenance, maintenance due, warranty ending)."""
+    """Owners to call today (first maintenance, maintenance due, warranty ending, recall),
+    of one kind or recall class when the agent filters."""
+    filters = recall.task_filters(request.args)
     page = db.paginate(
-        tasks.tasks_to_call(current_user),
+        recall.filter_tasks(tasks.tasks_to_call(current_user), **filters),
         page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
@@ -112,10 +123,12 @@ def admin_tasks():
         rows=[tasks.describe(task) for task in page.items],
         missed=tasks.missed_times_of_day,
         time_labels=tasks.TIME_OF_DAY_LABELS,
+        filters=filters,
+        group_labels=recall.GROUP_LABELS,
     )
 
 
-def _task_page(task, form=None, status: int = 200):
+def _task_page(task, form=None, status: int = 200, **extra):
     view = tasks.describe(task)
     return (
         render_template(
@@ -131,6 +144,7 @@ def _task_page(task, form=None, status: int = 200):
             status_labels=tasks.STATUS_LABELS,
             time_labels=tasks.TIME_OF_DAY_LABELS,
             time_of_day=tasks.time_of_day,
+            **extra,
         ),
         status,
     )
@@ -177,3 +191,8 @@ def car_history(vehicle_id: int):
     except NotFound:
         abort(404)
     return render_template("care/car_history.html", car=car, category_label=category_label)
+
+
+# Issue 20's pages: call outcomes and reasons, recall settings; the correction list and the
+# owner's new number.
+from app.care import contact_views, recall_views  # noqa: E402, F401

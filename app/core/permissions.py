@@ -124,6 +124,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Partners (R9), care (R8), appointments, insight (R10).
     "partners.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    # Issue 20: the reasons owners give for not coming and the dealer's local plates (dealer
+    # admins their dealer's, HQ the group's); the list of numbers to correct (空号、错号).
+    "care.reasons": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "care.contacts": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     "insight.view": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     # Campaigns (R11): the C3 segments for managers; their thresholds are HQ's.

@@ -95,6 +95,8 @@ HOLDERS = {
     "events.answer": frozenset({"event_staff", "service_advisor", "dealer_admin", "hq_admin"}),
     "partners.manage": frozenset({"dealer_admin", "hq_admin"}),
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
+    "care.reasons": frozenset({"dealer_admin", "hq_admin"}),
+    "care.contacts": frozenset({"care_agent", "dealer_admin", "hq_admin"}),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.segments": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),

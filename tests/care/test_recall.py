@@ -101,9 +101,7 @@ def test_one_open_task_per_owner_about_the_car_unseen_longest(ctx, clock):
     assert cars == [older.id, newer.id]
 
 
-def test_a_car_that_comes_back_closes_its_recall_and_a_new_lost_episode_calls_again(
-    ctx, clock
-):
+def test_a_car_that_comes_back_closes_its_recall_and_a_new_lost_episode_calls_again(ctx, clock):
     sz = make_dealer("SZ01").id
     _owner, car = _lost_owner(sz, "back", last_seen=TODAY - timedelta(days=95))
     db.session.commit()
