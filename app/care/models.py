@@ -41,6 +41,7 @@ class CareTask(db.Model):
             postgresql_where=text("kind = 'recall' AND status = 'open'"),
         ),
         Index("ix_care_tasks_kind_due", "kind", "due_on"),
+        Index("ix_care_tasks_vehicle_kind", "vehicle_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -194,10 +194,14 @@ def upgrade():
             postgresql_where=sa.text(OPEN_RECALL),
         )
         batch_op.create_index("ix_care_tasks_kind_due", ["kind", "due_on"], unique=False)
+        batch_op.create_index(
+            "ix_care_tasks_vehicle_kind", ["vehicle_id", "kind"], unique=False
+        )
 
 
 def downgrade():
     with op.batch_alter_table("care_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_care_tasks_vehicle_kind")
         batch_op.drop_index("ix_care_tasks_kind_due")
         batch_op.drop_index(
             "uq_care_tasks_open_recall",
