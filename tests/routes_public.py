@@ -76,6 +76,9 @@ OWNER_ROUTES: tuple[Route, ...] = (
     # The owner's transfer request is withdrawn; GZ01's owner has none to withdraw.
     Route("POST", "/me/chapter/cancel", "/me/chapter/cancel", OWNER, 302, other_dealer=NOT_THEIRS),
     Route("GET", "/me/inbox", "/me/inbox", OWNER, 200),
+    # Issue 20: only an owner on the correction list proves a new number; others go home.
+    Route("GET", "/me/mobile", "/me/mobile", OWNER, 302),
+    Route("POST", "/me/mobile", "/me/mobile", OWNER, 302),
     Route("GET", "/me/notifications", "/me/notifications", OWNER, 200),
     Route("POST", "/me/notifications", "/me/notifications", OWNER, 302),
     Route("GET", "/me/perks", "/me/perks", OWNER, 200),

@@ -12,6 +12,7 @@ from tests.admin import (
     routes_insight,
     routes_name_checks,
     routes_partners,
+    routes_recall,
 )
 
 PARTS = (
@@ -25,6 +26,7 @@ PARTS = (
     routes_campaign_lists,
     routes_campaign_results,
     routes_name_checks,
+    routes_recall,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 
