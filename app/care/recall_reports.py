@@ -100,7 +100,7 @@ def _columns(first: str) -> list[Column]:
     return [
         Column(first),
         Column(_("Lost owners to call"), True),
-        Column(_("Called"), True),
+        Column(_("Phoned"), True),
         Column(_("Reached"), True),
         Column(_("Number dead or wrong"), True),
         Column(_("Won back"), True),
@@ -133,7 +133,7 @@ def recall_report(
                 [
                     ("insight-fill-in", _("Won back"), won),
                     ("insight-fill-bar", _("Reached"), reached - min(won, reached)),
-                    ("insight-fill-swinging", _("Called"), called - reached),
+                    ("insight-fill-swinging", _("Phoned, not reached"), called - reached),
                     ("insight-fill-out", _("Not called yet"), lost - called),
                 ],
             )
@@ -175,7 +175,7 @@ def recall_report(
         legend=[
             ("insight-fill-in", _("Won back")),
             ("insight-fill-bar", _("Reached")),
-            ("insight-fill-swinging", _("Called, not reached")),
+            ("insight-fill-swinging", _("Phoned, not reached")),
             ("insight-fill-out", _("Not called yet")),
         ],
     )

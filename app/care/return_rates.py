@@ -177,9 +177,9 @@ def workshops_table(shops, kind_label) -> Table:
         "workshops",
         _("Other workshops named"),
         [
-            Column(_("Call")),
+            Column(_("From the call")),
             Column(_("Workshop")),
-            Column(_("Where")),
+            Column(_("Workshop location")),
             Column(_("Price (¥)"), True),
             Column(_("Day")),
         ],
@@ -239,7 +239,7 @@ def return_rates(
         [
             Column(_("Dealer")),
             Column(_("Delivered in")),
-            Column(_("Cars"), True),
+            Column(_("Cars delivered"), True),
             Column(_("Came"), True),
             Column(_("Did not come"), True),
             Column(_("Window open"), True),
@@ -256,7 +256,7 @@ def return_rates(
         _("Regular maintenance return rate"),
         [
             Column(_("Dealer")),
-            Column(_("Due"), True),
+            Column(_("Cars due"), True),
             Column(_("Came"), True),
             Column(_("Did not come"), True),
             Column(_("Window open"), True),

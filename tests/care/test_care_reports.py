@@ -244,4 +244,4 @@ def test_the_report_pages_for_managers_of_their_dealer(staff_factory, dealers):
 def test_hq_sees_every_dealer_in_chinese(staff_factory, dealers):
     hq = staff_factory("hq_admin", None)
     html = hq.get("/admin/insight/recall", headers={"Accept-Language": "zh"}).get_data(as_text=True)
-    assert "GZ01" in html and "SZ01" in html
+    assert "GZ01" in html and "SZ01" in html and "流失客户分类回访统计" in html
