@@ -9,7 +9,8 @@ car enters the lost window (no counted service visit for 90 to 360 days: app/car
 ``_lost_cars``, the lost-customer list's own rule) into ``recall`` call tasks:
 
 - only owners who accepted marketing messages (a recall call is an offer to come back), whose
-  account is active and whose number is not on the correction list (app/care/contact.py);
+  account is active and whose number is not on the correction list (app/care/contact.py); an
+  owner who withdraws the consent has their open recall task closed by the next run;
 - one open recall task per owner (a partial unique index; the insert skips a conflict, so two
   hosts running the job at once make one), about the car unseen the longest;
 - once per lost episode: a car's episode is the day it was last seen (``lost_since``); a task
@@ -302,10 +303,27 @@ def close_returned_recalls(*, now: datetime | None = None) -> int:
     return result.rowcount
 
 
+def close_withdrawn_recalls(*, now: datetime | None = None) -> int:
+    """Close the open recall tasks of owners who no longer accept offers: nobody calls them
+    back. One UPDATE; returns how many."""
+    declined = select(Member.id).where(~Member.marketing_opt_in)
+    result = db.session.execute(
+        update(CareTask)
+        .where(
+            CareTask.kind == RECALL,
+            CareTask.status.in_([s.value for s in TASK.sources(TaskStatus.CLOSED)]),
+            CareTask.member_id.in_(declined),
+        )
+        .values(status=TaskStatus.CLOSED.value, closed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def run_recall(*, now: datetime | None = None) -> tuple[int, int]:
-    """The daily job's recall step: close the recalls of owners who came back, then make the new
-    ones (commits). Returns (closed, made)."""
-    closed = close_returned_recalls(now=now)
+    """The daily job's recall step: close the recalls of owners who came back or withdrew their
+    consent, then make the new ones (commits). Returns (closed, made)."""
+    closed = close_returned_recalls(now=now) + close_withdrawn_recalls(now=now)
     made = create_recall_tasks(now=now)
     db.session.commit()
     return closed, made

@@ -70,6 +70,11 @@ def test_only_owners_who_accept_offers_and_are_active_are_called(ctx):
     create_recall_tasks()
 
     assert list(_recalls()) == ["yes"]
+    # Withdrawing the consent closes the open task at the next run.
+    db.session.scalar(select(Member).where(Member.name == "yes")).marketing_opt_in = False
+    db.session.commit()
+    assert run_daily().recalls_closed == 1
+    assert _recalls()["yes"][0][0] == "closed"
 
 
 def test_one_open_task_per_owner_about_the_car_unseen_longest(ctx, clock):
