@@ -102,6 +102,7 @@ def _reason_or_404(reason_id: int | None):
 @bp.route("/admin/care/reasons/new", methods=["GET", "POST"], defaults={"reason_id": None})
 @bp.route("/admin/care/reasons/<int:reason_id>", methods=["GET", "POST"])
 @permission_required("care.reasons")
+@once("care.reason")
 def admin_reason(reason_id: int | None):
     """Add a reason, or rename, reorder or deactivate one."""
     reason = _reason_or_404(reason_id)
@@ -119,6 +120,7 @@ def admin_reason(reason_id: int | None):
 
 @bp.post("/admin/care/reasons/<int:reason_id>/delete")
 @permission_required("care.reasons")
+@once("care.reason_delete")
 def admin_delete_reason(reason_id: int):
     """Delete a reason no call used."""
     _reason_or_404(reason_id)

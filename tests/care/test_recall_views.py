@@ -244,11 +244,12 @@ def test_a_dealer_admin_adds_renames_and_retires_their_reasons(app, staff_factor
     admin = staff_factory("dealer_admin", "SZ01")
     html = admin.get("/admin/care/reasons").get_data(as_text=True)
     assert "Moved away" in html and "Local plates" in html
-    response = admin.post(
-        "/admin/care/reasons/new", data={"label_zh": "等保险理赔", "position": "5", "active": "y"}
-    )
+    added = {"label_zh": "等保险理赔", "position": "5", "active": "y", "idempotency_key": "a" * 20}
+    response = admin.post("/admin/care/reasons/new", data=added)
     assert response.status_code == 302
-    reason = _get(app, LostReason, label_zh="等保险理赔")
+    assert admin.post("/admin/care/reasons/new", data=added).status_code == 302  # a double tap
+    with app.app_context():
+        (reason,) = db.session.scalars(select(LostReason).filter_by(label_zh="等保险理赔")).all()
     assert reason.dealer_id is not None and reason.label_en == "等保险理赔"
     path = f"/admin/care/reasons/{reason.id}"
     admin.post(path, data={"label_zh": "等保险理赔", "label_en": "Waiting for insurance"})
