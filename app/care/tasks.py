@@ -61,6 +61,13 @@ STATUS_LABELS = {
 }
 UNREACHED_CALLS = 3
 UNREACHED_WINDOW_DAYS = 3
+# What the fallback message says of a task made without a reminder (issue 20: a recall).
+FALLBACK_TEXTS = {
+    "recall": _l(
+        "It has been a while since your car's last service: book a visit, we will gladly look "
+        "after it."
+    ),
+}
 # Tasks a maintenance visit settles: the owner came in, no need to call any more.
 SETTLED_BY_MAINTENANCE = ("first_maintenance", "maintenance_due")
 
@@ -164,7 +171,7 @@ def _fallback_message(task: CareTask, member: Member, now: datetime) -> None:
         else None
     )
     subject = original.subject if original is not None else ""
-    text = original.body if original is not None else ""
+    text = original.body if original is not None else FALLBACK_TEXTS.get(task.kind, "")
     title, body = render_for(
         member,
         lambda: (

@@ -12,7 +12,7 @@ from app.care.schedule import run_daily
 from app.core.audit import AuditEntry
 from app.core.clock import utcnow
 from app.extensions import db
-from app.members.models import Notification
+from app.members.models import Notification, OutboxMessage
 from tests.auth.flows import last_code
 from tests.care.helpers import add_visit, make_car, make_owner
 from tests.conftest import login
@@ -132,6 +132,17 @@ def test_a_double_tap_logs_one_call(app, staff_factory, recall):
     with app.app_context():
         assert db.session.scalar(select(func.count(CareCall.id))) == 1
         assert db.session.scalar(select(func.count(CallOutcome.id))) == 1
+
+
+def test_three_missed_recall_calls_send_the_owner_a_word(app, staff_factory, recall, clock):
+    agent = staff_factory("care_agent", "SZ01")
+    for hours in (0, 4, 5):  # 10:00, 14:00 and 19:00: three times of day
+        clock.advance(hours=hours)
+        assert _outcome(agent, recall["task_id"], outcome="not_reached").status_code == 302
+    assert _get(app, CareTask, id=recall["task_id"]).status == "sms_sent"
+    sms = _get(app, OutboxMessage, dedupe_key=f"care-task:{recall['task_id']}:fallback:sms")
+    assert (sms.channel, sms.kind) == ("sms", "recall")
+    assert "很久没有" in sms.body  # in the owner's language: Chinese unless they chose
 
 
 def test_another_dealers_agent_cannot_log_a_call(app, staff_factory, recall):
