@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.care.models import CareTask, ContactCorrection
 from app.care.recall import create_recall_tasks, set_local_plates
 from app.care.schedule import run_daily
+from app.care.tasks import record_call
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
 from app.extensions import db
@@ -92,8 +93,6 @@ def test_one_open_task_per_owner_about_the_car_unseen_longest(ctx, clock):
     # The call reached the owner; the next day the other car's episode gets its own task,
     # and the first car's episode is not called again.
     agent = make_staff("care_agent", sz)
-    from app.care.tasks import record_call
-
     record_call(agent, task.id, reached=True)
     db.session.commit()
     clock.advance(days=1)
