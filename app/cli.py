@@ -324,6 +324,10 @@ def care_run_daily_command() -> None:
         f"closed {report.tasks_closed} call tasks (the owner came in, or a birthday passed); "
         f"escalated {report.complaints_escalated} overdue complaints to their dealer admin."
     )
+    click.echo(
+        f"Recall: {report.recalls_made} lost owners to call; "
+        f"{report.recalls_closed} recalls closed as the owner came back."
+    )
     if report.failed:
         click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)
     _send_broadcasts()

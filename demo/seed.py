@@ -211,7 +211,48 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     sz01 = dealers["SZ01"][0]
     created["broadcasts"] = seed_care_texts(sz01, "13800000006", now) if member_count else 0
     created["followups"] = seed_followups(now, SERVICE_ADVISOR_MOBILE, CARE_AGENT_MOBILE)
+    created["recall_tasks"] = _seed_recall(now) if member_count else 0
     return created
+
+
+def _seed_recall(now) -> int:
+    """The daily job's recall step (issue 20): the demo's owners who accept offers and whose car
+    has been unseen for 90 to 360 days get a recall task; SZ01's care agent has called two of
+    them (once), so the call list, the reasons and the recall report show something."""
+    from sqlalchemy import select
+
+    from app.care.models import CallOutcome, CareTask, LostReason
+    from app.care.outcomes import CallReport, Outcome, record_outcome
+    from app.care.recall import create_recall_tasks
+
+    made = create_recall_tasks(now=now)
+    agent = get_user_by_mobile(CARE_AGENT_MOBILE)
+    if agent is None or db.session.scalar(select(CallOutcome.id).limit(1)) is not None:
+        return made
+    elsewhere = db.session.scalar(select(LostReason.id).where(LostReason.code == "other_workshop"))
+    calls = [
+        CallReport(
+            Outcome.NOT_COMING,
+            reason_id=elsewhere,
+            workshop_name="车享快修 Quick Fix",
+            workshop_location="南山区 Nanshan",
+            workshop_price_fen=38_800,
+        ),
+        CallReport(Outcome.BOOKED, note="Saturday morning"),
+    ]
+    tasks = db.session.scalars(
+        select(CareTask.id)
+        .where(
+            CareTask.kind == "recall",
+            CareTask.dealer_id == agent.dealer_id,
+            CareTask.status == "open",
+        )
+        .order_by(CareTask.id)
+        .limit(len(calls))
+    ).all()
+    for task_id, call in zip(tasks, calls, strict=False):
+        record_outcome(agent, task_id, call, now=now)
+    return made
 
 
 MANAGER_MOBILE = "13800000002"

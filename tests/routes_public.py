@@ -121,6 +121,9 @@ OWNER_ROUTES: tuple[Route, ...] = (
         302,
         other_dealer=NOT_THEIRS,
     ),
+    # Issue 20: only an owner on the correction list proves a new number; others go home.
+    Route("GET", "/me/mobile", "/me/mobile", OWNER, 302),
+    Route("POST", "/me/mobile", "/me/mobile", OWNER, 302),
     Route("GET", "/me/notifications", "/me/notifications", OWNER, 200),
     Route("POST", "/me/notifications", "/me/notifications", OWNER, 302),
     Route("GET", "/me/perks", "/me/perks", OWNER, 200),

@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade
 from sqlalchemy import inspect, select
 
+from app.care.models import LostReason
 from app.core.models import render_migration_item
 from app.extensions import db
 from app.loyalty.models import Tier
@@ -33,6 +34,14 @@ def assert_defaults_installed(app):
         assert groups["silver"] == groups["grey"]
         assert groups["black"] == groups["mocha_brown"]
         assert groups["white"] == groups["pearl_white"]
+        # Issue 20: the reasons agents pick from at first, group-wide; "other" is written out.
+        reasons = db.session.execute(
+            select(LostReason.code, LostReason.needs_text, LostReason.asks_workshop)
+            .where(LostReason.dealer_id.is_(None))
+            .order_by(LostReason.position)
+        ).all()
+        assert [code for code, *_ in reasons][:2] == ["moved_away", "other_workshop"]
+        assert ("other", True, False) in reasons and ("other_workshop", False, True) in reasons
 
 
 def assert_upgrade_and_downgrade(app):

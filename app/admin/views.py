@@ -251,4 +251,9 @@ def audit():
 
 
 # Further staff screens register their routes on this blueprint.
-from app.admin import insight_views, loyalty_views, name_check_views  # noqa: E402, F401
+from app.admin import (  # noqa: E402, F401
+    care_insight_views,
+    insight_views,
+    loyalty_views,
+    name_check_views,
+)

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 SIGN_IN = "signin"  # register, sign in with a code, reset the password
 DELETE_ACCOUNT = "delete"  # confirm "delete my account"
-PURPOSES = frozenset({SIGN_IN, DELETE_ACCOUNT})
+NEW_MOBILE = "new_mobile"  # an owner whose number was found dead proves the one they use now
+PURPOSES = frozenset({SIGN_IN, DELETE_ACCOUNT, NEW_MOBILE})
 
 CODE_TTL = timedelta(minutes=5)
 RESEND_AFTER = timedelta(seconds=60)
@@ -64,7 +65,13 @@ def _message(mobile: str, code: str, purpose: str, locale: str | None) -> str:
     """The SMS text, in the language of the account holding the number if there is one."""
     holder = db.session.scalar(select(User.locale).where(User.mobile == mobile))
     with force_locale(holder or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        if purpose == DELETE_ACCOUNT:
+        if purpose == NEW_MOBILE:
+            text = _l(
+                "[Car Club] %(code)s is your code to make this number your club account's. It "
+                "is valid for 5 minutes. If you did not ask for it, ignore this message.",
+                code=code,
+            )
+        elif purpose == DELETE_ACCOUNT:
             text = _l(
                 "[Car Club] %(code)s is your code to delete your club account. It is valid for "
                 "5 minutes. If you did not ask for it, ignore this message.",

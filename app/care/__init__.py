@@ -4,8 +4,11 @@ after every visit a callback, a questionnaire and complaint cases (app/care/foll
 Care answers the signals of the domains below it (app/core/signals.py): the home page shows each
 car's next maintenance and the questionnaires waiting; a recorded visit starts its follow-up and
 a refund stops it; the export has the owner's answers and complaints; nobody calls a deleted
-owner.
+owner. Flask-Login's ``user_logged_in`` asks an owner whose number a care call found dead for
+the one they use now.
 """
+
+from flask_login import user_logged_in
 
 from app.care.texts import models as _text_models  # noqa: F401 - the metadata has its table
 from app.core.signals import (
@@ -79,3 +82,23 @@ def _stop_followup(visit, *, now, **_):
     from app.care.followups.visits import stop_followup
 
     stop_followup(visit, now=now)
+
+
+@member_deleting.connect
+def _close_corrections(member, *, now, **_):
+    from app.care.contact import close_corrections_of
+
+    close_corrections_of(member, now=now)
+    return {}
+
+
+@user_logged_in.connect
+def _ask_for_a_working_number(sender, user, **_):
+    """An owner whose number a care call found dead is asked, once signed in, for the number
+    they use now (issue 20, app/care/contact.py)."""
+    from flask import session
+
+    from app.care.contact import ASK_SESSION_KEY, should_ask
+
+    if should_ask(user):
+        session[ASK_SESSION_KEY] = True

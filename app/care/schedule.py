@@ -110,6 +110,8 @@ KIND_LABELS = {
     ReminderKind.POINTS_EXPIRY: _l("Points expiring"),
     # Not a reminder: the callback after a visit (app/care/followups/visits.py).
     "visit_followup": _l("After a visit"),
+    # Not a reminder: the daily job's recall tasks of lost owners (app/care/recall.py).
+    "recall": _l("Lost owner recall"),
 }
 
 # The seed has an agent phone these owners (SMS only when three calls fail: app/care/tasks.py;
@@ -454,6 +456,9 @@ class DailyReport:
     tasks_closed: int = 0
     complaints_escalated: int = 0
     failed: list[str] = field(default_factory=list)
+    # Recall (app/care/recall.py): tasks of owners who came back closed, new ones made.
+    recalls_closed: int = 0
+    recalls_made: int = 0
 
     @property
     def total(self) -> int:
@@ -498,4 +503,7 @@ def run_daily(*, now: datetime | None = None) -> DailyReport:
                     db.session.rollback()
                     log.exception("Care reminder %s failed", moment.key)
                     report.failed.append(moment.key)
+    from app.care.recall import run_recall
+
+    report.recalls_closed, report.recalls_made = run_recall(now=now)
     return report

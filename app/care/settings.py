@@ -30,6 +30,11 @@ DEFAULTS = {
     "COMPLAINT_SCORE_MAX": 6,
     "COMPLAINT_DEADLINE_DAYS": 3,
     "COMPLAINTS_OPEN_MAX": 5,
+    # Issue 20 (app/care/recall.py, app/care/return_rates.py): a recalled owner whose car comes
+    # within this many days of the call is won back; the first-maintenance return rate of
+    # month M looks at the cars delivered this many months before M.
+    "RECALL_WON_BACK_DAYS": 60,
+    "FIRST_MAINTENANCE_COHORT_MONTHS": 3,
 }
 
 

@@ -39,6 +39,9 @@ class TaskStatus(StrEnum):
     REACHED = "reached"
     SMS_SENT = "sms_sent"
     CLOSED = "closed"
+    # The number is dead or wrong (空号、错号): no SMS either; the owner goes on the correction
+    # list (app/care/contact.py).
+    WRONG_NUMBER = "wrong_number"
 
 
 _K = TaskStatus
@@ -47,10 +50,11 @@ _K = TaskStatus
 TASK = StateMachine(
     TaskStatus,
     {
-        _K.OPEN: {_K.REACHED, _K.SMS_SENT, _K.CLOSED},
+        _K.OPEN: {_K.REACHED, _K.SMS_SENT, _K.CLOSED, _K.WRONG_NUMBER},
         _K.REACHED: set(),
         _K.SMS_SENT: set(),
         _K.CLOSED: set(),
+        _K.WRONG_NUMBER: set(),
     },
     name="care_task",
 )
@@ -61,12 +65,20 @@ STATUS_LABELS = {
     TaskStatus.REACHED: _l("Reached"),
     TaskStatus.SMS_SENT: _l("Not reached: message sent"),
     TaskStatus.CLOSED: _l("Closed: the owner came in"),
+    TaskStatus.WRONG_NUMBER: _l("Number dead or wrong: to correct"),
 }
 UNREACHED_CALLS = 3
 UNREACHED_WINDOW_DAYS = 3
 # Kinds whose SMS was queued with the task, held back for the call (app/care/birthdays.py): one
 # missed call sends it (如暂时无法联系), reaching the owner withdraws it.
 SMS_HELD_FOR_CALL = frozenset({"birthday"})
+# What the fallback message says of a task made without a reminder (issue 20: a recall).
+FALLBACK_TEXTS = {
+    "recall": _l(
+        "It has been a while since your car's last service: book a visit, we will gladly look "
+        "after it."
+    ),
+}
 # Tasks a maintenance visit settles: the owner came in, no need to call any more.
 SETTLED_BY_MAINTENANCE = ("first_maintenance", "maintenance_due")
 
@@ -204,7 +216,7 @@ def _fallback_message(task: CareTask, member: Member, now: datetime) -> None:
         else None
     )
     subject = original.subject if original is not None else ""
-    text = original.body if original is not None else ""
+    text = original.body if original is not None else FALLBACK_TEXTS.get(task.kind, "")
     title, body = render_for(
         member,
         lambda: (

@@ -1,10 +1,19 @@
 """The owner's inbox and message settings; care agents' call list."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.care import birthdays, history, services, tasks
+from app.care import birthdays, history, recall, services, tasks
 from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.schedule import KIND_LABELS
 from app.care.texts.services import task_scripts
@@ -103,9 +112,11 @@ def _task_or_404(task_id: int):
 @bp.get("/admin/care/tasks")
 @permission_required("care.tasks")
 def admin_tasks():
-    """Owners to call today (first maintenance, maintenance due, warranty ending)."""
+    """Owners to call today (first maintenance, maintenance due, warranty ending, recall),
+    of one kind or recall class when the agent filters."""
+    filters = recall.task_filters(request.args)
     page = db.paginate(
-        tasks.tasks_to_call(current_user),
+        recall.filter_tasks(tasks.tasks_to_call(current_user), **filters),
         page=page_arg(),
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         error_out=False,
@@ -116,10 +127,12 @@ def admin_tasks():
         rows=[tasks.describe(task) for task in page.items],
         missed=tasks.missed_times_of_day,
         time_labels=tasks.TIME_OF_DAY_LABELS,
+        filters=filters,
+        group_labels=recall.GROUP_LABELS,
     )
 
 
-def _task_page(task, form=None, status: int = 200):
+def _task_page(task, form=None, status: int = 200, **extra):
     view = tasks.describe(task)
     due_on = view.reminder.due_on if view.reminder else None
     return (
@@ -138,6 +151,7 @@ def _task_page(task, form=None, status: int = 200):
             status_labels=tasks.STATUS_LABELS,
             time_labels=tasks.TIME_OF_DAY_LABELS,
             time_of_day=tasks.time_of_day,
+            **extra,
         ),
         status,
     )
@@ -187,4 +201,7 @@ def car_history(vehicle_id: int):
 
 
 # The after-visit pages (questionnaire, complaints) register their routes on this blueprint.
+# Issue 20's pages: call outcomes and reasons, recall settings; the correction list and the
+# owner's new number.
+from app.care import contact_views, recall_views  # noqa: E402, F401
 from app.care.followups import staff_views, views  # noqa: E402, F401

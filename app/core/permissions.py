@@ -139,6 +139,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             Role.HQ_ADMIN,
         }
     ),
+    # Issue 20: the reasons owners give for not coming and the dealer's local plates (dealer
+    # admins their dealer's, HQ the group's); the list of numbers to correct (空号、错号).
+    "care.reasons": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    "care.contacts": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "appointments.manage": frozenset({Role.SERVICE_ADVISOR, Role.DEALER_ADMIN}),
     # 主动预约 (seed 002): the service desk and care agents book a time for an owner.
     "appointments.book_for_owner": frozenset(

@@ -14,6 +14,7 @@ from tests.admin import (
     routes_insight,
     routes_name_checks,
     routes_partners,
+    routes_recall,
     routes_texts,
 )
 
@@ -31,6 +32,7 @@ PARTS = (
     routes_name_checks,
     routes_texts,
     routes_broadcasts,
+    routes_recall,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

@@ -100,6 +100,8 @@ HOLDERS = {
     "care.complaints": frozenset(
         {"care_agent", "service_advisor", "showroom_manager", "dealer_admin", "hq_admin"}
     ),
+    "care.reasons": frozenset({"dealer_admin", "hq_admin"}),
+    "care.contacts": frozenset({"care_agent", "dealer_admin", "hq_admin"}),
     "appointments.manage": frozenset({"service_advisor", "dealer_admin"}),
     "appointments.book_for_owner": frozenset({"service_advisor", "care_agent", "dealer_admin"}),
     "insight.view": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),

@@ -158,6 +158,10 @@ def test_a_year_of_daily_runs_reminds_each_moment_once_on_its_day(ctx, clock):
         ("D", "warranty_expiry", "open", gz),
         ("B", "birthday", "sms_sent", sz),
         ("C", "birthday", "sms_sent", sz),
+        # Issue 20: A and C accept offers; their cars, unseen for 90 days, are lost owners to
+        # recall (B declined offers; D's car was lost beyond 360 days before the walk began).
+        ("A", "recall", "open", sz),
+        ("C", "recall", "open", sz),
     }
     # Every reminder reached the inbox once, except the offer B declined.
     inbox = db.session.scalar(select(func.count(Notification.id)))
