@@ -27,6 +27,8 @@ NOT_THEIRS = 404  # another owner's row, or a row of another dealer: as if there
 OWNER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/card", "/card", OWNER, 200),
     Route("GET", "/card/token", "/card/token", OWNER, 200),
+    # The QR drawn by the server, for a browser without JavaScript (the page's <noscript>).
+    Route("GET", "/card/qr.svg", "/card/qr.svg", OWNER, 200),
     Route("GET", "/card/reissue", "/card/reissue", OWNER, 200),
     Route("POST", "/card/reissue", "/card/reissue", OWNER, 200),
     # An empty post is no public key (the card page sends JSON).
