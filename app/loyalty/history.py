@@ -1,22 +1,23 @@
-"""The owner's points history: the account as of today and one page of its ledger.
+"""The owner's points history: the account's figures as of today and one page of its ledger.
 
-The page costs two statements whatever the ledger's length (issue 19): the account with its
-expiring points and its number of entries, then the page's entries, newest first, read through
+The page costs two statements whatever the ledger's length (issue 19): the account's figures
+(``ledger.account_figures``: balance and the points expiring soon), its number of entries and
+the layout's unread count, then the page's entries, newest first, read through
 ``ix_points_entries_account_history`` (account, time, id) so that only the page's rows are
-read, as plain rows of the columns the page shows.
+read. Both are built once and run through SQLAlchemy Core: plain rows of what the page shows.
 """
 
-import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Integer, bindparam, func, select
 
-from app.core.clock import local_date, local_midnight, utcnow
+from app.core.clock import utcnow
 from app.extensions import db
-from app.loyalty.ledger import _expiring_sum, _overdue_lots, expire_account
+from app.loyalty.ledger import account_figures, expire_account, figures_as_of
 from app.loyalty.models import PointsAccount, PointsEntry
+from app.members.inbox import unread_messages
 
 PER_PAGE = 30
 
@@ -33,15 +34,26 @@ class LedgerPage(Pagination):
 
 @dataclass(frozen=True)
 class PointsHistory:
-    """What the points history shows: the account, the points expiring soon, a page of entries."""
+    """What the points history shows: the balance, the points expiring within 60 days, the
+    unread count of the layout's badge and a page of entries."""
 
-    account: PointsAccount
+    balance: int
     expiring: int
+    unread: int
     page: LedgerPage
 
 
-# Built once, not on every request (building it cost about as much Python as running it): the
-# columns the page shows of an account's entries, newest first, one page.
+# Built once, not at every request (building them cost about as much Python as running them).
+# The account's figures as of the day given by ``figures_as_of``, with its number of entries.
+_ACCOUNT = select(
+    *account_figures(),
+    select(func.count(PointsEntry.id))
+    .where(PointsEntry.account_id == PointsAccount.id)
+    .scalar_subquery()
+    .label("entries"),
+    unread_messages(PointsAccount.member_id).label("unread"),
+).where(PointsAccount.member_id == bindparam("member_id"))
+# The columns the page shows of an account's entries, newest first, one page.
 _PAGE_OF_ENTRIES = (
     select(
         PointsEntry.delta,
@@ -58,46 +70,26 @@ _PAGE_OF_ENTRIES = (
 )
 
 
-def _entry_count(account_id):
-    return select(func.count(PointsEntry.id)).where(PointsEntry.account_id == account_id)
-
-
-@functools.lru_cache(maxsize=4)
-def _account_statement(today: date, days: int):
-    """The account of ``:member_id`` with its points expiring within ``days`` of ``today``, how
-    many of its lots are past their date unrecorded, and its number of entries. Built once a
-    day rather than on every request: building it cost twice the Python of running it."""
-    return select(
-        PointsAccount,
-        _expiring_sum(PointsAccount.id, today, today + timedelta(days=days)).scalar_subquery(),
-        _overdue_lots(local_midnight(today)),
-        _entry_count(PointsAccount.id).scalar_subquery(),
-    ).where(PointsAccount.member_id == bindparam("member_id"))
-
-
 def points_history(
-    member_id: int,
-    *,
-    page: int = 1,
-    per_page: int = PER_PAGE,
-    days: int = 60,
-    now: datetime | None = None,
+    member_id: int, *, page: int = 1, per_page: int = PER_PAGE, now: datetime | None = None
 ) -> PointsHistory:
-    """The member's account as of today (lots past their date recorded as expired first), the
-    points that expire within ``days`` and page ``page`` of the ledger, newest first."""
+    """The member's balance as of today (lots past their date recorded as expired first), the
+    points that expire within 60 days and page ``page`` of the ledger, newest first."""
     now = now or utcnow()
-    account, expiring, overdue, total = db.session.execute(
-        _account_statement(local_date(now), days), {"member_id": member_id}
-    ).one()
-    if overdue:
-        expire_account(account.id, now=now)
-        total = db.session.scalar(_entry_count(account.id))
+    connection = db.session.connection()
+    account = connection.execute(_ACCOUNT, {"member_id": member_id, **figures_as_of(now)}).one()
+    if account.overdue:
+        expire_account(account.account_id, now=now)
+        return points_history(member_id, page=page, per_page=per_page, now=now)
     page = max(page, 1)
     start = (page - 1) * per_page
     items = []
-    if start < total:
-        items = db.session.execute(
-            _PAGE_OF_ENTRIES, {"account_id": account.id, "limit": per_page, "offset": start}
+    if start < account.entries:
+        items = connection.execute(
+            _PAGE_OF_ENTRIES,
+            {"account_id": account.account_id, "limit": per_page, "offset": start},
         ).all()
-    pager = LedgerPage(page=page, per_page=per_page, error_out=False, items=items, total=total)
-    return PointsHistory(account=account, expiring=expiring, page=pager)
+    pager = LedgerPage(
+        page=page, per_page=per_page, error_out=False, items=items, total=account.entries
+    )
+    return PointsHistory(account.balance, account.expiring, account.unread, pager)

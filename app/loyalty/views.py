@@ -1,6 +1,6 @@
 """The owner's points history."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template
 from flask_login import current_user
 
 from app.core.permissions import member_required
@@ -17,9 +17,11 @@ bp = Blueprint("loyalty", __name__)
 def history():
     """Every points movement, newest first, each saying why."""
     history = points_history(current_user.member.id, page=page_arg())
+    # The layout's unread badge came with the page's figures.
+    g.unread_messages = history.unread
     return render_template(
         "loyalty/history.html",
-        account=history.account,
+        balance=history.balance,
         page=history.page,
         expiring=history.expiring,
         describe=services.entry_describer(),
