@@ -669,7 +669,8 @@ def markdown(result: dict) -> str:
         + " over the run ÷ requests completed. CPU ratio: hello's CPU per request (its runs "
         "just before and after) ÷ the path's; rate ratio: the path's req/s ÷ hello's. "
         f"Phone User-Agent on every request; the card and points pages rotate over "
-        f"{method['owners']:,} owners' sessions; the card page draws a fresh QR each request "
+        f"{method['owners']:,} owners' sessions; the card page signs a fresh token each request, "
+        "which the phone draws as its QR "
         f"(CARD_TOKEN_REUSE_SECONDS={method['card_token_reuse_seconds']}). Load: the 1-minute "
         "load average at the start and end of the run (its highest), busy: the machine's CPU "
         "in use during it.",
