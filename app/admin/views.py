@@ -15,7 +15,7 @@ from app.core.security import uses_camera
 from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
-from app.loyalty.ledger import account_as_of_today
+from app.loyalty.figures import account_as_of_today
 from app.members import car_models
 from app.members import services as members
 from app.members.models import CarModel, Colour, TransferStatus

@@ -220,7 +220,7 @@ def amend_service_visit(ro_number: str):
 def member_by_card(card_number: str):
     """Look up the owner of a member card number."""
     from app.cards.services import card_for_dealer
-    from app.loyalty.ledger import account_as_of_today
+    from app.loyalty.figures import account_as_of_today
 
     card = card_for_dealer(card_number, dealer_id=g.api_dealer_id)
     account = account_as_of_today(card.member.id)

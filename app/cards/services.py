@@ -19,7 +19,8 @@ from app.core.identifiers import is_valid_luhn, luhn_check_digit
 from app.core.permissions import Role
 from app.core.tokens import PREFIX, TokenError, signer
 from app.extensions import db
-from app.loyalty.ledger import account_figures, expire_account, figures_as_of
+from app.loyalty.figures import account_figures, figures_as_of
+from app.loyalty.ledger import expire_account
 from app.loyalty.models import PointsAccount
 from app.members.inbox import unread_messages
 from app.members.models import Member

@@ -17,7 +17,7 @@ def _open_account(member, *, now=None, **_):
 
 @member_home.connect
 def _home_account(member, *, now, **_):
-    from app.loyalty.ledger import account_with_expiring
+    from app.loyalty.figures import account_with_expiring
     from app.loyalty.tiers import tier_status
 
     account, expiring = account_with_expiring(member.id, now=now)

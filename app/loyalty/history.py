@@ -1,7 +1,7 @@
 """The owner's points history: the account's figures as of today and one page of its ledger.
 
 The page costs two statements whatever the ledger's length (issue 19): the account's figures
-(``ledger.account_figures``: balance and the points expiring soon), its number of entries and
+(``figures.account_figures``: balance and the points expiring soon), its number of entries and
 the layout's unread count, then the page's entries, newest first, read through
 ``ix_points_entries_account_history`` (account, time, id) so that only the page's rows are
 read. Both are built once and run through SQLAlchemy Core: plain rows of what the page shows.
@@ -15,7 +15,8 @@ from sqlalchemy import Integer, bindparam, func, select
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.loyalty.ledger import account_figures, expire_account, figures_as_of
+from app.loyalty.figures import account_figures, figures_as_of
+from app.loyalty.ledger import expire_account
 from app.loyalty.models import PointsAccount, PointsEntry
 from app.members.inbox import unread_messages
 

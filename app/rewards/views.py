@@ -11,8 +11,8 @@ from app.core.permissions import member_required, permission_required
 from app.core.security import uses_camera
 from app.core.web import call_service, try_service
 from app.extensions import db
+from app.loyalty.figures import account_as_of_today
 from app.loyalty.forms import tier_choices
-from app.loyalty.ledger import account_as_of_today
 from app.members.forms import fill_dealer_choices
 from app.members.services import list_dealers
 from app.rewards import services

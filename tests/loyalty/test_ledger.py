@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.loyalty.figures import expiring_soon
 from app.loyalty.ledger import (
     InsufficientPoints,
     add_months,
     expire_points,
-    expiring_soon,
     post_points,
     reverse_entry,
 )

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.loyalty.figures import account_with_expiring
 from app.loyalty.ledger import (
     InsufficientPoints,
-    account_with_expiring,
     expire_account,
     expire_points,
     post_points,
