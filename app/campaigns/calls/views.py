@@ -417,16 +417,21 @@ def call_record(target_id: int):
     )
     if not ok:
         return redirect(url_for("campaign_admin.call_target", target_id=target.id))
+    flash(_recorded(call, target, booked=form.slot_id.data is not None), "success")
+    return redirect(url_for("campaign_admin.call_list"))
+
+
+def _recorded(call, target, *, booked: bool) -> str:
+    """What the agent reads once a call is recorded: its outcome, the booking, the next round."""
     message = _("Call recorded: %(outcome)s.", outcome=calling.outcome_label(call.outcome))
-    if form.slot_id.data is not None:
+    if booked:
         message += " " + _("The service time is booked and the owner is told.")
     if call.outcome == CallOutcome.INTERESTED and call.round == 1:
         due = target.second_round_on.isoformat()
         message += " " + _(
             "If they have not come by %(date)s, they are back in your second-round list.", date=due
         )
-    flash(message, "success")
-    return redirect(url_for("campaign_admin.call_list"))
+    return message
 
 
 @bp.post("/calls/<int:target_id>/reveal")
