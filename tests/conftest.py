@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing.rules import Rule
 
 from app import create_app
 from app.core.clock import FrozenClock
@@ -29,6 +30,25 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PASSWORD = "secret-pass-1"
 # The authenticator secret of the dealer admins and HQ admins the factories make.
 TOTP_SECRET = "TESTTOTPSECRETFORCARCLUBSTAFF234"
+
+
+# Every test makes its own app, and Werkzeug compiles two URL builders per route for each one
+# (AST → bytecode): 50 of an app's 70 ms, a third of the suite's time. A builder depends only
+# on its rule (path, converters, defaults), so the suite compiles each once and binds it to
+# every app's rule as Werkzeug would.
+_compile_builder = Rule._compile_builder
+_builders: dict = {}
+
+
+def _cached_builder(rule: Rule, append_unknown: bool = True):
+    key = (rule.rule, tuple(rule._trace), repr(sorted((rule.defaults or {}).items())))
+    key += (append_unknown,)
+    if key not in _builders:
+        _builders[key] = _compile_builder(rule, append_unknown)
+    return _builders[key]
+
+
+Rule._compile_builder = _cached_builder
 
 
 class CSRFClient(FlaskClient):
