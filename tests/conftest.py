@@ -266,20 +266,37 @@ def _postgres_or_skip() -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def pg_url():
-    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+@contextmanager
+def _pg_database(template: str | None = None):
+    """A new PostgreSQL database (a copy of ``template`` when given), dropped afterwards."""
     base = make_url(_postgres_or_skip())
     name = f"carclub_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+    with _pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A PostgreSQL database migrated to head once per test process: each ``pg_app`` is a copy
+    (CREATE DATABASE … TEMPLATE, a file copy, instead of 26 migrations per test)."""
+    with _pg_database() as url:
+        migrate_to_head(make_app(url))
+        yield make_url(url).database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -289,13 +306,13 @@ def db_app(request):
 
 
 @pytest.fixture
-def pg_app(pg_url):
+def pg_app(pg_template):
     """The app on a migrated, empty PostgreSQL database."""
-    app = make_app(pg_url)
-    migrate_to_head(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with _pg_database(template=pg_template) as url:
+        app = make_app(url)
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 def pytest_terminal_summary(terminalreporter):
