@@ -85,7 +85,9 @@ def free_slots_ahead(member: Member, *, now: datetime | None = None) -> list[App
     )
 
 
-def times_to_offer(actor: User, member: Member, *, now: datetime | None = None):
+def times_to_offer(
+    actor: User, member: Member, *, now: datetime | None = None
+) -> list[AppointmentSlot]:
     """The free times a call's form offers to book for the owner (``free_slots_ahead``); none
     when the caller does not book for owners or the owner is another dealer's."""
     if not has_permission(actor, PERMISSION) or member.dealer_id != actor.dealer_id:
