@@ -10,6 +10,10 @@ them (app/care/recall_reports.py, app/care/return_rates.py).
 A reached or not-reached call goes through ``record_call`` (app/care/tasks.py: reached closes
 the task, the third miss sends the SMS); a dead number closes the task without an SMS and puts
 the owner on the correction list (app/care/contact.py).
+
+"Booked" with a time books it for the owner as the campaign calls do
+(``app.service.staff_booking.book_during_call``, seed 002 主动预约), in the call's transaction:
+a refused time records no call. "Booked" without one stays allowed: the owner will book.
 """
 
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.members.models import Member
+from app.service.models import AppointmentSlot
+from app.service.staff_booking import book_during_call, owner_cars, times_to_offer
 
 
 class Outcome(StrEnum):
@@ -62,6 +68,7 @@ class CallReport:
     workshop_location: str = ""
     workshop_price_fen: int | None = None
     note: str = ""
+    slot_id: int | None = None  # a service time to book with "booked"
 
 
 def _checked_reason(task: CareTask, report: CallReport) -> LostReason | None:
@@ -112,10 +119,42 @@ def _wrong_number(agent, task_id: int, note: str, now: datetime) -> CareCall:
     return call
 
 
+def car_to_book(task: CareTask, member: Member) -> int | None:
+    """The car a time booked on the task's call is for: the task's, else the owner's only one."""
+    if task.vehicle_id is not None:
+        return task.vehicle_id
+    cars = owner_cars(member)
+    return cars[0].id if len(cars) == 1 else None
+
+
+def bookable_times(agent, task: CareTask) -> list[AppointmentSlot]:
+    """The free times of the owner's dealer the task's outcome form offers (none when the task
+    is closed, has no car to book, or the agent does not book for owners)."""
+    member = db.session.get(Member, task.member_id)
+    if task.status != TaskStatus.OPEN or car_to_book(task, member) is None:
+        return []
+    return times_to_offer(agent, member)
+
+
+def _book_the_time(agent, task: CareTask, report: CallReport, now: datetime) -> None:
+    member = db.session.get(Member, task.member_id)
+    book_during_call(
+        agent,
+        member,
+        car_to_book(task, member),
+        report.slot_id,
+        booked=report.outcome == Outcome.BOOKED,
+        booked_as=OUTCOME_LABELS[Outcome.BOOKED],
+        source=f"care_task:{task.id}",
+        now=now,
+    )
+
+
 def record_outcome(
     agent, task_id: int, report: CallReport, *, now: datetime | None = None
 ) -> CallOutcome:
-    """Log one call of the task and what it came to (see the module)."""
+    """Log one call of the task and what it came to, booking the time chosen with "booked"
+    (see the module)."""
     now = now or utcnow()
     task = get_task_for_staff(agent, task_id)
     reason = _checked_reason(task, report)
@@ -124,6 +163,8 @@ def record_outcome(
         call = _wrong_number(agent, task.id, note, now)
     else:
         call = record_call(agent, task.id, reached=report.outcome in REACHED, note=note, now=now)
+    if report.slot_id is not None:
+        _book_the_time(agent, task, report, now)
     workshop = reason is not None and reason.asks_workshop
     row = CallOutcome(
         call_id=call.id,

@@ -11,10 +11,12 @@ from app.care.outcomes import OUTCOME_LABELS, CallReport, Outcome
 from app.care.reasons import reason_label
 from app.core.forms import MobileField, TwoDecimals, optional_int
 from app.core.money import to_fen
+from app.service.forms import SlotPick, slot_pick_choices
 
 
-class OutcomeForm(FlaskForm):
-    """What one call came to; the reason when the owner is not coming."""
+class OutcomeForm(SlotPick):
+    """What one call came to; the reason when the owner is not coming; a service time to book
+    with "booked"."""
 
     outcome = RadioField(
         _l("Outcome"),
@@ -39,12 +41,17 @@ class OutcomeForm(FlaskForm):
     note = StringField(_l("Note"), [Length(max=500)], description=_l("Optional"))
 
     @classmethod
-    def for_reasons(cls, reasons) -> "OutcomeForm":
-        """The form with the reasons the task's dealer offers."""
+    def for_task(cls, reasons, slots) -> "OutcomeForm":
+        """The form with the reasons the task's dealer offers and the free times to book."""
         form = cls()
         form.reason_id.choices = [SelectChoice("", _l("Choose a reason"))] + [
             SelectChoice(r.id, reason_label(r)) for r in reasons
         ]
+        form.slot_id.choices = slot_pick_choices(slots)
+        form.slot_id.description = _l(
+            "With “%(outcome)s”: the owner is told and can cancel.",
+            outcome=OUTCOME_LABELS[Outcome.BOOKED],
+        )
         return form
 
     def to_report(self) -> CallReport:
@@ -58,6 +65,7 @@ class OutcomeForm(FlaskForm):
             workshop_location=self.workshop_location.data or "",
             workshop_price_fen=to_fen(price) if price is not None else None,
             note=self.note.data or "",
+            slot_id=self.slot_id.data,
         )
 
 

@@ -19,8 +19,10 @@ from app.members.scope import dealer_choices, scope_arg, scoped_dealers
 
 @bp.app_template_global()
 def care_outcome_form(task):
-    """The outcome form of a task's page, with the reasons its dealer offers."""
-    return OutcomeForm.for_reasons(reasons.reasons_for(task.dealer_id))
+    """The outcome form of a task's page, with the reasons its dealer offers and the free
+    times the agent may book for the owner."""
+    slots = outcomes.bookable_times(current_user, task)
+    return OutcomeForm.for_task(reasons.reasons_for(task.dealer_id), slots)
 
 
 @bp.app_template_global()
@@ -60,6 +62,8 @@ def admin_record_outcome(task_id: int):
         flash(_("Call logged. Try again at another time of day."), "success")
         return redirect(url_for("care.admin_task", task_id=task.id))
     flash(str(tasks.STATUS_LABELS[tasks.TaskStatus(task.status)]), "success")
+    if form.slot_id.data is not None:
+        flash(_("The service time is booked and the owner is told."), "success")
     return redirect(url_for("care.admin_tasks"))
 
 

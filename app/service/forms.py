@@ -41,13 +41,14 @@ def slot_choices(slots) -> list[SelectChoice]:
 
 
 def slot_pick_choices(slots) -> list[SelectChoice]:
-    """Select choices over several days: "Tue, Nov 24 09:30 · 2 places left", after "none"."""
+    """Select choices over several days: "Tue, Nov 24 09:30 · 2 places", after "none" (short:
+    a closed select shows one line, 360 px wide on a small phone)."""
     return [SelectChoice("", _l("No time booked"))] + [
         SelectChoice(
             str(slot.id),
             "{} · {}".format(
                 format_when(slot.starts_at),
-                ngettext("%(num)d place left", "%(num)d places left", slot.capacity - slot.booked),
+                ngettext("%(num)d place", "%(num)d places", slot.capacity - slot.booked),
             ),
         )
         for slot in slots

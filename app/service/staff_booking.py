@@ -85,6 +85,16 @@ def free_slots_ahead(member: Member, *, now: datetime | None = None) -> list[App
     )
 
 
+def times_to_offer(
+    actor: User, member: Member, *, now: datetime | None = None
+) -> list[AppointmentSlot]:
+    """The free times a call's form offers to book for the owner (``free_slots_ahead``); none
+    when the caller does not book for owners or the owner is another dealer's."""
+    if not has_permission(actor, PERMISSION) or member.dealer_id != actor.dealer_id:
+        return []
+    return free_slots_ahead(member, now=now)
+
+
 def _owner_car(member: Member, vehicle_id: int | None) -> Vehicle:
     vehicle = db.session.get(Vehicle, vehicle_id) if vehicle_id else None
     if vehicle is None or vehicle.member_id != member.id:
@@ -153,14 +163,22 @@ def book_for_owner(
 def book_during_call(
     actor: User,
     member: Member,
-    vehicle_id: int,
+    vehicle_id: int | None,
     slot_id: int,
     *,
+    booked: bool,
+    booked_as: str,
     source: str,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book the time chosen on a call (a campaign call, a care task) before the call is saved,
-    in its transaction: a time that is gone is the form's error, not a missing page."""
+    """Book the time chosen on a call (a campaign call, a care task) in the call's transaction:
+    only with the call's "booked" outcome (``booked_as``, its label), else the time is refused
+    on its field; a time that is gone is the form's error, not a missing page."""
+    if not booked:
+        raise ValidationFailed(
+            _l("To book the chosen time, record the call as “%(outcome)s”.", outcome=booked_as),
+            field="slot_id",
+        )
     try:
         return book_for_owner(actor, member, vehicle_id, slot_id, source=source, now=now)
     except NotFound:

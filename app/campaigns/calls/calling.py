@@ -232,13 +232,17 @@ def record_call(
 
 
 def _book_the_time(actor: User, target: CampaignTarget, outcome, slot_id: int, now) -> None:
-    if outcome != CallOutcome.BOOKED:
-        raise ValidationFailed(
-            _("To book the chosen time, record the call as “Booked”."), field="slot_id"
-        )
     member = db.session.get(Member, target.member_id)
-    source = f"campaign:{target.campaign_id}"
-    book_during_call(actor, member, target.vehicle_id, slot_id, source=source, now=now)
+    book_during_call(
+        actor,
+        member,
+        target.vehicle_id,
+        slot_id,
+        booked=outcome == CallOutcome.BOOKED,
+        booked_as=outcome_label(CallOutcome.BOOKED),
+        source=f"campaign:{target.campaign_id}",
+        now=now,
+    )
 
 
 def calls_of(target: CampaignTarget) -> list[CampaignCall]:

@@ -380,12 +380,8 @@ def _call_page(target: CampaignTarget, form: OutcomeForm | None = None):
 def _with_times(form: OutcomeForm, target: CampaignTarget, member: Member) -> OutcomeForm:
     """The free service times the caller may book with "Booked" (none without the right)."""
     slots = []
-    if (
-        has_permission(current_user, staff_booking.PERMISSION)
-        and target.campaign.status == CampaignStatus.LAUNCHED
-        and member.dealer_id == current_user.dealer_id
-    ):
-        slots = staff_booking.free_slots_ahead(member)
+    if target.campaign.status == CampaignStatus.LAUNCHED:
+        slots = staff_booking.times_to_offer(current_user, member)
     form.slot_id.choices = slot_pick_choices(slots)
     return form
 
