@@ -98,6 +98,16 @@ def test_the_desk_tile_leads_to_my_calls_and_counts_the_birthdays(calls):
     assert "Owners to call today" not in desk
 
 
+def test_the_care_desks_tile_says_how_many_birthdays_to_call_today(calls, staff_factory, clock):
+    desk = staff_factory("care_agent", "SZ01").get("/admin/").get_data(as_text=True)
+    assert desk.count("Owners to call today") == 1
+    assert "3 birthdays today: call within two hours of opening" in desk
+    assert "My calls" not in desk  # nothing given to this agent
+    clock.advance(days=1)  # yesterday's birthdays are no longer today's
+    desk = staff_factory("care_agent", "SZ01").get("/admin/").get_data(as_text=True)
+    assert "birthdays today" not in desk and "Owners to call today" in desk
+
+
 def test_reaching_the_owner_withdraws_the_birthday_sms(app, calls):
     client = calls["client"]
     task_id = calls["tasks"][calls["Gao Yan"]]
