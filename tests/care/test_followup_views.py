@@ -144,6 +144,21 @@ def test_a_bad_complaint_shows_the_form_again(app, member_client, visit, data):
     assert _count(app, ComplaintCase) == 0
 
 
+def test_the_owner_follows_the_status_and_the_deadline_of_their_complaint(
+    app, member_client, staff_factory
+):
+    member_client.post("/me/complaints/new", data={"text": "Scratch on the door"})
+    case = _case(app)
+    page = member_client.get(f"/me/complaints/{case.id}").get_data(as_text=True)
+    assert "Received" in page and "Answer by" in page and "26/11/2026, 10:00" in page
+    agent = staff_factory("care_agent", "SZ01")
+    agent.post(f"/admin/care/complaints/{case.id}/notes", data={"body": "Photos asked for"})
+    page = member_client.get(f"/me/complaints/{case.id}").get_data(as_text=True)
+    assert "Being handled" in page and "Photos asked for" not in page
+    feedback = member_client.get("/me/feedback").get_data(as_text=True)
+    assert "Being handled" in feedback
+
+
 def test_staff_resolve_and_the_owner_confirms(app, member_client, staff_factory, visit):
     member_client.post("/me/complaints/new", data={"text": "Oil leak after the service"})
     case = _case(app)
