@@ -16,7 +16,7 @@ from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.loyalty.figures import account_as_of_today
-from app.members import car_models
+from app.members import car_models, staff_inbox
 from app.members import services as members
 from app.members.models import CarModel, Colour, TransferStatus
 from app.members.name_checks import count_open_name_checks
@@ -43,7 +43,21 @@ def dashboard():
             if has_permission(current_user, "members.name_checks")
             else 0
         ),
+        notices=staff_inbox.notice_counts(current_user),
     )
+
+
+@bp.get("/notices")
+@permission_required("members.view")
+def notices():
+    """What was handed to the staff member (an overdue complaint to see to), newest first;
+    opening the page marks them read."""
+    page = db.paginate(
+        staff_inbox.notices_query(current_user), page=page_arg(), per_page=20, error_out=False
+    )
+    unread = {notice.id for notice in page.items if notice.read_at is None}
+    staff_inbox.mark_notices_read(current_user)
+    return render_template("admin/notices.html", page=page, unread=unread)
 
 
 @bp.get("/members")

@@ -18,6 +18,7 @@ from app.care.models import CareCall, CareReminder, CareTask
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.permissions import has_permission
 from app.core.states import StateMachine
 from app.extensions import db
 from app.loyalty.models import PointsAccount, Tier
@@ -153,12 +154,46 @@ def describe(task: CareTask) -> TaskView:
     )
 
 
+def may_work(actor, task: CareTask) -> bool:
+    """The care desk works every task of its dealer; other staff of the dealer only the tasks
+    given to them (the birthday call of an owner a consultant looks after)."""
+    if task.dealer_id != actor.dealer_id:
+        return False
+    return has_permission(actor, "care.tasks") or task.assigned_to_id == actor.id
+
+
 def get_task_for_staff(actor, task_id: int) -> CareTask:
-    """A task of the actor's dealer; NotFound for another dealer's."""
+    """A task the actor may work (``may_work``); NotFound for any other, another dealer's."""
     task = db.session.get(CareTask, task_id)
-    if task is None or task.dealer_id != actor.dealer_id:
+    if task is None or not may_work(actor, task):
         raise NotFound(_l("No such care task."))
     return task
+
+
+def own_tasks(actor, *, now: datetime | None = None):
+    """The open tasks due by today given to the actor (their "My calls"), in the care desk's
+    order."""
+    return tasks_to_call(actor, now=now).where(CareTask.assigned_to_id == actor.id)
+
+
+def get_own_task(actor, task_id: int) -> CareTask:
+    """A task given to the actor, open or done; NotFound for anyone else's."""
+    task = db.session.get(CareTask, task_id)
+    if task is None or task.assigned_to_id != actor.id or not may_work(actor, task):
+        raise NotFound(_l("No such care task."))
+    return task
+
+
+def _count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def call_counts(query, *, now: datetime | None = None) -> tuple[int, int]:
+    """For a desk tile: how many tasks ``query`` (``tasks_to_call``, ``own_tasks``) holds, and
+    how many of them are birthdays due today (seed 002: called within two hours of opening)."""
+    today = local_date(now or utcnow())
+    birthdays = query.where(CareTask.kind == "birthday", CareTask.due_on == today)
+    return _count(query), _count(birthdays)
 
 
 def calls_of(task: CareTask) -> list[CareCall]:

@@ -202,6 +202,6 @@ def car_history(vehicle_id: int):
 
 # The after-visit pages (questionnaire, complaints) register their routes on this blueprint.
 # Issue 20's pages: call outcomes and reasons, recall settings; the correction list and the
-# owner's new number.
-from app.care import contact_views, recall_views  # noqa: E402, F401
+# owner's new number; a staff member's own calls.
+from app.care import contact_views, my_calls_views, recall_views  # noqa: E402, F401
 from app.care.followups import staff_views, views  # noqa: E402, F401

@@ -124,6 +124,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Partners (R9), care (R8), appointments, insight (R10).
     "partners.manage": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "care.tasks": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN}),
+    # "My calls": the care tasks given to a staff member (the birthday call of an owner their
+    # ABC grading names them responsible for), theirs only, without the care desk's others.
+    "care.own_tasks": ALL_STAFF - {Role.HQ_ADMIN},
     # Care texts (seed 002, 关怀话术): the dealer's care manager (its admin) edits the dealer's,
     # HQ the group's and any dealer's; care agents read the scripts they call with.
     "care.texts": frozenset({Role.CARE_AGENT, Role.DEALER_ADMIN, Role.HQ_ADMIN}),

@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, request, url_for
+from flask import abort, current_app, has_request_context, request, url_for
 
 from app.core.errors import DomainError, NotFound
 from app.core.security import MAX_ID, plain_int
@@ -30,6 +30,14 @@ def safe_next(default_endpoint: str, **values) -> str:
     ):
         return target
     return url_for(default_endpoint, **values)
+
+
+def path_for(endpoint: str, **values) -> str:
+    """The path of a page of this site, also outside a request (a daily job's notice links to
+    the page to act on; ``url_for`` there would need SERVER_NAME)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def call_service(form, service, *args, **kwargs):

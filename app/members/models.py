@@ -1,5 +1,6 @@
 """Dealers (chapters), members, vehicles, the managed colour and model lists, chapter
-transfers, and the messages the club sends an owner (inbox and outbox)."""
+transfers, the messages the club sends an owner (inbox and outbox), and the notices staff find
+on their desk."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -284,6 +285,25 @@ class Notification(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class StaffNotice(db.Model):
+    """A notice on a staff member's desk (an overdue complaint escalated to the dealer admin);
+    ``dedupe_key`` makes each one once, however often the job that writes it runs."""
+
+    __tablename__ = "staff_notices"
+    __table_args__ = (Index("ix_staff_notices_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Where the notice leads (a path of the staff pages), or "".
+    link: Mapped[str] = mapped_column(String(200), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

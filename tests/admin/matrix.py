@@ -95,6 +95,7 @@ HOLDERS = {
     "events.answer": frozenset({"event_staff", "service_advisor", "dealer_admin", "hq_admin"}),
     "partners.manage": frozenset({"dealer_admin", "hq_admin"}),
     "care.tasks": frozenset({"care_agent", "dealer_admin"}),
+    "care.own_tasks": EVERY_STAFF - {"hq_admin"},
     "care.texts": frozenset({"care_agent", "dealer_admin", "hq_admin"}),
     "care.texts_edit": frozenset({"dealer_admin", "hq_admin"}),
     "care.complaints": frozenset(

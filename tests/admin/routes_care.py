@@ -22,6 +22,24 @@ ROUTES: tuple[Route, ...] = (
         "care.tasks",
         302,
     ),
+    # My calls: a staff member's own tasks. The desk's task is given to nobody: not found for
+    # every holder, even the care desk's.
+    Route("GET", "/admin/care/my-calls", "/admin/care/my-calls", "care.own_tasks", 200),
+    Route(
+        "GET",
+        "/admin/care/my-calls/<int:task_id>",
+        "/admin/care/my-calls/{care_task_id}",
+        "care.own_tasks",
+        404,
+    ),
+    Route(
+        "POST",
+        "/admin/care/my-calls/<int:task_id>",
+        "/admin/care/my-calls/{care_task_id}",
+        "care.own_tasks",
+        404,
+        data={"reached": "yes"},
+    ),
 )
 
 

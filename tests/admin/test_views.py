@@ -35,6 +35,7 @@ from tests.factories import (
 
 ROUTES = (
     Route("GET", "/admin/", "/admin/", "members.view", 200),
+    Route("GET", "/admin/notices", "/admin/notices", "members.view", 200),
     Route("GET", "/admin/members", "/admin/members", "members.view", 200),
     Route(
         "GET",

@@ -93,6 +93,11 @@ def test_the_recall_report_counts_won_back_within_60_days_of_the_call(recalled):
     assert classes["Local, out of warranty"] == ["1", "1", "0", "1", "0", "0.0%"]
     assert classes["Non-local, out of warranty"][0] == "0"
     assert _table(report, "reasons") == [["Price", "1"]]
+    # The chart: won back of lost, per dealer.
+    assert [(b.label, b.text) for b in report.charts[0].bars] == [
+        ("GZ01", "0 / 1"),
+        ("SZ01", "1 / 5"),
+    ]
     # Another month has none of them.
     assert _table(recall_report(hq, month=date(2026, 10, 1), now=LATER), "dealers")[-1][1] == "0"
 

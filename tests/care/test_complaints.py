@@ -14,7 +14,7 @@ from app.core.audit import AuditEntry
 from app.core.errors import NotFound, ValidationFailed
 from app.core.states import TransitionRefused
 from app.extensions import db
-from app.members.models import Member, Notification, OutboxMessage
+from app.members.models import Member, Notification, OutboxMessage, StaffNotice
 from app.members.privacy import delete_member_account, export_member_data
 from tests.conftest import NOW
 from tests.factories import make_member, make_staff, make_vehicle, record_car_visit
@@ -235,6 +235,29 @@ def test_an_overdue_case_goes_to_the_dealer_admin_once(app, seeded, people, cloc
         ).all()
         assert [c.id for c in listed] == [late]
         assert complaints.desk_counts(_user(people["admin"])) == (1, 1)
+
+
+def test_each_admin_of_the_dealer_gets_one_notice_per_escalation(app, seeded, people, clock):
+    with seeded():
+        case_id = _raise(people, text="Late").case.id
+        second = make_staff("dealer_admin", _owner(people).dealer_id)
+        second.locale = "en"
+        second = second.id
+        gz_admin = make_staff("dealer_admin", _user(people["gz_agent"]).dealer_id).id
+    clock.advance(days=3, hours=1)
+    # As ``flask care run-daily`` runs it: no request, twice.
+    with app.app_context():
+        assert run_daily().complaints_escalated == 1
+        assert run_daily().complaints_escalated == 0
+        notices = db.session.scalars(select(StaffNotice).order_by(StaffNotice.user_id)).all()
+        assert [(n.user_id, n.kind, n.link) for n in notices] == [
+            (people["admin"], "complaint_escalated", f"/admin/care/complaints/{case_id}"),
+            (second, "complaint_escalated", f"/admin/care/complaints/{case_id}"),
+        ]
+        # Each in their language: the first admin chose none (the club's, Chinese).
+        assert [n.title for n in notices] == ["投诉逾期：Wu Hao", "Complaint overdue: Wu Hao"]
+        assert "The complaint of Wu Hao was due by 26/11/2026, 10:00" in notices[1].body
+        assert gz_admin not in {n.user_id for n in notices}
 
 
 def test_the_views_of_the_staff_list(ctx, people, clock):

@@ -144,6 +144,21 @@ def test_a_bad_complaint_shows_the_form_again(app, member_client, visit, data):
     assert _count(app, ComplaintCase) == 0
 
 
+def test_the_owner_follows_the_status_and_the_deadline_of_their_complaint(
+    app, member_client, staff_factory
+):
+    member_client.post("/me/complaints/new", data={"text": "Scratch on the door"})
+    case = _case(app)
+    page = member_client.get(f"/me/complaints/{case.id}").get_data(as_text=True)
+    assert "Received" in page and "Answer by" in page and "26/11/2026, 10:00" in page
+    agent = staff_factory("care_agent", "SZ01")
+    agent.post(f"/admin/care/complaints/{case.id}/notes", data={"body": "Photos asked for"})
+    page = member_client.get(f"/me/complaints/{case.id}").get_data(as_text=True)
+    assert "Being handled" in page and "Photos asked for" not in page
+    feedback = member_client.get("/me/feedback").get_data(as_text=True)
+    assert "Being handled" in feedback
+
+
 def test_staff_resolve_and_the_owner_confirms(app, member_client, staff_factory, visit):
     member_client.post("/me/complaints/new", data={"text": "Oil leak after the service"})
     case = _case(app)
@@ -288,3 +303,23 @@ def test_another_owners_car_gets_no_questionnaire_links(app, seeded, dealers, ot
         car = make_vehicle(make_member(dealers["SZ01"], name="Car Owner"))
         car_id = car.id
     assert other_owner.get(f"/me/vehicles/{car_id}").status_code == 404
+
+
+def test_the_dealer_admin_finds_an_escalated_complaint_on_their_desk(
+    app, member_client, staff_factory, clock
+):
+    member_client.post("/me/complaints/new", data={"text": "Nobody called back"})
+    admin = staff_factory("dealer_admin", "SZ01")
+    assert "Notices" not in admin.get("/admin/").get_data(as_text=True)
+    clock.advance(days=3, hours=1)
+    runner = app.test_cli_runner()
+    for _ in range(2):  # a rerun tells nobody twice
+        runner.invoke(args=["care", "run-daily"])
+    desk = admin.get("/admin/").get_data(as_text=True)
+    assert "Notices" in desk and "1 new: handed to you to see to" in desk
+    notices = admin.get("/admin/notices").get_data(as_text=True)
+    assert notices.count("Zhang Wei") == 2  # the title and the body, once
+    assert f'href="/admin/care/complaints/{_case(app).id}"' in notices
+    assert "1 new" not in admin.get("/admin/").get_data(as_text=True)  # read now
+    seller = staff_factory("sales_consultant", "SZ01")
+    assert "No notices yet." in seller.get("/admin/notices").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """After every visit on PostgreSQL: concurrent answers of one questionnaire make one answer and
-one case; concurrent callbacks and escalations act once; the satisfaction report's SQL runs."""
+one case; concurrent callbacks and escalations act once (one notice to the admin); the
+satisfaction report's SQL runs."""
 
 from datetime import date, timedelta
 
@@ -13,7 +14,7 @@ from app.care.followups.surveys import answer_survey
 from app.care.models import CareTask
 from app.extensions import db
 from app.hq.months import Month
-from app.members.models import Member
+from app.members.models import Member, StaffNotice
 from tests.factories import make_dealer, make_member, make_staff, make_vehicle, record_car_visit
 from tests.test_postgres_concurrency import race
 
@@ -60,6 +61,9 @@ def test_escalation_on_two_hosts_escalates_once_and_the_report_counts_it(pg_app,
     escalated = race(pg_app, lambda: complaints.escalate_overdue(), racers=3)
     assert sum(escalated) == 1
     with pg_app.app_context(), pg_app.test_request_context():
+        notices = db.session.execute(select(StaffNotice.user_id, StaffNotice.link)).all()
+        case_id = db.session.scalar(select(ComplaintCase.id))
+        assert notices == [(world["admin"], f"/admin/care/complaints/{case_id}")]
         admin = db.session.get(User, world["admin"])
         report = satisfaction(admin, month=Month(date(2026, 11, 1)))
         cells = [c.text for c in report.tables[0].rows[0]]

@@ -1,8 +1,8 @@
 """Complaint cases (客户投诉, seed 002: 了解客户, 解决、协调客户投诉问题发生): opened by a low
 questionnaire score, an unhappy callback or the owner; handled by the visit's dealer (an
 assignee, a deadline, staff notes, a resolution); closed only when the owner confirms it is
-settled, or reopened when it is not. A case still open past its deadline goes to the dealer
-admin, once, by the daily job.
+settled, or reopened when it is not. A case still open past its deadline goes to the dealer's
+admins, once, by the daily job: flagged, and a notice on each admin's desk.
 
 Rules (the pages say them too):
 
@@ -38,11 +38,13 @@ from app.core.dates import format_local_datetime
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import PERMISSIONS, Role
 from app.core.security import id_in_range
+from app.core.web import path_for
 from app.extensions import db
 from app.members.inbox import notify
 from app.members.models import Dealer, Member
 from app.members.outbox import Channel, queue_message, render_for
 from app.members.scope import sees_dealer
+from app.members.staff_inbox import notify_staff
 from app.service.models import ServiceVisit
 
 TEXT_MAX = 1000
@@ -544,18 +546,43 @@ def owner_notes(case: ComplaintCase) -> list[ComplaintNote]:
 # ----------------------------------------------------------------------------- escalation
 
 
-def _dealer_admin(dealer_id: int) -> User | None:
-    return db.session.scalar(
-        select(User)
-        .where(User.dealer_id == dealer_id, User.role == Role.DEALER_ADMIN, User.active)
-        .order_by(User.id)
-        .limit(1)
+def _dealer_admins(dealer_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.dealer_id == dealer_id, User.role == Role.DEALER_ADMIN, User.active)
+            .order_by(User.id)
+        )
     )
+
+
+def _tell_admins(case: ComplaintCase, admins: list[User], now: datetime) -> None:
+    """A notice on the desk of each of the dealer's admins, once per case's escalation."""
+    member = db.session.get(Member, case.member_id)
+    link = path_for("care.admin_complaint", case_id=case.id)
+    for admin in admins:
+        notify_staff(
+            admin,
+            "complaint_escalated",
+            lambda: (
+                _l("Complaint overdue: %(name)s", name=member.name),
+                _l(
+                    "The complaint of %(name)s was due by %(time)s and is still open. It is "
+                    "yours to see to: assign it, or resolve it with the owner.",
+                    name=member.name,
+                    time=format_local_datetime(case.deadline_at, "short"),
+                ),
+            ),
+            dedupe_key=f"complaint:{case.id}:escalated:{admin.id}",
+            link=link,
+            now=now,
+        )
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:
     """The daily job: each case still open past its deadline and never escalated goes to its
-    dealer's admin (flagged, audited; the desk shows it), once. Commits each; returns how many."""
+    dealer's admins (flagged, audited, a notice on each admin's desk; the desk's tile shows
+    it), once. Commits each; returns how many."""
     now = now or utcnow()
     due = db.session.scalars(
         select(ComplaintCase.id)
@@ -570,11 +597,12 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
     for case_id in due:
         case = _locked(case_id)
         if case.status in ACTIVE and case.escalated_at is None and case.deadline_at < now:
-            admin = _dealer_admin(case.dealer_id)
+            admins = _dealer_admins(case.dealer_id)
             case.escalated_at = now
-            case.escalated_to_id = admin.id if admin is not None else None
+            case.escalated_to_id = admins[0].id if admins else None
             db.session.flush()
             _audit(None, "escalated", case, now, to=case.escalated_to_id)
+            _tell_admins(case, admins, now)
             escalated += 1
         db.session.commit()
     return escalated
