@@ -8,6 +8,7 @@ listed model it starts with ("Golf Variant" → Golf), else to its first word.
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -41,6 +42,7 @@ def clean_name(text: str) -> str:
     return " ".join(shown.split())
 
 
+@lru_cache(maxsize=4096)  # a callback's draft compares every listed model with every car's
 def model_key(name: str) -> str:
     """``name`` as models are compared: width, case, spacing, hyphens and 新/全新 ignored.
 
