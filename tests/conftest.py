@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from werkzeug.routing.rules import Rule
@@ -51,6 +52,25 @@ def _cached_builder(rule: Rule, append_unknown: bool = True):
 Rule._compile_builder = _cached_builder
 
 
+class _SharedTemplates(BytecodeCache):
+    """Compiled templates kept for every app of the test process: a template is compiled once,
+    not once per test (Jinja checks each template's source against the checksum it was compiled
+    from, so an edited template is compiled again)."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _SharedTemplates()
+
+
 class CSRFClient(FlaskClient):
     """A test client that sends a valid CSRF token with every form, as a browser would."""
 
@@ -88,6 +108,7 @@ def make_app(database_url: str, **overrides):
     overrides = {**LONG_SESSIONS, **overrides}
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
     app.test_client_class = CSRFClient
+    app.jinja_env.bytecode_cache = _TEMPLATES
     app.extensions["clock"] = FrozenClock(NOW)
     return app
 
