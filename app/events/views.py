@@ -284,4 +284,8 @@ def staff_detail(event_id: int):
     )
 
 
-from app.events import checkin_views, tripday_views  # noqa: E402, F401
+from app.events import (  # noqa: E402, F401
+    checkin_views,
+    outreach_views,
+    tripday_views,
+)
