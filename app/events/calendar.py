@@ -54,9 +54,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def ics_for(
-    registration: EventRegistration, *, url: str, description: str, now: datetime
-) -> str:
+def ics_for(registration: EventRegistration, *, url: str, description: str, now: datetime) -> str:
     """The registration's event as an iCalendar file; ``url`` is the ticket's page,
     ``description`` the words under the title (in the owner's language)."""
     event: Event = registration.event

@@ -32,7 +32,13 @@ from app.extensions import db
 MAX_OCCURRENCES = 26  # a year of "every 2 weeks"
 MAX_EVERY_WEEKS = 4
 # The moments of an event that move with each occurrence.
-MOMENTS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "cancel_until")
+MOMENTS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancel_until",
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ def _count(repeat: Repeat, first_start: datetime) -> int:
         raise ValidationFailed(_l("A series holds at least 2 events."), field=field)
     if count > MAX_OCCURRENCES:
         raise ValidationFailed(
-            _l("A series holds at most %(max)s events: create the rest later.", max=MAX_OCCURRENCES),
+            _l(
+                "A series holds at most %(max)s events: create the rest later.", max=MAX_OCCURRENCES
+            ),
             field=field,
         )
     return count

@@ -132,10 +132,15 @@ def test_text_that_looks_like_calendar_lines_stays_text(app, seeded):
         staff = make_staff("event_staff", dealer.id)
         event = make_event(staff, now=NOW, title=hostile[:120], place=hostile)
         member = make_member(dealer.id)
-        registration = sign_up(member, event.id, vehicle_id=make_vehicle(member).id,
-                               accept_waiver=True)
-        text = ics_for(registration, url="https://club.example/t/1", description=hostile,
-                       now=NOW + timedelta(minutes=1))
+        registration = sign_up(
+            member, event.id, vehicle_id=make_vehicle(member).id, accept_waiver=True
+        )
+        text = ics_for(
+            registration,
+            url="https://club.example/t/1",
+            description=hostile,
+            now=NOW + timedelta(minutes=1),
+        )
     (vevent,) = Calendar.from_ical(text).walk("VEVENT")
     assert str(vevent["SUMMARY"]) == hostile.replace("\r\n", "\n")
     assert str(vevent["LOCATION"]) == hostile.replace("\r\n", "\n")
@@ -154,4 +159,3 @@ def test_folding_never_splits_a_character(width):
 
 def test_escaping_follows_the_rfc():
     assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-

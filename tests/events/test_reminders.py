@@ -42,8 +42,14 @@ def lecture(ctx):
     }
     event = make_event(staff, now=NOW, **fields)
     sunday = make_event(
-        staff, now=NOW, **{**fields, "title": "Sunday", "starts_at": STARTS + timedelta(days=1),
-                           "ends_at": STARTS + timedelta(days=1, hours=2)}
+        staff,
+        now=NOW,
+        **{
+            **fields,
+            "title": "Sunday",
+            "starts_at": STARTS + timedelta(days=1),
+            "ends_at": STARTS + timedelta(days=1, hours=2),
+        },
     )
     owners = {name: make_member(dealer.id, name=name) for name in ("zh", "en", "gone", "wait")}
     owners["en"].user.locale = "en"
@@ -108,9 +114,13 @@ def test_the_daily_job_sends_the_reminders(app, seeded, clock):
     with seeded():
         dealer = make_dealer("SZ01")
         staff = make_staff("event_staff", dealer.id)
-        event = make_event(staff, now=NOW, starts_at=NOW + timedelta(days=1),
-                           ends_at=NOW + timedelta(days=1, hours=3),
-                           registration_closes_at=NOW + timedelta(hours=5))
+        event = make_event(
+            staff,
+            now=NOW,
+            starts_at=NOW + timedelta(days=1),
+            ends_at=NOW + timedelta(days=1, hours=3),
+            registration_closes_at=NOW + timedelta(hours=5),
+        )
         owner = make_member(dealer.id, name="Driver")
         owner.user.locale = "en"
         from tests.factories import make_vehicle

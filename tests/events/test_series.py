@@ -211,9 +211,15 @@ def test_staff_create_a_series_from_the_event_form(app, staff_client):
         ({"occurrences": "99999999999999999999"}, "at most 26 events"),
         ({"occurrences": "", "repeat_until": "2026-02-30"}, "Not a valid date value"),
         ({"occurrences": ""}, "Give how many events the series holds"),
-        ({"starts_at": "2026-11-20T14:00", "ends_at": "2026-11-20T16:00",
-          "registration_opens_at": "2026-11-10T10:00",
-          "registration_closes_at": "2026-11-19T10:00"}, "A series starts in the future"),
+        (
+            {
+                "starts_at": "2026-11-20T14:00",
+                "ends_at": "2026-11-20T16:00",
+                "registration_opens_at": "2026-11-10T10:00",
+                "registration_closes_at": "2026-11-19T10:00",
+            },
+            "A series starts in the future",
+        ),
     ],
 )
 def test_a_refused_series_says_why_and_creates_nothing(app, staff_client, changes, message):
