@@ -79,6 +79,9 @@ def test_two_hosts_running_the_reminders_at_once_remind_each_owner_once(pg_app):
             select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "event_reminder")
         ).all()
         assert len(rows) == len(set(rows)) == 12  # inbox and SMS for each of the six
-        assert db.session.scalar(
-            select(func.count(Notification.id)).where(Notification.kind == "event_reminder")
-        ) == 6
+        assert (
+            db.session.scalar(
+                select(func.count(Notification.id)).where(Notification.kind == "event_reminder")
+            )
+            == 6
+        )
