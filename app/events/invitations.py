@@ -231,8 +231,9 @@ def invitation_text(event: Event, locale: str, link: str) -> tuple[str, str]:
     """An invitation's title and text in ``locale``."""
     with force_locale(locale):
         title = _("You are invited: %(title)s", title=event.title)
+        # The link before the place: an SMS longer than the provider takes loses its end.
         body = _(
-            "%(kind)s, %(when)s, %(place)s. See it and sign up: %(link)s",
+            "%(kind)s, %(when)s. See it and sign up: %(link)s · %(place)s",
             kind=KIND_LABELS[event.kind],
             when=format_local_datetime(event.starts_at, "short"),
             place=event.place,

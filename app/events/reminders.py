@@ -52,9 +52,10 @@ def reminder_text(registration: EventRegistration, event: Event, locale: str) ->
     """The reminder's title and text in ``locale``."""
     with force_locale(locale):
         title = _("Tomorrow: %(title)s", title=event.title)
+        # The ticket code before the place: an SMS too long for the provider loses its end.
         body = _(
-            "%(when)s, %(place)s. Your ticket %(code)s is in My tickets: show its QR code at the "
-            "gate.",
+            "%(when)s. Your ticket %(code)s is in My tickets: show its QR code at the gate. "
+            "Place: %(place)s",
             when=format_local_datetime(event.starts_at, "short"),
             place=event.place,
             code=format_ticket_code(registration.ticket_code),

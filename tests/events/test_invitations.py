@@ -237,3 +237,15 @@ def test_an_owner_exports_their_invitations_and_deleting_the_account_forgets_the
     assert row["event_title"] == "Winter care" and row["opened_at"] is None
     delete_member_account(club["a"], now=NOW)
     assert set(_invited(event)) == {club["b"].id, club["c"].id}
+
+
+def test_the_sms_keeps_the_link_however_long_the_title_and_place(club):
+    from app.members.outbox import SMS_MAX_CHARS
+
+    event = club["event"]
+    event.title, event.place = "长" * 120, "地" * 200
+    invite_owners(club["staff"], event.id, TargetFilters(), now=NOW)
+    sms = _outbox(club["a"])["sms"]
+    invitation = _invited(event)[club["a"].id]
+    sent = f"{sms.subject} {sms.body}"[:SMS_MAX_CHARS]
+    assert f"http://localhost/invitations/{invitation.id}" in sent

@@ -141,3 +141,13 @@ def test_the_daily_job_sends_the_reminders(app, seeded, clock):
         registration_id = db.session.scalar(select(EventRegistration.id))
     assert "Tomorrow: Lake Dongjiang self-drive" in inbox
     assert f'href="/me/tickets/{registration_id}"' in inbox
+
+
+def test_the_sms_keeps_the_ticket_code_however_long_the_place(lecture):
+    from app.members.outbox import SMS_MAX_CHARS
+
+    lecture["event"].title, lecture["event"].place = "长" * 120, "地" * 200
+    send_reminders(now=_local(27, 10))
+    sms = _outbox(lecture["owners"]["zh"])["sms"]
+    code = lecture["places"]["zh"].ticket_code
+    assert f"{code[:4]}-{code[4:]}" in f"{sms.subject} {sms.body}"[:SMS_MAX_CHARS]
