@@ -78,6 +78,8 @@ class Config:
     VISIT_BACKDATE_DAYS = int(os.environ.get("VISIT_BACKDATE_DAYS", "60"))
     PRIVACY_NOTICE_VERSION = os.environ.get("PRIVACY_NOTICE_VERSION", "2026-11")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    # The map link of an event's place on its ticket ({query}: the place, URL-encoded).
+    MAP_SEARCH_URL = os.environ.get("MAP_SEARCH_URL", "https://uri.amap.com/search?keyword={query}")
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ("en", "zh")

@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import code_views  # noqa: F401 - adds the code routes to the auth blueprint
     from app.auth.views import bp as auth_bp
     from app.campaigns.calls.views import bp as campaign_admin_bp
+    from app.campaigns.event_invites.views import bp as event_invites_bp
     from app.campaigns.grading.views import bp as grading_bp
     from app.campaigns.results.views import bp as campaign_results_bp
     from app.campaigns.segments.views import bp as campaigns_bp
@@ -156,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
         hq_bp,
         campaign_admin_bp,
         campaign_results_bp,
+        event_invites_bp,
     ):
         app.register_blueprint(blueprint)
 

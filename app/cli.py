@@ -312,8 +312,8 @@ def care_group() -> None:
 @care_group.command("run-daily")
 @with_appcontext
 def care_run_daily_command() -> None:
-    """Create today's care reminders and call tasks, then send what is due (daily; safe to
-    rerun and to run on two hosts at once)."""
+    """Create today's care reminders and call tasks, remind owners of tomorrow's events, then
+    send what is due (daily; safe to rerun and to run on two hosts at once)."""
     from app.care.schedule import run_daily
     from app.members.outbox import send_due
 
@@ -331,7 +331,16 @@ def care_run_daily_command() -> None:
     if report.failed:
         click.echo(f"Failed (see the log; retried tomorrow): {', '.join(report.failed)}", err=True)
     _send_broadcasts()
+    _send_event_reminders()
     _echo_sent(send_due())
+
+
+def _send_event_reminders() -> None:
+    from app.events.reminders import send_reminders
+
+    reminded = send_reminders()
+    db.session.commit()
+    click.echo(f"Events: {reminded} owners reminded of tomorrow's event.")
 
 
 @care_group.command("send")

@@ -174,6 +174,23 @@ OWNER_ROUTES: tuple[Route, ...] = (
         other_dealer=NOT_THEIRS,
     ),
     Route(
+        "GET",
+        "/me/tickets/<int:registration_id>/calendar.ics",
+        "/me/tickets/{registration_id}/calendar.ics",
+        OWNER,
+        200,
+        other_dealer=NOT_THEIRS,
+    ),
+    # The owner's invitation: noted as opened, then the event's page.
+    Route(
+        "GET",
+        "/invitations/<int:invitation_id>",
+        "/invitations/{invitation_id}",
+        OWNER,
+        302,
+        other_dealer=NOT_THEIRS,
+    ),
+    Route(
         "POST",
         "/me/tickets/<int:registration_id>/cancel",
         "/me/tickets/{spare_registration_id}/cancel",

@@ -1,9 +1,9 @@
 """Events: self-drive trips and owner lectures, registrations, waiting list, tickets, check-in.
 
 Events answers members' and loyalty's signals (app/core/signals.py): the export lists the
-owner's places, evaluations and questions; the home page shows the owner's next events and
-those open for sign-up; a deletion cancels their live places (deposits
-return); the ledger's reconciliation checks the points deposits.
+owner's places, evaluations, questions and invitations; the home page shows the owner's next
+events and those open for sign-up; a deletion cancels their live places (deposits return) and
+forgets their invitations; the ledger's reconciliation checks the points deposits.
 """
 
 from app.core.signals import ledger_checks, member_deleting, member_export, member_home
@@ -26,7 +26,12 @@ def _home_events(member, *, now, limit, **_):
 def _export_events(member, **_):
     from sqlalchemy import select
 
-    from app.events.models import EventRegistration, LectureEvaluation, LectureQuestion
+    from app.events.models import (
+        EventInvitation,
+        EventRegistration,
+        LectureEvaluation,
+        LectureQuestion,
+    )
     from app.extensions import db
     from app.members.privacy import export_row, export_rows
 
@@ -53,13 +58,23 @@ def _export_events(member, **_):
         "lecture_questions": export_rows(
             LectureQuestion, LectureQuestion.member_id == mine, skip=("member_id",)
         ),
+        "event_invitations": [
+            export_row(i, skip=("member_id", "invited_by_id"), event_title=i.event.title)
+            for i in db.session.scalars(
+                select(EventInvitation)
+                .where(EventInvitation.member_id == mine)
+                .order_by(EventInvitation.id)
+            )
+        ],
     }
 
 
 @member_deleting.connect
 def _withdraw_places(member, *, now, **_):
     from app.events.closing import withdraw_member
+    from app.events.invitations import forget_invitations
 
+    forget_invitations(member)
     return {"registrations_cancelled": len(withdraw_member(member, now=now))}
 
 

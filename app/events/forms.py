@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     DecimalField,
     IntegerField,
@@ -51,7 +52,43 @@ def _when(label, required=True, description=None):
     )
 
 
-class EventForm(CoverUpload, FlaskForm):
+REPEAT_CHOICES = (
+    SelectChoice(0, _l("Does not repeat")),
+    SelectChoice(1, _l("Every week")),
+    SelectChoice(2, _l("Every 2 weeks")),
+    SelectChoice(3, _l("Every 3 weeks")),
+    SelectChoice(4, _l("Every 4 weeks")),
+)
+
+
+class RepeatFields(FlaskForm):
+    """A new event's repeat (app/events/series.py): how often, how many or until when."""
+
+    repeat_weeks = SelectField(_l("Repeat"), coerce=int, choices=REPEAT_CHOICES, default=0)
+    occurrences = IntegerField(
+        _l("Number of events"),
+        [Optional()],
+        description=_l("The first one included."),
+        render_kw={"inputmode": "numeric"},
+    )
+    repeat_until = DateField(
+        _l("Or until (the last date)"),
+        [Optional()],
+        description=_l("Each event keeps the times above, moved by whole weeks."),
+    )
+
+    def repeat(self):
+        """The repeat as the series service takes it."""
+        from app.events.series import Repeat
+
+        return Repeat(
+            every_weeks=self.repeat_weeks.data or 0,
+            occurrences=self.occurrences.data,
+            until=self.repeat_until.data,
+        )
+
+
+class EventForm(CoverUpload, RepeatFields, FlaskForm):
     """An event of the dealer with its picture; the view fills the tier choices."""
 
     kind = SelectField(

@@ -112,6 +112,8 @@ class Event(HasCover, db.Model):
     offer_hours: Mapped[int] = mapped_column(default=48)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+    # One occurrence of a series created in one step (app/events/series.py); None: on its own.
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("event_series.id"), index=True)
 
 
 class EventRegistration(db.Model):
@@ -243,3 +245,43 @@ class LectureQuestion(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     evaluation: Mapped[LectureEvaluation] = relationship(back_populates="questions")
+
+
+class EventSeries(db.Model):
+    """Events created in one step, one every ``every_weeks`` weeks (车主讲堂 twice a month);
+    each occurrence is an ordinary event that names its series."""
+
+    __tablename__ = "event_series"
+    __table_args__ = (
+        CheckConstraint("every_weeks BETWEEN 1 AND 8", name="every_weeks_range"),
+        CheckConstraint("occurrences >= 2", name="occurrences_several"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    every_weeks: Mapped[int]
+    occurrences: Mapped[int]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class EventInvitation(db.Model):
+    """An owner invited to an event (once per event and owner), and when they opened the
+    invitation; whether they signed up and came is read from their registration and check-in."""
+
+    __tablename__ = "event_invitations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "member_id", name="uq_event_invitations_event_member"),
+        Index("ix_event_invitations_member", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    invited_at: Mapped[datetime]
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship()
+    member: Mapped[Member] = relationship()

@@ -6,6 +6,7 @@ blueprint from their own modules, imported at the end.
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.core.clock import utcnow
@@ -15,7 +16,7 @@ from app.core.images import accepts_upload
 from app.core.permissions import member_required, permission_required
 from app.core.qr import qr_svg
 from app.core.web import call_service, page_arg
-from app.events import browsing, services
+from app.events import browsing, series, services
 from app.events.checkin import ticket_token
 from app.events.forms import EventForm, SignUpForm
 from app.events.models import EventKind, RegistrationStatus
@@ -219,12 +220,25 @@ def create():
     form = EventForm()
     form.min_tier_code.choices = tier_choices(_("Everyone"))
     if form.validate_on_submit():
-        ok, event = call_service(form, services.create_event, current_user, **form.event_fields())
+        ok, event = call_service(
+            form, series.publish_event, current_user, form.repeat(), **form.event_fields()
+        )
         if ok:
-            flash(_("The event is published to your owners."), "success")
+            flash(_published(event), "success")
             return redirect(url_for("events.staff_detail", event_id=event.id))
     status = 422 if form.is_submitted() else 200
     return render_template("events/form.html", form=form, event=None), status
+
+
+def _published(event) -> str:
+    count = len(series.series_events(event))
+    if count:
+        return ngettext(
+            "The series of %(num)d event is published to your owners.",
+            "The series of %(num)d events is published to your owners.",
+            count,
+        )
+    return _("The event is published to your owners.")
 
 
 def _staff_event_or_404(event_id: int):
@@ -264,9 +278,14 @@ def staff_detail(event_id: int):
         "events/staff_detail.html",
         event=event,
         counts=services.registration_counts([event.id])[event.id],
+        series=series.series_events(event),
         waiting=services.waiting_list(event),
         offered=services.registrations_with_status(event, RegistrationStatus.OFFERED),
     )
 
 
-from app.events import checkin_views, tripday_views  # noqa: E402, F401
+from app.events import (  # noqa: E402, F401
+    checkin_views,
+    outreach_views,
+    tripday_views,
+)

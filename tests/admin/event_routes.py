@@ -18,10 +18,12 @@ from app.events.services import create_event, sign_up
 from app.extensions import db
 from tests.admin.routes_checkin import CHECKIN_ROUTES
 from tests.admin.routes_events import ORGANISING_ROUTES
+from tests.admin.routes_outreach import OUTREACH_ROUTES, desk_outreach
 from tests.admin.routes_tripday import TRIPDAY_ROUTES
 from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 EVENT_ROUTES = ORGANISING_ROUTES + CHECKIN_ROUTES + TRIPDAY_ROUTES
+EVENT_ROUTES += OUTREACH_ROUTES
 
 
 def desk_events(dealer, owner) -> dict[str, int]:
@@ -79,4 +81,5 @@ def desk_events(dealer, owner) -> dict[str, int]:
         "lecture_id": lecture.id,
         "lecture_registration_id": seat.id,
         "lecture_question_id": question.id,
+        **desk_outreach(owner, trip.id),
     }

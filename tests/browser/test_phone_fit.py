@@ -54,7 +54,7 @@ OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 LINKS_JS = "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
 # Not pages to look at: downloads, feeds, the language switch, sign-in and payment hand-offs.
 SKIP = re.compile(
-    r"\.(csv|json|js|ico|png|svg|webmanifest)$|^/(static|lang|api|login|logout|payments|register"
+    r"\.(csv|ics|json|js|ico|png|svg|webmanifest)$|^/(static|lang|api|login|logout|payments|register"
     r"|password|account-deleted)(/|$)|/card/token"
 )
 # The owner pages that must be among those reached from home (as patterns, ids as <id>).

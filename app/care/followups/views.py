@@ -34,6 +34,11 @@ def inbox_link(message) -> tuple[str, str] | None:
         return url_for("care.questionnaire", visit_id=int(number)), _("Rate the visit")
     if message.kind == "complaint" and kind == "complaint":
         return url_for("care.my_complaint", case_id=int(number)), _("See the complaint")
+    # The events' outreach (app/events/invitations.py, reminders.py).
+    if message.kind == "event_invitation" and kind == "event-invitation":
+        return url_for("events.open_invitation", invitation_id=int(number)), _("See the event")
+    if message.kind == "event_reminder" and kind == "event-reminder":
+        return url_for("events.ticket", registration_id=int(number)), _("Open the ticket")
     return None
 
 
