@@ -8,8 +8,8 @@ listed model it starts with ("Golf Variant" → Golf), else to its first word.
 
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
