@@ -209,7 +209,9 @@ class TermsForm(FlaskForm):
     bonus_reward_id = SelectField(
         _l("Bonus voucher for the referrer"),
         coerce=optional_int,
-        description=_l("Seed 002: a gold-card referrer also gets ¥100 of fuel."),
+        description=_l(
+            "A referrer of the chosen tier or higher also gets it (¥100 of fuel at launch)."
+        ),
     )
     bonus_min_tier = SelectField(_l("Bonus from this tier up"))
     note = TextAreaField(
