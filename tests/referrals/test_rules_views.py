@@ -79,7 +79,10 @@ def test_hq_announces_new_terms_and_owners_read_them_ahead(
     page = hq.get("/admin/referral-terms")
     assert "2000 / 1000" in text(page) and "in force" in text(page)
     assert input_value(page, "referrer_points") == "2000"
-    assert input_value(page, "yearly_cap") == "12" and input_value(page, "effective_from") in ("", None)
+    assert input_value(page, "yearly_cap") == "12" and input_value(page, "effective_from") in (
+        "",
+        None,
+    )
 
     response = hq.post("/admin/referral-terms", data=terms_form(first_terms), follow_redirects=True)
     assert "New referral terms announced." in text(response)
