@@ -93,10 +93,9 @@ from app.referrals.models import (
     CrossCheckQuestion,
     QuestionKind,
     Referral,
-    ReferralProgramme,
     ShowroomVisit,
 )
-from app.referrals.services import FUEL_BONUS_MIN_TIER
+from app.referrals.terms import terms_today
 from app.rewards.models import Reward, Voucher
 from app.rewards.services import (
     CODE_LENGTH,
@@ -631,7 +630,7 @@ class _Seeder:
         copies = {rules.id: _plain(rules) for rules in in_force}
         self.rules_by_day = [copies[rules.id] for rules in in_force]
         self.colours = [c.id for c in db.session.scalars(select(Colour).where(Colour.active))]
-        self.programme = db.session.scalar(select(ReferralProgramme).limit(1))
+        self.programme = terms_today()
         self.validity = dict(db.session.execute(select(Reward.id, Reward.validity_days)).all())
         self.privacy_version = current_app.config["PRIVACY_NOTICE_VERSION"]
         self.taken_vins = set(db.session.scalars(select(Vehicle.vin)))
@@ -1276,6 +1275,7 @@ class _Seeder:
                 "registered_at": plan["registered"],
                 "visited_on": self.date(plan["visited_on"]) if "visited_on" in plan else None,
                 "purchased_at": plan.get("purchased"),
+                "terms_id": self.programme.id if plan.get("purchased") else None,
                 "friend_member_id": None if f is None else self.member_base + f,
                 "friend_vehicle_id": None if f is None else self.first_car[f].id,
                 "licence_checked_by_id": None,
@@ -1831,11 +1831,15 @@ class _History:
         s = self.s
         self._earn(points, "referral", at, day, reference=reference, key=key)
         programme = s.programme
-        grants = [(programme.maintenance_reward_id, f"referral:{referral_id}")]
-        if key.endswith(":referrer") and tier_at_least(
-            self.tier.code, FUEL_BONUS_MIN_TIER, ranks=s.rank
-        ):
-            grants.append((programme.fuel_reward_id, f"referral-fuel:{referral_id}"))
+        referrer = key.endswith(":referrer")
+        grants = [
+            (
+                programme.referrer_reward_id if referrer else programme.friend_reward_id,
+                f"referral:{referral_id}",
+            )
+        ]
+        if referrer and tier_at_least(self.tier.code, programme.bonus_min_tier, ranks=s.rank):
+            grants.append((programme.bonus_reward_id, f"referral-fuel:{referral_id}"))
         for reward_id, tag in grants:
             if reward_id is not None:
                 days = s.validity[reward_id]

@@ -134,11 +134,13 @@ def staff_made_rewards():
     """A query of the rewards staff created (not the referral programme's own vouchers)."""
     from sqlalchemy import or_, select
 
-    from app.referrals.models import ReferralProgramme
+    from app.referrals.models import ReferralTerms
     from app.rewards.models import Reward
 
-    programme = select(ReferralProgramme.maintenance_reward_id).union(
-        select(ReferralProgramme.fuel_reward_id)
+    programme = (
+        select(ReferralTerms.referrer_reward_id)
+        .union(select(ReferralTerms.friend_reward_id))
+        .union(select(ReferralTerms.bonus_reward_id))
     )
     return select(Reward).where(or_(Reward.id.not_in(programme), Reward.id.is_(None)))
 

@@ -138,7 +138,12 @@ def _licence(referral: Referral) -> dict | None:
 
 
 def _decision(referral: Referral) -> dict | None:
-    if referral.status in (ReferralStatus.APPROVED, ReferralStatus.REWARDED):
+    if referral.status in (
+        ReferralStatus.APPROVED,
+        ReferralStatus.REWARDED,
+        ReferralStatus.STAFF_REVIEW,
+    ) or (referral.status == ReferralStatus.STAFF_EXCLUDED and referral.decided_at):
+        # The callback's verdict; a staff check (R6.6) may still hold or stop the reward.
         outcome = "approved"
     elif referral.status == ReferralStatus.FRAUD:
         outcome = "fraud"

@@ -126,3 +126,17 @@ def normalize_code(text: str) -> str:
 def is_code(text: str, length: int) -> bool:
     """True for ``length`` characters of CODE_ALPHABET (a normalised short code)."""
     return len(text) == length and all(ch in CODE_ALPHABET for ch in text)
+
+
+# GB 11643 resident ID number (居民身份证号码): 17 digits and an ISO 7064 MOD 11-2 check character.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+
+
+def normalize_id_number(raw: str) -> str | None:
+    """An 18-character resident ID number with a valid check character, or None."""
+    text = re.sub(r"[\s\-]", "", raw or "").upper()
+    if not _ID_RE.match(text):
+        return None
+    total = sum(int(ch) * w for ch, w in zip(text[:17], _ID_WEIGHTS, strict=True))
+    return text if "10X98765432"[total % 11] == text[17] else None

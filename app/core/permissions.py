@@ -183,6 +183,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "hq.recruitment": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "hq.settlement": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
     "hq.regions": frozenset({Role.HQ_ADMIN}),
+    # Issue 21: the referral terms are HQ's (积分规则设置, seed 004); the staff identity
+    # register (R6.6: staff's other mobiles and ID numbers) a dealer admin keeps for their
+    # staff, HQ for everyone's.
+    "referrals.terms": frozenset({Role.HQ_ADMIN}),
+    "referrals.staff_register": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
 }
 
 

@@ -1,16 +1,20 @@
-"""Referrals, prospects' showroom visits, callback questions and attempts, staff flags (R6)."""
+"""Referrals, prospects' showroom visits, callback questions and attempts, the dated referral
+terms, staff flags and the staff identity register (R6)."""
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Vehicle
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 
 class ReferralStatus(StrEnum):
@@ -27,6 +31,9 @@ class ReferralStatus(StrEnum):
     REWARDED = "rewarded"
     FRAUD = "fraud"
     WITHDRAWN = "withdrawn"
+    # R6.6: the referrer matches a staff member; a manager decides before any reward.
+    STAFF_REVIEW = "staff_review"
+    STAFF_EXCLUDED = "staff_excluded"  # confirmed staff: never rewarded
 
 
 ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
@@ -43,11 +50,29 @@ ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     ReferralStatus.LICENCE_FAILED: frozenset(),
     ReferralStatus.CALLBACK: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
     ReferralStatus.MANUAL_REVIEW: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
-    ReferralStatus.APPROVED: frozenset({ReferralStatus.REWARDED}),
+    ReferralStatus.APPROVED: frozenset({ReferralStatus.REWARDED, ReferralStatus.STAFF_REVIEW}),
     ReferralStatus.REWARDED: frozenset(),
     ReferralStatus.FRAUD: frozenset(),
     ReferralStatus.WITHDRAWN: frozenset(),
+    # Cleared as not staff: back to approved, and rewarded at once.
+    ReferralStatus.STAFF_REVIEW: frozenset({ReferralStatus.APPROVED}),
+    ReferralStatus.STAFF_EXCLUDED: frozenset(),
 }
+# A manager who confirms the referrer is staff ends the referral wherever it stands.
+STAFF_EXCLUDABLE = frozenset(
+    {
+        ReferralStatus.REGISTERED,
+        ReferralStatus.VISITED,
+        ReferralStatus.PURCHASED,
+        ReferralStatus.LICENCE_CHECKED,
+        ReferralStatus.CALLBACK,
+        ReferralStatus.MANUAL_REVIEW,
+        ReferralStatus.APPROVED,
+        ReferralStatus.STAFF_REVIEW,
+    }
+)
+for _state in STAFF_EXCLUDABLE:
+    ALLOWED[_state] = ALLOWED[_state] | {ReferralStatus.STAFF_EXCLUDED}
 REFERRAL = StateMachine(ReferralStatus, ALLOWED, name="referral")
 
 
@@ -67,23 +92,41 @@ class QuestionKind(StrEnum):
     TRANSMISSION = "transmission"
 
 
-class ReferralProgramme(db.Model):
-    """What an approved referral gives (one row for the group; HQ edits it)."""
+class StaffReview(StrEnum):
+    """A staff match's review (R6.6): waiting for a manager, or decided."""
 
-    __tablename__ = "referral_programme"
+    PENDING = "pending"
+    NOT_STAFF = "not_staff"
+    STAFF = "staff"
+
+
+class ReferralTerms(db.Model):
+    """One dated version of what an approved referral gives (积分规则设置, seed 004); HQ
+    announces a new one ahead of its date. A referral keeps the version in force on the day
+    it was earned (the friend's purchase), whatever changes later.
+    """
+
+    __tablename__ = "referral_terms"
     __table_args__ = (
         CheckConstraint("referrer_points >= 0 AND friend_points >= 0", name="points_not_negative"),
         CheckConstraint("yearly_cap >= 1", name="cap_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[date] = mapped_column(unique=True)
     referrer_points: Mapped[int]
     friend_points: Mapped[int]
-    # Free vouchers: the regular-maintenance voucher for both, the fuel voucher for a
-    # platinum or diamond referrer (seed 002).
-    maintenance_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
-    fuel_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    # Rewarded referrals per referrer per calendar year (R6.6; Tesla uses 12).
     yearly_cap: Mapped[int]
+    # Free vouchers (seed 002: 成功转介绍客户双方均赠送免费常规保养一次) to each side, and the
+    # bonus to a referrer of ``bonus_min_tier`` or higher (金卡客户推荐成功，加送100元93汽油).
+    referrer_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    friend_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    bonus_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    bonus_min_tier: Mapped[str | None] = mapped_column(String(16), ForeignKey("tiers.code"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
 
 
 class ShowroomVisit(db.Model):
@@ -136,6 +179,14 @@ class Referral(db.Model):
     decided_at: Mapped[datetime | None]
     rewarded_at: Mapped[datetime | None]
     reward_note: Mapped[str | None] = mapped_column(Text)
+    # The terms the reward follows: those in force when the friend's purchase was linked.
+    terms_id: Mapped[int | None] = mapped_column(ForeignKey("referral_terms.id"))
+    # R6.6: staff members the referrer matched ([{user_id, by: [...], reviewed}]), the review.
+    staff_match: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    staff_review: Mapped[StaffReview | None] = mapped_column(string_enum(StaffReview, 16))
+    staff_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    staff_reviewed_at: Mapped[datetime | None]
+    staff_review_note: Mapped[str | None] = mapped_column(Text)
 
     referrer: Mapped[Member] = relationship(foreign_keys=[referrer_id])
     referrer_vehicle: Mapped[Vehicle | None] = relationship(foreign_keys=[referrer_vehicle_id])
@@ -145,6 +196,7 @@ class Referral(db.Model):
         back_populates="referral", order_by="CrossCheckQuestion.position"
     )
     attempts: Mapped[list["CallAttempt"]] = relationship(order_by="CallAttempt.at")
+    terms: Mapped[ReferralTerms | None] = relationship()
 
 
 class CrossCheckQuestion(db.Model):
@@ -184,12 +236,43 @@ class CallAttempt(db.Model):
 
 
 class StaffFlag(db.Model):
-    """A staff member involved in a fraudulent referral (first and repeat offences)."""
+    """A staff member who handled a fraudulent referral (first and repeat offences)."""
 
     __tablename__ = "staff_flags"
+    __table_args__ = (UniqueConstraint("user_id", "referral_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    # 1 + the staff member's earlier flags of referrals still fraudulent when this one came.
     offence: Mapped[int]
     created_at: Mapped[datetime]
+    # How they handled it: "registration", "consultant", "licence", "callback".
+    handled: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class IdentityKind(StrEnum):
+    """What the staff identity register holds of a staff member besides their account."""
+
+    MOBILE = "mobile"
+    ID_NUMBER = "id_number"
+
+
+class StaffIdentity(db.Model):
+    """A staff member's other mobile number or their ID number (R6.6): staff are never rewarded
+    referrers, even through an owner account of their own. An ID number is kept only as a keyed
+    digest, with its last four characters to tell entries apart."""
+
+    __tablename__ = "staff_identities"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[IdentityKind] = mapped_column(string_enum(IdentityKind, 16))
+    # The mobile number, or the ID number's digest.
+    value: Mapped[str] = mapped_column(String(64), index=True)
+    tail: Mapped[str] = mapped_column(String(4))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+    staff: Mapped["User"] = relationship(foreign_keys=[user_id])

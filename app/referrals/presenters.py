@@ -10,7 +10,15 @@ from app.auth.models import User
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.models import Colour, Member
-from app.referrals.models import Callee, CrossCheckQuestion, QuestionKind, Referral, ReferralStatus
+from app.referrals.models import (
+    Callee,
+    CrossCheckQuestion,
+    QuestionKind,
+    Referral,
+    ReferralStatus,
+    ReferralTerms,
+    StaffReview,
+)
 
 # What the owner who referred a friend reads about each state.
 OWNER_STATES = {
@@ -38,6 +46,12 @@ OWNER_STATES = {
         "ask your dealer: you can hear the call recording."
     ),
     ReferralStatus.WITHDRAWN: _l("You withdrew this referral."),
+    ReferralStatus.STAFF_REVIEW: _l(
+        "Your friend bought a car. The showroom manager is checking the referral."
+    ),
+    ReferralStatus.STAFF_EXCLUDED: _l(
+        "Not rewarded: staff of the dealer cannot be rewarded for referrals."
+    ),
 }
 CAPPED = _l("Approved, but this year's limit of rewarded referrals was already reached.")
 WITHDRAWABLE = frozenset({ReferralStatus.REGISTERED, ReferralStatus.VISITED})
@@ -55,6 +69,29 @@ TIMELINE_LABELS = {
     "referral.fraud": _l("Marked as fraud"),
     "referral.rewarded": _l("Rewards given"),
     "referral.reward_capped": _l("Not rewarded: yearly limit reached"),
+    "referral.staff_suspected": _l("Referrer matches a staff member"),
+    "referral.staff_hold": _l("Reward held for the staff check"),
+    "referral.staff_cleared": _l("Staff check: not staff"),
+    "referral.staff_confirmed": _l("Staff check: the referrer is staff"),
+    "referral.staff_excluded": _l("Not rewarded: the referrer is staff"),
+    "referral.staff_flagged": _l("Staff who handled it flagged"),
+}
+MATCHED_BY = {
+    "account": _l("their account is a staff account"),
+    "mobile": _l("mobile number"),
+    "id_number": _l("ID number"),
+    "name": _l("name, at the same dealer"),
+}
+HANDLED = {
+    "registration": _l("registered it"),
+    "consultant": _l("sales consultant"),
+    "licence": _l("licence check"),
+    "callback": _l("callback"),
+}
+STAFF_REVIEW_LABELS = {
+    StaffReview.PENDING: _l("waiting for a manager"),
+    StaffReview.NOT_STAFF: _l("not staff"),
+    StaffReview.STAFF: _l("staff: no reward"),
 }
 LICENCE_FIELDS = {
     "plate": _l("Plate"),
@@ -170,7 +207,57 @@ def timeline_note(action: str, details: dict) -> str:
             return str(_l("%(n)s wrong answers", n=details["wrong"]))
     if action == "referral.visited" and details.get("visited_on"):
         return details["visited_on"]
+    if action == "referral.staff_suspected":
+        return matched_by(sorted({b for m in details.get("matches", []) for b in m.get("by", [])}))
+    if action in ("referral.staff_cleared", "referral.staff_confirmed"):
+        return str(details.get("reason", ""))
+    if action == "referral.staff_flagged":
+        return str(_l("%(n)s staff members", n=len(details.get("flags", []))))
     return ""
+
+
+def matched_by(by: list[str]) -> str:
+    """ "mobile number, ID number": what a staff match was found by."""
+    return ", ".join(str(MATCHED_BY.get(b, b)) for b in by)
+
+
+def handled_label(handled: list[str] | None) -> str:
+    """ "licence check, callback": how a flagged staff member handled the referral."""
+    return ", ".join(str(HANDLED.get(h, h)) for h in handled or [])
+
+
+def staff_review_label(referral: Referral) -> str:
+    """The staff check's state in the user's language."""
+    return str(STAFF_REVIEW_LABELS[StaffReview(referral.staff_review)])
+
+
+@dataclass
+class StaffMatchRow:
+    """A staff member the referrer matched, as the review screen shows them."""
+
+    user: User | None
+    by: str
+    reviewed: bool
+
+
+def staff_matches(referral: Referral) -> list[StaffMatchRow]:
+    """The staff members the referrer matched, with what matched."""
+    return [
+        StaffMatchRow(db.session.get(User, m["user_id"]), matched_by(m["by"]), m.get("reviewed"))
+        for m in referral.staff_match or []
+    ]
+
+
+def reward_names(terms: ReferralTerms) -> dict[str, str]:
+    """The names of a terms version's vouchers ("referrer", "friend", "bonus"), where set."""
+    from app.rewards.models import Reward
+
+    ids = {
+        "referrer": terms.referrer_reward_id,
+        "friend": terms.friend_reward_id,
+        "bonus": terms.bonus_reward_id,
+    }
+    return {who: db.session.get(Reward, i).name for who, i in ids.items() if i is not None}
 
 
 def licence_fields(mismatches: list[str]) -> str:
@@ -199,6 +286,7 @@ def referral_staff_names(referral: Referral) -> dict[int, str]:
         referral.consultant_id,
         referral.licence_checked_by_id,
         referral.decided_by_id,
+        referral.staff_reviewed_by_id,
         *(a.agent_id for a in referral.attempts),
         *(q.answered_by_id for q in referral.questions),
     )

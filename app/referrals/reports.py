@@ -1,15 +1,19 @@
-"""The referral funnel report (R6, R10): the referrals domain's funnel per dealer, on the
-report toolkit (app/core/reports.py)."""
+"""The referral funnel report (R6, R10): the referrals domain's funnel per dealer, and for
+those who may see it the staff flagged for fraudulent referrals, on the report toolkit
+(app/core/reports.py)."""
 
 from flask_babel import gettext as _
 
 from app.auth.models import User
+from app.core.clock import local_date
+from app.core.permissions import ROLE_LABELS, has_permission
 from app.core.reports import Column, Report, Table, chart, percent, row
 from app.extensions import db
 from app.members.models import Dealer
 from app.members.scope import dealer_scope
 from app.referrals import services as referrals
-from app.referrals.presenters import funnel_label
+from app.referrals import staff
+from app.referrals.presenters import funnel_label, handled_label, offence_label
 
 
 def referral_funnel(actor: User, *, dealer_id: int | None = None) -> Report:
@@ -42,4 +46,39 @@ def referral_funnel(actor: User, *, dealer_id: int | None = None) -> Report:
             for s in steps
         ],
     )
-    return Report(scope, [table], [drawn], facts={"registered": registered})
+    tables = [table]
+    if has_permission(actor, "referrals.funnel"):
+        tables.append(_flags_table(actor, scope))
+    return Report(scope, tables, [drawn], facts={"registered": registered})
+
+
+def _flags_table(actor: User, scope: int | None) -> Table:
+    """Each flag of a staff member who handled a fraudulent referral: first or repeat."""
+    rows = [
+        row(
+            user.name,
+            str(ROLE_LABELS.get(user.role, user.role)),
+            user.dealer.code if user.dealer else "—",
+            f"R{flag.referral_id}",
+            handled_label(flag.handled) or "—",
+            local_date(flag.created_at).isoformat(),
+            offence_label(flag.offence),
+        )
+        for flag, user in staff.staff_flags(actor, dealer_id=scope)
+    ]
+    return Table(
+        "flags",
+        _("Staff flagged for fraudulent referrals"),
+        [
+            Column(_("Staff member")),
+            Column(_("Role")),
+            Column(_("Dealer")),
+            Column(_("Referral")),
+            Column(_("Handled")),
+            Column(_("Flagged on")),
+            Column(_("Offence")),
+        ],
+        rows,
+        None,
+        _("No staff member is flagged."),
+    )

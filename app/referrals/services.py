@@ -15,7 +15,12 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.identifiers import normalize_mobile, normalize_plate, normalize_vin
+from app.core.identifiers import (
+    normalize_id_number,
+    normalize_mobile,
+    normalize_plate,
+    normalize_vin,
+)
 from app.core.permissions import STAFF_ROLES, Role
 from app.extensions import db
 from app.loyalty.ledger import post_points
@@ -24,16 +29,17 @@ from app.loyalty.services import account_for
 from app.loyalty.tiers import tier_at_least
 from app.members.inbox import notify
 from app.members.models import Colour, Member, Vehicle
+from app.referrals import staff
 from app.referrals.models import (
     REFERRAL,
+    STAFF_EXCLUDABLE,
     Referral,
-    ReferralProgramme,
     ReferralStatus,
+    ReferralTerms,
     ShowroomVisit,
-    StaffFlag,
+    StaffReview,
 )
-
-FUEL_BONUS_MIN_TIER = "platinum"  # seed 002's gold-card bonus: a fuel voucher from here up
+from app.referrals.terms import lock_terms, terms_for, terms_today
 
 
 class TransitionRefused(Conflict):
@@ -65,6 +71,8 @@ STATUS_LABELS = {
     ReferralStatus.REWARDED: _l("rewarded"),
     ReferralStatus.FRAUD: _l("fraud"),
     ReferralStatus.WITHDRAWN: _l("withdrawn"),
+    ReferralStatus.STAFF_REVIEW: _l("staff check"),
+    ReferralStatus.STAFF_EXCLUDED: _l("referrer is staff"),
 }
 
 
@@ -73,9 +81,9 @@ def status_label(status: ReferralStatus) -> str:
     return str(STATUS_LABELS[status])
 
 
-def programme() -> ReferralProgramme:
-    """The referral programme's settings (one row, installed by the migration)."""
-    return db.session.scalar(select(ReferralProgramme).limit(1))
+def programme() -> ReferralTerms:
+    """The referral terms in force today (``app.referrals.terms``)."""
+    return terms_today()
 
 
 def audit(actor, action: str, referral: Referral, now: datetime, **details) -> None:
@@ -153,7 +161,7 @@ def register_referral(
             ),
             field="friend_mobile",
         )
-    cap = programme().yearly_cap
+    cap = terms_today(now=now).yearly_cap
     if _rewarded_this_year(referrer.id, now) >= cap:
         raise ValidationFailed(
             _l("This year's limit of %(cap)s rewarded referrals is reached.", cap=cap)
@@ -181,6 +189,7 @@ def register_referral(
             field="friend_mobile",
         ) from None
     audit(actor, "referral.registered", referral, now, by_staff=actor.role in STAFF_ROLES)
+    staff.screen_referrer(referral, now=now, actor=actor)
     return referral
 
 
@@ -253,7 +262,9 @@ def link_purchase(mobile: str, member: Member, vehicle: Vehicle, *, now: datetim
     referral.purchased_at = now
     referral.friend_member_id = member.id
     referral.friend_vehicle_id = vehicle.id
-    audit(None, "referral.purchased", referral, now, vehicle_id=vehicle.id)
+    # Earned now: the reward will follow the terms in force today (app.referrals.terms).
+    terms = lock_terms(referral, now=now)
+    audit(None, "referral.purchased", referral, now, vehicle_id=vehicle.id, terms_id=terms.id)
     return referral
 
 
@@ -300,6 +311,8 @@ class LicenceFacts:
     vin: str
     model: str
     colour_id: int
+    # The ID number on the referrer's ID card, where they show it (R6.6: matched with staff).
+    id_number: str = ""
 
 
 def check_licence(
@@ -308,6 +321,11 @@ def check_licence(
     """Compare the referrer's licence with the club record: match or recorded mismatch."""
     now = now or utcnow()
     referral = get_referral_for_staff(manager, referral_id)
+    id_number = normalize_id_number(facts.id_number) if facts.id_number.strip() else None
+    if facts.id_number.strip() and id_number is None:
+        raise ValidationFailed(
+            _l("Enter the 18-character ID number (the last one may be X)."), field="id_number"
+        )
     vin = normalize_vin(facts.vin)
     record = (
         db.session.scalar(
@@ -341,8 +359,14 @@ def check_licence(
             "colour_id": facts.colour_id,
         },
     }
+    if id_number is not None:
+        referral.licence_details |= {
+            "id_digest": staff.id_digest(id_number),
+            "id_tail": id_number[-4:],
+        }
     db.session.flush()
     audit(manager, "referral.licence_checked", referral, now, mismatches=mismatches)
+    staff.screen_referrer(referral, now=now, actor=manager)
     return referral
 
 
@@ -383,48 +407,50 @@ def decide(actor: User, referral: Referral, *, fraud: bool, now: datetime, **det
     if fraud:
         move(referral, ReferralStatus.FRAUD)
         audit(actor, "referral.fraud", referral, now, **details)
-        _flag_staff(referral, now)
+        staff.flag_handlers(referral, now=now, actor=actor)
         return
     move(referral, ReferralStatus.APPROVED)
     audit(actor, "referral.approved", referral, now, **details)
     reward_referral(referral, now=now)
 
 
-def _flag_staff(referral: Referral, now: datetime) -> None:
-    involved = {referral.consultant_id}
-    registrar = db.session.get(User, referral.registered_by_id)
-    if registrar is not None and registrar.role in STAFF_ROLES:
-        involved.add(registrar.id)
-    for user_id in sorted(i for i in involved if i is not None):
-        earlier = db.session.scalar(
-            select(func.count(StaffFlag.id)).where(StaffFlag.user_id == user_id)
-        )
-        db.session.add(
-            StaffFlag(user_id=user_id, referral_id=referral.id, offence=earlier + 1, created_at=now)
-        )
-    db.session.flush()
-
-
 # ------------------------------------------------------------------------------- rewards
 
 
+def _held_for_staff_review(referral: Referral, now: datetime) -> bool:
+    """R6.6: a referrer who may be staff is not rewarded until a manager decides; one
+    confirmed as staff never is."""
+    if referral.staff_review == StaffReview.STAFF:
+        move(referral, ReferralStatus.STAFF_EXCLUDED)
+        audit(None, "referral.staff_excluded", referral, now)
+        return True
+    if staff.screen_referrer(referral, now=now):
+        move(referral, ReferralStatus.STAFF_REVIEW)
+        audit(None, "referral.staff_hold", referral, now)
+        return True
+    return False
+
+
 def reward_referral(referral: Referral, *, now: datetime | None = None) -> Referral:
-    """Points and a maintenance voucher to both; a fuel voucher to a platinum/diamond referrer."""
+    """Points and a voucher to each side, and the bonus voucher to a referrer of the bonus
+    tier or higher, as the terms kept when the referral was earned say; nothing to staff."""
     from app.rewards.models import Reward
     from app.rewards.services import issue_free_voucher
 
     now = now or utcnow()
     if referral.status != ReferralStatus.APPROVED:
         raise TransitionRefused(_l("Only an approved referral is rewarded."))
-    settings = programme()
-    if _rewarded_this_year(referral.referrer_id, now) >= settings.yearly_cap:
+    if _held_for_staff_review(referral, now):
+        return referral
+    terms = terms_for(referral, now=now)
+    if _rewarded_this_year(referral.referrer_id, now) >= terms.yearly_cap:
         referral.reward_note = "yearly cap reached"
-        audit(None, "referral.reward_capped", referral, now)
+        audit(None, "referral.reward_capped", referral, now, terms_id=terms.id)
         return referral
     referrer_account = account_for(referral.referrer)
-    for who, member, points in (
-        ("referrer", referral.referrer, settings.referrer_points),
-        ("friend", referral.friend, settings.friend_points),
+    for who, member, points, reward_id in (
+        ("referrer", referral.referrer, terms.referrer_points, terms.referrer_reward_id),
+        ("friend", referral.friend, terms.friend_points, terms.friend_reward_id),
     ):
         # A side that deleted their account (PIPL) gets nothing: the record stays, rewardless.
         if member is None or member.user.deleted_at is not None:
@@ -441,10 +467,10 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
                 dealer_id=referral.dealer_id,
                 now=now,
             )
-        if settings.maintenance_reward_id:
+        if reward_id:
             issue_free_voucher(
                 member,
-                db.session.get(Reward, settings.maintenance_reward_id),
+                db.session.get(Reward, reward_id),
                 source="referral",
                 key=str(referral.id),
                 now=now,
@@ -460,13 +486,13 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
             now=now,
         )
     if (
-        settings.fuel_reward_id
-        and tier_at_least(referrer_account.tier_code, FUEL_BONUS_MIN_TIER)
+        terms.bonus_reward_id
+        and tier_at_least(referrer_account.tier_code, terms.bonus_min_tier)
         and referral.referrer.user.deleted_at is None
     ):
         issue_free_voucher(
             referral.referrer,
-            db.session.get(Reward, settings.fuel_reward_id),
+            db.session.get(Reward, terms.bonus_reward_id),
             source="referral-fuel",
             key=str(referral.id),
             now=now,
@@ -474,7 +500,42 @@ def reward_referral(referral: Referral, *, now: datetime | None = None) -> Refer
     move(referral, ReferralStatus.REWARDED)
     referral.rewarded_at = now
     db.session.flush()
-    audit(None, "referral.rewarded", referral, now)
+    audit(None, "referral.rewarded", referral, now, terms_id=terms.id)
+    return referral
+
+
+def decide_staff_review(
+    manager: User, referral_id: int, *, is_staff: bool, reason: str, now: datetime | None = None
+) -> Referral:
+    """A manager decides whether the referrer matched with staff is staff (R6.6): confirmed,
+    the referral ends unrewarded; cleared, it goes on (and one held at its reward is rewarded
+    now)."""
+    now = now or utcnow()
+    referral = locked(get_referral_for_staff(manager, referral_id))
+    if referral.staff_review != StaffReview.PENDING:
+        raise TransitionRefused(_l("This referral has no staff match waiting for a decision."))
+    if not (reason or "").strip():
+        raise ValidationFailed(_l("Say why."), field="reason")
+    if manager.id in staff.matched_user_ids(referral):
+        raise Conflict(_l("The match names you: another manager decides."))
+    referral.staff_review = StaffReview.STAFF if is_staff else StaffReview.NOT_STAFF
+    referral.staff_reviewed_by_id = manager.id
+    referral.staff_reviewed_at = now
+    referral.staff_review_note = reason.strip()
+    staff.mark_reviewed(referral)
+    audit(
+        manager,
+        "referral.staff_confirmed" if is_staff else "referral.staff_cleared",
+        referral,
+        now,
+        reason=reason.strip(),
+    )
+    if is_staff and referral.status in STAFF_EXCLUDABLE:
+        move(referral, ReferralStatus.STAFF_EXCLUDED)
+    elif not is_staff and referral.status == ReferralStatus.STAFF_REVIEW:
+        move(referral, ReferralStatus.APPROVED)
+        reward_referral(referral, now=now)
+    db.session.flush()
     return referral
 
 
@@ -493,6 +554,8 @@ _REACHED = {
     ReferralStatus.APPROVED: {"registered", "visited", "purchased", "verified"},
     ReferralStatus.REWARDED: {"registered", "visited", "purchased", "verified", "rewarded"},
     ReferralStatus.FRAUD: {"registered", "visited", "purchased", "verified", "fraud"},
+    ReferralStatus.STAFF_REVIEW: {"registered", "visited", "purchased", "verified"},
+    ReferralStatus.STAFF_EXCLUDED: {"registered"},
 }
 
 
@@ -522,15 +585,3 @@ def funnel(actor: User, *, by: str = "dealer") -> dict[str, Counter]:
         (name or "—") if names[name] == 1 else f"{name or '—'} ({code} #{user_id})": counter
         for (user_id, name, code), counter in counts.items()
     }
-
-
-def staff_flags(actor: User):
-    """Staff flagged for fraudulent referrals, with their offence number (HQ)."""
-    query = (
-        select(StaffFlag, User)
-        .join(User, User.id == StaffFlag.user_id)
-        .order_by(StaffFlag.created_at.desc())
-    )
-    if actor.role != Role.HQ_ADMIN:
-        query = query.where(User.dealer_id == actor.dealer_id)
-    return db.session.execute(query).all()

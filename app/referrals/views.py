@@ -14,7 +14,7 @@ from app.core.web import call_service, page_arg
 from app.extensions import db
 from app.members.models import Member
 from app.members.services import get_member_for_staff
-from app.referrals import presenters, verification
+from app.referrals import presenters, staff, terms, verification
 from app.referrals import services as referrals
 from app.referrals.forms import (
     AnswerForm,
@@ -69,7 +69,12 @@ def refer():
             )
             return redirect(url_for("referrals.mine"))
     return render_template(
-        "referrals/refer.html", form=form, member=member, programme=referrals.programme()
+        "referrals/refer.html",
+        form=form,
+        member=member,
+        programme=referrals.programme(),
+        upcoming=terms.upcoming_terms(),
+        reward_names=presenters.reward_names,
     )
 
 
@@ -390,7 +395,12 @@ def admin_funnel():
         steps=referrals.FUNNEL_STEPS,
         by_dealer=referrals.funnel(current_user, by="dealer"),
         by_consultant=referrals.funnel(current_user, by="consultant"),
-        flags=referrals.staff_flags(current_user),
+        flags=staff.staff_flags(current_user),
         offence_label=presenters.offence_label,
+        handled_label=presenters.handled_label,
         funnel_label=presenters.funnel_label,
     )
+
+
+# The referral rules' screens (terms, staff checks) are routes of this blueprint too.
+from app.referrals import rules_views  # noqa: E402, F401

@@ -15,6 +15,7 @@ from tests.admin import (
     routes_name_checks,
     routes_partners,
     routes_recall,
+    routes_referral_rules,
     routes_texts,
 )
 
@@ -33,6 +34,7 @@ PARTS = (
     routes_texts,
     routes_broadcasts,
     routes_recall,
+    routes_referral_rules,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

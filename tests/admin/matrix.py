@@ -120,6 +120,8 @@ HOLDERS = {
     "campaigns.results": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.incentives": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.broadcasts": frozenset({"dealer_admin", "hq_admin"}),
+    "referrals.terms": frozenset({"hq_admin"}),
+    "referrals.staff_register": frozenset({"dealer_admin", "hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

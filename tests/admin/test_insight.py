@@ -571,12 +571,19 @@ def expected_expiry(world: World, dealer: str | None) -> list[list[str]]:
     return rows
 
 
+# A referral whose referrer is confirmed staff (issue 21) may end at any step: it counts as
+# registered only.
+ENDED = {ReferralStatus.REGISTERED, ReferralStatus.WITHDRAWN, ReferralStatus.STAFF_EXCLUDED}
 REACHED = {
     # Every referral was registered; these are the later steps each state has passed.
-    "visited": set(ReferralStatus) - {ReferralStatus.REGISTERED, ReferralStatus.WITHDRAWN},
-    "purchased": set(ReferralStatus)
-    - {ReferralStatus.REGISTERED, ReferralStatus.WITHDRAWN, ReferralStatus.VISITED},
-    "verified": {ReferralStatus.APPROVED, ReferralStatus.REWARDED, ReferralStatus.FRAUD},
+    "visited": set(ReferralStatus) - ENDED,
+    "purchased": set(ReferralStatus) - ENDED - {ReferralStatus.VISITED},
+    "verified": {
+        ReferralStatus.APPROVED,
+        ReferralStatus.REWARDED,
+        ReferralStatus.FRAUD,
+        ReferralStatus.STAFF_REVIEW,
+    },
     "rewarded": {ReferralStatus.REWARDED},
     "fraud": {ReferralStatus.FRAUD},
 }

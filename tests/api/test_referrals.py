@@ -299,7 +299,7 @@ def test_the_callback_runs_to_rewarded_with_one_wrong_answer(app, api, referral,
         assert len(actors) == 3 and set(actors) == {referral["agent_id"]}
 
 
-def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(app, api, referral):
+def test_two_wrong_answers_make_it_fraud_and_flag_every_handler(app, api, referral):
     before = balances(app, referral)
     questions = start(api, referral)["questions"]
     for i, q in enumerate(questions):
@@ -320,7 +320,12 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(app, api, refer
         flags = db.session.scalars(
             select(StaffFlag).where(StaffFlag.referral_id == referral["id"])
         ).all()
-        assert [f.user_id for f in flags] == [referral["consultant_id"]]
+        # Everyone of the staff who handled it (issue 21): registration and sale, the licence
+        # check, the callback.
+        handled = {f.user_id: f.handled for f in flags}
+        assert handled.pop(referral["consultant_id"]) == ["registration", "consultant"]
+        assert handled.pop(referral["agent_id"]) == ["callback"]
+        assert list(handled.values()) == [["licence"]]
 
 
 @pytest.mark.parametrize("wrong", [1, 2])

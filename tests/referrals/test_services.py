@@ -114,7 +114,7 @@ def finish(referral, staff, wrong: int):
     )
 
 
-def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(zhang, staff, dealers):
+def test_two_wrong_answers_make_it_fraud_and_flag_every_handler(zhang, staff, dealers):
     referral = services.register_referral(
         staff["sales_consultant"], zhang, friend_name="李四", friend_mobile="13700004444"
     )
@@ -124,8 +124,12 @@ def test_two_wrong_answers_make_it_fraud_and_flag_the_consultant(zhang, staff, d
     finish(referral, staff, wrong=2)
     assert referral.status == ReferralStatus.FRAUD and referral.recording_ref == "REC-2026-001"
     assert account_for(zhang).balance == 0
-    flag = db.session.scalar(select(StaffFlag))
-    assert flag.user_id == staff["sales_consultant"].id and flag.offence == 1
+    flags = {f.user_id: f.offence for f in db.session.scalars(select(StaffFlag))}
+    assert flags == {
+        staff["sales_consultant"].id: 1,
+        staff["showroom_manager"].id: 1,
+        staff["care_agent"].id: 1,
+    }
 
 
 def test_one_wrong_answer_approves_and_rewards_both_exactly_once(zhang, staff):
