@@ -269,4 +269,4 @@ def staff_detail(event_id: int):
     )
 
 
-from app.events import checkin_views, trip_views, tripday_views  # noqa: E402, F401
+from app.events import checkin_views, draws_views, trip_views, tripday_views  # noqa: E402, F401
