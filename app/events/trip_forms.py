@@ -47,16 +47,22 @@ class StopForm(FlaskForm):
         }
 
 
+def sent(form, field) -> None:
+    """The select was on the page that was sent (its empty choice means "not chosen yet")."""
+    if not field.raw_data:
+        raise StopValidation(_l("Choose a car, or “Not chosen yet”."))
+
+
 class ConvoyForm(FlaskForm):
     """Who leads the convoy and who closes it: a staff car or an attendee's car."""
 
-    lead = SelectField(_l("Lead car"), validate_choice=False)
+    lead = SelectField(_l("Lead car"), [sent], validate_choice=False)
     lead_note = StringField(
         _l("Lead car: what attendees look for"),
         [Length(max=CONVOY_NOTE_LENGTH)],
         description=_l("Car, plate and a phone, e.g. white SUV 鲁B·88888, Mr Wang 13800001111."),
     )
-    tail = SelectField(_l("Tail car"), validate_choice=False)
+    tail = SelectField(_l("Tail car"), [sent], validate_choice=False)
     tail_note = StringField(
         _l("Tail car: what attendees look for"),
         [Length(max=CONVOY_NOTE_LENGTH)],

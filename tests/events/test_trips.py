@@ -310,9 +310,9 @@ def test_organisers_plan_the_route_convoy_and_numbers_on_the_phone(planner, plan
     )
     assert convoy.status_code == 422
     assert "cannot also lead" in convoy.get_data(as_text=True)
-    assert (
-        planner.post(f"{base}/convoy", data={"lead": f"car:{planned['theirs']}"}).status_code == 302
-    )
+    assert planner.post(f"{base}/convoy", data={}).status_code == 422  # nothing sent: no change
+    saved = planner.post(f"{base}/convoy", data={"lead": f"car:{planned['theirs']}", "tail": ""})
+    assert saved.status_code == 302
 
     key = {"expected": "2", "idempotency_key": "fix-numbers-key-0001"}
     assert planner.post(f"{base}/numbers", data=key).status_code == 302
