@@ -19,9 +19,10 @@ from app.extensions import db
 from tests.admin.routes_checkin import CHECKIN_ROUTES
 from tests.admin.routes_events import ORGANISING_ROUTES
 from tests.admin.routes_tripday import TRIPDAY_ROUTES
+from tests.admin.routes_tripplan import TRIPPLAN_ROUTES, desk_past_trip
 from tests.factories import make_event, make_member, make_staff, make_vehicle
 
-EVENT_ROUTES = ORGANISING_ROUTES + CHECKIN_ROUTES + TRIPDAY_ROUTES
+EVENT_ROUTES = ORGANISING_ROUTES + CHECKIN_ROUTES + TRIPDAY_ROUTES + TRIPPLAN_ROUTES
 
 
 def desk_events(dealer, owner) -> dict[str, int]:
@@ -79,4 +80,5 @@ def desk_events(dealer, owner) -> dict[str, int]:
         "lecture_id": lecture.id,
         "lecture_registration_id": seat.id,
         "lecture_question_id": question.id,
+        **desk_past_trip(organiser, owner),
     }
