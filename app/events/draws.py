@@ -556,26 +556,33 @@ def _shown(winner: DrawWinner, draw: PrizeDraw, prize: DrawPrize) -> ShownWinner
 
 
 def board(event: Event, *, latest: int = 12) -> dict:
-    """The live screen: each prize's count and winners, and the latest winners first."""
+    """The live screen: each prize's winners in the order drawn, and the latest winners (the
+    newest draw first, each draw's winners in the order it picked them)."""
     rows = db.session.execute(
         select(DrawWinner, PrizeDraw, DrawPrize)
         .join(PrizeDraw, PrizeDraw.id == DrawWinner.draw_id)
         .join(DrawPrize, DrawPrize.id == DrawWinner.prize_id)
         .where(DrawWinner.event_id == event.id)
-        .order_by(PrizeDraw.drawn_at.desc(), PrizeDraw.id.desc(), DrawWinner.rank)
+        .order_by(PrizeDraw.drawn_at, PrizeDraw.id, DrawWinner.rank)
     ).all()
-    shown = [_shown(w, d, p) for w, d, p in rows]
+    by_draw: dict[int, list[ShownWinner]] = {}
+    by_prize: dict[int, list[ShownWinner]] = {}
+    for winner, draw, prize in rows:
+        shown = _shown(winner, draw, prize)
+        by_draw.setdefault(draw.id, []).append(shown)
+        by_prize.setdefault(prize.id, []).append(shown)
+    newest_first = [s for draw_id in reversed(by_draw) for s in by_draw[draw_id]]
     return {
         "prizes": [
             {
                 "prize": prize,
-                "won": sum(1 for s in shown if s.prize == prize.name and s.status == "won"),
-                "winners": [s for s in reversed(shown) if s.prize == prize.name],
+                "won": sum(1 for s in by_prize.get(prize.id, []) if s.status == WinnerStatus.WON),
+                "winners": by_prize.get(prize.id, []),
             }
             for prize in prizes(event)
         ],
-        "latest": [s for s in shown if s.status == WinnerStatus.WON][:latest],
-        "count": len(shown),
+        "latest": [s for s in newest_first if s.status == WinnerStatus.WON][:latest],
+        "count": len(rows),
     }
 
 

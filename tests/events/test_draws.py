@@ -276,3 +276,17 @@ def test_the_screen_masks_names_and_mobiles(staff, evening):
     assert draws.prizes_won(seats[0]) == ["Kit"]
     assert draws.prizes_won(seats[5]) == []
     assert all(w.full_name.startswith("Owner ") for w in shown)  # for the staff who call out
+
+
+def test_the_screen_puts_the_newest_draw_first_and_each_prize_in_drawn_order(staff, evening, clock):
+    event, _seats = evening
+    first = draws.add_prize(staff, event.id, name="First", quantity=2)
+    grand = draws.add_prize(staff, event.id, name="Grand", quantity=1)
+    early = draws.draw_prize(staff, event.id, first.id, count=2, round_expected=1)
+    clock.advance(minutes=5)
+    late = draws.draw_prize(staff, event.id, grand.id, count=1, round_expected=1)
+    board = draws.board(event)
+    picked = [w.id for w in draws.winners_of(early)]
+    assert [w.id for w in board["latest"]] == [draws.winners_of(late)[0].id, *picked]
+    assert [w.id for w in board["prizes"][0]["winners"]] == picked
+    assert [p["won"] for p in board["prizes"]] == [2, 1]
