@@ -63,6 +63,7 @@ SECTIONS = (
     "payments",
     "lecture_evaluations",
     "lecture_questions",
+    "prize_wins",
     "service_visits",
     "appointments",
     "visit_surveys",

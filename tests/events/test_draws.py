@@ -290,3 +290,14 @@ def test_the_screen_puts_the_newest_draw_first_and_each_prize_in_drawn_order(sta
     assert [w.id for w in board["latest"]] == [draws.winners_of(late)[0].id, *picked]
     assert [w.id for w in board["prizes"][0]["winners"]] == picked
     assert [p["won"] for p in board["prizes"]] == [2, 1]
+
+
+def test_the_owners_export_lists_their_prizes(staff, evening):
+    from app.members.privacy import export_member_data
+
+    event, seats = evening
+    prize = draws.add_prize(staff, event.id, name="Kit", quantity=4)
+    draws.draw_prize(staff, event.id, prize.id, count=4, round_expected=1)
+    (win,) = export_member_data(seats[0].member)["prize_wins"]
+    assert (win["prize"], win["event_title"], win["status"]) == ("Kit", event.title, "won")
+    assert export_member_data(seats[5].member)["prize_wins"] == []
