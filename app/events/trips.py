@@ -14,6 +14,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -122,6 +123,8 @@ def fix_car_numbers(
     now = now or utcnow()
     event = trip_for_staff(actor, event_id)
     _not_over(event, now)
+    # Two organisers fixing at once: the second waits here, then finds the list changed.
+    db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update()).scalar_one()
     numbers = {rid: n for rid, n in car_numbers(event).items() if not n.fixed}
     if expected is not None and expected != len(numbers):
         raise Conflict(
@@ -141,7 +144,13 @@ def fix_car_numbers(
     plan = _plan(event, actor, now)
     first = plan.numbers_fixed_at is None
     plan.numbers_fixed_at, plan.numbers_fixed_by_id = now, actor.id
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            _l("The list of cars changed since the page was opened: check it and fix again.")
+        ) from None
     record_audit(
         actor,
         "event.car_numbers_fixed",
