@@ -103,7 +103,9 @@ def _register_models() -> None:
     import app.care.models
     import app.core.audit
     import app.core.idempotency
+    import app.events.draw_models
     import app.events.models
+    import app.events.trip_models
     import app.loyalty.models
     import app.members.models
     import app.partners.models

@@ -1,9 +1,9 @@
 """Events: self-drive trips and owner lectures, registrations, waiting list, tickets, check-in.
 
 Events answers members' and loyalty's signals (app/core/signals.py): the export lists the
-owner's places, evaluations, questions and invitations; the home page shows the owner's next
-events and those open for sign-up; a deletion cancels their live places (deposits return) and
-forgets their invitations; the ledger's reconciliation checks the points deposits.
+owner's places, evaluations, questions, invitations and prizes won; the home page shows the
+owner's next events and those open for sign-up; a deletion cancels their live places (deposits
+return) and forgets their invitations; the ledger's reconciliation checks the points deposits.
 """
 
 from app.core.signals import ledger_checks, member_deleting, member_export, member_home
@@ -66,7 +66,31 @@ def _export_events(member, **_):
                 .order_by(EventInvitation.id)
             )
         ],
+        "prize_wins": _prize_wins(mine),
     }
+
+
+def _prize_wins(member_id: int) -> list[dict]:
+    """The owner's prizes from event draws (and those they were absent for)."""
+    from sqlalchemy import select
+
+    from app.events.draw_models import DrawWinner
+    from app.extensions import db
+    from app.members.privacy import export_row
+
+    wins = db.session.scalars(
+        select(DrawWinner).where(DrawWinner.member_id == member_id).order_by(DrawWinner.id)
+    )
+    return [
+        export_row(
+            w,
+            skip=("member_id", "absent_by_id"),
+            prize=w.prize.name,
+            event_title=w.registration.event.title,
+            drawn_at=w.draw.drawn_at,
+        )
+        for w in wins
+    ]
 
 
 @member_deleting.connect

@@ -272,15 +272,26 @@ CSV_COLUMNS = (
 )
 
 
+def _number(numbers: dict, row: AttendeeRow) -> int | str:
+    found = numbers.get(row.registration_id)
+    return found.number if found else ""
+
+
 def export_attendees_csv(actor: User, event_id: int, *, now: datetime | None = None) -> str:
     """The attendee list as CSV (UTF-8 with a BOM, for Excel); the export is audited."""
+    from app.events.trips import car_numbers
+
     now = now or utcnow()
     event = event_for_staff(actor, event_id)
     rows = attendee_rows(list(db.session.scalars(attendee_query(event))))
+    # A trip's sheet starts with the car's number (issue 21): empty for places not confirmed.
+    is_trip = event.kind == EventKind.TRIP
+    numbers = car_numbers(event) if is_trip else {}
     body = csv_text(
-        CSV_COLUMNS,
+        ((_l("Car no."),) if is_trip else ()) + CSV_COLUMNS,
         (
-            [
+            ([_number(numbers, row)] if is_trip else [])
+            + [
                 row.name,
                 row.mobile,
                 status_label(row.status),

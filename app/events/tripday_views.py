@@ -8,7 +8,7 @@ from app.core.errors import NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.reports import csv_response
 from app.core.web import call_service, page_arg
-from app.events import lectures, tripday
+from app.events import lectures, tripday, trips
 from app.events.models import EventKind
 from app.events.tripday_forms import AnswerForm, EvaluationForm, SafetyCheckForm
 from app.events.views import bp
@@ -48,6 +48,7 @@ def attendees(event_id: int):
         rows=tripday.attendee_rows(page.items),
         summary=tripday.attendee_summary(event),
         is_trip=event.kind == EventKind.TRIP,
+        numbers=trips.car_numbers(event) if event.kind == EventKind.TRIP else {},
         safety_result=tripday.safety_result,
         status_label=tripday.status_label,
     )

@@ -286,6 +286,8 @@ def staff_detail(event_id: int):
 
 from app.events import (  # noqa: E402, F401
     checkin_views,
+    draws_views,
     outreach_views,
+    trip_views,
     tripday_views,
 )

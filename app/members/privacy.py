@@ -64,6 +64,7 @@ SECTIONS = (
     "lecture_evaluations",
     "lecture_questions",
     "event_invitations",
+    "prize_wins",
     "service_visits",
     "appointments",
     "visit_surveys",

@@ -20,10 +20,11 @@ from tests.admin.routes_checkin import CHECKIN_ROUTES
 from tests.admin.routes_events import ORGANISING_ROUTES
 from tests.admin.routes_outreach import OUTREACH_ROUTES, desk_outreach
 from tests.admin.routes_tripday import TRIPDAY_ROUTES
+from tests.admin.routes_tripplan import TRIPPLAN_ROUTES, desk_past_trip
 from tests.factories import make_event, make_member, make_staff, make_vehicle
 
 EVENT_ROUTES = ORGANISING_ROUTES + CHECKIN_ROUTES + TRIPDAY_ROUTES
-EVENT_ROUTES += OUTREACH_ROUTES
+EVENT_ROUTES += OUTREACH_ROUTES + TRIPPLAN_ROUTES
 
 
 def desk_events(dealer, owner) -> dict[str, int]:
@@ -82,4 +83,5 @@ def desk_events(dealer, owner) -> dict[str, int]:
         "lecture_registration_id": seat.id,
         "lecture_question_id": question.id,
         **desk_outreach(owner, trip.id),
+        **desk_past_trip(organiser, owner),
     }

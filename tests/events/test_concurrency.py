@@ -1,4 +1,5 @@
-"""On PostgreSQL: thirty owners sign up at once for a ten-car trip; the waiting list moves."""
+"""On PostgreSQL: thirty owners sign up at once for a ten-car trip; the waiting list moves; two
+organisers fix the car numbers at once."""
 
 import pytest
 from sqlalchemy import select
@@ -72,3 +73,28 @@ def test_thirty_at_once_for_ten_cars_gives_ten_places_and_an_ordered_waiting_lis
             )
         }
     assert statuses == {first.id: RegistrationStatus.EXPIRED, second.id: RegistrationStatus.OFFERED}
+
+
+def test_two_organisers_fixing_the_numbers_at_once_fix_them_once(pg_app):
+    from app.auth.models import User
+    from app.events import services, trips
+    from app.events.trip_models import TripCarNumber
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        staff = make_staff("event_staff", dealer.id)
+        trip = make_event(staff, now=NOW)
+        for i in range(4):
+            owner = make_member(dealer.id, name=f"Driver {i}")
+            services.sign_up(owner, trip.id, vehicle_id=make_vehicle(owner).id, accept_waiver=True)
+        ids = (staff.id, trip.id)
+        db.session.commit()
+
+    def fix():
+        return trips.fix_car_numbers(db.session.get(User, ids[0]), ids[1], expected=4)
+
+    results = race(pg_app, fix, racers=6)
+    assert results.count(4) == 1
+    with pg_app.app_context():
+        numbers = db.session.scalars(select(TripCarNumber.number)).all()
+        assert sorted(numbers) == [1, 2, 3, 4]

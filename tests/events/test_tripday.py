@@ -250,6 +250,7 @@ def test_the_csv_opens_in_excel_with_chinese_names_and_the_export_is_audited(
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert list(rows[0]) == [
+        "Car no.",  # a trip's sheet starts with the car's number (issue 21)
         "Name",
         "Mobile",
         "Status",
@@ -263,6 +264,7 @@ def test_the_csv_opens_in_excel_with_chinese_names_and_the_export_is_audited(
     ]
     assert [r["Name"] for r in rows] == ["张伟", "Li Na", "'=Late Comer"]
     zhang, li, late = rows
+    assert [r["Car no."] for r in rows] == ["1", "2", ""]
     assert zhang["Mobile"] == trip_day["zhang_mobile"]
     assert zhang["Companions"] == "2" and zhang["Companion names"] == "王芳, 张小明"
     assert (zhang["Car model"], zhang["Plate"]) == ("Haima Knight", "鲁B12345")
