@@ -1,7 +1,7 @@
 """The duty manager's list of referrals to confirm at the showroom (到值班经理处报备), on the
 phone: confirm, or refuse with a reason."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from app.core.web import page_arg, try_service
 from app.extensions import db
 from app.referrals import presenters, showroom
 from app.referrals.invite_forms import RefuseForm
+from app.referrals.models import Referral
 from app.referrals.views import bp
 
 
@@ -73,6 +74,14 @@ def showroom_reports():
     )
 
 
+def _referral_here_or_404(referral_id: int) -> Referral:
+    """A referral of the duty manager's own dealer; 404 otherwise."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or referral.dealer_id != current_user.dealer_id:
+        abort(404)
+    return referral
+
+
 @bp.post("/admin/showroom/referrals/<int:referral_id>/confirm")
 @permission_required("referrals.showroom_reports")
 def confirm_showroom_report(referral_id: int):
@@ -87,6 +96,7 @@ def confirm_showroom_report(referral_id: int):
 @permission_required("referrals.showroom_reports")
 def refuse_showroom_report(referral_id: int):
     """The duty manager refuses the referral, with the reason the owner is told."""
+    _referral_here_or_404(referral_id)
     form = RefuseForm()
     if not form.validate_on_submit():
         flash(_("Say why the referral is refused."), "error")

@@ -12,6 +12,7 @@ from tests.admin import (
     routes_grading,
     routes_hq,
     routes_insight,
+    routes_invites,
     routes_name_checks,
     routes_partners,
     routes_recall,
@@ -33,6 +34,7 @@ PARTS = (
     routes_texts,
     routes_broadcasts,
     routes_recall,
+    routes_invites,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 
