@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from app.core.identifiers import normalize_mobile, normalize_plate
+from app.core.identifiers import mask_mobile, normalize_mobile, normalize_plate
 from app.core.permissions import Role
 from app.extensions import db
 from app.members.inbox import notify
@@ -57,8 +57,10 @@ class NamedReferrer:
         return any(part.strip() for part in (self.mobile, self.name, self.plate))
 
     def said(self) -> str:
-        """The words as staff typed them, for the duty manager."""
-        return " · ".join(p.strip() for p in (self.mobile, self.name, self.plate) if p.strip())
+        """What the friend said, for the duty manager (a mobile masked, as staff lists show)."""
+        mobile = normalize_mobile(self.mobile)
+        parts = (mask_mobile(mobile) if mobile else self.mobile, self.name, self.plate)
+        return " · ".join(p.strip() for p in parts if p.strip())
 
 
 def _same_name(a: str, b: str) -> bool:

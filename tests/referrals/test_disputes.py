@@ -87,6 +87,16 @@ def test_the_owner_disputes_once(app, member_client, fraud):
         )
 
 
+def test_a_double_tap_sends_one_dispute(app, member_client, fraud):
+    path = f"/me/referrals/{fraud['referral_id']}/dispute"
+    data = {"reason": "Twice", "idempotency_key": "dispute-key-0123456789"}
+    first, again = member_client.post(path, data=data), member_client.post(path, data=data)
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"] == "/me/referrals"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ReferralDispute.id))) == 1
+
+
 def test_a_word_is_optional_but_not_endless(app, member_client, fraud):
     response = member_client.post(
         f"/me/referrals/{fraud['referral_id']}/dispute", data={"reason": "x" * 2001}

@@ -77,6 +77,9 @@ def test_the_visitor_names_the_referrer_and_the_duty_manager_sees_it(
     waiting = text(duty.get("/admin/showroom/referrals"))
     assert "Li Si 137****4444" in waiting
     assert "the same owner" in waiting
+    if how == "mobile":  # what the visitor said of a third person shows masked
+        assert member["mobile"] not in waiting
+        assert f"{member['mobile'][:3]}****{member['mobile'][-4:]}" in waiting
     assert "Zhang Wei · Sagitar · White" in waiting
     assert "Referrals to confirm 1" in text(duty.get("/admin/"))
 
