@@ -94,14 +94,28 @@ def admin_disputes():
     )
 
 
+def _dispute_or_404(dispute_id: int):
+    try:
+        return disputes.get_dispute_for_staff(current_user, dispute_id)
+    except NotFound:
+        abort(404)
+
+
+def _dispute_page(form, dispute):
+    return render_template(
+        "referrals/admin_dispute.html",
+        form=form,
+        dispute=dispute,
+        dispute_label=disputes.dispute_label,
+        **_callback_context(dispute.referral),
+    )
+
+
 @bp.route("/admin/referrals/disputes/<int:dispute_id>", methods=["GET", "POST"])
 @permission_required("referrals.disputes")
 def admin_dispute(dispute_id: int):
     """Review a dispute: the callback's answers, the recording, the owner's word; decide."""
-    try:
-        found = disputes.get_dispute_for_staff(current_user, dispute_id)
-    except NotFound:
-        abort(404)
+    found = _dispute_or_404(dispute_id)
     form = DisputeDecisionForm(recording_ref=found.referral.recording_ref)
     if form.validate_on_submit():
         ok, decided = call_service(
@@ -114,16 +128,8 @@ def admin_dispute(dispute_id: int):
             note=form.note.data,
         )
         if ok:
-            flash(
-                _("Dispute decided: %(state)s.", state=disputes.dispute_label(decided.status)),
-                "success",
-            )
+            state = disputes.dispute_label(decided.status)
+            flash(_("Dispute decided: %(state)s.", state=state), "success")
             return redirect(url_for("referrals.admin_dispute", dispute_id=found.id))
-        found = disputes.get_dispute_for_staff(current_user, dispute_id)
-    return render_template(
-        "referrals/admin_dispute.html",
-        form=form,
-        dispute=found,
-        dispute_label=disputes.dispute_label,
-        **_callback_context(found.referral),
-    )
+        found = _dispute_or_404(dispute_id)
+    return _dispute_page(form, found)

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
@@ -81,8 +82,12 @@ def invite_for(member: Member, *, now: datetime | None = None) -> InviteLink:
         if db.session.scalar(select(InviteLink.id).where(InviteLink.handle == handle)) is None:
             break
     link = InviteLink(member_id=member.id, handle=handle, version=1, created_at=now or utcnow())
-    db.session.add(link)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(link)
+    except IntegrityError:
+        # The owner's other tab made it a moment ago.
+        return db.session.scalar(select(InviteLink).where(InviteLink.member_id == member.id))
     return link
 
 

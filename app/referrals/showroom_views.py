@@ -10,7 +10,7 @@ from app.core.web import page_arg, try_service
 from app.extensions import db
 from app.referrals import presenters, showroom
 from app.referrals.invite_forms import RefuseForm
-from app.referrals.models import Referral
+from app.referrals.models import Referral, ReferralStatus
 from app.referrals.views import bp
 
 
@@ -32,28 +32,20 @@ def visit_message(outcome: showroom.VisitOutcome) -> str:
     referral = outcome.referral
     if referral is None or referral.dealer_id != current_user.dealer_id:
         return said
+    owner = referral.referrer.name
     if outcome.named_other:
-        return " ".join(
-            (
-                said,
-                _(
-                    "The visitor named another owner, but %(owner)s registered them first: the "
-                    "first registration counts. The duty manager sees both.",
-                    owner=referral.referrer.name,
-                ),
-            )
+        more = _(
+            "The visitor named another owner, but %(owner)s registered them first: the first "
+            "registration counts. The duty manager sees both.",
+            owner=owner,
         )
-    if referral.status == "visited":
-        return " ".join(
-            (
-                said,
-                _(
-                    "The referral of %(owner)s waits for the duty manager's confirmation.",
-                    owner=referral.referrer.name,
-                ),
-            )
+    elif referral.status == ReferralStatus.VISITED:
+        more = _(
+            "The referral of %(owner)s waits for the duty manager's confirmation.", owner=owner
         )
-    return said
+    else:
+        return said
+    return f"{said} {more}"
 
 
 @bp.get("/admin/showroom/referrals")

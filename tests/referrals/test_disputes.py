@@ -255,3 +255,38 @@ def test_the_dispute_pages_speak_chinese(app, member_client, admin, fraud):
     assert "对结果提出异议" in text(member_client.get("/me/referrals", headers=zh))
     _opened(member_client, fraud)
     assert "推荐申诉" in text(admin.get("/admin/referrals/disputes", headers=zh))
+
+
+@pytest.mark.postgres
+def test_managers_overturning_at_once_reward_the_referral_once(pg_app):
+    from app.referrals import disputes
+    from tests.factories import make_dealer, make_staff
+    from tests.test_postgres_concurrency import race
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        owner = make_member(make_dealer("SZ01").id, name="Zhang Wei")
+        make_vehicle(owner)
+        ids = judged_fraud(owner)
+        dispute_id = disputes.open_dispute(owner, ids["referral_id"]).id
+        hq = [make_staff("hq_admin", None).id for _ in range(6)]
+        db.session.commit()
+    queue = list(hq)
+
+    def overturn():
+        from app.auth.models import User
+
+        manager = db.session.get(User, queue.pop())
+        return disputes.decide_dispute(
+            manager, dispute_id, overturn=True, recording_ref="REC-7788", note="Genuine."
+        ).id
+
+    results = race(pg_app, overturn)
+    assert results.count(dispute_id) == 1, results
+    with pg_app.app_context():
+        assert db.session.get(Referral, ids["referral_id"]).status == ReferralStatus.REWARDED
+        assert (
+            db.session.scalar(
+                select(func.count(PointsEntry.id)).where(PointsEntry.source == "referral")
+            )
+            == 2
+        )

@@ -298,3 +298,25 @@ def test_a_page_of_the_owner_shows_a_link_valid_for_its_days(app, member, member
     page = text(member_client.get("/me/invite"))
     last = (NOW + timedelta(days=app.config["INVITE_LINK_DAYS"])).date()
     assert f"This link works until {last.day} {last.strftime('%b')} {last.year}" in page
+
+
+@pytest.mark.postgres
+def test_one_number_sent_through_two_links_at_once_is_one_referral(pg_app):
+    from tests.factories import make_dealer
+    from tests.test_postgres_concurrency import race
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer_id = make_dealer("SZ01").id
+        links = [invites.invite_for(make_member(dealer_id, name=f"Owner {n}")).id for n in range(6)]
+        db.session.commit()
+    queue = list(links)
+
+    def accept():
+        link = db.session.get(InviteLink, queue.pop())
+        return invites.accept_invite(link, friend_name="Li Si", friend_mobile=FRIEND_MOBILE).id
+
+    results = race(pg_app, accept)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(Referral.id))) == 1
+        assert db.session.scalar(select(func.count(InviteRegistration.id))) == 1
