@@ -290,3 +290,23 @@ def test_managers_overturning_at_once_reward_the_referral_once(pg_app):
             )
             == 2
         )
+
+
+def test_the_export_has_the_dispute_and_deletion_erases_its_words(app, seeded, member, fraud):
+    from app.members.privacy import delete_member_account, export_member_data
+
+    with seeded():
+        owner = db.session.get(Member, member["id"])
+        from app.referrals import disputes
+
+        disputes.open_dispute(owner, fraud["referral_id"], reason="He is my colleague.")
+    with app.app_context(), app.test_request_context():
+        owner = db.session.get(Member, member["id"])
+        (row,) = export_member_data(owner)["referrals"]
+        assert row["dispute"]["status"] == "open"
+        assert row["dispute"]["reason"] == "He is my colleague."
+        delete_member_account(owner)
+        db.session.commit()
+    dispute = _dispute(app)
+    assert dispute.reason == ""
+    assert dispute.status == DisputeStatus.OPEN
