@@ -161,6 +161,12 @@ class Config:
     APPOINTMENT_MIN_HOURS_AHEAD = int(os.environ.get("APPOINTMENT_MIN_HOURS_AHEAD", "3"))
     # An event's tickets check in from this many hours before its start until its end.
     CHECKIN_OPENS_HOURS_BEFORE = float(os.environ.get("CHECKIN_OPENS_HOURS_BEFORE", "2"))
+    # The referral's front door (issue 21): how long an owner's invite link works after the
+    # page showed it, how often one address may pre-register through invite links, and how long
+    # after a fraud outcome the owner may dispute it.
+    INVITE_LINK_DAYS = int(os.environ.get("INVITE_LINK_DAYS", "90"))
+    INVITE_RATE_LIMIT = os.environ.get("INVITE_RATE_LIMIT", "5 per minute;20 per hour")
+    REFERRAL_DISPUTE_DAYS = int(os.environ.get("REFERRAL_DISPUTE_DAYS", "30"))
 
 
 # Care intervals (app/care/schedule.py DEFAULTS) from the environment: CARE_MAINTENANCE_KM=7500.

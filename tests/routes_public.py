@@ -20,6 +20,7 @@ of their own (``spare_*``) so that no other case loses its row.
 """
 
 from tests.admin.matrix import Route
+from tests.admin.routes_invites import PUBLIC_ROUTES as INVITE_ROUTES
 
 OWNER = "owner"
 NOT_THEIRS = 404  # another owner's row, or a row of another dealer: as if there were none
@@ -479,4 +480,4 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/checkin/batch", "/api/v1/checkin/batch", "api.checkin", 400),
 )
 
-ROUTES = OWNER_ROUTES + PARTNER_ROUTES + SITE_ROUTES + API_ROUTES
+ROUTES = OWNER_ROUTES + PARTNER_ROUTES + SITE_ROUTES + API_ROUTES + INVITE_ROUTES

@@ -188,6 +188,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # staff, HQ for everyone's.
     "referrals.terms": frozenset({Role.HQ_ADMIN}),
     "referrals.staff_register": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # The referral's front door (issue 21, seed 002): the duty manager on the showroom floor
+    # (a showroom manager, or the dealer's admin) confirms a referral the friend named at the
+    # visit (到值班经理处报备); an owner's dispute of a fraud outcome goes above the showroom,
+    # to the dealer's admin or HQ (提供甄别录音).
+    "referrals.showroom_reports": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
+    "referrals.disputes": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
 }
 
 

@@ -29,7 +29,8 @@ from flask import current_app
 
 PREFIX = "CC1."
 # "device": a certificate of a phone's card key (``cards/devices.py``), not a ``CC1.`` token.
-KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4, "device": 5}
+# "invite": an owner's invite link (``referrals/invites.py``), whose subject is a random handle.
+KINDS = {"card": 1, "ticket": 2, "voucher": 3, "perk": 4, "device": 5, "invite": 6}
 _KIND_NAMES = {code: name for name, code in KINDS.items()}
 _HEADER = struct.Struct(">BBQHI6s")
 _SIGNATURE_BYTES = 64

@@ -5,7 +5,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import string_enum
@@ -52,7 +61,8 @@ ALLOWED: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     ReferralStatus.MANUAL_REVIEW: frozenset({ReferralStatus.APPROVED, ReferralStatus.FRAUD}),
     ReferralStatus.APPROVED: frozenset({ReferralStatus.REWARDED, ReferralStatus.STAFF_REVIEW}),
     ReferralStatus.REWARDED: frozenset(),
-    ReferralStatus.FRAUD: frozenset(),
+    # A fraud outcome the owner disputed and a manager overturned (disputes.py) is approved.
+    ReferralStatus.FRAUD: frozenset({ReferralStatus.APPROVED}),
     ReferralStatus.WITHDRAWN: frozenset(),
     # Cleared as not staff: back to approved, and rewarded at once.
     ReferralStatus.STAFF_REVIEW: frozenset({ReferralStatus.APPROVED}),
@@ -276,3 +286,124 @@ class StaffIdentity(db.Model):
     recorded_at: Mapped[datetime]
 
     staff: Mapped["User"] = relationship(foreign_keys=[user_id])
+
+
+# ------------------------------------------------ the referral's front door (issue 21, item 4)
+
+
+class InviteLink(db.Model):
+    """An owner's personal invite link (and its QR poster).
+
+    The link carries a signed token (``app.core.tokens``, kind "invite") whose subject is the
+    random ``handle``, never the owner's id; ``version`` goes up when the owner replaces the
+    link, and every earlier token stops working.
+    """
+
+    __tablename__ = "referral_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), unique=True)
+    handle: Mapped[int] = mapped_column(BigInteger, unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    renewed_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+
+
+class InviteRegistration(db.Model):
+    """A referral a friend pre-registered through an owner's invite link (the attribution)."""
+
+    __tablename__ = "referral_invite_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("referral_invites.id"), index=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), unique=True)
+    registered_at: Mapped[datetime]
+
+
+class ReportStatus(StrEnum):
+    """The duty manager's sign-off of a referral at the showroom (到值班经理处报备)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+SHOWROOM_REPORT = StateMachine(
+    ReportStatus,
+    {
+        ReportStatus.PENDING: {ReportStatus.CONFIRMED, ReportStatus.REFUSED},
+        ReportStatus.CONFIRMED: set(),
+        ReportStatus.REFUSED: set(),
+    },
+    name="showroom report",
+)
+
+
+class ShowroomReport(db.Model):
+    """A referral reported to the duty manager at the friend's showroom visit: what the friend
+    said of the referrer (提供老客户相关信息), and the manager's confirmation or refusal."""
+
+    __tablename__ = "showroom_reports"
+    __table_args__ = (Index("ix_showroom_reports_dealer_status", "dealer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), unique=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("showroom_visits.id"))
+    # What the friend said ("13800000000", "Zhang San 粤B12345"; empty: named nobody).
+    named_referrer: Mapped[str] = mapped_column(String(200), default="")
+    # The owner those details lead to, if any; it may differ from the referral's referrer.
+    named_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    status: Mapped[ReportStatus] = mapped_column(string_enum(ReportStatus))
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    referral: Mapped[Referral] = relationship()
+    named_member: Mapped[Member | None] = relationship(foreign_keys=[named_member_id])
+
+
+class DisputeStatus(StrEnum):
+    """An owner's dispute of a fraud outcome, and the manager's decision."""
+
+    OPEN = "open"
+    UPHELD = "upheld"  # the fraud outcome stands
+    OVERTURNED = "overturned"  # the referral is approved and rewarded after all
+
+
+REFERRAL_DISPUTE = StateMachine(
+    DisputeStatus,
+    {
+        DisputeStatus.OPEN: {DisputeStatus.UPHELD, DisputeStatus.OVERTURNED},
+        DisputeStatus.UPHELD: set(),
+        DisputeStatus.OVERTURNED: set(),
+    },
+    name="referral dispute",
+)
+
+
+class ReferralDispute(db.Model):
+    """An owner disputes a fraud outcome, once; a manager reviews it with the call recording
+    (提供甄别录音) and decides."""
+
+    __tablename__ = "referral_disputes"
+    __table_args__ = (Index("ix_referral_disputes_dealer_status", "dealer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Once per referral.
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("dealers.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[DisputeStatus] = mapped_column(string_enum(DisputeStatus))
+    opened_at: Mapped[datetime]
+    recording_ref: Mapped[str | None] = mapped_column(String(128))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    referral: Mapped[Referral] = relationship()

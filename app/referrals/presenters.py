@@ -114,6 +114,9 @@ def owner_state(referral: Referral) -> str:
     """The referral's state in the owner's words."""
     if referral.status == ReferralStatus.APPROVED and referral.reward_note:
         return str(CAPPED)
+    # Withdrawn with a decision: the duty manager refused it at the showroom (showroom.py).
+    if referral.status == ReferralStatus.WITHDRAWN and referral.decided_at is not None:
+        return str(NOT_CONFIRMED)
     return str(OWNER_STATES[referral.status])
 
 
@@ -213,6 +216,8 @@ def timeline_note(action: str, details: dict) -> str:
         return str(details.get("reason", ""))
     if action == "referral.staff_flagged":
         return str(_l("%(n)s staff members", n=len(details.get("flags", []))))
+    if action in FRONT_DOOR_NOTES:
+        return str(details.get(FRONT_DOOR_NOTES[action]) or "")
     return ""
 
 
@@ -317,3 +322,26 @@ def offence_label(offence: int) -> str:
     if offence <= 1:
         return str(_l("1st offence"))
     return str(_l("repeat offence (no. %(n)s)", n=offence))
+
+
+# ------------------------------------------------ the referral's front door (issue 21, item 4)
+
+NOT_CONFIRMED = _l("Not confirmed at the showroom: the duty manager did not accept this referral.")
+TIMELINE_LABELS.update(
+    {
+        "referral.invite_accepted": _l("Pre-registered by the friend through the invite link"),
+        "referral.showroom_reported": _l("Reported to the duty manager"),
+        "referral.showroom_confirmed": _l("Confirmed by the duty manager"),
+        "referral.showroom_refused": _l("Refused by the duty manager"),
+        "referral.disputed": _l("Outcome disputed by the referrer"),
+        "referral.dispute_upheld": _l("Dispute upheld: the outcome stands"),
+        "referral.dispute_overturned": _l("Dispute overturned"),
+    }
+)
+# The detail a front-door step shows on the timeline: the refusal's reason, the recording.
+FRONT_DOOR_NOTES = {
+    "referral.invite_accepted": "dealer",
+    "referral.showroom_refused": "reason",
+    "referral.dispute_upheld": "recording_ref",
+    "referral.dispute_overturned": "recording_ref",
+}

@@ -14,7 +14,7 @@ from app.core.web import call_service, page_arg
 from app.extensions import db
 from app.members.models import Member
 from app.members.services import get_member_for_staff
-from app.referrals import presenters, staff, terms, verification
+from app.referrals import presenters, showroom, staff, terms, verification
 from app.referrals import services as referrals
 from app.referrals.forms import (
     AnswerForm,
@@ -23,9 +23,9 @@ from app.referrals.forms import (
     LicenceForm,
     ReferFriendForm,
     ReviewForm,
-    ShowroomVisitForm,
     StaffReferralForm,
 )
+from app.referrals.invite_forms import VisitForm
 from app.referrals.models import Referral, ReferralStatus
 
 bp = Blueprint("referrals", __name__)
@@ -193,22 +193,15 @@ def admin_register():
 @bp.route("/admin/prospects", methods=["GET", "POST"])
 @permission_required("prospects.record")
 def admin_prospect():
-    """Record a prospect's showroom visit (date, consultant)."""
-    form = ShowroomVisitForm()
+    """Record a prospect's showroom visit (date, consultant) and the referrer they name."""
+    form = VisitForm()
     form.setup(presenters.dealer_consultants(current_user.dealer_id), current_user)
     if form.validate_on_submit():
-        ok, visit = call_service(
-            form, referrals.record_showroom_visit, current_user, **form.to_visit()
+        ok, outcome = call_service(
+            form, showroom.record_visit, current_user, **form.to_visit(), named=form.named()
         )
         if ok:
-            flash(
-                _(
-                    "Visit of %(name)s on %(day)s recorded.",
-                    name=visit.name,
-                    day=visit.visited_on.isoformat(),
-                ),
-                "success",
-            )
+            flash(showroom_views.visit_message(outcome), "success")
             return redirect(url_for("referrals.admin_prospect"))
     return render_template("referrals/admin_prospect.html", form=form)
 
@@ -403,4 +396,10 @@ def admin_funnel():
 
 
 # The referral rules' screens (terms, staff checks) are routes of this blueprint too.
-from app.referrals import rules_views  # noqa: E402, F401
+# The referral's front door (issue 21): invite links, the duty manager's list, disputes.
+from app.referrals import (  # noqa: E402, F401
+    dispute_views,
+    invites_views,
+    rules_views,
+    showroom_views,
+)

@@ -12,6 +12,7 @@ from tests.admin import (
     routes_grading,
     routes_hq,
     routes_insight,
+    routes_invites,
     routes_name_checks,
     routes_partners,
     routes_recall,
@@ -35,6 +36,7 @@ PARTS = (
     routes_broadcasts,
     routes_recall,
     routes_referral_rules,
+    routes_invites,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

@@ -122,6 +122,9 @@ HOLDERS = {
     "campaigns.broadcasts": frozenset({"dealer_admin", "hq_admin"}),
     "referrals.terms": frozenset({"hq_admin"}),
     "referrals.staff_register": frozenset({"dealer_admin", "hq_admin"}),
+    # The referral's front door (issue 21): the duty manager; disputes above the showroom.
+    "referrals.showroom_reports": frozenset({"showroom_manager", "dealer_admin"}),
+    "referrals.disputes": frozenset({"dealer_admin", "hq_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

@@ -80,6 +80,8 @@ OWNER_PAGES = {
     "/me/notifications",
     "/me/profile",
     "/me/referrals",
+    "/me/invite",
+    "/me/invite/poster",
     "/me/appointments",
     "/me/inbox",
 }
