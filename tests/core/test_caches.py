@@ -1,6 +1,8 @@
 """Per-process caches (issue 19): kept for a time-to-live, forgotten when their rows change in
 this process (at the transaction's end) or in another (PostgreSQL's NOTIFY)."""
 
+import select as io_select
+
 import psycopg
 import pytest
 from sqlalchemy import select, update
@@ -74,6 +76,11 @@ def test_another_process_announcement_clears_the_cache_at_once(pg_app):
         other.execute("UPDATE tiers SET threshold_points = 9000 WHERE code = 'platinum'")
         other.execute("SELECT pg_notify(%s, 'tiers')", (CHANNEL,))
     with pg_app.app_context():
+        # The announcement reaches this process's connection a moment after the commit (the
+        # server signals the listening backend, which writes to the socket): wait until the
+        # socket has something to read, as a request a moment later would find it.
+        socket = db.session.connection().connection.dbapi_connection.pgconn.socket
+        assert io_select.select([socket], [], [], 5)[0], "the announcement never arrived"
         assert threshold() == 9000
 
 
