@@ -1,7 +1,8 @@
 """The care loop's history for ``flask bench seed`` (issue 20): what the owners, the care desk and
 the daily care job would have written since the loop went live, so that the satisfaction, recall
 and return-rate reports, the complaint cases, the correction list and the care agents' call
-list count real rows at scale (``make bench`` times them, and the daily job's second part).
+list count real rows at scale (``make bench`` times them), and the bench's run of the daily
+care job finds the loop's history a day's run would.
 
 The loop went live on the first day of the month CARE_MONTHS months ago, and the daily care job
 ran every day since at 00:02, up to yesterday: the bench's ``flask care run-daily`` is today's
@@ -46,8 +47,8 @@ list, the dealers' local plates):
 Agents are each dealer's care agent (its admin where it has none). Not generated: the messages
 these would have sent (inbox, SMS), audit-log entries, appointments booked on calls, and the
 reminders of the kinds no report counts (warranty, inspection, insurance, birthday,
-anniversary, points): the bench's first run of the daily job makes today's of those, its second
-run shows the steady state.
+anniversary, points): the bench's first run of the daily job makes every one of those whose
+notice holds today, as on the day such a kind goes live; a second run shows the steady state.
 """
 
 import bisect
@@ -219,12 +220,11 @@ class CareHistory:
         today = s.date(s.today)
         self.first_day = add_months(today.replace(day=1), -CARE_MONTHS).toordinal()
         self.last_day = s.today - 1  # the last run of the daily job in the history
-        self.last_job = s.at(self.last_day, JOB_SECONDS)
+        self.live = s.at(self.first_day, 0)  # the loop went live
         self.every = intervals()
         self.deadline = timedelta(hours=self.every["FOLLOWUP_HOURS"])
         self.case_days = timedelta(days=self.every["COMPLAINT_DEADLINE_DAYS"])
         self.plates = local_plates()
-        # Read before the writer takes the connection.
         self.lost_after, self.lost_days = LOST_LIST_MIN_DAYS, segment_days()[1]
         # Read before the writer takes the connection, as plain copies.
         reasons = [
@@ -321,9 +321,8 @@ class CareHistory:
             self._maintenance(o, car, by_car[car.id])
         if opted_in:
             self._recall(o, cars, by_car)
-        first = s.at(self.first_day, 0)
         for visit in visits:
-            if visit[V_AT] >= first:
+            if visit[V_AT] >= self.live:
                 self._followup(o, visit)
         if o.wrong:
             self._correction(o)
