@@ -142,15 +142,17 @@ def sessions_command(owner_count: int, user_agent: str | None, output_path: Path
     Each session is a real device session (``app.auth.sessions.start_session``) made in a
     request from 127.0.0.1 with the phone's User-Agent, holding the CSRF token the login form
     put there, and signed as Flask signs its session cookie: what the login form gives, without
-    its rate limit and password hash per owner. Owners with an active card only.
+    its rate limit and password hash per owner. Owners with an active card only, and not those
+    whose number a care call found dead: their next page asks them to prove a working one.
     """
     from flask import session
     from flask_wtf.csrf import generate_csrf
-    from sqlalchemy import select
+    from sqlalchemy import exists, select
 
     from app.auth.models import User
     from app.auth.sessions import start_session
     from app.cards.models import CardStatus, MemberCard
+    from app.care.models import ContactCorrection
     from app.core.permissions import Role
     from app.members.models import Member
     from bench.seed import analyze_tables
@@ -166,6 +168,9 @@ def sessions_command(owner_count: int, user_agent: str | None, output_path: Path
             User.active.is_(True),
             User.deleted_at.is_(None),
             MemberCard.status == CardStatus.ACTIVE,
+            ~exists().where(
+                ContactCorrection.member_id == Member.id, ContactCorrection.status == "open"
+            ),
         )
         .order_by(User.id)
     ).all()

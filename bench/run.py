@@ -30,8 +30,10 @@ rate computed over the time it ran and is reported as a failure. An answer other
 path's own status (200; 201 for a check-in and a DMS visit) counts as an error, as do wrk's
 socket errors.
 
-It then times the admin reports, the staff pages of campaigns, ABC grading and HQ operations
-(with a campaign at scale made by ``flask bench campaign``) and the daily care job, prints the
+It then times the admin reports (issue 20's satisfaction, recall and return rates, complaint
+cases and numbers to correct on the care loop's history the seed writes, bench/care_seed.py),
+the staff pages of campaigns, ABC grading, HQ operations and a care agent's call list (with a
+campaign at scale made by ``flask bench campaign``) and the daily care job, prints the
 tables and writes bench/results/latest.json and latest.md (with a description of the machine).
 It exits with 1 when a run failed (errors, re-signed sessions, out of work).
 
@@ -91,6 +93,18 @@ REPORTS = (
     "/admin/insight/events",
     "/admin/insight/campaigns",
     "/admin/campaigns/segments",
+    # Issue 20's, on the care loop's history (bench/care_seed.py), this month's: satisfaction
+    # per dealer and advisor, recall, return rates (pages and a CSV table of each, the longest),
+    # the complaint cases to handle and the closed ones, the numbers to correct.
+    "/admin/insight/satisfaction",
+    "/admin/insight/satisfaction.csv?table=advisors",
+    "/admin/insight/recall",
+    "/admin/insight/recall.csv?table=workshops",
+    "/admin/insight/returns",
+    "/admin/insight/returns.csv?table=workshops",
+    "/admin/care/complaints",
+    "/admin/care/complaints?view=closed",
+    "/admin/care/corrections",
 )
 # Targets of issue 19: hello's CPU per request ÷ the path's, at least; every path's CPU per
 # request at the smallest scale ÷ at the largest, at least; reports and the care job, at most.
@@ -362,7 +376,8 @@ def timed_get(url: str, cookie: str, runs: int = 3) -> float:
 
 def staff_pages(base: str, staff: str, campaign: dict) -> dict[str, float]:
     """Seconds of the ABC care page (SZ01's admin), HQ's recruitment and last month's
-    settlement, and the campaign at scale (``flask bench campaign``): the live count of a draft
+    settlement, issue 20's reports of last month for HQ (every dealer), a care agent's call
+    list, and the campaign at scale (``flask bench campaign``): the live count of a draft
     overlapping it, its target group and launch (timed in the command), its results and
     incentives, and a care agent's call list of it."""
     hq = Session(base, **campaign["hq"]).cookie
@@ -373,6 +388,10 @@ def staff_pages(base: str, staff: str, campaign: dict) -> dict[str, float]:
         ("", "/admin/campaigns/grading", staff),
         (" (HQ)", "/admin/hq/recruitment", hq),
         (" (HQ)", f"/admin/hq/settlement?month={month}", hq),
+        (" (HQ)", f"/admin/insight/satisfaction?month={month}", hq),
+        (" (HQ)", f"/admin/insight/recall?month={month}", hq),
+        (" (HQ)", f"/admin/insight/returns?month={month}", hq),
+        (" (care agent)", "/admin/care/tasks", agent),
         ("", count, staff),
     )
     seconds = {path + who: timed_get(base + path, cookie) for who, path, cookie in pages}

@@ -43,7 +43,10 @@ are topped up with free vouchers of the car wash (source ``bench:<n>``, as
 ``issue_free_voucher`` tags its vouchers), handed round the same owners. Not generated:
 audit-log entries of the history, in-app messages of past tier changes, care reminders,
 appointments, perk claims, chapter transfers.
-Campaigns are made by ``flask bench campaign`` (bench/campaign.py).
+The care loop of issue 20 since it went live (callbacks and questionnaires after every visit,
+complaint cases, the daily job's maintenance and recall call tasks with their calls, outcomes
+and reasons, numbers found dead, a greeting to send) is bench/care_seed.py's, owner by owner
+from this history. Campaigns are made by ``flask bench campaign`` (bench/campaign.py).
 """
 
 import bisect
@@ -104,6 +107,7 @@ from app.rewards.services import (
     voucher_expiry,
 )
 from app.service.models import ServiceVisit
+from bench.care_seed import CARE_COLUMNS, CARE_MODELS, CareHistory
 
 OWNER_MOBILE = "13900000000"
 DEFAULT_PASSWORD = "bench-password-1"  # noqa: S105 - documented bench login  # nosec B105
@@ -212,6 +216,8 @@ COLUMNS = {
         "id dealer_id member_id grade consultant_id graded_by_id graded_at reason"
     ),
     CareContact.__table__: "id dealer_id member_id staff_id contacted_on reached note created_at",
+    # The care loop (bench/care_seed.py), owner by owner.
+    **CARE_COLUMNS,
 }
 COLUMNS = {table: tuple(names.split()) for table, names in COLUMNS.items()}
 # Indexes of an entry row (a list, changed while later debits draw on the lot).
@@ -440,6 +446,7 @@ class _Car:
     purchased: int  # date ordinal
     purchased_on: date  # the same day: its month of later years earns double
     km_per_day: int
+    delivered: int  # date ordinal
 
 
 class _Seeder:
@@ -544,6 +551,7 @@ class _Seeder:
 
         seed_demo(0)
         self._load_context()
+        self.care = CareHistory(self)
         self._make_catalog_and_key()
         self._plan_members()
         self._make_bench_events()
@@ -570,6 +578,7 @@ class _Seeder:
         finally:
             gc.enable()
         self._write_referrals()
+        self.care.finish()
         self._finish_counts()
         if self.sink.postgres:
             self._move_sequences(connection)
@@ -728,6 +737,7 @@ class _Seeder:
                 ShowroomVisit,
                 OwnerGrading,
                 CareContact,
+                *CARE_MODELS,
             )
         }
         # Owners take consecutive ids, so owner i's rows are found without a lookup.
@@ -1027,7 +1037,10 @@ class _Seeder:
         )
         cars = self._cars(i, d, member_id, joined, joined_at)
         history = _History(self, i, d, dealer_id, member_id, cars)
+        visits = rows[ServiceVisit.__table__]
+        first_visit = len(visits)
         history.run(self._activities(i, cars))
+        self.care.owner(i, member_id, user_id, mobile, d, cars, visits[first_visit:], opted_in)
         if i in self.ticket_owners:
             self._bench_registration(member_id, joined_at)
 
@@ -1051,6 +1064,7 @@ class _Seeder:
                 purchased=purchased,
                 purchased_on=day,
                 km_per_day=self.between(20, 70),
+                delivered=delivered,
             )
             insurance = self.plus_months(delivered, 12)
             while insurance <= self.today:

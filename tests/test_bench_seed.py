@@ -1,6 +1,9 @@
 """`flask bench seed`: owners at scale whose data the pages, reports and API take as real."""
 
+import csv
+import io
 import json
+import re
 from collections import defaultdict
 from datetime import timedelta
 
@@ -352,6 +355,7 @@ def test_seeded_owners_log_in_and_the_pages_reports_and_api_work(bench_app, tmp_
     check_grading(bench_app, manifest, sz01_owners)
     check_campaign(bench_app, tmp_path, manifest)
     check_sessions(bench_app, tmp_path)
+    check_care(bench_app, manifest)
 
 
 def check_sessions(app, tmp_path) -> None:
@@ -411,7 +415,10 @@ def check_grading(app, manifest, sz01_owners: int) -> None:
         # Every ledger entry names the dealer it is settled with: the owner's.
         assert not scalar(select(func.count(PointsEntry.id)).where(PointsEntry.dealer_id.is_(None)))
         admin = db.session.scalar(select(User).where(User.mobile == manifest["staff"]["mobile"]))
-        report = care_report(admin)
+        # A reached care call is care too (issue 20), and the care history's callbacks after
+        # the owners' frequent visits reach most of them within a month: a month on, with no
+        # contact meanwhile, the A owners are overdue, not those of B and C reached lately.
+        report = care_report(admin, now=utcnow() + timedelta(days=31))
         assert 0 < report.facts["overdue"] < report.facts["graded"]
 
     staff = app.test_client()
@@ -477,3 +484,111 @@ def test_seed_refuses_a_database_that_has_owners(app, seeded, dealers, tmp_path)
     with app.app_context():
         after = {model: scalar(select(func.count()).select_from(model)) for model in before}
     assert after == before
+
+
+def check_care(app, manifest) -> None:
+    """The care loop's history (bench/care_seed.py): the satisfaction, recall and return-rate
+    reports count it, the complaint and correction lists and a care agent's call list show it;
+    the daily job then makes only today's (the history's reminder keys and lost episodes are
+    its own), sends the greeting scheduled for now, and a second run makes nothing."""
+    from app.campaigns.broadcasts.models import Broadcast
+    from app.care.followups.models import ComplaintCase
+    from app.care.models import CareReminder, CareTask, ContactCorrection
+    from app.core.clock import add_months
+    from bench.care_seed import CARE_MONTHS
+    from demo.seed import DEMO_PASSWORD, STAFF
+
+    def client_of(role: Role):
+        mobile = next(m for m, r, code, _ in STAFF if r == role and code in ("SZ01", None))
+        client = app.test_client()
+        login(client, mobile, DEMO_PASSWORD)
+        return client
+
+    admin, hq, agent = (
+        client_of(role) for role in (Role.DEALER_ADMIN, Role.HQ_ADMIN, Role.CARE_AGENT)
+    )
+    assert manifest["staff"]["mobile"] == next(
+        m for m, r, code, _ in STAFF if r == Role.DEALER_ADMIN and code == "SZ01"
+    )
+
+    def table(path: str) -> list[list[str]]:
+        answer = admin.get(path)
+        assert answer.status_code == 200, path
+        return list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))[1:]
+
+    def links(client, path: str, pattern: str) -> set[int]:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        return {int(n) for n in re.findall(pattern, answer.get_data(as_text=True))}
+
+    # This month, SZ01 (the admin's dealer): questionnaires sent and answered, the advisor
+    # rated, complaints opened; lost owners called and reached; cars due a maintenance.
+    (dealer,) = table("/admin/insight/satisfaction.csv?table=dealers")
+    sent, answered, opened = int(dealer[1]), int(dealer[2]), int(dealer[9])
+    assert sent > answered > 0 and opened > 0
+    advisors = {row[0]: row for row in table("/admin/insight/satisfaction.csv?table=advisors")}
+    assert int(advisors["Zhou Qiang"][3]) > 0 and advisors["Zhou Qiang"][8] != "—"
+    (dealer,) = table("/admin/insight/recall.csv?table=dealers")
+    lost, phoned, reached = (int(n) for n in dealer[1:4])
+    assert lost >= phoned >= reached > 0
+    (dealer,) = table("/admin/insight/returns.csv?table=regular")
+    assert int(dealer[1]) > 0
+    # Since the loop went live: the reasons owners gave on recall and maintenance calls.
+    with app.app_context():
+        this_month = local_date().replace(day=1)
+    months = [add_months(this_month, -k).strftime("%Y-%m") for k in range(CARE_MONTHS + 1)]
+    for report in ("recall", "returns"):
+        counts = [
+            int(row[-1])
+            for month in months
+            for row in table(f"/admin/insight/{report}.csv?table=reasons&month={month}")
+        ]
+        assert sum(counts) > 0, report
+
+    with app.app_context():
+        sz01 = scalar(select(Dealer.id).where(Dealer.code == "SZ01"))
+        closed = db.session.scalars(
+            select(ComplaintCase.id)
+            .where(ComplaintCase.dealer_id == sz01, ComplaintCase.status == "confirmed")
+            .order_by(ComplaintCase.created_at.desc(), ComplaintCase.id.desc())
+        ).all()
+        open_tasks = set(
+            db.session.scalars(
+                select(CareTask.id).where(CareTask.dealer_id == sz01, CareTask.status == "open")
+            )
+        )
+        still_open = ContactCorrection.status == "open"
+        corrections = set(db.session.scalars(select(ContactCorrection.id).where(still_open)))
+    assert closed and open_tasks and corrections
+    complaint = r"/admin/care/complaints/(\d+)"
+    shown = links(admin, "/admin/care/complaints?view=closed", complaint)
+    assert closed[0] in shown and shown <= set(closed)  # newest first
+    tasks = links(agent, "/admin/care/tasks", r"/admin/care/tasks/(\d+)")
+    assert tasks and tasks <= open_tasks
+    assert links(hq, "/admin/care/corrections", r"/admin/care/corrections/(\d+)") == corrections
+
+    def counts():
+        with app.app_context():
+            recalls = select(func.count(CareTask.id)).where(CareTask.kind == "recall")
+            reminders = select(func.count(CareReminder.id))
+            escalated = select(func.count(ComplaintCase.id)).where(
+                ComplaintCase.escalated_at.is_not(None)
+            )
+            return [scalar(q) for q in (recalls, reminders, escalated)]
+
+    with app.app_context():
+        due = select(func.count(CareReminder.id)).where(CareReminder.kind == "maintenance_due")
+        seeded_due = scalar(due)
+    before = counts()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["care", "run-daily"])
+    assert result.exit_code == 0, result.output
+    after = counts()
+    with app.app_context():
+        # Today's, not the history again: a handful of recalls and maintenance reminders.
+        assert after[0] - before[0] <= 2
+        assert scalar(due) - seeded_due <= max(2, seeded_due // 20)
+        assert scalar(select(Broadcast.status)) == "sent"
+    result = runner.invoke(args=["care", "run-daily"])
+    assert result.exit_code == 0, result.output
+    assert counts() == after
