@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.services import get_user_by_mobile
@@ -47,6 +48,10 @@ def _flash_refusal(err: DomainError) -> None:
 
 # ---------------------------------------------------------------------------------- owners
 
+REGISTERED = _l(
+    "%(name)s is registered as your referral. Tell them to mention you at the showroom."
+)
+
 
 @bp.route("/referrals/new", methods=["GET", "POST"])
 @member_required
@@ -59,14 +64,7 @@ def refer():
             form, referrals.register_referral, current_user, member, **form.to_referral()
         )
         if ok:
-            flash(
-                _(
-                    "%(name)s is registered as your referral. Tell them to mention you at the "
-                    "showroom.",
-                    name=referral.friend_name,
-                ),
-                "success",
-            )
+            flash(str(REGISTERED) % {"name": referral.friend_name}, "success")
             return redirect(url_for("referrals.mine"))
     return render_template(
         "referrals/refer.html",
