@@ -104,6 +104,7 @@ def _register_models() -> None:
     import app.core.audit
     import app.core.idempotency
     import app.events.models
+    import app.loyalty.member_benefits.models
     import app.loyalty.models
     import app.members.models
     import app.partners.models
