@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
 from app.core.models import string_enum
 from app.core.states import StateMachine
 from app.extensions import db
@@ -168,6 +169,7 @@ class BenefitUse(db.Model):
     void_reason: Mapped[str] = mapped_column(Text, default="")
 
     benefit: Mapped[TierBenefit] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
 
 class AnniversaryCode(db.Model):

@@ -326,6 +326,11 @@ def record_use(
                 )
             return UseResult(existing, False)
     catalogue, benefit = _benefit_for(account.tier_code, claim.code, on)
+    if source == "dms" and benefit.kind == BenefitKind.ANNIVERSARY_GIFT:
+        raise ValidationFailed(
+            _l("The anniversary gift is claimed at the counter with the owner's SMS code."),
+            field="code",
+        )
     year = membership_year(member, on)
     gift_code = _check_kind(member, benefit, claim, year[0], on)
     _check_limit(member, benefit, year)
