@@ -58,7 +58,7 @@ class BenefitForm(FlaskForm):
     name_en = StringField(_l("Name in English"), [DataRequired(), Length(max=80)])
     name_zh = StringField(_l("Name in Chinese"), [DataRequired(), Length(max=80)])
     percent = IntegerField(
-        _l("Discount (% off)"),
+        _l("Discount (percent off)"),
         [Optional(), NumberRange(1, 100)],
         description=_l("For discounts: 50 is half price."),
         render_kw={"inputmode": "numeric"},
@@ -95,15 +95,22 @@ class AnnounceForm(FlaskForm):
 
 
 class UseForm(FlaskForm):
-    """A use at the counter; which fields count depends on the benefit's kind."""
+    """A use at the counter; which fields count depends on the benefit's kind. Each benefit's
+    form on the page has its code as prefix (unique ids); the app-wide CSRF check reads the
+    page's token, which the prefix would otherwise rename."""
+
+    class Meta:
+        csrf = False
 
     reference = StringField(
         _l("Repair order or policy number"),
         [Length(max=64)],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
+    # Not on every benefit's form: absent, it is "" (the service asks for it where it counts).
     category = SelectField(
         _l("Kind of work"),
+        default="",
         choices=[SelectChoice("", _l("Choose…"))]
         + [SelectChoice(c, label) for c, label in CATEGORY_LABELS.items()],
     )

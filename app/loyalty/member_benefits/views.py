@@ -38,8 +38,11 @@ def _counter_page(member, failed: tuple[str, UseForm] | None = None):
     account = account_as_of_today(member.id)
     mine = uses.owner_benefits(member, tier_code=account.tier_code)
     forms = {item.benefit.code: UseForm(prefix=item.benefit.code) for item in mine.items}
-    if failed:
+    if failed and failed[0] in forms:
         forms[failed[0]] = failed[1]
+    elif failed:  # not a benefit of the owner's tier: no form of it to show the reason next to
+        for message in failed[1].form_errors:
+            flash(str(message), "error")
     for item in mine.items:
         forms[item.benefit.code].fit(item.benefit.kind)
     return render_template(
