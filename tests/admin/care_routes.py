@@ -3,6 +3,7 @@ and what the desk needs of them. Each part keeps its routes and desk data in its
 
 from tests.admin import (
     routes_appointments,
+    routes_benefits,
     routes_broadcasts,
     routes_campaign_lists,
     routes_campaign_results,
@@ -33,6 +34,7 @@ PARTS = (
     routes_texts,
     routes_broadcasts,
     routes_recall,
+    routes_benefits,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

@@ -120,6 +120,11 @@ HOLDERS = {
     "campaigns.results": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.incentives": frozenset({"showroom_manager", "dealer_admin", "hq_admin"}),
     "campaigns.broadcasts": frozenset({"dealer_admin", "hq_admin"}),
+    "benefits.manage": frozenset({"hq_admin"}),
+    "benefits.record": frozenset(
+        {"sales_consultant", "showroom_manager", "care_agent", "service_advisor", "dealer_admin"}
+    ),
+    "benefits.void": frozenset({"dealer_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

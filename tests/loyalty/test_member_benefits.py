@@ -70,7 +70,9 @@ def test_the_first_catalogue_gives_each_tier_its_benefits(owner, clock):
     labour_benefit = grouped["diamond"][0]
     # seed 002: 工时5折(事故车维修除外)
     assert (labour_benefit.percent, labour_benefit.excluded) == (50, ["accident"])
-    assert catalogue.terms(labour_benefit) == "50% off labour (not for Accident repair) · every visit"
+    assert (
+        catalogue.terms(labour_benefit) == "50% off labour (not for Accident repair) · every visit"
+    )
     mine = owner_benefits(owner)
     assert [(i.benefit.code, i.left) for i in mine.items] == [
         ("parts-discount", None),
@@ -97,9 +99,7 @@ def test_the_membership_year_starts_on_the_joining_anniversary(owner, joined, on
     assert membership_year(owner, on) == year
 
 
-def test_a_free_item_is_used_up_to_its_yearly_limit_and_comes_back_next_year(
-    owner, advisor, clock
-):
+def test_a_free_item_is_used_up_to_its_yearly_limit_and_comes_back_next_year(owner, advisor, clock):
     first = use(advisor, owner)
     use(advisor, owner)
     assert first.created and first.use.year_start == date(2026, 11, 23)
@@ -139,7 +139,7 @@ def test_a_benefit_of_another_tier_is_refused_naming_the_tiers_that_have_it(owne
     assert refused.value.message == (
         "Not a benefit of the owner's tier (Gold): it comes with Diamond."
     )
-    with pytest.raises(NotFound):
+    with pytest.raises(ValidationFailed, match="No such benefit"):
         use(advisor, owner, UseClaim(code="free-lunch"))
     assert db.session.scalar(select(func.count(BenefitUse.id))) == 0
 
@@ -323,7 +323,9 @@ def test_the_anniversary_code_arrives_on_the_anniversary_once(owner, clock, app)
     assert code.year_start == date(2027, 11, 23)
     assert code.expires_on == date(2027, 11, 23) + timedelta(days=app.config["BENEFIT_CLAIM_DAYS"])
     message = db.session.scalar(select(Notification).where(Notification.member_id == owner.id))
-    assert message.title == "Happy membership anniversary" and code.code in message.body
+    # In the owner's language (Chinese unless they chose English), with the code and the day.
+    assert message.title == "会员周年快乐" and code.code in message.body
+    assert message.body.startswith("感谢您一年来的陪伴。请于 2028年1月22日 前到")
     assert owner_benefits(owner).items[2].claim == code
 
 
@@ -381,9 +383,8 @@ def test_a_voided_use_counts_no_more_and_frees_its_repair_order(owner, advisor):
 
 
 def test_refunding_a_visit_gives_its_benefits_back(owner, advisor, clock):
-    from tests.factories import make_vehicle, record_car_visit
-
     from app.service.services import BenefitClaim, record_visit, refund_visit
+    from tests.factories import make_vehicle, record_car_visit
 
     set_tier(owner, "diamond")
     car = make_vehicle(owner)

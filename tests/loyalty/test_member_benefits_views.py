@@ -2,11 +2,10 @@
 record, refusals, double submits, taking a use back), HQ's catalogue and its announcement."""
 
 import re
-from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.loyalty.member_benefits.anniversary import issue_anniversary_codes
@@ -24,7 +23,9 @@ def text(response) -> str:
 
 def uses(app) -> list[tuple[str, str]]:
     with app.app_context():
-        return [tuple(row) for row in db.session.execute(select(BenefitUse.code, BenefitUse.status))]
+        return [
+            tuple(row) for row in db.session.execute(select(BenefitUse.code, BenefitUse.status))
+        ]
 
 
 def set_tier(app, member_id: int, code: str) -> None:
@@ -104,7 +105,12 @@ def test_over_the_limit_is_refused_with_the_reason(app, member, advisor):
 
 
 def test_a_benefit_of_another_tier_and_an_excluded_category_are_refused(app, member, advisor):
-    fields = {"reference": "RO-1", "category": "accident", "base_yuan": "400", "discount_yuan": "200"}
+    fields = {
+        "reference": "RO-1",
+        "category": "accident",
+        "base_yuan": "400",
+        "discount_yuan": "200",
+    }
     response = record(advisor, member, "labour-discount", **fields)
     assert "Not a benefit of the owner's tier (Gold): it comes with Diamond." in text(response)
     set_tier(app, member["id"], "diamond")
@@ -203,7 +209,9 @@ def test_hq_changes_the_catalogue_and_owners_are_told_before_it_applies(
         "/admin/benefits/draft/announce",
         data={"effective_from": "2027-01-01", "note": "A check-up for gold"},
     )
-    assert "Benefits announced: they apply from 1 Jan 2027." in text(hq.get(done.headers["Location"]))
+    assert "Benefits announced: they apply from 1 Jan 2027." in text(
+        hq.get(done.headers["Location"])
+    )
 
     tier = text(member_client.get("/me/tier"))
     assert "Member benefits change on 1 Jan 2027 A check-up for gold" in tier

@@ -198,7 +198,7 @@ def _benefit_for(tier_code: str, code: str, on: date) -> tuple[BenefitCatalogue,
             ),
             field="code",
         )
-    raise NotFound(_l("No such benefit."), field="code")
+    raise ValidationFailed(_l("No such benefit."), field="code")
 
 
 def _check_discount(benefit: TierBenefit, claim: UseClaim) -> None:
