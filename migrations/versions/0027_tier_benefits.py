@@ -17,7 +17,7 @@ from alembic import op
 # 凭短信领取周年纪念礼品, 续保获赠车载智能诊断定位系统. Every tier has the parts discount, car
 # washes and the anniversary gift; platinum adds the check-up and the renewal gift; diamond
 # half-price labour.
-PARTS = ("parts-discount", "parts_discount", "10% off parts", "配件九折", 10, [], None)
+PARTS = ("parts-discount", "parts_discount", "Member price on parts", "配件会员价", 10, [], None)
 ANNIVERSARY = (
     "anniversary-gift",
     "anniversary_gift",

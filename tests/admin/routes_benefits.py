@@ -34,9 +34,7 @@ ROUTES: tuple[Route, ...] = (
     # The desk's draft is open already: a second one is refused with a message.
     Route("POST", "/admin/benefits/draft", "/admin/benefits/draft", "benefits.manage", 302),
     Route("GET", "/admin/benefits/draft/new", "/admin/benefits/draft/new", "benefits.manage", 200),
-    Route(
-        "POST", "/admin/benefits/draft/new", "/admin/benefits/draft/new", "benefits.manage", 200
-    ),
+    Route("POST", "/admin/benefits/draft/new", "/admin/benefits/draft/new", "benefits.manage", 200),
     Route(
         "GET",
         "/admin/benefits/draft/<int:benefit_id>",

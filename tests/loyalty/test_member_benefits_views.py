@@ -54,7 +54,9 @@ def record(client, member, code, **fields):
 def test_the_tier_page_shows_my_benefits_and_what_each_tier_gives(member_client):
     page = text(member_client.get("/me/tier"))
     assert "My benefits this year" in page
-    assert "Membership year 23 Nov 2026 to 23 Nov 2027" in page
+    assert (
+        "Membership year 23 Nov 2026 to 22 Nov 2027: the counts start again on 23 Nov 2027" in page
+    )
     assert "Car wash 2 of 2 left" in page
     assert "Half-price labour · 50% off labour (not for Accident repair) · every visit" in page
 

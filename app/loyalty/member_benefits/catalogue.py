@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
 
 from app.core.audit import record_audit
@@ -66,7 +67,7 @@ def terms(benefit: TierBenefit) -> str:
     elif kind == BenefitKind.PARTS_DISCOUNT:
         text = str(_l("%(pct)s%% off parts", pct=benefit.percent))
     elif kind == BenefitKind.ANNIVERSARY_GIFT:
-        text = str(_l("with the code sent on your membership anniversary"))
+        text = str(_l("claimed with the SMS code sent on the membership anniversary"))
     elif kind == BenefitKind.RENEWAL_GIFT:
         text = str(_l("when you renew your car insurance with the dealer"))
     else:
@@ -74,10 +75,11 @@ def terms(benefit: TierBenefit) -> str:
     if benefit.excluded:
         names = ", ".join(category_label(c) for c in benefit.excluded)
         text = str(_l("%(terms)s (not for %(categories)s)", terms=text, categories=names))
+    limit = benefit.yearly_limit
     if kind in ONCE_A_YEAR_KINDS:
         often = str(_l("once a membership year"))
-    elif benefit.yearly_limit:
-        often = str(_l("%(num)s times a membership year", num=benefit.yearly_limit))
+    elif limit:
+        often = str(_nl("%(num)d time a membership year", "%(num)d times a membership year", limit))
     else:
         often = str(_l("every visit"))
     return f"{text} · {often}" if text else often

@@ -11,7 +11,7 @@ Every use of an owner queues on their points account's row lock, so twenty count
 the same limited benefit at once never go past the limit."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -77,6 +77,11 @@ class OwnerBenefits:
     year_start: date
     next_year: date
     items: list[OwnerBenefit]
+
+    @property
+    def last_day(self) -> date:
+        """The membership year's last day."""
+        return self.next_year - timedelta(days=1)
 
 
 def _used_counts(member_id: int, year_start: date) -> dict[str, int]:
