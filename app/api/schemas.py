@@ -253,7 +253,9 @@ class ServiceVisitSchema(_VisitFiguresSchema):
 
     @validates("benefits")
     def _check_benefits(self, value: list, data_key: str) -> None:
-        codes = [b["code"] for b in value]
+        # Items that failed their own checks are not here to compare (marshmallow runs this
+        # validator on what loaded).
+        codes = [b["code"] for b in value if isinstance(b, dict) and "code" in b]
         if len(set(codes)) != len(codes):
             raise ValidationError(_l("Each benefit at most once on a repair order."))
 

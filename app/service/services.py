@@ -328,13 +328,15 @@ def _use_benefits(actor, visit: ServiceVisit, claims: Sequence[BenefitClaim], no
 
 def _check_benefits_replayed(visit: ServiceVisit, claims: Sequence[BenefitClaim]) -> None:
     """A replayed repair order names the benefits its first sending recorded, or none."""
+    if not claims:
+        return
     recorded = {
         (u.code, u.base_fen, u.discount_fen)
         for u in uses_of_repair_order(visit.dealer_id, visit.ro_number)
         if u.source == "dms"
     }
     sent = {(c.code, c.base_fen, c.discount_fen) for c in claims}
-    if claims and sent != recorded:
+    if sent != recorded:
         raise Conflict(
             _l("This repair order was recorded with other benefits applied."), field="benefits"
         )

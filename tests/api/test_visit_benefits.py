@@ -100,6 +100,8 @@ def test_a_discount_applied_on_the_repair_order_is_recorded_as_a_use(app, api, v
         ({"benefits": [{**LABOUR, "discount_yuan": "1e400"}]}, "benefits.0.discount_yuan", ""),
         ({"benefits": [{"code": "car-wash"}]}, "benefits.0.discount_yuan", ""),
         ({"benefits": "labour-discount"}, "benefits", ""),
+        ({"benefits": [[None, None]]}, "benefits.0", ""),
+        ({"benefits": [{"discount_yuan": "5"}, {"discount_yuan": "6"}]}, "benefits.1.code", ""),
     ],
 )
 def test_a_refused_benefit_refuses_the_visit_and_records_nothing(

@@ -6,13 +6,16 @@ A change is announced like the earning rules (R2): the day it applies is at leas
 card show it until then. An announced version never changes."""
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.core.audit import record_audit
+from app.core.caches import ProcessCache
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -27,6 +30,7 @@ from app.loyalty.member_benefits.models import (
 )
 from app.loyalty.rules import EARNING_RATE_COLUMNS, check_announcement
 from app.loyalty.services import list_tiers, tier_label
+from app.loyalty.tiers import tier_table
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 MAX_PER_TIER = 20
@@ -58,7 +62,7 @@ def category_label(category: str) -> str:
     return str(CATEGORY_LABELS.get(category, category))
 
 
-def terms(benefit: TierBenefit) -> str:
+def terms(benefit) -> str:
     """What the benefit gives and on which terms, in the reader's language: '50% off labour
     (not for accident repair) · every visit'."""
     kind = BenefitKind(benefit.kind)
@@ -88,36 +92,92 @@ def terms(benefit: TierBenefit) -> str:
 # ------------------------------------------------------------------------ reading versions
 
 
-def catalogue_in_force(on: date) -> BenefitCatalogue | None:
-    """The newest announced version that took effect on or before ``on``."""
-    return db.session.scalar(
+@dataclass(frozen=True)
+class BenefitFigures:
+    """A benefit of an announced version as the caches keep it (a copy: no session holds it)."""
+
+    id: int
+    catalogue_id: int
+    tier_code: str
+    code: str
+    kind: str
+    name_en: str
+    name_zh: str
+    percent: int | None
+    excluded: tuple[str, ...]
+    yearly_limit: int | None
+    position: int
+
+    def label(self, locale: str) -> str:
+        """The benefit's name in ``locale``."""
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+@dataclass(frozen=True)
+class CatalogueFigures:
+    """An announced version: its day, its note for owners and its benefits."""
+
+    id: int
+    effective_from: date
+    note: str
+    benefits: tuple[BenefitFigures, ...]
+
+
+# The card page and every use read the versions; they change a few times a year.
+CATALOGUES = ProcessCache("benefit_catalogues", ttl=60, watches=(BenefitCatalogue, TierBenefit))
+
+
+def _load_announced() -> tuple[CatalogueFigures, ...]:
+    versions = db.session.scalars(
         select(BenefitCatalogue)
-        .where(
-            BenefitCatalogue.status == CatalogueStatus.ANNOUNCED,
-            BenefitCatalogue.effective_from <= on,
+        .where(BenefitCatalogue.status == CatalogueStatus.ANNOUNCED)
+        .options(selectinload(BenefitCatalogue.benefits))
+        .order_by(BenefitCatalogue.effective_from)
+    )
+    return tuple(
+        CatalogueFigures(
+            v.id,
+            v.effective_from,
+            v.note,
+            tuple(
+                BenefitFigures(
+                    b.id,
+                    v.id,
+                    b.tier_code,
+                    b.code,
+                    str(b.kind),
+                    b.name_en,
+                    b.name_zh,
+                    b.percent,
+                    tuple(b.excluded or ()),
+                    b.yearly_limit,
+                    b.position,
+                )
+                for b in v.benefits
+            ),
         )
-        .order_by(BenefitCatalogue.effective_from.desc())
-        .limit(1)
+        for v in versions
     )
 
 
-def upcoming_catalogues(*, now: datetime | None = None) -> list[BenefitCatalogue]:
+def announced_versions() -> tuple[CatalogueFigures, ...]:
+    """Every announced version, oldest first (kept per process; forgotten on a change)."""
+    return CATALOGUES.get("announced", _load_announced)
+
+
+def catalogue_in_force(on: date) -> CatalogueFigures | None:
+    """The newest announced version that took effect on or before ``on``."""
+    return next((v for v in reversed(announced_versions()) if v.effective_from <= on), None)
+
+
+def upcoming_catalogues(*, now: datetime | None = None) -> list[CatalogueFigures]:
     """Versions announced but not in force yet, soonest first."""
     today = local_date(now or utcnow())
-    return list(
-        db.session.scalars(
-            select(BenefitCatalogue)
-            .where(
-                BenefitCatalogue.status == CatalogueStatus.ANNOUNCED,
-                BenefitCatalogue.effective_from > today,
-            )
-            .order_by(BenefitCatalogue.effective_from)
-        )
-    )
+    return [v for v in announced_versions() if v.effective_from > today]
 
 
 def announced_catalogues() -> list[BenefitCatalogue]:
-    """Every announced version, newest first."""
+    """Every announced version (the rows), newest first."""
     return list(
         db.session.scalars(
             select(BenefitCatalogue)
@@ -134,9 +194,10 @@ def current_draft() -> BenefitCatalogue | None:
     )
 
 
-def by_tier(catalogue: BenefitCatalogue | None) -> dict[str, list[TierBenefit]]:
-    """The version's benefits per tier code (every tier, lowest first; empty lists included)."""
-    grouped: dict[str, list[TierBenefit]] = {t.code: [] for t in list_tiers()}
+def by_tier(catalogue) -> dict[str, list]:
+    """A version's benefits (a row or its figures) per tier code: every tier, lowest first,
+    empty lists included."""
+    grouped: dict[str, list] = {t.code: [] for t in tier_table()}
     for benefit in catalogue.benefits if catalogue else ():
         grouped.setdefault(benefit.tier_code, []).append(benefit)
     return grouped

@@ -13,6 +13,7 @@ the same limited benefit at once never go past the limit."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -25,6 +26,8 @@ from app.extensions import db
 from app.loyalty.ledger import lock_member_account
 from app.loyalty.member_benefits.catalogue import (
     CATEGORIES,
+    BenefitFigures,
+    CatalogueFigures,
     by_tier,
     catalogue_in_force,
     category_label,
@@ -63,7 +66,7 @@ def membership_year(member: Member, on: date) -> tuple[date, date]:
 class OwnerBenefit:
     """One benefit of the owner's tier, and how much of it is left this membership year."""
 
-    benefit: TierBenefit
+    benefit: "BenefitFigures"
     used: int
     left: int | None  # None: no yearly limit
     claim: AnniversaryCode | None = None  # the anniversary gift's code, while it can be used
@@ -120,14 +123,20 @@ def owner_benefits(
     benefits = by_tier(catalogue_in_force(today)).get(tier_code, [])
     used = _used_counts(member.id, start) if benefits else {}
     claim = None
-    if any(b.kind == BenefitKind.ANNIVERSARY_GIFT for b in benefits):
+    # A code comes on an anniversary (not on joining) and works only in the weeks after it: no
+    # need to look for one at other times.
+    joined = local_date(member.joined_at or member.created_at)
+    claim_days = timedelta(days=current_app.config["BENEFIT_CLAIM_DAYS"])
+    claimable = joined < start and today <= start + claim_days
+    gift = next((b for b in benefits if b.kind == BenefitKind.ANNIVERSARY_GIFT), None)
+    if claimable and gift is not None and not used.get(gift.code):
         claim = open_claim(member.id, start, today)
     items = []
     for benefit in benefits:
         count = used.get(benefit.code, 0)
         left = None if benefit.yearly_limit is None else max(benefit.yearly_limit - count, 0)
-        gift = claim if benefit.kind == BenefitKind.ANNIVERSARY_GIFT and left else None
-        items.append(OwnerBenefit(benefit, count, left, gift))
+        code = claim if benefit.kind == BenefitKind.ANNIVERSARY_GIFT and left else None
+        items.append(OwnerBenefit(benefit, count, left, code))
     return OwnerBenefits(tier_code, start, next_year, items)
 
 
@@ -168,7 +177,7 @@ class UseClaim:
     note: str = ""
 
 
-def _benefit_for(tier_code: str, code: str, on: date) -> tuple[BenefitCatalogue, TierBenefit]:
+def _benefit_for(tier_code: str, code: str, on: date) -> tuple[CatalogueFigures, BenefitFigures]:
     """The benefit ``code`` of the tier under the version in force on ``on``, or the reason
     there is none: not yet in force, another tier's, or no such benefit."""
     catalogue = catalogue_in_force(on)
@@ -206,7 +215,7 @@ def _benefit_for(tier_code: str, code: str, on: date) -> tuple[BenefitCatalogue,
     raise ValidationFailed(_l("No such benefit."), field="code")
 
 
-def _check_discount(benefit: TierBenefit, claim: UseClaim) -> None:
+def _check_discount(benefit: BenefitFigures, claim: UseClaim) -> None:
     if not claim.reference:
         raise ValidationFailed(_l("Give the repair order number."), field="reference")
     if claim.category not in CATEGORIES:
@@ -261,7 +270,7 @@ def _anniversary_claim(member: Member, year_start: date, text: str, on: date) ->
 
 
 def _check_kind(
-    member: Member, benefit: TierBenefit, claim: UseClaim, year_start: date, on: date
+    member: Member, benefit: BenefitFigures, claim: UseClaim, year_start: date, on: date
 ) -> AnniversaryCode | None:
     """The kind's own rules; the anniversary code a gift is claimed with."""
     kind = BenefitKind(benefit.kind)
@@ -274,7 +283,7 @@ def _check_kind(
     return None
 
 
-def _check_limit(member: Member, benefit: TierBenefit, year: tuple[date, date]) -> None:
+def _check_limit(member: Member, benefit: BenefitFigures, year: tuple[date, date]) -> None:
     if benefit.yearly_limit is None:
         return
     used = _used_counts(member.id, year[0]).get(benefit.code, 0)
