@@ -10,7 +10,7 @@ owner who joins in December gets a whole year of car washes, not three weeks of 
 Every use of an owner queues on their points account's row lock, so twenty counters recording
 the same limited benefit at once never go past the limit."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -324,7 +324,7 @@ def record_use(
     now = now or utcnow()
     on = used_on or local_date(now)
     reference = (claim.reference or "").strip()
-    claim = UseClaim(**{**claim.__dict__, "reference": reference, "code": claim.code.strip()})
+    claim = replace(claim, reference=reference, code=claim.code.strip())
     account = lock_member_account(member.id)
     key = f"{dealer_id}:{reference}:{claim.code}" if reference else None
     if key is not None:
