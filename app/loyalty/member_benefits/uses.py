@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.core.audit import record_audit
 from app.core.clock import add_months, local_date, utcnow
@@ -147,6 +148,10 @@ def year_uses(member: Member, *, now: datetime | None = None) -> list[BenefitUse
         db.session.scalars(
             select(BenefitUse)
             .where(BenefitUse.member_id == member.id, BenefitUse.year_start == start)
+            .options(
+                selectinload(BenefitUse.benefit).selectinload(TierBenefit.catalogue),
+                selectinload(BenefitUse.recorded_by),
+            )
             .order_by(BenefitUse.created_at.desc(), BenefitUse.id.desc())
         )
     )
