@@ -5,7 +5,7 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.loyalty.member_benefits.anniversary import issue_anniversary_codes
@@ -238,3 +238,12 @@ def test_only_hq_keeps_the_catalogue(staff_factory):
     admin = staff_factory("dealer_admin", "SZ01")
     assert admin.get("/admin/benefits").status_code == 403
     assert admin.post("/admin/benefits/draft").status_code == 403
+
+
+def test_the_daily_job_sends_the_anniversary_codes_once(app, member, clock):
+    runner = app.test_cli_runner()
+    clock.advance(days=365)
+    assert "Sent 1 anniversary gift codes." in runner.invoke(args=["loyalty", "daily"]).output
+    assert "Sent 0 anniversary gift codes." in runner.invoke(args=["loyalty", "daily"]).output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AnniversaryCode.id))) == 1
