@@ -71,6 +71,8 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     # Earning-rule changes are announced this many days before they take effect.
     RULES_NOTICE_DAYS = int(os.environ.get("RULES_NOTICE_DAYS", "30"))
+    # The anniversary gift's SMS code works this many days after the anniversary (seed 002).
+    BENEFIT_CLAIM_DAYS = int(os.environ.get("BENEFIT_CLAIM_DAYS", "60"))
     # Goodwill points: per staff member per day, and the size that needs a second approval.
     GOODWILL_DAILY_CAP = int(os.environ.get("GOODWILL_DAILY_CAP", "2000"))
     GOODWILL_APPROVAL_THRESHOLD = int(os.environ.get("GOODWILL_APPROVAL_THRESHOLD", "500"))

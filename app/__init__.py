@@ -106,6 +106,7 @@ def _register_models() -> None:
     import app.events.draw_models
     import app.events.models
     import app.events.trip_models
+    import app.loyalty.member_benefits.models
     import app.loyalty.models
     import app.members.models
     import app.partners.models
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.care.views import bp as care_bp
     from app.events.views import bp as events_bp
     from app.hq.views import bp as hq_bp
+    from app.loyalty.member_benefits.views import bp as benefits_bp
     from app.loyalty.views import bp as loyalty_bp
     from app.members.privacy_views import bp as privacy_bp
     from app.members.views import bp as members_bp
@@ -146,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         privacy_bp,
         cards_bp,
         loyalty_bp,
+        benefits_bp,
         care_bp,
         admin_bp,
         rewards_bp,
@@ -328,6 +331,7 @@ def _register_template_helpers(app: Flask) -> None:
     from app.core.idempotency import new_idempotency_key
     from app.core.identifiers import mask_mobile
     from app.core.permissions import ROLE_LABELS, has_permission
+    from app.loyalty.member_benefits.catalogue import terms as benefit_terms
     from app.loyalty.rules import point_value_yuan
     from app.loyalty.services import tier_label
 
@@ -348,6 +352,7 @@ def _register_template_helpers(app: Flask) -> None:
         tier_label=tier_label,
         point_value_yuan=point_value_yuan,
         new_idempotency_key=new_idempotency_key,
+        benefit_terms=benefit_terms,
     )
 
     _translate_from_the_render(app)

@@ -135,7 +135,8 @@ def expire_command() -> None:
 @loyalty_group.command("daily")
 @with_appcontext
 def daily_command() -> None:
-    """The daily loyalty job: announced tier changes due today, expiry, then annual reviews.
+    """The daily loyalty job: announced tier changes due today, expiry, annual reviews, then the
+    anniversary gift codes of the day.
 
     Each account is its own transaction, in id order: owners are never blocked for long, and
     two hosts running the job at once queue on the same rows instead of deadlocking.
@@ -157,6 +158,12 @@ def daily_command() -> None:
         f"Applied {applied} announced tier changes; expired {expired} points; "
         f"{changed} tiers changed at annual reviews."
     )
+    from app.loyalty.member_benefits.anniversary import issue_anniversary_codes
+
+    # After the reviews: the gift is the tier's the owner holds on the anniversary.
+    codes = issue_anniversary_codes()
+    db.session.commit()
+    click.echo(f"Sent {codes} anniversary gift codes.")
 
 
 @loyalty_group.command("reconcile")

@@ -20,6 +20,7 @@ from app.members.services import (
     get_dealer_by_code,
     update_profile,
 )
+from demo.benefits import seed_benefits
 from demo.care_texts import seed_care_texts
 from demo.followups import seed_followups
 
@@ -212,6 +213,9 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["broadcasts"] = seed_care_texts(sz01, "13800000006", now) if member_count else 0
     created["followups"] = seed_followups(now, SERVICE_ADVISOR_MOBILE, CARE_AGENT_MOBILE)
     created["recall_tasks"] = _seed_recall(now) if member_count else 0
+    created["benefit_uses"] = (
+        seed_benefits(now, DEMO_OWNER, SERVICE_ADVISOR_MOBILE, "13800000099") if member_count else 0
+    )
     return created
 
 

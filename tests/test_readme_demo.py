@@ -118,3 +118,18 @@ def test_the_after_visit_demo_is_as_the_readme_says(demo):
     owner = get_user_by_mobile("13900000005").member
     case = db.session.scalar(select(ComplaintCase).where(ComplaintCase.member_id == owner.id))
     assert case.status == CaseStatus.IN_PROGRESS and case.assignee_id is not None
+
+
+def test_the_benefits_demo_is_as_the_readme_says(demo):
+    from app.loyalty.member_benefits.catalogue import upcoming_catalogues
+    from app.loyalty.member_benefits.uses import owner_benefits
+
+    said(r"The demo owner has used a car wash and half-price labour\s+\(DEMO-BN-1\)")
+    said(r"HQ has announced a free check-up for gold members from a month on")
+    left = {
+        i.benefit.code: i.left
+        for i in owner_benefits(get_user_by_mobile("13900000001").member).items
+    }
+    assert left["car-wash"] == 5 and left["labour-discount"] is None
+    (announced,) = upcoming_catalogues()
+    assert ("gold", "check-up") in {(b.tier_code, b.code) for b in announced.benefits}

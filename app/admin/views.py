@@ -16,6 +16,7 @@ from app.core.web import call_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.loyalty.figures import account_as_of_today
+from app.loyalty.member_benefits.uses import owner_benefits
 from app.members import car_models, staff_inbox
 from app.members import services as members
 from app.members.models import CarModel, Colour, TransferStatus
@@ -111,11 +112,14 @@ def scan():
     if form.validate_on_submit():
         result = cards.check_card(current_user, form.code.data)
         form.code.data = ""
+    accepted = result is not None and result.accepted
+    account = account_as_of_today(result.member.id) if accepted else None
     return render_template(
         "admin/scan.html",
         form=form,
         result=result,
-        account=account_as_of_today(result.member.id) if result and result.accepted else None,
+        account=account,
+        benefits=owner_benefits(result.member, tier_code=account.tier_code) if accepted else None,
         offline=cards.offline_check_settings(),
     )
 

@@ -176,12 +176,88 @@ class _VisitFiguresSchema(_Schema):
             raise ValidationError(_l("Give the amount in yuan with at most 2 decimals."))
 
 
+def _yuan_amount(description: str, *, required: bool = True, **kwargs) -> fields.Decimal:
+    return fields.Decimal(
+        required=required,
+        error_messages={
+            **_REQUIRED,
+            "invalid": _l("Enter an amount in yuan, e.g. 1280.50."),
+            "special": _l("Enter an amount in yuan, e.g. 1280.50."),
+        },
+        metadata={"description": description, **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
+
+
+def _check_yuan(value: Decimal | None) -> None:
+    if value is None:
+        return
+    if not (value.is_finite() and Decimal(0) < value < MAX_AMOUNT_YUAN):
+        raise ValidationError(_l("The amount must be more than ¥0 and less than ¥1,000,000."))
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError(_l("Give the amount in yuan with at most 2 decimals."))
+
+
+class AppliedBenefitSchema(_Schema):
+    """A member benefit applied on the repair order (seed 002: 会员…工时5折, 事故车维修除外)."""
+
+    code = _text(
+        32,
+        metadata={
+            "description": "The benefit's code in the club's catalogue (HQ's Member benefits "
+            "page), e.g. `labour-discount`, `parts-discount`, `car-wash`",
+            "example": "labour-discount",
+        },
+    )
+    discount_yuan = _yuan_amount(
+        "The discount given, in yuan (for a free item: its value); for a percent discount at "
+        "most that percent of `base_yuan`",
+        metadata={"example": 200},
+    )
+    base_yuan = _yuan_amount(
+        "The labour or parts amount the discount was taken off, in yuan; required for discounts",
+        required=False,
+        load_default=None,
+        allow_none=True,
+        metadata={"example": 400},
+    )
+
+    @validates("discount_yuan")
+    def _check_discount(self, value: Decimal, data_key: str) -> None:
+        _check_yuan(value)
+
+    @validates("base_yuan")
+    def _check_base(self, value: Decimal | None, data_key: str) -> None:
+        _check_yuan(value)
+
+
 class ServiceVisitSchema(_VisitFiguresSchema):
     """A repair order (RO) closed at the dealer."""
 
     ro_number = _text(
         32, metadata={"description": "Unique per dealer; replays are recognised by it"}
     )
+    benefits = fields.List(
+        fields.Nested(AppliedBenefitSchema),
+        load_default=list,
+        validate=validate.Length(max=5, error=_l("At most 5 benefits on one repair order.")),
+        error_messages={"invalid": _l("Send a list of benefits.")},
+        metadata={
+            "description": "Member benefits applied on the repair order, each at most once. "
+            "Each is checked against the owner's tier, the catalogue in force on `visited_on`, "
+            "its exclusions (a discount not for the visit's `category`) and its yearly limit "
+            "(per membership year); a refused one refuses the whole visit (422, field "
+            "`benefits.<n>.<field>`) and nothing is recorded. A refund gives the uses back."
+        },
+    )
+
+    @validates("benefits")
+    def _check_benefits(self, value: list, data_key: str) -> None:
+        # Items that failed their own checks are not here to compare (marshmallow runs this
+        # validator on what loaded).
+        codes = [b["code"] for b in value if isinstance(b, dict) and "code" in b]
+        if len(set(codes)) != len(codes):
+            raise ValidationError(_l("Each benefit at most once on a repair order."))
 
 
 class VisitAmendmentSchema(_VisitFiguresSchema):

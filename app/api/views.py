@@ -108,6 +108,20 @@ def _visit_figures(data: dict) -> dict:
     }
 
 
+def _benefit_claims(applied: list[dict]) -> list:
+    """The member benefits a repair order names, as the visit service takes them (fen)."""
+    from app.service.services import BenefitClaim
+
+    return [
+        BenefitClaim(
+            code=b["code"],
+            discount_fen=to_fen(b["discount_yuan"]),
+            base_fen=to_fen(b["base_yuan"]) if b["base_yuan"] is not None else None,
+        )
+        for b in applied
+    ]
+
+
 # ------------------------------------------------------------------------------- views
 
 
@@ -150,6 +164,7 @@ def record_service_visit():
             dealer_id=g.api_dealer_id,
             ro_number=data["ro_number"],
             source="dms",
+            benefits=_benefit_claims(data["benefits"]),
             **_visit_figures(data),
         )
     except RepairOrderDiffers as err:

@@ -23,6 +23,8 @@ from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required
 from app.core.qr import qr_svg
 from app.core.web import call_service
+from app.loyalty.member_benefits.catalogue import upcoming_catalogues
+from app.loyalty.member_benefits.uses import owner_benefits
 
 bp = Blueprint("cards", __name__, url_prefix="/card")
 # The server draws a card QR only for a browser that cannot (no JavaScript): with one mask,
@@ -51,6 +53,8 @@ def show():
         "cards/card.html",
         member=current_user.member,
         page=page,
+        benefits=owner_benefits(current_user.member, tier_code=page.tier_code),
+        benefit_changes=upcoming_catalogues(),
         number=services.format_card_number(page.number),
         token=services.shown_card_token(page),
         refresh_seconds=current_app.config["CARD_TOKEN_REFRESH_SECONDS"],

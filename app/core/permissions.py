@@ -194,6 +194,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # to the dealer's admin or HQ (提供甄别录音).
     "referrals.showroom_reports": frozenset({Role.SHOWROOM_MANAGER, Role.DEALER_ADMIN}),
     "referrals.disputes": frozenset({Role.DEALER_ADMIN, Role.HQ_ADMIN}),
+    # Issue 21: member benefits. HQ keeps the catalogue (announced like the earning rules); at
+    # the counter the service desk (discounts), customer service (客服部: the anniversary gift),
+    # sales (insurance renewal) and managers record a use for an owner of their own dealer; a
+    # dealer admin takes back one recorded by mistake.
+    "benefits.manage": frozenset({Role.HQ_ADMIN}),
+    "benefits.record": frozenset(
+        {
+            Role.SALES_CONSULTANT,
+            Role.SHOWROOM_MANAGER,
+            Role.CARE_AGENT,
+            Role.SERVICE_ADVISOR,
+            Role.DEALER_ADMIN,
+        }
+    ),
+    "benefits.void": frozenset({Role.DEALER_ADMIN}),
 }
 
 

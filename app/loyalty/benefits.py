@@ -1,5 +1,6 @@
-"""What each tier gives an owner: its earning multiplier, and the partner perks and rewards it
-unlocks, read from the perks' and rewards' minimum tiers (nothing here is written by hand).
+"""What each tier gives an owner: its earning multiplier, its member benefits (the catalogue in
+force, app/loyalty/member_benefits/), and the partner perks and rewards it unlocks, read from
+the perks' and rewards' minimum tiers (nothing here is written by hand).
 
 Partners and rewards sit above loyalty, so they answer the ``tier_offers`` signal
 (app/core/signals.py) with what the owner could see; loyalty sorts it by tier."""
@@ -8,7 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.core.clock import local_date, utcnow
 from app.core.signals import tier_offers
+from app.loyalty.member_benefits.catalogue import by_tier as benefits_by_tier
+from app.loyalty.member_benefits.catalogue import catalogue_in_force
 from app.loyalty.models import Tier
 from app.loyalty.services import account_for, list_tiers
 from app.members.models import Member
@@ -23,6 +27,8 @@ class TierBenefits:
     reached: bool  # the owner's tier or a lower one: its benefits are the owner's
     perks: list[Any] = field(default_factory=list)  # partners.models.Perk
     rewards: list[Any] = field(default_factory=list)  # rewards.models.Reward
+    # The tier's own benefits (member_benefits.models.TierBenefit), not those of lower tiers.
+    member_benefits: list[Any] = field(default_factory=list)
 
     @property
     def multiplier(self) -> str:
@@ -43,6 +49,7 @@ def tier_benefits(member: Member, *, now: datetime | None = None) -> list[TierBe
                 by_tier = offers[kind]
                 by_tier.get(item.min_tier_code or lowest, by_tier[lowest]).append(item)
     perks, rewards = offers["perks"], offers["rewards"]
+    catalogue = benefits_by_tier(catalogue_in_force(local_date(now or utcnow())))
     return [
         TierBenefits(
             tier=t,
@@ -50,6 +57,7 @@ def tier_benefits(member: Member, *, now: datetime | None = None) -> list[TierBe
             reached=t.rank <= held.rank,
             perks=sorted(perks[t.code], key=lambda p: (p.partner.name, p.title, p.id)),
             rewards=sorted(rewards[t.code], key=lambda r: (r.cost_points, r.name, r.id)),
+            member_benefits=catalogue.get(t.code, []),
         )
         for t in tiers
     ]

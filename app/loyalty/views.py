@@ -32,14 +32,19 @@ def history():
 @member_required
 def tier():
     """Why the member holds their tier and what keeps it or reaches the next."""
+    from app.loyalty.member_benefits.catalogue import by_tier, upcoming_catalogues
+    from app.loyalty.member_benefits.uses import owner_benefits
     from app.loyalty.rules import upcoming_rules
     from app.loyalty.tiers import tier_status
 
     member = current_user.member
+    account = services.account_for(member)
     return render_template(
         "loyalty/tier.html",
-        status=tier_status(services.account_for(member)),
+        status=tier_status(account),
         benefits=tier_benefits(member),
+        mine=owner_benefits(member, tier_code=account.tier_code),
+        benefit_changes=[(c, by_tier(c)[account.tier_code]) for c in upcoming_catalogues()],
         upcoming=upcoming_rules(),
         tier_changes=services.upcoming_tier_changes(),
     )

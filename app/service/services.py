@@ -1,6 +1,7 @@
 """Recording service visits and refunding them: the points they earn, exactly once (R3, R4)."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
@@ -13,12 +14,18 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.identifiers import normalize_vin
 from app.core.money import fen_to_decimal
 from app.core.signals import visit_recorded, visit_refunded
 from app.extensions import db
 from app.loyalty.ledger import lock_account, lock_member_account, post_points, reverse_entry
+from app.loyalty.member_benefits.uses import (
+    UseClaim,
+    record_use,
+    uses_of_repair_order,
+    void_repair_order_uses,
+)
 from app.loyalty.models import EntryKind, PointsAccount
 from app.loyalty.rules import visit_points
 from app.loyalty.tiers import tier_table
@@ -49,6 +56,16 @@ def category_label(category: ServiceCategory | str) -> str:
 RO_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/]{0,31}$")
 MAX_AMOUNT_FEN = 100_000_000  # ¥1,000,000: anything above is a typo
 MAX_MILEAGE_KM = 2_000_000
+
+
+@dataclass(frozen=True)
+class BenefitClaim:
+    """A member benefit the DMS applied on a repair order: its code, and the discount (and
+    the amount it was taken off) in fen."""
+
+    code: str
+    discount_fen: int
+    base_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -205,9 +222,12 @@ def record_visit(
     amount_fen: int,
     category: str,
     source: str = "staff",
+    benefits: Sequence[BenefitClaim] = (),
     now: datetime | None = None,
 ) -> VisitResult:
-    """Record a repair order and award its points; replaying the same RO changes nothing."""
+    """Record a repair order and award its points, with the member benefits applied on it
+    (discounts the DMS gave, checked against the owner's tier and limits); replaying the same
+    RO changes nothing."""
     now = now or utcnow()
     ro_number = (ro_number or "").strip()
     _check_visit_input(ro_number, vin, visited_on, mileage_km, amount_fen, category, now)
@@ -224,6 +244,7 @@ def record_visit(
         sent = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
         if recorded != sent:
             raise RepairOrderDiffers(recorded, sent)
+        _check_benefits_replayed(existing, benefits)
         return VisitResult(
             existing, False, existing.points_awarded, account.balance, account.tier_code
         )
@@ -259,6 +280,7 @@ def record_visit(
         sent = _sent_figures(ro_number, vin, visited_on, mileage_km, amount_fen, category)
         raise RepairOrderDiffers(recorded, sent) from None
     _earn_for_visit(visit, account, earned.points, f"visit:{visit.id}", actor, now)
+    _use_benefits(actor, visit, benefits, now)
     record_audit(
         actor,
         "visit.recorded",
@@ -277,6 +299,47 @@ def record_visit(
     # A kept booking's reward waits for the day's spend (seed 002: 整体消费满100送20工时卷).
     reward_after_visit(visit, now)
     return VisitResult(visit, True, earned.points, account.balance, account.tier_code)
+
+
+def _use_benefits(actor, visit: ServiceVisit, claims: Sequence[BenefitClaim], now) -> None:
+    """Record each benefit applied on the repair order as a use; a refused one refuses the
+    whole visit, its field named ``benefits.<n>.<field>``."""
+    for n, claim in enumerate(claims):
+        use = UseClaim(
+            code=claim.code,
+            reference=visit.ro_number,
+            category=visit.category.value,
+            base_fen=claim.base_fen,
+            discount_fen=claim.discount_fen,
+        )
+        try:
+            record_use(
+                actor,
+                visit.member,
+                use,
+                dealer_id=visit.dealer_id,
+                used_on=visit.visited_on,
+                source="dms",
+                now=now,
+            )
+        except DomainError as err:
+            raise type(err)(err.message, field=f"benefits.{n}.{err.field or 'code'}") from None
+
+
+def _check_benefits_replayed(visit: ServiceVisit, claims: Sequence[BenefitClaim]) -> None:
+    """A replayed repair order names the benefits its first sending recorded, or none."""
+    if not claims:
+        return
+    recorded = {
+        (u.code, u.base_fen, u.discount_fen)
+        for u in uses_of_repair_order(visit.dealer_id, visit.ro_number)
+        if u.source == "dms"
+    }
+    sent = {(c.code, c.base_fen, c.discount_fen) for c in claims}
+    if sent != recorded:
+        raise Conflict(
+            _l("This repair order was recorded with other benefits applied."), field="benefits"
+        )
 
 
 def _earn_for_visit(visit: ServiceVisit, account, points: int, key: str, actor, now) -> None:
@@ -319,6 +382,14 @@ def refund_visit(
         taken = (-reversal.delta if reversal is not None else 0) + account.debt - owed_before
     VISIT.move(visit, VisitStatus.REFUNDED)
     visit.refunded_at = now
+    # The member benefits used on it count no more against the owner's year.
+    void_repair_order_uses(
+        actor,
+        dealer_id=dealer_id,
+        reference=visit.ro_number,
+        reason=f"refund of {visit.ro_number}",
+        now=now,
+    )
     visit.points_reversed = taken
     db.session.flush()
     record_audit(

@@ -3,6 +3,7 @@ and what the desk needs of them. Each part keeps its routes and desk data in its
 
 from tests.admin import (
     routes_appointments,
+    routes_benefits,
     routes_broadcasts,
     routes_campaign_lists,
     routes_campaign_results,
@@ -37,6 +38,7 @@ PARTS = (
     routes_recall,
     routes_referral_rules,
     routes_invites,
+    routes_benefits,
 )
 CARE_ROUTES = tuple(route for part in PARTS for route in part.ROUTES)
 

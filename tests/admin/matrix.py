@@ -125,6 +125,11 @@ HOLDERS = {
     # The referral's front door (issue 21): the duty manager; disputes above the showroom.
     "referrals.showroom_reports": frozenset({"showroom_manager", "dealer_admin"}),
     "referrals.disputes": frozenset({"dealer_admin", "hq_admin"}),
+    "benefits.manage": frozenset({"hq_admin"}),
+    "benefits.record": frozenset(
+        {"sales_consultant", "showroom_manager", "care_agent", "service_advisor", "dealer_admin"}
+    ),
+    "benefits.void": frozenset({"dealer_admin"}),
 }
 
 # Written on the desk's rows of SZ01 and its owner; never shown to GZ01's people, nor the

@@ -14,8 +14,11 @@ from tests.conftest import count_queries
 # a first request warmed the session and the caches, as measured on 2026-12-07.
 # The card page (5 until issue 19): the session with the user, owner and dealer; then the card,
 # the points account and the unread count in one statement. A GET that only reads begins no
-# transaction (app/core/database.py).
-CARD_PAGE = 2
+# transaction (app/core/database.py). Issue 21 adds one: the member benefits the owner used
+# this membership year, counted per benefit (what is left shows on the card, where the owner
+# stands at the counter); the catalogue comes from the process's cache, and the anniversary
+# gift's code is looked for only in the weeks after the anniversary.
+CARD_PAGE = 3
 # A check-in (issue 19: 20 before): the key, the event and the tiers come from the process's
 # caches (app.core.caches); then the registration locked with its owner, car and colour for the
 # answer; the check-in's INSERT … ON CONFLICT DO NOTHING; the attendance points through the

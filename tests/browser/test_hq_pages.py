@@ -23,8 +23,13 @@ def hq_mobile(live_server) -> dict:
         make_vehicle(owner)
         give_points(owner, 1500)
         members.request_transfer(owner, to_dealer_id=gz.id, reason="moving to Guangzhou")
-        mobile = make_staff("hq_admin", None).mobile
+        hq = make_staff("hq_admin", None)
+        mobile = hq.mobile
         dealer_id = sz.id
+        # Issue 21: HQ's benefit catalogue with a draft open (its lists, forms and buttons).
+        from app.loyalty.member_benefits.catalogue import start_draft
+
+        start_draft(hq)
         db.session.commit()
     return {"mobile": mobile, "sz": dealer_id}
 
@@ -38,6 +43,8 @@ def test_hq_pages_fit_a_phone_and_are_accessible(new_phone, hq_mobile):
         f"/admin/hq/settlement/{hq_mobile['sz']}",
         "/admin/hq/regions",
         "/admin/transfers",
+        "/admin/benefits",
+        "/admin/benefits/draft/new",
     ):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
