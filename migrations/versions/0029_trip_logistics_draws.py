@@ -2,7 +2,7 @@
 (issue 21)
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-28 08:00:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0029"
-down_revision = "0030"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Referral terms as dated versions HQ announces; the staff match review and the staff identity
 register (R6.6); how each flagged staff member handled the fraudulent referral (issue 21)
 
-Revision ID: 0030
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 Create Date: 2027-01-04 08:00:00
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0030"
-down_revision = "0028"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

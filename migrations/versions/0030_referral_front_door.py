@@ -1,8 +1,8 @@
 """The referral's front door (issue 21): owners' invite links and the pre-registrations made
 through them, the duty manager's reports at the showroom, owners' disputes of a fraud outcome
 
-Revision ID: 0031
-Revises: 0026
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-22 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0031"
+revision = "0030"
 down_revision = "0029"
 branch_labels = None
 depends_on = None

@@ -1,8 +1,8 @@
 """Member benefits as data (issue 21): the catalogue per tier in dated, announced versions,
 each use with the version it was used under, the anniversary gift's codes; the first catalogue
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-22 08:00:00
 
 """
@@ -69,8 +69,8 @@ DEFAULT_CATALOGUE = {
 
 
 # revision identifiers, used by Alembic.
-revision = "0027"
-down_revision = "0031"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
