@@ -12,6 +12,7 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.money import yuan
+from app.core.versions import all_versions, upcoming_versions, version_in_force
 from app.extensions import db
 from app.loyalty.models import EarningRules
 
@@ -29,32 +30,18 @@ def rules_in_force(on: date) -> EarningRules:
     """The newest rules version that took effect on or before ``on``."""
     cache = g.setdefault("_earning_rules", {}) if has_request_context() else {}
     if on not in cache:
-        cache[on] = db.session.scalar(
-            select(EarningRules)
-            .where(EarningRules.effective_from <= on)
-            .order_by(EarningRules.effective_from.desc())
-            .limit(1)
-        )
+        cache[on] = version_in_force(EarningRules, on)
     return cache[on]
 
 
 def upcoming_rules(*, now: datetime | None = None) -> list[EarningRules]:
     """Versions announced but not yet in force, soonest first."""
-    today = local_date(now or utcnow())
-    return list(
-        db.session.scalars(
-            select(EarningRules)
-            .where(EarningRules.effective_from > today)
-            .order_by(EarningRules.effective_from)
-        )
-    )
+    return upcoming_versions(EarningRules, now=now)
 
 
 def all_rules() -> list[EarningRules]:
     """Every version, newest first."""
-    return list(
-        db.session.scalars(select(EarningRules).order_by(EarningRules.effective_from.desc()))
-    )
+    return all_versions(EarningRules)
 
 
 def is_anniversary_month(purchased_on: date, visited_on: date) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
+from app.core.versions import all_versions, upcoming_versions, version_in_force
 from app.extensions import db
 from app.loyalty.rules import check_announcement
 from app.loyalty.tiers import tier_ranks
@@ -31,12 +32,7 @@ MAX_YEARLY_CAP = 100
 
 def terms_in_force(on: date) -> ReferralTerms:
     """The newest version that took effect on or before ``on``."""
-    return db.session.scalar(
-        select(ReferralTerms)
-        .where(ReferralTerms.effective_from <= on)
-        .order_by(ReferralTerms.effective_from.desc())
-        .limit(1)
-    )
+    return version_in_force(ReferralTerms, on)
 
 
 def terms_today(*, now: datetime | None = None) -> ReferralTerms:
@@ -46,21 +42,12 @@ def terms_today(*, now: datetime | None = None) -> ReferralTerms:
 
 def upcoming_terms(*, now: datetime | None = None) -> list[ReferralTerms]:
     """Versions announced but not yet in force, soonest first."""
-    today = local_date(now or utcnow())
-    return list(
-        db.session.scalars(
-            select(ReferralTerms)
-            .where(ReferralTerms.effective_from > today)
-            .order_by(ReferralTerms.effective_from)
-        )
-    )
+    return upcoming_versions(ReferralTerms, now=now)
 
 
 def all_terms() -> list[ReferralTerms]:
     """Every version, newest first."""
-    return list(
-        db.session.scalars(select(ReferralTerms).order_by(ReferralTerms.effective_from.desc()))
-    )
+    return all_versions(ReferralTerms)
 
 
 def lock_terms(referral: Referral, *, now: datetime) -> ReferralTerms:
