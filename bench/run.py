@@ -626,11 +626,15 @@ def verdicts(result: dict) -> list[tuple[str, bool]]:
         )
     last = scales[-1] if scales else {}
     if "reports_seconds" in last:
-        slowest = max(last["reports_seconds"].values())
+        # Pages only: the timed service calls (a target group made, a campaign launched) are
+        # writes of tens of thousands of rows, listed beside the pages but not reports.
+        pages = {k: v for k, v in last["reports_seconds"].items() if k.startswith("/")}
+        slowest = max(pages, key=pages.get)
         found.append(
             (
-                f"reports @{last['members']:,}: slowest {slowest:.3f} s < {REPORT_LIMIT:.0f} s",
-                slowest < REPORT_LIMIT,
+                f"report pages @{last['members']:,}: slowest {pages[slowest]:.3f} s ({slowest}) "
+                f"< {REPORT_LIMIT:.0f} s",
+                pages[slowest] < REPORT_LIMIT,
             )
         )
         care = last["care_daily_seconds"]
