@@ -132,17 +132,19 @@ def give_points(member: Member, points: int, *, qualifying: bool = False):
 
 def staff_made_rewards():
     """A query of the rewards staff created (not the referral programme's own vouchers)."""
-    from sqlalchemy import or_, select
+    from sqlalchemy import select, union
 
     from app.referrals.models import ReferralTerms
     from app.rewards.models import Reward
 
-    programme = (
-        select(ReferralTerms.referrer_reward_id)
-        .union(select(ReferralTerms.friend_reward_id))
-        .union(select(ReferralTerms.bonus_reward_id))
+    columns = (
+        ReferralTerms.referrer_reward_id,
+        ReferralTerms.friend_reward_id,
+        ReferralTerms.bonus_reward_id,
     )
-    return select(Reward).where(or_(Reward.id.not_in(programme), Reward.id.is_(None)))
+    # NOT IN a list holding NULL matches nothing: the terms' empty voucher slots are left out.
+    programme = union(*(select(c).where(c.is_not(None)) for c in columns))
+    return select(Reward).where(Reward.id.not_in(programme))
 
 
 def count_staff_made_rewards() -> int:

@@ -110,8 +110,9 @@ def test_the_tier_page_shows_progress_and_what_each_tier_gives(app, seeded, memb
     assert re.search(r'<progress id="tier-to-next"[^>]*max="5000" value="0"', html)
     assert "5000 points to Platinum" in html
     assert "What each tier gives" in html and "×1.25 points on service visits" in html
-    platinum = html.split('id="tier-platinum"', 1)[1].split("</li>", 1)[0]
+    platinum = html.split('id="tier-platinum"', 1)[1].split('id="tier-diamond"', 1)[0]
     assert "Fuel card ¥100" in platinum
+    assert "Fuel card ¥100" not in html.split('id="tier-platinum"', 1)[0]  # not gold's
 
 
 def test_the_tier_page_says_what_keeps_the_tier(app, seeded, member, member_client):
