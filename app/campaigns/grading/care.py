@@ -100,6 +100,14 @@ def care_statuses(
         .group_by(CareContact.member_id, CareContact.dealer_id)
         .subquery("contacts")
     )
+    consultant = aliased(User)
+    owner_user = aliased(User)
+    latest = _latest_gradings(scope)
+    if member_id is not None:
+        latest = latest.where(OwnerGrading.member_id == member_id)
+    # Only the graded owners' calls: every visit's callback is a care call (issue 20), and
+    # grouping all of them took a second at 100,000 owners.
+    graded = select(OwnerGrading.member_id).where(OwnerGrading.id.in_(latest))
     calls = (
         select(
             CareTask.member_id,
@@ -107,15 +115,10 @@ def care_statuses(
             func.max(CareCall.called_at).label("last_at"),
         )
         .join(CareTask, CareTask.id == CareCall.task_id)
-        .where(CareCall.reached.is_(True))
+        .where(CareCall.reached.is_(True), CareTask.member_id.in_(graded))
         .group_by(CareTask.member_id, CareTask.dealer_id)
         .subquery("calls")
     )
-    consultant = aliased(User)
-    owner_user = aliased(User)
-    latest = _latest_gradings(scope)
-    if member_id is not None:
-        latest = latest.where(OwnerGrading.member_id == member_id)
     rows = db.session.execute(
         select(
             OwnerGrading.member_id,
