@@ -23,6 +23,7 @@ from app.members.services import (
 from demo.benefits import seed_benefits
 from demo.care_texts import seed_care_texts
 from demo.followups import seed_followups
+from demo.outreach import seed_outreach
 
 # Printed by `flask seed-demo` and in the README: demo accounts only.
 DEMO_PASSWORD = "carclub-demo"  # nosec B105
@@ -216,6 +217,7 @@ def seed_demo(member_count: int = 50) -> dict[str, int]:
     created["benefit_uses"] = (
         seed_benefits(now, DEMO_OWNER, SERVICE_ADVISOR_MOBILE, "13800000099") if member_count else 0
     )
+    created["outreach"] = seed_outreach(now, EVENT_STAFF_MOBILE, DEMO_OWNER) if member_count else 0
     return created
 
 

@@ -5,6 +5,9 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.core.permissions import Role
 from app.core.tokens import load_signer
+from app.events.draw_models import DrawWinner
+from app.events.models import EventInvitation, EventSeries
+from app.events.trip_models import TripStop
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
 from app.members.services import vin_error
@@ -15,7 +18,10 @@ def counts(app):
     with app.app_context():
         return {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Dealer, User, Member, Vehicle)
+            for model in (
+                *(Dealer, User, Member, Vehicle),
+                *(EventSeries, EventInvitation, TripStop, DrawWinner),
+            )
         }
 
 
@@ -27,6 +33,9 @@ def test_seed_demo_creates_dealers_staff_and_50_owners_once(app):
     after_first = counts(app)
     # 50 demo owners, and those enrolled at the deliveries HQ's recruitment figures count.
     assert after_first["Dealer"] == 3 and after_first["Member"] == 50 + len(DELIVERED_OWNERS)
+    # The outreach demo (demo/outreach.py) is there, and a rerun does not make it again.
+    assert after_first["EventSeries"] == 1 and after_first["TripStop"] == 3
+    assert after_first["EventInvitation"] > 0 and after_first["DrawWinner"] == 2
     second = runner.invoke(args=["seed-demo"])
     assert "0 members" in second.output
     assert counts(app) == after_first
