@@ -29,7 +29,6 @@ from app.service.appointments import (
     _bookable_query,
     _checked_note,
     _tell,
-    bookable_slots,
     lock_row,
     open_days,
 )
@@ -61,13 +60,6 @@ def owner_cars(member: Member) -> list[Vehicle]:
 def owner_open_days(member: Member, *, now: datetime | None = None) -> list[tuple[date, int]]:
     """The days with a time staff may book for the owner (the owner's own rules)."""
     return open_days(member, now=now)
-
-
-def owner_free_slots(
-    member: Member, day: date, *, now: datetime | None = None
-) -> list[AppointmentSlot]:
-    """The free times on ``day`` staff may book for the owner."""
-    return bookable_slots(member, day, now=now)
 
 
 # A call's list of times: enough for the coming weeks, short enough for a phone's picker.
