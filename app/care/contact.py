@@ -35,7 +35,7 @@ from app.core.states import StateMachine
 from app.extensions import db
 from app.members.inbox import notify
 from app.members.models import Member
-from app.members.scope import dealer_scope
+from app.members.scope import dealer_scope, sees_dealer
 
 
 class CorrectionStatus(StrEnum):
@@ -112,22 +112,24 @@ def corrections_query(actor, dealer_id: int | None = None):
 
 
 def with_owners(rows) -> list[tuple[ContactCorrection, Member, CareTask | None]]:
-    """Each entry with its owner and the task whose call found the number dead."""
-    return [
-        (
-            row,
-            db.session.get(Member, row.member_id),
-            db.session.get(CareTask, row.task_id) if row.task_id else None,
-        )
-        for row in rows
-    ]
+    """Each entry with its owner and the task whose call found the number dead (two queries
+    for the page, not two a row)."""
+    members = _by_id(Member, {row.member_id for row in rows})
+    tasks = _by_id(CareTask, {row.task_id for row in rows if row.task_id})
+    return [(row, members.get(row.member_id), tasks.get(row.task_id)) for row in rows]
+
+
+def _by_id(model, ids: set[int]) -> dict:
+    if not ids:
+        return {}
+    return {obj.id: obj for obj in db.session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 def get_correction_for_staff(actor, correction_id: int) -> ContactCorrection:
     """An entry of an owner of the actor's dealer (HQ: any); NotFound otherwise."""
     row = db.session.get(ContactCorrection, correction_id)
     member = db.session.get(Member, row.member_id) if row is not None else None
-    if member is None or (actor.role != Role.HQ_ADMIN and member.dealer_id != actor.dealer_id):
+    if member is None or not sees_dealer(actor, member.dealer_id):
         raise NotFound(_l("No such entry on the correction list."))
     return row
 

@@ -19,8 +19,9 @@ from app.care.models import CallOutcome, LostReason
 from app.core.audit import apply_changes, record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.permissions import Role, can_manage_dealer_row
+from app.core.permissions import can_manage_dealer_row
 from app.extensions import db
+from app.members.scope import dealer_scope, sees_dealer
 
 
 def reason_label(reason: LostReason) -> str:
@@ -41,7 +42,7 @@ def reasons_for(dealer_id: int | None, *, active_only: bool = True) -> list[Lost
 def reasons_shown_to(actor) -> list[LostReason]:
     """The reasons a staff member's list shows: HQ every one, a dealer's staff the group's and
     their dealer's."""
-    dealer_id = None if actor.role == Role.HQ_ADMIN else actor.dealer_id
+    dealer_id = dealer_scope(actor)
     return reasons_for(dealer_id, active_only=False)
 
 
@@ -49,7 +50,7 @@ def get_reason_for_staff(actor, reason_id: int) -> LostReason:
     """A reason the actor sees; NotFound for another dealer's."""
     reason = db.session.get(LostReason, reason_id)
     if reason is None or (
-        actor.role != Role.HQ_ADMIN and reason.dealer_id not in (None, actor.dealer_id)
+        reason.dealer_id is not None and not sees_dealer(actor, reason.dealer_id)
     ):
         raise NotFound(_l("No such reason."))
     return reason
@@ -105,7 +106,7 @@ def save_reason(
         "asks_workshop": asks_workshop,
     }
     if reason is None:
-        dealer_id = None if actor.role == Role.HQ_ADMIN else actor.dealer_id
+        dealer_id = dealer_scope(actor)
         if not can_manage_dealer_row(actor, dealer_id):
             raise Conflict(_l("Only HQ and dealer admins manage the reasons."))
         reason = LostReason(code=f"r-{secrets.token_hex(6)}", dealer_id=dealer_id, created_at=now)

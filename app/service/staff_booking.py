@@ -21,7 +21,6 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import has_permission
 from app.extensions import db
 from app.members.models import Member, Vehicle
-from app.members.scope import sees_dealer
 from app.service.appointments import (
     BOOKING_DAYS,
     AppointmentRefused,
@@ -29,7 +28,6 @@ from app.service.appointments import (
     _bookable_query,
     _checked_note,
     _tell,
-    bookable_slots,
     lock_row,
     open_days,
 )
@@ -42,9 +40,7 @@ def get_bookable_owner(actor: User, member_id: int | None) -> Member:
     """An owner of the staff member's own dealer, or NotFound (another dealer's owner too:
     a booking is a time of the owner's dealer, so HQ books none)."""
     member = db.session.get(Member, member_id) if member_id else None
-    if member is None or actor.dealer_id is None or not sees_dealer(actor, member.dealer_id):
-        raise NotFound(_l("No such owner."))
-    if member.dealer_id != actor.dealer_id:
+    if member is None or actor.dealer_id is None or member.dealer_id != actor.dealer_id:
         raise NotFound(_l("No such owner."))
     return member
 
@@ -61,13 +57,6 @@ def owner_cars(member: Member) -> list[Vehicle]:
 def owner_open_days(member: Member, *, now: datetime | None = None) -> list[tuple[date, int]]:
     """The days with a time staff may book for the owner (the owner's own rules)."""
     return open_days(member, now=now)
-
-
-def owner_free_slots(
-    member: Member, day: date, *, now: datetime | None = None
-) -> list[AppointmentSlot]:
-    """The free times on ``day`` staff may book for the owner."""
-    return bookable_slots(member, day, now=now)
 
 
 # A call's list of times: enough for the coming weeks, short enough for a phone's picker.

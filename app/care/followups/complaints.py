@@ -43,7 +43,7 @@ from app.extensions import db
 from app.members.inbox import notify
 from app.members.models import Dealer, Member
 from app.members.outbox import Channel, queue_message, render_for
-from app.members.scope import sees_dealer
+from app.members.scope import dealer_scope, sees_dealer
 from app.members.staff_inbox import notify_staff
 from app.service.models import ServiceVisit
 
@@ -611,8 +611,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
 def desk_counts(actor: User, *, now: datetime | None = None) -> tuple[int, int]:
     """For the desk's tile: the cases of the actor's dealer to handle, and how many of them
     are overdue (HQ: every dealer's)."""
-    dealer_id = None if actor.role == Role.HQ_ADMIN else actor.dealer_id
     return tuple(
-        _count(cases_query(actor, dealer_id=dealer_id, view=view, now=now))
+        _count(cases_query(actor, dealer_id=dealer_scope(actor), view=view, now=now))
         for view in ("active", "overdue")
     )
