@@ -26,6 +26,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -39,6 +40,7 @@ from app.events.draw_models import WINNER, DrawPrize, DrawWinner, PrizeDraw, Win
 from app.events.models import CheckIn, Event, EventRegistration, RegistrationStatus
 from app.events.tripday import event_for_staff
 from app.extensions import db
+from app.members.models import Member
 from app.members.services import mask_name
 
 ALGORITHM = "hmac-sha256-fisher-yates/v1"
@@ -563,6 +565,11 @@ def board(event: Event, *, latest: int = 12) -> dict:
         .join(PrizeDraw, PrizeDraw.id == DrawWinner.draw_id)
         .join(DrawPrize, DrawPrize.id == DrawWinner.prize_id)
         .where(DrawWinner.event_id == event.id)
+        .options(
+            joinedload(DrawWinner.registration)
+            .joinedload(EventRegistration.member)
+            .joinedload(Member.user)
+        )
         .order_by(PrizeDraw.drawn_at, PrizeDraw.id, DrawWinner.rank)
     ).all()
     by_draw: dict[int, list[ShownWinner]] = {}

@@ -364,11 +364,13 @@ def invitation_rows(invitations: list[EventInvitation]) -> list[InvitationRow]:
         return []
     event_id = invitations[0].event_id
     members = [i.member_id for i in invitations]
-    registrations = db.session.scalars(
+    registrations: dict[int, list[EventRegistration]] = {}
+    for r in db.session.scalars(
         select(EventRegistration)
         .where(EventRegistration.event_id == event_id, EventRegistration.member_id.in_(members))
         .order_by(EventRegistration.created_at, EventRegistration.id)
-    ).all()
+    ):
+        registrations.setdefault(r.member_id, []).append(r)
     came = set(
         db.session.scalars(
             select(EventRegistration.member_id)
@@ -380,8 +382,8 @@ def invitation_rows(invitations: list[EventInvitation]) -> list[InvitationRow]:
     for invitation in invitations:
         latest = [
             r
-            for r in registrations
-            if r.member_id == invitation.member_id and r.created_at >= invitation.invited_at
+            for r in registrations.get(invitation.member_id, [])
+            if r.created_at >= invitation.invited_at
         ]
         rows.append(
             InvitationRow(

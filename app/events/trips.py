@@ -15,6 +15,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.core.audit import record_audit
@@ -28,6 +29,7 @@ from app.events.models import Event, EventKind, EventRegistration, RegistrationS
 from app.events.trip_models import TripCarNumber, TripPlan, TripStop
 from app.events.tripday import event_for_staff
 from app.extensions import db
+from app.members.models import Member
 
 MAX_STOPS = 30
 NAME_LENGTH, ADDRESS_LENGTH, NOTE_LENGTH, CONVOY_NOTE_LENGTH = 80, 200, 300, 120
@@ -80,6 +82,10 @@ def _confirmed(event: Event) -> list[EventRegistration]:
                 EventRegistration.event_id == event.id,
                 EventRegistration.status == RegistrationStatus.CONFIRMED,
             )
+            .options(
+                joinedload(EventRegistration.member).joinedload(Member.user),
+                joinedload(EventRegistration.vehicle),
+            )
             .order_by(EventRegistration.created_at, EventRegistration.id)
         )
     )
@@ -95,13 +101,15 @@ def _fixed(event: Event) -> dict[int, int]:
     )
 
 
-def car_numbers(event: Event) -> dict[int, CarNumber]:
+def car_numbers(
+    event: Event, confirmed: list[EventRegistration] | None = None
+) -> dict[int, CarNumber]:
     """Every confirmed car's number by registration id: fixed ones as fixed, the others in
     sign-up order after the highest fixed number."""
     fixed = _fixed(event)
     following = max(fixed.values(), default=0)
     numbers = {}
-    for registration in _confirmed(event):
+    for registration in _confirmed(event) if confirmed is None else confirmed:
         if registration.id in fixed:
             numbers[registration.id] = CarNumber(fixed[registration.id], True)
         else:
@@ -382,16 +390,17 @@ def _check_times(stops: list[TripStop], field: str | None = "planned_at") -> Non
         latest = stop
 
 
-def _audit_stop(actor, action: str, event: Event, stop: TripStop, now, **more) -> None:
-    details = {
-        "stop_id": stop.id,
-        "position": stop.position,
+def _stop_state(stop: TripStop) -> dict:
+    return {
         "name": stop.name,
         "address": stop.address,
         "planned_at": stop.planned_at.isoformat() if stop.planned_at else None,
         "note": stop.note,
-        **more,
     }
+
+
+def _audit_stop(actor, action: str, event: Event, stop: TripStop, now, **more) -> None:
+    details = {"stop_id": stop.id, "position": stop.position, **_stop_state(stop), **more}
     record_audit(actor, action, subject=event, dealer_id=event.dealer_id, details=details, now=now)
 
 
@@ -438,12 +447,7 @@ def update_stop(
     event = db.session.get(Event, stop.event_id)
     _not_over(event, now)
     fields = _stop_fields(event, name, address, planned_at, note)
-    before = {
-        "name": stop.name,
-        "address": stop.address,
-        "planned_at": stop.planned_at.isoformat() if stop.planned_at else None,
-        "note": stop.note,
-    }
+    before = _stop_state(stop)
     for key, value in fields.items():
         setattr(stop, key, value)
     _check_times(route(event))
@@ -519,8 +523,9 @@ def fixed_count(event: Event) -> int:
 
 def numbered_cars(event: Event) -> list[tuple[CarNumber, EventRegistration]]:
     """The confirmed cars in number order, as the printed sheet lists them."""
-    numbers = car_numbers(event)
-    cars = [(numbers[r.id], r) for r in _confirmed(event)]
+    confirmed = _confirmed(event)
+    numbers = car_numbers(event, confirmed)
+    cars = [(numbers[r.id], r) for r in confirmed]
     return sorted(cars, key=lambda pair: pair[0].number)
 
 

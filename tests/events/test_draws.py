@@ -14,6 +14,7 @@ from app.events.draw_models import DrawWinner, PrizeDraw, WinnerStatus
 from app.events.models import CheckIn, EventKind
 from app.extensions import db
 from app.members.models import Notification
+from tests.conftest import count_queries
 from tests.factories import make_event, make_member, make_staff
 
 # ------------------------------------------------------------------------- the algorithm
@@ -290,6 +291,20 @@ def test_the_screen_puts_the_newest_draw_first_and_each_prize_in_drawn_order(sta
     assert [w.id for w in board["latest"]] == [draws.winners_of(late)[0].id, *picked]
     assert [w.id for w in board["prizes"][0]["winners"]] == picked
     assert [p["won"] for p in board["prizes"]] == [2, 1]
+
+
+def test_the_screen_loads_its_winners_in_one_query_however_many(app, staff, evening):
+    event, _seats = evening
+    prize = draws.add_prize(staff, event.id, name="Kit", quantity=4)
+    statements = []
+    for round_, count in ((1, 1), (2, 3)):
+        draws.draw_prize(staff, event.id, prize.id, count=count, round_expected=round_)
+        db.session.expire_all()  # the owners as a fresh request finds them: not loaded yet
+        with count_queries(app) as seen:
+            names = {w.full_name for w in draws.board(event)["latest"]}
+        statements.append(len(seen))
+        assert len(names) == (1 if count == 1 else 4)
+    assert statements[0] == statements[1]
 
 
 def test_the_owners_export_lists_their_prizes(staff, evening):
