@@ -20,10 +20,10 @@ from sqlalchemy import delete, func, select
 from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Role
 from app.extensions import db
 from app.members.inbox import notify
 from app.members.models import Member
+from app.members.scope import dealer_scope, sees_dealer
 from app.referrals import services as referrals
 from app.referrals.models import (
     REFERRAL_DISPUTE,
@@ -108,8 +108,9 @@ def open_dispute(
 def staff_query(actor: User, *, status: DisputeStatus | None = DisputeStatus.OPEN):
     """Disputes the actor may review (their dealer's; every dealer's for HQ), oldest first."""
     query = select(ReferralDispute).order_by(ReferralDispute.opened_at, ReferralDispute.id)
-    if actor.role != Role.HQ_ADMIN:
-        query = query.where(ReferralDispute.dealer_id == actor.dealer_id)
+    scope = dealer_scope(actor)
+    if scope is not None:
+        query = query.where(ReferralDispute.dealer_id == scope)
     if status is not None:
         query = query.where(ReferralDispute.status == status)
     return query
@@ -123,7 +124,7 @@ def open_count(actor: User) -> int:
 def get_dispute_for_staff(actor: User, dispute_id: int) -> ReferralDispute:
     """A dispute of the actor's dealer (any for HQ); NotFound otherwise."""
     dispute = db.session.get(ReferralDispute, dispute_id)
-    if dispute is None or (actor.role != Role.HQ_ADMIN and dispute.dealer_id != actor.dealer_id):
+    if dispute is None or not sees_dealer(actor, dispute.dealer_id):
         raise NotFound(_l("No such dispute."))
     return dispute
 

@@ -24,15 +24,17 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.identifiers import normalize_id_number, normalize_mobile
-from app.core.permissions import STAFF_ROLES, Role
+from app.core.permissions import STAFF_ROLES
 from app.extensions import db
 from app.members.models import Member
+from app.members.scope import dealer_scope, sees_dealer
 from app.referrals.models import (
     IdentityKind,
     Referral,
@@ -150,11 +152,7 @@ def _staff_in_scope(actor: User, mobile: str) -> User:
     user = (
         db.session.scalar(select(User).where(User.mobile == number)) if number is not None else None
     )
-    if (
-        user is None
-        or user.role not in STAFF_ROLES
-        or (actor.role != Role.HQ_ADMIN and user.dealer_id != actor.dealer_id)
-    ):
+    if user is None or user.role not in STAFF_ROLES or not sees_dealer(actor, user.dealer_id):
         raise NotFound(
             _l("No staff member of yours logs in with this mobile number."), field="staff_mobile"
         )
@@ -222,7 +220,7 @@ def remove_identity(actor: User, identity_id: int, *, now: datetime | None = Non
     now = now or utcnow()
     identity = db.session.get(StaffIdentity, identity_id)
     staff = db.session.get(User, identity.user_id) if identity is not None else None
-    if staff is None or (actor.role != Role.HQ_ADMIN and staff.dealer_id != actor.dealer_id):
+    if staff is None or not sees_dealer(actor, staff.dealer_id):
         raise NotFound(_l("No such entry."))
     record_audit(
         actor,
@@ -242,9 +240,12 @@ def identities(actor: User):
         select(StaffIdentity)
         .join(User, User.id == StaffIdentity.user_id)
         .order_by(User.name, User.id, StaffIdentity.id)
+        # The page shows each entry's staff member and their dealer.
+        .options(contains_eager(StaffIdentity.staff).joinedload(User.dealer))
     )
-    if actor.role != Role.HQ_ADMIN:
-        query = query.where(User.dealer_id == actor.dealer_id)
+    scope = dealer_scope(actor)
+    if scope is not None:
+        query = query.where(User.dealer_id == scope)
     return query
 
 
@@ -328,9 +329,9 @@ def staff_flags(actor: User, *, dealer_id: int | None = None):
         select(StaffFlag, User)
         .join(User, User.id == StaffFlag.user_id)
         .order_by(StaffFlag.created_at.desc(), StaffFlag.id.desc())
+        .options(joinedload(User.dealer))
     )
-    if actor.role != Role.HQ_ADMIN:
-        query = query.where(User.dealer_id == actor.dealer_id)
-    elif dealer_id is not None:
-        query = query.where(User.dealer_id == dealer_id)
+    scope = dealer_scope(actor, dealer_id)
+    if scope is not None:
+        query = query.where(User.dealer_id == scope)
     return db.session.execute(query).all()

@@ -29,6 +29,7 @@ from app.loyalty.member_benefits.catalogue import (
     CATEGORIES,
     BenefitFigures,
     CatalogueFigures,
+    announced_versions,
     by_tier,
     catalogue_in_force,
     category_label,
@@ -38,10 +39,8 @@ from app.loyalty.member_benefits.models import (
     BENEFIT_USE,
     DISCOUNT_KINDS,
     AnniversaryCode,
-    BenefitCatalogue,
     BenefitKind,
     BenefitUse,
-    CatalogueStatus,
     TierBenefit,
     UseStatus,
 )
@@ -190,17 +189,14 @@ def _benefit_for(tier_code: str, code: str, on: date) -> tuple[CatalogueFigures,
     benefit = next((b for b in grouped.get(tier_code, []) if b.code == code), None)
     if benefit is not None:
         return catalogue, benefit
-    later = db.session.scalar(
-        select(BenefitCatalogue.effective_from)
-        .join(TierBenefit, TierBenefit.catalogue_id == BenefitCatalogue.id)
-        .where(
-            BenefitCatalogue.status == CatalogueStatus.ANNOUNCED,
-            BenefitCatalogue.effective_from > on,
-            TierBenefit.tier_code == tier_code,
-            TierBenefit.code == code,
-        )
-        .order_by(BenefitCatalogue.effective_from)
-        .limit(1)
+    later = next(
+        (
+            v.effective_from
+            for v in announced_versions()
+            if v.effective_from > on
+            and any(b.tier_code == tier_code and b.code == code for b in v.benefits)
+        ),
+        None,
     )
     if later is not None:
         raise ValidationFailed(
