@@ -52,6 +52,26 @@ class LiveServer:
     app: object = None  # the served Flask app, for a test module to seed its own data
 
 
+def _buffered(app):
+    """The app with each response read whole and its iterable closed before it is sent.
+
+    Werkzeug's development server closes the response's iterable only after it has drained the
+    socket, and a browser that drops the connection (a page left while its cover loads) makes
+    that read raise ``ConnectionResetError`` first: the open picture file is then collected
+    later, in whichever test runs, as an unraisable ``ResourceWarning``. Our responses are
+    small, so the test server sends them from memory."""
+
+    def serve(environ, start_response):
+        result = app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+
+    return serve
+
+
 @pytest.fixture(scope="module")
 def live_server(template_db, tmp_path_factory):
     """The app on a copy of the migrated database, with the real clock, served on 127.0.0.1."""
@@ -70,7 +90,7 @@ def live_server(template_db, tmp_path_factory):
         db.session.commit()
 
     SERVED["app"] = app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
