@@ -98,3 +98,82 @@ def test_two_organisers_fixing_the_numbers_at_once_fix_them_once(pg_app):
     with pg_app.app_context():
         numbers = db.session.scalars(select(TripCarNumber.number)).all()
         assert sorted(numbers) == [1, 2, 3, 4]
+
+
+def test_an_owner_cancelling_while_the_gate_checks_them_in_is_refused(pg_app):
+    """The gate checks a ticket in; the owner's cancel sent in that moment waits for the gate's
+    transaction (its check-in holds the event row through the foreign key, and the cancel locks
+    the event first) and is then refused: the place, the check-in and its points stay."""
+    import threading
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from app.core.states import TransitionRefused
+    from app.events import checkin, services
+    from app.events.models import CheckIn, EventRegistration, RegistrationStatus
+    from app.loyalty.services import account_for
+    from app.members.models import Member
+
+    clock = pg_app.extensions["clock"]
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        staff = make_staff("event_staff", dealer.id)
+        trip = make_event(staff, now=clock.now(), title="Gate", attendance_points=300)
+        trip.cancel_until = trip.starts_at  # owners may cancel until the start
+        member = make_member(dealer.id)
+        vehicle = make_vehicle(member)
+        registration = services.sign_up(member, trip.id, vehicle_id=vehicle.id, accept_waiver=True)
+        ids = {"staff": staff.id, "trip": trip.id, "member": member.id, "reg": registration.id}
+        ticket = checkin.ticket_token(registration)
+        gate_opens = trip.starts_at - timedelta(hours=1)  # at the gate, before the cut-off
+        db.session.commit()
+    clock.at = gate_opens
+
+    checked_in, cancel_result = threading.Event(), []
+
+    def cancel():
+        with pg_app.app_context(), pg_app.test_request_context():
+            checked_in.wait(10)
+            try:
+                member = db.session.get(Member, ids["member"])
+                cancel_result.append(services.cancel_registration(member, ids["reg"]).status)
+                db.session.commit()
+            except Exception as exc:
+                db.session.rollback()
+                cancel_result.append(exc)
+
+    owner_phone = threading.Thread(target=cancel)
+    owner_phone.start()
+    with pg_app.app_context(), pg_app.test_request_context():
+        from app.auth.models import User
+
+        gate = checkin.check_in(
+            db.session.get(User, ids["staff"]), event_id=ids["trip"], ticket=ticket
+        )
+        assert gate.status == "checked_in"
+        checked_in.set()
+        # Hold the gate's transaction open until the owner's cancel waits on a lock.
+        with db.engine.connect() as watcher:
+            for _ in range(200):
+                waiting = watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                )
+                if waiting:
+                    break
+                time.sleep(0.025)
+        assert waiting, "the cancel never waited for the gate"
+        db.session.commit()
+    owner_phone.join(10)
+
+    assert len(cancel_result) == 1 and isinstance(cancel_result[0], TransitionRefused)
+    with pg_app.app_context():
+        registration = db.session.get(EventRegistration, ids["reg"])
+        assert registration.status == RegistrationStatus.CONFIRMED
+        assert registration.cancelled_at is None
+        assert db.session.scalar(select(CheckIn.id).where(CheckIn.registration_id == ids["reg"]))
+        assert account_for(db.session.get(Member, ids["member"])).balance == 300
