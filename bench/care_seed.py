@@ -23,7 +23,7 @@ list, the dealers' local plates):
   then taken by someone of the dealer who handles complaints (in progress, a staff note),
   resolved (some late), confirmed or reopened by the owner (a note, a new deadline) and
   resolved again; a case still active at a job run after its deadline went to the dealer admin
-  then (escalated once);
+  then (escalated once per round: as opened, and again once reopened);
 - the daily job's call tasks of the first maintenance (day 60-90 after delivery, no maintenance
   yet) and of the regular maintenance (``maintenance_due``: from a week before the day
   ``next_maintenance`` gives to 30 days after), with their reminders under the job's own keys,
@@ -172,7 +172,7 @@ CARE_COLUMNS = {
     ComplaintCase.__table__: (
         "id dealer_id member_id visit_id source key description status assignee_id deadline_at "
         "resolution resolved_at resolved_by_id confirmed_at reopened_count escalated_at "
-        "escalated_to_id created_by_id created_at"
+        "escalated_round escalated_to_id created_by_id created_at"
     ),
     ComplaintNote.__table__: "id case_id author_id from_owner body created_at",
 }
@@ -646,17 +646,18 @@ class CareHistory:
                 (self.s.ids[ComplaintNote](), case_id, o.user_id, True,
                  self.rng.choice(REOPEN_NOTES), answer)
             )  # fmt: skip
-        escalated_at = None
-        for begin, end, due in waits:
+        # The last escalation and its round: each wait (round) is escalated once when overdue.
+        escalated_at = escalated_round = None
+        for round_, (begin, end, due) in enumerate(waits):
             run = self.job_after(max(begin, due))
             if run is not None and (end is None or run < end):
-                escalated_at = run
-                break
+                escalated_at, escalated_round = run, round_
         self.rows[ComplaintCase.__table__].append(
             (
                 case_id, o.dealer_id, o.member_id, visit[V_ID], source, key, description,
                 status, assignee, deadline, resolution, resolved_at, resolved_by, confirmed_at,
-                reopened, escalated_at, o.admin if escalated_at else None, by, opened,
+                reopened, escalated_at, escalated_round, o.admin if escalated_at else None, by,
+                opened,
             )
         )  # fmt: skip
 

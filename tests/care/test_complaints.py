@@ -260,6 +260,40 @@ def test_each_admin_of_the_dealer_gets_one_notice_per_escalation(app, seeded, pe
         assert gz_admin not in {n.user_id for n in notices}
 
 
+def test_a_reopened_case_overdue_again_goes_to_the_admins_again(app, seeded, people, clock):
+    """Escalation is once per round: the owner's reopening starts a new round (due anew, off
+    the escalated list), and a reopened case left past its new deadline is escalated again,
+    with a new notice, while the first escalation stays in the audit log."""
+    with seeded():
+        case_id = _raise(people, text="Late").case.id
+    clock.advance(days=3, hours=1)
+    with app.app_context():
+        assert run_daily().complaints_escalated == 1
+    with app.app_context(), app.test_request_context():
+        complaints.resolve_case(_user(people["admin"]), case_id, "Washed again")
+        assert complaints.reopen_case(_owner(people), case_id, reason="Still dirty")
+        case = db.session.get(ComplaintCase, case_id)
+        assert not complaints.is_escalated(case) and not complaints.is_overdue(case)
+        assert complaints.desk_counts(_user(people["admin"])) == (1, 0)
+        escalated = complaints.cases_query(
+            _user(people["admin"]), dealer_id=case.dealer_id, view="escalated"
+        )
+        assert db.session.scalars(escalated).all() == []
+        db.session.commit()
+    clock.advance(days=3, hours=1)
+    with app.app_context():
+        assert run_daily().complaints_escalated == 1
+        assert run_daily().complaints_escalated == 0
+        case = db.session.get(ComplaintCase, case_id)
+        assert case.escalated_to_id == people["admin"] and complaints.is_escalated(case)
+        assert case.escalated_at == NOW + timedelta(days=6, hours=2)
+        assert _actions(case).count("care.complaint.escalated") == 2
+        notices = db.session.scalars(
+            select(StaffNotice).where(StaffNotice.user_id == people["admin"])
+        ).all()
+        assert len(notices) == 2
+
+
 def test_the_views_of_the_staff_list(ctx, people, clock):
     admin = _user(people["admin"])
     waiting = _raise(people, text="A").case

@@ -2,12 +2,13 @@
 questionnaire score, an unhappy callback or the owner; handled by the visit's dealer (an
 assignee, a deadline, staff notes, a resolution); closed only when the owner confirms it is
 settled, or reopened when it is not. A case still open past its deadline goes to the dealer's
-admins, once, by the daily job: flagged, and a notice on each admin's desk.
+admins, once per round (opened, or reopened by the owner), by the daily job: flagged, and a
+notice on each admin's desk.
 
 Rules (the pages say them too):
 
 - A case is due ``COMPLAINT_DEADLINE_DAYS`` (3) days after it opens, and again as long after
-  the owner reopens it.
+  the owner reopens it. Each round (opened, or reopened) is escalated once when overdue.
 - An owner who complains again about a visit whose case is still being handled adds to that
   case; they have at most ``COMPLAINTS_OPEN_MAX`` (5) cases not yet closed.
 - The assignee is a staff member of the case's dealer who handles complaints.
@@ -310,6 +311,17 @@ def withdraw_cases_of(member: Member, *, now: datetime | None = None) -> int:
 # ---------------------------------------------------------------------------------- staff
 
 
+# Escalated since the case was opened or last reopened (``escalated_round`` is NULL, never).
+_ESCALATED_THIS_ROUND = func.coalesce(
+    ComplaintCase.escalated_round == ComplaintCase.reopened_count, False
+)
+
+
+def is_escalated(case: ComplaintCase) -> bool:
+    """Escalated in this round: since the case was opened or last reopened."""
+    return case.escalated_round == case.reopened_count
+
+
 def is_overdue(case: ComplaintCase, now: datetime | None = None) -> bool:
     """Still to act on, and past its deadline."""
     return case.status in ACTIVE and (now or utcnow()) > case.deadline_at
@@ -336,7 +348,7 @@ def cases_query(
     conditions = {
         "active": active,
         "overdue": active & (ComplaintCase.deadline_at < now),
-        "escalated": active & ComplaintCase.escalated_at.is_not(None),
+        "escalated": active & _ESCALATED_THIS_ROUND,
         "resolved": ComplaintCase.status == CaseStatus.RESOLVED,
         "closed": ComplaintCase.status.in_((CaseStatus.CONFIRMED, CaseStatus.WITHDRAWN)),
         "mine": active & (ComplaintCase.assignee_id == actor.id),
@@ -573,32 +585,34 @@ def _tell_admins(case: ComplaintCase, admins: list[User], now: datetime) -> None
                     time=format_local_datetime(case.deadline_at, "short"),
                 ),
             ),
-            dedupe_key=f"complaint:{case.id}:escalated:{admin.id}",
+            dedupe_key=f"complaint:{case.id}:escalated:{case.reopened_count}:{admin.id}",
             link=link,
             now=now,
         )
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:
-    """The daily job: each case still open past its deadline and never escalated goes to its
-    dealer's admins (flagged, audited, a notice on each admin's desk; the desk's tile shows
-    it), once. Commits each; returns how many."""
+    """The daily job: each case still open past its deadline and not escalated in this round
+    (since it was opened or last reopened) goes to its dealer's admins (flagged, audited, a
+    notice on each admin's desk; the desk's tile shows it), once per round. Commits each;
+    returns how many."""
     now = now or utcnow()
     due = db.session.scalars(
         select(ComplaintCase.id)
         .where(
             ComplaintCase.status.in_(ACTIVE),
             ComplaintCase.deadline_at < now,
-            ComplaintCase.escalated_at.is_(None),
+            ~_ESCALATED_THIS_ROUND,
         )
         .order_by(ComplaintCase.id)
     ).all()
     escalated = 0
     for case_id in due:
         case = _locked(case_id)
-        if case.status in ACTIVE and case.escalated_at is None and case.deadline_at < now:
+        if case.status in ACTIVE and not is_escalated(case) and case.deadline_at < now:
             admins = _dealer_admins(case.dealer_id)
             case.escalated_at = now
+            case.escalated_round = case.reopened_count
             case.escalated_to_id = admins[0].id if admins else None
             db.session.flush()
             _audit(None, "escalated", case, now, to=case.escalated_to_id)

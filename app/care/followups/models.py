@@ -171,7 +171,10 @@ class ComplaintCase(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
     reopened_count: Mapped[int] = mapped_column(default=0)
+    # The last escalation, and the round (``reopened_count`` then) it belongs to: a case goes
+    # to the dealer's admins once per round.
     escalated_at: Mapped[datetime | None]
+    escalated_round: Mapped[int | None]
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]

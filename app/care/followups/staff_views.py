@@ -62,6 +62,7 @@ def admin_complaints():
         dealer_id=scope,
         labels=CASE_LABELS,
         is_overdue=complaints.is_overdue,
+        is_escalated=complaints.is_escalated,
     )
 
 
