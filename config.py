@@ -28,6 +28,10 @@ class Config:
     """Development defaults: SQLite under instance/, generated demo signing keys."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Keys the digests of staff members' ID numbers in the staff register (R6.6) and of the
+    # ID number shown at a referral's licence check; unset, SECRET_KEY does. Never rotated: a
+    # digest cannot be recomputed without the number, so a new key would match nobody.
+    IDENTITY_DIGEST_KEY = os.environ.get("IDENTITY_DIGEST_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'carclub.sqlite'}")
     # hide_parameters: a database error's message (logged with the traceback) would quote the
     # statement's values, mobile numbers and token hashes among them. No pre-ping (a round trip

@@ -51,8 +51,11 @@ MATCHED_BY = ("account", "mobile", "id_number", "name")
 
 
 def id_digest(id_number: str) -> str:
-    """The keyed digest an ID number is kept and compared as (never the number itself)."""
-    key = current_app.config["SECRET_KEY"].encode()
+    """The keyed digest an ID number is kept and compared as (never the number itself), keyed
+    with ``IDENTITY_DIGEST_KEY`` (else ``SECRET_KEY``): rotating the session key must not
+    make the register match nobody."""
+    config = current_app.config
+    key = (config.get("IDENTITY_DIGEST_KEY") or config["SECRET_KEY"]).encode()
     return hmac.new(key, f"staff-identity:{id_number}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -130,6 +130,27 @@ def test_the_id_number_shown_at_the_licence_check_finds_the_staff_member(club, m
     assert ID_NUMBER not in str(referral.licence_details)
 
 
+def test_the_register_still_matches_after_the_session_key_is_rotated(app, club, moonlighter):
+    """ID numbers are kept as digests keyed with IDENTITY_DIGEST_KEY: an operator who rotates
+    SECRET_KEY (sessions, CSRF) does not silently lose the staff register's ID numbers."""
+    consultant, owner = moonlighter
+    app.config["IDENTITY_DIGEST_KEY"] = "identity-key-kept-for-ever"
+    staff.record_identity(
+        club["hq"], staff_mobile=consultant.mobile, kind="id_number", value=ID_NUMBER
+    )
+    app.config["SECRET_KEY"] = "a-new-session-key"  # rotated after a leak
+    referral = refer_by(owner)
+    buy(club, "13700001111")
+    car = owner.vehicles[0]
+    facts = services.LicenceFacts(car.plate, car.vin, car.model, car.colour_id, ID_NUMBER)
+    services.check_licence(club["showroom_manager"], referral.id, facts)
+    assert referral.staff_review == StaffReview.PENDING
+    assert referral.staff_match[0]["by"] == ["id_number"]
+    # Another identity key matches nobody: the digest depends on it.
+    app.config["IDENTITY_DIGEST_KEY"] = "another-key"
+    assert staff.id_digest(ID_NUMBER) != db.session.scalar(select(StaffIdentity.value))
+
+
 def test_a_wrong_id_number_at_the_licence_check_changes_nothing(club):
     referral = refer_by(club["owner"])
     buy(club, "13700001111")
