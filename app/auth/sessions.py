@@ -24,6 +24,7 @@ from sqlalchemy.orm import contains_eager
 from app.auth.models import User, UserSession
 from app.core.clock import utcnow
 from app.core.errors import NotFound
+from app.core.signals import sessions_ended
 from app.extensions import db
 
 # last_seen_at is written at most this often: no write on every page.
@@ -167,6 +168,7 @@ def end_all_sessions(user: User, *, keep_current: bool, now: datetime | None = N
         if not (keep_current and row is current):
             row.revoked_at = now
             ended += 1
+    sessions_ended.send(user, now=now)
     return ended
 
 

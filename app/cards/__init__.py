@@ -10,6 +10,7 @@ from app.core.signals import (
     member_home,
     member_registered,
     member_search,
+    sessions_ended,
 )
 
 
@@ -18,6 +19,19 @@ def _issue_first_card(member, *, now=None, **_):
     from app.cards.services import issue_card
 
     issue_card(member, now=now)
+
+
+@sessions_ended.connect
+def _revoke_card_devices(user, *, now=None, **_):
+    """The owner's phones sign the card's offline codes with their own keys: signing every
+    device out stops those keys too (the phone in hand is certified again at its next visit)."""
+    from app.cards.devices import revoke_devices
+    from app.cards.services import active_card
+
+    member = getattr(user, "member", None)
+    card = active_card(member) if member is not None else None
+    if card is not None:
+        revoke_devices(card, now=now)
 
 
 @member_home.connect

@@ -148,7 +148,8 @@ def certify_device(
 
 
 def revoke_devices(card: MemberCard, *, now: datetime | None = None) -> int:
-    """Revoke every device of ``card`` (a reissue, a closed account). Returns how many."""
+    """Revoke every device of ``card`` (a reissue, a closed account, the owner signed out
+    everywhere). Returns how many."""
     now = now or utcnow()
     devices = db.session.scalars(
         select(CardDevice).where(CardDevice.card_id == card.id, CardDevice.revoked_at.is_(None))

@@ -13,6 +13,13 @@ from blinker import Namespace
 
 _signals = Namespace()
 
+sessions_ended = _signals.signal(
+    "sessions-ended",
+    doc="""Every other device of an account was signed out: "log out everywhere", a new
+    password, a reset (sender: the ``User``; ``now``). Cards revokes the keys the owner's phones
+    sign the card's offline codes with: a lost phone stops showing a valid card.""",
+)
+
 member_registered = _signals.signal(
     "member-registered",
     doc="""A new owner's account and club profile exist (sender: the ``Member``; ``now``).

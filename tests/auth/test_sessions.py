@@ -159,12 +159,24 @@ def test_the_devices_page_lists_each_device_and_logs_one_out(app, member):
 
 
 def test_log_out_everywhere(app, member):
+    from app.cards.models import CardDevice
+    from app.cards.services import active_card
+    from app.members.models import Member
+    from tests.cards.test_devices import Phone
+
     phones = [app.test_client() for _ in range(3)]
     for phone in phones:
         login(phone, member["mobile"])
+    with app.app_context():  # one of the phones keeps the card's key for offline codes
+        Phone().certify(active_card(db.session.scalar(select(Member))))
+        db.session.commit()
+    page = phones[0].get("/account/devices").get_data(as_text=True)
+    assert "Your member card stops working on every phone too" in page
     response = phones[0].post("/account/devices/logout-all", follow_redirects=True)
     assert "You are logged out on every device." in response.get_data(as_text=True)
     assert [logged_in(p) for p in phones] == [False, False, False]
+    with app.app_context():
+        assert db.session.scalar(select(CardDevice.revoked_at)) is not None
     login(phones[1], member["mobile"])
     assert logged_in(phones[1])
 

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.auth.services import change_password, hash_password
+from app.auth.sessions import end_all_sessions
 from app.cards.devices import certify_device, read_code
 from app.cards.models import CardDevice
 from app.cards.services import active_card, card_token, check_card, reissue_card, revoke_cards
@@ -177,6 +179,36 @@ def test_a_closed_account_stops_its_phones(owner, desk, phone, clock):
     revoke_cards(owner)
     assert check_card(desk, phone.code(clock.now())).reason == "revoked"
     assert db.session.scalars(select(CardDevice.revoked_at)).all() == [clock.now()]
+
+
+@pytest.mark.parametrize(
+    "sign_out",
+    [
+        lambda user: end_all_sessions(user, keep_current=False),  # "log out everywhere"
+        lambda user: change_password(user, current="secret-pass-1", new="another-pass-2"),
+    ],
+    ids=["everywhere", "password"],
+)
+def test_signing_out_everywhere_stops_the_card_on_the_lost_phone(
+    owner, desk, phone, clock, sign_out
+):
+    """A lost phone keeps the card's key: "log out everywhere" and a new password stop its
+    codes too, not only its session; the phone in hand certifies again at its next visit."""
+    owner.user.password_hash = hash_password("secret-pass-1")
+    assert check_card(desk, phone.code(clock.now())).accepted
+    clock.advance(seconds=30)
+    sign_out(owner.user)
+    result = check_card(desk, phone.code(clock.now()))
+    assert result.reason == "device_revoked" and not result.accepted
+    # The owner's phone in hand opens the card with signal: its key is certified anew.
+    clock.advance(seconds=30)
+    kept = Phone().certify(active_card(owner))
+    assert check_card(desk, kept.code(clock.now())).accepted
+
+
+def test_a_staff_member_signing_out_everywhere_touches_no_card(owner, desk, phone, clock):
+    end_all_sessions(desk, keep_current=False)
+    assert check_card(desk, phone.code(clock.now())).accepted
 
 
 def test_a_card_keeps_three_phones_and_revokes_the_longest_unused(owner, desk, clock):
