@@ -167,6 +167,19 @@ def decide_adjustment(adjustment_id: int, decision: str):
     return redirect(url_for("admin.pending_adjustments"))
 
 
+@bp.post("/earning-rules/<int:version_id>/withdraw")
+@permission_required("rules.edit")
+def withdraw_earning_rules(version_id: int):
+    """Withdraw announced rules before their day."""
+    flash_service(
+        rules.withdraw_rules,
+        current_user,
+        version_id,
+        success=_("The announced rules are withdrawn."),
+    )
+    return redirect(url_for("admin.earning_rules"))
+
+
 @bp.route("/earning-rules", methods=["GET", "POST"])
 @permission_required("rules.edit")
 def earning_rules():

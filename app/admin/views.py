@@ -12,7 +12,7 @@ from app.core.audit import audit_query
 from app.core.errors import NotFound
 from app.core.permissions import Role, has_permission, permission_required
 from app.core.security import uses_camera
-from app.core.web import call_service, page_arg, try_service
+from app.core.web import call_service, flash_service, page_arg, try_service
 from app.extensions import db
 from app.loyalty import services as loyalty
 from app.loyalty.figures import account_as_of_today
@@ -122,6 +122,19 @@ def scan():
         benefits=owner_benefits(result.member, tier_code=account.tier_code) if accepted else None,
         offline=cards.offline_check_settings(),
     )
+
+
+@bp.post("/tiers/<int:schedule_id>/withdraw")
+@permission_required("tiers.edit")
+def withdraw_tiers(schedule_id: int):
+    """Withdraw an announced tier change before its day."""
+    flash_service(
+        loyalty.withdraw_tiers,
+        current_user,
+        schedule_id,
+        success=_("The tier change is withdrawn."),
+    )
+    return redirect(url_for("admin.tiers"))
 
 
 @bp.route("/tiers", methods=["GET", "POST"])

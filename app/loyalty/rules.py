@@ -12,7 +12,12 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.money import yuan
-from app.core.versions import all_versions, upcoming_versions, version_in_force
+from app.core.versions import (
+    all_versions,
+    upcoming_versions,
+    version_in_force,
+    withdraw_version,
+)
 from app.extensions import db
 from app.loyalty.models import EarningRules
 
@@ -168,6 +173,12 @@ def schedule_rules(
         now=now,
     )
     return rules
+
+
+def withdraw_rules(actor, version_id: int, *, now: datetime | None = None) -> None:
+    """Withdraw announced rules before their day (``core.versions.withdraw_version``)."""
+    withdraw_version(actor, EarningRules, version_id, action="earning_rules", now=now)
+    current_app.extensions.pop("carclub.points_worth_one_yuan", None)
 
 
 def rules_in_force_today() -> EarningRules:

@@ -13,6 +13,7 @@ from app.auth.models import User
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
+from app.core.versions import withdraw_version
 from app.extensions import db
 from app.loyalty.models import (
     ENTRY_SOURCES,
@@ -122,6 +123,11 @@ def schedule_tiers(
         now=now,
     )
     return schedule
+
+
+def withdraw_tiers(actor: User, schedule_id: int, *, now: datetime | None = None) -> None:
+    """Withdraw announced thresholds before their day (``core.versions.withdraw_version``)."""
+    withdraw_version(actor, TierSchedule, schedule_id, action="tiers", now=now)
 
 
 def upcoming_tier_changes(*, now: datetime | None = None) -> list[TierSchedule]:

@@ -39,6 +39,19 @@ def admin_terms():
     )
 
 
+@bp.post("/admin/referral-terms/<int:version_id>/withdraw")
+@permission_required("referrals.terms")
+def withdraw_terms(version_id: int):
+    """Withdraw announced referral terms before their day."""
+    flash_service(
+        terms.withdraw_terms,
+        current_user,
+        version_id,
+        success=_("The announced terms are withdrawn."),
+    )
+    return redirect(url_for("referrals.admin_terms"))
+
+
 def _referral_or_404(referral_id: int):
     try:
         return referrals.get_referral_for_staff(current_user, referral_id)

@@ -18,7 +18,12 @@ from sqlalchemy import select
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
-from app.core.versions import all_versions, upcoming_versions, version_in_force
+from app.core.versions import (
+    all_versions,
+    upcoming_versions,
+    version_in_force,
+    withdraw_version,
+)
 from app.extensions import db
 from app.loyalty.rules import check_announcement
 from app.loyalty.tiers import tier_ranks
@@ -151,3 +156,8 @@ def schedule_terms(actor, values: TermsValues, *, now: datetime | None = None) -
         now=now,
     )
     return terms
+
+
+def withdraw_terms(actor, version_id: int, *, now: datetime | None = None) -> None:
+    """Withdraw announced terms before their day (``core.versions.withdraw_version``)."""
+    withdraw_version(actor, ReferralTerms, version_id, action="referral_terms", now=now)

@@ -33,6 +33,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin/benefits", "/admin/benefits", "benefits.manage", 200),
     # The desk's draft is open already: a second one is refused with a message.
     Route("POST", "/admin/benefits/draft", "/admin/benefits/draft", "benefits.manage", 302),
+    Route(
+        "POST",
+        "/admin/benefits/<int:catalogue_id>/withdraw",
+        "/admin/benefits/999999/withdraw",
+        "benefits.manage",
+        302,
+    ),
     Route("GET", "/admin/benefits/draft/new", "/admin/benefits/draft/new", "benefits.manage", 200),
     Route("POST", "/admin/benefits/draft/new", "/admin/benefits/draft/new", "benefits.manage", 200),
     Route(

@@ -7,6 +7,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin/referral-terms", "/admin/referral-terms", "referrals.terms", 200),
     # Empty: the form shows what is missing, nothing is announced.
     Route("POST", "/admin/referral-terms", "/admin/referral-terms", "referrals.terms", 200),
+    # No version 999999 is announced: the page says nothing changed.
+    Route(
+        "POST",
+        "/admin/referral-terms/<int:version_id>/withdraw",
+        "/admin/referral-terms/999999/withdraw",
+        "referrals.terms",
+        302,
+    ),
     # The desk's referral has no staff match: the page says so, an empty POST re-shows it.
     Route(
         "GET",

@@ -55,6 +55,13 @@ ROUTES = (
     Route("POST", "/admin/scan", "/admin/scan", "cards.scan", 200),
     Route("GET", "/admin/tiers", "/admin/tiers", "tiers.edit", 200),
     Route("POST", "/admin/tiers", "/admin/tiers", "tiers.edit", 200),
+    Route(
+        "POST",
+        "/admin/tiers/<int:schedule_id>/withdraw",
+        "/admin/tiers/999999/withdraw",
+        "tiers.edit",
+        302,
+    ),
     Route("GET", "/admin/colours", "/admin/colours", "colours.manage", 200),
     Route("GET", "/admin/colours/new", "/admin/colours/new", "colours.manage", 200),
     Route("POST", "/admin/colours/new", "/admin/colours/new", "colours.manage", 200),
@@ -187,6 +194,14 @@ ROUTES = (
     ),
     Route("GET", "/admin/earning-rules", "/admin/earning-rules", "rules.edit", 200),
     Route("POST", "/admin/earning-rules", "/admin/earning-rules", "rules.edit", 200),
+    # No version 999999 is announced: the page says nothing changed.
+    Route(
+        "POST",
+        "/admin/earning-rules/<int:version_id>/withdraw",
+        "/admin/earning-rules/999999/withdraw",
+        "rules.edit",
+        302,
+    ),
     # Referrals (R6). Empty POSTs change nothing: forms re-show, one-tap actions are refused.
     Route("GET", "/admin/referrals", "/admin/referrals", "referrals.view", 200),
     Route("GET", "/admin/referrals/new", "/admin/referrals/new", "referrals.register", 200),

@@ -18,6 +18,7 @@ from app.core.audit import record_audit
 from app.core.caches import ProcessCache
 from app.core.clock import local_date, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.versions import check_withdrawable
 from app.extensions import db
 from app.loyalty.member_benefits.models import (
     CATALOGUE,
@@ -379,6 +380,28 @@ def announce_draft(
         now=now,
     )
     return draft
+
+
+def withdraw_announcement(actor, catalogue_id: int, *, now: datetime | None = None):
+    """Take back a version announced but not yet in force: owners stop seeing it coming and it
+    is HQ's draft again, to correct and announce anew. Conflict while another draft is open or
+    once its day has come."""
+    now = now or utcnow()
+    version = db.session.execute(
+        select(BenefitCatalogue).where(BenefitCatalogue.id == catalogue_id).with_for_update()
+    ).scalar_one_or_none()
+    if version is None or version.status != CatalogueStatus.ANNOUNCED:
+        raise Conflict(_l("This version is no longer announced: nothing changed."))
+    check_withdrawable(version, now=now)
+    if current_draft() is not None:
+        raise Conflict(_l("A draft is already open: announce or discard it first."))
+    details = {"effective_from": version.effective_from.isoformat(), "note": version.note}
+    CATALOGUE.move(version, CatalogueStatus.DRAFT)
+    version.effective_from = None
+    version.announced_by_id = version.announced_at = None
+    db.session.flush()
+    record_audit(actor, "benefits.withdrawn", subject=version, details=details, now=now)
+    return version
 
 
 def discard_draft(actor, *, now: datetime | None = None) -> None:

@@ -36,7 +36,8 @@ ONCE_A_YEAR_KINDS = frozenset({BenefitKind.ANNIVERSARY_GIFT, BenefitKind.RENEWAL
 
 class CatalogueStatus(StrEnum):
     """HQ edits a draft, then announces it for a day at least the notice period ahead (or
-    throws it away). An announced version never changes: the next change is a new version."""
+    throws it away). An announced version never changes: the next change is a new version; until
+    its day comes HQ may withdraw it, and it is the draft again."""
 
     DRAFT = "draft"
     ANNOUNCED = "announced"
@@ -47,7 +48,8 @@ CATALOGUE = StateMachine(
     CatalogueStatus,
     {
         CatalogueStatus.DRAFT: {CatalogueStatus.ANNOUNCED, CatalogueStatus.DISCARDED},
-        CatalogueStatus.ANNOUNCED: set(),
+        # Withdrawn before its day: a draft again, to correct and announce anew.
+        CatalogueStatus.ANNOUNCED: {CatalogueStatus.DRAFT},
         CatalogueStatus.DISCARDED: set(),
     },
     name="benefit catalogue",

@@ -214,6 +214,20 @@ def announce():
     return _catalogue_page(form)
 
 
+@bp.post("/benefits/<int:catalogue_id>/withdraw")
+@permission_required("benefits.manage")
+def withdraw(catalogue_id: int):
+    """Take an announced version back before its day: it is the draft again."""
+    if flash_service(
+        catalogue.withdraw_announcement,
+        current_user,
+        catalogue_id,
+        success=_("The announcement is withdrawn: the version is your draft again."),
+    ):
+        return redirect(url_for("benefits.catalogue_page", _anchor="draft"))
+    return redirect(url_for("benefits.catalogue_page"))
+
+
 @bp.post("/benefits/draft/discard")
 @permission_required("benefits.manage")
 def discard():
