@@ -144,10 +144,11 @@ def _own_registration_or_404(registration_id: int):
 @bp.get("/me/tickets/<int:registration_id>")
 @member_required
 def ticket(registration_id: int):
-    """One registration: the QR ticket when confirmed, else what to do next."""
+    """One registration: the QR ticket when confirmed (until the event is over), else what to do
+    next."""
     registration = _own_registration_or_404(registration_id)
-    qr = None
-    if registration.status == RegistrationStatus.CONFIRMED:
+    now, qr = utcnow(), None
+    if registration.status == RegistrationStatus.CONFIRMED and registration.event.ends_at > now:
         qr = qr_svg(ticket_token(registration), title=_("Ticket QR code"))
     return render_template(
         "events/ticket.html",
@@ -158,7 +159,7 @@ def ticket(registration_id: int):
         position=browsing.waiting_position(registration),
         checked_in_at=services.checked_in_at(registration),
         payments_enabled=services.payments_enabled(),
-        now=utcnow(),
+        now=now,
     )
 
 

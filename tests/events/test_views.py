@@ -171,6 +171,39 @@ def test_cancelling_after_the_cut_off_is_refused(app, organiser, clock, member_c
     assert _registrations(app, trip)[0].status == RegistrationStatus.CONFIRMED
 
 
+def test_a_ticket_of_an_event_that_is_over_shows_no_gate_code_and_no_cancel_hint(
+    app, organiser, clock, member_client, member, seeded, dealers
+):
+    """After the event the ticket is a record: no QR to show at a gate that has closed, no
+    "too late to cancel" advice; it says whether the owner came."""
+    trip = _trip(app, organiser, clock)
+    member_client.post(
+        f"/events/{trip}/sign-up", data={"vehicle_id": member["vehicle_id"], "accept_waiver": "y"}
+    )
+    other, _, car = _owner_client(app, seeded, dealers, "Li Na")
+    other.post(f"/events/{trip}/sign-up", data={"vehicle_id": car, "accept_waiver": "y"})
+    came, stayed_away = _registrations(app, trip)
+    with app.app_context(), app.test_request_context():
+        from app.auth.models import User
+
+        event = db.session.get(Event, trip)
+        clock.at = event.starts_at
+        checkin.check_in(
+            db.session.get(User, organiser),
+            event_id=trip,
+            ticket=checkin.ticket_token(db.session.get(EventRegistration, came.id)),
+        )
+        db.session.commit()
+        clock.at = event.ends_at + timedelta(days=1)
+    page = member_client.get(f"/me/tickets/{came.id}").get_data(as_text=True)
+    assert "Checked in at" in page and "This event is over" in page
+    assert "Show this code at the gate" not in page and "qr-box" not in page
+    assert "too late to cancel" not in page and "Add to calendar" not in page
+    page = other.get(f"/me/tickets/{stayed_away.id}").get_data(as_text=True)
+    assert "This event is over: you were not checked in." in page
+    assert "Show this code at the gate" not in page and "too late to cancel" not in page
+
+
 def test_a_paid_event_without_payments_says_so_and_takes_no_sign_up(
     app, organiser, clock, member_client, member
 ):
