@@ -1,5 +1,7 @@
 """The owner's inbox and message settings; care agents' call list."""
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     abort,
@@ -18,6 +20,7 @@ from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.schedule import KIND_LABELS
 from app.care.texts.services import task_scripts
 from app.care.texts.views import bp as texts_bp
+from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
@@ -36,6 +39,14 @@ bp.register_blueprint(texts_bp)
 def care_kind_label(kind: str) -> str:
     """A care reminder's kind in the user's language, for templates."""
     return str(KIND_LABELS.get(kind, kind))
+
+
+@bp.app_template_global()
+def care_call_by(task) -> tuple[datetime | None, bool]:
+    """For the call lists: when a call is due by (the after-visit callback's deadline, the
+    birthday greeting's time) and whether that has passed."""
+    by = task.deadline_at or birthdays.sms_deadline(task)
+    return by, by is not None and by < utcnow()
 
 
 # ---------------------------------------------------------------------------------- owners

@@ -241,6 +241,17 @@ def test_assigning_takes_only_the_dealers_complaint_handlers(
     assert _case(app).assignee_id is None
 
 
+def test_a_callback_past_its_deadline_is_marked_overdue_in_the_list(
+    app, staff_factory, visit, clock
+):
+    agent = staff_factory("care_agent", "SZ01")
+    listed = agent.get("/admin/care/tasks").get_data(as_text=True)
+    assert "Call by" in listed and "Overdue" not in listed
+    clock.advance(hours=49)  # the 48-hour callback was not made
+    listed = agent.get("/admin/care/tasks").get_data(as_text=True)
+    assert "Call by" in listed and '<span class="badge badge-warn">Overdue</span>' in listed
+
+
 def test_the_callback_page_logs_an_unhappy_owner_and_opens_a_case(app, staff_factory, visit):
     agent = staff_factory("care_agent", "SZ01")
     with app.app_context():

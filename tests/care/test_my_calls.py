@@ -149,3 +149,12 @@ def test_the_service_refuses_another_staff_members_task_and_another_dealers(app,
         li.dealer_id = dealers["GZ01"]
         with pytest.raises(NotFound):
             get_own_task(li, calls["tasks"][calls["Gao Yan"]])
+
+
+def test_a_birthday_call_past_its_two_hours_is_marked_overdue(calls, clock):
+    client = calls["client"]
+    page = client.get("/admin/care/my-calls").get_data(as_text=True)
+    assert "Call by" in page and "Overdue" not in page
+    clock.advance(hours=3)
+    page = client.get("/admin/care/my-calls").get_data(as_text=True)
+    assert '<span class="badge badge-warn">Overdue</span>' in page
