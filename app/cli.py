@@ -135,8 +135,8 @@ def expire_command() -> None:
 @loyalty_group.command("daily")
 @with_appcontext
 def daily_command() -> None:
-    """The daily loyalty job: announced tier changes due today, expiry, annual reviews, then the
-    anniversary gift codes of the day.
+    """The daily loyalty job: announced tier changes due today, expiry, annual reviews, the
+    anniversary gift codes of the day, then announced rule changes told to every owner.
 
     Each account is its own transaction, in id order: owners are never blocked for long, and
     two hosts running the job at once queue on the same rows instead of deadlocking.
@@ -164,6 +164,10 @@ def daily_command() -> None:
     codes = issue_anniversary_codes()
     db.session.commit()
     click.echo(f"Sent {codes} anniversary gift codes.")
+    from app.members.announcements import tell_members
+
+    told, retracted = tell_members()
+    click.echo(f"Told owners of announced changes: {told} messages, {retracted} withdrawals.")
 
 
 @loyalty_group.command("reconcile")

@@ -48,7 +48,7 @@ def check_withdrawable(row, *, now: datetime) -> None:
 def withdraw_version(actor, model, version_id: int, *, action: str, now: datetime | None = None):
     """Withdraw a version of ``model`` announced but not yet in force: it is deleted, as if never
     announced, and the audit log keeps what it said (``<action>.withdrawn``). Conflict when it
-    is no longer there (a second tap) or once its day has come."""
+    is no longer there (a second tap) or once its day has come. Returns the deleted row."""
     now = now or utcnow()
     row = db.session.execute(
         select(model).where(model.id == version_id).with_for_update()
@@ -65,3 +65,4 @@ def withdraw_version(actor, model, version_id: int, *, action: str, now: datetim
     )
     db.session.delete(row)
     db.session.flush()
+    return row

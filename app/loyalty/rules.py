@@ -20,6 +20,7 @@ from app.core.versions import (
 )
 from app.extensions import db
 from app.loyalty.models import EarningRules
+from app.members import announcements
 
 VALUE_CACHE_SECONDS = 60
 # The column of EarningRules that holds each service category's earning rate.
@@ -164,6 +165,7 @@ def schedule_rules(
     )
     db.session.add(rules)
     db.session.flush()
+    announcements.record("earning_rules", rules.id, effective_from, rules.note, now=now)
     current_app.extensions.pop("carclub.points_worth_one_yuan", None)
     record_audit(
         actor,
@@ -177,7 +179,9 @@ def schedule_rules(
 
 def withdraw_rules(actor, version_id: int, *, now: datetime | None = None) -> None:
     """Withdraw announced rules before their day (``core.versions.withdraw_version``)."""
-    withdraw_version(actor, EarningRules, version_id, action="earning_rules", now=now)
+    now = now or utcnow()
+    row = withdraw_version(actor, EarningRules, version_id, action="earning_rules", now=now)
+    announcements.withdrawn("earning_rules", version_id, row.effective_from, now=now)
     current_app.extensions.pop("carclub.points_worth_one_yuan", None)
 
 

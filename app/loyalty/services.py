@@ -23,6 +23,7 @@ from app.loyalty.models import (
     Tier,
     TierSchedule,
 )
+from app.members import announcements
 from app.members.models import Member
 
 TIER_LABELS = {"gold": _l("Gold"), "platinum": _l("Platinum"), "diamond": _l("Diamond")}
@@ -115,6 +116,7 @@ def schedule_tiers(
     )
     db.session.add(schedule)
     db.session.flush()
+    announcements.record("tiers", schedule.id, effective_from, schedule.note, now=now)
     record_audit(
         actor,
         "tiers.scheduled",
@@ -127,7 +129,9 @@ def schedule_tiers(
 
 def withdraw_tiers(actor: User, schedule_id: int, *, now: datetime | None = None) -> None:
     """Withdraw announced thresholds before their day (``core.versions.withdraw_version``)."""
-    withdraw_version(actor, TierSchedule, schedule_id, action="tiers", now=now)
+    now = now or utcnow()
+    row = withdraw_version(actor, TierSchedule, schedule_id, action="tiers", now=now)
+    announcements.withdrawn("tiers", schedule_id, row.effective_from, now=now)
 
 
 def upcoming_tier_changes(*, now: datetime | None = None) -> list[TierSchedule]:

@@ -329,3 +329,26 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime]
+
+
+class RuleAnnouncement(db.Model):
+    """A dated change HQ announced to members (earning rules, tiers, referral terms, member
+    benefits; R2): the daily job puts it in every owner's inbox once, and if HQ withdraws it
+    after that, says so once (``members/announcements.py``). ``version_id`` names the version
+    row of its kind, which a withdrawal may delete: no foreign key."""
+
+    __tablename__ = "rule_announcements"
+    __table_args__ = (
+        Index("ix_rule_announcements_version", "kind", "version_id"),
+        Index("ix_rule_announcements_told", "told_at", "withdrawn_told_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    version_id: Mapped[int]
+    effective_from: Mapped[date]
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    told_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_told_at: Mapped[datetime | None]

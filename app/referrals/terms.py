@@ -27,6 +27,7 @@ from app.core.versions import (
 from app.extensions import db
 from app.loyalty.rules import check_announcement
 from app.loyalty.tiers import tier_ranks
+from app.members import announcements
 from app.referrals.models import Referral, ReferralTerms
 
 # Upper bounds a typo cannot pass (a referral worth more than a year of service visits, a cap
@@ -142,6 +143,7 @@ def schedule_terms(actor, values: TermsValues, *, now: datetime | None = None) -
     )
     db.session.add(terms)
     db.session.flush()
+    announcements.record("referral_terms", terms.id, terms.effective_from, terms.note, now=now)
     record_audit(
         actor,
         "referral_terms.scheduled",
@@ -160,4 +162,6 @@ def schedule_terms(actor, values: TermsValues, *, now: datetime | None = None) -
 
 def withdraw_terms(actor, version_id: int, *, now: datetime | None = None) -> None:
     """Withdraw announced terms before their day (``core.versions.withdraw_version``)."""
-    withdraw_version(actor, ReferralTerms, version_id, action="referral_terms", now=now)
+    now = now or utcnow()
+    row = withdraw_version(actor, ReferralTerms, version_id, action="referral_terms", now=now)
+    announcements.withdrawn("referral_terms", version_id, row.effective_from, now=now)

@@ -32,6 +32,7 @@ from app.loyalty.member_benefits.models import (
 from app.loyalty.rules import EARNING_RATE_COLUMNS, check_announcement
 from app.loyalty.services import list_tiers, tier_label
 from app.loyalty.tiers import tier_table
+from app.members import announcements
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 MAX_PER_TIER = 20
@@ -368,6 +369,7 @@ def announce_draft(
     draft.announced_by_id = actor.id
     draft.announced_at = now
     db.session.flush()
+    announcements.record("benefits", draft.id, effective_from, draft.note, now=now)
     record_audit(
         actor,
         "benefits.announced",
@@ -396,6 +398,7 @@ def withdraw_announcement(actor, catalogue_id: int, *, now: datetime | None = No
     if current_draft() is not None:
         raise Conflict(_l("A draft is already open: announce or discard it first."))
     details = {"effective_from": version.effective_from.isoformat(), "note": version.note}
+    announcements.withdrawn("benefits", version.id, version.effective_from, now=now)
     CATALOGUE.move(version, CatalogueStatus.DRAFT)
     version.effective_from = None
     version.announced_by_id = version.announced_at = None

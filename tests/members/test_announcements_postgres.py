@@ -1,0 +1,54 @@
+"""On PostgreSQL: the daily job telling owners of an announced change, run on two hosts at
+once, writes one message per owner (the INSERT … SELECT and its dedupe keys as PostgreSQL runs
+them)."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from tests.factories import make_dealer, make_member, make_staff
+from tests.test_postgres_concurrency import race
+
+pytestmark = pytest.mark.postgres
+
+
+def test_two_hosts_telling_owners_at_once_tell_each_owner_once(pg_app):
+    from app.loyalty import rules
+    from app.members.announcements import tell_members
+    from app.members.models import Notification
+
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        for i in range(30):
+            owner = make_member(dealer.id, name=f"Owner {i}")
+            owner.user.locale = "en" if i % 3 == 0 else None
+        current = rules.rules_in_force_today()
+        rules.schedule_rules(
+            make_staff("hq_admin", None),
+            effective_from=date(2027, 1, 1),
+            maintenance_rate=current.maintenance_rate,
+            repair_rate=15,
+            accident_rate=current.accident_rate,
+            other_rate=current.other_rate,
+            anniversary_multiplier_pct=current.anniversary_multiplier_pct,
+            points_worth_one_yuan=current.points_worth_one_yuan,
+            note="Repair earns 15 points per ¥100",
+        )
+        db.session.commit()
+
+    results = race(pg_app, tell_members, racers=2)
+    assert sorted(results) == [(0, 0), (30, 0)]
+    with pg_app.app_context():
+        titles = db.session.execute(
+            select(Notification.title, func.count())
+            .where(Notification.kind == "rules_change")
+            .group_by(Notification.title)
+        ).all()
+        assert dict(titles) == {
+            "New earning rules from 1 Jan 2027": 10,
+            "2027年1月1日 起的新积分规则": 20,
+        }
+        owners = db.session.scalar(select(func.count(func.distinct(Notification.member_id))))
+        assert owners == 30
