@@ -145,9 +145,7 @@ def tell_members(*, now: datetime | None = None) -> tuple[int, int]:
     now = now or utcnow()
     told = withdrawn_told = 0
     # Withdrawals first: an owner reads that a change is off before its correction.
-    to_retract = RuleAnnouncement.withdrawn_at.is_not(None) & RuleAnnouncement.told_at.is_not(
-        None
-    )
+    to_retract = RuleAnnouncement.withdrawn_at.is_not(None) & RuleAnnouncement.told_at.is_not(None)
     for announcement in _each_locked(to_retract & RuleAnnouncement.withdrawn_told_at.is_(None)):
         if announcement.withdrawn_told_at is None:  # as read under the lock (another host)
             withdrawn_told += _write(announcement, withdrawal=True, now=now)

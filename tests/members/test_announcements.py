@@ -151,7 +151,6 @@ def test_benefits_withdrawn_and_announced_again_for_the_same_day_are_told_again(
     assert tell_members() == (2, 2)
     assert [body.split(" What applies")[0] for _title, body in inbox(owners["en"])] == [
         "Gold: a check-up",
-        "HQ has withdrawn this change: what applies today stays. The change was: Gold: a "
-        "check-up",
+        "HQ has withdrawn this change: what applies today stays. The change was: Gold: a check-up",
         "Gold: two check-ups",
     ]
