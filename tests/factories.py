@@ -220,3 +220,24 @@ def record_car_visit(
         amount_fen=amount_fen,
         category=category,
     )
+
+
+def announce_earning_rules(hq, effective_from: date, note: str, **changes):
+    """HQ announces earning rules for ``effective_from``: today's, with ``changes``."""
+    from app.loyalty import rules
+
+    current = rules.rules_in_force_today()
+    figures = {
+        name: getattr(current, name)
+        for name in (
+            "maintenance_rate",
+            "repair_rate",
+            "accident_rate",
+            "other_rate",
+            "anniversary_multiplier_pct",
+            "points_worth_one_yuan",
+        )
+    }
+    return rules.schedule_rules(
+        hq, effective_from=effective_from, note=note, **{**figures, **changes}
+    )

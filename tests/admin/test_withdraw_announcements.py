@@ -19,6 +19,7 @@ from app.loyalty.services import TierSetting, schedule_tiers, upcoming_tier_chan
 from app.referrals import terms
 from app.referrals.models import ReferralTerms
 from tests.admin.test_views import TIERS
+from tests.factories import announce_earning_rules
 
 DAY = date(2027, 1, 1)
 
@@ -47,20 +48,10 @@ def _withdrawn(app, action: str) -> list[dict]:
 
 def _announce_rules(app, note="Repair at 50 per ¥100 (typo: meant 15)"):
     with app.app_context(), app.test_request_context():
-        current = rules.rules_in_force_today()
-        version = rules.schedule_rules(
-            _hq_user(),
-            effective_from=DAY,
-            maintenance_rate=current.maintenance_rate,
-            repair_rate=50,
-            accident_rate=current.accident_rate,
-            other_rate=current.other_rate,
-            anniversary_multiplier_pct=current.anniversary_multiplier_pct,
-            points_worth_one_yuan=current.points_worth_one_yuan,
-            note=note,
-        )
+        in_force_id = rules.rules_in_force_today().id
+        version = announce_earning_rules(_hq_user(), DAY, note, repair_rate=50)
         db.session.commit()
-        return version.id, current.id
+        return version.id, in_force_id
 
 
 def test_hq_withdraws_announced_earning_rules_and_announces_the_right_ones(app, hq, member_client):

@@ -15,7 +15,7 @@ from app.members.announcements import tell_members
 from app.members.models import Notification, OutboxMessage
 from app.members.privacy import delete_member_account
 from app.referrals import terms
-from tests.factories import make_member, make_staff
+from tests.factories import announce_earning_rules, make_member, make_staff
 
 DAY = date(2027, 1, 1)  # NOW is 23 November 2026: past the 30 days' notice
 
@@ -38,19 +38,8 @@ def hq(ctx):
     return make_staff("hq_admin", None)
 
 
-def announce_rules(hq, note="Repair earns 15 points per ¥100"):
-    current = rules.rules_in_force_today()
-    return rules.schedule_rules(
-        hq,
-        effective_from=DAY,
-        maintenance_rate=current.maintenance_rate,
-        repair_rate=15,
-        accident_rate=current.accident_rate,
-        other_rate=current.other_rate,
-        anniversary_multiplier_pct=current.anniversary_multiplier_pct,
-        points_worth_one_yuan=current.points_worth_one_yuan,
-        note=note,
-    )
+def announce_rules(hq):
+    return announce_earning_rules(hq, DAY, "Repair earns 15 points per ¥100", repair_rate=15)
 
 
 def inbox(member) -> list[tuple[str, str]]:

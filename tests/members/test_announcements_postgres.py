@@ -8,14 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from tests.factories import make_dealer, make_member, make_staff
+from tests.factories import announce_earning_rules, make_dealer, make_member, make_staff
 from tests.test_postgres_concurrency import race
 
 pytestmark = pytest.mark.postgres
 
 
 def test_two_hosts_telling_owners_at_once_tell_each_owner_once(pg_app):
-    from app.loyalty import rules
     from app.members.announcements import tell_members
     from app.members.models import Notification
 
@@ -24,17 +23,8 @@ def test_two_hosts_telling_owners_at_once_tell_each_owner_once(pg_app):
         for i in range(30):
             owner = make_member(dealer.id, name=f"Owner {i}")
             owner.user.locale = "en" if i % 3 == 0 else None
-        current = rules.rules_in_force_today()
-        rules.schedule_rules(
-            make_staff("hq_admin", None),
-            effective_from=date(2027, 1, 1),
-            maintenance_rate=current.maintenance_rate,
-            repair_rate=15,
-            accident_rate=current.accident_rate,
-            other_rate=current.other_rate,
-            anniversary_multiplier_pct=current.anniversary_multiplier_pct,
-            points_worth_one_yuan=current.points_worth_one_yuan,
-            note="Repair earns 15 points per ¥100",
+        announce_earning_rules(
+            make_staff("hq_admin", None), date(2027, 1, 1), "Repair earns 15", repair_rate=15
         )
         db.session.commit()
 
