@@ -241,3 +241,23 @@ def announce_earning_rules(hq, effective_from: date, note: str, **changes):
     return rules.schedule_rules(
         hq, effective_from=effective_from, note=note, **{**figures, **changes}
     )
+
+
+def announce_referral_terms(hq, effective_from: date, note: str, *, referrer_points: int):
+    """HQ announces referral terms for ``effective_from``: today's, with ``referrer_points``
+    and no bonus voucher."""
+    from app.referrals import terms
+
+    current = terms.terms_today()
+    values = terms.TermsValues(
+        effective_from=effective_from,
+        referrer_points=referrer_points,
+        friend_points=current.friend_points,
+        yearly_cap=current.yearly_cap,
+        referrer_reward_id=current.referrer_reward_id,
+        friend_reward_id=current.friend_reward_id,
+        bonus_reward_id=None,
+        bonus_min_tier=None,
+        note=note,
+    )
+    return terms.schedule_terms(hq, values)

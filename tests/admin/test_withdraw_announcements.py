@@ -16,10 +16,9 @@ from app.loyalty import rules
 from app.loyalty.member_benefits import catalogue
 from app.loyalty.models import EarningRules, TierSchedule
 from app.loyalty.services import TierSetting, schedule_tiers, upcoming_tier_changes
-from app.referrals import terms
 from app.referrals.models import ReferralTerms
 from tests.admin.test_views import TIERS
-from tests.factories import announce_earning_rules
+from tests.factories import announce_earning_rules, announce_referral_terms
 
 DAY = date(2027, 1, 1)
 
@@ -131,19 +130,11 @@ def test_a_tier_change_applied_cannot_be_withdrawn(ctx, clock):
 
 def test_hq_withdraws_announced_referral_terms(app, hq, member_client):
     with app.app_context(), app.test_request_context():
-        current = terms.terms_today()
-        values = terms.TermsValues(
-            effective_from=DAY,
-            referrer_points=30_000,  # a zero too many
-            friend_points=current.friend_points,
-            yearly_cap=current.yearly_cap,
-            referrer_reward_id=current.referrer_reward_id,
-            friend_reward_id=current.friend_reward_id,
-            bonus_reward_id=None,
-            bonus_min_tier=None,
-            note="More for referrers",
+        # A zero too many.
+        version = announce_referral_terms(
+            _hq_user(), DAY, "More for referrers", referrer_points=30_000
         )
-        version_id = terms.schedule_terms(_hq_user(), values).id
+        version_id = version.id
         db.session.commit()
     assert "More for referrers" in _page(member_client, "/referrals/new")
     assert f"/admin/referral-terms/{version_id}/withdraw" in _page(hq, "/admin/referral-terms")

@@ -14,8 +14,12 @@ from app.loyalty.member_benefits import catalogue
 from app.members.announcements import tell_members
 from app.members.models import Notification, OutboxMessage
 from app.members.privacy import delete_member_account
-from app.referrals import terms
-from tests.factories import announce_earning_rules, make_member, make_staff
+from tests.factories import (
+    announce_earning_rules,
+    announce_referral_terms,
+    make_member,
+    make_staff,
+)
 
 DAY = date(2027, 1, 1)  # NOW is 23 November 2026: past the 30 days' notice
 
@@ -106,20 +110,8 @@ def test_tiers_referral_terms_and_benefits_are_told_too(owners, hq):
         effective_from=DAY,
         note="Platinum from 6,000 points",
     )
-    current = terms.terms_today()
-    terms.schedule_terms(
-        hq,
-        terms.TermsValues(
-            effective_from=date(2027, 1, 2),
-            referrer_points=3000,
-            friend_points=current.friend_points,
-            yearly_cap=current.yearly_cap,
-            referrer_reward_id=current.referrer_reward_id,
-            friend_reward_id=current.friend_reward_id,
-            bonus_reward_id=None,
-            bonus_min_tier=None,
-            note="3,000 points for the referrer",
-        ),
+    announce_referral_terms(
+        hq, date(2027, 1, 2), "3,000 points for the referrer", referrer_points=3000
     )
     catalogue.start_draft(hq)
     catalogue.announce_draft(hq, effective_from=date(2027, 1, 3), note="Same benefits")
