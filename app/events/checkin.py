@@ -296,6 +296,7 @@ def _check_in_listed(
     now: datetime,
     offline: bool,
 ) -> CheckInResult:
+    _hold_event(event.id)
     found = _lock_registration(_BY_ID, registration_id=registration_id)
     if found is None or found[0].event_id != event.id:
         # Another dealer's registration is not revealed.
@@ -328,6 +329,23 @@ def _locking(*where) -> Select:
         .with_for_update(of=EventRegistration)
         .execution_options(populate_existing=True)
     )
+
+
+# The check-in's insert holds the event row anyway (its foreign key, FOR KEY SHARE). Taken
+# before the ticket's row lock, it keeps the order every other path takes (the event, then the
+# registration): an owner's cancel that arrives between the gate's lock and its check-in waits
+# for the gate instead of deadlocking with it. Other scans of the event share it.
+_EVENT_HOLD = (
+    select(Event.id)
+    .where(Event.id == bindparam("event_id"))
+    .with_for_update(read=True, key_share=True)
+)
+
+
+def _hold_event(event_id: int) -> None:
+    """Hold the event row for the check-in (PostgreSQL; SQLite runs one writer at a time)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_EVENT_HOLD, {"event_id": event_id})
 
 
 _R = EventRegistration
@@ -413,6 +431,7 @@ def _check_one(
     seen_at: datetime | None = None,
 ) -> CheckInResult:
     """One scan at ``event``'s gate, made at ``at`` and checked at ``now``."""
+    _hold_event(event.id)
     found = _registration_for(event, ticket, now=now, seen_at=seen_at or now)
     if isinstance(found, CheckInResult):
         return found

@@ -177,3 +177,104 @@ def test_an_owner_cancelling_while_the_gate_checks_them_in_is_refused(pg_app):
         assert registration.cancelled_at is None
         assert db.session.scalar(select(CheckIn.id).where(CheckIn.registration_id == ids["reg"]))
         assert account_for(db.session.get(Member, ids["member"])).balance == 300
+
+
+def test_a_cancel_between_the_gates_lock_and_its_check_in_waits_instead_of_deadlocking(
+    pg_app, monkeypatch
+):
+    """The narrow case: the gate has locked the ticket but not yet written the check-in when the
+    owner's cancel arrives. The gate holds the event row first (the order every other path
+    takes: the event, then the registration), so the cancel waits and is refused; before, the
+    cancel took the event, the gate's check-in needed it for its foreign key while the cancel
+    waited for the ticket, and PostgreSQL broke the deadlock by failing one of them."""
+    import threading
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from app.auth.models import User
+    from app.core.states import TransitionRefused
+    from app.events import checkin, services
+    from app.events.models import EventRegistration, RegistrationStatus
+    from app.members.models import Member
+
+    clock = pg_app.extensions["clock"]
+    with pg_app.app_context(), pg_app.test_request_context():
+        dealer = make_dealer("SZ01")
+        staff = make_staff("event_staff", dealer.id)
+        trip = make_event(staff, now=clock.now(), title="Gate", attendance_points=300)
+        trip.cancel_until = trip.starts_at
+        member = make_member(dealer.id)
+        registration = services.sign_up(
+            member, trip.id, vehicle_id=make_vehicle(member).id, accept_waiver=True
+        )
+        ids = {"staff": staff.id, "trip": trip.id, "member": member.id, "reg": registration.id}
+        ticket = checkin.ticket_token(registration)
+        gate_opens = trip.starts_at - timedelta(hours=1)
+        db.session.commit()
+    clock.at = gate_opens
+
+    locked, go, results = threading.Event(), threading.Event(), {}
+    admit = checkin._admit
+
+    def admit_after_a_pause(*args, **kwargs):  # the ticket is locked, the check-in not written
+        locked.set()
+        go.wait(10)
+        return admit(*args, **kwargs)
+
+    monkeypatch.setattr(checkin, "_admit", admit_after_a_pause)
+
+    def run(name, work):
+        with pg_app.app_context(), pg_app.test_request_context():
+            try:
+                results[name] = work()
+                db.session.commit()
+            except Exception as exc:
+                db.session.rollback()
+                results[name] = exc
+
+    gate = threading.Thread(
+        target=run,
+        args=(
+            "gate",
+            lambda: (
+                checkin.check_in(
+                    db.session.get(User, ids["staff"]), event_id=ids["trip"], ticket=ticket
+                ).status
+            ),
+        ),
+    )
+    phone = threading.Thread(
+        target=run,
+        args=(
+            "cancel",
+            lambda: (
+                services.cancel_registration(
+                    db.session.get(Member, ids["member"]), ids["reg"]
+                ).status
+            ),
+        ),
+    )
+    gate.start()
+    assert locked.wait(10)
+    phone.start()
+    with pg_app.app_context(), db.engine.connect() as watcher:
+        for _ in range(200):  # until the cancel waits on a lock
+            if watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ):
+                break
+            time.sleep(0.025)
+    go.set()
+    gate.join(10)
+    phone.join(10)
+
+    assert results["gate"] == "checked_in"
+    assert isinstance(results["cancel"], TransitionRefused), results["cancel"]
+    with pg_app.app_context():
+        registration = db.session.get(EventRegistration, ids["reg"])
+        assert registration.status == RegistrationStatus.CONFIRMED
