@@ -6,11 +6,12 @@ import io
 import json
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from tests.api.conftest import make_key
 from tests.conftest import login
-from tests.factories import make_dealer, make_member, make_staff
+from tests.factories import make_dealer, make_event, make_member, make_staff, valid_vin
 
 HUGE = "99999999999999999999"
 JUST_TOO_BIG = str(2**31)
@@ -210,6 +211,63 @@ def test_a_posted_dealer_beyond_any_row_is_refused_not_a_500(sites, path, form, 
     response = clients["hq"].post(path, data={**form, "dealer_id": value})
     # The form again with its error (not a redirect: nothing was saved), never a 500.
     assert response.status_code in (200, 422)
+
+
+@pytest.mark.parametrize("value", [HUGE, JUST_TOO_BIG, "-1", "1e9", "\u0663"])
+def test_an_owners_form_naming_a_row_beyond_any_id_is_refused_not_a_500(sites, value):
+    """Selects whose choices the service checks (a chapter, a colour, the car for a trip)
+    took any integer: one beyond the database's reached it (OverflowError, a 500)."""
+    app, clients = sites
+    owner = clients["owner"]
+    with app.app_context(), app.test_request_context():
+        from app.members.models import Member
+
+        member = db.session.scalar(select(Member))
+        staff = make_staff("event_staff", member.dealer_id)
+        event_id = make_event(staff, now=app.extensions["clock"].now()).id
+        db.session.commit()
+    before = _counts(app)
+    answers = [
+        owner.post("/me/chapter", data={"to_dealer_id": value, "reason": ""}),
+        owner.post(
+            "/me/vehicles/new",
+            data={
+                "vin": valid_vin(),
+                "model": "Lavida",
+                "colour_id": value,
+                "transmission": "automatic",
+                "purchased_on": "2024-03-01",
+            },
+        ),
+        owner.post(
+            f"/events/{event_id}/sign-up", data={"vehicle_id": value, "accept_waiver": "y"}
+        ),
+    ]
+    assert [r.status_code for r in answers if r.status_code >= 500] == []
+    assert all(r.status_code in (200, 422) for r in answers), [r.status_code for r in answers]
+    assert _counts(app) == before
+
+
+def _counts(app) -> tuple[int, ...]:
+    from sqlalchemy import func
+
+    from app.events.models import EventRegistration
+    from app.members.models import ChapterTransfer, Vehicle
+
+    with app.app_context():
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (ChapterTransfer, Vehicle, EventRegistration)
+        )
+
+
+def test_registering_with_a_dealer_beyond_any_row_is_refused_not_a_500(client):
+    from tests.conftest import PASSWORD
+
+    form = {"name": "Li Na", "password": PASSWORD, "confirm": PASSWORD, "privacy": "y"}
+    for value in (HUGE, JUST_TOO_BIG):
+        response = client.post("/register/details", data={**form, "dealer_id": value})
+        assert response.status_code < 500
 
 
 def test_an_id_beyond_any_row_in_a_path_is_not_found(member_client):

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 
-from app.core.forms import MobileField, VisibleName
+from app.core.forms import MobileField, VisibleName, optional_int
 
 _password = [
     InputRequired(_l("Enter a password.")),
@@ -43,7 +43,7 @@ class RegisterDetailsForm(FlaskForm):
         [EqualTo("password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
-    dealer_id = SelectField(_l("Your dealer"), coerce=int, validate_choice=False)
+    dealer_id = SelectField(_l("Your dealer"), coerce=optional_int, validate_choice=False)
     privacy = BooleanField(
         _l("I have read and accept the privacy notice."),
         [DataRequired(_l("You must accept the privacy notice to join."))],

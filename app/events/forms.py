@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import MODEL_INPUT, CoverUpload, TwoDecimals
+from app.core.forms import MODEL_INPUT, CoverUpload, TwoDecimals, optional_int
 from app.core.money import fen_to_decimal, to_fen
 from app.events.models import EventKind
 from app.events.services import KIND_LABELS
@@ -227,7 +227,9 @@ class SignUpForm(FlaskForm):
         [Optional(), Length(max=200)],
         description=_l("So the organisers know who comes."),
     )
-    vehicle_id = SelectField(_l("The car you will drive"), coerce=int, validate_choice=False)
+    vehicle_id = SelectField(
+        _l("The car you will drive"), coerce=optional_int, validate_choice=False
+    )
     accept_waiver = BooleanField(_l("I have read and accept the waiver"))
 
     def setup(self, event, member) -> None:

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.core.clock import local_date
-from app.core.forms import MODEL_INPUT, VisibleName
+from app.core.forms import MODEL_INPUT, VisibleName, optional_int
 from app.core.permissions import Role
 from app.members.delivery import DeliveryCustomer, DeliveryVehicle
 from app.members.models import Gender, Transmission
@@ -114,7 +114,7 @@ class VehicleForm(FlaskForm):
         [DataRequired(_l("Enter the model.")), Length(max=64)],
         render_kw=MODEL_INPUT,
     )
-    colour_id = SelectField(_l("Colour"), coerce=int, validate_choice=False)
+    colour_id = SelectField(_l("Colour"), coerce=optional_int, validate_choice=False)
     transmission = SelectField(
         _l("Transmission"),
         choices=[SelectChoice(t.value, label) for t, label in TRANSMISSION_LABELS.items()],
@@ -126,7 +126,7 @@ class VehicleForm(FlaskForm):
 class TransferForm(FlaskForm):
     """Ask to move to another dealer's chapter."""
 
-    to_dealer_id = SelectField(_l("New chapter"), coerce=int, validate_choice=False)
+    to_dealer_id = SelectField(_l("New chapter"), coerce=optional_int, validate_choice=False)
     reason = TextAreaField(_l("Why (optional)"), [Length(max=500)])
 
     def setup(self, member, dealers) -> None:

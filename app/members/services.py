@@ -267,7 +267,8 @@ def _check_vehicle(data: VehicleData, vehicle: Vehicle | None, now: datetime) ->
     problem = plate_error(plate)
     if problem:
         raise ValidationFailed(problem, field="plate")
-    colour = db.session.get(Colour, data.colour_id)
+    # None: no colour chosen (or a number that can name no row, refused by the form).
+    colour = db.session.get(Colour, data.colour_id) if data.colour_id else None
     if colour is None or (
         not colour.active and (vehicle is None or vehicle.colour_id != colour.id)
     ):

@@ -4,13 +4,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import NotFound
 from app.core.permissions import Role, member_required
 from app.core.web import call_service, flash_service
 from app.members import car_models, services
-from app.members.forms import ProfileForm, TransferForm, VehicleForm
+from app.members.forms import ProfileForm, TransferForm, VehicleForm, colour_choices
 from app.members.home import home_summary
 from app.members.models import Transmission
 
@@ -85,9 +84,7 @@ def vehicles():
 
 def _vehicle_form(vehicle=None) -> VehicleForm:
     form = VehicleForm(obj=vehicle)
-    form.colour_id.choices = [SelectChoice(0, _("Choose a colour"))] + [
-        SelectChoice(c.id, c.label(str(get_locale()))) for c in services.active_colours()
-    ]
+    form.colour_id.choices = colour_choices(lambda c: c.id)
     if vehicle is not None and not form.is_submitted():
         form.transmission.data = vehicle.transmission.value
     return form
