@@ -239,9 +239,7 @@ def test_an_owners_form_naming_a_row_beyond_any_id_is_refused_not_a_500(sites, v
                 "purchased_on": "2024-03-01",
             },
         ),
-        owner.post(
-            f"/events/{event_id}/sign-up", data={"vehicle_id": value, "accept_waiver": "y"}
-        ),
+        owner.post(f"/events/{event_id}/sign-up", data={"vehicle_id": value, "accept_waiver": "y"}),
     ]
     assert [r.status_code for r in answers if r.status_code >= 500] == []
     assert all(r.status_code in (200, 422) for r in answers), [r.status_code for r in answers]

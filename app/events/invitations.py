@@ -33,6 +33,7 @@ from app.core.clock import utcnow
 from app.core.csvfile import csv_text
 from app.core.dates import format_local_datetime
 from app.core.errors import NotFound, ValidationFailed
+from app.core.identifiers import mask_mobile
 from app.core.web import path_for
 from app.events.models import CheckIn, Event, EventInvitation, EventRegistration
 from app.events.services import ACTIVE, KIND_LABELS, STATUS_LABELS, get_staff_event
@@ -338,7 +339,8 @@ def funnel(event: Event) -> Funnel:
 
 @dataclass(frozen=True)
 class InvitationRow:
-    """One invited owner as the staff list shows them."""
+    """One invited owner as the staff list and its CSV show them (the number masked: event
+    staff do not call invitees from here)."""
 
     name: str
     mobile: str
@@ -388,7 +390,7 @@ def invitation_rows(invitations: list[EventInvitation]) -> list[InvitationRow]:
         rows.append(
             InvitationRow(
                 name=invitation.member.name,
-                mobile=invitation.member.mobile,
+                mobile=mask_mobile(invitation.member.mobile),
                 invited_at=invitation.invited_at,
                 opened_at=invitation.opened_at,
                 status=str(STATUS_LABELS[latest[-1].status]) if latest else "",
