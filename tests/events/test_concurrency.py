@@ -105,10 +105,7 @@ def test_an_owner_cancelling_while_the_gate_checks_them_in_is_refused(pg_app):
     transaction (its check-in holds the event row through the foreign key, and the cancel locks
     the event first) and is then refused: the place, the check-in and its points stay."""
     import threading
-    import time
     from datetime import timedelta
-
-    from sqlalchemy import text
 
     from app.core.states import TransitionRefused
     from app.events import checkin, services
@@ -154,19 +151,10 @@ def test_an_owner_cancelling_while_the_gate_checks_them_in_is_refused(pg_app):
         )
         assert gate.status == "checked_in"
         checked_in.set()
-        # Hold the gate's transaction open until the owner's cancel waits on a lock (or, had it
-        # not waited, has answered: then the assertions below say what it did).
-        with db.engine.connect() as watcher:
-            for _ in range(400):
-                waiting = watcher.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
-                )
-                if waiting or cancel_result:
-                    break
-                time.sleep(0.025)
+        # Hold the gate's transaction open until the owner's cancel waits on a lock. Each look
+        # is its own transaction: PostgreSQL keeps one snapshot of pg_stat_activity per
+        # transaction, so looking again inside one never sees the cancel arrive.
+        assert _waits_on_a_lock(cancel_result), "the cancel never waited for the gate"
         db.session.commit()
     owner_phone.join(10)
 
@@ -189,10 +177,7 @@ def test_a_cancel_between_the_gates_lock_and_its_check_in_waits_instead_of_deadl
     cancel took the event, the gate's check-in needed it for its foreign key while the cancel
     waited for the ticket, and PostgreSQL broke the deadlock by failing one of them."""
     import threading
-    import time
     from datetime import timedelta
-
-    from sqlalchemy import text
 
     from app.auth.models import User
     from app.core.states import TransitionRefused
@@ -260,16 +245,8 @@ def test_a_cancel_between_the_gates_lock_and_its_check_in_waits_instead_of_deadl
     gate.start()
     assert locked.wait(10)
     phone.start()
-    with pg_app.app_context(), db.engine.connect() as watcher:
-        for _ in range(200):  # until the cancel waits on a lock
-            if watcher.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ):
-                break
-            time.sleep(0.025)
+    with pg_app.app_context():
+        assert _waits_on_a_lock(results), "the cancel never waited"
     go.set()
     gate.join(10)
     phone.join(10)
@@ -279,3 +256,25 @@ def test_a_cancel_between_the_gates_lock_and_its_check_in_waits_instead_of_deadl
     with pg_app.app_context():
         registration = db.session.get(EventRegistration, ids["reg"])
         assert registration.status == RegistrationStatus.CONFIRMED
+
+
+def _waits_on_a_lock(answered) -> bool:
+    """True once a session of this test's database waits on a lock (at most 10 s), False if
+    ``answered`` fills first. Each look is its own transaction (autocommit): PostgreSQL keeps
+    one snapshot of pg_stat_activity per transaction."""
+    import time
+
+    from sqlalchemy import text
+
+    look = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        for _ in range(400):
+            if watcher.scalar(look):
+                return True
+            if answered:
+                return False
+            time.sleep(0.025)
+    return False
