@@ -45,6 +45,7 @@ from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
 from app.core.errors import ValidationFailed
 from app.core.identifiers import PROVINCES
+from app.core.models import dialect_insert
 from app.extensions import db
 from app.members.models import Dealer, Member, Vehicle
 from app.service.models import COUNTED_VISIT, ServiceVisit
@@ -264,10 +265,6 @@ def create_recall_tasks(*, now: datetime | None = None) -> int:
         "recall_class",
         "lost_since",
     ]
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     statement = (
         dialect_insert(table)
         .from_select(names, rows)

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app.care.birthdays import sms_deadline
 from app.care.models import CareCall, CareReminder, CareTask
 from app.core.audit import record_audit
 from app.core.clock import local_date, utcnow
@@ -105,6 +106,13 @@ def time_of_day(moment: datetime) -> TimeOfDay:
     if hour < 12:
         return TimeOfDay.MORNING
     return TimeOfDay.AFTERNOON if hour < 18 else TimeOfDay.EVENING
+
+
+def call_by(task: CareTask, *, now: datetime | None = None) -> tuple[datetime | None, bool]:
+    """When a call is due by (the after-visit callback's deadline, the birthday greeting's
+    time; None for the others) and whether that has passed."""
+    by = task.deadline_at or sms_deadline(task)
+    return by, by is not None and by < (now or utcnow())
 
 
 def tasks_to_call(actor, *, now: datetime | None = None):

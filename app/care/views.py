@@ -20,7 +20,6 @@ from app.care.forms import CallForm, CareDatesForm, ChannelsForm
 from app.care.schedule import KIND_LABELS
 from app.care.texts.services import task_scripts
 from app.care.texts.views import bp as texts_bp
-from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.permissions import member_required, permission_required
 from app.core.web import call_service, page_arg
@@ -43,10 +42,8 @@ def care_kind_label(kind: str) -> str:
 
 @bp.app_template_global()
 def care_call_by(task) -> tuple[datetime | None, bool]:
-    """For the call lists: when a call is due by (the after-visit callback's deadline, the
-    birthday greeting's time) and whether that has passed."""
-    by = task.deadline_at or birthdays.sms_deadline(task)
-    return by, by is not None and by < utcnow()
+    """``tasks.call_by`` for the call lists."""
+    return tasks.call_by(task)
 
 
 # ---------------------------------------------------------------------------------- owners

@@ -16,6 +16,18 @@ NAMING_CONVENTION = {
 }
 
 
+def dialect_insert(table):
+    """An ``INSERT`` into ``table`` for the session's database, PostgreSQL's or SQLite's: both
+    take ``on_conflict_do_nothing`` and ``from_select``."""
+    from app.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def string_enum(cls, length: int = 16) -> Enum:
     """A column type for the StrEnum ``cls``: its values (not names) in a VARCHAR(``length``),
     no database enum type, so a new state needs no type migration."""

@@ -132,6 +132,12 @@ def can_cancel(registration: EventRegistration, *, now: datetime | None = None) 
     )
 
 
+def shows_gate_code(registration: EventRegistration, *, now: datetime | None = None) -> bool:
+    """A confirmed ticket shows its QR code for the gate until the event is over."""
+    over = registration.event.ends_at <= (now or utcnow())
+    return registration.status == RegistrationStatus.CONFIRMED and not over
+
+
 def tickets_for(member: Member, *, now: datetime | None = None) -> dict[str, list]:
     """The member's registrations: upcoming (live), past, and cancelled or lapsed."""
     now = now or utcnow()

@@ -148,7 +148,7 @@ def ticket(registration_id: int):
     next."""
     registration = _own_registration_or_404(registration_id)
     now, qr = utcnow(), None
-    if registration.status == RegistrationStatus.CONFIRMED and registration.event.ends_at > now:
+    if browsing.shows_gate_code(registration, now=now):
         qr = qr_svg(ticket_token(registration), title=_("Ticket QR code"))
     return render_template(
         "events/ticket.html",

@@ -23,6 +23,7 @@ from sqlalchemy import String, cast, literal, or_, select
 from app.auth.models import User
 from app.core.clock import utcnow
 from app.core.dates import format_local_date
+from app.core.models import dialect_insert
 from app.extensions import db
 from app.members.models import Member, Notification, RuleAnnouncement
 from app.members.outbox import DEFAULT_LOCALE
@@ -106,10 +107,6 @@ def _language_condition(locale: str):
 
 def _write(announcement: RuleAnnouncement, *, withdrawal: bool, now: datetime) -> int:
     """One message to every active owner, in their language; returns how many were written."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     prefix = f"{NOTICE_KIND}:{announcement.id}:{'withdrawn' if withdrawal else 'told'}:"
     written = 0
     for locale in current_app.config["LANGUAGES"]:

@@ -41,6 +41,7 @@ from sqlalchemy import JSON, Text, any_, cast, column, func, literal, select, up
 from app.auth.models import User
 from app.core.channels import DeliveryError, mailer, sms_backend
 from app.core.clock import utcnow
+from app.core.models import dialect_insert
 from app.core.states import StateMachine
 from app.extensions import db
 from app.members.models import Member, Notification, OutboxMessage
@@ -245,8 +246,6 @@ def insert_rows(model, rows: Sequence[dict], *, unless_key: str | None = None, r
     """
     table = model.__table__
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-
         names = list(rows[0])
         # A batch's timestamps are a few (its run's "now"): each is written out once.
         written: dict = {}
@@ -264,8 +263,6 @@ def insert_rows(model, rows: Sequence[dict], *, unless_key: str | None = None, r
         )
         statement, parameters = dialect_insert(table).from_select(names, select(source)), None
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-
         statement, parameters = dialect_insert(table), list(rows)
     if unless_key:
         statement = statement.on_conflict_do_nothing(index_elements=[unless_key])
